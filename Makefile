@@ -1,0 +1,62 @@
+# Two commands: `make run` (the whole system locally) and `make test` (every suite).
+# Each needs only Python 3.11+, Node 20+ and make; the venv is created and filled on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/loyalty/python
+export CDK_DISABLE_CLI_TELEMETRY := true
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+CDK := npx --yes aws-cdk@2.1148.1
+ENV ?= dev
+
+.PHONY: run test unit integration infra e2e lint bench token fire deploy synth redrive clean
+
+$(STAMP): requirements-dev.txt layers/dependencies/requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+run: $(STAMP)  ## the whole system on 127.0.0.1:3000 (API) and :4566 (AWS emulator)
+	$(PY) -m infra.local run
+
+test: lint unit integration infra e2e  ## every suite, as CI runs it
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m mypy layers/loyalty/python/loyalty functions infra bench
+
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit -q
+
+integration: $(STAMP)
+	$(PY) -m pytest tests/integration -q
+
+infra: $(STAMP)  ## CDK assertions, cdk-nag and cfn-lint on the synthesized templates
+	$(PY) -m pytest tests/infra -q
+
+e2e: $(STAMP)
+	$(PY) -m pytest tests/e2e -q
+
+bench: $(STAMP)  ## prints the benchmark table; not a test
+	$(PY) -m bench
+
+token: $(STAMP)  ## make token SUB=c-001 [GROUPS=operators]; the token is the last line
+	@$(PY) -m infra.local token "$(SUB)" "$(GROUPS)"
+
+fire: $(STAMP)  ## make fire SCHEDULE=<name>: fire a schedule now on a running `make run`
+	@$(PY) -m infra.local fire "$(SCHEDULE)"
+
+synth: $(STAMP)
+	$(CDK) synth --no-notices -c env=$(ENV) --quiet
+
+deploy: $(STAMP)  ## make deploy ENV=dev|staging|prod (needs AWS credentials; see docs/infra.md)
+	rm -rf build/dependency-layer && $(PY) -m pip install --quiet --platform manylinux2014_aarch64 \
+	  --only-binary=:all: --python-version 3.13 --implementation cp \
+	  -t build/dependency-layer/python -r layers/dependencies/requirements.txt
+	$(CDK) deploy --no-notices -c env=$(ENV) --all --require-approval broadening
+
+clean:
+	rm -rf $(VENV) cdk.out build .pytest_cache .mypy_cache .ruff_cache

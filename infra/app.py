@@ -1,0 +1,58 @@
+"""CDK app: `cdk synth -c env=dev|staging|prod [-c bankTimeZone=Asia/Shanghai]`.
+
+Everything deployed is generated from `infra.topology.TOPOLOGY`; cdk-nag's AwsSolutions pack
+checks the result on every synth.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:  # `python infra/app.py` as well as `python -m infra.app`
+    sys.path.insert(0, str(REPO_ROOT))
+
+import aws_cdk as cdk  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
+
+from infra.stacks import LoyaltyStack, SourceLayout, settings_for  # noqa: E402
+from infra.topology import DEFAULT_BANK_TIME_ZONE, TOPOLOGY, Topology  # noqa: E402
+
+DEFAULT_ENV = "dev"
+
+
+def build(
+    app: cdk.App, *, topology: Topology = TOPOLOGY, source: SourceLayout | None = None
+) -> LoyaltyStack:
+    """Add the loyalty stack for the context's environment to `app`, with cdk-nag applied."""
+    env_name = str(app.node.try_get_context("env") or DEFAULT_ENV)
+    time_zone = str(app.node.try_get_context("bankTimeZone") or DEFAULT_BANK_TIME_ZONE)
+    settings = settings_for(env_name, time_zone)
+    account = os.environ.get("CDK_DEFAULT_ACCOUNT")
+    region = os.environ.get("CDK_DEFAULT_REGION")
+    stack = LoyaltyStack(
+        app,
+        settings.prefix,
+        topology=topology,
+        settings=settings,
+        source=source,
+        description=f"Loyalty engine ({settings.name})",
+        env=cdk.Environment(account=account, region=region) if account and region else None,
+        termination_protection=settings.is_prod,
+    )
+    cdk.Tags.of(stack).add("project", "loyalty")
+    cdk.Tags.of(stack).add("environment", settings.name)
+    cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
+    return stack
+
+
+def main() -> None:
+    app = cdk.App()
+    build(app)
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""The whole system on one machine: emulator, resources, API, queue pollers and schedules.
+
+Everything is generated from `infra.topology.TOPOLOGY`, as the CDK stacks are.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from infra.local.clients import LOCAL_CREDENTIALS, LOCAL_REGION, Clients
+from infra.local.emulator import Emulator
+from infra.local.gateway import HandlerRegistry, LocalApiGateway
+from infra.local.pollers import QueuePoller
+from infra.local.provision import Provisioned, provision
+from infra.topology import DEFAULT_BANK_TIME_ZONE, EVENT_BUS_ENV, Topology, queue_env, table_env
+
+
+@dataclass(frozen=True)
+class Ports:
+    emulator: int = 4566
+    api: int = 3000
+
+    @classmethod
+    def from_env(cls) -> Ports:
+        return cls(int(os.environ.get("LOCAL_EMULATOR_PORT", 4566)), int(os.environ.get("LOCAL_API_PORT", 3000)))
+
+
+def function_environment(topology: Topology, emulator_url: str, provisioned: Provisioned) -> dict[str, str]:
+    """What CDK sets on each Lambda, for every function at once (they share this process)."""
+    env = {
+        "AWS_ENDPOINT_URL": emulator_url,
+        "AWS_DEFAULT_REGION": LOCAL_REGION,
+        "AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS["aws_secret_access_key"],
+        EVENT_BUS_ENV: topology.bus_name,
+        "BANK_TIME_ZONE": os.environ.get("BANK_TIME_ZONE", DEFAULT_BANK_TIME_ZONE),
+        "POWERTOOLS_SERVICE_NAME": "loyalty-local",
+        "POWERTOOLS_METRICS_NAMESPACE": "Loyalty",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
+    }
+    env.update({table_env(t.name): t.name for t in topology.tables})
+    env.update({queue_env(q.name): provisioned.queue_urls[q.name] for q in topology.queues})
+    return env
+
+
+class LocalCloud:
+    def __init__(self, topology: Topology, ports: Ports = Ports(), host: str = "127.0.0.1"):
+        self.topology = topology
+        self.ports = ports
+        self.host = host
+        self.emulator = Emulator(host, ports.emulator)
+        self.registry = HandlerRegistry()
+        self.pollers: list[QueuePoller] = []
+        self.scheduler: Any = None
+        self._api_server: Any = None
+        self._api_thread: threading.Thread | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.ports.api}"
+
+    def start(self) -> LocalCloud:
+        import logging
+        import warnings
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access line per emulator call
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+        self.emulator.start()
+        self.clients = Clients.for_endpoint(self.emulator.url)
+        self.provisioned = provision(self.topology, self.clients)
+        # Handlers read their configuration from the environment, exactly as in Lambda.
+        os.environ.update(function_environment(self.topology, self.emulator.url, self.provisioned))
+        from infra.local.scheduler import LocalScheduler  # needs the environment set first
+
+        for queue in self.topology.queues:
+            consumer = self.topology.consumer_of(queue.name)
+            if consumer is not None:
+                self.pollers.append(
+                    QueuePoller(
+                        queue,
+                        self.provisioned.queue_urls[queue.name],
+                        self.provisioned.queue_arns[queue.name],
+                        consumer,
+                        self.registry,
+                        self.clients.sqs,
+                    ).start()
+                )
+        self.scheduler = LocalScheduler(self.topology, self.registry).start()
+        gateway = LocalApiGateway(self.topology, self.registry, extra=self._local_routes())
+        self._api_server = make_server(self.host, self.ports.api, gateway, threaded=True)
+        self._api_thread = threading.Thread(target=self._api_server.serve_forever, name="api", daemon=True)
+        self._api_thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._api_server:
+            self._api_server.shutdown()
+            self._api_server.server_close()
+        if self.scheduler:
+            self.scheduler.stop()
+        for poller in self.pollers:
+            poller.stop()
+        self.emulator.stop()
+
+    def _local_routes(self) -> dict[str, Any]:
+        import json
+
+        from infra.local.openapi import openapi_document
+
+        def document(_request: Request) -> Response:
+            return Response(json.dumps(openapi_document(self.topology, self.registry)), content_type="application/json")
+
+        def health(_request: Request) -> Response:
+            return Response(json.dumps({"status": "ok", "emulator": self.emulator.url}), content_type="application/json")
+
+        def fire(request: Request) -> Response:
+            name = request.args.get("schedule", "")
+            if request.method != "POST" or name not in self.scheduler.entries:
+                body = {"error": {"code": "UNKNOWN_SCHEDULE", "message": f"POST with ?schedule= one of {sorted(self.scheduler.entries)}", "details": []}}
+                return Response(json.dumps(body), status=404, content_type="application/json")
+            result = self.scheduler.fire_now(name)
+            return Response(json.dumps({"fired": name, "result": result}, default=str), content_type="application/json")
+
+        return {"/openapi.json": document, "/_local/health": health, "/_local/schedules/fire": fire}

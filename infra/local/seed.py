@@ -1,0 +1,35 @@
+"""A small demo bank: a few customers, published the way core banking would publish them."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from infra.topology import BANK_SOURCE, Topology
+
+DEMO_CUSTOMERS: list[dict[str, Any]] = [
+    {"customerId": "c-001", "birthday": "1990-03-14", "branchId": "sh-pudong", "tags": ["payroll"],
+     "aumMinor": 52_000_000, "currency": "CNY", "riskLevel": "R3", "channels": ["app", "wechat"]},
+    {"customerId": "c-002", "birthday": "1985-11-23", "branchId": "sh-xuhui", "tags": ["car-owner"],
+     "aumMinor": 8_800_000, "currency": "CNY", "riskLevel": "R2", "channels": ["app"]},
+    {"customerId": "c-003", "birthday": "1972-07-01", "branchId": "bj-chaoyang", "tags": ["pension", "vip"],
+     "aumMinor": 650_000_000, "currency": "CNY", "riskLevel": "R1", "channels": ["branch", "app"]},
+    {"customerId": "c-004", "birthday": "2001-01-09", "branchId": "sz-nanshan", "tags": [],
+     "aumMinor": 150_000, "currency": "CNY", "riskLevel": "R4", "channels": ["app"]},
+]
+
+
+def seed_demo_bank(topology: Topology, events_client: Any) -> list[str]:
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    entries = [
+        {
+            "EventBusName": topology.bus_name,
+            "Source": BANK_SOURCE,
+            "DetailType": "CustomerProfileChanged",
+            "Detail": json.dumps({**customer, "changedAt": now, "openedAt": "2020-01-01T00:00:00Z"}),
+        }
+        for customer in DEMO_CUSTOMERS
+    ]
+    events_client.put_events(Entries=entries)
+    return [c["customerId"] for c in DEMO_CUSTOMERS]

@@ -1,0 +1,202 @@
+"""The REST API (one method per `Topology` route), its Cognito authorizer and its WAF."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+from infra.stacks.settings import EnvironmentSettings
+from infra.topology import Topology
+
+# Cognito groups the domain library's `loyalty.core.auth` checks in the `cognito:groups` claim.
+USER_GROUPS = {
+    "operators": "Bank staff who may run operator (admin) routes",
+    "approvers": "Bank staff who may approve operator changes (four-eyes)",
+}
+
+_PATH_PARAM = re.compile(r"{([A-Za-z0-9_]+)\+?}")
+
+# One JSON object per request; no bodies, no tokens.
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "extendedRequestId": "$context.extendedRequestId",
+        "requestTime": "$context.requestTime",
+        "ip": "$context.identity.sourceIp",
+        "userAgent": "$context.identity.userAgent",
+        "sub": "$context.authorizer.claims.sub",
+        "httpMethod": "$context.httpMethod",
+        "resourcePath": "$context.resourcePath",
+        "path": "$context.path",
+        "status": "$context.status",
+        "protocol": "$context.protocol",
+        "responseLength": "$context.responseLength",
+        "responseLatency": "$context.responseLatency",
+        "integrationLatency": "$context.integration.latency",
+        "integrationStatus": "$context.integration.status",
+        "errorMessage": "$context.error.message",
+        "authorizerError": "$context.authorizer.error",
+        "wafResponseCode": "$context.wafResponseCode",
+        "xrayTraceId": "$context.xrayTraceId",
+    },
+    separators=(",", ":"),
+)
+
+
+def path_parameters(path: str) -> list[str]:
+    return _PATH_PARAM.findall(path)
+
+
+class Api(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        topology: Topology,
+        settings: EnvironmentSettings,
+        functions: dict[str, lambda_.Function],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.user_pool = self._user_pool(settings)
+        self.user_pool_client = self.user_pool.add_client(
+            "ApiClient",
+            auth_flows=cognito.AuthFlow(user_srp=True),
+            prevent_user_existence_errors=True,
+            generate_secret=False,
+        )
+
+        self.access_logs = logs.LogGroup(
+            self, "AccessLogs", retention=settings.log_retention, removal_policy=settings.removal_policy
+        )
+        self.rest_api = apigw.RestApi(
+            self,
+            "RestApi",
+            rest_api_name=settings.prefix,
+            description=f"Loyalty engine API ({settings.name})",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            # Execution logging needs the account-level CloudWatch role; it outlives this stack.
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            fail_on_warnings=True,
+            deploy_options=apigw.StageOptions(
+                stage_name=settings.name,  # paths already carry the version (/v1/...)
+                throttling_rate_limit=settings.api_rate_limit,
+                throttling_burst_limit=settings.api_burst_limit,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigw.AccessLogFormat.custom(ACCESS_LOG_FORMAT),
+                tracing_enabled=True,
+                metrics_enabled=True,
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,  # request/response bodies carry customer data
+            ),
+        )
+        self.authorizer = apigw.CognitoUserPoolsAuthorizer(
+            self,
+            "Authorizer",
+            cognito_user_pools=[self.user_pool],
+            results_cache_ttl=Duration.minutes(5),
+        )
+        self.validator = self.rest_api.add_request_validator(
+            "Validator", validate_request_body=True, validate_request_parameters=True
+        )
+
+        self.methods: dict[tuple[str, str], apigw.Method] = {}
+        for route, spec in topology.routes():
+            resource = self.rest_api.root.resource_for_path(route.path)
+            self.methods[(route.method, route.path)] = resource.add_method(
+                route.method,
+                apigw.LambdaIntegration(functions[spec.name], proxy=True, allow_test_invoke=False),
+                authorizer=self.authorizer,
+                authorization_type=apigw.AuthorizationType.COGNITO,
+                request_validator=self.validator,
+                request_parameters={f"method.request.path.{p}": True for p in path_parameters(route.path)},
+            )
+
+        self.web_acl = self._web_acl(settings)
+        self.web_acl_association = wafv2.CfnWebACLAssociation(
+            self,
+            "WebAclAssociation",
+            resource_arn=self.rest_api.deployment_stage.stage_arn,
+            web_acl_arn=self.web_acl.attr_arn,
+        )
+        # The stage ARN is a formatted string, not a reference: order the association explicitly.
+        self.web_acl_association.node.add_dependency(self.rest_api.deployment_stage)
+
+    def _user_pool(self, settings: EnvironmentSettings) -> cognito.UserPool:
+        pool = cognito.UserPool(
+            self,
+            "UserPool",
+            user_pool_name=f"{settings.prefix}-staff",
+            self_sign_up_enabled=False,
+            sign_in_aliases=cognito.SignInAliases(email=True),
+            auto_verify=cognito.AutoVerifiedAttrs(email=True),
+            password_policy=cognito.PasswordPolicy(
+                min_length=14,
+                require_lowercase=True,
+                require_uppercase=True,
+                require_digits=True,
+                require_symbols=True,
+                temp_password_validity=Duration.days(3),
+            ),
+            mfa=cognito.Mfa.REQUIRED,
+            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
+            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            feature_plan=cognito.FeaturePlan.ESSENTIALS,
+            deletion_protection=settings.is_prod,
+            removal_policy=settings.removal_policy,
+        )
+        for group, description in USER_GROUPS.items():
+            cognito.CfnUserPoolGroup(
+                self, f"Group-{group}", user_pool_id=pool.user_pool_id, group_name=group, description=description
+            )
+        return pool
+
+    def _web_acl(self, settings: EnvironmentSettings) -> wafv2.CfnWebACL:
+        def visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+            return wafv2.CfnWebACL.VisibilityConfigProperty(
+                cloud_watch_metrics_enabled=True,
+                metric_name=f"{settings.prefix}-{metric}",
+                sampled_requests_enabled=True,
+            )
+
+        return wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            scope="REGIONAL",
+            description=f"Protects the loyalty {settings.name} API stage",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=visibility("api"),
+            rules=[
+                wafv2.CfnWebACL.RuleProperty(
+                    name="rate-limit-per-ip",
+                    priority=0,
+                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                            limit=settings.waf_rate_limit, aggregate_key_type="IP"
+                        )
+                    ),
+                    visibility_config=visibility("rate-limit"),
+                ),
+                wafv2.CfnWebACL.RuleProperty(
+                    name="aws-known-bad-inputs",
+                    priority=1,
+                    override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                            vendor_name="AWS", name="AWSManagedRulesKnownBadInputsRuleSet"
+                        )
+                    ),
+                    visibility_config=visibility("known-bad-inputs"),
+                ),
+            ],
+        )

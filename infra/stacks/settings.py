@@ -1,0 +1,81 @@
+"""Per-environment knobs: everything that differs between dev, staging and prod lives here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_logs as logs
+
+EnvName = Literal["dev", "staging", "prod"]
+ENV_NAMES: tuple[str, ...] = get_args(EnvName)
+
+
+@dataclass(frozen=True)
+class EnvironmentSettings:
+    name: str
+    bank_time_zone: str
+    log_retention: logs.RetentionDays
+    api_rate_limit: int  # steady-state requests per second, whole stage
+    api_burst_limit: int
+    waf_rate_limit: int  # requests per source IP per 5 minutes before WAF blocks
+    log_level: str = "INFO"
+
+    @property
+    def is_prod(self) -> bool:
+        return self.name == "prod"
+
+    @property
+    def removal_policy(self) -> RemovalPolicy:
+        """Stateful resources (tables, keys, user pool, logs) survive `cdk destroy` in prod only."""
+        return RemovalPolicy.RETAIN if self.is_prod else RemovalPolicy.DESTROY
+
+    @property
+    def prefix(self) -> str:
+        return f"loyalty-{self.name}"
+
+
+_PER_ENV: dict[str, dict[str, object]] = {
+    "dev": {
+        "log_retention": logs.RetentionDays.ONE_MONTH,
+        "api_rate_limit": 50,
+        "api_burst_limit": 100,
+        "waf_rate_limit": 2_000,
+    },
+    "staging": {
+        "log_retention": logs.RetentionDays.THREE_MONTHS,
+        "api_rate_limit": 200,
+        "api_burst_limit": 400,
+        "waf_rate_limit": 5_000,
+    },
+    "prod": {
+        "log_retention": logs.RetentionDays.ONE_YEAR,
+        "api_rate_limit": 1_000,
+        "api_burst_limit": 2_000,
+        "waf_rate_limit": 20_000,
+    },
+}
+
+
+def validate_time_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone {name!r}") from exc
+    return name
+
+
+def settings_for(env_name: str, bank_time_zone: str) -> EnvironmentSettings:
+    if env_name not in _PER_ENV:
+        raise ValueError(f"context 'env' must be one of {', '.join(ENV_NAMES)}, got {env_name!r}")
+    knobs = _PER_ENV[env_name]
+    return EnvironmentSettings(
+        name=env_name,
+        bank_time_zone=validate_time_zone(bank_time_zone),
+        log_retention=knobs["log_retention"],  # type: ignore[arg-type]
+        api_rate_limit=knobs["api_rate_limit"],  # type: ignore[arg-type]
+        api_burst_limit=knobs["api_burst_limit"],  # type: ignore[arg-type]
+        waf_rate_limit=knobs["waf_rate_limit"],  # type: ignore[arg-type]
+    )

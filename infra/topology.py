@@ -1,0 +1,184 @@
+"""The whole deployment, declared once, as data.
+
+The CDK stacks (`infra/stacks`) and the local cloud (`infra/local`) are both generated from
+`TOPOLOGY`; `tests/infra` checks the synthesized template against it. Adding a function, a route,
+a queue or a rule means editing this file only.
+
+Names here are logical. CDK turns them into physical names per environment, and hands them to each
+function as environment variables named by `table_env`, `queue_env` and `EVENT_BUS_ENV`, which the
+domain library's settings model reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Audience = Literal["customer", "operator"]
+Access = Literal["read", "write"]
+
+EVENT_BUS_NAME = "loyalty-events"
+EVENT_BUS_ENV = "EVENT_BUS_NAME"
+BANK_SOURCE = "bank.core"
+DEFAULT_BANK_TIME_ZONE = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+    ttl_attribute: str | None = None
+    indexes: tuple[Index, ...] = ()
+
+
+@dataclass(frozen=True)
+class Queue:
+    """An SQS work queue; every queue gets a DLQ named `<name>-dlq`."""
+
+    name: str
+    batch_size: int = 10
+    visibility_timeout_s: int = 60
+    max_receive_count: int = 3
+    max_batching_window_s: int = 0
+
+    @property
+    def dlq_name(self) -> str:
+        return f"{self.name}-dlq"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An EventBridge rule on the bus, routing matching events to a queue."""
+
+    name: str
+    event_pattern: dict[str, object]
+    queue: str
+
+
+@dataclass(frozen=True)
+class Route:
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+    path: str
+    audience: Audience
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """An EventBridge Scheduler schedule invoking a function, evaluated in `timezone`."""
+
+    name: str
+    expression: str  # cron(min hour day-of-month month day-of-week year) or rate(...)
+    timezone: str = DEFAULT_BANK_TIME_ZONE
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    capability: str
+    module: str  # file under functions/<capability>/, without .py; its `handler` is the entry point
+    memory_mb: int = 256
+    timeout_s: int = 10
+    routes: tuple[Route, ...] = ()
+    queue: str | None = None  # the queue this function consumes
+    schedules: tuple[Schedule, ...] = ()
+    tables: dict[str, Access] = field(default_factory=dict)
+    publishes_events: bool = False
+    sends_to: tuple[str, ...] = ()  # queues it sends commands to
+
+    @property
+    def handler(self) -> str:
+        return f"{self.module}.handler"
+
+    @property
+    def import_path(self) -> str:
+        return f"functions.{self.capability}.{self.module}"
+
+
+@dataclass(frozen=True)
+class Topology:
+    bus_name: str
+    tables: tuple[Table, ...]
+    queues: tuple[Queue, ...]
+    rules: tuple[Rule, ...]
+    functions: tuple[Function, ...]
+
+    def table(self, name: str) -> Table:
+        return next(t for t in self.tables if t.name == name)
+
+    def queue(self, name: str) -> Queue:
+        return next(q for q in self.queues if q.name == name)
+
+    def function(self, name: str) -> Function:
+        return next(f for f in self.functions if f.name == name)
+
+    def routes(self) -> list[tuple[Route, Function]]:
+        return [(route, fn) for fn in self.functions for route in fn.routes]
+
+    def consumer_of(self, queue_name: str) -> Function | None:
+        return next((f for f in self.functions if f.queue == queue_name), None)
+
+
+def table_env(table_name: str) -> str:
+    return f"{table_name.upper().replace('-', '_')}_TABLE"
+
+
+def queue_env(queue_name: str) -> str:
+    return f"{queue_name.upper().replace('-', '_')}_QUEUE_URL"
+
+
+def bank_event(*detail_types: str) -> dict[str, object]:
+    return {"source": [BANK_SOURCE], "detail-type": list(detail_types)}
+
+
+# Every mutating API route stores its Idempotency-Key here, so every API function writes to it.
+IDEMPOTENCY = "idempotency"
+
+TOPOLOGY = Topology(
+    bus_name=EVENT_BUS_NAME,
+    tables=(
+        Table(IDEMPOTENCY, partition_key="pk", ttl_attribute="expiresAt"),
+        Table("customers", partition_key="customerId"),
+    ),
+    queues=(
+        Queue("customer-profile-events", batch_size=10, visibility_timeout_s=30, max_receive_count=3),
+    ),
+    rules=(
+        Rule(
+            "customer-profile-changed",
+            event_pattern=bank_event("CustomerProfileChanged"),
+            queue="customer-profile-events",
+        ),
+    ),
+    functions=(
+        Function(
+            "customers-api",
+            capability="customers",
+            module="api",
+            routes=(Route("GET", "/v1/customers/{customerId}", "customer"),),
+            tables={"customers": "read"},
+        ),
+        Function(
+            "customers-admin",
+            capability="customers",
+            module="admin",
+            routes=(Route("PUT", "/v1/admin/customers/{customerId}/tags", "operator"),),
+            tables={"customers": "write", IDEMPOTENCY: "write"},
+        ),
+        Function(
+            "customers-ingest",
+            capability="customers",
+            module="ingest",
+            timeout_s=20,
+            queue="customer-profile-events",
+            tables={"customers": "write"},
+        ),
+    ),
+)

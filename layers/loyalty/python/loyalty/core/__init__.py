@@ -1,0 +1,1 @@
+"""Cross-capability building blocks: configuration, errors, auth, HTTP mapping, idempotency."""

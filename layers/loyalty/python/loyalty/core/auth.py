@@ -1,0 +1,53 @@
+"""Who is calling. API Gateway's authorizer has verified the token; we read its claims."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from loyalty.core.errors import Forbidden, Unauthenticated
+
+OPERATORS = "operators"
+APPROVERS = "approvers"
+GROUPS_CLAIM = "cognito:groups"
+
+
+def _parse_groups(raw: Any) -> frozenset[str]:
+    # A JWT carries a list; API Gateway's REST authorizer flattens it to a string such as
+    # "operators,approvers" or "[operators approvers]". Accept every shape.
+    if raw is None:
+        return frozenset()
+    if isinstance(raw, list | tuple):
+        return frozenset(str(g) for g in raw)
+    return frozenset(g for g in re.split(r"[\s,\[\]]+", str(raw)) if g)
+
+
+@dataclass(frozen=True)
+class Caller:
+    subject: str
+    groups: frozenset[str]
+
+    @classmethod
+    def from_claims(cls, claims: Mapping[str, Any] | None) -> Caller:
+        if not claims or not claims.get("sub"):
+            raise Unauthenticated("a valid bearer token is required")
+        return cls(subject=str(claims["sub"]), groups=_parse_groups(claims.get(GROUPS_CLAIM)))
+
+    @property
+    def is_operator(self) -> bool:
+        return OPERATORS in self.groups
+
+    def require_operator(self) -> None:
+        if not self.is_operator:
+            raise Forbidden("this route needs the operators group", code="OPERATOR_REQUIRED")
+
+    def require_owner_or_operator(self, customer_id: str) -> None:
+        """Customers act only on their own resources; operators act on anyone's."""
+        if self.subject != customer_id and not self.is_operator:
+            raise Forbidden("the resource belongs to another customer", code="NOT_RESOURCE_OWNER")
+
+    def require_owner(self, customer_id: str) -> None:
+        if self.subject != customer_id:
+            raise Forbidden("the resource belongs to another customer", code="NOT_RESOURCE_OWNER")

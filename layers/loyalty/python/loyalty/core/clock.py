@@ -1,0 +1,25 @@
+"""Time: instants are UTC; business dates are in the bank's time zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("timestamp must carry a time zone (ISO 8601 with Z or an offset)")
+    return value.astimezone(UTC)
+
+
+def iso_utc(value: datetime) -> str:
+    """A fixed-width ISO 8601 UTC string, so stored timestamps also compare correctly as text."""
+    return to_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def business_date(instant: datetime, zone: ZoneInfo) -> date:
+    return to_utc(instant).astimezone(zone).date()

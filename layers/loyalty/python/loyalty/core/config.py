@@ -1,0 +1,43 @@
+"""Configuration, parsed once per process from the environment CDK (or the local cloud) sets."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Settings(BaseModel):
+    """Environment variable names follow `infra.topology.table_env` (`<TABLE>_TABLE`).
+
+    A plain pydantic model fed from `os.environ`, not pydantic-settings: that package adds about
+    100 ms to every cold start (it imports asyncio and its source machinery) for nothing we use.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    customers_table: str = "customers"
+    idempotency_table: str = "idempotency"
+    event_bus_name: str = "loyalty-events"
+    bank_time_zone: str = "Asia/Shanghai"
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, gt=0)
+    # A request that has held its idempotency key longer than this is assumed dead (Lambda timeout).
+    idempotency_in_flight_seconds: int = Field(default=60, gt=0)
+    max_body_bytes: int = Field(default=64 * 1024, gt=0)
+
+    @field_validator("bank_time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for an unknown zone: fail at cold start, not per request
+        return value
+
+    @property
+    def bank_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.bank_time_zone)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.model_validate({name.lower(): value for name, value in os.environ.items()})

@@ -1,0 +1,87 @@
+"""SQS consumers of bus events, with partial batch failures.
+
+Each record is one EventBridge event (the rule's SQS target delivers the whole envelope). A record
+that fails, malformed or not, is reported in `batchItemFailures`: SQS retries only that record, and
+after the queue's maxReceiveCount it moves to the DLQ. It never blocks the rest of its batch.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from loyalty.core import errors
+from loyalty.core.http import validation_details
+from loyalty.core.observability import logger, metrics, tracer
+
+
+@dataclass(frozen=True)
+class BusEvent:
+    """The EventBridge envelope; `id` is unique per event and keys idempotency."""
+
+    id: str
+    source: str
+    detail_type: str
+    time: datetime | None
+    detail: BaseModel
+
+
+def parse_bus_event(body: str, detail_models: Mapping[str, type[BaseModel]]) -> BusEvent:
+    try:
+        envelope = json.loads(body)
+    except ValueError:
+        raise errors.InvalidInput("the message is not JSON", code="MALFORMED_MESSAGE") from None
+    if not isinstance(envelope, dict) or not envelope.get("id") or "detail" not in envelope:
+        raise errors.InvalidInput("the message is not an EventBridge event", code="MALFORMED_MESSAGE")
+    detail_type = envelope.get("detail-type", "")
+    model = detail_models.get(detail_type)
+    if model is None:
+        raise errors.InvalidInput(f"unexpected detail-type {detail_type!r}", code="UNEXPECTED_EVENT")
+    try:
+        detail = model.model_validate(envelope["detail"])
+    except ValidationError as error:
+        raise errors.InvalidInput(
+            f"{detail_type} breaks the event contract", code="CONTRACT_VIOLATION", details=validation_details(error)
+        ) from None
+    time = datetime.fromisoformat(envelope["time"].replace("Z", "+00:00")) if envelope.get("time") else None
+    return BusEvent(id=str(envelope["id"]), source=envelope.get("source", ""), detail_type=detail_type, time=time, detail=detail)
+
+
+def sqs_consumer(
+    detail_models: Mapping[str, type[BaseModel]],
+) -> Callable[[Callable[[BusEvent], None]], Callable[[dict[str, Any], Any], dict[str, Any]]]:
+    """Wrap `process(event)` as an SQS handler that reports each failed record on its own."""
+
+    def decorate(process: Callable[[BusEvent], None]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+        @functools.wraps(process)
+        @metrics.log_metrics
+        @tracer.capture_lambda_handler(capture_response=False)
+        def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            failures = []
+            for record in event.get("Records", []):
+                message_id = record.get("messageId", "")
+                logger.append_keys(message_id=message_id)
+                try:
+                    bus_event = parse_bus_event(record.get("body", ""), detail_models)
+                    logger.set_correlation_id(bus_event.id)
+                    process(bus_event)
+                except errors.DomainError as error:
+                    logger.warning(
+                        "message refused; it will reach the DLQ after its retries",
+                        extra={"code": error.code, "reason": error.message, "details": error.details},
+                    )
+                    failures.append({"itemIdentifier": message_id})
+                except Exception:
+                    logger.exception("message failed; it will be retried")
+                    failures.append({"itemIdentifier": message_id})
+            return {"batchItemFailures": failures}
+
+        return handler
+
+    return decorate

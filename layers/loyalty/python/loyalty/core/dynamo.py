@@ -1,0 +1,47 @@
+"""Plain Python values to and from DynamoDB's attribute-value shape, with integers kept exact."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+
+@cache
+def _codec() -> tuple[Any, Any]:
+    # Imported on first use: boto3 costs a cold start ~0.3 s, paid once, not at module import.
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+    return TypeSerializer(), TypeDeserializer()
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    serializer = _codec()[0]
+    return {k: serializer.serialize(v) for k, v in values.items() if v is not None}
+
+
+def to_value(value: Any) -> dict[str, Any]:
+    return _codec()[0].serialize(value)  # type: ignore[no-any-return]
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    deserializer = _codec()[1]
+    return {k: _plain(deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def _plain(value: Any) -> Any:
+    # DynamoDB numbers come back as Decimal; ours are all integers (money, points, counts).
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else value
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, set):
+        return sorted(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def is_condition_failure(error: Exception) -> bool:
+    code = getattr(error, "response", {}).get("Error", {}).get("Code")
+    return code == "ConditionalCheckFailedException"

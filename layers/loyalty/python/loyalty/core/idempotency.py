@@ -1,0 +1,166 @@
+"""Idempotency-Key handling for mutating API calls (see docs/idempotency.md).
+
+- The key is scoped to the caller and the route, so two customers cannot collide.
+- The first request claims the key with a conditional put; a replay with the same body gets the
+  stored response, a replay with another body gets 422, a replay while the first is still running
+  gets 409.
+- Only successful (2xx) responses are kept. A refused or failed call releases the key, so a
+  rejected call leaves no trace and the client may correct it and retry under the same key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from loyalty.core import errors
+from loyalty.core.config import get_settings
+from loyalty.core.observability import logger
+
+if TYPE_CHECKING:
+    from loyalty.core.http import Request, Response
+
+MAX_KEY_LENGTH = 128
+
+
+class IdempotencyRecordStore(Protocol):
+    def claim(self, key: str, fingerprint: str, now: int) -> dict[str, Any] | None:
+        """Claim `key`, or return the record that already holds it."""
+
+    def complete(self, key: str, status: int, body: Any, now: int) -> None: ...
+
+    def release(self, key: str) -> None: ...
+
+
+class DynamoIdempotencyStore:
+    def __init__(self, table: str, ttl_seconds: int, in_flight_seconds: int):
+        self.table = table
+        self.ttl_seconds = ttl_seconds
+        self.in_flight_seconds = in_flight_seconds
+
+    def claim(self, key: str, fingerprint: str, now: int) -> dict[str, Any] | None:
+        from loyalty.core.aws import dynamodb
+        from loyalty.core.dynamo import from_item, is_condition_failure, to_item, to_value
+
+        try:
+            dynamodb().put_item(
+                TableName=self.table,
+                Item=to_item(
+                    {
+                        "pk": key,
+                        "state": "IN_FLIGHT",
+                        "fingerprint": fingerprint,
+                        "claimedAt": now,
+                        "expiresAt": now + self.ttl_seconds,
+                    }
+                ),
+                # TTL deletes lazily, so an expired record still counts as free; so does an
+                # in-flight claim older than any Lambda can run (its holder died).
+                ConditionExpression="attribute_not_exists(pk) OR expiresAt < :now OR (#s = :inflight AND claimedAt < :stale)",
+                ExpressionAttributeNames={"#s": "state"},
+                ExpressionAttributeValues={
+                    ":now": to_value(now),
+                    ":inflight": to_value("IN_FLIGHT"),
+                    ":stale": to_value(now - self.in_flight_seconds),
+                },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            return None
+        except Exception as error:
+            if is_condition_failure(error):
+                return from_item(getattr(error, "response", {}).get("Item") or {})
+            raise
+
+    def complete(self, key: str, status: int, body: Any, now: int) -> None:
+        from loyalty.core.aws import dynamodb
+        from loyalty.core.dynamo import to_value
+
+        dynamodb().update_item(
+            TableName=self.table,
+            Key={"pk": to_value(key)},
+            UpdateExpression="SET #s = :done, statusCode = :status, responseBody = :body, expiresAt = :exp",
+            ExpressionAttributeNames={"#s": "state"},
+            ExpressionAttributeValues={
+                ":done": to_value("COMPLETED"),
+                ":status": to_value(status),
+                ":body": to_value(json.dumps(body, separators=(",", ":"))),
+                ":exp": to_value(now + self.ttl_seconds),
+            },
+        )
+
+    def release(self, key: str) -> None:
+        from loyalty.core.aws import dynamodb
+        from loyalty.core.dynamo import to_value
+
+        dynamodb().delete_item(TableName=self.table, Key={"pk": to_value(key)})
+
+
+_store: IdempotencyRecordStore | None = None
+
+
+def default_store() -> IdempotencyRecordStore:
+    global _store
+    if _store is None:
+        settings = get_settings()
+        _store = DynamoIdempotencyStore(
+            settings.idempotency_table, settings.idempotency_ttl_seconds, settings.idempotency_in_flight_seconds
+        )
+    return _store
+
+
+def fingerprint(request: Request[Any]) -> str:
+    # The parsed body, re-serialised canonically: key order and whitespace do not make a new request.
+    body = request.body.model_dump(mode="json") if request.body is not None else None
+    canonical = json.dumps({"path": request.path, "body": body}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def record_key(request: Request[Any], key: str) -> str:
+    return f"{request.caller.subject}#{request.method}#{request.resource}#{key}"
+
+
+def require_key(request: Request[Any]) -> str:
+    key = request.idempotency_key
+    if not key:
+        raise errors.InvalidInput("mutating calls need an Idempotency-Key header", code="IDEMPOTENCY_KEY_REQUIRED")
+    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise errors.InvalidInput(
+            f"the Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters", code="IDEMPOTENCY_KEY_INVALID"
+        )
+    return key
+
+
+def run_idempotently(
+    request: Request[Any],
+    handle: Callable[[Request[Any]], Response],
+    store: IdempotencyRecordStore | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Response:
+    from loyalty.core.http import Response
+
+    store = store or default_store()
+    key = record_key(request, require_key(request))
+    request_fingerprint = fingerprint(request)
+    existing = store.claim(key, request_fingerprint, int(clock()))
+    if existing is not None:
+        if existing.get("fingerprint") != request_fingerprint:
+            raise errors.BusinessRuleViolation(
+                "this Idempotency-Key was used with a different request", code="IDEMPOTENCY_KEY_REUSED"
+            )
+        if existing.get("state") != "COMPLETED":
+            raise errors.Conflict("a request with this Idempotency-Key is still in progress", code="IDEMPOTENCY_IN_PROGRESS")
+        logger.info("idempotent replay", extra={"idempotency_key": key})
+        return Response(int(existing["statusCode"]), json.loads(existing["responseBody"]), {"Idempotent-Replayed": "true"})
+    try:
+        response = handle(request)
+    except BaseException:
+        store.release(key)
+        raise
+    if 200 <= response.status < 300:
+        store.complete(key, response.status, response.body, int(clock()))
+    else:
+        store.release(key)
+    return response

@@ -1,0 +1,1 @@
+"""Customer profiles: mirrored from core banking, read by every other capability."""

@@ -1,0 +1,70 @@
+"""Customer profile models: the inbound event, the stored profile, and the API views."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from loyalty.core.money import Currency, MinorUnits
+
+CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\s,]+$")]
+RiskLevel = Literal["R1", "R2", "R3", "R4", "R5"]
+
+
+class ProfileChangedDetail(BaseModel):
+    """`CustomerProfileChanged` from `bank.core` (../shared/EVENTS.md).
+
+    Unknown fields are ignored: the contract grows only by optional fields, and an older consumer
+    must keep working when the bank adds one.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    customerId: CustomerId
+    changedAt: datetime
+    birthday: date | None = None
+    branchId: str | None = Field(default=None, max_length=64)
+    tags: list[Tag] = Field(default_factory=list, max_length=200)
+    aumMinor: MinorUnits | None = None
+    currency: Currency | None = None
+    riskLevel: RiskLevel | None = None
+    openedAt: datetime | None = None
+    channels: list[str] = Field(default_factory=list, max_length=20)
+    relationshipManagerId: str | None = Field(default=None, max_length=64)
+
+    @model_validator(mode="after")
+    def _aum_has_currency(self) -> ProfileChangedDetail:
+        if self.aumMinor is not None and self.currency is None:
+            raise ValueError("aumMinor needs a currency")
+        if self.changedAt.tzinfo is None:
+            raise ValueError("changedAt must carry a time zone")
+        return self
+
+
+class CustomerProfile(BaseModel):
+    """The stored profile: the newest core-banking snapshot plus operator-set tags."""
+
+    model_config = ConfigDict(frozen=True)
+
+    customerId: str
+    changedAt: str  # fixed-width ISO UTC, compared as text in conditions
+    sourceEventId: str
+    birthday: str | None = None
+    branchId: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    operatorTags: list[str] = Field(default_factory=list)
+    aumMinor: int | None = None
+    currency: str | None = None
+    riskLevel: str | None = None
+    openedAt: str | None = None
+    channels: list[str] = Field(default_factory=list)
+    relationshipManagerId: str | None = None
+
+
+class SetTagsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tags: list[Tag] = Field(max_length=100)

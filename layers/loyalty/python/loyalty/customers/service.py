@@ -1,0 +1,35 @@
+"""Profile use cases, each a plain function over a `CustomerStore`."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from loyalty.core.config import get_settings
+from loyalty.core.errors import NotFound
+from loyalty.core.observability import logger
+from loyalty.customers.logic import normalise_tags, snapshot_from_event
+from loyalty.customers.model import CustomerProfile, ProfileChangedDetail
+from loyalty.customers.store import CustomerStore, DynamoCustomerStore
+
+
+@cache
+def default_store() -> CustomerStore:
+    return DynamoCustomerStore(get_settings().customers_table)
+
+
+def get_profile(store: CustomerStore, customer_id: str) -> CustomerProfile:
+    profile = store.get(customer_id)
+    if profile is None:
+        raise NotFound(f"customer {customer_id} is not known", code="CUSTOMER_NOT_FOUND")
+    return profile
+
+
+def apply_profile_event(store: CustomerStore, detail: ProfileChangedDetail, event_id: str) -> bool:
+    applied = store.apply_snapshot(detail.customerId, snapshot_from_event(detail, event_id))
+    if not applied:
+        logger.info("profile event ignored: the same or a newer one is stored", extra={"event_id": event_id})
+    return applied
+
+
+def set_operator_tags(store: CustomerStore, customer_id: str, tags: list[str]) -> CustomerProfile:
+    return store.set_operator_tags(customer_id, normalise_tags(tags))

@@ -1,0 +1,81 @@
+"""Profile persistence. Ordering and idempotency live in one conditional write, never a read first."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from loyalty.core.errors import NotFound
+from loyalty.customers.model import CustomerProfile
+
+
+class CustomerStore(Protocol):
+    def get(self, customer_id: str) -> CustomerProfile | None: ...
+
+    def apply_snapshot(self, customer_id: str, attributes: dict[str, Any]) -> bool:
+        """Store the snapshot unless a newer or the same event is already stored; True if applied."""
+
+    def set_operator_tags(self, customer_id: str, tags: list[str]) -> CustomerProfile: ...
+
+
+class DynamoCustomerStore:
+    def __init__(self, table: str):
+        self.table = table
+
+    def get(self, customer_id: str) -> CustomerProfile | None:
+        from loyalty.core.aws import dynamodb
+        from loyalty.core.dynamo import from_item, to_value
+
+        item = dynamodb().get_item(TableName=self.table, Key={"customerId": to_value(customer_id)}, ConsistentRead=True)
+        return CustomerProfile.model_validate(from_item(item["Item"])) if "Item" in item else None
+
+    def apply_snapshot(self, customer_id: str, attributes: dict[str, Any]) -> bool:
+        from loyalty.core.aws import dynamodb
+        from loyalty.core.dynamo import is_condition_failure, to_value
+
+        names = {f"#a{i}": name for i, name in enumerate(sorted(attributes))}
+        values = {f":v{i}": to_value(attributes[name]) for i, name in enumerate(sorted(attributes)) if attributes[name] is not None}
+        sets = [f"{n} = :v{n[2:]}" for n in names if f":v{n[2:]}" in values]
+        removes = [n for n in names if f":v{n[2:]}" not in values]
+        names.update({"#changed": "changedAt", "#source": "sourceEventId"})
+        values.update({":changed": to_value(attributes["changedAt"]), ":source": to_value(attributes["sourceEventId"])})
+        try:
+            dynamodb().update_item(
+                TableName=self.table,
+                Key={"customerId": to_value(customer_id)},
+                UpdateExpression="SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),
+                # Newer wins, ties broken by event id; the same event again matches neither branch.
+                ConditionExpression=(
+                    "attribute_not_exists(customerId) OR #changed < :changed "
+                    "OR (#changed = :changed AND #source < :source)"
+                ),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+            return True
+        except Exception as error:
+            if is_condition_failure(error):
+                return False
+            raise
+
+    def set_operator_tags(self, customer_id: str, tags: list[str]) -> CustomerProfile:
+        from loyalty.core.aws import dynamodb
+        from loyalty.core.dynamo import from_item, is_condition_failure, to_value
+
+        update: dict[str, Any] = (
+            {"UpdateExpression": "SET operatorTags = :tags", "ExpressionAttributeValues": {":tags": to_value(tags)}}
+            if tags
+            else {"UpdateExpression": "REMOVE operatorTags"}
+        )
+        try:
+            result = dynamodb().update_item(
+                TableName=self.table,
+                Key={"customerId": to_value(customer_id)},
+                ConditionExpression="attribute_exists(customerId)",
+                ReturnValues="ALL_NEW",
+                **update,
+            )
+        except Exception as error:
+            if is_condition_failure(error):
+                raise NotFound(f"customer {customer_id} is not known", code="CUSTOMER_NOT_FOUND") from None
+            raise
+        return CustomerProfile.model_validate(from_item(result["Attributes"]))
