@@ -128,8 +128,6 @@ class Api(Construct):
             resource_arn=self.rest_api.deployment_stage.stage_arn,
             web_acl_arn=self.web_acl.attr_arn,
         )
-        # The stage ARN is a formatted string, not a reference: order the association explicitly.
-        self.web_acl_association.node.add_dependency(self.rest_api.deployment_stage)
 
     def _user_pool(self, settings: EnvironmentSettings) -> cognito.UserPool:
         pool = cognito.UserPool(

@@ -120,7 +120,6 @@ class Functions(Construct):
             log_group=log_group,
             role=role,
         )
-        fn.node.add_dependency(log_group)
 
         for table_name, access in spec.tables.items():
             table = self._data.tables[table_name]
@@ -183,5 +182,8 @@ class Functions(Construct):
                     ),
                 ),
             )
-            cfn.node.add_dependency(role)
+            # The role ARN already orders the role; the invoke permission lives in its separate policy.
+            policy = role.node.try_find_child("DefaultPolicy")
+            if policy is not None:
+                cfn.node.add_dependency(policy)
             self.schedules[f"{spec.name}/{schedule.name}"] = cfn

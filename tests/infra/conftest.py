@@ -1,0 +1,57 @@
+"""Synthesize the CDK app once per test session; every infra test reads that one template.
+
+Synthesis is local only: no Docker, no downloads, no AWS credentials. It takes ~15 s, hence the
+session scope. A second, small synthesis covers code paths the real topology does not use yet
+(schedules, indexes, event publishing, queue senders) and the prod settings.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+os.environ.pop("CDK_DEFAULT_ACCOUNT", None)  # keep the synthesized stack environment-agnostic
+os.environ.pop("CDK_DEFAULT_REGION", None)
+
+HERE = Path(__file__).resolve().parent
+for path in (HERE.parents[1], HERE):  # repo root (for `infra`), this directory (for `infra_support`)
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+import pytest  # noqa: E402
+from infra_support import SMALL_TOPOLOGY, Synthesized, synthesize  # noqa: E402
+
+from infra.stacks import SourceLayout  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The real app, as `make deploy ENV=dev` synthesizes it."""
+    return synthesize(tmp_path_factory.mktemp("cdk-dev"), {"env": "dev"})
+
+
+@pytest.fixture(scope="session")
+def small_source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SourceLayout]:
+    root = tmp_path_factory.mktemp("small-src")
+    (root / "functions" / "ledger" / "__pycache__").mkdir(parents=True)
+    (root / "functions" / "ledger" / "statements.py").write_text("def handler(event, context): ...\n")
+    (root / "functions" / "ledger" / "__pycache__" / "statements.cpython-314.pyc").write_bytes(b"junk")
+    (root / "layers" / "loyalty" / "python" / "loyalty").mkdir(parents=True)
+    (root / "layers" / "loyalty" / "python" / "loyalty" / "__init__.py").write_text("")
+    # no build/dependency-layer: synthesis must create it
+    yield SourceLayout(root=root)
+
+
+@pytest.fixture(scope="session")
+def small_synth(tmp_path_factory: pytest.TempPathFactory, small_source: SourceLayout) -> Synthesized:
+    """SMALL_TOPOLOGY in prod, from a throw-away source tree."""
+    return synthesize(
+        tmp_path_factory.mktemp("cdk-small"),
+        {"env": "prod", "bankTimeZone": "Asia/Hong_Kong"},
+        topology=SMALL_TOPOLOGY,
+        source=small_source,
+    )

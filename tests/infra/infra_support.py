@@ -1,0 +1,149 @@
+"""Shared by the infra tests: one synthesis, and readers for the template it produces."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Annotations, Template
+
+from infra.app import build
+from infra.stacks import LoyaltyStack
+from infra.topology import (
+    Function,
+    Index,
+    Queue,
+    Route,
+    Rule,
+    Schedule,
+    Table,
+    Topology,
+    bank_event,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Synthesized:
+    app: cdk.App
+    stack: LoyaltyStack
+    template: Template
+    annotations: Annotations
+    outdir: Path
+
+    @property
+    def resources(self) -> dict[str, dict[str, Any]]:
+        return self.template.to_json()["Resources"]  # type: ignore[no-any-return]
+
+    def logical_id(self, construct: Any) -> str:
+        """Logical ID of an L2 construct's CloudFormation resource (or of an L1 itself)."""
+        cfn = construct if isinstance(construct, cdk.CfnElement) else construct.node.default_child
+        return str(self.stack.resolve(self.stack.get_logical_id(cfn)))
+
+    def properties(self, construct: Any) -> dict[str, Any]:
+        return self.resources[self.logical_id(construct)].get("Properties", {})  # type: ignore[no-any-return]
+
+    def of_type(self, cfn_type: str) -> dict[str, dict[str, Any]]:
+        return {k: r.get("Properties", {}) for k, r in self.resources.items() if r["Type"] == cfn_type}
+
+    def role_statements(self, role_logical_id: str) -> list[dict[str, Any]]:
+        """Every IAM statement granted to a role: its inline policies and attached AWS::IAM::Policy."""
+        statements: list[dict[str, Any]] = []
+        role = self.resources[role_logical_id]["Properties"]
+        for inline in role.get("Policies", []):
+            statements += inline["PolicyDocument"]["Statement"]
+        for props in self.of_type("AWS::IAM::Policy").values():
+            if {"Ref": role_logical_id} in props.get("Roles", []):
+                statements += props["PolicyDocument"]["Statement"]
+        return statements
+
+    def api_path(self, resource_ref: Any) -> str:
+        """Rebuild a method's URL path by walking AWS::ApiGateway::Resource parents to the root."""
+        if "Ref" not in resource_ref:  # {"Fn::GetAtt": [<api>, "RootResourceId"]}
+            return ""
+        props = self.resources[resource_ref["Ref"]]["Properties"]
+        return f"{self.api_path(props['ParentId'])}/{props['PathPart']}"
+
+
+def referenced_ids(value: Any) -> set[str]:
+    """Logical IDs a CloudFormation value refers to through Ref or Fn::GetAtt."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        if "Ref" in value and isinstance(value["Ref"], str) and not value["Ref"].startswith("AWS::"):
+            found.add(value["Ref"])
+        if "Fn::GetAtt" in value:
+            found.add(value["Fn::GetAtt"][0])
+        for item in value.values():
+            found |= referenced_ids(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= referenced_ids(item)
+    return found
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def cdk_json_context() -> dict[str, Any]:
+    return json.loads((REPO_ROOT / "cdk.json").read_text())["context"]  # type: ignore[no-any-return]
+
+
+def synthesize(outdir: Path, context: dict[str, Any], **build_kwargs: Any) -> Synthesized:
+    # Same feature flags as `cdk synth` (cdk.json), so the tests check what gets deployed.
+    app = cdk.App(context={**cdk_json_context(), **context}, outdir=str(outdir))
+    stack = build(app, **build_kwargs)
+    try:
+        app.synth()
+    except RuntimeError as exc:  # cdk-nag errors fail synthesis: show them, not a jsii trace
+        report = outdir / "validation-report.json"
+        details = report.read_text() if report.exists() else ""
+        pytest.fail(f"synthesis failed: {exc}\n{details}", pytrace=False)
+    return Synthesized(
+        app=app,
+        stack=stack,
+        template=Template.from_stack(stack),
+        annotations=Annotations.from_stack(stack),
+        outdir=outdir,
+    )
+
+
+# A topology exercising everything the real one does not (yet): a schedule, a GSI, a function that
+# publishes events and sends to a queue, and one with no table access at all.
+SMALL_TOPOLOGY = Topology(
+    bus_name="loyalty-events",
+    tables=(
+        Table(
+            "ledger",
+            partition_key="accountId",
+            sort_key="entryId",
+            indexes=(Index("byCustomer", partition_key="customerId", sort_key="postedAt"),),
+        ),
+    ),
+    queues=(Queue("accrual", batch_size=50, visibility_timeout_s=120, max_receive_count=5, max_batching_window_s=5),),
+    rules=(Rule("txn-posted", event_pattern=bank_event("TransactionPosted"), queue="accrual"),),
+    functions=(
+        Function(
+            "statements",
+            capability="ledger",
+            module="statements",
+            timeout_s=60,
+            memory_mb=512,
+            schedules=(Schedule("monthly-statements", "cron(0 2 1 * ? *)", timezone="Asia/Shanghai"),),
+            tables={"ledger": "read"},
+            publishes_events=True,
+            sends_to=("accrual",),
+        ),
+        Function(
+            "ping",
+            capability="ledger",
+            module="ping",
+            routes=(Route("GET", "/v1/ping", "operator"),),
+        ),
+    ),
+)

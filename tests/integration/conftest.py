@@ -1,0 +1,33 @@
+"""One local cloud per test session: the real handlers against moto over HTTP.
+
+Queues get a 1 s visibility timeout here so retries and DLQ redrive happen within a test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import pytest
+
+from infra.local.cloud import LocalCloud, Ports
+from infra.topology import TOPOLOGY, Topology
+from tests.support.api import Api, free_port
+
+
+def fast_retry_topology() -> Topology:
+    return dataclasses.replace(
+        TOPOLOGY, queues=tuple(dataclasses.replace(q, visibility_timeout_s=1) for q in TOPOLOGY.queues)
+    )
+
+
+@pytest.fixture(scope="session")
+def cloud() -> Iterator[LocalCloud]:
+    local = LocalCloud(fast_retry_topology(), Ports(emulator=free_port(), api=free_port())).start()
+    yield local
+    local.stop()
+
+
+@pytest.fixture(scope="session")
+def api(cloud: LocalCloud) -> Api:
+    return Api(cloud.api_url)

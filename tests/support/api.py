@@ -1,0 +1,65 @@
+"""A small HTTP client for the local API, with dev tokens, shared by integration and e2e tests."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import requests
+
+from infra.local.tokens import issue
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def eventually(probe: Callable[[], T | None], timeout_s: float = 10.0, interval_s: float = 0.05) -> T:
+    """Polls until `probe` returns something truthy; the value, or AssertionError at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s}s")
+        time.sleep(interval_s)
+
+
+class Api:
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.session = requests.Session()
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        as_: str | None = None,
+        groups: list[str] | None = None,
+        body: Any = None,
+        raw: str | bytes | None = None,
+        idempotency_key: str | None = "auto",
+        headers: dict[str, str] | None = None,
+    ) -> requests.Response:
+        sent = {"Content-Type": "application/json"}
+        if as_ is not None:
+            sent["Authorization"] = f"Bearer {issue(as_, groups)}"
+        if method in ("POST", "PUT", "PATCH", "DELETE") and idempotency_key:
+            sent["Idempotency-Key"] = str(uuid.uuid4()) if idempotency_key == "auto" else idempotency_key
+        sent.update(headers or {})
+        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        return self.session.request(method, self.base_url + path, data=data, headers=sent, timeout=30)
+
+
+def bank_event(detail_type: str, detail: dict[str, Any], bus: str = "loyalty-events", source: str = "bank.core") -> dict[str, Any]:
+    return {"EventBusName": bus, "Source": source, "DetailType": detail_type, "Detail": json.dumps(detail)}
