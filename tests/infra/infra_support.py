@@ -140,6 +140,13 @@ SMALL_TOPOLOGY = Topology(
             sends_to=("accrual",),
         ),
         Function(
+            "accrue",
+            capability="ledger",
+            module="accrue",
+            queue="accrual",
+            tables={"ledger": "write"},
+        ),
+        Function(
             "ping",
             capability="ledger",
             module="ping",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from infra_support import SMALL_TOPOLOGY, Synthesized
 
+from infra.stacks.assets import SourceLayout
 from infra.stacks.compute import METRICS_NAMESPACE, PYTHON_RUNTIME
 from infra.topology import EVENT_BUS_ENV, TOPOLOGY, Function, Topology, queue_env, table_env
 
@@ -44,12 +45,10 @@ def test_function_code_is_its_capability_directory(synth: Synthesized, spec: Fun
     staged = synth.outdir / f"asset.{key.removesuffix('.zip')}"
     assert staged.is_dir()
     assert not list(staged.rglob("__pycache__"))
-    source = synth.stack.compute.functions[spec.name]  # noqa: F841 - documents the lookup
-    from infra.stacks.assets import SourceLayout
-
+    source = SourceLayout().function_dir(spec.capability)
     expected = {
-        p.relative_to(SourceLayout().function_dir(spec.capability)).as_posix()
-        for p in SourceLayout().function_dir(spec.capability).rglob("*")
+        p.relative_to(source).as_posix()
+        for p in source.rglob("*")
         if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
     }
     actual = {p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file()}

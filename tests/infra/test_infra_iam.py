@@ -1,0 +1,90 @@
+"""Least privilege: each function's role grants exactly what its topology entry declares."""
+
+from __future__ import annotations
+
+import pytest
+from infra_support import SMALL_TOPOLOGY, Synthesized, as_list, referenced_ids
+
+from infra.topology import TOPOLOGY, Function, Topology
+
+DYNAMO_WRITES = {
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+}
+
+CASES = [pytest.param("synth", TOPOLOGY, fn, id=f"real-{fn.name}") for fn in TOPOLOGY.functions] + [
+    pytest.param("small_synth", SMALL_TOPOLOGY, fn, id=f"small-{fn.name}") for fn in SMALL_TOPOLOGY.functions
+]
+
+
+def _grants(s: Synthesized, spec: Function) -> list[tuple[set[str], set[str], object]]:
+    """(actions, referenced logical ids, raw Resource) for every statement on the function's role."""
+    role_id = s.logical_id(s.stack.compute.roles[spec.name])
+    fn_props = s.properties(s.stack.compute.functions[spec.name])
+    assert fn_props["Role"] == {"Fn::GetAtt": [role_id, "Arn"]}
+    return [
+        (set(as_list(st["Action"])), referenced_ids(st.get("Resource")), st.get("Resource"))
+        for st in s.role_statements(role_id)
+        if st["Effect"] == "Allow"
+    ]
+
+
+@pytest.mark.parametrize(("fixture", "topology", "spec"), CASES)
+def test_dynamodb_access_is_exactly_the_declared_tables(
+    request: pytest.FixtureRequest, fixture: str, topology: Topology, spec: Function
+) -> None:
+    """Given Function.tables / Then dynamodb actions reach those tables only, writes only if 'write'."""
+    s: Synthesized = request.getfixturevalue(fixture)
+    table_ids = {name: s.logical_id(table) for name, table in s.stack.data.tables.items()}
+    dynamo = [(actions, ids, raw) for actions, ids, raw in _grants(s, spec) if any(a.startswith("dynamodb:") for a in actions)]
+
+    if not spec.tables:
+        assert dynamo == [], f"{spec.name} declares no table but may call DynamoDB"
+        return
+    for actions, ids, raw in dynamo:
+        assert raw != "*" and ids, "dynamodb actions must name their tables"
+        assert ids <= {table_ids[t] for t in spec.tables}, f"{spec.name} reaches an undeclared table"
+    for table, access in spec.tables.items():
+        actions_on_table = set().union(*(a for a, ids, _ in dynamo if table_ids[table] in ids))
+        assert {"dynamodb:GetItem", "dynamodb:Query"} <= actions_on_table
+        if access == "read":
+            assert not actions_on_table & DYNAMO_WRITES, f"{spec.name} may write read-only table {table}"
+        else:
+            assert DYNAMO_WRITES <= actions_on_table
+
+
+@pytest.mark.parametrize(("fixture", "topology", "spec"), CASES)
+def test_bus_and_queue_access_is_exactly_declared(
+    request: pytest.FixtureRequest, fixture: str, topology: Topology, spec: Function
+) -> None:
+    """Given publishes_events / sends_to / queue / Then PutEvents, SendMessage, Receive match them."""
+    s: Synthesized = request.getfixturevalue(fixture)
+    grants = _grants(s, spec)
+    bus_id = s.logical_id(s.stack.messaging.bus)
+    queue_ids = {name: s.logical_id(q) for name, q in s.stack.messaging.queues.items()}
+
+    put_events = [ids for actions, ids, _ in grants if "events:PutEvents" in actions]
+    assert put_events == ([{bus_id}] if spec.publishes_events else [])
+
+    send_targets = set().union(*([ids for actions, ids, _ in grants if "sqs:SendMessage" in actions] or [set()]))
+    assert send_targets == {queue_ids[q] for q in spec.sends_to}
+
+    receive_sources = set().union(*([ids for actions, ids, _ in grants if "sqs:ReceiveMessage" in actions] or [set()]))
+    assert receive_sources == ({queue_ids[spec.queue]} if spec.queue else set())
+
+
+@pytest.mark.parametrize(("fixture", "topology", "spec"), CASES)
+def test_only_wildcard_is_xray_and_logs_are_its_own(
+    request: pytest.FixtureRequest, fixture: str, topology: Topology, spec: Function
+) -> None:
+    """Given a function role / Then no managed policies, '*' only for X-Ray, logs to its own group."""
+    s: Synthesized = request.getfixturevalue(fixture)
+    role = s.properties(s.stack.compute.roles[spec.name])
+    assert "ManagedPolicyArns" not in role
+    for actions, ids, raw in _grants(s, spec):
+        if raw == "*":
+            assert actions <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+        if any(a.startswith("logs:") for a in actions):
+            assert ids == {s.logical_id(s.stack.compute.log_groups[spec.name])}
