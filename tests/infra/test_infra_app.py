@@ -55,7 +55,7 @@ def test_real_topology_is_valid() -> None:
         (lambda t: dataclasses.replace(t, functions=(*t.functions, Function("x", "c", "m", sends_to=("nope",)))), "unknown queue"),
         (lambda t: dataclasses.replace(t, functions=(*t.functions, t.functions[0])), "duplicate function"),
         (
-            lambda t: dataclasses.replace(t, queues=(Queue("accrual", visibility_timeout_s=30),)),
+            lambda t: dataclasses.replace(t, queues=(Queue("accrual", visibility_timeout_s=5),)),
             "visibility timeout is shorter",
         ),
     ],
