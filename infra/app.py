@@ -23,9 +23,7 @@ from infra.topology import DEFAULT_BANK_TIME_ZONE, TOPOLOGY, Topology  # noqa: E
 DEFAULT_ENV = "dev"
 
 
-def build(
-    app: cdk.App, *, topology: Topology = TOPOLOGY, source: SourceLayout | None = None
-) -> LoyaltyStack:
+def build(app: cdk.App, *, topology: Topology = TOPOLOGY, source: SourceLayout | None = None) -> LoyaltyStack:
     """Add the loyalty stack for the context's environment to `app`, with cdk-nag applied."""
     env_name = str(app.node.try_get_context("env") or DEFAULT_ENV)
     time_zone = str(app.node.try_get_context("bankTimeZone") or DEFAULT_BANK_TIME_ZONE)

@@ -21,6 +21,9 @@ EVENT_BUS_NAME = "loyalty-events"
 EVENT_BUS_ENV = "EVENT_BUS_NAME"
 BANK_SOURCE = "bank.core"
 DEFAULT_BANK_TIME_ZONE = "Asia/Shanghai"
+# The Lambda Python runtime (CDK's newest; cdk-nag AwsSolutions-L1 wants it). The dependency layer
+# holds compiled wheels, so `make deploy` must build it for this version: read it from here.
+LAMBDA_PYTHON_VERSION = "3.14"
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,11 @@ class Clients:
         import boto3
         from botocore.config import Config
 
-        session = boto3.session.Session(region_name=LOCAL_REGION, **LOCAL_CREDENTIALS)
+        session = boto3.session.Session(
+            region_name=LOCAL_REGION,
+            aws_access_key_id=LOCAL_CREDENTIALS["aws_access_key_id"],
+            aws_secret_access_key=LOCAL_CREDENTIALS["aws_secret_access_key"],
+        )
         config = Config(retries={"mode": "standard", "max_attempts": 2}, max_pool_connections=64)
         return cls(
             *(session.client(s, endpoint_url=endpoint_url, config=config) for s in ("dynamodb", "sqs", "events"))  # type: ignore[call-overload]

@@ -99,7 +99,7 @@ class LocalApiGateway:
         claims = self._authorize(request)
         if isinstance(claims, Response):
             return claims
-        event = proxy_event(request, resource, params, claims)
+        event = proxy_event(request, resource, dict(params), claims)
         result = self.registry.invoke(function, event)
         return Response(result.get("body") or "", status=result["statusCode"], headers=result.get("headers") or {})
 
@@ -128,9 +128,9 @@ def proxy_event(request: Request, resource: str, params: dict[str, str], claims:
         "path": request.path,
         "httpMethod": request.method,
         "headers": dict(request.headers.items()),
-        "multiValueHeaders": {k: request.headers.getlist(k) for k in request.headers.keys()},
+        "multiValueHeaders": {k: request.headers.getlist(k) for k, _ in request.headers.items()},
         "queryStringParameters": dict(request.args.items()) or None,
-        "multiValueQueryStringParameters": {k: request.args.getlist(k) for k in request.args.keys()} or None,
+        "multiValueQueryStringParameters": {k: request.args.getlist(k) for k in request.args} or None,
         "pathParameters": params or None,
         "stageVariables": None,
         "requestContext": {

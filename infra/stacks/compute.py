@@ -14,12 +14,11 @@ from infra.stacks.assets import SourceLayout, code_from
 from infra.stacks.data import DataStore
 from infra.stacks.messaging import Messaging
 from infra.stacks.settings import EnvironmentSettings
-from infra.topology import EVENT_BUS_ENV, Function, Topology, queue_env, table_env
+from infra.topology import EVENT_BUS_ENV, LAMBDA_PYTHON_VERSION, Function, Topology, queue_env, table_env
 
-# The newest Python the CDK library knows (cdk-nag AwsSolutions-L1 insists on it). The dependency
-# layer holds compiled wheels, so `make deploy` must build it for this same version.
-PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
-PYTHON_VERSION = PYTHON_RUNTIME.name.removeprefix("python")
+# One version for the runtime and the dependency layer's wheels (see LAMBDA_PYTHON_VERSION).
+PYTHON_VERSION = LAMBDA_PYTHON_VERSION
+PYTHON_RUNTIME: lambda_.Runtime = getattr(lambda_.Runtime, "PYTHON_" + PYTHON_VERSION.replace(".", "_"))
 ARCHITECTURE = lambda_.Architecture.ARM_64
 METRICS_NAMESPACE = "Loyalty"
 
@@ -138,9 +137,7 @@ class Functions(Construct):
                     self._messaging.queues[spec.queue],
                     batch_size=queue_spec.batch_size,
                     max_batching_window=(
-                        Duration.seconds(queue_spec.max_batching_window_s)
-                        if queue_spec.max_batching_window_s
-                        else None
+                        Duration.seconds(queue_spec.max_batching_window_s) if queue_spec.max_batching_window_s else None
                     ),
                     report_batch_item_failures=True,
                 )

@@ -16,9 +16,7 @@ def _string_key(name: str | None) -> dynamodb.Attribute | None:
 
 
 class DataStore(Construct):
-    def __init__(
-        self, scope: Construct, construct_id: str, *, topology: Topology, settings: EnvironmentSettings
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, topology: Topology, settings: EnvironmentSettings) -> None:
         super().__init__(scope, construct_id)
         self.key = kms.Key(
             self,

@@ -36,14 +36,10 @@ def event_pattern(pattern: dict[str, object]) -> events.EventPattern:
 
 
 class Messaging(Construct):
-    def __init__(
-        self, scope: Construct, construct_id: str, *, topology: Topology, settings: EnvironmentSettings
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, topology: Topology, settings: EnvironmentSettings) -> None:
         super().__init__(scope, construct_id)
         # Physical name on purpose: the bank's core systems publish to the bus by name.
-        self.bus = events.EventBus(
-            self, "Bus", event_bus_name=topology.bus_name, description=f"loyalty {settings.name} events"
-        )
+        self.bus = events.EventBus(self, "Bus", event_bus_name=topology.bus_name, description=f"loyalty {settings.name} events")
         self.queues: dict[str, sqs.Queue] = {}
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
         for spec in topology.queues:

@@ -20,8 +20,7 @@ KMS_REASON = (
     "kms:GenerateDataKey*, scoped to that single key ARN."
 )
 INDEX_REASON = (
-    "The function may query the table's global secondary indexes: '<table ARN>/index/*' is scoped "
-    "to that single table."
+    "The function may query the table's global secondary indexes: '<table ARN>/index/*' is scoped to that single table."
 )
 API_CLOUDWATCH_ROLE_REASON = (
     "API Gateway execution logging needs the account-level CloudWatch role; "
@@ -34,9 +33,7 @@ COGNITO_PLUS_REASON = (
 )
 
 KMS_WILDCARD_ACTIONS = ("Action::kms:ReEncrypt*", "Action::kms:GenerateDataKey*")
-API_CLOUDWATCH_POLICY = (
-    "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
-)
+API_CLOUDWATCH_POLICY = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 
 
 def _index_wildcard(table: dynamodb.Table) -> str:
@@ -65,11 +62,7 @@ def suppress(topology: Topology, data: DataStore, functions: Functions, api: Api
 
     NagSuppressions.add_resource_suppressions(
         api.rest_api,
-        [
-            NagPackSuppression(
-                id="AwsSolutions-IAM4", reason=API_CLOUDWATCH_ROLE_REASON, applies_to=[API_CLOUDWATCH_POLICY]
-            )
-        ],
+        [NagPackSuppression(id="AwsSolutions-IAM4", reason=API_CLOUDWATCH_ROLE_REASON, applies_to=[API_CLOUDWATCH_POLICY])],
         apply_to_children=True,
     )
     NagSuppressions.add_resource_suppressions(

@@ -48,9 +48,7 @@ def validate_topology(topology: Topology) -> None:
                 errors.append(f"function {fn.name!r} consumes unknown queue {fn.queue!r}")
             elif topology.queue(fn.queue).visibility_timeout_s < fn.timeout_s:
                 # Lambda refuses the event source mapping otherwise.
-                errors.append(
-                    f"queue {fn.queue!r} visibility timeout is shorter than {fn.name!r}'s timeout"
-                )
+                errors.append(f"queue {fn.queue!r} visibility timeout is shorter than {fn.name!r}'s timeout")
         for schedule in fn.schedules:
             try:
                 validate_time_zone(schedule.timezone)

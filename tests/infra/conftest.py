@@ -17,15 +17,14 @@ os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 os.environ.pop("CDK_DEFAULT_ACCOUNT", None)  # keep the synthesized stack environment-agnostic
 os.environ.pop("CDK_DEFAULT_REGION", None)
 
-HERE = Path(__file__).resolve().parent
-for path in (HERE.parents[1], HERE):  # repo root (for `infra`), this directory (for `infra_support`)
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT) not in sys.path:  # pyproject's pytest `pythonpath` does this too
+    sys.path.insert(0, str(REPO_ROOT))
 
 import pytest  # noqa: E402
-from infra_support import SMALL_TOPOLOGY, Synthesized, synthesize  # noqa: E402
 
 from infra.stacks import SourceLayout  # noqa: E402
+from tests.infra.infra_support import SMALL_TOPOLOGY, Synthesized, synthesize  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from infra_support import Synthesized
 
 from infra.stacks.api import USER_GROUPS
 from infra.topology import TOPOLOGY, Function, Route
+from tests.infra.infra_support import Synthesized
 
 ROUTES = [pytest.param(route, fn, id=f"{route.method} {route.path}") for route, fn in TOPOLOGY.routes()]
 

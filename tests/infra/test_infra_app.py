@@ -9,12 +9,12 @@ import re
 import pytest
 from aws_cdk import RemovalPolicy
 from aws_cdk.assertions import Match
-from infra_support import REPO_ROOT, SMALL_TOPOLOGY, Synthesized
 
 from infra.stacks import SourceLayout, settings_for
 from infra.stacks.compute import PYTHON_VERSION
 from infra.stacks.validation import validate_topology
-from infra.topology import TOPOLOGY, DEFAULT_BANK_TIME_ZONE, Function, Queue
+from infra.topology import DEFAULT_BANK_TIME_ZONE, TOPOLOGY, Function, Queue
+from tests.infra.infra_support import REPO_ROOT, SMALL_TOPOLOGY, Synthesized
 
 
 def test_cdk_json_runs_the_app_into_cdk_out() -> None:
@@ -51,8 +51,14 @@ def test_real_topology_is_valid() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda t: dataclasses.replace(t, functions=(*t.functions, Function("x", "c", "m", tables={"nope": "read"}))), "unknown table"),
-        (lambda t: dataclasses.replace(t, functions=(*t.functions, Function("x", "c", "m", sends_to=("nope",)))), "unknown queue"),
+        (
+            lambda t: dataclasses.replace(t, functions=(*t.functions, Function("x", "c", "m", tables={"nope": "read"}))),
+            "unknown table",
+        ),
+        (
+            lambda t: dataclasses.replace(t, functions=(*t.functions, Function("x", "c", "m", sends_to=("nope",)))),
+            "unknown queue",
+        ),
         (lambda t: dataclasses.replace(t, functions=(*t.functions, t.functions[0])), "duplicate function"),
         (
             lambda t: dataclasses.replace(t, queues=(Queue("accrual", visibility_timeout_s=5),)),
@@ -94,5 +100,9 @@ def test_make_deploy_builds_the_dependency_layer_for_the_lambda_python() -> None
         pytest.skip("no Makefile yet")
     versions = set(re.findall(r"--python-version[ =]+([0-9.]+)", makefile.read_text()))
     if not versions:
-        pytest.skip("Makefile does not build the dependency layer with --python-version")
-    assert versions == {PYTHON_VERSION}
+        pytest.skip("the Makefile names no literal --python-version (reads LAMBDA_PYTHON_VERSION?)")
+    assert versions == {PYTHON_VERSION}, (
+        f"Makefile builds the dependency layer for Python {sorted(versions)} but Lambda runs "
+        f"python{PYTHON_VERSION}: use --python-version {PYTHON_VERSION} "
+        "(or read infra.topology.LAMBDA_PYTHON_VERSION)"
+    )

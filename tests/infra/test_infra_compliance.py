@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from aws_cdk.assertions import Match
 from cfnlint.api import ManualArgs, lint_file
-from infra_support import Synthesized
+
+from tests.infra.infra_support import Synthesized
 
 FIXTURES = ["synth", "small_synth"]
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from infra_support import SMALL_TOPOLOGY, Synthesized
 
 from infra.topology import TOPOLOGY, Table, Topology
+from tests.infra.infra_support import SMALL_TOPOLOGY, Synthesized
 
 
 def _key_schema(table: Table) -> list[dict[str, str]]:
@@ -57,9 +57,7 @@ def test_prod_table_with_index_is_retained_and_protected(small_synth: Synthesize
     assert small_synth.resources[small_synth.logical_id(small_synth.stack.data.key)]["DeletionPolicy"] == "Retain"
 
 
-@pytest.mark.parametrize(
-    ("fixture", "topology"), [("synth", TOPOLOGY), ("small_synth", SMALL_TOPOLOGY)], ids=["real", "small"]
-)
+@pytest.mark.parametrize(("fixture", "topology"), [("synth", TOPOLOGY), ("small_synth", SMALL_TOPOLOGY)], ids=["real", "small"])
 def test_exactly_the_topology_tables_exist(request: pytest.FixtureRequest, fixture: str, topology: Topology) -> None:
     s: Synthesized = request.getfixturevalue(fixture)
     assert len(s.of_type("AWS::DynamoDB::Table")) == len(topology.tables)

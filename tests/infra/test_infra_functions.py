@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from infra_support import SMALL_TOPOLOGY, Synthesized
 
 from infra.stacks.assets import SourceLayout
 from infra.stacks.compute import METRICS_NAMESPACE, PYTHON_RUNTIME
 from infra.topology import EVENT_BUS_ENV, TOPOLOGY, Function, Topology, queue_env, table_env
+from tests.infra.infra_support import SMALL_TOPOLOGY, Synthesized
 
 REAL = [pytest.param(fn, id=fn.name) for fn in TOPOLOGY.functions]
 
@@ -103,12 +103,8 @@ def test_prod_keeps_logs_a_year_and_retains_them(small_synth: Synthesized) -> No
         assert small_synth.resources[small_synth.logical_id(log_group)]["DeletionPolicy"] == "Retain"
 
 
-@pytest.mark.parametrize(
-    ("fixture", "topology"), [("synth", TOPOLOGY), ("small_synth", SMALL_TOPOLOGY)], ids=["real", "small"]
-)
-def test_queue_consumers_have_an_event_source_mapping(
-    request: pytest.FixtureRequest, fixture: str, topology: Topology
-) -> None:
+@pytest.mark.parametrize(("fixture", "topology"), [("synth", TOPOLOGY), ("small_synth", SMALL_TOPOLOGY)], ids=["real", "small"])
+def test_queue_consumers_have_an_event_source_mapping(request: pytest.FixtureRequest, fixture: str, topology: Topology) -> None:
     """Given a function with a queue / Then one SQS mapping with its batch settings and partial failures."""
     s: Synthesized = request.getfixturevalue(fixture)
     mappings = s.of_type("AWS::Lambda::EventSourceMapping")

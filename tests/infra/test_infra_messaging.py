@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from infra_support import Synthesized
 
-from infra.topology import TOPOLOGY, EVENT_BUS_NAME, Queue, Rule
+from infra.topology import EVENT_BUS_NAME, TOPOLOGY, Queue, Rule
+from tests.infra.infra_support import Synthesized
 
 
 def test_bus_has_the_physical_name_banks_publish_to(synth: Synthesized) -> None:

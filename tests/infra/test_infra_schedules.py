@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra_support import SMALL_TOPOLOGY, Synthesized, as_list, referenced_ids
+from tests.infra.infra_support import SMALL_TOPOLOGY, Synthesized, as_list, referenced_ids
 
 
 def test_each_schedule_invokes_its_function_in_its_time_zone(small_synth: Synthesized) -> None:

@@ -22,7 +22,7 @@ import boto3
 import moto.dynamodb.models as ddb_models
 import pytest
 from botocore.exceptions import ClientError
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 from moto.dynamodb.exceptions import (
@@ -167,6 +167,7 @@ def state(backend: DynamoDBBackend) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for name, table in backend.tables.items():
         shard = table.stream_shard
+        # Creation time (and SizeBytes, which includes it) differ between any two runs.
         records = [
             {k: v for k, v in r.record["dynamodb"].items() if k not in ("ApproximateCreationDateTime", "SizeBytes")}
             | {"eventName": r.record["eventName"]}
@@ -536,7 +537,7 @@ CONDITIONS = st.sampled_from([None, NOT_EXISTS, "attribute_exists(pk)", "points 
 
 
 @st.composite
-def operations(draw: st.DrawFn) -> dict[str, Any]:
+def operations(draw: st.DrawFn, kinds: tuple[str, ...] = ("Put", "Update", "Delete", "ConditionCheck")) -> dict[str, Any]:
     ledger = draw(st.booleans())
     table = "Ledger" if ledger else draw(st.sampled_from(["Accounts", "Accounts", "Nope"]))
     pk, sk = draw(PKS), draw(SKS)
@@ -552,7 +553,7 @@ def operations(draw: st.DrawFn) -> dict[str, Any]:
             values[":min"] = {"N": str(draw(POINTS))}
     if draw(st.booleans()):
         extra["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-    kind = draw(st.sampled_from(["Put", "Update", "Delete", "ConditionCheck"]))
+    kind = draw(st.sampled_from(kinds))
     if kind == "Put":
         attrs = {**key, "points": {"N": str(draw(POINTS))}, "tier": {"S": draw(TIERS)}}
         op = put(table, attrs, **extra)
@@ -574,8 +575,8 @@ def operations(draw: st.DrawFn) -> dict[str, Any]:
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
-    seed=st.lists(operations().filter(lambda o: "Put" in o), max_size=6),
-    transactions=st.lists(st.lists(operations(), min_size=1, max_size=4), max_size=5),
+    seed=st.lists(operations(kinds=("Put",)), max_size=6),
+    transactions=st.lists(st.lists(operations(), min_size=1, max_size=4), min_size=1, max_size=5),
 )
 def test_random_transactions_match_moto(seed: list[dict], transactions: list[Ops]) -> None:
     # Given two backends seeded with the same random items
@@ -587,4 +588,4 @@ def test_random_transactions_match_moto(seed: list[dict], transactions: list[Ops
     # When the same random transactions run on each
     # Then every outcome and the state after each one match (asserted in run)
     for ops in transactions:
-        twin.run(ops)
+        event(twin.run(ops)[0])

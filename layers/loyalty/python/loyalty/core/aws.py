@@ -26,7 +26,7 @@ def _client(service: str) -> Any:
     # boto3.client is not thread-safe on first use of a session; the local cloud runs handlers on
     # threads, and Lambda's one-thread model makes the lock free there.
     with _lock:
-        return boto3.client(
+        return boto3.client(  # type: ignore[call-overload]
             service,
             config=Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=50),
         )

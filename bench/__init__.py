@@ -1,0 +1,1 @@
+"""`make bench`: timing tables for the engine. Not a test; see bench/README.md."""
