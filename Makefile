@@ -10,6 +10,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 CDK := npx --yes aws-cdk@2.1148.1
 ENV ?= dev
+LAMBDA_PYTHON = $(shell $(PY) -c "from infra.topology import LAMBDA_PYTHON_VERSION as v; print(v)" 2>/dev/null)
 
 .PHONY: run test unit integration infra e2e lint bench token fire deploy synth redrive clean
 
@@ -54,7 +55,7 @@ synth: $(STAMP)
 
 deploy: $(STAMP)  ## make deploy ENV=dev|staging|prod (needs AWS credentials; see docs/infra.md)
 	rm -rf build/dependency-layer && $(PY) -m pip install --quiet --platform manylinux2014_aarch64 \
-	  --only-binary=:all: --python-version 3.13 --implementation cp \
+	  --only-binary=:all: --python-version $(LAMBDA_PYTHON) --implementation cp \
 	  -t build/dependency-layer/python -r layers/dependencies/requirements.txt
 	$(CDK) deploy --no-notices -c env=$(ENV) --all --require-approval broadening
 

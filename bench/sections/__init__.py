@@ -1,0 +1,1 @@
+"""One module per section, each with `run() -> bench.table.Table`; registered in `bench.__main__.SECTIONS`."""

@@ -1,0 +1,43 @@
+"""Unit tests: pure Python, no AWS. Powertools is kept quiet and settings are re-read per test."""
+
+from __future__ import annotations
+
+import os
+
+# Set before any `loyalty` import creates the Powertools singletons.
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Test")
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "loyalty-unit-tests")
+
+from collections.abc import Iterator  # noqa: E402
+
+import pytest  # noqa: E402
+
+from loyalty.core import idempotency  # noqa: E402
+from loyalty.core.config import get_settings  # noqa: E402
+from tests.unit.fakes import FakeClock, InMemoryIdempotencyStore  # noqa: E402
+
+SETTINGS_OVERRIDES = ("MAX_BODY_BYTES", "IDEMPOTENCY_TTL_SECONDS", "IDEMPOTENCY_IN_FLIGHT_SECONDS", "BANK_TIME_ZONE")
+
+
+@pytest.fixture(autouse=True)
+def default_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test sees the documented defaults (64 KB bodies, 24 h TTL, 60 s in-flight)."""
+    for name in SETTINGS_OVERRIDES:
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(1_795_000_000.0)
+
+
+@pytest.fixture
+def store(monkeypatch: pytest.MonkeyPatch) -> InMemoryIdempotencyStore:
+    """Our own idempotency port, in memory, installed as the process default store."""
+    fake = InMemoryIdempotencyStore(ttl_seconds=24 * 3600, in_flight_seconds=60)
+    monkeypatch.setattr(idempotency, "_store", fake)
+    return fake
