@@ -30,13 +30,27 @@ def default_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     get_settings.cache_clear()
 
 
+class _NoDefaultStore:
+    """Installed unless a test asks for `store`: reaching the real (DynamoDB) store is a test bug."""
+
+    def _refuse(self, *args: object) -> None:
+        raise AssertionError("this test reached the idempotency store without the `store` fixture")
+
+    claim = complete = release = _refuse
+
+
+@pytest.fixture(autouse=True)
+def no_default_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(idempotency, "_store", _NoDefaultStore())
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(1_795_000_000.0)
 
 
 @pytest.fixture
-def store(monkeypatch: pytest.MonkeyPatch) -> InMemoryIdempotencyStore:
+def store(monkeypatch: pytest.MonkeyPatch, no_default_store: None) -> InMemoryIdempotencyStore:
     """Our own idempotency port, in memory, installed as the process default store."""
     fake = InMemoryIdempotencyStore(ttl_seconds=24 * 3600, in_flight_seconds=60)
     monkeypatch.setattr(idempotency, "_store", fake)

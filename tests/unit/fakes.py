@@ -75,3 +75,21 @@ class InMemoryIdempotencyStore:
 
 # Statically checked by mypy: the fake satisfies the port.
 _conforms: IdempotencyRecordStore = InMemoryIdempotencyStore()
+
+
+class FakeLambdaContext:
+    """The few attributes of the Lambda context object that Powertools reads."""
+
+    function_name = "unit-test-function"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:ap-east-1:000000000000:function:unit-test-function"
+    aws_request_id = "00000000-0000-0000-0000-000000000000"
+    log_group_name = "/aws/lambda/unit-test-function"
+    log_stream_name = "unit"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+LAMBDA_CONTEXT = FakeLambdaContext()

@@ -7,7 +7,6 @@ after the queue's maxReceiveCount it moves to the DLQ. It never blocks the rest 
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from loyalty.core import errors
 from loyalty.core.http import validation_details
-from loyalty.core.observability import logger, metrics, tracer
+from loyalty.core.observability import lambda_entry, logger
 
 
 @dataclass(frozen=True)
@@ -59,9 +58,7 @@ def sqs_consumer(
     """Wrap `process(event)` as an SQS handler that reports each failed record on its own."""
 
     def decorate(process: Callable[[BusEvent], None]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-        @functools.wraps(process)
-        @metrics.log_metrics
-        @tracer.capture_lambda_handler(capture_response=False)
+        @lambda_entry
         def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             failures = []
             for record in event.get("Records", []):

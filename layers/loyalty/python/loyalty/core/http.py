@@ -10,7 +10,6 @@ A handler is a plain function of a `Request`; `api_handler` does the rest:
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from loyalty.core import errors
 from loyalty.core.auth import Caller
 from loyalty.core.config import get_settings
-from loyalty.core.observability import logger, metrics, tracer
+from loyalty.core.observability import lambda_entry, logger
 
 Body = TypeVar("Body", bound=BaseModel)
 
@@ -169,9 +168,7 @@ def api_handler(body: type[BaseModel] | None = None) -> Callable[[Handler], Call
     """Wrap a `Request -> Response` function as a Lambda proxy handler."""
 
     def decorate(fn: Handler) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-        @functools.wraps(fn)
-        @metrics.log_metrics
-        @tracer.capture_lambda_handler(capture_response=False)
+        @lambda_entry
         def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             headers = {k.lower(): v for k, v in (event.get("headers") or {}).items() if v}
             correlation_id = headers.get(CORRELATION_HEADER) or (event.get("requestContext") or {}).get("requestId") or "local"
