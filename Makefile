@@ -27,7 +27,7 @@ test: lint unit integration infra e2e  ## every suite, as CI runs it
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m mypy layers/loyalty/python/loyalty functions infra bench
+	$(PY) -m mypy layers/loyalty/python/loyalty functions infra bench tests
 
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit -q

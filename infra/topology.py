@@ -40,6 +40,8 @@ class Table:
     sort_key: str | None = None
     ttl_attribute: str | None = None
     indexes: tuple[Index, ...] = ()
+    # A NEW_IMAGE stream: the table's transactional outbox (loyalty.core.outbox) is published from it.
+    stream: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,20 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class StreamSource:
+    """A DynamoDB stream feeding a function. Records that still fail after `max_retries` go to the
+    SQS queue `failure_queue`, so nothing is lost silently."""
+
+    table: str
+    batch_size: int = 100
+    max_retries: int = 5
+
+    @property
+    def failure_queue(self) -> str:
+        return f"{self.table}-stream-failures"
+
+
+@dataclass(frozen=True)
 class Route:
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
     path: str
@@ -91,6 +107,7 @@ class Function:
     timeout_s: int = 10
     routes: tuple[Route, ...] = ()
     queue: str | None = None  # the queue this function consumes
+    stream: StreamSource | None = None  # the table stream this function consumes
     schedules: tuple[Schedule, ...] = ()
     tables: dict[str, Access] = field(default_factory=dict)
     publishes_events: bool = False
@@ -143,12 +160,24 @@ def bank_event(*detail_types: str) -> dict[str, object]:
 
 # Every mutating API route stores its Idempotency-Key here, so every API function writes to it.
 IDEMPOTENCY = "idempotency"
+COUPONS = "coupons"
 
 TOPOLOGY = Topology(
     bus_name=EVENT_BUS_NAME,
     tables=(
         Table(IDEMPOTENCY, partition_key="pk", ttl_attribute="expiresAt"),
         Table("customers", partition_key="customerId"),
+        Table(
+            COUPONS,
+            partition_key="pk",
+            sort_key="sk",
+            ttl_attribute="expiresAt",
+            indexes=(
+                Index("gsi1", partition_key="gsi1pk", sort_key="gsi1sk"),  # customer wallet; template list
+                Index("gsi2", partition_key="gsi2pk", sort_key="gsi2sk"),  # expiry sweep; free voucher codes
+            ),
+            stream=True,
+        ),
     ),
     queues=(
         Queue("customer-profile-events", batch_size=10, visibility_timeout_s=30, max_receive_count=3),
@@ -174,6 +203,13 @@ TOPOLOGY = Topology(
             module="admin",
             routes=(Route("PUT", "/v1/admin/customers/{customerId}/tags", "operator"),),
             tables={"customers": "write", IDEMPOTENCY: "write"},
+        ),
+        Function(
+            "coupons-outbox",
+            capability="coupons",
+            module="outbox",
+            stream=StreamSource(COUPONS),
+            publishes_events=True,
         ),
         Function(
             "customers-ingest",

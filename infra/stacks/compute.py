@@ -142,6 +142,20 @@ class Functions(Construct):
                     report_batch_item_failures=True,
                 )
             )
+        if spec.stream is not None:
+            # The event source grants stream read on this table's stream only (and kms:Decrypt on
+            # its key); SqsDlq grants send on this failure queue only. No table data access.
+            fn.add_event_source(
+                sources.DynamoEventSource(
+                    self._data.tables[spec.stream.table],
+                    starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                    batch_size=spec.stream.batch_size,
+                    retry_attempts=spec.stream.max_retries,
+                    bisect_batch_on_error=True,
+                    report_batch_item_failures=True,
+                    on_failure=sources.SqsDlq(self._messaging.failure_queues[spec.stream.failure_queue]),
+                )
+            )
         if spec.schedules:
             self._add_schedules(spec, fn)
 

@@ -1,4 +1,5 @@
-"""DynamoDB tables from `Topology.tables`, encrypted with one customer-managed key."""
+"""DynamoDB tables from `Topology.tables`, encrypted with one customer-managed key; NEW_IMAGE streams
+for the tables that carry a transactional outbox (`Table.stream`)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,8 @@ class DataStore(Construct):
                     point_in_time_recovery_enabled=True
                 ),
                 time_to_live_attribute=spec.ttl_attribute,
+                # The outbox publisher reads only what was written (loyalty.core.outbox): NEW_IMAGE.
+                stream=dynamodb.StreamViewType.NEW_IMAGE if spec.stream else None,
                 deletion_protection=settings.is_prod,
                 removal_policy=settings.removal_policy,
             )

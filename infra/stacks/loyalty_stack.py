@@ -49,7 +49,7 @@ class LoyaltyStack(Stack):
             messaging=self.messaging,
         )
         self.api = Api(self, "Api", topology=topology, settings=settings, functions=self.compute.functions)
-        suppress(topology, self.data, self.compute, self.api)
+        suppress(topology, self.data, self.messaging, self.compute, self.api)
         self._outputs()
 
     def _outputs(self) -> None:
@@ -62,3 +62,5 @@ class LoyaltyStack(Stack):
         for name, queue in self.messaging.queues.items():
             CfnOutput(self, _output_id("queue", name), value=queue.queue_url)
             CfnOutput(self, _output_id("dlq", name), value=self.messaging.dead_letter_queues[name].queue_url)
+        for name, queue in self.messaging.failure_queues.items():
+            CfnOutput(self, _output_id("failure-queue", name), value=queue.queue_url)

@@ -1,4 +1,5 @@
-"""The `loyalty-events` bus, the work queues with their DLQs, and the rules feeding them."""
+"""The `loyalty-events` bus, the work queues with their DLQs, the rules feeding them, and the failure
+queues of the DynamoDB stream consumers."""
 
 from __future__ import annotations
 
@@ -61,6 +62,20 @@ class Messaging(Construct):
             )
             self.queues[spec.name] = queue
             self.dead_letter_queues[spec.name] = dlq
+
+        # A stream consumer's on-failure destination: what Lambda gives up on after the retries
+        # (a pointer to the records: shard and sequence-number range). It is itself the last stop.
+        self.failure_queues: dict[str, sqs.Queue] = {}
+        for fn in topology.functions:
+            if fn.stream is None or fn.stream.failure_queue in self.failure_queues:
+                continue
+            self.failure_queues[fn.stream.failure_queue] = sqs.Queue(
+                self,
+                f"FailureQueue-{fn.stream.failure_queue}",
+                retention_period=Duration.days(14),
+                encryption=sqs.QueueEncryption.SQS_MANAGED,
+                enforce_ssl=True,
+            )
 
         self.rules: dict[str, events.Rule] = {}
         for rule in topology.rules:

@@ -9,11 +9,17 @@ from cdk_nag import NagPackSuppression, NagSuppressions
 from infra.stacks.api import Api
 from infra.stacks.compute import Functions
 from infra.stacks.data import DataStore
+from infra.stacks.messaging import Messaging
 from infra.topology import Topology
 
 XRAY_REASON = (
     "Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level "
     "permissions, so CDK grants them on '*'."
+)
+LIST_STREAMS_REASON = (
+    "The DynamoDB stream event source mapping needs dynamodb:ListStreams, which supports no "
+    "resource-level permissions (it lists stream ARNs, no data); reading records is granted on the "
+    "consumed table's stream ARN only."
 )
 KMS_REASON = (
     "Write access to tables encrypted with the data key: CDK's grant includes kms:ReEncrypt* and "
@@ -31,6 +37,11 @@ COGNITO_PLUS_REASON = (
     "and its threat protection, stays with the bank's own identity provider. The Plus tier adds cost "
     "for no additional control here."
 )
+STREAM_FAILURE_QUEUE_REASON = (
+    "This queue is the on-failure destination of a DynamoDB stream event source mapping: it is itself "
+    "the dead-letter queue (records Lambda gave up on after its retries), kept 14 days for an operator; "
+    "a DLQ behind it would have nothing to catch."
+)
 
 KMS_WILDCARD_ACTIONS = ("Action::kms:ReEncrypt*", "Action::kms:GenerateDataKey*")
 API_CLOUDWATCH_POLICY = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
@@ -42,9 +53,10 @@ def _index_wildcard(table: dynamodb.Table) -> str:
     return f"Resource::<{Stack.of(table).resolve(Stack.of(table).get_logical_id(cfn))}.Arn>/index/*"  # type: ignore[arg-type]
 
 
-def suppress(topology: Topology, data: DataStore, functions: Functions, api: Api) -> None:
+def suppress(topology: Topology, data: DataStore, messaging: Messaging, functions: Functions, api: Api) -> None:
     for spec in topology.functions:
-        suppressions = [NagPackSuppression(id="AwsSolutions-IAM5", reason=XRAY_REASON, applies_to=["Resource::*"])]
+        wildcard_reason = f"{XRAY_REASON} {LIST_STREAMS_REASON}" if spec.stream else XRAY_REASON
+        suppressions = [NagPackSuppression(id="AwsSolutions-IAM5", reason=wildcard_reason, applies_to=["Resource::*"])]
         if "write" in spec.tables.values():
             suppressions.append(
                 NagPackSuppression(id="AwsSolutions-IAM5", reason=KMS_REASON, applies_to=list(KMS_WILDCARD_ACTIONS))
@@ -59,6 +71,11 @@ def suppress(topology: Topology, data: DataStore, functions: Functions, api: Api
                 )
             )
         NagSuppressions.add_resource_suppressions(functions.roles[spec.name], suppressions, apply_to_children=True)
+
+    for queue in messaging.failure_queues.values():
+        NagSuppressions.add_resource_suppressions(
+            queue, [NagPackSuppression(id="AwsSolutions-SQS3", reason=STREAM_FAILURE_QUEUE_REASON)]
+        )
 
     NagSuppressions.add_resource_suppressions(
         api.rest_api,

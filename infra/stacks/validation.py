@@ -6,7 +6,7 @@ import re
 from collections import Counter
 
 from infra.stacks.settings import validate_time_zone
-from infra.topology import Topology
+from infra.topology import StreamSource, Topology
 
 _VERSIONED = re.compile(r"^/v[0-9]+/")
 
@@ -49,10 +49,33 @@ def validate_topology(topology: Topology) -> None:
             elif topology.queue(fn.queue).visibility_timeout_s < fn.timeout_s:
                 # Lambda refuses the event source mapping otherwise.
                 errors.append(f"queue {fn.queue!r} visibility timeout is shorter than {fn.name!r}'s timeout")
+        if fn.stream is not None:
+            errors += _stream_errors(topology, fn.name, fn.stream)
         for schedule in fn.schedules:
             try:
                 validate_time_zone(schedule.timezone)
             except ValueError as exc:
                 errors.append(f"schedule {schedule.name!r}: {exc}")
+    failure_queues = {fn.stream.failure_queue for fn in topology.functions if fn.stream is not None}
+    errors += [f"stream failure queue {name!r} clashes with a topology queue" for name in sorted(failure_queues & queues)]
     if errors:
         raise ValueError("invalid topology:\n  " + "\n  ".join(errors))
+
+
+# Lambda's limits for a DynamoDB stream event source mapping.
+MAX_STREAM_BATCH_SIZE = 10_000
+MAX_STREAM_RETRIES = 10_000
+
+
+def _stream_errors(topology: Topology, function: str, stream: StreamSource) -> list[str]:
+    table = next((t for t in topology.tables if t.name == stream.table), None)
+    if table is None:
+        return [f"function {function!r} consumes the stream of unknown table {stream.table!r}"]
+    errors = []
+    if not table.stream:
+        errors.append(f"function {function!r} consumes the stream of {stream.table!r}, which has stream=False")
+    if not 1 <= stream.batch_size <= MAX_STREAM_BATCH_SIZE:
+        errors.append(f"function {function!r}: stream batch_size must be 1..{MAX_STREAM_BATCH_SIZE}")
+    if not 0 <= stream.max_retries <= MAX_STREAM_RETRIES:
+        errors.append(f"function {function!r}: stream max_retries must be 0..{MAX_STREAM_RETRIES}")
+    return errors

@@ -8,23 +8,24 @@ import subprocess
 import sys
 import time
 import uuid
+from typing import Any
 
 import boto3
 
 from tests.e2e.conftest import RunningSystem
-from tests.support.api import eventually
+from tests.support.api import eventually, eventually_ok
 
 
-def aws_client(system: RunningSystem, service: str):  # type: ignore[no-untyped-def]
+def events_client(system: RunningSystem) -> Any:
     return boto3.client(
-        service, endpoint_url=system.aws_endpoint, region_name="us-east-1",
+        "events", endpoint_url=system.aws_endpoint, region_name="us-east-1",
         aws_access_key_id="local", aws_secret_access_key="local",
     )
 
 
 def test_the_demo_bank_is_seeded(system: RunningSystem) -> None:
     # Given the freshly started system, when the demo customer reads their profile, then it is there
-    response = eventually(lambda: (r := system.api.call("GET", "/v1/customers/c-001", as_="c-001")).ok and r)
+    response = eventually_ok(lambda: system.api.call("GET", "/v1/customers/c-001", as_="c-001"))
     assert response.json()["branchId"] == "sh-pudong"
 
 
@@ -33,14 +34,13 @@ def test_a_profile_event_on_the_bus_is_served_within_two_seconds(system: Running
     customer = f"c-{uuid.uuid4().hex[:8]}"
     detail = {"customerId": customer, "changedAt": "2026-11-23T04:12:00Z", "aumMinor": 99_00, "currency": "CNY"}
     started = time.monotonic()
-    result = aws_client(system, "events").put_events(
+    result = events_client(system).put_events(
         Entries=[{"EventBusName": "loyalty-events", "Source": "bank.core", "DetailType": "CustomerProfileChanged",
                   "Detail": json.dumps(detail)}]
     )
     assert result["FailedEntryCount"] == 0
     # When the customer asks for it
-    response = eventually(lambda: (r := system.api.call("GET", f"/v1/customers/{customer}", as_=customer)).ok and r,
-                          timeout_s=10)
+    response = eventually_ok(lambda: system.api.call("GET", f"/v1/customers/{customer}", as_=customer))
     # Then it arrived (the bar is 2 s; the assertion allows a loaded CI machine some slack)
     elapsed = time.monotonic() - started
     assert response.json()["aum"] == {"amountMinor": 9900, "currency": "CNY"}

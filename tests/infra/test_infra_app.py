@@ -11,7 +11,6 @@ from aws_cdk import RemovalPolicy
 from aws_cdk.assertions import Match
 
 from infra.stacks import SourceLayout, settings_for
-from infra.stacks.compute import PYTHON_VERSION
 from infra.stacks.validation import validate_topology
 from infra.topology import DEFAULT_BANK_TIME_ZONE, TOPOLOGY, Function, Queue
 from tests.infra.infra_support import REPO_ROOT, SMALL_TOPOLOGY, Synthesized

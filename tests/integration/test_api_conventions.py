@@ -36,7 +36,7 @@ def error_code(response: Any) -> str:
         "not-a-jwt",
         jwt.encode({"sub": "c-1", "iss": tokens.ISSUER, "aud": tokens.AUDIENCE, "exp": int(time.time()) - 10}, tokens.signing_key()),
         jwt.encode({"sub": "c-1", "iss": tokens.ISSUER, "aud": tokens.AUDIENCE, "exp": int(time.time()) + 600}, "wrong-key-0123456789-0123456789-01"),
-        jwt.encode({"sub": "c-1", "iss": tokens.ISSUER, "aud": tokens.AUDIENCE, "exp": int(time.time()) + 600}, None, algorithm="none"),
+        jwt.encode({"sub": "c-1", "iss": tokens.ISSUER, "aud": tokens.AUDIENCE, "exp": int(time.time()) + 600}, None, algorithm="none"),  # type: ignore[arg-type]
     ],
     ids=["missing", "garbage", "expired", "wrong-signature", "alg-none"],
 )

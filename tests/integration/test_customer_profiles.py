@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from infra.local.cloud import LocalCloud
-from tests.support.api import Api, bank_event, eventually
+from tests.support.api import Api, bank_event, eventually, eventually_ok
 
 
 def new_customer_id() -> str:
@@ -48,7 +48,7 @@ def test_profile_published_on_the_bus_shows_up_in_the_api(cloud: LocalCloud, api
         Entries=[profile_event(customer, "2026-11-23T04:12:00Z", aumMinor=120000, currency="CNY", tags=["payroll"])]
     )
     # When the customer reads their profile
-    response = eventually(lambda: (r := api.call("GET", f"/v1/customers/{customer}", as_=customer)).ok and r)
+    response = eventually_ok(lambda: api.call("GET", f"/v1/customers/{customer}", as_=customer))
     # Then it is the published one
     body = response.json()
     assert body["customerId"] == customer

@@ -61,5 +61,19 @@ class Api:
         return self.session.request(method, self.base_url + path, data=data, headers=sent, timeout=30)
 
 
+def eventually_ok(call: Callable[[], requests.Response], timeout_s: float = 10.0) -> requests.Response:
+    """Repeats `call` until it answers 2xx; that response."""
+    found: list[requests.Response] = []
+
+    def probe() -> bool:
+        response = call()
+        if response.ok:
+            found.append(response)
+        return response.ok
+
+    eventually(probe, timeout_s)
+    return found[-1]
+
+
 def bank_event(detail_type: str, detail: dict[str, Any], bus: str = "loyalty-events", source: str = "bank.core") -> dict[str, Any]:
     return {"EventBusName": bus, "Source": source, "DetailType": detail_type, "Detail": json.dumps(detail)}

@@ -9,13 +9,13 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Test")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "loyalty-unit-tests")
 
-from collections.abc import Iterator  # noqa: E402
+from collections.abc import Iterator
 
-import pytest  # noqa: E402
+import pytest
 
-from loyalty.core import idempotency  # noqa: E402
-from loyalty.core.config import get_settings  # noqa: E402
-from tests.unit.fakes import FakeClock, InMemoryIdempotencyStore  # noqa: E402
+from loyalty.core import idempotency
+from loyalty.core.config import get_settings
+from tests.unit.fakes import FakeClock, InMemoryIdempotencyStore
 
 SETTINGS_OVERRIDES = ("MAX_BODY_BYTES", "IDEMPOTENCY_TTL_SECONDS", "IDEMPOTENCY_IN_FLIGHT_SECONDS", "BANK_TIME_ZONE")
 

@@ -28,7 +28,9 @@ def test_every_sample_matches_its_schema(name: str) -> None:
 
 def test_every_rule_routes_catalogued_events() -> None:
     for rule in TOPOLOGY.rules:
-        for detail_type in rule.event_pattern.get("detail-type", []):  # type: ignore[union-attr]
+        detail_types = rule.event_pattern.get("detail-type", [])
+        assert isinstance(detail_types, list), f"rule {rule.name}: detail-type must be a list"
+        for detail_type in detail_types:
             assert detail_type in SCHEMAS, f"rule {rule.name} routes {detail_type}, which has no schema"
 
 

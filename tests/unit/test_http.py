@@ -16,8 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from loyalty.core import errors
 from loyalty.core.http import Request, Response, api_handler, created, ok
 from tests.unit.fakes import LAMBDA_CONTEXT, InMemoryIdempotencyStore
-from tests.unit.proxy_events import NO_CLAIMS, OPERATOR_CLAIMS, json_headers, proxy_event
-
+from tests.unit.proxy_events import NO_CLAIMS, json_headers, proxy_event
 
 MAX_BODY = 64 * 1024
 
@@ -40,7 +39,9 @@ class Calls:
         return len(self.requests)
 
 
-def get_route(calls: Calls, respond: Callable[[Request[Any]], Response] | None = None) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+def get_route(
+    calls: Calls, respond: Callable[[Request[Any]], Response] | None = None
+) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     @api_handler()
     def handle(request: Request[Any]) -> Response:
         calls.requests.append(request)
@@ -51,7 +52,9 @@ def get_route(calls: Calls, respond: Callable[[Request[Any]], Response] | None =
     return handle
 
 
-def post_route(calls: Calls, respond: Callable[[Request[Any]], Response] | None = None) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+def post_route(
+    calls: Calls, respond: Callable[[Request[Any]], Response] | None = None
+) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     @api_handler(body=NoteBody)
     def handle(request: Request[Any]) -> Response:
         calls.requests.append(request)
@@ -439,7 +442,10 @@ def test_a_replayed_post_returns_the_first_response_without_running_again(store:
     # Given a POST that succeeded
     calls = Calls()
     handler = post_route(calls)
-    first = handler(proxy_event("POST", "/v1/notes", body='{"note": "x", "points": 2}', headers=json_headers(), path_params={}), LAMBDA_CONTEXT)
+    first = handler(
+        proxy_event("POST", "/v1/notes", body='{"note": "x", "points": 2}', headers=json_headers(), path_params={}),
+        LAMBDA_CONTEXT,
+    )
     # When the same request is retried with the same key (fields reordered, spaces changed)
     retry = proxy_event("POST", "/v1/notes", body='{ "points":2,"note":"x" }', headers=json_headers(), path_params={})
     second = handler(retry, LAMBDA_CONTEXT)
@@ -457,7 +463,9 @@ def test_the_same_key_with_another_body_is_422(store: InMemoryIdempotencyStore) 
     handler = post_route(calls)
     handler(proxy_event("POST", "/v1/notes", body='{"note": "x"}', headers=json_headers(), path_params={}), LAMBDA_CONTEXT)
     # When another body is sent under key-1
-    response = handler(proxy_event("POST", "/v1/notes", body='{"note": "y"}', headers=json_headers(), path_params={}), LAMBDA_CONTEXT)
+    response = handler(
+        proxy_event("POST", "/v1/notes", body='{"note": "y"}', headers=json_headers(), path_params={}), LAMBDA_CONTEXT
+    )
     # Then it is 422 IDEMPOTENCY_KEY_REUSED
     assert response["statusCode"] == 422
     assert error_of(response)["code"] == "IDEMPOTENCY_KEY_REUSED"

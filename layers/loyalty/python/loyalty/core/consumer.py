@@ -48,7 +48,10 @@ def parse_bus_event(body: str, detail_models: Mapping[str, type[BaseModel]]) -> 
         raise errors.InvalidInput(
             f"{detail_type} breaks the event contract", code="CONTRACT_VIOLATION", details=validation_details(error)
         ) from None
-    time = datetime.fromisoformat(envelope["time"].replace("Z", "+00:00")) if envelope.get("time") else None
+    try:
+        time = datetime.fromisoformat(str(envelope["time"]).replace("Z", "+00:00")) if envelope.get("time") else None
+    except ValueError:
+        raise errors.InvalidInput("the event's time is not ISO 8601", code="MALFORMED_MESSAGE") from None
     return BusEvent(id=str(envelope["id"]), source=envelope.get("source", ""), detail_type=detail_type, time=time, detail=detail)
 
 

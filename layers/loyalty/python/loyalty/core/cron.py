@@ -28,7 +28,9 @@ def _field(text: str, low: int, high: int, names: dict[str, int] | None = None) 
     values: set[int] = set()
     for part in text.split(","):
         base, _, step_text = part.partition("/")
-        step = int(step_text) if step_text.isdigit() else (1 if not step_text else 0)
+        if "/" in part and not step_text.isdigit():
+            raise InvalidSchedule(f"bad step in {part!r}")
+        step = int(step_text) if step_text else 1
         if step <= 0:
             raise InvalidSchedule(f"bad step in {part!r}")
         if base in ("*", "?"):
@@ -87,12 +89,16 @@ def parse(expression: str) -> Cron | Rate:
         rate = re.fullmatch(r"(\d+) (\w+)", body.strip())
         if not rate or rate.group(2) not in RATE_UNITS or int(rate.group(1)) < 1:
             raise InvalidSchedule("expected rate(N minutes|hours|days)")
+        if (int(rate.group(1)) == 1) != (not rate.group(2).endswith("s")):
+            raise InvalidSchedule("the unit is singular for 1 and plural above: rate(1 hour), rate(5 hours)")
         return Rate(int(rate.group(1)) * RATE_UNITS[rate.group(2)])
     fields = body.split()
     if len(fields) != 6:
         raise InvalidSchedule("cron needs six fields: minutes hours day-of-month month day-of-week year")
-    if any(c in body for c in "LW#"):
+    if re.search(r"[LW]", fields[2].upper()) or re.search(r"(^|\d)L$|#", fields[4].upper()):
         raise InvalidSchedule("the L, W and # forms are not supported")
+    if any("?" in f for i, f in enumerate(fields) if i not in (2, 4)):
+        raise InvalidSchedule("'?' is allowed only in day-of-month and day-of-week")
     if (fields[2] == "?") == (fields[4] == "?"):
         raise InvalidSchedule("exactly one of day-of-month and day-of-week must be '?'")
     return Cron(

@@ -144,7 +144,7 @@ def build_request(event: dict[str, Any], body_model: type[BaseModel] | None) -> 
     claims = (context.get("authorizer") or {}).get("claims")
     caller = Caller.from_claims(claims)
     resource = event.get("resource") or context.get("resourcePath") or ""
-    if resource.startswith(ADMIN_PREFIX):
+    if resource == ADMIN_PREFIX or resource.startswith(ADMIN_PREFIX + "/"):
         caller.require_operator()
     raw_body, body = _parse_body(event, headers, body_model)
     return Request(

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from loyalty.core.money import Currency, MinorUnits
 
 CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-Tag = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\s,]+$")]
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
 RiskLevel = Literal["R1", "R2", "R3", "R4", "R5"]
 
 
@@ -26,21 +26,23 @@ class ProfileChangedDetail(BaseModel):
     customerId: CustomerId
     changedAt: datetime
     birthday: date | None = None
-    branchId: str | None = Field(default=None, max_length=64)
+    branchId: str | None = Field(default=None, min_length=1, max_length=64)
     tags: list[Tag] = Field(default_factory=list, max_length=200)
     aumMinor: MinorUnits | None = None
     currency: Currency | None = None
     riskLevel: RiskLevel | None = None
     openedAt: datetime | None = None
     channels: list[str] = Field(default_factory=list, max_length=20)
-    relationshipManagerId: str | None = Field(default=None, max_length=64)
+    relationshipManagerId: str | None = Field(default=None, min_length=1, max_length=64)
 
     @model_validator(mode="after")
     def _aum_has_currency(self) -> ProfileChangedDetail:
         if self.aumMinor is not None and self.currency is None:
             raise ValueError("aumMinor needs a currency")
-        if self.changedAt.tzinfo is None:
-            raise ValueError("changedAt must carry a time zone")
+        for name in ("changedAt", "openedAt"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                raise ValueError(f"{name} must carry a time zone")
         return self
 
 

@@ -1,0 +1,1 @@
+"""Coupons and other rights (权益): templates, claims, wallet, redemption, expiry."""
