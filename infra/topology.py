@@ -181,6 +181,7 @@ TOPOLOGY = Topology(
     ),
     queues=(
         Queue("customer-profile-events", batch_size=10, visibility_timeout_s=30, max_receive_count=3),
+        Queue("coupon-commands", batch_size=10, visibility_timeout_s=60, max_receive_count=5),
     ),
     rules=(
         Rule(
@@ -203,6 +204,61 @@ TOPOLOGY = Topology(
             module="admin",
             routes=(Route("PUT", "/v1/admin/customers/{customerId}/tags", "operator"),),
             tables={"customers": "write", IDEMPOTENCY: "write"},
+        ),
+        Function(
+            "coupons-admin",
+            capability="coupons",
+            module="admin",
+            routes=(
+                Route("POST", "/v1/admin/coupon-templates", "operator"),
+                Route("GET", "/v1/admin/coupon-templates", "operator"),
+                Route("GET", "/v1/admin/coupon-templates/{templateId}", "operator"),
+                Route("PUT", "/v1/admin/coupon-templates/{templateId}/status", "operator"),
+                Route("POST", "/v1/admin/coupon-templates/{templateId}/stock", "operator"),
+                Route("POST", "/v1/admin/coupon-templates/{templateId}/codes", "operator"),
+            ),
+            tables={COUPONS: "write", IDEMPOTENCY: "write"},
+        ),
+        Function(
+            "coupons-claim",
+            capability="coupons",
+            module="claim",
+            memory_mb=512,  # flash grabs: more memory is more CPU, and a shorter queue of requests
+            routes=(Route("POST", "/v1/coupons/claims", "customer"),),
+            tables={COUPONS: "write", "customers": "read"},
+        ),
+        Function(
+            "coupons-wallet",
+            capability="coupons",
+            module="wallet",
+            routes=(Route("GET", "/v1/customers/{customerId}/coupons", "customer"),),
+            tables={COUPONS: "read"},
+        ),
+        Function(
+            "coupons-redemption",
+            capability="coupons",
+            module="redemption",
+            routes=tuple(
+                Route("POST", f"/v1/coupons/{{couponId}}/{action}", "customer")
+                for action in ("quote", "lock", "redeem", "release", "return")
+            ),
+            tables={COUPONS: "write", IDEMPOTENCY: "write"},
+        ),
+        Function(
+            "coupons-commands",
+            capability="coupons",
+            module="commands",
+            timeout_s=30,
+            queue="coupon-commands",
+            tables={COUPONS: "write", "customers": "read"},
+        ),
+        Function(
+            "coupons-expiry",
+            capability="coupons",
+            module="expiry",
+            timeout_s=300,
+            schedules=(Schedule("coupons-expiry-sweep", "cron(5 * * * ? *)"),),
+            tables={COUPONS: "write"},
         ),
         Function(
             "coupons-outbox",

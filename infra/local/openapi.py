@@ -43,11 +43,13 @@ def openapi_document(topology: Topology, registry: HandlerRegistry) -> dict[str,
                 },
             },
         }
-        if route.method in ("POST", "PUT", "PATCH", "DELETE"):
+        handler = registry.get(function)
+        handler = getattr(handler, "routes", {}).get(f"{route.method} {route.path}", handler)
+        if route.method in ("POST", "PUT", "PATCH", "DELETE") and getattr(handler, "idempotency", "record") != "none":
             operation["parameters"].append(
                 {"name": "Idempotency-Key", "in": "header", "required": True, "schema": {"type": "string", "maxLength": 128}}
             )
-        body_model = getattr(registry.get(function), "body_model", None)
+        body_model = getattr(handler, "body_model", None)
         if body_model is not None:
             operation["requestBody"] = {
                 "required": True,

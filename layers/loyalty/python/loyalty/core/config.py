@@ -19,6 +19,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     customers_table: str = "customers"
+    coupons_table: str = "coupons"
     idempotency_table: str = "idempotency"
     event_bus_name: str = "loyalty-events"
     bank_time_zone: str = "Asia/Shanghai"
@@ -26,6 +27,9 @@ class Settings(BaseModel):
     # A request that has held its idempotency key longer than this is assumed dead (Lambda timeout).
     idempotency_in_flight_seconds: int = Field(default=60, gt=0)
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    # Claims read the template from memory for this long; pausing still stops claims at once,
+    # because every stock shard carries the template's active flag.
+    template_cache_seconds: float = Field(default=5.0, ge=0)
 
     @field_validator("bank_time_zone")
     @classmethod

@@ -11,13 +11,15 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from loyalty.core import errors
 from loyalty.core.http import validation_details
 from loyalty.core.observability import lambda_entry, logger
+
+Command = TypeVar("Command", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -55,33 +57,72 @@ def parse_bus_event(body: str, detail_models: Mapping[str, type[BaseModel]]) -> 
     return BusEvent(id=str(envelope["id"]), source=envelope.get("source", ""), detail_type=detail_type, time=time, detail=detail)
 
 
+def parse_command(body: str, model: type[Command], detail_type: str) -> Command:
+    """A command sent straight to the queue, or the same command routed from the bus as `detail`."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise errors.InvalidInput("the message is not JSON", code="MALFORMED_MESSAGE") from None
+    if isinstance(data, dict) and data.get("detail-type") == detail_type and isinstance(data.get("detail"), dict):
+        data = data["detail"]
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise errors.InvalidInput(
+            f"{detail_type} breaks its contract", code="CONTRACT_VIOLATION", details=validation_details(error)
+        ) from None
+
+
 def sqs_consumer(
     detail_models: Mapping[str, type[BaseModel]],
 ) -> Callable[[Callable[[BusEvent], None]], Callable[[dict[str, Any], Any], dict[str, Any]]]:
-    """Wrap `process(event)` as an SQS handler that reports each failed record on its own."""
+    """Wrap `process(event)` as an SQS handler of bus events, reporting each failed record on its own."""
 
     def decorate(process: Callable[[BusEvent], None]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-        @lambda_entry
-        def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-            failures = []
-            for record in event.get("Records", []):
-                message_id = record.get("messageId", "")
-                logger.append_keys(message_id=message_id)
-                try:
-                    bus_event = parse_bus_event(record.get("body", ""), detail_models)
-                    logger.set_correlation_id(bus_event.id)
-                    process(bus_event)
-                except errors.DomainError as error:
-                    logger.warning(
-                        "message refused; it will reach the DLQ after its retries",
-                        extra={"code": error.code, "reason": error.message, "details": error.details},
-                    )
-                    failures.append({"itemIdentifier": message_id})
-                except Exception:
-                    logger.exception("message failed; it will be retried")
-                    failures.append({"itemIdentifier": message_id})
-            return {"batchItemFailures": failures}
+        def parse_and_process(body: str) -> None:
+            bus_event = parse_bus_event(body, detail_models)
+            logger.set_correlation_id(bus_event.id)
+            process(bus_event)
 
-        return handler
+        return _batch_handler(parse_and_process)
 
     return decorate
+
+
+def command_consumer(
+    model: type[Command], detail_type: str, id_field: str
+) -> Callable[[Callable[[Command], None]], Callable[[dict[str, Any], Any], dict[str, Any]]]:
+    """Wrap `process(command)` as an SQS handler of commands, reporting each failed record on its own."""
+
+    def decorate(process: Callable[[Command], None]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+        def parse_and_process(body: str) -> None:
+            command = parse_command(body, model, detail_type)
+            logger.set_correlation_id(str(getattr(command, id_field)))
+            process(command)
+
+        return _batch_handler(parse_and_process)
+
+    return decorate
+
+
+def _batch_handler(parse_and_process: Callable[[str], None]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    @lambda_entry
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        failures = []
+        for record in event.get("Records", []):
+            message_id = record.get("messageId", "")
+            logger.append_keys(message_id=message_id)
+            try:
+                parse_and_process(record.get("body", ""))
+            except errors.DomainError as error:
+                logger.warning(
+                    "message refused; it will reach the DLQ after its retries",
+                    extra={"code": error.code, "reason": error.message, "details": error.details},
+                )
+                failures.append({"itemIdentifier": message_id})
+            except Exception:
+                logger.exception("message failed; it will be retried")
+                failures.append({"itemIdentifier": message_id})
+        return {"batchItemFailures": failures}
+
+    return handler

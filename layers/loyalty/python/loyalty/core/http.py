@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -162,9 +162,16 @@ def build_request(event: dict[str, Any], body_model: type[BaseModel] | None) -> 
 
 
 Handler = Callable[[Request[Any]], Response]
+# How a mutating route is made idempotent:
+# - "record": the generic Idempotency-Key record (loyalty.core.idempotency), the default;
+# - "domain": the key is required, and the operation itself derives its ids from it (coupon claims);
+# - "none": the route changes nothing (a quote), so it takes no key.
+IdempotencyMode = Literal["record", "domain", "none"]
 
 
-def api_handler(body: type[BaseModel] | None = None) -> Callable[[Handler], Callable[[dict[str, Any], Any], dict[str, Any]]]:
+def api_handler(
+    body: type[BaseModel] | None = None, idempotency: IdempotencyMode = "record"
+) -> Callable[[Handler], Callable[[dict[str, Any], Any], dict[str, Any]]]:
     """Wrap a `Request -> Response` function as a Lambda proxy handler."""
 
     def decorate(fn: Handler) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
@@ -176,11 +183,15 @@ def api_handler(body: type[BaseModel] | None = None) -> Callable[[Handler], Call
             logger.append_keys(route=f"{event.get('httpMethod')} {event.get('resource')}")
             try:
                 request = build_request(event, body)
-                if request.method in MUTATING_METHODS:
+                if request.method in MUTATING_METHODS and idempotency == "record":
                     from loyalty.core.idempotency import run_idempotently
 
                     response = run_idempotently(request, fn)
                 else:
+                    if request.method in MUTATING_METHODS and idempotency == "domain":
+                        from loyalty.core.idempotency import require_key
+
+                        require_key(request)
                     response = fn(request)
             except errors.DomainError as error:
                 status = status_of(error)
@@ -192,6 +203,21 @@ def api_handler(body: type[BaseModel] | None = None) -> Callable[[Handler], Call
             return to_proxy_response(response, correlation_id)
 
         handler.body_model = body  # type: ignore[attr-defined]  # read by the OpenAPI generator
+        handler.idempotency = idempotency  # type: ignore[attr-defined]
         return handler
 
     return decorate
+
+
+def api_router(routes: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """One Lambda serving several routes: `{"POST /v1/admin/x": handler}`, each an `api_handler`."""
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        target = routes.get(f"{event.get('httpMethod')} {event.get('resource')}")
+        if target is None:
+            error = errors.NotFound("no such route in this function", code="ROUTE_NOT_FOUND")
+            return to_proxy_response(Response(404, error_body(error)), "local")
+        return target(event, context)
+
+    handler.routes = routes  # type: ignore[attr-defined]  # read by the OpenAPI generator
+    return handler

@@ -280,10 +280,11 @@ def lock(coupon: Coupon, order_id: str, ttl_seconds: int, now: datetime, order: 
     if status == "locked":
         return coupon
     _usable(coupon, now)
-    _check_order(coupon, order)
+    discount = _check_order(coupon, order)
     return replace(
         coupon,
         status="locked",
+        discount_minor=discount,
         lock_order_id=order_id,
         locked_until=iso_utc(now + timedelta(seconds=ttl_seconds)),
         version=coupon.version + 1,
@@ -298,6 +299,8 @@ def redeem(coupon: Coupon, order_id: str, now: datetime, order: OrderDetails | N
         return coupon
     _usable(coupon, now)
     discount = _check_order(coupon, order)
+    if discount is None and status == "locked":
+        discount = coupon.discount_minor  # quoted when the order locked it
     return replace(
         coupon,
         status="redeemed",
@@ -319,7 +322,7 @@ def release(coupon: Coupon, order_id: str, now: datetime) -> Coupon:
         raise Conflict("the coupon is not locked", code="COUPON_NOT_LOCKED")
     if coupon.lock_order_id != order_id:
         raise Conflict("the coupon is locked for another order", code="COUPON_LOCKED")
-    return replace(coupon, status="available", lock_order_id=None, locked_until=None, version=coupon.version + 1)
+    return replace(coupon, status="available", lock_order_id=None, locked_until=None, discount_minor=None, version=coupon.version + 1)
 
 
 def give_back(coupon: Coupon, order_id: str, now: datetime) -> Coupon:
