@@ -353,8 +353,8 @@ def expire(coupon: Coupon, now: datetime) -> Coupon | None:
 
 
 def event_detail(coupon: Coupon, **extra: Any) -> dict[str, Any]:
-    """What every coupon event carries, for evaluation and cost allocation."""
-    return {
+    """What every coupon event carries, for evaluation and cost allocation; absent facts are omitted."""
+    detail = {
         "couponId": coupon.coupon_id,
         "templateId": coupon.template_id,
         "customerId": coupon.customer_id,
@@ -365,5 +365,6 @@ def event_detail(coupon: Coupon, **extra: Any) -> dict[str, Any]:
         "source": coupon.source,
         "cost": {"amountMinor": coupon.funding.get("unitCostMinor"), "currency": coupon.funding.get("currency")},
         "funding": {k: v for k, v in coupon.funding.items() if k in ("costCentre", "merchantId")},
-        **{k: v for k, v in extra.items() if v is not None},
+        **extra,
     }
+    return {k: v for k, v in detail.items() if v is not None}
