@@ -10,7 +10,7 @@ import threading
 
 def run() -> None:
     from infra.local.cloud import LocalCloud, Ports
-    from infra.local.seed import seed_demo_bank
+    from infra.local.seed import seed_demo_bank, seed_demo_coupons
     from infra.local.tokens import issue
     from infra.topology import TOPOLOGY
 
@@ -18,13 +18,14 @@ def run() -> None:
     customers = seed_demo_bank(TOPOLOGY, cloud.clients.events)
     customer_token, operator_token = issue(customers[0]), issue("op-alice", ["operators"])
     api, aws = cloud.api_url, cloud.emulator.url
+    template = seed_demo_coupons(api, operator_token)
     print(
         f"""
 Loyalty engine, local cloud
   API        {api}          (OpenAPI: {api}/openapi.json)
   AWS        {aws}          (DynamoDB, SQS, EventBridge; bus "{TOPOLOGY.bus_name}")
   functions  {len(TOPOLOGY.functions)}, queues {len(TOPOLOGY.queues)}, rules {len(TOPOLOGY.rules)}
-  demo bank  customers {", ".join(customers)}
+  demo bank  customers {", ".join(customers)}; active coupon template "{template}"
 
 Tokens (12 h; more with `make token SUB=<id> [GROUPS=operators]`)
   customer {customers[0]}:  {customer_token}
@@ -32,6 +33,9 @@ Tokens (12 h; more with `make token SUB=<id> [GROUPS=operators]`)
 
 Try
   curl -s {api}/v1/customers/{customers[0]} -H "Authorization: Bearer {customer_token}"
+  curl -s -X POST {api}/v1/coupons/claims -H "Authorization: Bearer {customer_token}" \\
+       -H "Content-Type: application/json" -H "Idempotency-Key: claim-1" -d '{{"templateId": "{template}"}}'
+  curl -s "{api}/v1/customers/{customers[0]}/coupons?status=available" -H "Authorization: Bearer {customer_token}"
   curl -s -X PUT {api}/v1/admin/customers/{customers[1]}/tags -H "Authorization: Bearer {operator_token}" \\
        -H "Content-Type: application/json" -H "Idempotency-Key: demo-1" -d '{{"tags": ["campaign-target"]}}'
   AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --endpoint-url {aws} --region us-east-1 events put-events \\

@@ -33,3 +33,33 @@ def seed_demo_bank(topology: Topology, events_client: Any) -> list[str]:
     ]
     events_client.put_events(Entries=entries)
     return [c["customerId"] for c in DEMO_CUSTOMERS]
+
+
+DEMO_TEMPLATE: dict[str, Any] = {
+    "templateId": "welcome-10",
+    "name": "Welcome: 10 yuan off any card payment",
+    "benefit": {"kind": "fixed_amount", "amountMinor": 1000, "currency": "CNY"},
+    "totalStock": 1000,
+    "shards": 4,
+    "validity": {"type": "days_after_claim", "days": 30},
+    "limits": {"perCustomerLifetime": 1},
+    "funding": {"costCentre": "retail-marketing", "unitCostMinor": 1000, "currency": "CNY"},
+}
+
+
+def seed_demo_coupons(api_url: str, operator_token: str) -> str:
+    """An active template, created through the operator API as an operator would."""
+    import urllib.request
+
+    def call(method: str, path: str, body: dict[str, Any], key: str) -> None:
+        request = urllib.request.Request(
+            api_url + path,
+            data=json.dumps(body).encode(),
+            method=method,
+            headers={"Authorization": f"Bearer {operator_token}", "Content-Type": "application/json", "Idempotency-Key": key},
+        )
+        urllib.request.urlopen(request, timeout=30).close()
+
+    call("POST", "/v1/admin/coupon-templates", DEMO_TEMPLATE, "seed-template")
+    call("PUT", f"/v1/admin/coupon-templates/{DEMO_TEMPLATE['templateId']}/status", {"status": "active"}, "seed-activate")
+    return str(DEMO_TEMPLATE["templateId"])
