@@ -7,6 +7,7 @@ module decides what the next state is.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,7 +29,8 @@ SOURCE = "loyalty.coupons"
 
 
 def _digest(*parts: str) -> str:
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+    # JSON, not a joined string: ("c|1", "k") and ("c", "1|k") must not collide.
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
 def claim_coupon_id(customer_id: str, idempotency_key: str) -> str:
@@ -93,8 +95,9 @@ def eligibility_failures(rules: Eligibility, facts: CustomerFacts | None, channe
         failures.append(f"the customer must be in one of the segments {rules.segments}")
     if rules.tags and not facts.tags & set(rules.tags):
         failures.append(f"the customer needs one of the tags {rules.tags}")
-    if rules.maxAbuseRiskScore is not None and (facts.abuse_risk_score or 0) > rules.maxAbuseRiskScore:
-        failures.append("the abuse-risk score is above the template's maximum")
+    if rules.maxAbuseRiskScore is not None and (facts.abuse_risk_score is None or facts.abuse_risk_score > rules.maxAbuseRiskScore):
+        # Fail closed: an unknown score does not pass a risk limit.
+        failures.append("the abuse-risk score is unknown or above the template's maximum")
     return failures
 
 
@@ -249,8 +252,6 @@ def effective_status(coupon: Coupon, now: datetime) -> str:
 def _usable(coupon: Coupon, now: datetime) -> None:
     if iso_utc(now) < coupon.valid_from:
         raise BusinessRuleViolation("the coupon is not valid yet", code="COUPON_NOT_YET_VALID")
-    if coupon.kind == "red_packet":
-        raise BusinessRuleViolation("a red packet is credited, not redeemed", code="COUPON_NOT_REDEEMABLE")
 
 
 def _check_order(coupon: Coupon, order: OrderDetails | None) -> int | None:
@@ -271,8 +272,14 @@ def _refuse_other_owner_of(coupon: Coupon, status: str, order_id: str) -> None:
         raise Conflict("the coupon is locked for another order", code="COUPON_LOCKED")
 
 
+def _not_a_red_packet(coupon: Coupon) -> None:
+    if coupon.kind == "red_packet":
+        raise BusinessRuleViolation("a red packet is credited, not redeemed", code="COUPON_NOT_REDEEMABLE")
+
+
 def lock(coupon: Coupon, order_id: str, ttl_seconds: int, now: datetime, order: OrderDetails | None = None) -> Coupon:
     """Available → locked for `order_id` until now + ttl. Locking again for the same order is a no-op."""
+    _not_a_red_packet(coupon)
     status = effective_status(coupon, now)
     _refuse_other_owner_of(coupon, status, order_id)
     if status == "redeemed":
@@ -293,6 +300,7 @@ def lock(coupon: Coupon, order_id: str, ttl_seconds: int, now: datetime, order: 
 
 def redeem(coupon: Coupon, order_id: str, now: datetime, order: OrderDetails | None = None) -> Coupon:
     """Available, or locked for this order → redeemed. Redeeming again for the same order is a no-op."""
+    _not_a_red_packet(coupon)
     status = effective_status(coupon, now)
     _refuse_other_owner_of(coupon, status, order_id)
     if status == "redeemed":
@@ -345,7 +353,7 @@ def give_back(coupon: Coupon, order_id: str, now: datetime) -> Coupon:
 def expire(coupon: Coupon, now: datetime) -> Coupon | None:
     """The sweep's transition: a lapsed available (or lapsed-lock) coupon → expired; else None."""
     if coupon.status in ("available", "locked") and effective_status(coupon, now) == "expired":
-        return replace(coupon, status="expired", lock_order_id=None, locked_until=None, version=coupon.version + 1)
+        return replace(coupon, status="expired", lock_order_id=None, locked_until=None, discount_minor=None, version=coupon.version + 1)
     return None
 
 

@@ -72,7 +72,10 @@ def create_template(store: DynamoCouponStore, definition: TemplateCreate, operat
         raise InvalidInput("a voucher_code template takes its stock from uploaded codes: totalStock must be 0", code="VALIDATION_ERROR")
     if isinstance(benefit, Bundle):
         for part_id in benefit.parts:
-            part = store.get_template(part_id, fresh=True)
+            try:
+                part = store.get_template(part_id, fresh=True)
+            except NotFound:
+                raise InvalidInput(f"part {part_id} is not a known template", code="VALIDATION_ERROR") from None
             if part.kind == "bundle":
                 raise InvalidInput(f"part {part_id} is itself a bundle", code="VALIDATION_ERROR")
     at = iso_utc(now)
