@@ -161,6 +161,7 @@ def bank_event(*detail_types: str) -> dict[str, object]:
 # Every mutating API route stores its Idempotency-Key here, so every API function writes to it.
 IDEMPOTENCY = "idempotency"
 COUPONS = "coupons"
+POINTS = "points"
 
 TOPOLOGY = Topology(
     bus_name=EVENT_BUS_NAME,
@@ -178,16 +179,41 @@ TOPOLOGY = Topology(
             ),
             stream=True,
         ),
+        Table(
+            POINTS,
+            partition_key="pk",
+            sort_key="sk",
+            ttl_attribute="expiresAt",
+            indexes=(
+                Index("gsi1", partition_key="gsi1pk", sort_key="gsi1sk"),  # ledger history in time order
+                Index("gsi2", partition_key="gsi2pk", sort_key="gsi2sk"),  # lots by expiry date
+            ),
+            stream=True,
+        ),
     ),
     queues=(
         Queue("customer-profile-events", batch_size=10, visibility_timeout_s=30, max_receive_count=3),
         Queue("coupon-commands", batch_size=10, visibility_timeout_s=60, max_receive_count=5),
+        Queue("points-accrual", batch_size=10, visibility_timeout_s=60, max_receive_count=5, max_batching_window_s=1),
     ),
     rules=(
         Rule(
             "customer-profile-changed",
             event_pattern=bank_event("CustomerProfileChanged"),
             queue="customer-profile-events",
+        ),
+        Rule(
+            "points-bank-events",
+            event_pattern=bank_event(
+                "CardTransactionPosted",
+                "CardTransactionRefunded",
+                "DepositBalanceChanged",
+                "SalaryCredited",
+                "CheckInCompleted",
+                "MonthlyAumComputed",
+                "LoginCompleted",
+            ),
+            queue="points-accrual",
         ),
     ),
     functions=(
@@ -265,6 +291,56 @@ TOPOLOGY = Topology(
             capability="coupons",
             module="outbox",
             stream=StreamSource(COUPONS),
+            publishes_events=True,
+        ),
+        Function(
+            "points-accrual",
+            capability="points",
+            module="accrual",
+            timeout_s=30,
+            queue="points-accrual",
+            tables={POINTS: "write"},
+        ),
+        Function(
+            "points-api",
+            capability="points",
+            module="api",
+            routes=(
+                Route("GET", "/v1/customers/{customerId}/points", "customer"),
+                Route("GET", "/v1/customers/{customerId}/points/history", "customer"),
+                Route("POST", "/v1/points/quote", "customer"),
+            ),
+            tables={POINTS: "read"},
+        ),
+        Function(
+            "points-admin",
+            capability="points",
+            module="admin",
+            timeout_s=30,
+            routes=(
+                Route("POST", "/v1/admin/point-rules", "operator"),
+                Route("GET", "/v1/admin/point-rules", "operator"),
+                Route("GET", "/v1/admin/point-rules/{ruleId}", "operator"),
+                Route("PUT", "/v1/admin/point-rules/{ruleId}", "operator"),
+                Route("POST", "/v1/admin/customers/{customerId}/points/adjustments", "operator"),
+                Route("GET", "/v1/admin/points/liability", "operator"),
+            ),
+            tables={POINTS: "write", IDEMPOTENCY: "write"},
+        ),
+        Function(
+            "points-expiry",
+            capability="points",
+            module="expiry",
+            timeout_s=600,
+            schedules=(Schedule("points-expiry-daily", "cron(10 0 * * ? *)"),),
+            tables={POINTS: "write"},
+            publishes_events=True,  # PointsExpiringSoon is announced directly: it changes no state
+        ),
+        Function(
+            "points-outbox",
+            capability="points",
+            module="outbox",
+            stream=StreamSource(POINTS),
             publishes_events=True,
         ),
         Function(

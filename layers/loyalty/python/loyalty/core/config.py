@@ -20,6 +20,10 @@ class Settings(BaseModel):
 
     customers_table: str = "customers"
     coupons_table: str = "coupons"
+    points_table: str = "points"
+    # Accrual reads the earn rules from memory for this long after an operator saves a version.
+    rules_cache_seconds: float = Field(default=30.0, ge=0)
+    points_expiring_soon_days: int = Field(default=7, ge=1)
     idempotency_table: str = "idempotency"
     event_bus_name: str = "loyalty-events"
     bank_time_zone: str = "Asia/Shanghai"

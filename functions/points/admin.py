@@ -1,0 +1,64 @@
+"""Operator API for points: versioned earn rules, adjustments, and the liability report."""
+
+from typing import Any
+
+from loyalty.core.clock import utc_now
+from loyalty.core.errors import InvalidInput
+from loyalty.core.http import Request, Response, api_handler, api_router, created, ok
+from loyalty.points import service
+from loyalty.points.model import AdjustmentRequest, RuleDefinition
+
+RULES = "/v1/admin/point-rules"
+
+
+@api_handler(body=RuleDefinition)
+def create_rule(request: Request[RuleDefinition]) -> Response:
+    rule = service.save_rule(service.default_store(), request.json_body(), request.caller.subject, utc_now(), create=True)
+    return created(service.rule_view(rule))
+
+
+@api_handler(body=RuleDefinition)
+def update_rule(request: Request[RuleDefinition]) -> Response:
+    definition = request.json_body()
+    if definition.ruleId != request.path_param("ruleId"):
+        raise InvalidInput("the body's ruleId must match the path", code="VALIDATION_ERROR")
+    rule = service.save_rule(service.default_store(), definition, request.caller.subject, utc_now(), create=False)
+    return ok(service.rule_view(rule))
+
+
+@api_handler()
+def list_rules(request: Request[Any]) -> Response:
+    return ok({"items": [service.rule_view(r) for r in service.default_store().rules()]})
+
+
+@api_handler()
+def get_rule(request: Request[Any]) -> Response:
+    version = request.query.get("version")
+    if version is not None and not version.isdigit():
+        raise InvalidInput("version must be a positive integer", code="VALIDATION_ERROR")
+    rule = service.default_store().rule(request.path_param("ruleId"), int(version) if version else None)
+    return ok(service.rule_view(rule))
+
+
+@api_handler(body=AdjustmentRequest)
+def adjust(request: Request[AdjustmentRequest]) -> Response:
+    customer_id = request.path_param("customerId")
+    service.adjust(service.default_store(), customer_id, request.json_body(), request.caller.subject, request.idempotency_key or "", utc_now())
+    return created(service.balance(service.default_store(), customer_id, utc_now()))
+
+
+@api_handler()
+def liability(request: Request[Any]) -> Response:
+    return ok(service.liability(service.default_store()))
+
+
+handler = api_router(
+    {
+        f"POST {RULES}": create_rule,
+        f"GET {RULES}": list_rules,
+        f"GET {RULES}/{{ruleId}}": get_rule,
+        f"PUT {RULES}/{{ruleId}}": update_rule,
+        "POST /v1/admin/customers/{customerId}/points/adjustments": adjust,
+        "GET /v1/admin/points/liability": liability,
+    }
+)

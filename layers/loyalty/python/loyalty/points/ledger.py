@@ -1,0 +1,182 @@
+"""The points ledger, pure: an account's state in, the change one transaction must write out.
+
+Invariants (tested with hypothesis and with threads on the emulator):
+- `available` equals the sum of the lots' `remaining`; `available - debt` equals the sum of all
+  entries' `points`;
+- lots are consumed in expiry order, never below zero, never after they expire;
+- a debt (points reversed after they were spent) is repaid first by later earnings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from loyalty.core.errors import BusinessRuleViolation
+
+
+@dataclass(frozen=True)
+class Lot:
+    lot_id: str
+    expires_on: str  # business date, YYYY-MM-DD
+    remaining: int
+    cost_centre: str
+    rule_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Account:
+    customer_id: str
+    available: int = 0
+    debt: int = 0
+    growth: int = 0
+    version: int = 0
+    lots: tuple[Lot, ...] = ()
+
+    def fifo(self) -> list[Lot]:
+        return sorted(self.lots, key=lambda lot: (lot.expires_on, lot.lot_id))
+
+
+@dataclass(frozen=True)
+class Entry:
+    entry_id: str
+    kind: str  # earn, redeem, expire, reverse, adjust
+    points: int  # its effect on available - debt
+    at: str
+    cost_centre: str | None
+    source: dict[str, Any] = field(default_factory=dict)
+    growth: int = 0
+    lots: tuple[tuple[str, int], ...] = ()  # (lot id, change)
+    debt_change: int = 0
+
+
+@dataclass
+class Change:
+    """Everything one ledger transaction writes for one customer."""
+
+    entries: list[Entry] = field(default_factory=list)
+    lots: dict[str, Lot] = field(default_factory=dict)  # every lot touched, as read (new ones at 0)
+    lot_delta: dict[str, int] = field(default_factory=dict)
+    available: int = 0
+    debt: int = 0
+    growth: int = 0
+
+    def remaining_of(self, lot: Lot) -> int:
+        return lot.remaining + self.lot_delta.get(lot.lot_id, 0)
+
+    def move(self, lot: Lot, delta: int) -> None:
+        self.lots.setdefault(lot.lot_id, lot)
+        self.lot_delta[lot.lot_id] = self.lot_delta.get(lot.lot_id, 0) + delta
+
+
+def lot_id_for(expires_on: str, cost_centre: str, rule_id: str | None) -> str:
+    # Earnings with the same expiry, payer and rule share one lot: a year of daily check-ins is a
+    # dozen lots, not 365, so a redemption touches few items (a transaction holds at most 100).
+    return f"{expires_on}#{cost_centre}#{rule_id or 'manual'}"
+
+
+def _all_lots(account: Account, change: Change) -> list[Lot]:
+    known = {lot.lot_id: lot for lot in account.lots}
+    known.update({k: v for k, v in change.lots.items() if k not in known})
+    return sorted(known.values(), key=lambda lot: (lot.expires_on, lot.lot_id))
+
+
+def _take(account: Account, change: Change, points: int, prefer: tuple[str, ...] = ()) -> list[tuple[str, int]]:
+    """Takes up to `points` from the lots: preferred lots first, then by expiry. Returns what it took."""
+    lots = _all_lots(account, change)
+    ordered = [lot for lot in lots if lot.lot_id in prefer] + [lot for lot in lots if lot.lot_id not in prefer]
+    taken: list[tuple[str, int]] = []
+    for lot in ordered:
+        if points == 0:
+            break
+        take = min(change.remaining_of(lot), points)
+        if take > 0:
+            change.move(lot, -take)
+            taken.append((lot.lot_id, -take))
+            points -= take
+    return taken
+
+
+def _available(account: Account, change: Change) -> int:
+    return account.available + change.available
+
+
+def earn(
+    account: Account,
+    change: Change,
+    *,
+    entry_id: str,
+    points: int,
+    growth: bool,
+    expires_on: str,
+    cost_centre: str,
+    at: str,
+    source: dict[str, Any],
+    kind: str = "earn",
+) -> None:
+    """Growth value only counts; redeemable points repay any debt first, the rest go into a lot."""
+    if growth:
+        change.growth += points
+        change.entries.append(Entry(entry_id, kind, 0, at, cost_centre, source, growth=points))
+        return
+    repaid = min(points, account.debt + change.debt)
+    into_lot = points - repaid
+    lots: tuple[tuple[str, int], ...] = ()
+    if into_lot:
+        lot_id = lot_id_for(expires_on, cost_centre, source.get("ruleId"))
+        existing = next((lot for lot in _all_lots(account, change) if lot.lot_id == lot_id), None)
+        change.move(existing or Lot(lot_id, expires_on, 0, cost_centre, source.get("ruleId")), into_lot)
+        lots = ((lot_id, into_lot),)
+    change.available += into_lot
+    change.debt -= repaid
+    change.entries.append(Entry(entry_id, kind, points, at, cost_centre, source, lots=lots, debt_change=-repaid))
+
+
+def redeem(account: Account, change: Change, *, entry_id: str, points: int, at: str, source: dict[str, Any], kind: str = "redeem") -> None:
+    if points > _available(account, change):
+        raise BusinessRuleViolation(
+            f"the balance is {_available(account, change)} points, {points} were asked", code="INSUFFICIENT_POINTS"
+        )
+    taken = _take(account, change, points)
+    change.available -= points
+    change.entries.append(Entry(entry_id, kind, -points, at, None, source, lots=tuple(taken)))
+
+
+def reverse(
+    account: Account, change: Change, *, entry_id: str, points: int, at: str, source: dict[str, Any], prefer: tuple[str, ...] = ()
+) -> None:
+    """Takes back earned points: from their own lots first, then any lot; what is already spent
+    becomes a debt, recorded, that later earnings repay."""
+    taken = _take(account, change, min(points, _available(account, change)), prefer)
+    took = -sum(delta for _, delta in taken)
+    shortfall = points - took
+    change.available -= took
+    change.debt += shortfall
+    change.entries.append(Entry(entry_id, "reverse", -points, at, None, source, lots=tuple(taken), debt_change=shortfall))
+
+
+def expire(account: Account, change: Change, *, lot: Lot, at: str, entry_id: str) -> None:
+    """The lot's remaining points lapse."""
+    left = change.remaining_of(lot)
+    if left <= 0:
+        return
+    change.move(lot, -left)
+    change.available -= left
+    change.entries.append(Entry(entry_id, "expire", -left, at, lot.cost_centre, {"lotId": lot.lot_id}, lots=((lot.lot_id, -left),)))
+
+
+def apply(account: Account, change: Change) -> Account:
+    """The account after the change: what a successful transaction leaves behind."""
+    lots = tuple(
+        Lot(lot.lot_id, lot.expires_on, change.remaining_of(lot), lot.cost_centre, lot.rule_id)
+        for lot in _all_lots(account, change)
+        if change.remaining_of(lot) > 0
+    )
+    return Account(
+        account.customer_id,
+        account.available + change.available,
+        account.debt + change.debt,
+        account.growth + change.growth,
+        account.version + 1,
+        lots,
+    )

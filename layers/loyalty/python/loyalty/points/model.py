@@ -1,0 +1,224 @@
+"""Points: earn rules, the bank events they read, and the ledger's records."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
+
+from loyalty.core.money import Currency, MinorUnits
+
+RuleId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+Key = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Points = Annotated[StrictInt, Field(ge=0, le=100_000_000)]
+PositiveInt = Annotated[StrictInt, Field(gt=0)]
+
+EarnEventType = Literal[
+    "CardTransactionPosted", "DepositBalanceChanged", "SalaryCredited", "CheckInCompleted", "MonthlyAumComputed", "LoginCompleted"
+]
+Category = Literal["growth", "transaction", "campaign", "asset"]
+EntryKind = Literal["earn", "redeem", "expire", "reverse", "adjust"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PerAmount(Strict):
+    """`points` for every `perAmountMinor` of the amount, rounded as stated."""
+
+    mode: Literal["per_amount"]
+    points: PositiveInt
+    perAmountMinor: PositiveInt
+    rounding: Literal["down", "up", "half_up"] = "down"
+
+
+class Fixed(Strict):
+    mode: Literal["fixed"]
+    points: PositiveInt
+
+
+class Tier(Strict):
+    fromAmountMinor: MinorUnits
+    points: Points
+
+
+class Tiered(Strict):
+    """The points of the highest tier the amount reaches."""
+
+    mode: Literal["tiered"]
+    tiers: Annotated[list[Tier], Field(min_length=1, max_length=20)]
+
+    @model_validator(mode="after")
+    def _ascending(self) -> Tiered:
+        starts = [t.fromAmountMinor for t in self.tiers]
+        if starts != sorted(set(starts)):
+            raise ValueError("tiers must be in strictly ascending fromAmountMinor")
+        return self
+
+
+Award = Annotated[PerAmount | Fixed | Tiered, Field(discriminator="mode")]
+
+
+class FixedDate(Strict):
+    type: Literal["fixed_date"]
+    date: date
+
+
+class EndOfMonth(Strict):
+    """Valid to the end of the month `monthsLater` months after the earning month."""
+
+    type: Literal["end_of_month"]
+    monthsLater: Annotated[StrictInt, Field(ge=0, le=120)]
+
+
+class Days(Strict):
+    type: Literal["days"]
+    days: Annotated[StrictInt, Field(ge=1, le=3660)]
+
+
+LotValidity = Annotated[FixedDate | EndOfMonth | Days, Field(discriminator="type")]
+
+
+class Conditions(Strict):
+    """What an event must look like; an empty list means any."""
+
+    mccs: list[Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]] = Field(default_factory=list)
+    channels: list[Key] = Field(default_factory=list)
+    merchantIds: list[Key] = Field(default_factory=list)
+    minAmountMinor: MinorUnits | None = None
+    currency: Currency | None = None
+
+
+class Caps(Strict):
+    perCustomerDaily: Points | None = None
+    perCustomerMonthly: Points | None = None
+
+
+class RuleDefinition(Strict):
+    """An earn rule. Stacking is explicit: rules are tried by descending `priority`; a matching
+    `exclusive` rule stops the rules below it, `stack` rules add up."""
+
+    ruleId: RuleId
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    eventType: EarnEventType
+    conditions: Conditions = Conditions()
+    award: Award
+    tierMultipliersPercent: dict[Key, Annotated[StrictInt, Field(ge=0, le=1000)]] = Field(default_factory=dict)
+    caps: Caps = Caps()
+    validity: LotValidity
+    category: Category
+    costCentre: Key
+    campaignId: Key | None = None
+    priority: Annotated[StrictInt, Field(ge=0, le=1000)] = 100
+    stacking: Literal["stack", "exclusive"] = "stack"
+    active: bool = True
+
+    @model_validator(mode="after")
+    def _amount_award_needs_amount(self) -> RuleDefinition:
+        if self.eventType in ("CheckInCompleted", "LoginCompleted") and self.award.mode != "fixed":
+            raise ValueError(f"{self.eventType} carries no amount: use a fixed award")
+        return self
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    definition: RuleDefinition
+    version: int
+    updatedAt: str
+    updatedBy: str
+
+
+# ---- the bank events points read (EVENTS.md); unknown fields are ignored -----------------------
+
+
+class Inbound(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class CardTransactionPosted(Inbound):
+    transactionId: Key
+    customerId: Key
+    amountMinor: MinorUnits
+    currency: Currency
+    merchantId: Key
+    mcc: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]
+    channel: Literal["pos", "online", "qr"]
+    postedAt: datetime
+
+
+class CardTransactionRefunded(Inbound):
+    refundId: Key
+    originalTransactionId: Key
+    customerId: Key
+    amountMinor: MinorUnits
+    currency: Currency
+    refundedAt: datetime
+
+
+class DepositBalanceChanged(Inbound):
+    customerId: Key
+    accountId: Key
+    balanceMinor: MinorUnits
+    previousBalanceMinor: MinorUnits
+    currency: Currency
+    changedAt: datetime
+
+
+class SalaryCredited(Inbound):
+    transactionId: Key
+    customerId: Key
+    employerId: Key
+    amountMinor: MinorUnits
+    currency: Currency
+    creditedAt: datetime
+
+
+class CheckInCompleted(Inbound):
+    customerId: Key
+    businessDate: date
+    checkedInAt: datetime
+
+
+class MonthlyAumComputed(Inbound):
+    customerId: Key
+    month: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    averageAumMinor: MinorUnits
+    currency: Currency
+
+
+class LoginCompleted(Inbound):
+    customerId: Key
+    channel: Key
+    loggedInAt: datetime
+
+
+EARN_EVENTS: dict[str, type[Inbound]] = {
+    "CardTransactionPosted": CardTransactionPosted,
+    "DepositBalanceChanged": DepositBalanceChanged,
+    "SalaryCredited": SalaryCredited,
+    "CheckInCompleted": CheckInCompleted,
+    "MonthlyAumComputed": MonthlyAumComputed,
+    "LoginCompleted": LoginCompleted,
+}
+
+
+class QuoteRequest(Strict):
+    """积分试算: an event as the bank would publish it, for this customer."""
+
+    eventType: EarnEventType
+    detail: dict[str, object]
+
+
+class AdjustmentRequest(Strict):
+    points: Annotated[StrictInt, Field(ge=-100_000_000, le=100_000_000)]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    costCentre: Key
+
+    @model_validator(mode="after")
+    def _not_zero(self) -> AdjustmentRequest:
+        if self.points == 0:
+            raise ValueError("an adjustment moves at least one point")
+        return self

@@ -1,0 +1,309 @@
+"""Points use cases: accrual, refunds, adjustments, expiry, quotes, balances, rules, liability.
+
+Each ledger change reads the customer's account, decides the change with the pure ledger, and
+writes it in one transaction conditioned on the account's version; on a race it reads again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+
+from loyalty.core.clock import business_date, iso_utc
+from loyalty.core.config import get_settings
+from loyalty.core.errors import Conflict, InvalidInput
+from loyalty.core.observability import logger
+from loyalty.core.outbox import PendingEvent
+from loyalty.points import ledger, rules
+from loyalty.points.ledger import Account, Change
+from loyalty.points.model import EARN_EVENTS, AdjustmentRequest, CardTransactionRefunded, Inbound, Rule, RuleDefinition
+from loyalty.points.store import AlreadyApplied, DynamoPointsStore, StaleAccount
+
+SOURCE = "loyalty.points"
+MAX_ATTEMPTS = 8
+ADJUSTMENT_VALIDITY_DAYS = 365
+
+
+@cache
+def default_store() -> DynamoPointsStore:
+    from loyalty.core.aws import dynamodb
+
+    return DynamoPointsStore(get_settings().points_table, dynamodb())
+
+
+_rules_cache: dict[str, tuple[float, list[Rule]]] = {}
+
+
+def current_rules(store: DynamoPointsStore) -> list[Rule]:
+    cached = _rules_cache.get(store.table)
+    if cached and time.monotonic() - cached[0] < get_settings().rules_cache_seconds:
+        return cached[1]
+    loaded = store.rules()
+    _rules_cache[store.table] = (time.monotonic(), loaded)
+    return loaded
+
+
+def _with_retries(store: DynamoPointsStore, customer_id: str, decide: Callable[[Account, dict[str, int]], tuple[Change, list[tuple[str, int, int]], list[PendingEvent]] | None], now: datetime) -> Change | None:
+    """Read, decide, write conditioned on the version read; again on a race. None: nothing to do
+    (or it was already booked)."""
+    for attempt in range(MAX_ATTEMPTS):
+        account, caps = store.load(customer_id)
+        decided = decide(account, caps)
+        if decided is None:
+            return None
+        change, cap_updates, events = decided
+        if not change.entries:
+            return None
+        try:
+            store.commit(account, change, caps=cap_updates, events=events, ttl_epoch=int(now.timestamp()))
+            return change
+        except AlreadyApplied:
+            logger.info("ledger source already booked", extra={"customer_id": customer_id})
+            return None
+        except StaleAccount:
+            time.sleep(0.002 * (attempt + 1))
+    raise Conflict("the points account is busy; retry", code="ACCOUNT_CONTENDED")
+
+
+def _entry_event(kind: str, customer_id: str, entry: ledger.Entry, **extra: Any) -> PendingEvent:
+    detail = {"customerId": customer_id, "entryId": entry.entry_id, "kind": entry.kind, "points": entry.points,
+              "growth": entry.growth, "costCentre": entry.cost_centre, "source": entry.source, **extra}
+    return PendingEvent(SOURCE, kind, {k: v for k, v in detail.items() if v is not None})
+
+
+# ---- accrual --------------------------------------------------------------------------------------
+
+
+def award_plan(rules_now: list[Rule], ctx: rules.EarnContext, caps: dict[str, int], tier: str | None) -> list[dict[str, Any]]:
+    """What each matching rule awards after its caps: the trial calculation and accrual share it."""
+    day, month = rules.cap_periods(ctx, get_settings().bank_zone)
+    plan = []
+    for proposed in rules.evaluate(rules_now, ctx, tier):
+        d = proposed.rule.definition
+        daily_key, monthly_key = f"{d.ruleId}#D#{day}", f"{d.ruleId}#M#{month}"
+        points = rules.capped(proposed.points, d.caps.perCustomerDaily, caps.get(daily_key, 0))
+        points = rules.capped(points, d.caps.perCustomerMonthly, caps.get(monthly_key, 0))
+        plan.append(
+            {
+                "rule": proposed.rule,
+                "proposed": proposed.points,
+                "points": points,
+                "caps": {
+                    "daily": {"cap": d.caps.perCustomerDaily, "used": caps.get(daily_key, 0), "key": daily_key},
+                    "monthly": {"cap": d.caps.perCustomerMonthly, "used": caps.get(monthly_key, 0), "key": monthly_key},
+                },
+            }
+        )
+    return plan
+
+
+def accrue(store: DynamoPointsStore, event_type: str, detail: Inbound, event_id: str, now: datetime) -> Change | None:
+    """Books what a bank event earns, once per (event, rule), whatever the delivery count."""
+    ctx = rules.context_of(event_type, detail)
+    rules_now = current_rules(store)
+    zone = get_settings().bank_zone
+    earned_on = business_date(ctx.occurred_at, zone)
+
+    def decide(account: Account, caps: dict[str, int]) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]]:
+        change, cap_updates, events = Change(), [], []
+        for award in award_plan(rules_now, ctx, caps, None):
+            if award["points"] <= 0:
+                continue
+            rule: Rule = award["rule"]
+            d = rule.definition
+            source = {"eventType": event_type, "eventId": event_id, "subject": ctx.subject, "ruleId": d.ruleId,
+                      "ruleVersion": rule.version, "campaignId": d.campaignId, "amountMinor": ctx.amount_minor,
+                      "category": d.category}
+            ledger.earn(account, change, entry_id=f"earn:{event_type}:{ctx.subject}:{d.ruleId}", points=award["points"],
+                        growth=d.category == "growth", expires_on=rules.lot_expiry(rule, earned_on).isoformat(),
+                        cost_centre=d.costCentre, at=iso_utc(now), source={k: v for k, v in source.items() if v is not None})
+            for period in ("daily", "monthly"):
+                cap = award["caps"][period]
+                if cap["cap"] is not None:
+                    cap_updates.append((cap["key"], award["points"], cap["cap"]))
+        events = [_entry_event("PointsEarned", ctx.customer_id, e) for e in change.entries]
+        return change, cap_updates, events
+
+    return _with_retries(store, ctx.customer_id, decide, now)
+
+
+def reverse_refund(store: DynamoPointsStore, refund: CardTransactionRefunded, now: datetime) -> Change | None:
+    """Takes back what the original transaction earned, in proportion to the amount refunded
+    (cumulatively over partial refunds); points already spent become a debt."""
+    tx = refund.originalTransactionId
+
+    def decide(account: Account, caps: dict[str, int]) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]] | None:
+        earned = [e for e in store.entries_with_prefix(refund.customerId, f"earn:CardTransactionPosted:{tx}:") if e.get("points", 0) > 0]
+        if not earned:
+            logger.info("refund of a transaction that earned nothing", extra={"transaction": tx})
+            return None
+        original = int(json.loads(earned[0]["source"]).get("amountMinor") or 0)
+        previous = store.entries_with_prefix(refund.customerId, f"reverse:{tx}:")
+        if any(e["entryId"].startswith(f"reverse:{tx}:{refund.refundId}:") for e in previous):
+            return None  # this refund was booked already
+        # Each earlier refund wrote one entry per rule, all carrying its amount: count each refund once.
+        amounts = {json.loads(e["source"])["refundId"]: int(json.loads(e["source"])["refundAmountMinor"]) for e in previous}
+        refunded_before = sum(amounts.values())
+        refunded_after = refunded_before + refund.amountMinor
+        if refunded_after > original:
+            raise InvalidInput(
+                f"refunds total {refunded_after}, more than the original {original}", code="REFUND_EXCEEDS_ORIGINAL"
+            )
+        change = Change()
+        for entry in earned:
+            rule_id = entry["entryId"].rsplit(":", 1)[1]
+            reversed_before = -sum(int(e["points"]) for e in previous if e["entryId"].endswith(f":{rule_id}"))
+            due = int(entry["points"]) * refunded_after // original - reversed_before
+            if due <= 0:
+                continue
+            own_lots = tuple(lot_id for lot_id, _ in json.loads(entry.get("lots") or "[]"))
+            ledger.reverse(account, change, entry_id=f"reverse:{tx}:{refund.refundId}:{rule_id}", points=due, at=iso_utc(now),
+                           source={"refundId": refund.refundId, "originalTransactionId": tx, "ruleId": rule_id,
+                                   "refundAmountMinor": refund.amountMinor}, prefer=own_lots)
+        events = [_entry_event("PointsReversed", refund.customerId, e) for e in change.entries]
+        return change, [], events
+
+    return _with_retries(store, refund.customerId, decide, now)
+
+
+def adjust(store: DynamoPointsStore, customer_id: str, request: AdjustmentRequest, operator: str, key: str, now: datetime) -> Change | None:
+    entry_id = f"adjust:{operator}:{key}"
+    source = {"operator": operator, "reason": request.reason}
+    expires_on = (business_date(now, get_settings().bank_zone) + timedelta(days=ADJUSTMENT_VALIDITY_DAYS)).isoformat()
+
+    def decide(account: Account, caps: dict[str, int]) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]]:
+        change = Change()
+        if request.points > 0:
+            ledger.earn(account, change, entry_id=entry_id, points=request.points, growth=False, expires_on=expires_on,
+                        cost_centre=request.costCentre, at=iso_utc(now), source=source, kind="adjust")
+        else:
+            ledger.redeem(account, change, entry_id=entry_id, points=-request.points, at=iso_utc(now), source=source, kind="adjust")
+        return change, [], [_entry_event("PointsAdjusted", customer_id, e) for e in change.entries]
+
+    return _with_retries(store, customer_id, decide, now)
+
+
+# ---- expiry ---------------------------------------------------------------------------------------
+
+
+def expire_due(store: DynamoPointsStore, now: datetime, lookback_days: int = 7) -> dict[str, int]:
+    """Expires lots whose date has passed in the bank's time zone (a lot is valid through its date),
+    and announces lots expiring soon. Safe to run twice: an expired lot is deleted."""
+    zone = get_settings().bank_zone
+    today = business_date(now, zone)
+    expired = 0
+    for days_ago in range(lookback_days, 0, -1):
+        day = (today - timedelta(days=days_ago)).isoformat()
+        for customer_id, lot in list(store.lots_expiring_on(day)):
+
+            def decide(account: Account, caps: dict[str, int], lot_id: str = lot.lot_id, customer: str = customer_id) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]] | None:
+                current = next((x for x in account.lots if x.lot_id == lot_id), None)
+                if current is None:
+                    return None
+                change = Change()
+                ledger.expire(account, change, lot=current, at=iso_utc(now), entry_id=f"expire:{lot_id}:v{account.version}")
+                return change, [], [_entry_event("PointsExpired", customer, e, expiredOn=current.expires_on) for e in change.entries]
+
+            if _with_retries(store, customer_id, decide, now):
+                expired += 1
+    soon_day = (today + timedelta(days=get_settings().points_expiring_soon_days)).isoformat()
+    soon: dict[str, int] = defaultdict(int)
+    for customer_id, lot in store.lots_expiring_on(soon_day):
+        soon[customer_id] += lot.remaining
+    if soon:
+        from loyalty.core.events import OutboundEvent, publish
+
+        publish([OutboundEvent(SOURCE, "PointsExpiringSoon", {"customerId": c, "points": p, "expiresOn": soon_day,
+                                                               "eventId": f"soon:{c}:{soon_day}"}) for c, p in soon.items()])
+    return {"lotsExpired": expired, "customersNotified": len(soon)}
+
+
+# ---- reads ----------------------------------------------------------------------------------------
+
+
+def balance(store: DynamoPointsStore, customer_id: str, now: datetime) -> dict[str, Any]:
+    account, _ = store.load(customer_id)
+    today = business_date(now, get_settings().bank_zone)
+    horizon = (today + timedelta(days=30)).isoformat()
+    expiring: dict[str, int] = defaultdict(int)
+    for lot in account.lots:
+        if lot.expires_on <= horizon:
+            expiring[lot.expires_on] += lot.remaining
+    return {
+        "customerId": customer_id,
+        "available": account.available,
+        "pending": 0,
+        "debt": account.debt,
+        "growth": account.growth,
+        "expiringWithin30Days": [{"date": d, "points": p} for d, p in sorted(expiring.items())],
+    }
+
+
+def quote(store: DynamoPointsStore, event_type: str, detail: dict[str, Any]) -> dict[str, Any]:
+    """积分试算: what each rule would award this event now, and the caps that apply. Changes nothing."""
+    from pydantic import ValidationError
+
+    from loyalty.core.http import validation_details
+
+    try:
+        parsed = EARN_EVENTS[event_type].model_validate(detail)
+    except ValidationError as error:
+        raise InvalidInput(f"the {event_type} is not valid", code="VALIDATION_ERROR", details=validation_details(error)) from None
+    ctx = rules.context_of(event_type, parsed)
+    _, caps = store.load(ctx.customer_id)
+    plan = award_plan(current_rules(store), ctx, caps, None)
+    return {
+        "customerId": ctx.customer_id,
+        "total": sum(a["points"] for a in plan if a["rule"].definition.category != "growth"),
+        "growth": sum(a["points"] for a in plan if a["rule"].definition.category == "growth"),
+        "rules": [
+            {
+                "ruleId": a["rule"].definition.ruleId,
+                "version": a["rule"].version,
+                "category": a["rule"].definition.category,
+                "points": a["points"],
+                "beforeCaps": a["proposed"],
+                "caps": {k: {"cap": v["cap"], "used": v["used"]} for k, v in a["caps"].items() if v["cap"] is not None},
+            }
+            for a in plan
+        ],
+    }
+
+
+def liability(store: DynamoPointsStore) -> dict[str, Any]:
+    """Outstanding points by cost centre and expiry month, from the lots; with the balances' total,
+    which must agree (both are written by the same transactions)."""
+    table: dict[tuple[str, str], int] = defaultdict(int)
+    for lot in store.all_lots():
+        table[(lot.cost_centre, lot.expires_on[:7])] += lot.remaining
+    available, debt = store.balances_total()
+    outstanding = sum(table.values())
+    return {
+        "rows": [{"costCentre": c, "expiryMonth": m, "points": p} for (c, m), p in sorted(table.items())],
+        "outstanding": outstanding,
+        "balancesAvailable": available,
+        "debt": debt,
+        "agrees": outstanding == available,
+    }
+
+
+# ---- rules ----------------------------------------------------------------------------------------
+
+
+def save_rule(store: DynamoPointsStore, definition: RuleDefinition, operator: str, now: datetime, *, create: bool) -> Rule:
+    version = 1
+    if not create:
+        version = store.rule(definition.ruleId).version + 1
+    rule = Rule(definition=definition, version=version, updatedAt=iso_utc(now), updatedBy=operator)
+    store.save_rule(rule)
+    _rules_cache.clear()
+    return rule
+
+
+def rule_view(rule: Rule) -> dict[str, Any]:
+    return {**rule.definition.model_dump(mode="json"), "version": rule.version, "updatedAt": rule.updatedAt, "updatedBy": rule.updatedBy}

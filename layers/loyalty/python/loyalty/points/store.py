@@ -1,0 +1,298 @@
+"""The `points` table. Each ledger change is one transaction, conditioned on what it read.
+
+  ACCT#<customer>   / BALANCE                    available, debt, growth, version
+  ACCT#<customer>   / LOT#<lot id>               remaining (gsi2: LOTEXP#<expiry date>)
+  ACCT#<customer>   / CAP#<rule>#<period>        points awarded by a rule in a day or month (TTL)
+  LEDGER#<customer> / ENTRY#<entry id>           an immutable entry (gsi1: HIST#<customer>, time order)
+  RULES             / <rule id>                  the current version of an earn rule
+  RULE#<rule id>    / V#<version>                every version ever saved
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from loyalty.core.dynamo import from_item, to_item, to_value
+from loyalty.core.errors import Conflict, NotFound
+from loyalty.core.outbox import PendingEvent, outbox_put
+from loyalty.points.ledger import Account, Change, Lot
+from loyalty.points.model import Rule, RuleDefinition
+
+CAP_TTL_SECONDS = 40 * 86400
+
+
+class AlreadyApplied(Exception):
+    """An entry with this id exists: the source was already booked."""
+
+
+class StaleAccount(Exception):
+    """The account changed between the read and the write; read again and retry."""
+
+
+def account_pk(customer_id: str) -> str:
+    return f"ACCT#{customer_id}"
+
+
+def ledger_pk(customer_id: str) -> str:
+    return f"LEDGER#{customer_id}"
+
+
+def _lot_from(item: dict[str, Any]) -> Lot:
+    return Lot(item["lotId"], item["expiresOn"], int(item["remaining"]), item["costCentre"], item.get("ruleId"))
+
+
+class DynamoPointsStore:
+    def __init__(self, table: str, client: Any):
+        self.table = table
+        self.client = client
+
+    # ---- accounts ---------------------------------------------------------------------------------
+
+    def load(self, customer_id: str) -> tuple[Account, dict[str, int]]:
+        """The account and its cap counters, in one strongly consistent query."""
+        balance: dict[str, Any] = {}
+        lots, caps = [], {}
+        for item in self._query_all(
+            {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": to_value(account_pk(customer_id))}, "ConsistentRead": True}
+        ):
+            sk = item["sk"]
+            if sk == "BALANCE":
+                balance = item
+            elif sk.startswith("LOT#"):
+                lots.append(_lot_from(item))
+            elif sk.startswith("CAP#"):
+                caps[sk[4:]] = int(item.get("count", 0))
+        account = Account(
+            customer_id,
+            int(balance.get("available", 0)),
+            int(balance.get("debt", 0)),
+            int(balance.get("growth", 0)),
+            int(balance.get("version", 0)),
+            tuple(lots),
+        )
+        return account, caps
+
+    def commit(
+        self,
+        account: Account,
+        change: Change,
+        *,
+        caps: list[tuple[str, int, int]] = (),  # type: ignore[assignment]
+        events: list[PendingEvent] = (),  # type: ignore[assignment]
+        ttl_epoch: int = 0,
+    ) -> None:
+        """Writes the change if the account is still at the version it was read at."""
+        customer = account.customer_id
+        items: list[dict[str, Any]] = []
+        for entry in change.entries:
+            record = {
+                "pk": ledger_pk(customer),
+                "sk": f"ENTRY#{entry.entry_id}",
+                "entryId": entry.entry_id,
+                "kind": entry.kind,
+                "points": entry.points,
+                "growth": entry.growth,
+                "debtChange": entry.debt_change,
+                "at": entry.at,
+                "costCentre": entry.cost_centre,
+                "source": json.dumps(entry.source, separators=(",", ":")),
+                "lots": json.dumps(entry.lots),
+                "gsi1pk": f"HIST#{customer}",
+                "gsi1sk": f"{entry.at}#{entry.entry_id}",
+            }
+            items.append({"Put": {"TableName": self.table, "Item": to_item(record), "ConditionExpression": "attribute_not_exists(pk)"}})
+        names = {"#a": "available", "#d": "debt", "#g": "growth", "#v": "version"}
+        values = {":a": to_value(change.available), ":d": to_value(change.debt), ":g": to_value(change.growth),
+                  ":one": to_value(1), ":v": to_value(account.version), ":c": to_value(customer)}
+        condition = "attribute_not_exists(pk)" if account.version == 0 else "#v = :v"
+        # Never negative, whatever the arithmetic above concluded: the write itself refuses it.
+        if change.available < 0:
+            condition += " AND #a >= :needA"
+            values[":needA"] = to_value(-change.available)
+        if change.debt < 0:
+            condition += " AND #d >= :needD"
+            values[":needD"] = to_value(-change.debt)
+        items.append(
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": to_item({"pk": account_pk(customer), "sk": "BALANCE"}),
+                    "UpdateExpression": "ADD #a :a, #d :d, #g :g, #v :one SET customerId = :c",
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": values,
+                }
+            }
+        )
+        for lot_id, delta in change.lot_delta.items():
+            if delta == 0:
+                continue
+            lot = change.lots[lot_id]
+            items.append(self._lot_write(customer, lot, lot.remaining + delta))
+        for key, add, cap in caps:
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": to_item({"pk": account_pk(customer), "sk": f"CAP#{key}"}),
+                        "UpdateExpression": "ADD #n :add SET expiresAt = if_not_exists(expiresAt, :exp)",
+                        "ConditionExpression": "attribute_not_exists(#n) OR #n <= :room",
+                        "ExpressionAttributeNames": {"#n": "count"},
+                        "ExpressionAttributeValues": {":add": to_value(add), ":room": to_value(cap - add), ":exp": to_value(ttl_epoch + CAP_TTL_SECONDS)},
+                    }
+                }
+            )
+        items += [outbox_put(self.table, e) for e in events]
+        self._transact(items, len(change.entries))
+
+    def _lot_write(self, customer: str, lot: Lot, after: int) -> dict[str, Any]:
+        key = to_item({"pk": account_pk(customer), "sk": f"LOT#{lot.lot_id}"})
+        seen = {":seen": to_value(lot.remaining)}
+        guard = "attribute_not_exists(pk)" if lot.remaining == 0 else "remaining = :seen"
+        if after == 0:
+            return {"Delete": {"TableName": self.table, "Key": key, "ConditionExpression": guard, "ExpressionAttributeValues": seen}}
+        record = {
+            "pk": account_pk(customer), "sk": f"LOT#{lot.lot_id}", "lotId": lot.lot_id, "expiresOn": lot.expires_on,
+            "remaining": after, "costCentre": lot.cost_centre, "ruleId": lot.rule_id, "customerId": customer,
+            "gsi2pk": f"LOTEXP#{lot.expires_on}", "gsi2sk": f"{customer}#{lot.lot_id}",
+        }
+        request: dict[str, Any] = {"TableName": self.table, "Item": to_item(record), "ConditionExpression": guard}
+        if lot.remaining:
+            request["ExpressionAttributeValues"] = seen
+        return {"Put": request}
+
+    def _transact(self, items: list[dict[str, Any]], entry_count: int) -> None:
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except Exception as error:
+            response = getattr(error, "response", None) or {}
+            if response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = response.get("CancellationReasons") or []
+            failed = [i for i, r in enumerate(reasons) if r.get("Code") not in (None, "None")]
+            if failed and failed[0] < entry_count and reasons[failed[0]].get("Code") == "ConditionalCheckFailed":
+                raise AlreadyApplied() from None
+            # Anything else (the version, a lot, a cap) means the account moved on since the read:
+            # every write bumps the version, so reading again sees it.
+            raise StaleAccount() from None
+
+    # ---- entries ----------------------------------------------------------------------------------
+
+    def entries_with_prefix(self, customer_id: str, prefix: str) -> list[dict[str, Any]]:
+        return list(
+            self._query_all(
+                {
+                    "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+                    "ExpressionAttributeValues": {":p": to_value(ledger_pk(customer_id)), ":s": to_value(f"ENTRY#{prefix}")},
+                    "ConsistentRead": True,
+                }
+            )
+        )
+
+    def history(self, customer_id: str, kind: str | None, limit: int, cursor: dict[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :p",
+            "ExpressionAttributeValues": {":p": to_value(f"HIST#{customer_id}")},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if kind:
+            request["FilterExpression"] = "kind = :k"
+            request["ExpressionAttributeValues"][":k"] = to_value(kind)
+        if cursor:
+            request["ExclusiveStartKey"] = cursor
+        found: list[dict[str, Any]] = []
+        while True:
+            page = self.client.query(**request)
+            found += [from_item(i) for i in page.get("Items", [])]
+            last = page.get("LastEvaluatedKey")
+            if len(found) >= limit or not last:
+                return found[:limit], last if len(found) >= limit or last else None
+            request["ExclusiveStartKey"] = last
+
+    # ---- lots by expiry, and the liability --------------------------------------------------------
+
+    def lots_expiring_on(self, day: str) -> Iterator[tuple[str, Lot]]:
+        for item in self._query_all(
+            {"IndexName": "gsi2", "KeyConditionExpression": "gsi2pk = :p", "ExpressionAttributeValues": {":p": to_value(f"LOTEXP#{day}")}}
+        ):
+            yield item["customerId"], _lot_from(item)
+
+    def all_lots(self) -> Iterator[Lot]:
+        request: dict[str, Any] = {"TableName": self.table, "FilterExpression": "begins_with(sk, :l)", "ExpressionAttributeValues": {":l": to_value("LOT#")}}
+        while True:
+            page = self.client.scan(**request)
+            for item in page.get("Items", []):
+                yield _lot_from(from_item(item))
+            if "LastEvaluatedKey" not in page:
+                return
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def balances_total(self) -> tuple[int, int]:
+        available = debt = 0
+        request: dict[str, Any] = {"TableName": self.table, "FilterExpression": "sk = :b", "ExpressionAttributeValues": {":b": to_value("BALANCE")}}
+        while True:
+            page = self.client.scan(**request)
+            for item in page.get("Items", []):
+                available += int(item.get("available", {}).get("N", 0))
+                debt += int(item.get("debt", {}).get("N", 0))
+            if "LastEvaluatedKey" not in page:
+                return available, debt
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    # ---- rules ------------------------------------------------------------------------------------
+
+    def rules(self) -> list[Rule]:
+        return [self._rule_from(i) for i in self._query_all({"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": to_value("RULES")}})]
+
+    def rule(self, rule_id: str, version: int | None = None) -> Rule:
+        key = {"pk": "RULES", "sk": rule_id} if version is None else {"pk": f"RULE#{rule_id}", "sk": f"V#{version:06d}"}
+        item = self.client.get_item(TableName=self.table, Key=to_item(key), ConsistentRead=True)
+        if "Item" not in item:
+            raise NotFound(f"earn rule {rule_id}{'' if version is None else f' version {version}'} does not exist", code="RULE_NOT_FOUND")
+        return self._rule_from(from_item(item["Item"]))
+
+    def save_rule(self, rule: Rule) -> None:
+        """A new version, and the current pointer moved to it only from the version before."""
+        body = {"definition": rule.definition.model_dump_json(), "version": rule.version, "updatedAt": rule.updatedAt, "updatedBy": rule.updatedBy}
+        current_condition = (
+            {"ConditionExpression": "attribute_not_exists(pk)"}
+            if rule.version == 1
+            else {"ConditionExpression": "version = :prev", "ExpressionAttributeValues": {":prev": to_value(rule.version - 1)}}
+        )
+        rule_id = rule.definition.ruleId
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": self.table, "Item": to_item({"pk": f"RULE#{rule_id}", "sk": f"V#{rule.version:06d}", **body}),
+                             "ConditionExpression": "attribute_not_exists(pk)"}},
+                    {"Put": {"TableName": self.table, "Item": to_item({"pk": "RULES", "sk": rule_id, **body}), **current_condition}},
+                ]
+            )
+        except Exception as error:
+            if (getattr(error, "response", None) or {}).get("Error", {}).get("Code") == "TransactionCanceledException":
+                raise Conflict(f"earn rule {rule_id} changed meanwhile (or already exists)", code="RULE_VERSION_CONFLICT") from None
+            raise
+
+    @staticmethod
+    def _rule_from(item: dict[str, Any]) -> Rule:
+        return Rule(
+            definition=RuleDefinition.model_validate_json(item["definition"]),
+            version=int(item["version"]),
+            updatedAt=item["updatedAt"],
+            updatedBy=item["updatedBy"],
+        )
+
+    def _query_all(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        request = {"TableName": self.table, **request}
+        while True:
+            page = self.client.query(**request)
+            for item in page.get("Items", []):
+                yield from_item(item)
+            if "LastEvaluatedKey" not in page:
+                return
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
