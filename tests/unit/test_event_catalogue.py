@@ -53,7 +53,7 @@ def test_every_emitted_event_type_is_catalogued() -> None:
     emitted = {
         name
         for source in LIBRARY.rglob("*.py")
-        for name in re.findall(r'PendingEvent\(\s*SOURCE,\s*"(\w+)"', source.read_text())
+        for name in re.findall(r'(?:PendingEvent\(\s*SOURCE,\s*|OutboundEvent\(\s*SOURCE,\s*|_entry_event\(\s*|_transition\([^"]*)"(\w+)"', source.read_text())
     }
     # Then each has a schema under events/schemas/outbound
     assert emitted, "the scan found no events: the pattern is stale"
