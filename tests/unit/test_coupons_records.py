@@ -108,17 +108,20 @@ def test_only_live_coupons_are_in_the_expiry_index(state: str, indexed: bool) ->
     # Given a coupon in each stored state, valid until 2026-07-01T12:00Z
     # When mapped
     item = coupon_item(ALL_STATES[state])
-    # Then only available and locked coupons carry the expiry index, keyed by the UTC date of validUntil
+    # Then only available and locked coupons carry the expiry index, keyed by the UTC date of
+    # validUntil and one of 16 shards
     if indexed:
         valid_until = ALL_STATES[state].valid_until
-        assert (item["gsi2pk"], item["gsi2sk"]) == ("EXP#2026-07-01", f"{valid_until}#cpn_0001")
+        assert item["gsi2pk"].rsplit("#", 1)[0] == "EXP#2026-07-01"
+        assert 0 <= int(item["gsi2pk"].rsplit("#", 1)[1]) < 16
+        assert item["gsi2sk"] == f"{valid_until}#cpn_0001"
     else:
         assert "gsi2pk" not in item and "gsi2sk" not in item
 
 
 def test_a_returned_coupon_rejoins_the_expiry_index() -> None:
     item = coupon_item(give_back(redeemed("o-1"), "o-1", NOW))
-    assert item["gsi2pk"] == "EXP#2026-07-01"
+    assert item["gsi2pk"].startswith("EXP#2026-07-01#")
 
 
 def test_an_issued_red_packet_is_never_in_the_expiry_index() -> None:
@@ -241,3 +244,14 @@ def test_codes_spread_over_every_bucket_and_stay_in_range() -> None:
 
 def test_a_code_key_uses_its_bucket() -> None:
     assert code_key("tpl-1", "ABC") == {"pk": f"CODE#tpl-1#{code_bucket('ABC')}", "sk": "ABC"}
+
+
+def test_a_days_coupons_spread_over_the_expiry_index_shards() -> None:
+    # Given 1,000 coupons of one flash grab, all valid until the same instant
+    from dataclasses import replace
+
+    base = ALL_STATES["available"]
+    # When mapped
+    keys = {coupon_item(replace(base, coupon_id=f"cpn_{i:04d}"))["gsi2pk"] for i in range(1000)}
+    # Then they spread over every shard of that date, not one hot index key
+    assert len(keys) == 16

@@ -20,14 +20,14 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from loyalty.core.errors import BusinessRuleViolation, Conflict
+from loyalty.core.errors import BusinessRuleViolation, Conflict, Throttled
 from loyalty.core.outbox import PendingEvent, outbox_put
 from loyalty.coupons import records
 from loyalty.coupons.logic import Coupon, shard_order, split
 from loyalty.coupons.model import Template
 
 MAX_CODE_ATTEMPTS = 5
-MAX_CONFLICT_RETRIES = 5
+MAX_BUSY_RETRIES = 5
 DAILY_COUNTER_TTL_S = 3 * 24 * 3600
 
 
@@ -79,7 +79,7 @@ class ClaimExecutor:
         for draw in plan.draws:
             draw.shards_left = shard_order(draw.template.definition.shards, f"{plan.seed}#{draw.template.template_id}")
         coupons = list(plan.coupons)
-        code_attempts = conflicts = 0
+        code_attempts = busy = 0
         while True:
             coupons = [self._with_code(c) if c.kind == "voucher_code" and c.code is None else c for c in coupons]
             items, roles = self._transaction(plan, coupons)
@@ -90,15 +90,21 @@ class ClaimExecutor:
                 reasons = _cancellation_reasons(error)
                 if reasons is None:
                     raise
-                failed = [(roles[i], r) for i, r in enumerate(reasons) if r.get("Code") not in (None, "None")]
-                if any(r.get("Code") == "TransactionConflict" for _, r in failed):
-                    conflicts += 1  # another transaction held one of our items: try again shortly
-                    if conflicts > MAX_CONFLICT_RETRIES:
-                        raise Conflict("the claim collided with others too often; retry", code="CLAIM_CONTENDED") from None
-                    time.sleep(random.uniform(0.005, 0.02) * conflicts)
+                failed = [(roles[i], r) for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"]
+                if failed:
+                    code_attempts = self._resolve(failed, coupons, code_attempts)
+                    coupons = [replace(c, code=None) if role_is_code_failure(failed, c) else c for c in coupons]
                     continue
-                code_attempts = self._resolve(failed, coupons, code_attempts)
-                coupons = [replace(c, code=None) if role_is_code_failure(failed, c) else c for c in coupons]
+                # Throttled or conflicting, not refused: nothing is known about stock or limits, so
+                # never answer out of stock for it. Spread to the next shard, back off, and give up
+                # with 429 (the client retries) after a few tries.
+                busy += 1
+                if busy > MAX_BUSY_RETRIES:
+                    raise Throttled("coupon claims are throttled; retry shortly", code="CLAIMS_THROTTLED") from None
+                for (role, draw), reason in zip(roles, reasons, strict=True):
+                    if role == "stock" and reason.get("Code") not in (None, "None", "ConditionalCheckFailed"):
+                        draw.shards_left.append(draw.shards_left.pop(0))
+                time.sleep(random.uniform(0.005, 0.02) * busy)
 
     def _resolve(self, failed: list[tuple[tuple[str, Any], dict[str, Any]]], coupons: list[Coupon], code_attempts: int) -> int:
         kinds = {role[0] for role, _ in failed}
@@ -113,6 +119,8 @@ class ClaimExecutor:
                 if role == "stock" and draw.require_active and old and not old.get("active", {}).get("BOOL", False):
                     raise BusinessRuleViolation("the template is not active", code="TEMPLATE_NOT_ACTIVE")
                 draw.shards_left.pop(0)
+                if role == "stock" and len(draw.shards_left) > 1:
+                    draw.shards_left = self._shards_with_stock(draw)
                 if not draw.shards_left:
                     scope = "today's" if role == "daily" else "its"
                     raise Conflict(f"template {draw.template.template_id} has used up {scope} stock", code="COUPON_OUT_OF_STOCK")
@@ -121,6 +129,15 @@ class ClaimExecutor:
             if code_attempts > MAX_CODE_ATTEMPTS:
                 raise Conflict("no voucher code could be reserved; retry", code="CLAIM_CONTENDED")
         return code_attempts
+
+    def _shards_with_stock(self, draw: StockDraw) -> list[int]:
+        """After one empty shard, one consistent read of the others, rather than a write per shard:
+        near a sell-out (and after it) a claim costs at most one more read, not N cancelled writes."""
+        keys = [_key(records.shard_key(draw.template.template_id, s)) for s in draw.shards_left]
+        found = self.client.batch_get_item(RequestItems={self.table: {"Keys": keys, "ConsistentRead": True}})
+        left = {int(i["pk"]["S"].rsplit("#", 1)[1]): int(i["left"]["N"]) for i in found["Responses"].get(self.table, [])}
+        unread = {int(k["pk"]["S"].rsplit("#", 1)[1]) for k in (found.get("UnprocessedKeys") or {}).get(self.table, {}).get("Keys", [])}
+        return [s for s in draw.shards_left if left.get(s, 0) > 0 or s in unread]
 
     def _transaction(self, plan: ClaimPlan, coupons: list[Coupon]) -> tuple[list[dict[str, Any]], list[tuple[str, Any]]]:
         items: list[dict[str, Any]] = []

@@ -5,7 +5,7 @@ One table, several item types (see docs/data-model.md):
   STOCK#<template>#<n>      / STOCK    one stock shard: left, active
   DAYSTOCK#<t>#<date>#<n>   / DAY      a shard's issues on one business date
   LIMIT#<t>#<customer>      / LIFE | DAY#<date>   a customer's claims of a template
-  CPN#<coupon>              / CPN      a coupon                                gsi1: wallet, gsi2: expiry
+  CPN#<coupon>              / CPN      a coupon                  gsi1: wallet, gsi2: expiry (16 shards a date)
   CODE#<t>#<bucket>         / <code>   a voucher code                          gsi2: free codes
 """
 
@@ -60,8 +60,14 @@ def wallet_index_key(customer_id: str) -> str:
     return f"CUST#{customer_id}"
 
 
-def expiry_index_key(valid_until: str) -> str:
-    return f"EXP#{valid_until[:10]}"
+EXPIRY_INDEX_SHARDS = 16
+
+
+def expiry_index_key(valid_until: str, coupon_id: str) -> str:
+    # Spread over shards: a flash grab issues thousands of coupons a second with one validUntil date,
+    # and one index partition key takes about 1,000 writes/s (a throttled index throttles the table).
+    shard = int(hashlib.sha256(coupon_id.encode()).hexdigest()[:8], 16) % EXPIRY_INDEX_SHARDS
+    return f"EXP#{valid_until[:10]}#{shard}"
 
 
 # ---- templates ------------------------------------------------------------------------------------
@@ -112,7 +118,7 @@ def coupon_item(coupon: Coupon) -> dict[str, Any]:
         "gsi1sk": f"{coupon.issued_at}#{coupon.coupon_id}",
     }
     if coupon.status in _LIVE:  # sparse: only coupons the sweep may still have to expire
-        item["gsi2pk"] = expiry_index_key(coupon.valid_until)
+        item["gsi2pk"] = expiry_index_key(coupon.valid_until, coupon.coupon_id)
         item["gsi2sk"] = f"{coupon.valid_until}#{coupon.coupon_id}"
     return {k: v for k, v in item.items() if v is not None}
 

@@ -283,22 +283,23 @@ class DynamoCouponStore:
 
     def lapsed_coupons(self, expiry_date: str, before: str) -> Iterator[Coupon]:
         """Live coupons whose validity ended on `expiry_date` (UTC) before the instant `before`."""
-        start = None
-        while True:
-            request: dict[str, Any] = {
-                "TableName": self.table,
-                "IndexName": "gsi2",
-                "KeyConditionExpression": "gsi2pk = :p AND gsi2sk < :before",
-                "ExpressionAttributeValues": {":p": to_value(f"EXP#{expiry_date}"), ":before": to_value(before)},
-            }
-            if start:
-                request["ExclusiveStartKey"] = start
-            page = self.client.query(**request)
-            for raw in page.get("Items", []):
-                yield records.coupon_from_item(from_item(raw))
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return
+        for shard in range(records.EXPIRY_INDEX_SHARDS):
+            start = None
+            while True:
+                request: dict[str, Any] = {
+                    "TableName": self.table,
+                    "IndexName": "gsi2",
+                    "KeyConditionExpression": "gsi2pk = :p AND gsi2sk < :before",
+                    "ExpressionAttributeValues": {":p": to_value(f"EXP#{expiry_date}#{shard}"), ":before": to_value(before)},
+                }
+                if start:
+                    request["ExclusiveStartKey"] = start
+                page = self.client.query(**request)
+                for raw in page.get("Items", []):
+                    yield records.coupon_from_item(from_item(raw))
+                start = page.get("LastEvaluatedKey")
+                if not start:
+                    break
 
     def get_marker(self, name: str) -> str | None:
         item = self.client.get_item(TableName=self.table, Key=to_item({"pk": "SWEEP", "sk": name}), ConsistentRead=True)
