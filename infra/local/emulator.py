@@ -15,6 +15,8 @@ from typing import Any
 from infra.local.emulator_patches import install_item_level_transaction_backup
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+# A fault answers a request in moto's place: (X-Amz-Target, body) -> (status, headers, body) or None.
+Fault = Callable[[str, bytes], tuple[str, list[tuple[str, str]], bytes] | None]
 
 
 class SerializedApp:
@@ -22,8 +24,14 @@ class SerializedApp:
         self._app = app
         self._lock = threading.Lock()
         self.requests = 0
+        self.fault: Fault | None = None  # tests inject throttling here: AWS does it, moto cannot
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if self.fault is not None:
+            injected = self._injected(environ)
+            if injected is not None:
+                start_response(injected[0], injected[1])
+                return [injected[2]]
         with self._lock:
             self.requests += 1
             captured: list[Any] = []
@@ -41,6 +49,15 @@ class SerializedApp:
                     close()
         start_response(*captured)
         return [body]
+
+    def _injected(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes] | None:
+        import io
+
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again if the fault passes
+        assert self.fault is not None
+        return self.fault(environ.get("HTTP_X_AMZ_TARGET", ""), body)
 
 
 class Emulator:
