@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
 
 from loyalty.core.money import Currency, MinorUnits
 
@@ -146,7 +146,7 @@ class CardTransactionPosted(Inbound):
     merchantId: Key
     mcc: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]
     channel: Literal["pos", "online", "qr"]
-    postedAt: datetime
+    postedAt: AwareDatetime
 
 
 class CardTransactionRefunded(Inbound):
@@ -155,7 +155,7 @@ class CardTransactionRefunded(Inbound):
     customerId: Key
     amountMinor: MinorUnits
     currency: Currency
-    refundedAt: datetime
+    refundedAt: AwareDatetime
 
 
 class DepositBalanceChanged(Inbound):
@@ -164,7 +164,7 @@ class DepositBalanceChanged(Inbound):
     balanceMinor: MinorUnits
     previousBalanceMinor: MinorUnits
     currency: Currency
-    changedAt: datetime
+    changedAt: AwareDatetime
 
 
 class SalaryCredited(Inbound):
@@ -173,13 +173,13 @@ class SalaryCredited(Inbound):
     employerId: Key
     amountMinor: MinorUnits
     currency: Currency
-    creditedAt: datetime
+    creditedAt: AwareDatetime
 
 
 class CheckInCompleted(Inbound):
     customerId: Key
     businessDate: date
-    checkedInAt: datetime
+    checkedInAt: AwareDatetime
 
 
 class MonthlyAumComputed(Inbound):
@@ -192,7 +192,7 @@ class MonthlyAumComputed(Inbound):
 class LoginCompleted(Inbound):
     customerId: Key
     channel: Key
-    loggedInAt: datetime
+    loggedInAt: AwareDatetime
 
 
 EARN_EVENTS: dict[str, type[Inbound]] = {

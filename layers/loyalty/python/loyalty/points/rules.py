@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from loyalty.core.clock import business_date
+from loyalty.core.clock import business_date, iso_utc
 from loyalty.points.model import (
     CardTransactionPosted,
     CheckInCompleted,
@@ -35,6 +35,7 @@ class EarnContext:
     mcc: str | None = None
     channel: str | None = None
     merchant_id: str | None = None
+    business_day: date | None = None  # when the event names its own business date (check-in, AUM month)
 
 
 def context_of(event_type: str, detail: Inbound) -> EarnContext:
@@ -46,15 +47,19 @@ def context_of(event_type: str, detail: Inbound) -> EarnContext:
         return EarnContext(event_type, detail.transactionId, detail.customerId, detail.creditedAt, detail.amountMinor, detail.currency)
     if isinstance(detail, DepositBalanceChanged):
         increase = max(0, detail.balanceMinor - detail.previousBalanceMinor)
-        return EarnContext(event_type, f"{detail.accountId}@{detail.changedAt.isoformat()}", detail.customerId, detail.changedAt,
+        # In UTC, so the same instant re-published with another offset is the same subject.
+        return EarnContext(event_type, f"{detail.accountId}@{iso_utc(detail.changedAt)}", detail.customerId, detail.changedAt,
                            increase, detail.currency)
     if isinstance(detail, MonthlyAumComputed):
-        end_of_month = datetime.fromisoformat(f"{detail.month}-01T00:00:00+00:00")
-        return EarnContext(event_type, detail.month, detail.customerId, end_of_month, detail.averageAumMinor, detail.currency)
+        first_day = date.fromisoformat(f"{detail.month}-01")
+        at = datetime(first_day.year, first_day.month, 1, tzinfo=UTC)
+        return EarnContext(event_type, detail.month, detail.customerId, at, detail.averageAumMinor, detail.currency,
+                           business_day=first_day)
     if isinstance(detail, CheckInCompleted):
-        return EarnContext(event_type, detail.businessDate.isoformat(), detail.customerId, detail.checkedInAt)
+        return EarnContext(event_type, detail.businessDate.isoformat(), detail.customerId, detail.checkedInAt,
+                           business_day=detail.businessDate)
     if isinstance(detail, LoginCompleted):
-        return EarnContext(event_type, detail.loggedInAt.isoformat(), detail.customerId, detail.loggedInAt, channel=detail.channel)
+        return EarnContext(event_type, iso_utc(detail.loggedInAt), detail.customerId, detail.loggedInAt, channel=detail.channel)
     raise TypeError(f"no earn context for {event_type}")
 
 
@@ -113,8 +118,12 @@ def evaluate(rules: list[Rule], ctx: EarnContext, tier: str | None) -> list[Prop
     return proposed
 
 
+def earned_on(ctx: EarnContext, zone: ZoneInfo) -> date:
+    return ctx.business_day or business_date(ctx.occurred_at, zone)
+
+
 def cap_periods(ctx: EarnContext, zone: ZoneInfo) -> tuple[str, str]:
-    day = business_date(ctx.occurred_at, zone)
+    day = earned_on(ctx, zone)
     return day.isoformat(), day.isoformat()[:7]
 
 

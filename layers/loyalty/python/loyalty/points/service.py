@@ -107,7 +107,7 @@ def accrue(store: DynamoPointsStore, event_type: str, detail: Inbound, event_id:
     ctx = rules.context_of(event_type, detail)
     rules_now = current_rules(store)
     zone = get_settings().bank_zone
-    earned_on = business_date(ctx.occurred_at, zone)
+    earned_on = rules.earned_on(ctx, zone)
 
     def decide(account: Account, caps: dict[str, int]) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]]:
         change, cap_updates, events = Change(), [], []
