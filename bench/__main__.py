@@ -23,6 +23,8 @@ SECTIONS: dict[str, str] = {
     "coldstart": "bench.sections.coldstart",
     "overhead": "bench.sections.overhead",
     "emulator": "bench.sections.emulator",
+    "flash_grab": "bench.sections.flash_grab",
+    "partitions": "bench.sections.partitions",
 }
 
 
