@@ -18,13 +18,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import moto.dynamodb.models as ddb_models
 import pytest
-from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from moto import mock_aws
 from moto.dynamodb.exceptions import (
     MultipleTransactionsException,
     TransactionCanceledException,
@@ -499,32 +496,6 @@ def test_install_is_idempotent_and_uninstall_restores_moto() -> None:
     assert done.returncode == 0, done.stderr
     # And in this process the installed patch wraps moto's original method exactly once
     assert DynamoDBBackend.transact_write_items.__wrapped__ is ORIGINAL  # type: ignore[attr-defined]
-
-
-def test_boto3_client_sees_cancellation_and_rollback() -> None:
-    # Given a mocked AWS account with a table, through the full request/response path
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="Accounts",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        client.put_item(TableName="Accounts", Item=account("alice", 10))
-        # When a transaction's second op fails its condition
-        with pytest.raises(ClientError) as raised:
-            client.transact_write_items(
-                TransactItems=[
-                    {"Put": {"TableName": "Accounts", "Item": account("bob", 1)}},
-                    {"Put": {"TableName": "Accounts", "Item": account("alice", 0), "ConditionExpression": NOT_EXISTS}},
-                ]
-            )
-        # Then the client gets per-op CancellationReasons and the first Put is rolled back
-        reasons = raised.value.response.get("CancellationReasons", [])
-        assert [r["Code"] for r in reasons] == ["None", "ConditionalCheckFailed"]
-        items = client.scan(TableName="Accounts")["Items"]
-        assert items == [account("alice", 10)]
 
 
 # --- property: random transaction sequences ---------------------------------

@@ -60,6 +60,9 @@ class ClaimPlan:
     events: list[PendingEvent]
     seed: str  # spreads claims over shards; the coupon id does nicely
     expires_at_epoch: int  # when business-date counters may be deleted
+    # A bundle's own record under the claim's id: the parts have ids of their own, so without it
+    # the same Idempotency-Key could later serve a different template.
+    claim_record: dict[str, Any] | None = None
 
 
 def _n(value: int) -> dict[str, str]:
@@ -108,6 +111,8 @@ class ClaimExecutor:
 
     def _resolve(self, failed: list[tuple[tuple[str, Any], dict[str, Any]]], coupons: list[Coupon], code_attempts: int) -> int:
         kinds = {role[0] for role, _ in failed}
+        if "claim" in kinds:
+            raise AlreadyIssued(next(role[1] for role, _ in failed if role[0] == "claim"))
         if "coupon" in kinds:
             coupon = next(role[1] for role, _ in failed if role[0] == "coupon")
             raise AlreadyIssued(coupon.coupon_id)
@@ -149,6 +154,11 @@ class ClaimExecutor:
 
         from loyalty.core.dynamo import to_item
 
+        if plan.claim_record is not None:
+            add(
+                ("claim", plan.claim_record["pk"].removeprefix("CPN#")),
+                {"Put": {"TableName": self.table, "Item": to_item(plan.claim_record), "ConditionExpression": "attribute_not_exists(pk)"}},
+            )
         for coupon in coupons:
             add(
                 ("coupon", coupon),

@@ -12,7 +12,7 @@ from loyalty.core.clock import business_date, iso_utc
 from loyalty.core.config import get_settings
 from loyalty.core.errors import BusinessRuleViolation, DomainError, InvalidInput, NotFound
 from loyalty.core.outbox import PendingEvent
-from loyalty.coupons import logic
+from loyalty.coupons import logic, records
 from loyalty.coupons.claims import AlreadyIssued, ClaimPlan, StockDraw
 from loyalty.coupons.logic import SOURCE, Coupon, CustomerFacts
 from loyalty.coupons.model import (
@@ -120,7 +120,7 @@ def upload_codes(store: DynamoCouponStore, template_id: str, upload: CodeUpload,
     repeated = sorted({c for c in upload.codes if c in seen or seen.add(c)})  # type: ignore[func-returns-value]
     if repeated:
         raise InvalidInput("the upload repeats codes", code="DUPLICATE_CODES", details=repeated)
-    existing = store.existing_codes(template_id, upload.codes)
+    existing = store.existing_codes(template_id, upload.codes, upload_id)
     if existing:
         raise InvalidInput("some codes were uploaded before", code="DUPLICATE_CODES", details=existing)
     store.add_codes(template, upload.codes, upload_id)
@@ -181,6 +181,10 @@ def _plan(
     else:
         coupons = [logic.new_coupon(template, coupon_id=coupon_id, **common)]  # type: ignore[arg-type]
     day = business_date(now, zone)
+    record = None
+    if bundle_id is not None:
+        record = {**records.coupon_key(bundle_id), "bundleParts": [c.coupon_id for c in coupons], "templateId": template.template_id,
+                  "customerId": customer_id, "fingerprint": fingerprint}
     plan = ClaimPlan(
         customer_id=customer_id,
         business_date=day.isoformat(),
@@ -190,20 +194,21 @@ def _plan(
         events=[e for c in coupons for e in _issue_events(c)],
         seed=coupon_id,
         expires_at_epoch=int((now + timedelta(days=3)).timestamp()),
+        claim_record=record,
     )
     return plan, bundle_id
 
 
-def _replayed(store: DynamoCouponStore, template_id: str, coupon_id: str, fingerprint: str) -> Issued:
-    template = store.get_template(template_id)
-    if isinstance(template.definition.benefit, Bundle):
-        ids = [logic.part_coupon_id(coupon_id, i) for i in range(len(template.definition.benefit.parts))]
-        coupons, bundle_id = [store.get_coupon(i) for i in ids], coupon_id
-    else:
-        coupons, bundle_id = [store.get_coupon(coupon_id)], None
-    if coupons[0].fingerprint != fingerprint:
+def _replayed(store: DynamoCouponStore, coupon_id: str, fingerprint: str) -> Issued:
+    """What the first try of this claim or command issued, if it asked for the same thing."""
+    record = store.claim_record(coupon_id)
+    if record is None or "failure" in record:
+        raise NotFound(f"coupon {coupon_id} does not exist", code="COUPON_NOT_FOUND")
+    if record.get("fingerprint") != fingerprint:
         raise BusinessRuleViolation("this Idempotency-Key was used with a different request", code="IDEMPOTENCY_KEY_REUSED")
-    return Issued(coupons, bundle_id, replayed=True)
+    if "bundleParts" in record:
+        return Issued([store.get_coupon(p) for p in record["bundleParts"]], coupon_id, replayed=True)
+    return Issued([store.get_coupon(coupon_id)], None, replayed=True)
 
 
 def _refusal(template: Template, facts: CustomerFactsSource, customer_id: str, channel: str | None, now: datetime) -> DomainError | None:
@@ -228,7 +233,7 @@ def claim(
     refusal = _refusal(template, facts, customer_id, request.channel, now)
     if refusal is not None:
         try:  # refused now, but an earlier try of this very claim may have been served: look once
-            return _replayed(store, request.templateId, coupon_id, fingerprint)
+            return _replayed(store, coupon_id, fingerprint)
         except NotFound:
             raise refusal from None
     plan, bundle_id = _plan(store, template, coupon_id=coupon_id, customer_id=customer_id, now=now, source="claim",
@@ -236,7 +241,7 @@ def claim(
     try:
         return Issued(store.issue(plan), bundle_id)
     except AlreadyIssued:
-        return _replayed(store, request.templateId, coupon_id, fingerprint)
+        return _replayed(store, coupon_id, fingerprint)
 
 
 ISSUE_REFUSALS = {"TEMPLATE_NOT_FOUND", "TEMPLATE_NOT_ACTIVE", "NOT_ELIGIBLE", "COUPON_OUT_OF_STOCK", "COUPON_LIMIT_REACHED"}
@@ -259,7 +264,7 @@ def issue_for_command(store: DynamoCouponStore, facts: CustomerFactsSource, comm
     except AlreadyIssued:
         if store.get_issue_failure(coupon_id) is not None:
             return None
-        return _replayed(store, command.templateId, coupon_id, fingerprint)
+        return _replayed(store, coupon_id, fingerprint)
     except DomainError as error:
         if error.code not in ISSUE_REFUSALS:
             raise
@@ -267,6 +272,7 @@ def issue_for_command(store: DynamoCouponStore, facts: CustomerFactsSource, comm
             "commandId": command.commandId, "customerId": command.customerId, "templateId": command.templateId,
             "campaignId": command.campaignId, "source": command.source, "reason": error.code,
         }
+        detail = {k: v for k, v in detail.items() if v is not None}
         store.record_issue_failure(coupon_id, error.code, PendingEvent(SOURCE, "CouponIssueFailed", detail))
         return None
 
@@ -304,6 +310,8 @@ def quote(store: DynamoCouponStore, caller: Caller, coupon_id: str, order: Order
     result = logic.quote(coupon, order)
     if status != "available" and result.applicable:
         result = logic.Quote(False, 0, f"COUPON_{status.upper()}")
+    elif iso_utc(now) < coupon.valid_from and result.applicable:
+        result = logic.Quote(False, 0, "COUPON_NOT_YET_VALID")
     return {
         "couponId": coupon_id,
         "applicable": result.applicable,
@@ -341,9 +349,10 @@ def release(store: DynamoCouponStore, caller: Caller, coupon_id: str, order_id: 
 def give_back(store: DynamoCouponStore, caller: Caller, coupon_id: str, order_id: str, now: datetime) -> list[Coupon]:
     """A refund returns the coupon; a bundle's parts redeemed for the same order return with it."""
     coupon = _owned(store, caller, coupon_id)
+    logic.give_back(coupon, order_id, now)  # refuses a coupon not redeemed for this order, bundle or not
     group = [coupon]
     if coupon.bundle_id:
-        group = [c for c in _bundle_parts(store, coupon) if c.status == "redeemed" and c.redeemed_order_id == order_id] or [coupon]
+        group = [c for c in _bundle_parts(store, coupon) if c.status == "redeemed" and c.redeemed_order_id == order_id]
     changes = [(c, logic.give_back(c, order_id, now)) for c in group]
     events = [PendingEvent(SOURCE, "CouponReturned", logic.event_detail(after, orderId=order_id, status=after.status)) for _, after in changes]
     store.save_transitions(changes, events)
@@ -352,13 +361,8 @@ def give_back(store: DynamoCouponStore, caller: Caller, coupon_id: str, order_id
 
 def _bundle_parts(store: DynamoCouponStore, coupon: Coupon) -> list[Coupon]:
     assert coupon.bundle_id is not None
-    parts = []
-    for index in range(10):
-        try:
-            parts.append(store.get_coupon(logic.part_coupon_id(coupon.bundle_id, index)))
-        except NotFound:
-            break
-    return parts
+    record = store.claim_record(coupon.bundle_id) or {}
+    return [store.get_coupon(part_id) for part_id in record.get("bundleParts", [coupon.coupon_id])]
 
 
 # ---- expiry ---------------------------------------------------------------------------------------

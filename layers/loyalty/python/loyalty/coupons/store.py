@@ -148,14 +148,16 @@ class DynamoCouponStore:
 
     # ---- voucher codes ----------------------------------------------------------------------------
 
-    def existing_codes(self, template_id: str, codes: list[str]) -> list[str]:
+    def existing_codes(self, template_id: str, codes: list[str], upload_id: str) -> list[str]:
+        """Codes already in the pool from another upload (this upload's own, from an earlier try
+        that died half-way, are not duplicates: its applied chunks are skipped)."""
         found: list[str] = []
         for start in range(0, len(codes), 100):
             keys = [to_item(records.code_key(template_id, c)) for c in codes[start : start + 100]]
-            request: dict[str, Any] = {self.table: {"Keys": keys, "ProjectionExpression": "sk", "ConsistentRead": True}}
+            request: dict[str, Any] = {self.table: {"Keys": keys, "ProjectionExpression": "sk, uploadId", "ConsistentRead": True}}
             while request:
                 page = self.client.batch_get_item(RequestItems=request)
-                found += [i["sk"]["S"] for i in page["Responses"].get(self.table, [])]
+                found += [i["sk"]["S"] for i in page["Responses"].get(self.table, []) if i.get("uploadId", {}).get("S") != upload_id]
                 request = page.get("UnprocessedKeys") or {}
         return sorted(found)
 
@@ -192,6 +194,7 @@ class DynamoCouponStore:
                     **records.code_key(template.template_id, code),
                     "gsi2pk": records.free_codes_index_key(template.template_id, bucket),
                     "gsi2sk": code,
+                    "uploadId": upload_id,
                 }
                 items.append({"Put": {"TableName": self.table, "Item": to_item(item), "ConditionExpression": "attribute_not_exists(pk)"}})
             try:
@@ -210,9 +213,14 @@ class DynamoCouponStore:
     def issue(self, plan: ClaimPlan) -> list[Coupon]:
         return ClaimExecutor(self.table, self.client).issue(plan)
 
+    def claim_record(self, coupon_id: str) -> dict[str, Any] | None:
+        """Whatever a claim or command id holds: a coupon, a bundle's record, or a refusal marker."""
+        item = self.client.get_item(TableName=self.table, Key=to_item(records.coupon_key(coupon_id)), ConsistentRead=True)
+        return from_item(item["Item"]) if "Item" in item else None
+
     def get_coupon(self, coupon_id: str) -> Coupon:
         item = self.client.get_item(TableName=self.table, Key=to_item(records.coupon_key(coupon_id)), ConsistentRead=True)
-        if "Item" not in item or "failure" in item["Item"]:
+        if "Item" not in item or "failure" in item["Item"] or "bundleParts" in item["Item"]:
             raise NotFound(f"coupon {coupon_id} does not exist", code="COUPON_NOT_FOUND")
         return records.coupon_from_item(from_item(item["Item"]))
 
