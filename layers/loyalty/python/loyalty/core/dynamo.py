@@ -45,3 +45,13 @@ def _plain(value: Any) -> Any:
 def is_condition_failure(error: Exception) -> bool:
     code = getattr(error, "response", {}).get("Error", {}).get("Code")
     return code == "ConditionalCheckFailedException"
+
+
+def get_marker(client: Any, table: str, name: str) -> str | None:
+    """A job's bookmark (e.g. the last date a sweep finished), kept in the table it works on."""
+    item = client.get_item(TableName=table, Key=to_item({"pk": "SWEEP", "sk": name}), ConsistentRead=True)
+    return item.get("Item", {}).get("value", {}).get("S")  # type: ignore[no-any-return]
+
+
+def set_marker(client: Any, table: str, name: str, value: str) -> None:
+    client.put_item(TableName=table, Item=to_item({"pk": "SWEEP", "sk": name, "value": value}))

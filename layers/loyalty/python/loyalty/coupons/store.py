@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from loyalty.core.dynamo import from_item, is_condition_failure, to_item, to_value
+from loyalty.core.dynamo import from_item, get_marker, is_condition_failure, set_marker, to_item, to_value
 from loyalty.core.errors import Conflict, InvalidInput, NotFound
 from loyalty.core.outbox import PendingEvent, outbox_put
 from loyalty.coupons import records
@@ -310,11 +310,10 @@ class DynamoCouponStore:
                     break
 
     def get_marker(self, name: str) -> str | None:
-        item = self.client.get_item(TableName=self.table, Key=to_item({"pk": "SWEEP", "sk": name}), ConsistentRead=True)
-        return item.get("Item", {}).get("value", {}).get("S")
+        return get_marker(self.client, self.table, name)
 
     def set_marker(self, name: str, value: str) -> None:
-        self.client.put_item(TableName=self.table, Item=to_item({"pk": "SWEEP", "sk": name, "value": value}))
+        set_marker(self.client, self.table, name, value)
 
 
 def _first_failed(error: Exception) -> int | None:

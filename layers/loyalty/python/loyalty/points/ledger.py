@@ -60,6 +60,9 @@ class Change:
     available: int = 0
     debt: int = 0
     growth: int = 0
+    # The business date: lots dated before it have lapsed (the daily run has not deleted them yet)
+    # and are never spent.
+    today: str = ""
 
     def remaining_of(self, lot: Lot) -> int:
         return lot.remaining + self.lot_delta.get(lot.lot_id, 0)
@@ -83,7 +86,7 @@ def _all_lots(account: Account, change: Change) -> list[Lot]:
 
 def _take(account: Account, change: Change, points: int, prefer: tuple[str, ...] = ()) -> list[tuple[str, int]]:
     """Takes up to `points` from the lots: preferred lots first, then by expiry. Returns what it took."""
-    lots = _all_lots(account, change)
+    lots = [lot for lot in _all_lots(account, change) if lot.expires_on >= change.today]
     ordered = [lot for lot in lots if lot.lot_id in prefer] + [lot for lot in lots if lot.lot_id not in prefer]
     taken: list[tuple[str, int]] = []
     for lot in ordered:
@@ -98,7 +101,9 @@ def _take(account: Account, change: Change, points: int, prefer: tuple[str, ...]
 
 
 def _available(account: Account, change: Change) -> int:
-    return account.available + change.available
+    """What may be spent: the balance less any lapsed lots still waiting for the daily run."""
+    lapsed = sum(change.remaining_of(lot) for lot in _all_lots(account, change) if lot.expires_on < change.today)
+    return account.available + change.available - lapsed
 
 
 def earn(

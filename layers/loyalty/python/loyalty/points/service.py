@@ -110,17 +110,18 @@ def accrue(store: DynamoPointsStore, event_type: str, detail: Inbound, event_id:
     earned_on = rules.earned_on(ctx, zone)
 
     def decide(account: Account, caps: dict[str, int]) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]]:
-        change, cap_updates, events = Change(), [], []
+        change, cap_updates, events = Change(today=earned_on.isoformat()), [], []
         for award in award_plan(rules_now, ctx, caps, None):
             if award["points"] <= 0:
                 continue
             rule: Rule = award["rule"]
             d = rule.definition
+            expires_on = rules.lot_expiry(rule, earned_on)
             source = {"eventType": event_type, "eventId": event_id, "subject": ctx.subject, "ruleId": d.ruleId,
                       "ruleVersion": rule.version, "campaignId": d.campaignId, "amountMinor": ctx.amount_minor,
                       "category": d.category}
             ledger.earn(account, change, entry_id=f"earn:{event_type}:{ctx.subject}:{d.ruleId}", points=award["points"],
-                        growth=d.category == "growth", expires_on=rules.lot_expiry(rule, earned_on).isoformat(),
+                        growth=d.category == "growth", expires_on=expires_on.isoformat(),
                         cost_centre=d.costCentre, at=iso_utc(now), source={k: v for k, v in source.items() if v is not None})
             for period in ("daily", "monthly"):
                 cap = award["caps"][period]
@@ -154,13 +155,12 @@ def reverse_refund(store: DynamoPointsStore, refund: CardTransactionRefunded, no
             raise InvalidInput(
                 f"refunds total {refunded_after}, more than the original {original}", code="REFUND_EXCEEDS_ORIGINAL"
             )
-        change = Change()
+        change = Change(today=business_date(now, get_settings().bank_zone).isoformat())
         for entry in earned:
             rule_id = entry["entryId"].rsplit(":", 1)[1]
             reversed_before = -sum(int(e["points"]) for e in previous if e["entryId"].endswith(f":{rule_id}"))
-            due = int(entry["points"]) * refunded_after // original - reversed_before
-            if due <= 0:
-                continue
+            # Recorded even when it reverses nothing yet: the refunded amount must count next time.
+            due = max(0, int(entry["points"]) * refunded_after // original - reversed_before)
             own_lots = tuple(lot_id for lot_id, _ in json.loads(entry.get("lots") or "[]"))
             ledger.reverse(account, change, entry_id=f"reverse:{tx}:{refund.refundId}:{rule_id}", points=due, at=iso_utc(now),
                            source={"refundId": refund.refundId, "originalTransactionId": tx, "ruleId": rule_id,
@@ -177,7 +177,7 @@ def adjust(store: DynamoPointsStore, customer_id: str, request: AdjustmentReques
     expires_on = (business_date(now, get_settings().bank_zone) + timedelta(days=ADJUSTMENT_VALIDITY_DAYS)).isoformat()
 
     def decide(account: Account, caps: dict[str, int]) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]]:
-        change = Change()
+        change = Change(today=business_date(now, get_settings().bank_zone).isoformat())
         if request.points > 0:
             ledger.earn(account, change, entry_id=entry_id, points=request.points, growth=False, expires_on=expires_on,
                         cost_centre=request.costCentre, at=iso_utc(now), source=source, kind="adjust")
@@ -191,26 +191,29 @@ def adjust(store: DynamoPointsStore, customer_id: str, request: AdjustmentReques
 # ---- expiry ---------------------------------------------------------------------------------------
 
 
-def expire_due(store: DynamoPointsStore, now: datetime, lookback_days: int = 7) -> dict[str, int]:
-    """Expires lots whose date has passed in the bank's time zone (a lot is valid through its date),
-    and announces lots expiring soon. Safe to run twice: an expired lot is deleted."""
+def expire_due(store: DynamoPointsStore, now: datetime) -> dict[str, int]:
+    """Expires every lot whose date has passed in the bank's time zone (a lot is valid through its
+    date), however many runs were missed, and announces lots expiring soon. Safe to run twice: an
+    expired lot is deleted."""
     zone = get_settings().bank_zone
     today = business_date(now, zone)
     expired = 0
-    for days_ago in range(lookback_days, 0, -1):
-        day = (today - timedelta(days=days_ago)).isoformat()
-        for customer_id, lot in list(store.lots_expiring_on(day)):
+    # Every lapsed lot, however old: the index finds them all, so missed runs catch up by themselves.
+    for customer_id, lot in list(store.lots_lapsed_before(today.isoformat())):
 
-            def decide(account: Account, caps: dict[str, int], lot_id: str = lot.lot_id, customer: str = customer_id) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]] | None:
-                current = next((x for x in account.lots if x.lot_id == lot_id), None)
-                if current is None:
-                    return None
-                change = Change()
-                ledger.expire(account, change, lot=current, at=iso_utc(now), entry_id=f"expire:{lot_id}:v{account.version}")
-                return change, [], [_entry_event("PointsExpired", customer, e, expiredOn=current.expires_on) for e in change.entries]
+        def decide(account: Account, caps: dict[str, int], lot_id: str = lot.lot_id, customer: str = customer_id) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]] | None:
+            current = next((x for x in account.lots if x.lot_id == lot_id), None)
+            if current is None:
+                return None
+            change = Change()
+            ledger.expire(account, change, lot=current, at=iso_utc(now), entry_id=f"expire:{lot_id}:v{account.version}")
+            return change, [], [_entry_event("PointsExpired", customer, e, expiredOn=current.expires_on) for e in change.entries]
 
+        try:
             if _with_retries(store, customer_id, decide, now):
                 expired += 1
+        except Conflict:
+            logger.warning("a busy account kept a lapsed lot; the next run expires it", extra={"customer_id": customer_id})
     soon_day = (today + timedelta(days=get_settings().points_expiring_soon_days)).isoformat()
     soon: dict[str, int] = defaultdict(int)
     for customer_id, lot in store.lots_expiring_on(soon_day):

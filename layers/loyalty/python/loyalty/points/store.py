@@ -21,6 +21,16 @@ from loyalty.points.ledger import Account, Change, Lot
 from loyalty.points.model import Rule, RuleDefinition
 
 CAP_TTL_SECONDS = 40 * 86400
+LOT_INDEX_BUCKETS = 16
+
+
+def lot_index_keys(customer_id: str, lot_id: str, expires_on: str) -> dict[str, str]:
+    """gsi2 keys of a lot: 16 buckets by customer, sorted by expiry date, so one range query per
+    bucket finds every lapsed lot, however old, and no index key gets hot."""
+    import hashlib
+
+    bucket = int(hashlib.sha256(customer_id.encode()).hexdigest()[:8], 16) % LOT_INDEX_BUCKETS
+    return {"gsi2pk": f"LOTEXP#{bucket}", "gsi2sk": f"{expires_on}#{customer_id}#{lot_id}"}
 
 
 class AlreadyApplied(Exception):
@@ -156,7 +166,7 @@ class DynamoPointsStore:
         record = {
             "pk": account_pk(customer), "sk": f"LOT#{lot.lot_id}", "lotId": lot.lot_id, "expiresOn": lot.expires_on,
             "remaining": after, "costCentre": lot.cost_centre, "ruleId": lot.rule_id, "customerId": customer,
-            "gsi2pk": f"LOTEXP#{lot.expires_on}", "gsi2sk": f"{customer}#{lot.lot_id}",
+            **lot_index_keys(customer, lot.lot_id, lot.expires_on),
         }
         request: dict[str, Any] = {"TableName": self.table, "Item": to_item(record), "ConditionExpression": guard}
         if lot.remaining:
@@ -208,19 +218,35 @@ class DynamoPointsStore:
         found: list[dict[str, Any]] = []
         while True:
             page = self.client.query(**request)
-            found += [from_item(i) for i in page.get("Items", [])]
+            found += page.get("Items", [])
             last = page.get("LastEvaluatedKey")
-            if len(found) >= limit or not last:
-                return found[:limit], last if len(found) >= limit or last else None
+            if len(found) >= limit:
+                # Resume after the last entry returned, not after the page: a filtered page can hold more.
+                resume = {k: found[limit - 1][k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
+                more = len(found) > limit or last is not None
+                return [from_item(i) for i in found[:limit]], resume if more else None
+            if not last:
+                return [from_item(i) for i in found], None
             request["ExclusiveStartKey"] = last
 
     # ---- lots by expiry, and the liability --------------------------------------------------------
 
     def lots_expiring_on(self, day: str) -> Iterator[tuple[str, Lot]]:
-        for item in self._query_all(
-            {"IndexName": "gsi2", "KeyConditionExpression": "gsi2pk = :p", "ExpressionAttributeValues": {":p": to_value(f"LOTEXP#{day}")}}
-        ):
-            yield item["customerId"], _lot_from(item)
+        yield from self._lots_by_expiry("begins_with(gsi2sk, :d)", f"{day}#")
+
+    def lots_lapsed_before(self, day: str) -> Iterator[tuple[str, Lot]]:
+        yield from self._lots_by_expiry("gsi2sk < :d", day)
+
+    def _lots_by_expiry(self, condition: str, value: str) -> Iterator[tuple[str, Lot]]:
+        for bucket in range(LOT_INDEX_BUCKETS):
+            for item in self._query_all(
+                {
+                    "IndexName": "gsi2",
+                    "KeyConditionExpression": f"gsi2pk = :p AND {condition}",
+                    "ExpressionAttributeValues": {":p": to_value(f"LOTEXP#{bucket}"), ":d": to_value(value)},
+                }
+            ):
+                yield item["customerId"], _lot_from(item)
 
     def all_lots(self) -> Iterator[Lot]:
         request: dict[str, Any] = {"TableName": self.table, "FilterExpression": "begins_with(sk, :l)", "ExpressionAttributeValues": {":l": to_value("LOT#")}}

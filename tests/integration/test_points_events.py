@@ -1,0 +1,145 @@
+"""What points publish on the bus: ledger changes through the `points` table's outbox and stream
+(points-outbox), and PointsExpiringSoon directly from the expiry run.
+
+A tap (an SQS queue behind a rule on `loyalty-events` matching source `loyalty.points`) shows what
+reached the bus; each event is checked against its schema in events/schemas/outbound.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from infra.local.cloud import LocalCloud
+from tests.support.api import Api, eventually
+from tests.support.points import (
+    accrue,
+    adjust,
+    bank_today,
+    card_refund,
+    card_transaction,
+    create_rule,
+    new_customer,
+    posted,
+    publish,
+    refunded,
+    rule_body,
+    run_expiry,
+    unique,
+    yesterday,
+)
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "events" / "schemas" / "outbound"
+
+
+class PointsTap:
+    """Everything with source `loyalty.points` that reaches the bus, collected from an SQS queue."""
+
+    def __init__(self, cloud: LocalCloud, name: str):
+        self.sqs, self.events, self.name, self.bus = cloud.clients.sqs, cloud.clients.events, name, cloud.topology.bus_name
+        self.url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.events.put_rule(Name=name, EventBusName=self.bus, EventPattern=json.dumps({"source": ["loyalty.points"]}))
+        self.events.put_targets(Rule=name, EventBusName=self.bus, Targets=[{"Id": "tap", "Arn": arn}])
+        self.seen: list[dict[str, Any]] = []
+
+    def drain(self) -> list[dict[str, Any]]:
+        while True:
+            messages = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+            if not messages:
+                return self.seen
+            self.seen += [json.loads(m["Body"]) for m in messages]
+            self.sqs.delete_message_batch(
+                QueueUrl=self.url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+            )
+
+    def of(self, customer_id: str, detail_type: str | None = None) -> list[dict[str, Any]]:
+        return [
+            e for e in self.drain()
+            if e["detail"].get("customerId") == customer_id and (detail_type is None or e["detail-type"] == detail_type)
+        ]
+
+    def close(self) -> None:
+        self.events.remove_targets(Rule=self.name, EventBusName=self.bus, Ids=["tap"])
+        self.events.delete_rule(Name=self.name, EventBusName=self.bus)
+        self.sqs.delete_queue(QueueUrl=self.url)
+
+
+@pytest.fixture(scope="module")
+def tap(cloud: LocalCloud) -> Iterator[PointsTap]:
+    points_tap = PointsTap(cloud, f"points-tap-{uuid.uuid4().hex[:8]}")
+    yield points_tap
+    points_tap.close()
+
+
+def conforms(event: dict[str, Any]) -> dict[str, Any]:
+    schema = json.loads((SCHEMAS / f"{event['detail-type']}.json").read_text())
+    jsonschema.validate(event["detail"], schema, format_checker=jsonschema.FormatChecker())
+    return dict(event["detail"])
+
+
+def test_an_accrual_publishes_points_earned(cloud: LocalCloud, api: Api, tap: PointsTap) -> None:
+    # Given a rule, and a card transaction published by core banking
+    customer, merchant, rule_id, cost_centre = new_customer(), unique("m"), unique("r"), unique("cc")
+    create_rule(api, rule_body(rule_id, merchant, cost_centre=cost_centre))
+    tx = card_transaction(customer, merchant, 128_800)
+    # When it is booked
+    publish(cloud.clients.events, posted(tx))
+    # Then PointsEarned reaches the bus, from the outbox, with the customer, points, payer and source
+    (event,) = eventually(lambda: tap.of(customer, "PointsEarned"), timeout_s=15)
+    assert event["source"] == "loyalty.points"
+    detail = conforms(event)
+    assert detail["customerId"] == customer and detail["points"] == 128 and detail["kind"] == "earn"
+    assert detail["costCentre"] == cost_centre
+    assert detail["source"]["ruleId"] == rule_id and detail["source"]["ruleVersion"] == 1
+    assert detail["source"]["subject"] == tx["transactionId"] and detail["source"]["eventType"] == "CardTransactionPosted"
+    assert detail["entryId"] == f"earn:CardTransactionPosted:{tx['transactionId']}:{rule_id}"
+
+
+def test_adjustments_and_reversals_are_published_once_each(cloud: LocalCloud, api: Api, tap: PointsTap) -> None:
+    # Given 100 points earned
+    customer, merchant, rule_id = new_customer(), unique("m"), unique("r")
+    create_rule(api, rule_body(rule_id, merchant))
+    tx = card_transaction(customer, merchant, 100_000)
+    accrue(cloud, posted(tx))
+    # When an operator takes 20 (the same request sent twice) and the transaction is half refunded
+    key = unique("adj")
+    assert adjust(api, customer, -20, key=key).status_code == 201
+    assert adjust(api, customer, -20, key=key).status_code == 201
+    accrue(cloud, refunded(card_refund(customer, tx["transactionId"], 50_000)))
+    # (and, written last, a marker adjustment: the stream is ordered, so once it is out, all before it are)
+    marker = unique("marker")
+    assert adjust(api, customer, 1, key=marker).status_code == 201
+    eventually(lambda: [e for e in tap.of(customer, "PointsAdjusted") if e["detail"]["points"] == 1], timeout_s=15)
+    # Then each ledger change was published once, with its own event id
+    events = tap.of(customer)
+    assert sorted((e["detail-type"], e["detail"]["points"]) for e in events) == [
+        ("PointsAdjusted", -20), ("PointsAdjusted", 1), ("PointsEarned", 100), ("PointsReversed", -50)
+    ]
+    assert len({e["detail"]["eventId"] for e in events}) == 4
+    details = {e["detail-type"] + str(e["detail"]["points"]): conforms(e) for e in events}
+    assert details["PointsAdjusted-20"]["source"] == {"operator": "op-points", "reason": "test adjustment"}
+    assert details["PointsReversed-50"]["source"]["originalTransactionId"] == tx["transactionId"]
+
+
+def test_the_expiry_run_publishes_points_expired_and_expiring_soon(cloud: LocalCloud, api: Api, tap: PointsTap) -> None:
+    # Given a lot dated yesterday (due) and one dated a week ahead (expiring soon)
+    customer, merchant = new_customer(), unique("m")
+    soon = (bank_today() + timedelta(days=7)).isoformat()
+    create_rule(api, rule_body(unique("r"), merchant, validity={"type": "fixed_date", "date": yesterday()}))
+    create_rule(api, rule_body(unique("r"), merchant, award={"mode": "fixed", "points": 30}, validity={"type": "fixed_date", "date": soon}))
+    accrue(cloud, posted(card_transaction(customer, merchant, 20_000)))
+    # When the expiry runs
+    run_expiry(cloud)
+    # Then the lapsed lot's PointsExpired (from the outbox) and the PointsExpiringSoon notice reach the bus
+    (expired,) = eventually(lambda: tap.of(customer, "PointsExpired"), timeout_s=15)
+    assert conforms(expired)["points"] == -20 and expired["detail"]["expiredOn"] == yesterday()
+    (notice,) = eventually(lambda: tap.of(customer, "PointsExpiringSoon"), timeout_s=15)
+    assert conforms(notice) | {"eventId": "-"} == {"customerId": customer, "points": 30, "expiresOn": soon, "eventId": "-"}
