@@ -14,6 +14,10 @@ def run() -> None:
     from infra.local.tokens import issue
     from infra.topology import TOPOLOGY
 
+    # Ctrl-C is handled from the first moment: a stop during start-up still stops cleanly.
+    stopped = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     cloud = LocalCloud(TOPOLOGY, Ports.from_env()).start()
     customers = seed_demo_bank(TOPOLOGY, cloud.clients.events)
     customer_token, operator_token = issue(customers[0]), issue("op-alice", ["operators"])
@@ -44,9 +48,7 @@ Try
 Ctrl-C stops everything.""",
         flush=True,
     )
-    stopped = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stopped.set())
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    cloud.ready = True
     stopped.wait()
     print("stopping the local cloud...", flush=True)
     cloud.stop()

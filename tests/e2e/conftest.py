@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -22,8 +23,9 @@ class RunningSystem:
     aws_endpoint: str
 
 
-@pytest.fixture(scope="session")
-def system() -> Iterator[RunningSystem]:
+@contextmanager
+def running_system() -> Iterator[RunningSystem]:
+    """The whole local system on free ports; stopped with Ctrl-C (SIGINT) on the way out."""
     api_port, aws_port = free_port(), free_port()
     env = {**os.environ, "LOCAL_API_PORT": str(api_port), "LOCAL_EMULATOR_PORT": str(aws_port)}
     process = subprocess.Popen(
@@ -39,8 +41,16 @@ def system() -> Iterator[RunningSystem]:
         except requests.ConnectionError:
             return False
 
-    eventually(healthy, timeout_s=60, interval_s=0.2)
-    yield RunningSystem(process, Api(base), f"http://127.0.0.1:{aws_port}")
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=20)
+    try:
+        eventually(healthy, timeout_s=60, interval_s=0.2)
+        yield RunningSystem(process, Api(base), f"http://127.0.0.1:{aws_port}")
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def system() -> Iterator[RunningSystem]:
+    with running_system() as running:
+        yield running

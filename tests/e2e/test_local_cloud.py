@@ -12,7 +12,7 @@ from typing import Any
 
 import boto3
 
-from tests.e2e.conftest import RunningSystem
+from tests.e2e.conftest import RunningSystem, running_system
 from tests.support.api import eventually, eventually_ok
 
 
@@ -72,10 +72,13 @@ def test_make_token_prints_a_bare_token_on_its_last_line(system: RunningSystem) 
     eventually(lambda: system.api.call("GET", "/v1/customers/c-003", headers={"Authorization": f"Bearer {token}"}).ok)
 
 
-def test_ctrl_c_stops_the_system_cleanly(system: RunningSystem) -> None:
-    # Runs last in this module: it stops the session's system.
-    system.process.send_signal(signal.SIGINT)
-    assert system.process.wait(timeout=30) == 0
-    output = system.process.stdout.read() if system.process.stdout else ""
-    assert "stopped." in output
-    assert "Traceback" not in output
+def test_ctrl_c_stops_the_system_cleanly() -> None:
+    # Given a system of its own (the session's keeps serving the other tests)
+    with running_system() as own:
+        # When it gets Ctrl-C
+        own.process.send_signal(signal.SIGINT)
+        # Then it exits 0, says so, and leaves no traceback
+        assert own.process.wait(timeout=30) == 0
+        output = own.process.stdout.read() if own.process.stdout else ""
+        assert "stopped." in output
+        assert "Traceback" not in output
