@@ -14,6 +14,7 @@ class Clients:
     dynamodb: Any
     sqs: Any
     events: Any
+    dynamodbstreams: Any  # the stream pollers (infra/local/streams.py)
 
     @classmethod
     def for_endpoint(cls, endpoint_url: str) -> Clients:
@@ -27,5 +28,5 @@ class Clients:
         )
         config = Config(retries={"mode": "standard", "max_attempts": 2}, max_pool_connections=64)
         return cls(
-            *(session.client(s, endpoint_url=endpoint_url, config=config) for s in ("dynamodb", "sqs", "events"))  # type: ignore[call-overload]
+            *(session.client(s, endpoint_url=endpoint_url, config=config) for s in ("dynamodb", "sqs", "events", "dynamodbstreams"))  # type: ignore[call-overload]
         )

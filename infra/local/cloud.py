@@ -1,4 +1,4 @@
-"""The whole system on one machine: emulator, resources, API, queue pollers and schedules.
+"""The whole system on one machine: emulator, resources, API, queue and stream pollers, and schedules.
 
 Everything is generated from `infra.topology.TOPOLOGY`, as the CDK stacks are.
 """
@@ -18,6 +18,7 @@ from infra.local.emulator import Emulator
 from infra.local.gateway import HandlerRegistry, LocalApiGateway
 from infra.local.pollers import QueuePoller
 from infra.local.provision import Provisioned, provision
+from infra.local.streams import StreamPoller
 from infra.topology import DEFAULT_BANK_TIME_ZONE, EVENT_BUS_ENV, Topology, queue_env, table_env
 
 
@@ -59,9 +60,11 @@ class LocalCloud:
         self.emulator = Emulator(host, ports.emulator)
         self.registry = HandlerRegistry()
         self.pollers: list[QueuePoller] = []
+        self.stream_pollers: list[StreamPoller] = []
         self.scheduler: Any = None
         self._api_server: Any = None
         self._api_thread: threading.Thread | None = None
+        self.ready = False  # set by whoever seeds data after start(); tests that seed nothing skip it
 
     @property
     def api_url(self) -> str:
@@ -93,6 +96,18 @@ class LocalCloud:
                         self.clients.sqs,
                     ).start()
                 )
+        for function in self.topology.functions:
+            if function.stream is not None:
+                self.stream_pollers.append(
+                    StreamPoller(
+                        function,
+                        self.provisioned.stream_arns[function.stream.table],
+                        self.registry,
+                        self.clients.dynamodbstreams,
+                        self.clients.sqs,
+                        self.provisioned.queue_urls[function.stream.failure_queue],
+                    ).start()
+                )
         self.scheduler = LocalScheduler(self.topology, self.registry).start()
         gateway = LocalApiGateway(self.topology, self.registry, extra=self._local_routes())
         self._api_server = make_server(self.host, self.ports.api, gateway, threaded=True)
@@ -108,6 +123,8 @@ class LocalCloud:
             self.scheduler.stop()
         for poller in self.pollers:
             poller.stop()
+        for stream_poller in self.stream_pollers:
+            stream_poller.stop()
         self.emulator.stop()
 
     def _local_routes(self) -> dict[str, Any]:
@@ -119,7 +136,10 @@ class LocalCloud:
             return Response(json.dumps(openapi_document(self.topology, self.registry)), content_type="application/json")
 
         def health(_request: Request) -> Response:
-            return Response(json.dumps({"status": "ok", "emulator": self.emulator.url}), content_type="application/json")
+            # 503 until `make run` has seeded the demo bank, so clients start on a ready system.
+            status = "ok" if self.ready else "starting"
+            body = json.dumps({"status": status, "emulator": self.emulator.url})
+            return Response(body, status=200 if self.ready else 503, content_type="application/json")
 
         def fire(request: Request) -> Response:
             name = request.args.get("schedule", "")

@@ -1,4 +1,5 @@
-"""Creates the topology's tables, queues, DLQs, bus and rules in the emulator, as CDK does in AWS."""
+"""Creates the topology's tables (with their streams), queues, DLQs, stream failure queues, bus and
+rules in the emulator, as CDK does in AWS."""
 
 from __future__ import annotations
 
@@ -13,6 +14,19 @@ from infra.topology import Topology
 class Provisioned:
     queue_urls: dict[str, str] = field(default_factory=dict)
     queue_arns: dict[str, str] = field(default_factory=dict)
+    stream_arns: dict[str, str] = field(default_factory=dict)  # table name -> its stream's ARN
+
+
+NEW_IMAGE_STREAM = {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+
+
+def _ensure_stream(dynamodb: Any, table_name: str) -> str:
+    """The stream ARN of an existing table, enabling its stream first if it has none."""
+    description = dynamodb.describe_table(TableName=table_name)["Table"]
+    if description.get("StreamSpecification", {}).get("StreamEnabled"):
+        return str(description["LatestStreamArn"])
+    updated = dynamodb.update_table(TableName=table_name, StreamSpecification=NEW_IMAGE_STREAM)["TableDescription"]
+    return str(updated["LatestStreamArn"])
 
 
 def provision(topology: Topology, clients: Any) -> Provisioned:
@@ -21,6 +35,8 @@ def provision(topology: Topology, clients: Any) -> Provisioned:
     existing_tables = set(clients.dynamodb.list_tables()["TableNames"])
     for table in topology.tables:
         if table.name in existing_tables:
+            if table.stream:
+                out.stream_arns[table.name] = _ensure_stream(clients.dynamodb, table.name)
             continue
         keys = [(table.partition_key, "HASH")] + ([(table.sort_key, "RANGE")] if table.sort_key else [])
         attributes = {table.partition_key, *( [table.sort_key] if table.sort_key else [])}
@@ -44,7 +60,11 @@ def provision(topology: Topology, clients: Any) -> Provisioned:
                 }
                 for index in table.indexes
             ]
-        clients.dynamodb.create_table(**request)
+        if table.stream:
+            request["StreamSpecification"] = NEW_IMAGE_STREAM
+        created = clients.dynamodb.create_table(**request)["TableDescription"]
+        if table.stream:
+            out.stream_arns[table.name] = created["LatestStreamArn"]
         if table.ttl_attribute:
             clients.dynamodb.update_time_to_live(
                 TableName=table.name, TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute}
@@ -65,6 +85,15 @@ def provision(topology: Topology, clients: Any) -> Provisioned:
         out.queue_arns[queue.name] = clients.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
             "Attributes"
         ]["QueueArn"]
+
+    # A stream consumer's on-failure destination (Lambda's SqsDlq): plain queue, no redrive.
+    for function in topology.functions:
+        if function.stream is not None:
+            name = function.stream.failure_queue
+            out.queue_urls[name] = url = clients.sqs.create_queue(QueueName=name)["QueueUrl"]
+            out.queue_arns[name] = clients.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+                "Attributes"
+            ]["QueueArn"]
 
     if topology.bus_name not in {b["Name"] for b in clients.events.list_event_buses()["EventBuses"]}:
         clients.events.create_event_bus(Name=topology.bus_name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from infra.topology import (
     Route,
     Rule,
     Schedule,
+    StreamSource,
     Table,
     Topology,
     bank_event,
@@ -36,8 +38,10 @@ class Synthesized:
     annotations: Annotations
     outdir: Path
 
-    @property
+    @cached_property
     def resources(self) -> dict[str, dict[str, Any]]:
+        # Read once: every to_json() is a jsii round trip of the whole template (seconds, with the
+        # full topology), and the template never changes after synthesis.
         return self.template.to_json()["Resources"]  # type: ignore[no-any-return]
 
     def logical_id(self, construct: Any) -> str:
@@ -114,7 +118,8 @@ def synthesize(outdir: Path, context: dict[str, Any], **build_kwargs: Any) -> Sy
 
 
 # A topology exercising everything the real one does not (yet): a schedule, a GSI, a function that
-# publishes events and sends to a queue, and one with no table access at all.
+# publishes events and sends to a queue, one with no table access at all, and a stream consumer with
+# non-default batch size and retries.
 SMALL_TOPOLOGY = Topology(
     bus_name="loyalty-events",
     tables=(
@@ -123,6 +128,7 @@ SMALL_TOPOLOGY = Topology(
             partition_key="accountId",
             sort_key="entryId",
             indexes=(Index("byCustomer", partition_key="customerId", sort_key="postedAt"),),
+            stream=True,
         ),
     ),
     queues=(Queue("accrual", batch_size=50, visibility_timeout_s=120, max_receive_count=5, max_batching_window_s=5),),
@@ -145,6 +151,13 @@ SMALL_TOPOLOGY = Topology(
             module="accrue",
             queue="accrual",
             tables={"ledger": "write"},
+        ),
+        Function(
+            "ledger-outbox",
+            capability="ledger",
+            module="outbox",
+            stream=StreamSource("ledger", batch_size=25, max_retries=2),
+            publishes_events=True,
         ),
         Function(
             "ping",

@@ -107,7 +107,8 @@ def test_prod_keeps_logs_a_year_and_retains_them(small_synth: Synthesized) -> No
 def test_queue_consumers_have_an_event_source_mapping(request: pytest.FixtureRequest, fixture: str, topology: Topology) -> None:
     """Given a function with a queue / Then one SQS mapping with its batch settings and partial failures."""
     s: Synthesized = request.getfixturevalue(fixture)
-    mappings = s.of_type("AWS::Lambda::EventSourceMapping")
+    queue_arns = [{"Fn::GetAtt": [s.logical_id(q), "Arn"]} for q in s.stack.messaging.queues.values()]
+    mappings = {k: m for k, m in s.of_type("AWS::Lambda::EventSourceMapping").items() if m["EventSourceArn"] in queue_arns}
     consumers = [fn for fn in topology.functions if fn.queue]
     assert len(mappings) == len(consumers)
     for fn in consumers:
@@ -121,7 +122,16 @@ def test_queue_consumers_have_an_event_source_mapping(request: pytest.FixtureReq
         assert mapping.get("MaximumBatchingWindowInSeconds", 0) == queue.max_batching_window_s
 
 
-def test_no_schedules_in_the_real_topology(synth: Synthesized) -> None:
-    """Given no topology schedules / Then no EventBridge Scheduler resources."""
-    assert not any(fn.schedules for fn in TOPOLOGY.functions)
-    assert synth.of_type("AWS::Scheduler::Schedule") == {}
+def test_real_topology_schedules_are_exactly_its_schedules(synth: Synthesized) -> None:
+    """Given the topology's schedules / Then one EventBridge Scheduler schedule each, targeting its function."""
+    schedules = synth.of_type("AWS::Scheduler::Schedule")
+    expected = [(fn, schedule) for fn in TOPOLOGY.functions for schedule in fn.schedules]
+    assert len(schedules) == len(expected)
+    for fn, schedule in expected:
+        fn_id = synth.logical_id(synth.stack.compute.functions[fn.name])
+        (props,) = [
+            p
+            for p in schedules.values()
+            if p["Target"]["Arn"] == {"Fn::GetAtt": [fn_id, "Arn"]} and p["ScheduleExpression"] == schedule.expression
+        ]
+        assert props["ScheduleExpressionTimezone"] == schedule.timezone

@@ -13,6 +13,8 @@ DYNAMO_WRITES = {
     "dynamodb:DeleteItem",
     "dynamodb:BatchWriteItem",
 }
+# What a DynamoDB stream event source mapping needs (Table.grantStreamRead); checked in test_infra_streams.
+STREAM_ACTIONS = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
 
 CASES = [pytest.param("synth", TOPOLOGY, fn, id=f"real-{fn.name}") for fn in TOPOLOGY.functions] + [
     pytest.param("small_synth", SMALL_TOPOLOGY, fn, id=f"small-{fn.name}") for fn in SMALL_TOPOLOGY.functions
@@ -38,7 +40,11 @@ def test_dynamodb_access_is_exactly_the_declared_tables(
     """Given Function.tables / Then dynamodb actions reach those tables only, writes only if 'write'."""
     s: Synthesized = request.getfixturevalue(fixture)
     table_ids = {name: s.logical_id(table) for name, table in s.stack.data.tables.items()}
-    dynamo = [(actions, ids, raw) for actions, ids, raw in _grants(s, spec) if any(a.startswith("dynamodb:") for a in actions)]
+    dynamo = [
+        (actions - STREAM_ACTIONS, ids, raw)
+        for actions, ids, raw in _grants(s, spec)
+        if any(a.startswith("dynamodb:") for a in actions - STREAM_ACTIONS)
+    ]
 
     if not spec.tables:
         assert dynamo == [], f"{spec.name} declares no table but may call DynamoDB"
@@ -69,7 +75,10 @@ def test_bus_and_queue_access_is_exactly_declared(
     assert put_events == ([{bus_id}] if spec.publishes_events else [])
 
     send_targets = set().union(*([ids for actions, ids, _ in grants if "sqs:SendMessage" in actions] or [set()]))
-    assert send_targets == {queue_ids[q] for q in spec.sends_to}
+    failure_queue = (
+        {s.logical_id(s.stack.messaging.failure_queues[spec.stream.failure_queue])} if spec.stream else set()
+    )
+    assert send_targets == {queue_ids[q] for q in spec.sends_to} | failure_queue
 
     receive_sources = set().union(*([ids for actions, ids, _ in grants if "sqs:ReceiveMessage" in actions] or [set()]))
     assert receive_sources == ({queue_ids[spec.queue]} if spec.queue else set())
@@ -79,12 +88,14 @@ def test_bus_and_queue_access_is_exactly_declared(
 def test_only_wildcard_is_xray_and_logs_are_its_own(
     request: pytest.FixtureRequest, fixture: str, topology: Topology, spec: Function
 ) -> None:
-    """Given a function role / Then no managed policies, '*' only for X-Ray, logs to its own group."""
+    """Given a function role / Then no managed policies, '*' only for X-Ray (and, for a stream consumer,
+    dynamodb:ListStreams, which has no resource-level permissions), logs to its own group."""
     s: Synthesized = request.getfixturevalue(fixture)
     role = s.properties(s.stack.compute.roles[spec.name])
     assert "ManagedPolicyArns" not in role
+    allowed_on_any = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"} | ({"dynamodb:ListStreams"} if spec.stream else set())
     for actions, ids, raw in _grants(s, spec):
         if raw == "*":
-            assert actions <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+            assert actions <= allowed_on_any
         if any(a.startswith("logs:") for a in actions):
             assert ids == {s.logical_id(s.stack.compute.log_groups[spec.name])}
