@@ -25,6 +25,7 @@ SECTIONS: dict[str, str] = {
     "emulator": "bench.sections.emulator",
     "flash_grab": "bench.sections.flash_grab",
     "partitions": "bench.sections.partitions",
+    "accrual": "bench.sections.accrual",
 }
 
 
