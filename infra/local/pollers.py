@@ -9,46 +9,24 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from infra.local.gateway import HandlerRegistry
+from infra.local.polling import BackgroundPoller
 from infra.topology import Function, Queue
 
 SQS_RECEIVE_MAX = 10
 
 
-class QueuePoller:
+class QueuePoller(BackgroundPoller):
     def __init__(self, queue: Queue, url: str, arn: str, function: Function, registry: HandlerRegistry, sqs: Any,
                  max_idle_sleep_s: float = 0.25):
         self.queue, self.url, self.arn, self.function = queue, url, arn, function
         self.registry, self.sqs = registry, sqs
         self.max_idle_sleep_s = max_idle_sleep_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"poller-{queue.name}", daemon=True)
+        self._start_thread(f"poller-{queue.name}")
         self.batches = 0
         self.failures = 0
-
-    def start(self) -> QueuePoller:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        idle_sleep = 0.02
-        while not self._stop.is_set():
-            try:
-                handled = self.poll_once()
-            except Exception:  # the emulator is shutting down, or a transient error: keep polling
-                handled = 0
-            if handled:
-                idle_sleep = 0.02
-            else:
-                self._stop.wait(idle_sleep)
-                idle_sleep = min(self.max_idle_sleep_s, idle_sleep * 2)
 
     def receive_batch(self) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = []

@@ -48,7 +48,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -56,6 +55,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from infra.local.clients import LOCAL_REGION
+from infra.local.polling import BackgroundPoller
 from infra.topology import Function, StreamSource
 
 logger = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class _Shard:
     closed: bool = False
 
 
-class StreamPoller:
+class StreamPoller(BackgroundPoller):
     def __init__(
         self,
         function: Function,
@@ -106,33 +106,10 @@ class StreamPoller:
         self.retry_delay_s, self.max_retry_delay_s = retry_delay_s, max_retry_delay_s
         self.shards: dict[str, _Shard] = {}
         self._discovered_at = float("-inf")
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"stream-{self.source.table}-{function.name}", daemon=True)
+        self._start_thread(f"stream-{self.source.table}-{function.name}")
         self.batches = 0  # invocations
         self.failed_batches = 0  # invocations that reported a failure or raised
         self.sent_to_failure_queue = 0  # batches given up on
-
-    def start(self) -> StreamPoller:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        idle_sleep = 0.02
-        while not self._stop.is_set():
-            try:
-                handled = self.poll_once()
-            except Exception:  # the emulator is shutting down, or a transient error: keep polling
-                logger.debug("stream poll failed", exc_info=True)
-                handled = 0
-            if handled:
-                idle_sleep = 0.02
-            else:
-                self._stop.wait(idle_sleep)
-                idle_sleep = min(self.max_idle_sleep_s, idle_sleep * 2)
 
     # --- one round -------------------------------------------------------------------------------
 
