@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from infra.local.emulator_patches import install_item_level_transaction_backup
+from infra.local.emulator_patches import install_item_level_transaction_backup, install_partition_scoped_queries
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 # A fault answers a request in moto's place: (X-Amz-Target, body) -> (status, headers, body) or None.
@@ -72,6 +72,7 @@ class Emulator:
         from werkzeug.serving import make_server
 
         install_item_level_transaction_backup()
+        install_partition_scoped_queries()
         self.app = SerializedApp(DomainDispatcherApplication(create_backend_app))  # type: ignore[arg-type]
         self._server = make_server(host, port, self.app, threaded=True, request_handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="emulator", daemon=True)

@@ -105,3 +105,38 @@ def uninstall_item_level_transaction_backup() -> None:
     if getattr(patched, "_item_level_backup", False):
         DynamoDBBackend.transact_write_items = patched.__wrapped__  # type: ignore[method-assign]
         ddb_models.copy = copy
+
+
+# --- base-table queries read one partition --------------------------------------------------------
+# moto's Table.query filters `all_items()`, which sorts every item of the table on every call, so a
+# query costs O(n log n) in the table's size (~90 ms at a few thousand items, measured by the accrual
+# bench). A base-table query names its partition: hand moto just that partition's items. Index
+# queries keep moto's path (they need every item, and its sorted order breaks ties).
+
+
+def install_partition_scoped_queries() -> None:
+    original = ddb_models.Table.query
+    if getattr(original, "_partition_scoped", False):
+        return
+
+    @functools.wraps(original)
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+        if index_name is not None or hash_key is None:
+            return original(self, hash_key, *args, **kwargs)
+        partition = self.items.get(hash_key)  # .get: the defaultdict must not grow an empty entry
+        scoped = [] if partition is None else list(partition.values()) if self.range_key_attr else [partition]
+        self.all_items = lambda: scoped  # shadows the method for this call; requests are serialized
+        try:
+            return original(self, hash_key, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    query._partition_scoped = True  # type: ignore[attr-defined]
+    ddb_models.Table.query = query  # type: ignore[method-assign]
+
+
+def uninstall_partition_scoped_queries() -> None:
+    patched: Any = ddb_models.Table.query
+    if getattr(patched, "_partition_scoped", False):
+        ddb_models.Table.query = patched.__wrapped__  # type: ignore[method-assign]
