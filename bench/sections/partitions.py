@@ -53,7 +53,8 @@ class Outcome:
     issued: int = 0
     throttled: int = 0  # attempts cancelled with ThrottlingError
     empty: int = 0  # attempts cancelled on an empty shard (ConditionalCheckFailed)
-    false_out_of_stock: int = 0  # 409 COUPON_OUT_OF_STOCK answered while stock was left
+    false_out_of_stock: int = 0  # 409 COUPON_OUT_OF_STOCK answered while stock was left (must be 0)
+    busy: int = 0  # claims answered 429 CLAIMS_THROTTLED: every shard they tried was throttled or empty
     sold_out_at: float | None = None  # seconds
     elapsed_s: float = 0.0
     per_second: list[int] = field(default_factory=list)
@@ -91,15 +92,17 @@ def simulate(shards: int, rate: int, seconds: int, stock: int, seed: int = SEED)
                 rest = arrivals - k
                 out.requests += rest
                 out.throttled += rest * shards
-                out.false_out_of_stock += rest
+                out.busy += rest
                 number += rest
                 break
             number += 1
             out.requests += 1
             coupon_id = claim_coupon_id(f"c-{number:09d}", f"{rng.getrandbits(64):016x}")
+            throttled = False
             for shard in shard_order(shards, f"{coupon_id}#{TEMPLATE_ID}"):  # as ClaimExecutor seeds it
                 if used[shard] >= capacity:
                     out.throttled += 1
+                    throttled = True
                     continue
                 used[shard] += 1  # a cancelled write is assumed to use the capacity as a successful one
                 if used[shard] == capacity:
@@ -112,7 +115,12 @@ def simulate(shards: int, rate: int, seconds: int, stock: int, seed: int = SEED)
                     break
                 out.empty += 1
             else:
-                out.false_out_of_stock += 1  # the simulation stops at sell-out, so stock was left
+                # A throttled attempt says nothing about stock: ClaimExecutor answers 429 (retry), never
+                # out of stock; only shards seen empty (and a consistent read of the rest) give a 409.
+                if throttled:
+                    out.busy += 1
+                else:
+                    out.false_out_of_stock += 1
             if stock_left == 0:
                 out.sold_out_at = (tick + (k + 1) / arrivals) * SLICE_S
                 out.elapsed_s = out.sold_out_at
@@ -200,6 +208,7 @@ def run() -> Table:
             Column("sold out at", "s"),
             Column("throttled attempts"),
             Column("empty-shard attempts"),
+            Column("429 retry later"),
             Column("false 409 out of stock"),
             Column("over-issue"),
             Column(f"ceiling at {CEILING_RATE // 1000}k req/s", "claims/s"),
@@ -222,6 +231,7 @@ def run() -> Table:
             round(grab.sold_out_at, 2) if grab.sold_out_at is not None else f"no ({STOCK - grab.issued:,} left)",
             grab.throttled,
             grab.empty,
+            grab.busy,
             grab.false_out_of_stock,
             max(0, grab.issued - STOCK),
             round(ceiling.steady),
@@ -239,13 +249,13 @@ def run() -> Table:
         "a claim tries its shards in shard_order(shards, '<coupon id>#<template>') order; an attempt on a shard past its "
         "capacity is cancelled with ThrottlingError, one on an empty shard with ConditionalCheckFailed (both assumed to "
         "use the shard's capacity only when not throttled); either way the claim moves to the next shard, as ClaimExecutor "
-        "does, and after the last it answers 409 COUPON_OUT_OF_STOCK: a 'false 409' while stock is left (ClaimExecutor "
-        "reads any cancellation reason on the stock item as an empty shard, and botocore does not retry "
-        "TransactionCanceledException)",
+        "does; a claim that met only throttled or empty shards is answered 429 CLAIMS_THROTTLED (the client retries), "
+        "because a throttled attempt says nothing about stock; 409 COUPON_OUT_OF_STOCK only when every shard is empty "
+        "(a 'false 409' would be one while stock is left: must be 0)",
         "served = median claims issued per whole second before the sell-out; ceiling = the same with "
         f"{CEILING_RATE:,} requests/s offered for {CEILING_SECONDS} s and unlimited stock",
         f"{per_second}; near the sell-out, shards empty unevenly, claims spend capacity on empty shards and the last "
-        "shards saturate: the throttled attempts and false 409s of the largest shard count are almost all there",
+        "shards saturate: the throttled attempts and 429s of the largest shard count are almost all there",
         "not the bottleneck (not modelled): each claim's limit counter (LIMIT#<template>#<customer>), coupon "
         "(CPN#<id>) and outbox event (OUTBOX#<uuid>) are keys of their own, so at most a few writes/s per key; the "
         "template GetItem is cached 5 s per Lambda environment (eventually consistent, 0.5 RCU)",
@@ -254,10 +264,9 @@ def run() -> Table:
         f"{RATE:,} claims/s would take ~{needed:,} WCU/s: above the default {TABLE_QUOTA_WCU:,} table-level quota and a new "
         f"on-demand table's warm throughput ({NEW_TABLE_WARM_WRU:,} WRU/s); a grab needs the quota raised and the table "
         "and its indexes pre-warmed",
-        f"gsi2 (not modelled): a coupon's gsi2pk is EXP#<validUntil date>, so every coupon a grab issues on one day shares "
-        f"one GSI partition key; a GSI partition takes {WCU_PER_KEY:,} WCU/s too (~{WCU_PER_KEY // max(1, gsi_wcu):,} "
-        "coupons/s), and a throttled GSI throttles the base-table writes (back-pressure) unless DynamoDB splits that key "
-        "by sort key",
+        f"gsi2 (not modelled): a coupon's gsi2pk is EXP#<validUntil date>#<0-15>, so a day's coupons spread over 16 index "
+        f"keys of {WCU_PER_KEY:,} WCU/s each (~{16 * WCU_PER_KEY // max(1, gsi_wcu):,} coupons/s before the index "
+        "throttles the table)",
         *problems,
     ]
     return table
