@@ -45,7 +45,24 @@ class Recipe:
 RECIPES: dict[str, Recipe] = {
     "GET /v1/customers/{customerId}": Recipe(),
     "PUT /v1/admin/customers/{customerId}/tags": Recipe(as_operator=True, body={"tags": ["bench", "vip"]}),
+    "GET /v1/customers/{customerId}/coupons": Recipe(),
+    "GET /v1/admin/coupon-templates": Recipe(as_operator=True),
+    "GET /v1/customers/{customerId}/points": Recipe(),
+    "GET /v1/customers/{customerId}/points/history": Recipe(),
+    "POST /v1/points/quote": Recipe(
+        body={
+            "eventType": "CardTransactionPosted",
+            "detail": {"transactionId": "bench-tx", "amountMinor": 128800, "currency": "CNY", "merchantId": "m-bench",
+                       "mcc": "5812", "channel": "pos", "postedAt": "2026-11-23T04:12:00Z"},
+        }
+    ),
+    "GET /v1/admin/point-rules": Recipe(as_operator=True),
+    "POST /v1/admin/customers/{customerId}/points/adjustments": Recipe(
+        as_operator=True, body={"points": 1, "reason": "bench", "costCentre": "cc-bench"}
+    ),
 }
+# Consumers measured here with profile events; the others have sections of their own (accrual, flash_grab).
+CONSUMERS = ("customers-ingest",)
 
 
 class AwsCallMeter:
@@ -250,22 +267,25 @@ def run() -> Table:
 
         customer = f"bench-{uuid.uuid4().hex[:10]}"
         publish_bench_customer(cloud, customer)
+        # The background pollers share the library's clients: stopped, they cannot add their calls.
+        for poller in [*cloud.pollers, *cloud.stream_pollers]:
+            poller.stop()
         meter = AwsCallMeter()
         for client in (aws.dynamodb(), aws.sqs(), aws.events()):
             meter.attach(client)
 
         problems: list[str] = []
+        unmeasured: list[str] = []
         for route, function in TOPOLOGY.routes():
             recipe = RECIPES.get(f"{route.method} {route.path}")
             if recipe is None:
-                table.add(function.name, f"{route.method} {route.path}", 0, None, None, None, None, None, "no recipe")
-                problems.append(f"{route.method} {route.path} has no recipe in bench/sections/overhead.py: not measured")
+                unmeasured.append(f"{route.method} {route.path}")
                 continue
             samples = bench_route(cloud, meter, route, function, recipe, customer)
             add_row(table, function.name, f"{route.method} {route.path}", samples)
             problems += samples.problems
         for function in TOPOLOGY.functions:
-            if function.queue is not None:
+            if function.queue is not None and function.name in CONSUMERS:
                 samples = bench_consumer(cloud, meter, function)
                 add_row(table, function.name, f"SQS {function.queue}, per message", samples)
                 problems += samples.problems
@@ -280,6 +300,8 @@ def run() -> Table:
         "in-process moto emulator and its work, parsing; so AWS times are the emulator's, not DynamoDB's",
         "consumer rows: each batch's times divided by its records; medians and p95 over batches",
         "local environment: Powertools tracing and metrics disabled, LOG_LEVEL from the shell (default WARNING)",
+        "claims and accrual have sections of their own (flash_grab, accrual); routes that need set-up state per call "
+        f"are not measured here: {', '.join(unmeasured) or 'none'}",
         *problems,
     ]
     return table
