@@ -49,11 +49,11 @@ from bench.table import Column, Table
 from infra.topology import BANK_SOURCE, DEFAULT_BANK_TIME_ZONE, TOPOLOGY
 
 ROOT = Path(__file__).resolve().parents[2]
-# An event costs a Query and a TransactWriteItems, and moto's Query sorts every item of the table, so
-# the section's time grows faster than the square of the events: 500 take ~1.5 minutes on 2 busy
-# cores, 1,000 ~4, 2,000 ~15. ACCRUAL_EVENTS=10000 runs the issue's full 10,000 (hours, until the emulator's Query
-# reads one partition). Four events per customer over DAYS days, unless ACCRUAL_CUSTOMERS says otherwise.
-EVENTS = int(os.environ.get("ACCRUAL_EVENTS", 500))
+# An event costs a Query and a TransactWriteItems (~7 and ~15 ms on the emulator, whose base-table
+# queries read one partition: infra/local/emulator_patches.py). 2,000 events take about a minute and a
+# half; ACCRUAL_EVENTS=10000 runs the issue's full 10,000 (several minutes). Four events per customer
+# over DAYS days, unless ACCRUAL_CUSTOMERS says otherwise.
+EVENTS = int(os.environ.get("ACCRUAL_EVENTS", 2000))
 CUSTOMERS = int(os.environ.get("ACCRUAL_CUSTOMERS", max(1, EVENTS // 4)))
 SINGLE_SHARE = 4  # one message at a time: the events of the first 1/4 of the customers, the same ones
 BATCH_SIZE = 10  # the points-accrual queue's batch size (infra/topology.py)
@@ -902,14 +902,10 @@ def build_table(r: Results) -> Table:
         f"is the EventBridge envelope of a CardTransactionPosted; {EVENTS:,} events over {CUSTOMERS} customers and the "
         f"{DAYS} business days before today in batches of {BATCH_SIZE}; one at a time, on other customers, the same events "
         f"of the first 1/{SINGLE_SHARE} of them (same amounts, days and order per customer); the two take turns every "
-        f"{ROUND} events of the plan; {WARMUP_EVENTS} warm-up events each first. The time grows faster than the square "
-        "of the events (moto's Query sorts the whole table): ACCRUAL_EVENTS=2000 (500 customers) took ~15 minutes on 2 busy "
-        "cores, and ACCRUAL_EVENTS=10000 runs the issue's full 10,000 (hours); ACCRUAL_CUSTOMERS sets the customers "
-        "(default: events / 4)",
-        "the emulator (moto) serializes every request (~5-30 ms each on an idle machine), and its Query reads every item "
-        "of the table: moto 5.2.5's Table.query filters Table.all_items(), which sorts every item of the table on each "
-        "call (moto/dynamodb/models/table.py), so Query ACCT# costs several TransactWriteItems and grows as the run fills the table: events/s and ms are the emulator's, not DynamoDB's or "
-        "Lambda's; compare the ratio and the request counts",
+        f"{ROUND} events of the plan; {WARMUP_EVENTS} warm-up events each first. ACCRUAL_EVENTS=10000 runs the issue's full "
+        "10,000 (several minutes); ACCRUAL_CUSTOMERS sets the customers (default: events / 4)",
+        "the emulator (moto) serializes every request (~5-30 ms each on an idle machine); events/s and ms are the "
+        "emulator's, not DynamoDB's or Lambda's: compare the ratio and the request counts",
         "the accrual handles the records of a batch one after another, each with one Query of the account and, if it "
         "earns, one TransactWriteItems: the same requests per event in both modes. Batching saves Lambda invocations "
         f"({b.invocations} against {s.invocations * b.events // max(1, s.events)} for the same events) and the "
