@@ -721,12 +721,7 @@ def run() -> Table:
 
         # Only the accrual may talk to the emulator while it runs: stop the local cloud's background work
         # (the queue pollers, the outbox stream pollers, the schedules).
-        if cloud.scheduler:
-            cloud.scheduler.stop()
-        for poller in cloud.pollers:
-            poller.stop()
-        for stream_poller in cloud.stream_pollers:
-            stream_poller.stop()
+        cloud.stop_background_work()
 
         run_id = uuid.uuid4().hex[:6]
         merchant, rule_id = f"bench-m-{run_id}", f"bench-card-{run_id}"

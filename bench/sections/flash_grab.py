@@ -341,12 +341,7 @@ def run() -> Table:
         meter.attach(client)
         cache_s = service.default_store().template_cache_seconds
         # Only the claims may talk to the emulator while they run: stop the local cloud's background work.
-        if cloud.scheduler:
-            cloud.scheduler.stop()
-        for poller in cloud.pollers:
-            poller.stop()
-        for stream_poller in cloud.stream_pollers:
-            stream_poller.stop()
+        cloud.stop_background_work()
         for shards in (1, SHARDED):
             runs.append(grab(cloud, meter, shards))
     finally:

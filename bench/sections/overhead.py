@@ -268,8 +268,7 @@ def run() -> Table:
         customer = f"bench-{uuid.uuid4().hex[:10]}"
         publish_bench_customer(cloud, customer)
         # The background pollers share the library's clients: stopped, they cannot add their calls.
-        for poller in [*cloud.pollers, *cloud.stream_pollers]:
-            poller.stop()
+        cloud.stop_background_work()
         meter = AwsCallMeter()
         for client in (aws.dynamodb(), aws.sqs(), aws.events()):
             meter.attach(client)

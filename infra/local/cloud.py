@@ -115,16 +115,18 @@ class LocalCloud:
         self._api_thread.start()
         return self
 
+    def stop_background_work(self) -> None:
+        """Schedules and pollers stop; the emulator and the API keep serving (benchmarks count requests)."""
+        if self.scheduler:
+            self.scheduler.stop()
+        for poller in [*self.pollers, *self.stream_pollers]:
+            poller.stop()
+
     def stop(self) -> None:
         if self._api_server:
             self._api_server.shutdown()
             self._api_server.server_close()
-        if self.scheduler:
-            self.scheduler.stop()
-        for poller in self.pollers:
-            poller.stop()
-        for stream_poller in self.stream_pollers:
-            stream_poller.stop()
+        self.stop_background_work()
         self.emulator.stop()
 
     def _local_routes(self) -> dict[str, Any]:
