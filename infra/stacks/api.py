@@ -51,6 +51,18 @@ ACCESS_LOG_FORMAT = json.dumps(
 )
 
 
+ERROR_TEMPLATE = '{"error": {"code": "CODE", "message": $context.error.messageString, "details": []}}'
+GATEWAY_ERRORS = (
+    (apigw.ResponseType.UNAUTHORIZED, "401", "UNAUTHENTICATED"),
+    (apigw.ResponseType.ACCESS_DENIED, "403", "FORBIDDEN"),
+    (apigw.ResponseType.THROTTLED, "429", "THROTTLED"),
+    (apigw.ResponseType.REQUEST_TOO_LARGE, "413", "PAYLOAD_TOO_LARGE"),
+    (apigw.ResponseType.BAD_REQUEST_BODY, "400", "VALIDATION_ERROR"),
+    (apigw.ResponseType.DEFAULT_4_XX, "400", "BAD_REQUEST"),
+    (apigw.ResponseType.DEFAULT_5_XX, "502", "UPSTREAM_ERROR"),
+)
+
+
 def path_parameters(path: str) -> list[str]:
     return _PATH_PARAM.findall(path)
 
@@ -108,6 +120,16 @@ class Api(Construct):
         self.validator = self.rest_api.add_request_validator(
             "Validator", validate_request_body=True, validate_request_parameters=True
         )
+
+        # API Gateway answers some requests itself (no or bad token, throttling, too large): in the
+        # same error shape as the handlers, so clients parse one format.
+        for response_type, status, code in GATEWAY_ERRORS:
+            self.rest_api.add_gateway_response(
+                f"Gateway{code.title().replace('_', '')}",
+                type=response_type,
+                status_code=status,
+                templates={"application/json": ERROR_TEMPLATE.replace("CODE", code)},
+            )
 
         self.methods: dict[tuple[str, str], apigw.Method] = {}
         for route, spec in topology.routes():

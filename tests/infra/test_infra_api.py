@@ -104,3 +104,24 @@ def test_user_pool_is_staff_only_with_mfa_and_strong_passwords(synth: Synthesize
 def test_user_pool_has_operator_and_approver_groups(synth: Synthesized) -> None:
     groups = synth.of_type("AWS::Cognito::UserPoolGroup").values()
     assert {g["GroupName"] for g in groups} == set(USER_GROUPS) == {"operators", "approvers"}
+
+
+@pytest.mark.parametrize(
+    ("response_type", "status", "code"),
+    [
+        ("UNAUTHORIZED", "401", "UNAUTHENTICATED"),
+        ("ACCESS_DENIED", "403", "FORBIDDEN"),
+        ("THROTTLED", "429", "THROTTLED"),
+        ("REQUEST_TOO_LARGE", "413", "PAYLOAD_TOO_LARGE"),
+        ("DEFAULT_4XX", "400", "BAD_REQUEST"),
+        ("DEFAULT_5XX", "502", "UPSTREAM_ERROR"),
+    ],
+)
+def test_gateway_answers_in_the_api_error_shape(synth: Synthesized, response_type: str, status: str, code: str) -> None:
+    """Given a request API Gateway refuses itself / Then the body has the handlers' error shape and code."""
+    responses = {props["ResponseType"]: props for props in synth.of_type("AWS::ApiGateway::GatewayResponse").values()}
+    response = responses[response_type]
+    assert response["StatusCode"] == status
+    template = response["ResponseTemplates"]["application/json"]
+    assert f'"code": "{code}"' in template
+    assert '"details": []' in template
