@@ -3,6 +3,7 @@
 from typing import Any
 
 from loyalty.core.clock import utc_now
+from loyalty.core.dynamo import decode_cursor, encode_cursor
 from loyalty.core.errors import InvalidInput
 from loyalty.core.http import Request, Response, api_handler, api_router, ok
 from loyalty.points import service
@@ -20,7 +21,6 @@ def balance(request: Request[Any]) -> Response:
 
 @api_handler()
 def history(request: Request[Any]) -> Response:
-    import base64
     import json
 
     customer_id = request.path_param("customerId")
@@ -30,18 +30,13 @@ def history(request: Request[Any]) -> Response:
         raise InvalidInput(f"kind must be one of {', '.join(KINDS)}", code="VALIDATION_ERROR")
     if not limit.isdigit() or not 1 <= int(limit) <= 100:
         raise InvalidInput("limit must be 1 to 100", code="VALIDATION_ERROR")
-    try:
-        start = json.loads(base64.urlsafe_b64decode(cursor)) if cursor else None
-    except ValueError:
-        raise InvalidInput("the cursor is not one this API returned", code="INVALID_CURSOR") from None
-    entries, last = service.default_store().history(customer_id, kind, int(limit), start)
+    entries, last = service.default_store().history(customer_id, kind, int(limit), decode_cursor(cursor))
     view = [
         {"entryId": e["entryId"], "kind": e["kind"], "points": e["points"], "growth": e.get("growth", 0), "at": e["at"],
          "costCentre": e.get("costCentre"), "source": json.loads(e["source"]), "debtChange": e.get("debtChange", 0)}
         for e in entries
     ]
-    next_cursor = base64.urlsafe_b64encode(json.dumps(last).encode()).decode() if last else None
-    return ok({"items": view, "nextCursor": next_cursor})
+    return ok({"items": view, "nextCursor": encode_cursor(last)})
 
 
 @api_handler(body=QuoteRequest, idempotency="none")

@@ -55,3 +55,29 @@ def get_marker(client: Any, table: str, name: str) -> str | None:
 
 def set_marker(client: Any, table: str, name: str, value: str) -> None:
     client.put_item(TableName=table, Item=to_item({"pk": "SWEEP", "sk": name, "value": value}))
+
+
+def encode_cursor(key: dict[str, Any] | None) -> str | None:
+    """A DynamoDB LastEvaluatedKey as an opaque, URL-safe pagination cursor."""
+    import base64
+    import json
+
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    """The key behind a cursor this API returned; anything else is a 400."""
+    import base64
+    import json
+
+    from loyalty.core.errors import InvalidInput
+
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except ValueError:
+        key = None
+    if not isinstance(key, dict):
+        raise InvalidInput("the cursor is not one this API returned", code="INVALID_CURSOR")
+    return key

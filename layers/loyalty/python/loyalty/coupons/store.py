@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
 
-from loyalty.core.dynamo import from_item, get_marker, is_condition_failure, set_marker, to_item, to_value
-from loyalty.core.errors import Conflict, InvalidInput, NotFound
+from loyalty.core.dynamo import (
+    decode_cursor,
+    encode_cursor,
+    from_item,
+    get_marker,
+    is_condition_failure,
+    set_marker,
+    to_item,
+    to_value,
+)
+from loyalty.core.errors import Conflict, NotFound
 from loyalty.core.outbox import PendingEvent, outbox_put
 from loyalty.coupons import records
 from loyalty.coupons.claims import ClaimExecutor, ClaimPlan
@@ -18,21 +25,6 @@ from loyalty.coupons.model import Template
 
 CODES_PER_TRANSACTION = 90
 MAX_PAGE = 100
-
-
-def _encode_cursor(key: dict[str, Any] | None) -> str | None:
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
-
-
-def _decode_cursor(cursor: str | None) -> dict[str, Any] | None:
-    if not cursor:
-        return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        assert isinstance(key, dict)
-        return key
-    except Exception:
-        raise InvalidInput("the cursor is not one this API returned", code="INVALID_CURSOR") from None
 
 
 class DynamoCouponStore:
@@ -80,11 +72,11 @@ class DynamoCouponStore:
             "ScanIndexForward": False,
             "Limit": min(limit, MAX_PAGE),
         }
-        start = _decode_cursor(cursor)
+        start = decode_cursor(cursor)
         if start:
             request["ExclusiveStartKey"] = start
         page = self.client.query(**request)
-        return [records.template_from_item(from_item(i)) for i in page.get("Items", [])], _encode_cursor(page.get("LastEvaluatedKey"))
+        return [records.template_from_item(from_item(i)) for i in page.get("Items", [])], encode_cursor(page.get("LastEvaluatedKey"))
 
     def change_status(self, before: Template, after: Template, events: list[PendingEvent]) -> None:
         """The template and every shard's `active` flag in one transaction: a pause stops claims at
@@ -269,7 +261,7 @@ class DynamoCouponStore:
 
     def wallet_pages(self, customer_id: str, cursor: str | None) -> Iterator[tuple[Coupon, str]]:
         """The customer's coupons, newest first, each with the cursor that resumes after it."""
-        start = _decode_cursor(cursor)
+        start = decode_cursor(cursor)
         while True:
             request: dict[str, Any] = {
                 "TableName": self.table,
@@ -283,7 +275,7 @@ class DynamoCouponStore:
                 request["ExclusiveStartKey"] = start
             page = self.client.query(**request)
             for raw in page.get("Items", []):
-                resume = _encode_cursor({k: raw[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")})
+                resume = encode_cursor({k: raw[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")})
                 yield records.coupon_from_item(from_item(raw)), str(resume)
             start = page.get("LastEvaluatedKey")
             if not start:
