@@ -195,6 +195,7 @@ TOPOLOGY = Topology(
         Queue("customer-profile-events", batch_size=10, visibility_timeout_s=30, max_receive_count=3),
         Queue("coupon-commands", batch_size=10, visibility_timeout_s=60, max_receive_count=5),
         Queue("points-accrual", batch_size=10, visibility_timeout_s=60, max_receive_count=5, max_batching_window_s=1),
+        Queue("points-redemption-outcomes", batch_size=10, visibility_timeout_s=60, max_receive_count=5),
     ),
     rules=(
         Rule(
@@ -214,6 +215,22 @@ TOPOLOGY = Topology(
                 "LoginCompleted",
             ),
             queue="points-accrual",
+        ),
+        # Commands put on the bus (through an outbox, so they exist iff their sender's change
+        # committed) reach the coupon-commands queue like commands sent to it directly.
+        Rule(
+            "coupon-commands-from-bus",
+            event_pattern={"source": ["loyalty.points", "loyalty.campaigns"], "detail-type": ["IssueCoupon"]},
+            queue="coupon-commands",
+        ),
+        Rule(
+            "points-mall-coupon-outcomes",
+            event_pattern={
+                "source": ["loyalty.coupons"],
+                "detail-type": ["CouponIssued", "CouponIssueFailed"],
+                "detail": {"source": ["points_mall"]},
+            },
+            queue="points-redemption-outcomes",
         ),
     ),
     functions=(
@@ -309,8 +326,34 @@ TOPOLOGY = Topology(
                 Route("GET", "/v1/customers/{customerId}/points", "customer"),
                 Route("GET", "/v1/customers/{customerId}/points/history", "customer"),
                 Route("POST", "/v1/points/quote", "customer"),
+                Route("GET", "/v1/points/catalogue", "customer"),
             ),
             tables={POINTS: "read"},
+        ),
+        Function(
+            "points-redemption",
+            capability="points",
+            module="redemption",
+            routes=(
+                Route("POST", "/v1/points/redemptions", "customer"),
+                Route("GET", "/v1/points/redemptions/{redemptionId}", "customer"),
+            ),
+            tables={POINTS: "write"},
+        ),
+        Function(
+            "points-redemption-outcomes",
+            capability="points",
+            module="redemption_outcomes",
+            queue="points-redemption-outcomes",
+            tables={POINTS: "write"},
+        ),
+        Function(
+            "points-holds",
+            capability="points",
+            module="holds",
+            timeout_s=120,
+            schedules=(Schedule("points-holds-sweep", "rate(5 minutes)"),),
+            tables={POINTS: "write"},
         ),
         Function(
             "points-admin",
@@ -324,6 +367,9 @@ TOPOLOGY = Topology(
                 Route("PUT", "/v1/admin/point-rules/{ruleId}", "operator"),
                 Route("POST", "/v1/admin/customers/{customerId}/points/adjustments", "operator"),
                 Route("GET", "/v1/admin/points/liability", "operator"),
+                Route("PUT", "/v1/admin/points/catalogue/{itemId}", "operator"),
+                Route("GET", "/v1/admin/points/catalogue", "operator"),
+                Route("POST", "/v1/admin/points/redemptions/{redemptionId}/settlement", "operator"),
             ),
             tables={POINTS: "write", IDEMPOTENCY: "write"},
         ),

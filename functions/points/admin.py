@@ -1,12 +1,14 @@
-"""Operator API for points: versioned earn rules, adjustments, and the liability report."""
+"""Operator API for points: versioned earn rules, adjustments, the liability report, the redemption
+catalogue and the settlement of points-and-cash redemptions."""
 
 from typing import Any
 
 from loyalty.core.clock import utc_now
 from loyalty.core.errors import InvalidInput
 from loyalty.core.http import Request, Response, api_handler, api_router, created, ok
-from loyalty.points import service
+from loyalty.points import redemption, service
 from loyalty.points.model import AdjustmentRequest, RuleDefinition
+from loyalty.points.redemption import CatalogueItem, SettlementRequest
 
 RULES = "/v1/admin/point-rules"
 
@@ -52,6 +54,26 @@ def liability(request: Request[Any]) -> Response:
     return ok(service.liability(service.default_store()))
 
 
+@api_handler(body=CatalogueItem)
+def save_catalogue_item(request: Request[CatalogueItem]) -> Response:
+    item = request.json_body()
+    if item.itemId != request.path_param("itemId"):
+        raise InvalidInput("the body's itemId must match the path", code="VALIDATION_ERROR")
+    return ok(redemption.save_catalogue_item(service.default_store(), item, request.caller.subject, utc_now()))
+
+
+@api_handler()
+def list_catalogue(request: Request[Any]) -> Response:
+    return ok({"items": redemption.catalogue(service.default_store(), active_only=False)})
+
+
+# The mall's payment backend reports how the cash part of a points-and-cash redemption ended.
+@api_handler(body=SettlementRequest)
+def settle(request: Request[SettlementRequest]) -> Response:
+    rid = request.path_param("redemptionId")
+    return ok(redemption.settle_payment(service.default_store(), rid, request.json_body(), utc_now()))
+
+
 handler = api_router(
     {
         f"POST {RULES}": create_rule,
@@ -60,5 +82,8 @@ handler = api_router(
         f"PUT {RULES}/{{ruleId}}": update_rule,
         "POST /v1/admin/customers/{customerId}/points/adjustments": adjust,
         "GET /v1/admin/points/liability": liability,
+        "PUT /v1/admin/points/catalogue/{itemId}": save_catalogue_item,
+        "GET /v1/admin/points/catalogue": list_catalogue,
+        "POST /v1/admin/points/redemptions/{redemptionId}/settlement": settle,
     }
 )

@@ -6,7 +6,7 @@ from loyalty.core.clock import utc_now
 from loyalty.core.dynamo import decode_cursor, encode_cursor
 from loyalty.core.errors import InvalidInput
 from loyalty.core.http import Request, Response, api_handler, api_router, ok
-from loyalty.points import service
+from loyalty.points import redemption, service
 from loyalty.points.model import QuoteRequest
 
 KINDS = ("earn", "redeem", "expire", "reverse", "adjust")
@@ -47,10 +47,16 @@ def quote(request: Request[QuoteRequest]) -> Response:
     return ok(service.quote(service.default_store(), body.eventType, {**body.detail, "customerId": customer_id}))
 
 
+@api_handler()
+def catalogue(request: Request[Any]) -> Response:
+    return ok({"items": redemption.catalogue(service.default_store(), active_only=True)})
+
+
 handler = api_router(
     {
         "GET /v1/customers/{customerId}/points": balance,
         "GET /v1/customers/{customerId}/points/history": history,
         "POST /v1/points/quote": quote,
+        "GET /v1/points/catalogue": catalogue,
     }
 )

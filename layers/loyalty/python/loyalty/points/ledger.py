@@ -32,6 +32,11 @@ class Account:
     growth: int = 0
     version: int = 0
     lots: tuple[Lot, ...] = ()
+    held: int = 0  # spent on redemptions not settled yet (already out of `available`)
+    pending: int = 0  # earned but held back by the risk warning (not yet in `available`)
+    tier: str | None = None
+    growth_by_month: tuple[tuple[str, int], ...] = ()  # (YYYY-MM, growth earned that month)
+    downgrade_due_on: str | None = None  # set by a re-evaluation that found the tier no longer earned
 
     def fifo(self) -> list[Lot]:
         return sorted(self.lots, key=lambda lot: (lot.expires_on, lot.lot_id))
@@ -60,6 +65,13 @@ class Change:
     available: int = 0
     debt: int = 0
     growth: int = 0
+    growth_month: str = ""  # the business month growth is earned in (tiers count months)
+    held: int = 0
+    pending: int = 0
+    # Writes that say "not done yet" (a redemption, a held accrual): when one fails the change was
+    # already applied. Other writes that ride along (tier fields) go in `balance_sets`.
+    records: list[dict[str, Any]] = field(default_factory=list)
+    balance_sets: dict[str, Any] = field(default_factory=dict)
     # The business date: lots dated before it have lapsed (the daily run has not deleted them yet)
     # and are never spent.
     today: str = ""
@@ -160,6 +172,21 @@ def reverse(
     change.entries.append(Entry(entry_id, "reverse", -points, at, None, source, lots=tuple(taken), debt_change=shortfall))
 
 
+def restore(account: Account, change: Change, *, entry_id: str, taken: tuple[tuple[str, int], ...], at: str, source: dict[str, Any]) -> None:
+    """Puts points taken by a redemption back into the lots they came from (re-created if the
+    daily run deleted them meanwhile; a lapsed one is expired by the next run, never spent)."""
+    known = {lot.lot_id: lot for lot in _all_lots(account, change)}
+    points = 0
+    for lot_id, delta in taken:
+        expires_on, rest = lot_id.split("#", 1)
+        cost_centre, rule_id = rest.rsplit("#", 1)  # rule ids never hold '#'; a cost centre may
+        lot = known.get(lot_id) or Lot(lot_id, expires_on, 0, cost_centre, None if rule_id == "manual" else rule_id)
+        change.move(lot, -delta)
+        points -= delta
+    change.available += points
+    change.entries.append(Entry(entry_id, "reverse", points, at, None, source, lots=tuple((lot_id, -delta) for lot_id, delta in taken)))
+
+
 def expire(account: Account, change: Change, *, lot: Lot, at: str, entry_id: str) -> None:
     """The lot's remaining points lapse."""
     left = change.remaining_of(lot)
@@ -184,4 +211,16 @@ def apply(account: Account, change: Change) -> Account:
         account.growth + change.growth,
         account.version + 1,
         lots,
+        account.held + change.held,
+        account.pending + change.pending,
+        change.balance_sets.get("tier", account.tier),
+        _growth_after(account, change),
+        change.balance_sets.get("downgradeDueOn", account.downgrade_due_on),
     )
+
+
+def _growth_after(account: Account, change: Change) -> tuple[tuple[str, int], ...]:
+    months = dict(account.growth_by_month)
+    if change.growth and change.growth_month:
+        months[change.growth_month] = months.get(change.growth_month, 0) + change.growth
+    return tuple(sorted(months.items()))

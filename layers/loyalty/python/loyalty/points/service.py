@@ -48,7 +48,7 @@ def current_rules(store: DynamoPointsStore) -> list[Rule]:
     return loaded
 
 
-def _with_retries(store: DynamoPointsStore, customer_id: str, decide: Callable[[Account, dict[str, int]], tuple[Change, list[tuple[str, int, int]], list[PendingEvent]] | None], now: datetime) -> Change | None:
+def with_retries(store: DynamoPointsStore, customer_id: str, decide: Callable[[Account, dict[str, int]], tuple[Change, list[tuple[str, int, int]], list[PendingEvent]] | None], now: datetime) -> Change | None:
     """Read, decide, write conditioned on the version read; again on a race. None: nothing to do
     (or it was already booked)."""
     for attempt in range(MAX_ATTEMPTS):
@@ -57,7 +57,7 @@ def _with_retries(store: DynamoPointsStore, customer_id: str, decide: Callable[[
         if decided is None:
             return None
         change, cap_updates, events = decided
-        if not change.entries:
+        if not (change.entries or change.records or change.balance_sets):
             return None
         try:
             store.commit(account, change, caps=cap_updates, events=events, ttl_epoch=int(now.timestamp()))
@@ -70,7 +70,7 @@ def _with_retries(store: DynamoPointsStore, customer_id: str, decide: Callable[[
     raise Conflict("the points account is busy; retry", code="ACCOUNT_CONTENDED")
 
 
-def _entry_event(kind: str, customer_id: str, entry: ledger.Entry, **extra: Any) -> PendingEvent:
+def entry_event(kind: str, customer_id: str, entry: ledger.Entry, **extra: Any) -> PendingEvent:
     detail = {"customerId": customer_id, "entryId": entry.entry_id, "kind": entry.kind, "points": entry.points,
               "growth": entry.growth, "costCentre": entry.cost_centre, "source": entry.source, **extra}
     return PendingEvent(SOURCE, kind, {k: v for k, v in detail.items() if v is not None})
@@ -110,7 +110,7 @@ def accrue(store: DynamoPointsStore, event_type: str, detail: Inbound, event_id:
     earned_on = rules.earned_on(ctx, zone)
 
     def decide(account: Account, caps: dict[str, int]) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]]:
-        change, cap_updates, events = Change(today=earned_on.isoformat()), [], []
+        change, cap_updates, events = Change(today=earned_on.isoformat(), growth_month=earned_on.isoformat()[:7]), [], []
         for award in award_plan(rules_now, ctx, caps, None):
             if award["points"] <= 0:
                 continue
@@ -127,10 +127,10 @@ def accrue(store: DynamoPointsStore, event_type: str, detail: Inbound, event_id:
                 cap = award["caps"][period]
                 if cap["cap"] is not None:
                     cap_updates.append((cap["key"], award["points"], cap["cap"]))
-        events = [_entry_event("PointsEarned", ctx.customer_id, e) for e in change.entries]
+        events = [entry_event("PointsEarned", ctx.customer_id, e) for e in change.entries]
         return change, cap_updates, events
 
-    return _with_retries(store, ctx.customer_id, decide, now)
+    return with_retries(store, ctx.customer_id, decide, now)
 
 
 def reverse_refund(store: DynamoPointsStore, refund: CardTransactionRefunded, now: datetime) -> Change | None:
@@ -165,10 +165,10 @@ def reverse_refund(store: DynamoPointsStore, refund: CardTransactionRefunded, no
             ledger.reverse(account, change, entry_id=f"reverse:{tx}:{refund.refundId}:{rule_id}", points=due, at=iso_utc(now),
                            source={"refundId": refund.refundId, "originalTransactionId": tx, "ruleId": rule_id,
                                    "refundAmountMinor": refund.amountMinor}, prefer=own_lots)
-        events = [_entry_event("PointsReversed", refund.customerId, e) for e in change.entries]
+        events = [entry_event("PointsReversed", refund.customerId, e) for e in change.entries]
         return change, [], events
 
-    return _with_retries(store, refund.customerId, decide, now)
+    return with_retries(store, refund.customerId, decide, now)
 
 
 def adjust(store: DynamoPointsStore, customer_id: str, request: AdjustmentRequest, operator: str, key: str, now: datetime) -> Change | None:
@@ -183,9 +183,9 @@ def adjust(store: DynamoPointsStore, customer_id: str, request: AdjustmentReques
                         cost_centre=request.costCentre, at=iso_utc(now), source=source, kind="adjust")
         else:
             ledger.redeem(account, change, entry_id=entry_id, points=-request.points, at=iso_utc(now), source=source, kind="adjust")
-        return change, [], [_entry_event("PointsAdjusted", customer_id, e) for e in change.entries]
+        return change, [], [entry_event("PointsAdjusted", customer_id, e) for e in change.entries]
 
-    return _with_retries(store, customer_id, decide, now)
+    return with_retries(store, customer_id, decide, now)
 
 
 # ---- expiry ---------------------------------------------------------------------------------------
@@ -207,10 +207,10 @@ def expire_due(store: DynamoPointsStore, now: datetime) -> dict[str, int]:
                 return None
             change = Change()
             ledger.expire(account, change, lot=current, at=iso_utc(now), entry_id=f"expire:{lot_id}:v{account.version}")
-            return change, [], [_entry_event("PointsExpired", customer, e, expiredOn=current.expires_on) for e in change.entries]
+            return change, [], [entry_event("PointsExpired", customer, e, expiredOn=current.expires_on) for e in change.entries]
 
         try:
-            if _with_retries(store, customer_id, decide, now):
+            if with_retries(store, customer_id, decide, now):
                 expired += 1
         except Conflict:
             logger.warning("a busy account kept a lapsed lot; the next run expires it", extra={"customer_id": customer_id})
@@ -240,9 +240,11 @@ def balance(store: DynamoPointsStore, customer_id: str, now: datetime) -> dict[s
     return {
         "customerId": customer_id,
         "available": account.available,
-        "pending": 0,
+        "pending": account.pending,
+        "held": account.held,
         "debt": account.debt,
         "growth": account.growth,
+        "tier": account.tier,
         "expiringWithin30Days": [{"date": d, "points": p} for d, p in sorted(expiring.items())],
     }
 

@@ -53,6 +53,27 @@ def _lot_from(item: dict[str, Any]) -> Lot:
     return Lot(item["lotId"], item["expiresOn"], int(item["remaining"]), item["costCentre"], item.get("ruleId"))
 
 
+GROWTH_MONTH_PREFIX = "growth@"
+
+
+def account_from(customer_id: str, balance: dict[str, Any], lots: list[Lot]) -> Account:
+    return Account(
+        customer_id,
+        int(balance.get("available", 0)),
+        int(balance.get("debt", 0)),
+        int(balance.get("growth", 0)),
+        int(balance.get("version", 0)),
+        tuple(lots),
+        held=int(balance.get("held", 0)),
+        pending=int(balance.get("pending", 0)),
+        tier=balance.get("tier"),
+        growth_by_month=tuple(
+            sorted((k.removeprefix(GROWTH_MONTH_PREFIX), int(v)) for k, v in balance.items() if k.startswith(GROWTH_MONTH_PREFIX))
+        ),
+        downgrade_due_on=balance.get("downgradeDueOn"),
+    )
+
+
 class DynamoPointsStore:
     def __init__(self, table: str, client: Any):
         self.table = table
@@ -74,15 +95,7 @@ class DynamoPointsStore:
                 lots.append(_lot_from(item))
             elif sk.startswith("CAP#"):
                 caps[sk[4:]] = int(item.get("count", 0))
-        account = Account(
-            customer_id,
-            int(balance.get("available", 0)),
-            int(balance.get("debt", 0)),
-            int(balance.get("growth", 0)),
-            int(balance.get("version", 0)),
-            tuple(lots),
-        )
-        return account, caps
+        return account_from(customer_id, balance, lots), caps
 
     def commit(
         self,
@@ -95,7 +108,7 @@ class DynamoPointsStore:
     ) -> None:
         """Writes the change if the account is still at the version it was read at."""
         customer = account.customer_id
-        items: list[dict[str, Any]] = []
+        items: list[dict[str, Any]] = list(change.records)
         for entry in change.entries:
             record = {
                 "pk": ledger_pk(customer),
@@ -113,9 +126,24 @@ class DynamoPointsStore:
                 "gsi1sk": f"{entry.at}#{entry.entry_id}",
             }
             items.append({"Put": {"TableName": self.table, "Item": to_item(record), "ConditionExpression": "attribute_not_exists(pk)"}})
-        names = {"#a": "available", "#d": "debt", "#g": "growth", "#v": "version"}
+        names = {"#a": "available", "#d": "debt", "#g": "growth", "#v": "version", "#h": "held", "#p": "pending"}
         values = {":a": to_value(change.available), ":d": to_value(change.debt), ":g": to_value(change.growth),
-                  ":one": to_value(1), ":v": to_value(account.version), ":c": to_value(customer)}
+                  ":one": to_value(1), ":v": to_value(account.version), ":c": to_value(customer),
+                  ":h": to_value(change.held), ":p": to_value(change.pending)}
+        update = "ADD #a :a, #d :d, #g :g, #v :one, #h :h, #p :p"
+        if change.growth:
+            names["#gm"], values[":gm"] = f"{GROWTH_MONTH_PREFIX}{change.growth_month}", to_value(change.growth)
+            update += ", #gm :gm"
+        sets = ["customerId = :c"]
+        removes = []
+        for i, (attribute, value) in enumerate(sorted(change.balance_sets.items())):
+            names[f"#s{i}"] = attribute
+            if value is None:
+                removes.append(f"#s{i}")
+            else:
+                values[f":s{i}"] = to_value(value)
+                sets.append(f"#s{i} = :s{i}")
+        update += " SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         condition = "attribute_not_exists(pk)" if account.version == 0 else "#v = :v"
         # Never negative, whatever the arithmetic above concluded: the write itself refuses it.
         if change.available < 0:
@@ -129,7 +157,7 @@ class DynamoPointsStore:
                 "Update": {
                     "TableName": self.table,
                     "Key": to_item({"pk": account_pk(customer), "sk": "BALANCE"}),
-                    "UpdateExpression": "ADD #a :a, #d :d, #g :g, #v :one SET customerId = :c",
+                    "UpdateExpression": update,
                     "ConditionExpression": condition,
                     "ExpressionAttributeNames": names,
                     "ExpressionAttributeValues": values,
@@ -155,7 +183,7 @@ class DynamoPointsStore:
                 }
             )
         items += [outbox_put(self.table, e) for e in events]
-        self._transact(items, len(change.entries))
+        self._transact(items, len(change.records) + len(change.entries))
 
     def _lot_write(self, customer: str, lot: Lot, after: int) -> dict[str, Any]:
         key = to_item({"pk": account_pk(customer), "sk": f"LOT#{lot.lot_id}"})
@@ -269,6 +297,28 @@ class DynamoPointsStore:
             if "LastEvaluatedKey" not in page:
                 return available, debt
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    # ---- plain records: redemptions, the catalogue, held accruals, configuration -----------------
+
+    def get_record(self, key: dict[str, str]) -> dict[str, Any] | None:
+        item = self.client.get_item(TableName=self.table, Key=to_item(key), ConsistentRead=True).get("Item")
+        return from_item(item) if item else None
+
+    def put_record(self, record: dict[str, Any]) -> None:
+        self.client.put_item(TableName=self.table, Item=to_item(record))
+
+    def records_under(self, pk: str) -> list[dict[str, Any]]:
+        return list(self._query_all({"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": to_value(pk)}, "ConsistentRead": True}))
+
+    def query_index_before(self, index: str, pk: str, before: str) -> Iterator[dict[str, Any]]:
+        """Items of a sparse index partition sorted before `before` (holds and flags by time)."""
+        yield from self._query_all(
+            {
+                "IndexName": index,
+                "KeyConditionExpression": f"{index}pk = :p AND {index}sk < :b",
+                "ExpressionAttributeValues": {":p": to_value(pk), ":b": to_value(before)},
+            }
+        )
 
     # ---- rules ------------------------------------------------------------------------------------
 
