@@ -370,6 +370,8 @@ TOPOLOGY = Topology(
                 Route("PUT", "/v1/admin/points/catalogue/{itemId}", "operator"),
                 Route("GET", "/v1/admin/points/catalogue", "operator"),
                 Route("POST", "/v1/admin/points/redemptions/{redemptionId}/settlement", "operator"),
+                Route("PUT", "/v1/admin/point-tiers", "operator"),
+                Route("GET", "/v1/admin/point-tiers", "operator"),
             ),
             tables={POINTS: "write", IDEMPOTENCY: "write"},
         ),
@@ -381,6 +383,15 @@ TOPOLOGY = Topology(
             schedules=(Schedule("points-expiry-daily", "cron(10 0 * * ? *)"),),
             tables={POINTS: "write"},
             publishes_events=True,  # PointsExpiringSoon is announced directly: it changes no state
+        ),
+        Function(
+            "points-tiers",
+            capability="points",
+            module="tiers",
+            timeout_s=900,
+            # Monthly, after the month's growth is in: downgrades fall due, monthly benefits go out.
+            schedules=(Schedule("points-tiers-monthly", "cron(30 1 1 * ? *)"),),
+            tables={POINTS: "write"},
         ),
         Function(
             "points-outbox",

@@ -1,14 +1,15 @@
-"""Operator API for points: versioned earn rules, adjustments, the liability report, the redemption
-catalogue and the settlement of points-and-cash redemptions."""
+"""Operator API for points: versioned earn rules and member levels, adjustments, the liability
+report, the redemption catalogue and the settlement of points-and-cash redemptions."""
 
 from typing import Any
 
 from loyalty.core.clock import utc_now
-from loyalty.core.errors import InvalidInput
+from loyalty.core.errors import InvalidInput, NotFound
 from loyalty.core.http import Request, Response, api_handler, api_router, created, ok
-from loyalty.points import redemption, service
+from loyalty.points import redemption, service, tier_service
 from loyalty.points.model import AdjustmentRequest, RuleDefinition
 from loyalty.points.redemption import CatalogueItem, SettlementRequest
+from loyalty.points.tiers import TierLadder
 
 RULES = "/v1/admin/point-rules"
 
@@ -74,6 +75,20 @@ def settle(request: Request[SettlementRequest]) -> Response:
     return ok(redemption.settle_payment(service.default_store(), rid, request.json_body(), utc_now()))
 
 
+@api_handler(body=TierLadder)
+def save_tiers(request: Request[TierLadder]) -> Response:
+    return ok(tier_service.save_ladder(service.default_store(), request.json_body(), request.caller.subject, utc_now()))
+
+
+@api_handler()
+def get_tiers(request: Request[Any]) -> Response:
+    found = service.default_store().ladder()
+    if found is None:
+        raise NotFound("no member levels are set yet", code="TIERS_NOT_SET")
+    ladder, version, record = found
+    return ok(tier_service.ladder_view(ladder, version, record["updatedBy"], record["updatedAt"]))
+
+
 handler = api_router(
     {
         f"POST {RULES}": create_rule,
@@ -85,5 +100,7 @@ handler = api_router(
         "PUT /v1/admin/points/catalogue/{itemId}": save_catalogue_item,
         "GET /v1/admin/points/catalogue": list_catalogue,
         "POST /v1/admin/points/redemptions/{redemptionId}/settlement": settle,
+        "PUT /v1/admin/point-tiers": save_tiers,
+        "GET /v1/admin/point-tiers": get_tiers,
     }
 )

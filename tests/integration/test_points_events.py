@@ -7,24 +7,22 @@ reached the bus; each event is checked against its schema in events/schemas/outb
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
-from typing import Any
 
-import jsonschema
 import pytest
 
 from infra.local.cloud import LocalCloud
 from tests.support.api import Api, eventually
 from tests.support.points import (
+    PointsTap,
     accrue,
     adjust,
     bank_today,
     card_refund,
     card_transaction,
+    conforms,
     create_rule,
     new_customer,
     posted,
@@ -36,53 +34,12 @@ from tests.support.points import (
     yesterday,
 )
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "events" / "schemas" / "outbound"
-
-
-class PointsTap:
-    """Everything with source `loyalty.points` that reaches the bus, collected from an SQS queue."""
-
-    def __init__(self, cloud: LocalCloud, name: str):
-        self.sqs, self.events, self.name, self.bus = cloud.clients.sqs, cloud.clients.events, name, cloud.topology.bus_name
-        self.url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
-        arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        self.events.put_rule(Name=name, EventBusName=self.bus, EventPattern=json.dumps({"source": ["loyalty.points"]}))
-        self.events.put_targets(Rule=name, EventBusName=self.bus, Targets=[{"Id": "tap", "Arn": arn}])
-        self.seen: list[dict[str, Any]] = []
-
-    def drain(self) -> list[dict[str, Any]]:
-        while True:
-            messages = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
-            if not messages:
-                return self.seen
-            self.seen += [json.loads(m["Body"]) for m in messages]
-            self.sqs.delete_message_batch(
-                QueueUrl=self.url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
-            )
-
-    def of(self, customer_id: str, detail_type: str | None = None) -> list[dict[str, Any]]:
-        return [
-            e for e in self.drain()
-            if e["detail"].get("customerId") == customer_id and (detail_type is None or e["detail-type"] == detail_type)
-        ]
-
-    def close(self) -> None:
-        self.events.remove_targets(Rule=self.name, EventBusName=self.bus, Ids=["tap"])
-        self.events.delete_rule(Name=self.name, EventBusName=self.bus)
-        self.sqs.delete_queue(QueueUrl=self.url)
-
 
 @pytest.fixture(scope="module")
 def tap(cloud: LocalCloud) -> Iterator[PointsTap]:
     points_tap = PointsTap(cloud, f"points-tap-{uuid.uuid4().hex[:8]}")
     yield points_tap
     points_tap.close()
-
-
-def conforms(event: dict[str, Any]) -> dict[str, Any]:
-    schema = json.loads((SCHEMAS / f"{event['detail-type']}.json").read_text())
-    jsonschema.validate(event["detail"], schema, format_checker=jsonschema.FormatChecker())
-    return dict(event["detail"])
 
 
 def test_an_accrual_publishes_points_earned(cloud: LocalCloud, api: Api, tap: PointsTap) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -373,3 +374,50 @@ def seed_lot(dynamodb: Any, customer_id: str, *, points: int, expires_on: str, c
         TransactItems=[{"Put": {"TableName": POINTS_TABLE, "Item": to_item(i), "ConditionExpression": "attribute_not_exists(pk)"}} for i in items]
     )
     return lot_id
+
+
+# ---- the bus ---------------------------------------------------------------------------------------
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "events" / "schemas" / "outbound"
+
+
+class PointsTap:
+    """Everything with source `loyalty.points` that reaches the bus, collected from an SQS queue."""
+
+    def __init__(self, cloud: LocalCloud, name: str):
+        self.sqs, self.events, self.name, self.bus = cloud.clients.sqs, cloud.clients.events, name, cloud.topology.bus_name
+        self.url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.events.put_rule(Name=name, EventBusName=self.bus, EventPattern=json.dumps({"source": ["loyalty.points"]}))
+        self.events.put_targets(Rule=name, EventBusName=self.bus, Targets=[{"Id": "tap", "Arn": arn}])
+        self.seen: list[dict[str, Any]] = []
+
+    def drain(self) -> list[dict[str, Any]]:
+        while True:
+            messages = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+            if not messages:
+                return self.seen
+            self.seen += [json.loads(m["Body"]) for m in messages]
+            self.sqs.delete_message_batch(
+                QueueUrl=self.url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+            )
+
+    def of(self, customer_id: str, detail_type: str | None = None) -> list[dict[str, Any]]:
+        return [
+            e for e in self.drain()
+            if e["detail"].get("customerId") == customer_id and (detail_type is None or e["detail-type"] == detail_type)
+        ]
+
+    def close(self) -> None:
+        self.events.remove_targets(Rule=self.name, EventBusName=self.bus, Ids=["tap"])
+        self.events.delete_rule(Name=self.name, EventBusName=self.bus)
+        self.sqs.delete_queue(QueueUrl=self.url)
+
+
+def conforms(event: dict[str, Any]) -> dict[str, Any]:
+    """The event's detail, once checked against its schema in events/schemas/outbound."""
+    import jsonschema
+
+    schema = json.loads((SCHEMAS / f"{event['detail-type']}.json").read_text())
+    jsonschema.validate(event["detail"], schema, format_checker=jsonschema.FormatChecker())
+    return dict(event["detail"])

@@ -37,6 +37,7 @@ class Account:
     tier: str | None = None
     growth_by_month: tuple[tuple[str, int], ...] = ()  # (YYYY-MM, growth earned that month)
     downgrade_due_on: str | None = None  # set by a re-evaluation that found the tier no longer earned
+    benefits_month: str | None = None  # the last month whose monthly tier benefits were sent
 
     def fifo(self) -> list[Lot]:
         return sorted(self.lots, key=lambda lot: (lot.expires_on, lot.lot_id))
@@ -216,6 +217,7 @@ def apply(account: Account, change: Change) -> Account:
         change.balance_sets.get("tier", account.tier),
         _growth_after(account, change),
         change.balance_sets.get("downgradeDueOn", account.downgrade_due_on),
+        change.balance_sets.get("benefitsMonth", account.benefits_month),
     )
 
 

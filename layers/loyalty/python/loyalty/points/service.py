@@ -23,6 +23,7 @@ from loyalty.points import ledger, rules
 from loyalty.points.ledger import Account, Change
 from loyalty.points.model import EARN_EVENTS, AdjustmentRequest, CardTransactionRefunded, Inbound, Rule, RuleDefinition
 from loyalty.points.store import AlreadyApplied, DynamoPointsStore, StaleAccount
+from loyalty.points.tiers import TierLadder, upgrade_on_growth
 
 SOURCE = "loyalty.points"
 MAX_ATTEMPTS = 8
@@ -46,6 +47,30 @@ def current_rules(store: DynamoPointsStore) -> list[Rule]:
     loaded = store.rules()
     _rules_cache[store.table] = (time.monotonic(), loaded)
     return loaded
+
+
+_ladder_cache: dict[str, tuple[float, TierLadder | None]] = {}
+
+
+def forget_cached_config() -> None:
+    """After an operator saves rules or tiers: this instance sees them at once, others within the TTL."""
+    _rules_cache.clear()
+    _ladder_cache.clear()
+
+
+def current_ladder(store: DynamoPointsStore) -> TierLadder | None:
+    """The member levels in force (None until an operator sets them), cached like the rules."""
+    cached = _ladder_cache.get(store.table)
+    if cached and time.monotonic() - cached[0] < get_settings().rules_cache_seconds:
+        return cached[1]
+    found = store.ladder()
+    _ladder_cache[store.table] = (time.monotonic(), found[0] if found else None)
+    return found[0] if found else None
+
+
+def tier_of(ladder: TierLadder | None, account: Account) -> str | None:
+    """The tier multipliers apply to: the account's, or the base tier before its first placement."""
+    return ladder.level_of(account).tierId if ladder else account.tier
 
 
 def with_retries(store: DynamoPointsStore, customer_id: str, decide: Callable[[Account, dict[str, int]], tuple[Change, list[tuple[str, int, int]], list[PendingEvent]] | None], now: datetime) -> Change | None:
@@ -105,13 +130,13 @@ def award_plan(rules_now: list[Rule], ctx: rules.EarnContext, caps: dict[str, in
 def accrue(store: DynamoPointsStore, event_type: str, detail: Inbound, event_id: str, now: datetime) -> Change | None:
     """Books what a bank event earns, once per (event, rule), whatever the delivery count."""
     ctx = rules.context_of(event_type, detail)
-    rules_now = current_rules(store)
+    rules_now, ladder = current_rules(store), current_ladder(store)
     zone = get_settings().bank_zone
     earned_on = rules.earned_on(ctx, zone)
 
     def decide(account: Account, caps: dict[str, int]) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]]:
         change, cap_updates, events = Change(today=earned_on.isoformat(), growth_month=earned_on.isoformat()[:7]), [], []
-        for award in award_plan(rules_now, ctx, caps, None):
+        for award in award_plan(rules_now, ctx, caps, tier_of(ladder, account)):
             if award["points"] <= 0:
                 continue
             rule: Rule = award["rule"]
@@ -128,6 +153,8 @@ def accrue(store: DynamoPointsStore, event_type: str, detail: Inbound, event_id:
                 if cap["cap"] is not None:
                     cap_updates.append((cap["key"], award["points"], cap["cap"]))
         events = [entry_event("PointsEarned", ctx.customer_id, e) for e in change.entries]
+        if ladder is not None:
+            events += upgrade_on_growth(ladder, account, change, iso_utc(now))
         return change, cap_updates, events
 
     return with_retries(store, ctx.customer_id, decide, now)
@@ -244,7 +271,7 @@ def balance(store: DynamoPointsStore, customer_id: str, now: datetime) -> dict[s
         "held": account.held,
         "debt": account.debt,
         "growth": account.growth,
-        "tier": account.tier,
+        "tier": tier_of(current_ladder(store), account),
         "expiringWithin30Days": [{"date": d, "points": p} for d, p in sorted(expiring.items())],
     }
 
@@ -260,8 +287,8 @@ def quote(store: DynamoPointsStore, event_type: str, detail: dict[str, Any]) -> 
     except ValidationError as error:
         raise InvalidInput(f"the {event_type} is not valid", code="VALIDATION_ERROR", details=validation_details(error)) from None
     ctx = rules.context_of(event_type, parsed)
-    _, caps = store.load(ctx.customer_id)
-    plan = award_plan(current_rules(store), ctx, caps, None)
+    account, caps = store.load(ctx.customer_id)
+    plan = award_plan(current_rules(store), ctx, caps, tier_of(current_ladder(store), account))
     return {
         "customerId": ctx.customer_id,
         "total": sum(a["points"] for a in plan if a["rule"].definition.category != "growth"),
@@ -306,7 +333,7 @@ def save_rule(store: DynamoPointsStore, definition: RuleDefinition, operator: st
         version = store.rule(definition.ruleId).version + 1
     rule = Rule(definition=definition, version=version, updatedAt=iso_utc(now), updatedBy=operator)
     store.save_rule(rule)
-    _rules_cache.clear()
+    forget_cached_config()
     return rule
 
 

@@ -19,6 +19,7 @@ from loyalty.core.errors import Conflict, NotFound
 from loyalty.core.outbox import PendingEvent, outbox_put
 from loyalty.points.ledger import Account, Change, Lot
 from loyalty.points.model import Rule, RuleDefinition
+from loyalty.points.tiers import TierLadder
 
 CAP_TTL_SECONDS = 40 * 86400
 LOT_INDEX_BUCKETS = 16
@@ -71,6 +72,7 @@ def account_from(customer_id: str, balance: dict[str, Any], lots: list[Lot]) -> 
             sorted((k.removeprefix(GROWTH_MONTH_PREFIX), int(v)) for k, v in balance.items() if k.startswith(GROWTH_MONTH_PREFIX))
         ),
         downgrade_due_on=balance.get("downgradeDueOn"),
+        benefits_month=balance.get("benefitsMonth"),
     )
 
 
@@ -319,6 +321,47 @@ class DynamoPointsStore:
                 "ExpressionAttributeValues": {":p": to_value(pk), ":b": to_value(before)},
             }
         )
+
+    # ---- the tier ladder --------------------------------------------------------------------------
+
+    def ladder(self) -> tuple[TierLadder, int, dict[str, Any]] | None:
+        record = self.get_record({"pk": "TIERS", "sk": "CURRENT"})
+        if record is None:
+            return None
+        return TierLadder.model_validate_json(record["ladder"]), int(record["version"]), record
+
+    def save_ladder(self, ladder: TierLadder, version: int, operator: str, at: str) -> None:
+        """A new version, and the current pointer moved to it only from the version before."""
+        body = {"ladder": ladder.model_dump_json(), "version": version, "updatedBy": operator, "updatedAt": at}
+        current: dict[str, Any] = (
+            {"ConditionExpression": "attribute_not_exists(pk)"}
+            if version == 1
+            else {"ConditionExpression": "version = :prev", "ExpressionAttributeValues": {":prev": to_value(version - 1)}}
+        )
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": self.table, "Item": to_item({"pk": "TIERS", "sk": f"V#{version:06d}", **body}),
+                             "ConditionExpression": "attribute_not_exists(pk)"}},
+                    {"Put": {"TableName": self.table, "Item": to_item({"pk": "TIERS", "sk": "CURRENT", **body}), **current}},
+                ]
+            )
+        except Exception as error:
+            if (getattr(error, "response", None) or {}).get("Error", {}).get("Code") == "TransactionCanceledException":
+                raise Conflict("the tier ladder changed meanwhile", code="TIERS_VERSION_CONFLICT") from None
+            raise
+
+    def balance_customers(self, segment: int, segments: int) -> Iterator[str]:
+        """The customers with a balance, in one segment of a parallel scan."""
+        request: dict[str, Any] = {"TableName": self.table, "FilterExpression": "sk = :b", "ExpressionAttributeValues": {":b": to_value("BALANCE")},
+                                   "ProjectionExpression": "customerId", "Segment": segment, "TotalSegments": segments}
+        while True:
+            page = self.client.scan(**request)
+            for item in page.get("Items", []):
+                yield item["customerId"]["S"]
+            if "LastEvaluatedKey" not in page:
+                return
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     # ---- rules ------------------------------------------------------------------------------------
 
