@@ -687,7 +687,7 @@ def _clear_library_caches() -> None:
 
     for cached in (aws.dynamodb, aws.sqs, aws.events, service.default_store, get_settings):
         cached.cache_clear()
-    service._rules_cache.clear()
+    service.forget_cached_config()
 
 
 @dataclass

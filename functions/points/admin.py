@@ -1,14 +1,16 @@
 """Operator API for points: versioned earn rules and member levels, adjustments, the liability
-report, the redemption catalogue and the settlement of points-and-cash redemptions."""
+report, the redemption catalogue, the settlement of points-and-cash redemptions, and the risk
+warning's limits and holds."""
 
 from typing import Any
 
 from loyalty.core.clock import utc_now
 from loyalty.core.errors import InvalidInput, NotFound
 from loyalty.core.http import Request, Response, api_handler, api_router, created, ok
-from loyalty.points import redemption, service, tier_service
+from loyalty.points import redemption, risk_service, service, tier_service
 from loyalty.points.model import AdjustmentRequest, RuleDefinition
 from loyalty.points.redemption import CatalogueItem, SettlementRequest
+from loyalty.points.risk import RiskDecision, RiskSettings
 from loyalty.points.tiers import TierLadder
 
 RULES = "/v1/admin/point-rules"
@@ -89,6 +91,22 @@ def get_tiers(request: Request[Any]) -> Response:
     return ok(tier_service.ladder_view(ladder, version, record["updatedBy"], record["updatedAt"]))
 
 
+@api_handler(body=RiskSettings)
+def save_risk_settings(request: Request[RiskSettings]) -> Response:
+    return ok(risk_service.save_settings(service.default_store(), request.json_body(), request.caller.subject, utc_now()))
+
+
+@api_handler()
+def risk_holds(request: Request[Any]) -> Response:
+    return ok({"items": risk_service.pending_holds(service.default_store())})
+
+
+@api_handler(body=RiskDecision)
+def decide_risk_hold(request: Request[RiskDecision]) -> Response:
+    hold_id = request.path_param("holdId")
+    return ok(risk_service.decide(service.default_store(), hold_id, request.json_body(), request.caller.subject, utc_now()))
+
+
 handler = api_router(
     {
         f"POST {RULES}": create_rule,
@@ -102,5 +120,8 @@ handler = api_router(
         "POST /v1/admin/points/redemptions/{redemptionId}/settlement": settle,
         "PUT /v1/admin/point-tiers": save_tiers,
         "GET /v1/admin/point-tiers": get_tiers,
+        "PUT /v1/admin/points/risk-settings": save_risk_settings,
+        "GET /v1/admin/points/risk-holds": risk_holds,
+        "POST /v1/admin/points/risk-holds/{holdId}/decision": decide_risk_hold,
     }
 )

@@ -146,7 +146,7 @@ def test_rules_are_versioned_and_accrual_books_the_current_version(cloud: LocalC
     listed = {r["ruleId"]: r["version"] for r in api.call("GET", RULES, **OPERATOR).json()["items"]}
     assert listed[rule_id] == 2
     # And once the accrual's rules cache has lapsed, a new transaction books with version 2
-    service._rules_cache.clear()
+    service.forget_cached_config()
     accrue(cloud, posted(card_transaction(customer, merchant, 50_000)))
     versions = sorted((e["source"]["ruleVersion"], e["points"]) for e in history(api, customer, kind="earn"))
     assert versions == [(1, 50), (2, 100)]

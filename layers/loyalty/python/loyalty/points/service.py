@@ -19,10 +19,11 @@ from loyalty.core.config import get_settings
 from loyalty.core.errors import Conflict, InvalidInput
 from loyalty.core.observability import logger
 from loyalty.core.outbox import PendingEvent
-from loyalty.points import ledger, rules
+from loyalty.points import ledger, risk, rules
 from loyalty.points.ledger import Account, Change
 from loyalty.points.model import EARN_EVENTS, AdjustmentRequest, CardTransactionRefunded, Inbound, Rule, RuleDefinition
-from loyalty.points.store import AlreadyApplied, DynamoPointsStore, StaleAccount
+from loyalty.points.risk import PlannedEarn, RiskSettings
+from loyalty.points.store import AlreadyApplied, DynamoPointsStore, StaleAccount, ledger_pk
 from loyalty.points.tiers import TierLadder, upgrade_on_growth
 
 SOURCE = "loyalty.points"
@@ -37,35 +38,42 @@ def default_store() -> DynamoPointsStore:
     return DynamoPointsStore(get_settings().points_table, dynamodb())
 
 
-_rules_cache: dict[str, tuple[float, list[Rule]]] = {}
+# Operator configuration (earn rules, member levels, risk limits), per table, for
+# `RULES_CACHE_SECONDS`: accrual reads it on every event, operators change it rarely.
+_config_cache: dict[tuple[str, str], tuple[float, Any]] = {}
 
 
-def current_rules(store: DynamoPointsStore) -> list[Rule]:
-    cached = _rules_cache.get(store.table)
+def _cached(store: DynamoPointsStore, name: str, load: Callable[[], Any]) -> Any:
+    cached = _config_cache.get((store.table, name))
     if cached and time.monotonic() - cached[0] < get_settings().rules_cache_seconds:
         return cached[1]
-    loaded = store.rules()
-    _rules_cache[store.table] = (time.monotonic(), loaded)
-    return loaded
-
-
-_ladder_cache: dict[str, tuple[float, TierLadder | None]] = {}
+    value = load()
+    _config_cache[(store.table, name)] = (time.monotonic(), value)
+    return value
 
 
 def forget_cached_config() -> None:
-    """After an operator saves rules or tiers: this instance sees them at once, others within the TTL."""
-    _rules_cache.clear()
-    _ladder_cache.clear()
+    """After an operator saves configuration: this instance sees it at once, others within the TTL."""
+    _config_cache.clear()
+
+
+def current_rules(store: DynamoPointsStore) -> list[Rule]:
+    return _cached(store, "rules", store.rules)  # type: ignore[no-any-return]
 
 
 def current_ladder(store: DynamoPointsStore) -> TierLadder | None:
-    """The member levels in force (None until an operator sets them), cached like the rules."""
-    cached = _ladder_cache.get(store.table)
-    if cached and time.monotonic() - cached[0] < get_settings().rules_cache_seconds:
-        return cached[1]
-    found = store.ladder()
-    _ladder_cache[store.table] = (time.monotonic(), found[0] if found else None)
-    return found[0] if found else None
+    """The member levels in force; None until an operator sets them."""
+    return _cached(store, "ladder", lambda: (found := store.ladder()) and found[0])  # type: ignore[no-any-return]
+
+
+def current_risk(store: DynamoPointsStore) -> RiskSettings | None:
+    """The velocity limits in force; None (nothing held) until an operator sets them."""
+
+    def load() -> RiskSettings | None:
+        record = store.get_record({"pk": "RISK", "sk": "CURRENT"})
+        return RiskSettings.model_validate_json(record["settings"]) if record else None
+
+    return _cached(store, "risk", load)  # type: ignore[no-any-return]
 
 
 def tier_of(ladder: TierLadder | None, account: Account) -> str | None:
@@ -128,36 +136,56 @@ def award_plan(rules_now: list[Rule], ctx: rules.EarnContext, caps: dict[str, in
 
 
 def accrue(store: DynamoPointsStore, event_type: str, detail: Inbound, event_id: str, now: datetime) -> Change | None:
-    """Books what a bank event earns, once per (event, rule), whatever the delivery count."""
+    """Books what a bank event earns, once per (event, rule), whatever the delivery count; or holds
+    it whole when it passes the risk limits."""
     ctx = rules.context_of(event_type, detail)
-    rules_now, ladder = current_rules(store), current_ladder(store)
+    rules_now, ladder, limits = current_rules(store), current_ladder(store), current_risk(store)
     zone = get_settings().bank_zone
     earned_on = rules.earned_on(ctx, zone)
+    hid = risk.hold_id(event_type, ctx.subject)
 
     def decide(account: Account, caps: dict[str, int]) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]]:
-        change, cap_updates, events = Change(today=earned_on.isoformat(), growth_month=earned_on.isoformat()[:7]), [], []
+        change, cap_updates = Change(today=earned_on.isoformat(), growth_month=earned_on.isoformat()[:7]), []
+        planned: list[PlannedEarn] = []
         for award in award_plan(rules_now, ctx, caps, tier_of(ladder, account)):
             if award["points"] <= 0:
                 continue
-            rule: Rule = award["rule"]
-            d = rule.definition
-            expires_on = rules.lot_expiry(rule, earned_on)
+            d = award["rule"].definition
             source = {"eventType": event_type, "eventId": event_id, "subject": ctx.subject, "ruleId": d.ruleId,
-                      "ruleVersion": rule.version, "campaignId": d.campaignId, "amountMinor": ctx.amount_minor,
+                      "ruleVersion": award["rule"].version, "campaignId": d.campaignId, "amountMinor": ctx.amount_minor,
                       "category": d.category}
-            ledger.earn(account, change, entry_id=f"earn:{event_type}:{ctx.subject}:{d.ruleId}", points=award["points"],
-                        growth=d.category == "growth", expires_on=expires_on.isoformat(),
-                        cost_centre=d.costCentre, at=iso_utc(now), source={k: v for k, v in source.items() if v is not None})
-            for period in ("daily", "monthly"):
-                cap = award["caps"][period]
-                if cap["cap"] is not None:
-                    cap_updates.append((cap["key"], award["points"], cap["cap"]))
-        events = [entry_event("PointsEarned", ctx.customer_id, e) for e in change.entries]
-        if ladder is not None:
-            events += upgrade_on_growth(ladder, account, change, iso_utc(now))
-        return change, cap_updates, events
+            planned.append(PlannedEarn(f"earn:{event_type}:{ctx.subject}:{d.ruleId}", award["points"], d.category == "growth",
+                                       rules.lot_expiry(award["rule"], earned_on).isoformat(), d.costCentre,
+                                       {k: v for k, v in source.items() if v is not None}))
+            cap_updates += [(c["key"], award["points"], c["cap"]) for c in award["caps"].values() if c["cap"] is not None]
+        if limits is not None and planned:
+            day_key, hour_key = risk.counter_keys(ctx.occurred_at, earned_on.isoformat(), zone)
+            points = sum(p.points for p in planned if not p.growth)
+            cap_updates += [(day_key, points, risk.COUNTER_CEILING), (hour_key, 1, risk.COUNTER_CEILING)]
+            found = risk.breach(limits, caps, day_key, hour_key, points)
+            if found is not None:
+                change.pending += points
+                origin = {"eventType": event_type, "sourceEventId": event_id}
+                change.records += [risk.hold_put(store.table, hid, ctx.customer_id, planned, found, iso_utc(now),
+                                                 {**origin, "earnedOn": earned_on.isoformat()}),
+                                   *risk.entries_not_booked(store.table, ledger_pk(ctx.customer_id), planned)]
+                flagged = {"customerId": ctx.customer_id, "holdId": hid, "points": points, **origin, **found}
+                return change, cap_updates, [PendingEvent(SOURCE, "PointsRiskFlagged", flagged)]
+            change.records.append(risk.not_held(store.table, hid))
+        return change, cap_updates, book(ladder, account, change, planned, ctx.customer_id, now)
 
     return with_retries(store, ctx.customer_id, decide, now)
+
+
+def book(ladder: TierLadder | None, account: Account, change: Change, planned: list[PlannedEarn], customer_id: str, now: datetime) -> list[PendingEvent]:
+    """Earns each planned award into the change; the events that announce them (and any upgrade)."""
+    for p in planned:
+        ledger.earn(account, change, entry_id=p.entry_id, points=p.points, growth=p.growth, expires_on=p.expires_on,
+                    cost_centre=p.cost_centre, at=iso_utc(now), source=p.source)
+    events = [entry_event("PointsEarned", customer_id, e) for e in change.entries]
+    if ladder is not None:
+        events += upgrade_on_growth(ladder, account, change, iso_utc(now))
+    return events
 
 
 def reverse_refund(store: DynamoPointsStore, refund: CardTransactionRefunded, now: datetime) -> Change | None:

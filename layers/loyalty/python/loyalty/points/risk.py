@@ -1,0 +1,114 @@
+"""Risk warning (积分风险预警): accrual faster than the bank allows is held, not booked.
+
+A customer's points per business day and events per hour are counted in the same transaction as
+each accrual (counters beside the caps, so they are read at the account's version and never race).
+An accrual that would pass either limit is held whole as a risk hold: its points show as `pending`,
+`PointsRiskFlagged` goes out, and an operator releases it (the earnings are booked under the entry
+ids they would have had) or rejects it (nothing is booked). Each event is decided once: a hold
+guards the entries, and booked entries guard the hold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, StrictInt
+
+from loyalty.core.dynamo import to_item, to_value
+from loyalty.points.model import Points, Strict
+
+RISK_INDEX_KEY = "RISKHOLDS"
+# Velocity counters only count; the limit is applied by holding, never by refusing the write.
+COUNTER_CEILING = 10**15
+
+
+class RiskSettings(Strict):
+    maxPointsPerDay: Points | None = None
+    maxEventsPerHour: Annotated[StrictInt, Field(ge=1, le=100_000)] | None = None
+
+
+class RiskDecision(Strict):
+    decision: Literal["release", "reject"]
+    note: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+@dataclass(frozen=True)
+class PlannedEarn:
+    """One earning as accrual would book it; a hold keeps these to book on release."""
+
+    entry_id: str
+    points: int
+    growth: bool
+    expires_on: str
+    cost_centre: str
+    source: dict[str, Any] = field(default_factory=dict)
+
+
+def counter_keys(occurred_at: datetime, business_day: str, zone: ZoneInfo) -> tuple[str, str]:
+    hour = occurred_at.astimezone(zone).strftime("%Y-%m-%dT%H")
+    return f"velocity#D#{business_day}", f"velocity#H#{hour}"
+
+
+def breach(settings: RiskSettings, caps: dict[str, int], day_key: str, hour_key: str, points: int) -> dict[str, Any] | None:
+    """Which limit this accrual would pass, if any, with what it would make the count."""
+    events = caps.get(hour_key, 0) + 1
+    if settings.maxEventsPerHour is not None and events > settings.maxEventsPerHour:
+        return {"reason": "events_per_hour", "observed": events, "limit": settings.maxEventsPerHour}
+    day_points = caps.get(day_key, 0) + points
+    if settings.maxPointsPerDay is not None and points and day_points > settings.maxPointsPerDay:
+        return {"reason": "points_per_day", "observed": day_points, "limit": settings.maxPointsPerDay}
+    return None
+
+
+def hold_id(event_type: str, subject: str) -> str:
+    return "rh-" + hashlib.sha256(f"{event_type}\x1f{subject}".encode()).hexdigest()[:32]
+
+
+def hold_key(hid: str) -> dict[str, str]:
+    return {"pk": f"RISKHOLD#{hid}", "sk": "RISKHOLD"}
+
+
+def hold_put(table: str, hid: str, customer_id: str, planned: list[PlannedEarn], found: dict[str, Any], at: str, origin: dict[str, str]) -> dict[str, Any]:
+    record = {
+        **hold_key(hid), "holdId": hid, "customerId": customer_id, "status": "pending", "heldAt": at,
+        "points": sum(p.points for p in planned if not p.growth), "growth": sum(p.points for p in planned if p.growth),
+        "planned": [asdict(p) for p in planned], **found, **origin,
+        "gsi2pk": RISK_INDEX_KEY, "gsi2sk": f"{at}#{hid}",
+    }
+    return {"Put": {"TableName": table, "Item": to_item(record), "ConditionExpression": "attribute_not_exists(pk)"}}
+
+
+def entries_not_booked(table: str, customer_ledger_pk: str, planned: list[PlannedEarn]) -> list[dict[str, Any]]:
+    return [
+        {"ConditionCheck": {"TableName": table, "Key": to_item({"pk": customer_ledger_pk, "sk": f"ENTRY#{p.entry_id}"}),
+                            "ConditionExpression": "attribute_not_exists(pk)"}}
+        for p in planned
+    ]
+
+
+def not_held(table: str, hid: str) -> dict[str, Any]:
+    return {"ConditionCheck": {"TableName": table, "Key": to_item(hold_key(hid)), "ConditionExpression": "attribute_not_exists(pk)"}}
+
+
+def decide_update(table: str, hid: str, status: str, operator: str, note: str, at: str) -> dict[str, Any]:
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": to_item(hold_key(hid)),
+            "UpdateExpression": "SET #s = :s, decidedBy = :by, decidedAt = :at, note = :n REMOVE gsi2pk, gsi2sk",
+            "ConditionExpression": "#s = :pending",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":s": to_value(status), ":by": to_value(operator), ":at": to_value(at),
+                                          ":n": to_value(note), ":pending": to_value("pending")},
+        }
+    }
+
+
+def view(record: dict[str, Any]) -> dict[str, Any]:
+    fields = ("holdId", "customerId", "status", "points", "growth", "reason", "observed", "limit", "eventType", "sourceEventId",
+              "heldAt", "decidedBy", "decidedAt", "note")
+    return {k: record[k] for k in fields if record.get(k) is not None}

@@ -1,0 +1,54 @@
+"""Risk-warning use cases: the velocity limits, and an operator's release or rejection of a hold."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from loyalty.core.clock import business_date, iso_utc
+from loyalty.core.config import get_settings
+from loyalty.core.errors import Conflict, NotFound
+from loyalty.core.outbox import PendingEvent
+from loyalty.points import risk, service
+from loyalty.points.ledger import Account, Change
+from loyalty.points.risk import PlannedEarn, RiskDecision, RiskSettings
+from loyalty.points.store import DynamoPointsStore
+
+
+def save_settings(store: DynamoPointsStore, settings: RiskSettings, operator: str, now: datetime) -> dict[str, Any]:
+    store.put_record({"pk": "RISK", "sk": "CURRENT", "settings": settings.model_dump_json(), "updatedBy": operator, "updatedAt": iso_utc(now)})
+    service.forget_cached_config()
+    return {**settings.model_dump(mode="json"), "updatedBy": operator, "updatedAt": iso_utc(now)}
+
+
+def pending_holds(store: DynamoPointsStore) -> list[dict[str, Any]]:
+    """Every hold waiting for an operator, oldest first."""
+    return [risk.view(item) for item in store.query_index_before("gsi2", risk.RISK_INDEX_KEY, "~")]
+
+
+def decide(store: DynamoPointsStore, hid: str, decision: RiskDecision, operator: str, now: datetime) -> dict[str, Any]:
+    """Releases a hold (its earnings are booked as accrual would have) or rejects it. Decided once:
+    the hold's status is the condition, so a second decision finds it decided."""
+    record = store.get_record(risk.hold_key(hid))
+    if record is None:
+        raise NotFound(f"risk hold {hid} does not exist", code="RISK_HOLD_NOT_FOUND")
+    if record["status"] != "pending":
+        raise Conflict(f"risk hold {hid} is already {record['status']}", code="RISK_HOLD_DECIDED")
+    customer_id = record["customerId"]
+    planned = [PlannedEarn(**p) for p in record["planned"]]
+    status = "released" if decision.decision == "release" else "rejected"
+    today = business_date(now, get_settings().bank_zone).isoformat()
+
+    def change_for(account: Account, caps: dict[str, int]) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]]:
+        change = Change(today=today, growth_month=record["earnedOn"][:7])
+        change.pending -= int(record["points"])
+        change.records.append(risk.decide_update(store.table, hid, status, operator, decision.note, iso_utc(now)))
+        resolved = PendingEvent(service.SOURCE, "PointsRiskResolved", {"customerId": customer_id, "holdId": hid, "decision": status,
+                                                                        "points": int(record["points"]), "decidedBy": operator})
+        if status == "rejected":
+            return change, [], [resolved]
+        return change, [], [*service.book(service.current_ladder(store), account, change, planned, customer_id, now), resolved]
+
+    if service.with_retries(store, customer_id, change_for, now) is None:
+        raise Conflict(f"risk hold {hid} was decided meanwhile", code="RISK_HOLD_DECIDED")
+    return risk.view(store.get_record(risk.hold_key(hid)) or record)
