@@ -52,3 +52,32 @@ def test_a_card_transaction_earns_points_and_its_refund_takes_them_back(system: 
     eventually(lambda: points()["available"] == 0, timeout_s=15)
     kinds = [e["kind"] for e in api.call("GET", f"/v1/customers/{customer}/points/history", as_=customer).json()["items"]]
     assert kinds == ["reverse", "earn"]
+
+
+def test_points_earned_from_a_card_transaction_buy_a_coupon_that_reaches_the_wallet(system: RunningSystem) -> None:
+    from tests.support.coupons import TEMPLATES, template_body
+
+    api = system.api
+    customer, merchant = new_customer(), unique("m")
+    # Given 128 points earned from a card transaction published by core banking
+    assert api.call("POST", RULES, body=rule_body(unique("r"), merchant), **OPERATOR).status_code == 201
+    put(system, "CardTransactionPosted", card_transaction(customer, merchant, 128_800))
+    eventually(lambda: api.call("GET", f"/v1/customers/{customer}/points", as_=customer).json()["available"] == 128, timeout_s=15)
+    # And an active coupon template in the points catalogue at 100 points
+    template = template_body()
+    assert api.call("POST", TEMPLATES, body=template, **OPERATOR).status_code == 201
+    assert api.call("PUT", f"{TEMPLATES}/{template['templateId']}/status", body={"status": "active"}, **OPERATOR).status_code == 200
+    item = {"itemId": unique("item"), "name": "5 yuan off", "kind": "coupon", "points": 100, "templateId": template["templateId"]}
+    assert api.call("PUT", f"/v1/admin/points/catalogue/{item['itemId']}", body=item, **OPERATOR).status_code == 200
+    # When the customer redeems it
+    redeemed = api.call("POST", "/v1/points/redemptions", as_=customer, body={"itemId": item["itemId"]})
+    assert redeemed.status_code == 201, redeemed.text
+    # Then the coupon reaches the wallet, through IssueCoupon on the bus, and 28 points are left
+    def wallet() -> list[dict[str, Any]]:
+        return list(api.call("GET", f"/v1/customers/{customer}/coupons", as_=customer).json()["items"])
+
+    (coupon,) = eventually(wallet, timeout_s=20)
+    assert coupon["templateId"] == template["templateId"]
+    rid = redeemed.json()["redemptionId"]
+    eventually(lambda: api.call("GET", f"/v1/points/redemptions/{rid}", as_=customer).json()["status"] == "completed", timeout_s=15)
+    assert api.call("GET", f"/v1/customers/{customer}/points", as_=customer).json()["available"] == 28
