@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loyalty.core.errors import BusinessRuleViolation
-from loyalty.points.ledger import Account, Change, Entry, Lot, apply, earn, expire, lot_id_for, redeem, reverse
+from loyalty.points.ledger import Account, Change, Entry, Lot, apply, earn, expire, lot_id_for, redeem, restore, reverse
 from tests.unit.points_builders import account, lot
 
 AT = "2026-06-01T12:00:00.000000Z"
@@ -315,7 +315,8 @@ EARN = st.tuples(
 REDEEM = st.tuples(st.just("redeem"), st.integers(min_value=1, max_value=800))
 REVERSE = st.tuples(st.just("reverse"), st.integers(min_value=1, max_value=800), st.integers(min_value=0, max_value=255))
 EXPIRE = st.tuples(st.just("expire"), st.integers(min_value=0, max_value=63))
-OPERATION = st.one_of(EARN, EARN, REDEEM, REVERSE, EXPIRE)
+RESTORE = st.tuples(st.just("restore"), st.integers(min_value=0, max_value=63))  # a redemption given back
+OPERATION = st.one_of(EARN, EARN, REDEEM, REVERSE, EXPIRE, RESTORE)
 
 
 def _fifo_key(x: Lot) -> tuple[str, str]:
@@ -329,6 +330,7 @@ class Ledger:
     acc: Account = field(default_factory=lambda: Account("c-001"))
     entries: list[Entry] = field(default_factory=list)
     expired: set[str] = field(default_factory=set)
+    restored: set[str] = field(default_factory=set)
     step: int = 0
 
     def run(self, op: tuple[Any, ...]) -> None:
@@ -353,6 +355,18 @@ class Ledger:
                 assert change.entries == [] and change.lot_delta == {}
                 return
             redeem(before, change, entry_id=entry_id, points=op[1], at=AT, source={})
+        elif kind == "restore":
+            # A redemption whose lots have all still to expire (the service re-creates a deleted
+            # lot and lets the next daily run expire it; that is the integration tests' case)
+            given_back = [e for e in self.entries if e.kind == "redeem" and e.entry_id not in self.restored
+                          and e.lots and not self.expired & {lot_id for lot_id, _ in e.lots}]
+            if not given_back:
+                return
+            original = given_back[op[1] % len(given_back)]
+            restore(before, change, entry_id=entry_id, taken=original.lots, at=AT, source={})
+            self.restored.add(original.entry_id)
+            assert change.entries[0].points == -original.points
+            assert sorted(change.entries[0].lots) == sorted((lot_id, -delta) for lot_id, delta in original.lots)
         elif kind == "reverse":
             fifo = before.fifo()
             prefer = tuple(x.lot_id for i, x in enumerate(fifo) if op[2] >> i & 1)
