@@ -196,6 +196,7 @@ TOPOLOGY = Topology(
         Queue("coupon-commands", batch_size=10, visibility_timeout_s=60, max_receive_count=5),
         Queue("points-accrual", batch_size=10, visibility_timeout_s=60, max_receive_count=5, max_batching_window_s=1),
         Queue("points-redemption-outcomes", batch_size=10, visibility_timeout_s=60, max_receive_count=5),
+        Queue("points-commands", batch_size=10, visibility_timeout_s=60, max_receive_count=5),
     ),
     rules=(
         Rule(
@@ -222,6 +223,11 @@ TOPOLOGY = Topology(
             "coupon-commands-from-bus",
             event_pattern={"source": ["loyalty.points", "loyalty.campaigns"], "detail-type": ["IssueCoupon"]},
             queue="coupon-commands",
+        ),
+        Rule(
+            "points-commands-from-bus",
+            event_pattern={"source": ["loyalty.campaigns"], "detail-type": ["AwardPoints"]},
+            queue="points-commands",
         ),
         Rule(
             "points-mall-coupon-outcomes",
@@ -345,6 +351,13 @@ TOPOLOGY = Topology(
             capability="points",
             module="redemption_outcomes",
             queue="points-redemption-outcomes",
+            tables={POINTS: "write"},
+        ),
+        Function(
+            "points-commands",
+            capability="points",
+            module="commands",
+            queue="points-commands",
             tables={POINTS: "write"},
         ),
         Function(

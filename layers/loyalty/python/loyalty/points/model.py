@@ -222,3 +222,17 @@ class AdjustmentRequest(Strict):
         if self.points == 0:
             raise ValueError("an adjustment moves at least one point")
         return self
+
+
+class AwardPointsCommand(BaseModel):
+    """`AwardPoints`, sent by campaigns (events/schemas/commands/AwardPoints.json)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    commandId: Key
+    customerId: Key
+    points: Annotated[StrictInt, Field(ge=1, le=100_000_000)]
+    costCentre: Key
+    campaignId: Key | None = None
+    validityDays: Annotated[StrictInt, Field(ge=1, le=3660)] = 365
+    reason: Annotated[str, StringConstraints(max_length=200)] | None = None

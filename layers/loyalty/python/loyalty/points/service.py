@@ -21,7 +21,15 @@ from loyalty.core.observability import logger
 from loyalty.core.outbox import PendingEvent
 from loyalty.points import ledger, risk, rules
 from loyalty.points.ledger import Account, Change
-from loyalty.points.model import EARN_EVENTS, AdjustmentRequest, CardTransactionRefunded, Inbound, Rule, RuleDefinition
+from loyalty.points.model import (
+    EARN_EVENTS,
+    AdjustmentRequest,
+    AwardPointsCommand,
+    CardTransactionRefunded,
+    Inbound,
+    Rule,
+    RuleDefinition,
+)
 from loyalty.points.risk import PlannedEarn, RiskSettings
 from loyalty.points.store import AlreadyApplied, DynamoPointsStore, StaleAccount, ledger_pk
 from loyalty.points.tiers import TierLadder, upgrade_on_growth
@@ -241,6 +249,21 @@ def adjust(store: DynamoPointsStore, customer_id: str, request: AdjustmentReques
         return change, [], [entry_event("PointsAdjusted", customer_id, e) for e in change.entries]
 
     return with_retries(store, customer_id, decide, now)
+
+
+def award_for_command(store: DynamoPointsStore, command: AwardPointsCommand, now: datetime) -> Change | None:
+    """Points a campaign grants: booked once per command id, into a lot paid by its cost centre."""
+    today = business_date(now, get_settings().bank_zone)
+    source = {"commandId": command.commandId, "campaignId": command.campaignId, "reason": command.reason, "category": "campaign"}
+
+    def decide(account: Account, caps: dict[str, int]) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]]:
+        change = Change(today=today.isoformat())
+        ledger.earn(account, change, entry_id=f"award:{command.commandId}", points=command.points, growth=False,
+                    expires_on=(today + timedelta(days=command.validityDays)).isoformat(), cost_centre=command.costCentre,
+                    at=iso_utc(now), source={k: v for k, v in source.items() if v is not None})
+        return change, [], [entry_event("PointsEarned", command.customerId, e) for e in change.entries]
+
+    return with_retries(store, command.customerId, decide, now)
 
 
 # ---- expiry ---------------------------------------------------------------------------------------
