@@ -26,6 +26,7 @@ SECTIONS: dict[str, str] = {
     "flash_grab": "bench.sections.flash_grab",
     "partitions": "bench.sections.partitions",
     "accrual": "bench.sections.accrual",
+    "scoring": "bench.sections.scoring",
 }
 
 
