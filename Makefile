@@ -50,14 +50,19 @@ token: $(STAMP)  ## make token SUB=c-001 [GROUPS=operators]; the token is the la
 fire: $(STAMP)  ## make fire SCHEDULE=<name>: fire a schedule now on a running `make run`
 	@$(PY) -m infra.local fire "$(SCHEDULE)"
 
-synth: $(STAMP)
-	$(CDK) synth --no-notices -c env=$(ENV) --quiet
+synth: $(STAMP)  ## make synth ENV=prod [CONTEXT="-c alarmEmail=ops@bank.example"]
+	$(CDK) synth --no-notices -c env=$(ENV) $(CONTEXT) --quiet
 
-deploy: $(STAMP)  ## make deploy ENV=dev|staging|prod (needs AWS credentials; see docs/infra.md)
+deploy: $(STAMP)  ## make deploy ENV=dev|staging|prod [CONTEXT="-c alarmEmail=..."] (AWS credentials; docs/operations.md)
 	rm -rf build/dependency-layer && $(PY) -m pip install --quiet --platform manylinux2014_aarch64 \
 	  --only-binary=:all: --python-version $(LAMBDA_PYTHON) --implementation cp \
 	  -t build/dependency-layer/python -r layers/dependencies/requirements.txt
-	$(CDK) deploy --no-notices -c env=$(ENV) --all --require-approval broadening
+	$(CDK) deploy --no-notices -c env=$(ENV) $(CONTEXT) --all --require-approval broadening
+
+# Locally (a running `make run`) unless ENV is given on the command line: the default ENV=dev must
+# not send a redrive meant for the local cloud to an AWS account. See docs/operations.md.
+redrive: $(STAMP)  ## make redrive QUEUE=<name> [MAX=n] [ENV=dev|staging|prod]: move <name>-dlq back onto <name>
+	@$(PY) -m infra.ops.redrive "$(QUEUE)" $(if $(MAX),--max $(MAX)) $(if $(filter command line,$(origin ENV)),--env $(ENV))
 
 clean:
 	rm -rf $(VENV) cdk.out build .pytest_cache .mypy_cache .ruff_cache

@@ -1,4 +1,4 @@
-"""CDK app: `cdk synth -c env=dev|staging|prod [-c bankTimeZone=Asia/Shanghai]`.
+"""CDK app: `cdk synth -c env=dev|staging|prod [-c bankTimeZone=Asia/Shanghai] [-c alarmEmail=ops@bank]`.
 
 Everything deployed is generated from `infra.topology.TOPOLOGY`; cdk-nag's AwsSolutions pack
 checks the result on every synth.
@@ -27,7 +27,8 @@ def build(app: cdk.App, *, topology: Topology = TOPOLOGY, source: SourceLayout |
     """Add the loyalty stack for the context's environment to `app`, with cdk-nag applied."""
     env_name = str(app.node.try_get_context("env") or DEFAULT_ENV)
     time_zone = str(app.node.try_get_context("bankTimeZone") or DEFAULT_BANK_TIME_ZONE)
-    settings = settings_for(env_name, time_zone)
+    alarm_email = app.node.try_get_context("alarmEmail")
+    settings = settings_for(env_name, time_zone, alarm_email=str(alarm_email) if alarm_email else None)
     account = os.environ.get("CDK_DEFAULT_ACCOUNT")
     region = os.environ.get("CDK_DEFAULT_REGION")
     stack = LoyaltyStack(
@@ -40,6 +41,8 @@ def build(app: cdk.App, *, topology: Topology = TOPOLOGY, source: SourceLayout |
         env=cdk.Environment(account=account, region=region) if account and region else None,
         termination_protection=settings.is_prod,
     )
+    # Cost-allocation tags on every taggable resource (activate them once in the Billing console);
+    # functions, their roles, logs and queues also carry `capability` (stacks/compute.py, messaging.py).
     cdk.Tags.of(stack).add("project", "loyalty")
     cdk.Tags.of(stack).add("environment", settings.name)
     cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))

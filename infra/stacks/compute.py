@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Annotations, Aws, Duration
+from aws_cdk import Annotations, Aws, Duration, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
@@ -12,6 +12,7 @@ from constructs import Construct
 
 from infra.stacks.assets import SourceLayout, code_from
 from infra.stacks.data import DataStore
+from infra.stacks.encryption import EncryptedFailureQueue, grant_send
 from infra.stacks.messaging import Messaging
 from infra.stacks.settings import EnvironmentSettings
 from infra.topology import EVENT_BUS_ENV, LAMBDA_PYTHON_VERSION, Function, Topology, queue_env, table_env
@@ -129,8 +130,9 @@ class Functions(Construct):
         if spec.publishes_events:
             self._messaging.bus.grant_put_events_to(fn)
         for queue_name in spec.sends_to:
-            self._messaging.queues[queue_name].grant_send_messages(fn)
+            grant_send(self._messaging.queues[queue_name], self._messaging.key, fn)
         if spec.queue is not None:
+            # grantConsumeMessages: receive/delete on this queue, kms:Decrypt on the messaging key.
             queue_spec = self._topology.queue(spec.queue)
             fn.add_event_source(
                 sources.SqsEventSource(
@@ -144,7 +146,7 @@ class Functions(Construct):
             )
         if spec.stream is not None:
             # The event source grants stream read on this table's stream only (and kms:Decrypt on
-            # its key); SqsDlq grants send on this failure queue only. No table data access.
+            # its key); the failure queue grants send on that queue only. No table data access.
             fn.add_event_source(
                 sources.DynamoEventSource(
                     self._data.tables[spec.stream.table],
@@ -153,12 +155,17 @@ class Functions(Construct):
                     retry_attempts=spec.stream.max_retries,
                     bisect_batch_on_error=True,
                     report_batch_item_failures=True,
-                    on_failure=sources.SqsDlq(self._messaging.failure_queues[spec.stream.failure_queue]),
+                    on_failure=EncryptedFailureQueue(
+                        self._messaging.failure_queues[spec.stream.failure_queue], self._messaging.key
+                    ),
                 )
             )
         if spec.schedules:
             self._add_schedules(spec, fn)
 
+        # Cost allocation per capability: the function, its role and its log group carry it.
+        for resource in (fn, role, log_group):
+            Tags.of(resource).add("capability", spec.capability)
         self.functions[spec.name] = fn
         self.roles[spec.name] = role
         self.log_groups[spec.name] = log_group
@@ -175,6 +182,7 @@ class Functions(Construct):
             description=f"Lets EventBridge Scheduler invoke {spec.name}",
         )
         role.add_to_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[fn.function_arn]))
+        Tags.of(role).add("capability", spec.capability)
         self.scheduler_roles[spec.name] = role
         for schedule in spec.schedules:
             cfn = scheduler.CfnSchedule(

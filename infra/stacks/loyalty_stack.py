@@ -1,4 +1,5 @@
-"""The whole loyalty engine in one stack: data, messaging, functions, API (no cross-stack refs)."""
+"""The whole loyalty engine in one stack: data, messaging, functions, API, recovery, alarms and
+dashboards (no cross-stack refs)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from infra.stacks.alarms import Alarms
 from infra.stacks.api import Api
 from infra.stacks.assets import SourceLayout
 from infra.stacks.compute import Functions
+from infra.stacks.dashboards import Dashboards
 from infra.stacks.data import DataStore
 from infra.stacks.messaging import Messaging
 from infra.stacks.nag import suppress
+from infra.stacks.recovery import Recovery
 from infra.stacks.settings import EnvironmentSettings
 from infra.stacks.validation import validate_topology
 from infra.topology import Topology
@@ -49,6 +53,15 @@ class LoyaltyStack(Stack):
             messaging=self.messaging,
         )
         self.api = Api(self, "Api", topology=topology, settings=settings, functions=self.compute.functions)
+        self.recovery = Recovery(
+            self, "Recovery", bus=self.messaging.bus, bus_name=topology.bus_name, key=self.messaging.key, settings=settings
+        )
+        self.alarms = Alarms(
+            self, "Alarms", topology=topology, settings=settings, functions=self.compute, messaging=self.messaging, api=self.api
+        )
+        self.dashboards = Dashboards(
+            self, "Dashboards", topology=topology, settings=settings, functions=self.compute, messaging=self.messaging
+        )
         suppress(topology, self.data, self.messaging, self.compute, self.api)
         self._outputs()
 
@@ -57,6 +70,13 @@ class LoyaltyStack(Stack):
         CfnOutput(self, "UserPoolId", value=self.api.user_pool.user_pool_id)
         CfnOutput(self, "UserPoolClientId", value=self.api.user_pool_client.user_pool_client_id)
         CfnOutput(self, "EventBusName", value=self.messaging.bus.event_bus_name)
+        # What `aws events start-replay` needs (docs/operations.md): the archive, the bus, the rules.
+        CfnOutput(self, "EventBusArn", value=self.messaging.bus.event_bus_arn)
+        CfnOutput(self, "BankEventsArchiveArn", value=self.recovery.archive.archive_arn)
+        for name, rule in self.messaging.rules.items():
+            CfnOutput(self, _output_id("rule", name, "arn"), value=rule.rule_arn)
+        CfnOutput(self, "BusDlq", value=self.messaging.bus_dead_letter_queue.queue_url)
+        CfnOutput(self, "AlarmTopicArn", value=self.alarms.topic.topic_arn)
         for name, table in self.data.tables.items():
             CfnOutput(self, _output_id("table", name), value=table.table_name)
         for name, queue in self.messaging.queues.items():

@@ -43,6 +43,12 @@ STREAM_FAILURE_QUEUE_REASON = (
     "a DLQ behind it would have nothing to catch."
 )
 
+BUS_DLQ_REASON = (
+    "This queue is the event bus's own dead-letter queue (events EventBridge could not encrypt or "
+    "decrypt): it is itself the dead-letter queue, kept 14 days for an operator; a DLQ behind it "
+    "would have nothing to catch."
+)
+
 KMS_WILDCARD_ACTIONS = ("Action::kms:ReEncrypt*", "Action::kms:GenerateDataKey*")
 API_CLOUDWATCH_POLICY = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 
@@ -76,6 +82,9 @@ def suppress(topology: Topology, data: DataStore, messaging: Messaging, function
         NagSuppressions.add_resource_suppressions(
             queue, [NagPackSuppression(id="AwsSolutions-SQS3", reason=STREAM_FAILURE_QUEUE_REASON)]
         )
+    NagSuppressions.add_resource_suppressions(
+        messaging.bus_dead_letter_queue, [NagPackSuppression(id="AwsSolutions-SQS3", reason=BUS_DLQ_REASON)]
+    )
 
     NagSuppressions.add_resource_suppressions(
         api.rest_api,

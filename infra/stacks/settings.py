@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 
-EnvName = Literal["dev", "staging", "prod"]
-ENV_NAMES: tuple[str, ...] = get_args(EnvName)
+from infra.naming import ENV_NAMES, EnvName, env_prefix, queue_name
+
+__all__ = ["ENV_NAMES", "EnvName", "EnvironmentSettings", "settings_for", "validate_time_zone"]
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,8 @@ class EnvironmentSettings:
     api_rate_limit: int  # steady-state requests per second, whole stage
     api_burst_limit: int
     waf_rate_limit: int  # requests per source IP per 5 minutes before WAF blocks
+    archive_retention_days: int  # how far back bank events can be replayed (docs/operations.md)
+    alarm_email: str | None = None  # subscribed to the alarm topic; context `alarmEmail`
     log_level: str = "INFO"
 
     @property
@@ -29,12 +32,16 @@ class EnvironmentSettings:
 
     @property
     def removal_policy(self) -> RemovalPolicy:
-        """Stateful resources (tables, keys, user pool, logs) survive `cdk destroy` in prod only."""
+        """Stateful resources (tables, keys, queues, the event archive, user pool, logs) survive
+        `cdk destroy` in prod only."""
         return RemovalPolicy.RETAIN if self.is_prod else RemovalPolicy.DESTROY
 
     @property
     def prefix(self) -> str:
-        return f"loyalty-{self.name}"
+        return env_prefix(self.name)
+
+    def queue_name(self, logical_name: str) -> str:
+        return queue_name(self.name, logical_name)
 
 
 _PER_ENV: dict[str, dict[str, object]] = {
@@ -43,18 +50,22 @@ _PER_ENV: dict[str, dict[str, object]] = {
         "api_rate_limit": 50,
         "api_burst_limit": 100,
         "waf_rate_limit": 2_000,
+        "archive_retention_days": 7,
     },
     "staging": {
         "log_retention": logs.RetentionDays.THREE_MONTHS,
         "api_rate_limit": 200,
         "api_burst_limit": 400,
         "waf_rate_limit": 5_000,
+        "archive_retention_days": 30,
     },
     "prod": {
         "log_retention": logs.RetentionDays.ONE_YEAR,
         "api_rate_limit": 1_000,
         "api_burst_limit": 2_000,
         "waf_rate_limit": 20_000,
+        # A year of core-banking events: replay reaches back past a quarter-end reconciliation.
+        "archive_retention_days": 365,
     },
 }
 
@@ -67,13 +78,24 @@ def validate_time_zone(name: str) -> str:
     return name
 
 
-def settings_for(env_name: str, bank_time_zone: str) -> EnvironmentSettings:
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def validate_alarm_email(address: str | None) -> str | None:
+    if address is not None and not _EMAIL.match(address):
+        raise ValueError(f"context 'alarmEmail' must be an email address, got {address!r}")
+    return address
+
+
+def settings_for(env_name: str, bank_time_zone: str, alarm_email: str | None = None) -> EnvironmentSettings:
     if env_name not in _PER_ENV:
         raise ValueError(f"context 'env' must be one of {', '.join(ENV_NAMES)}, got {env_name!r}")
     knobs = _PER_ENV[env_name]
     return EnvironmentSettings(
         name=env_name,
         bank_time_zone=validate_time_zone(bank_time_zone),
+        alarm_email=validate_alarm_email(alarm_email),
+        archive_retention_days=knobs["archive_retention_days"],  # type: ignore[arg-type]
         log_retention=knobs["log_retention"],  # type: ignore[arg-type]
         api_rate_limit=knobs["api_rate_limit"],  # type: ignore[arg-type]
         api_burst_limit=knobs["api_burst_limit"],  # type: ignore[arg-type]

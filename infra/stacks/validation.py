@@ -9,6 +9,8 @@ from infra.stacks.settings import validate_time_zone
 from infra.topology import StreamSource, Topology
 
 _VERSIONED = re.compile(r"^/v[0-9]+/")
+# SQS names the stacks use for queues that are not in the topology (stacks/messaging.py).
+RESERVED_QUEUE_NAMES = frozenset({"bus-dlq"})
 
 
 def validate_topology(topology: Topology) -> None:
@@ -58,6 +60,8 @@ def validate_topology(topology: Topology) -> None:
                 errors.append(f"schedule {schedule.name!r}: {exc}")
     failure_queues = {fn.stream.failure_queue for fn in topology.functions if fn.stream is not None}
     errors += [f"stream failure queue {name!r} clashes with a topology queue" for name in sorted(failure_queues & queues)]
+    sqs_names = queues | {q.dlq_name for q in topology.queues} | failure_queues
+    errors += [f"queue name {name!r} is reserved for the bus's own DLQ" for name in sorted(sqs_names & RESERVED_QUEUE_NAMES)]
     if errors:
         raise ValueError("invalid topology:\n  " + "\n  ".join(errors))
 

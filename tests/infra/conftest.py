@@ -24,7 +24,7 @@ if str(REPO_ROOT) not in sys.path:  # pyproject's pytest `pythonpath` does this 
 import pytest  # noqa: E402
 
 from infra.stacks import SourceLayout  # noqa: E402
-from tests.infra.infra_support import SMALL_TOPOLOGY, Synthesized, synthesize  # noqa: E402
+from tests.infra.infra_support import ALARM_EMAIL, SMALL_TOPOLOGY, Synthesized, synthesize  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -47,10 +47,10 @@ def small_source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SourceLay
 
 @pytest.fixture(scope="session")
 def small_synth(tmp_path_factory: pytest.TempPathFactory, small_source: SourceLayout) -> Synthesized:
-    """SMALL_TOPOLOGY in prod, from a throw-away source tree."""
+    """SMALL_TOPOLOGY in prod, with an alarm subscriber, from a throw-away source tree."""
     return synthesize(
         tmp_path_factory.mktemp("cdk-small"),
-        {"env": "prod", "bankTimeZone": "Asia/Hong_Kong"},
+        {"env": "prod", "bankTimeZone": "Asia/Hong_Kong", "alarmEmail": ALARM_EMAIL},
         topology=SMALL_TOPOLOGY,
         source=small_source,
     )

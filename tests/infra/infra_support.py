@@ -28,6 +28,7 @@ from infra.topology import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+ALARM_EMAIL = "loyalty-oncall@bank.example"  # small_synth's alarm subscriber (context alarmEmail)
 
 
 @dataclass

@@ -27,13 +27,20 @@ def test_queue_has_dlq_and_topology_timeouts(synth: Synthesized, spec: Queue) ->
 
 
 def test_every_queue_and_dlq_is_encrypted_and_ssl_only(synth: Synthesized) -> None:
+    """Given every queue / Then the messaging key encrypts it (the bus's own DLQ excepted, see
+    test_infra_encryption) and a policy refuses non-TLS access."""
     queues = synth.of_type("AWS::SQS::Queue")
     failure_queues = {fn.stream.failure_queue for fn in TOPOLOGY.functions if fn.stream}
     assert failure_queues, "the real topology streams the coupons outbox"
-    assert len(queues) == 2 * len(TOPOLOGY.queues) + len(failure_queues)
+    assert len(queues) == 2 * len(TOPOLOGY.queues) + len(failure_queues) + 1  # + the bus's own DLQ
+    key_arn = {"Fn::GetAtt": [synth.logical_id(synth.stack.messaging.key), "Arn"]}
+    bus_dlq_id = synth.logical_id(synth.stack.messaging.bus_dead_letter_queue)
     policies = synth.of_type("AWS::SQS::QueuePolicy").values()
     for queue_id, props in queues.items():
-        assert props["SqsManagedSseEnabled"] is True
+        if queue_id == bus_dlq_id:
+            assert props["SqsManagedSseEnabled"] is True
+        else:
+            assert props["KmsMasterKeyId"] == key_arn, queue_id
         denies = [
             s
             for p in policies

@@ -97,12 +97,12 @@ def test_exactly_one_mapping_per_consumer(request: pytest.FixtureRequest, fixtur
 def test_failure_queue_is_encrypted_ssl_only_and_kept_14_days(
     request: pytest.FixtureRequest, fixture: str, topology: Topology, spec: Function
 ) -> None:
-    """Given a stream consumer's failure queue / Then SSE-SQS, 14 days, a Deny on non-TLS access."""
+    """Given a stream consumer's failure queue / Then the messaging key, 14 days, a Deny on non-TLS access."""
     s: Synthesized = request.getfixturevalue(fixture)
     queue = s.stack.messaging.failure_queues[_stream(spec).failure_queue]
     queue_id = s.logical_id(queue)
     props = s.properties(queue)
-    assert props["SqsManagedSseEnabled"] is True
+    assert props["KmsMasterKeyId"] == {"Fn::GetAtt": [s.logical_id(s.stack.messaging.key), "Arn"]}
     assert props["MessageRetentionPeriod"] == 14 * 24 * 3600
     denies = [
         st
@@ -165,12 +165,14 @@ def test_stream_consumer_may_send_to_its_failure_queue_only(
 
 @pytest.mark.parametrize(("fixture", "topology"), FIXTURES, ids=["real", "small"])
 def test_sqs3_is_suppressed_on_failure_queues_only(request: pytest.FixtureRequest, fixture: str, topology: Topology) -> None:
-    """Given the nag report / Then "queue has no DLQ" is waived only where the queue is itself the DLQ."""
+    """Given the nag report / Then "queue has no DLQ" is waived only where the queue is itself the DLQ
+    (the stream failure queues, and the bus's own dead-letter queue)."""
     s: Synthesized = request.getfixturevalue(fixture)
     (report,) = s.outdir.glob("AwsSolutions-*-NagReport.csv")
     rows = [r for r in csv.DictReader(report.open()) if r["Rule ID"] == "AwsSolutions-SQS3" and r["Compliance"] == "Suppressed"]
-    failure_paths = {q.node.default_child.node.path for q in s.stack.messaging.failure_queues.values()}  # type: ignore[union-attr]
-    assert {r["Resource ID"] for r in rows} == failure_paths
+    dead_letter_queues = [*s.stack.messaging.failure_queues.values(), s.stack.messaging.bus_dead_letter_queue]
+    paths = {q.node.default_child.node.path for q in dead_letter_queues}  # type: ignore[union-attr]
+    assert {r["Resource ID"] for r in rows} == paths
     assert all("dead-letter queue" in r["Exception Reason"] for r in rows)
 
 
