@@ -162,12 +162,21 @@ def bank_event(*detail_types: str) -> dict[str, object]:
 IDEMPOTENCY = "idempotency"
 COUPONS = "coupons"
 POINTS = "points"
+CAMPAIGNS = "campaigns"
 
 TOPOLOGY = Topology(
     bus_name=EVENT_BUS_NAME,
     tables=(
         Table(IDEMPOTENCY, partition_key="pk", ttl_attribute="expiresAt"),
         Table("customers", partition_key="customerId"),
+        Table(
+            "scoring",
+            partition_key="pk",
+            sort_key="sk",
+            ttl_attribute="expiresAt",
+            indexes=(Index("gsi1", partition_key="gsi1pk", sort_key="gsi1sk"),),  # segment members
+            stream=True,
+        ),
         Table(
             COUPONS,
             partition_key="pk",
@@ -190,6 +199,17 @@ TOPOLOGY = Topology(
             ),
             stream=True,
         ),
+        Table(
+            CAMPAIGNS,
+            partition_key="pk",
+            sort_key="sk",
+            ttl_attribute="expiresAt",
+            indexes=(
+                Index("gsi1", partition_key="gsi1pk", sort_key="gsi1sk"),  # the campaign list
+                Index("gsi2", partition_key="gsi2pk", sort_key="gsi2sk"),  # campaigns by trigger; runs waiting for their time
+            ),
+            stream=True,
+        ),
     ),
     queues=(
         Queue("customer-profile-events", batch_size=10, visibility_timeout_s=30, max_receive_count=3),
@@ -197,12 +217,39 @@ TOPOLOGY = Topology(
         Queue("points-accrual", batch_size=10, visibility_timeout_s=60, max_receive_count=5, max_batching_window_s=1),
         Queue("points-redemption-outcomes", batch_size=10, visibility_timeout_s=60, max_receive_count=5),
         Queue("points-commands", batch_size=10, visibility_timeout_s=60, max_receive_count=5),
+        # An event for a customer without a profile yet fails and is retried: 5 receives, a minute
+        # apart, give the profile time to arrive before the event waits in the DLQ.
+        Queue("scoring-events", batch_size=10, visibility_timeout_s=60, max_receive_count=5, max_batching_window_s=1),
+        Queue("campaign-triggers", batch_size=10, visibility_timeout_s=60, max_receive_count=5, max_batching_window_s=1),
+        Queue("campaign-fanout", batch_size=1, visibility_timeout_s=120, max_receive_count=5),
+        Queue("campaign-grants", batch_size=10, visibility_timeout_s=120, max_receive_count=5),
+        Queue("campaign-outcomes", batch_size=10, visibility_timeout_s=60, max_receive_count=5),
     ),
     rules=(
         Rule(
             "customer-profile-changed",
             event_pattern=bank_event("CustomerProfileChanged"),
             queue="customer-profile-events",
+        ),
+        Rule(
+            "customer-tier-changed",
+            event_pattern={"source": ["loyalty.points"], "detail-type": ["TierChanged"]},
+            queue="customer-profile-events",
+        ),
+        Rule(
+            "scoring-bank-events",
+            event_pattern=bank_event(
+                "CardTransactionPosted", "DepositBalanceChanged", "LoginCompleted", "AccountOpened", "MonthlyAumComputed"
+            ),
+            queue="scoring-events",
+        ),
+        Rule(
+            "scoring-engine-events",
+            event_pattern={
+                "source": ["loyalty.coupons", "loyalty.points", "loyalty.campaigns"],
+                "detail-type": ["CouponIssued", "CouponRedeemed", "PointsEarned", "RewardGranted"],
+            },
+            queue="scoring-events",
         ),
         Rule(
             "points-bank-events",
@@ -223,6 +270,37 @@ TOPOLOGY = Topology(
             "coupon-commands-from-bus",
             event_pattern={"source": ["loyalty.points", "loyalty.campaigns"], "detail-type": ["IssueCoupon"]},
             queue="coupon-commands",
+        ),
+        Rule(
+            "campaign-bank-events",
+            event_pattern=bank_event(
+                "CardTransactionPosted", "SalaryCredited", "LoanDrawdown", "AccountOpened", "LargeBalanceMovement", "DepositBalanceChanged"
+            ),
+            queue="campaign-triggers",
+        ),
+        Rule(
+            "campaign-engine-events",
+            event_pattern={"source": ["loyalty.points"], "detail-type": ["TierChanged"]},
+            queue="campaign-triggers",
+        ),
+        Rule(
+            "campaign-fire-requests",
+            event_pattern={"source": ["bank.scheduler"], "detail-type": ["CampaignFireRequested"]},
+            queue="campaign-triggers",
+        ),
+        Rule(
+            "campaign-run-pages",
+            event_pattern={"source": ["loyalty.campaigns"], "detail-type": ["CampaignRunPageRequested"]},
+            queue="campaign-fanout",
+        ),
+        Rule(
+            "campaign-coupon-outcomes",
+            event_pattern={
+                "source": ["loyalty.coupons"],
+                "detail-type": ["CouponIssueFailed", "CouponReturned", "CouponRedeemed"],
+                "detail": {"source": ["campaign"]},
+            },
+            queue="campaign-outcomes",
         ),
         Rule(
             "points-commands-from-bus",
@@ -417,12 +495,126 @@ TOPOLOGY = Topology(
             publishes_events=True,
         ),
         Function(
+            "campaigns-admin",
+            capability="campaigns",
+            module="admin",
+            timeout_s=30,
+            routes=(
+                Route("POST", "/v1/admin/campaigns", "operator"),
+                Route("GET", "/v1/admin/campaigns", "operator"),
+                Route("GET", "/v1/admin/campaigns/{campaignId}", "operator"),
+                Route("PUT", "/v1/admin/campaigns/{campaignId}", "operator"),
+                *(Route("POST", f"/v1/admin/campaigns/{{campaignId}}/{action}", "operator")
+                  for action in ("submit", "approve", "reject", "pause", "resume", "end", "fire")),
+                Route("GET", "/v1/admin/campaigns/{campaignId}/runs/{runId}", "operator"),
+                Route("GET", "/v1/admin/campaigns/{campaignId}/audit", "operator"),
+                Route("GET", "/v1/admin/campaigns/{campaignId}/report", "operator"),
+                Route("GET", "/v1/admin/campaign-templates", "operator"),
+                Route("POST", "/v1/admin/campaign-templates/{template}/campaigns", "operator"),
+            ),
+            tables={CAMPAIGNS: "write", IDEMPOTENCY: "write"},
+        ),
+        Function(
+            "campaigns-triggers",
+            capability="campaigns",
+            module="triggers",
+            timeout_s=30,
+            queue="campaign-triggers",
+            tables={CAMPAIGNS: "write", "customers": "read"},
+        ),
+        Function(
+            "campaigns-fanout",
+            capability="campaigns",
+            module="fanout",
+            timeout_s=60,
+            queue="campaign-fanout",
+            tables={CAMPAIGNS: "write", "customers": "read"},
+            sends_to=("campaign-grants",),
+        ),
+        Function(
+            "campaigns-worker",
+            capability="campaigns",
+            module="worker",
+            timeout_s=60,
+            queue="campaign-grants",
+            tables={CAMPAIGNS: "write"},
+        ),
+        Function(
+            "campaigns-scheduler",
+            capability="campaigns",
+            module="scheduler",
+            timeout_s=60,
+            schedules=(Schedule("campaigns-scheduler-minutely", "rate(1 minute)"),),
+            tables={CAMPAIGNS: "write"},
+        ),
+        Function(
+            "campaigns-outcomes",
+            capability="campaigns",
+            module="outcomes",
+            queue="campaign-outcomes",
+            tables={CAMPAIGNS: "write"},
+        ),
+        Function(
+            "campaigns-outbox",
+            capability="campaigns",
+            module="outbox",
+            stream=StreamSource(CAMPAIGNS),
+            publishes_events=True,
+        ),
+        Function(
             "customers-ingest",
             capability="customers",
             module="ingest",
             timeout_s=20,
             queue="customer-profile-events",
             tables={"customers": "write"},
+        ),
+        Function(
+            "scoring-ingest",
+            capability="scoring",
+            module="ingest",
+            timeout_s=30,
+            queue="scoring-events",
+            # customers: scoring writes lifecycleStage, segments and scores on the profile, in the
+            # same transaction as the scores (docs/scoring.md, "The customer profile").
+            tables={"scoring": "write", "customers": "write"},
+        ),
+        Function(
+            "scoring-admin",
+            capability="scoring",
+            module="admin",
+            timeout_s=30,
+            routes=(
+                Route("GET", "/v1/admin/scoring/models/{model}", "operator"),
+                Route("PUT", "/v1/admin/scoring/models/{model}", "operator"),
+                Route("POST", "/v1/admin/segments", "operator"),
+                Route("GET", "/v1/admin/segments", "operator"),
+                Route("GET", "/v1/admin/segments/{segmentId}", "operator"),
+                Route("PUT", "/v1/admin/segments/{segmentId}", "operator"),
+                Route("GET", "/v1/admin/segments/{segmentId}/members", "operator"),
+                Route("GET", "/v1/admin/segments/{segmentId}/estimate", "operator"),
+                Route("GET", "/v1/admin/customers/{customerId}/scores", "operator"),
+                Route("GET", "/v1/admin/scoring/runs/{runId}", "operator"),
+            ),
+            tables={"scoring": "write", IDEMPOTENCY: "write"},
+        ),
+        Function(
+            "scoring-nightly",
+            capability="scoring",
+            module="nightly",
+            memory_mb=1024,  # the page's feature columns and NumPy; more memory is also more CPU
+            timeout_s=900,
+            # 02:00 starts the business date's run; every 10 minutes an unfinished run goes on from its
+            # checkpoints (after a timeout or a failure); with nothing unfinished it does nothing.
+            schedules=(Schedule("scoring-nightly", "cron(0 2 * * ? *)"), Schedule("scoring-nightly-resume", "rate(10 minutes)")),
+            tables={"scoring": "write", "customers": "write"},
+        ),
+        Function(
+            "scoring-outbox",
+            capability="scoring",
+            module="outbox",
+            stream=StreamSource("scoring"),
+            publishes_events=True,
         ),
     ),
 )

@@ -21,6 +21,18 @@ class Settings(BaseModel):
     customers_table: str = "customers"
     coupons_table: str = "coupons"
     points_table: str = "points"
+    scoring_table: str = "scoring"
+    # The nightly re-scoring: parallel scan segments (one thread each), STATE items per page, and the
+    # seconds left in the invocation at which it checkpoints and stops (the resume schedule goes on).
+    scoring_scan_segments: int = Field(default=4, ge=1, le=64)
+    scoring_page_size: int = Field(default=200, ge=1, le=1000)
+    scoring_stop_seconds: float = Field(default=60.0, ge=0)
+    campaigns_table: str = "campaigns"
+    # Queues campaigns send to (set by CDK from the topology's `sends_to`; locally by the local cloud).
+    campaign_fanout_queue_url: str = ""
+    campaign_grants_queue_url: str = ""
+    # Campaign notifications one customer may get in a business day, across all campaigns.
+    notifications_per_customer_daily: int = Field(default=3, ge=0)
     # Accrual reads the earn rules from memory for this long after an operator saves a version.
     rules_cache_seconds: float = Field(default=30.0, ge=0)
     points_expiring_soon_days: int = Field(default=7, ge=1)

@@ -1,0 +1,284 @@
+"""Campaigns: the definition an operator saves, validated before anything is stored.
+
+A campaign has one trigger (a bank event with conditions, a schedule, or a manual fire), an
+audience, reward variants (A/B arms; the control group gets nothing), a budget, frequency caps and
+a notification channel. Saving creates a new version; only a draft is edited.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator, model_validator
+
+from loyalty.core.money import Currency, MinorUnits
+
+CampaignId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+Key = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Count = Annotated[StrictInt, Field(ge=1, le=1_000_000_000)]
+
+TRIGGER_EVENTS: dict[str, str] = {
+    # detail-type: the source that publishes it
+    "CardTransactionPosted": "bank.core",
+    "SalaryCredited": "bank.core",
+    "LoanDrawdown": "bank.core",
+    "AccountOpened": "bank.core",
+    "LargeBalanceMovement": "bank.core",
+    "DepositBalanceChanged": "bank.core",
+    "TierChanged": "loyalty.points",
+    "SegmentEntered": "loyalty.scoring",
+    "ScoreChanged": "loyalty.scoring",
+}
+TriggerEvent = Literal[
+    "CardTransactionPosted", "SalaryCredited", "LoanDrawdown", "AccountOpened", "LargeBalanceMovement",
+    "DepositBalanceChanged", "TierChanged", "SegmentEntered", "ScoreChanged",
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Window(Strict):
+    startsAt: AwareDatetime
+    endsAt: AwareDatetime
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> Window:
+        if self.endsAt <= self.startsAt:
+            raise ValueError("the window must end after it starts")
+        return self
+
+
+class EventTrigger(Strict):
+    """A bank event, with an EventBridge-style `pattern` over its detail (lists of allowed values,
+    `{"prefix": ...}`, `{"numeric": [op, n, ...]}`, `{"exists": bool}`), and shorthand conditions."""
+
+    type: Literal["event"]
+    eventType: TriggerEvent
+    pattern: dict[str, Any] = Field(default_factory=dict)
+    minAmountMinor: MinorUnits | None = None
+    mccs: list[Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]] = Field(default_factory=list)
+
+    @field_validator("pattern")
+    @classmethod
+    def _valid_pattern(cls, pattern: dict[str, Any]) -> dict[str, Any]:
+        from loyalty.campaigns.targeting import check_pattern
+
+        check_pattern(pattern)
+        return pattern
+
+
+class ScheduleTrigger(Strict):
+    """`cron(...)` in `timezone`; or one shot `at(YYYY-MM-DDTHH:MM)` local time."""
+
+    type: Literal["schedule"]
+    expression: Annotated[str, StringConstraints(min_length=6, max_length=100)]
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "Asia/Shanghai"
+
+    @model_validator(mode="after")
+    def _valid_schedule(self) -> ScheduleTrigger:
+        from loyalty.campaigns.targeting import parse_schedule
+
+        parse_schedule(self.expression, self.timezone)
+        return self
+
+
+class ManualTrigger(Strict):
+    type: Literal["manual"]
+
+
+Trigger = Annotated[EventTrigger | ScheduleTrigger | ManualTrigger, Field(discriminator="type")]
+
+
+class ScoreRange(Strict):
+    min: float | None = None
+    max: float | None = None
+
+
+class Audience(Strict):
+    """Who may be rewarded: a rule over the profile (every condition must hold), or a list of ids."""
+
+    tagsAny: list[Key] = Field(default_factory=list)
+    tagsAll: list[Key] = Field(default_factory=list)
+    tiers: list[Key] = Field(default_factory=list)
+    segments: list[Key] = Field(default_factory=list)
+    scores: dict[Key, ScoreRange] = Field(default_factory=dict)
+    branchIds: list[Key] = Field(default_factory=list)
+    birthdayToday: bool = False
+    customerIds: Annotated[list[Key], Field(max_length=10_000)] = Field(default_factory=list)
+    requireProfile: bool = True
+
+
+class IssueCouponAction(Strict):
+    type: Literal["issue_coupon"]
+    templateId: Key
+    costMinor: MinorUnits = 0
+
+
+class AwardPointsAction(Strict):
+    type: Literal["award_points"]
+    points: Count
+    costCentre: Key
+    validityDays: Annotated[StrictInt, Field(ge=1, le=3660)] = 365
+    costMinor: MinorUnits = 0
+
+
+class NotifyAction(Strict):
+    type: Literal["notify"]
+    channel: Literal["push", "sms", "wecom"]
+    templateId: Key
+    variables: dict[Key, Annotated[str, StringConstraints(max_length=200)]] = Field(default_factory=dict)
+
+
+Action = Annotated[IssueCouponAction | AwardPointsAction | NotifyAction, Field(discriminator="type")]
+
+
+class Variant(Strict):
+    variantId: Key
+    weightPercent: Annotated[StrictInt, Field(ge=1, le=100)]
+    actions: Annotated[list[Action], Field(min_length=1, max_length=5)]
+
+
+class Budget(Strict):
+    """Limits on what grants cost: minor units of `currency`, or reward units (one per grant)."""
+
+    unit: Literal["minor", "rewards"]
+    currency: Currency | None = None
+    total: Annotated[StrictInt, Field(ge=0)]
+    daily: Annotated[StrictInt, Field(ge=0)] | None = None
+    weekly: Annotated[StrictInt, Field(ge=0)] | None = None
+    monthly: Annotated[StrictInt, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _currency_for_money(self) -> Budget:
+        if (self.unit == "minor") != (self.currency is not None):
+            raise ValueError("a budget in minor units names its currency; one in rewards does not")
+        return self
+
+    def limits(self) -> dict[str, int]:
+        found = {"total": self.total, "daily": self.daily, "weekly": self.weekly, "monthly": self.monthly}
+        return {period: limit for period, limit in found.items() if limit is not None}
+
+
+class FrequencyCaps(Strict):
+    """Grants per customer in this campaign, per period."""
+
+    lifetime: Count | None = None
+    daily: Count | None = None
+    weekly: Count | None = None
+    monthly: Count | None = None
+
+    def limits(self) -> dict[str, int]:
+        found = {"lifetime": self.lifetime, "daily": self.daily, "weekly": self.weekly, "monthly": self.monthly}
+        return {period: limit for period, limit in found.items() if limit is not None}
+
+
+class QuietHours(Strict):
+    """Notifications that fall inside are delivered at `end` (bank time zone); may wrap midnight."""
+
+    start: time
+    end: time
+
+
+class CampaignDefinition(Strict):
+    campaignId: CampaignId
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    window: Window
+    trigger: Trigger
+    audience: Audience = Audience()
+    variants: Annotated[list[Variant], Field(min_length=1, max_length=5)]
+    controlPercent: Annotated[StrictInt, Field(ge=0, le=100)] = 0
+    budget: Budget
+    frequencyCaps: FrequencyCaps = FrequencyCaps()
+    quietHours: QuietHours | None = None
+    fundingCostCentre: Key
+    metric: Literal["card_spend"] = "card_spend"
+
+    @model_validator(mode="after")
+    def _variants_split_the_treatment(self) -> CampaignDefinition:
+        if sum(v.weightPercent for v in self.variants) != 100:
+            raise ValueError("variant weights must add up to 100")
+        if len({v.variantId for v in self.variants}) != len(self.variants) or "control" in {v.variantId for v in self.variants}:
+            raise ValueError("variant ids must be unique, and 'control' is reserved")
+        if self.budget.unit == "minor":
+            for variant in self.variants:
+                if not any(getattr(a, "costMinor", 0) for a in variant.actions):
+                    raise ValueError(f"variant {variant.variantId} has no cost, but the budget is in minor units")
+        return self
+
+
+class FromTemplate(Strict):
+    """A campaign from a ready-made template: its id, name, window, budget and the template's own
+    parameters (see `loyalty.campaigns.templates`)."""
+
+    campaignId: CampaignId
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    window: Window
+    budget: Budget
+    fundingCostCentre: Key
+    controlPercent: Annotated[StrictInt, Field(ge=0, le=100)] = 0
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class Transition(Strict):
+    """The body of a lifecycle route (the action is the route's last segment)."""
+
+    note: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class FireRequest(Strict):
+    customerIds: Annotated[list[Key], Field(max_length=10_000)] | None = None
+
+
+# ---- what campaigns read from the bus (unknown fields kept: conditions may name any of them) -----
+
+
+class TriggerDetail(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    customerId: Key
+
+
+class CardSpend(TriggerDetail):
+    transactionId: Key
+    amountMinor: MinorUnits
+    currency: Currency
+
+
+class CampaignFireRequested(BaseModel):
+    """From a bank's own scheduler (source `bank.scheduler`, ../shared/EVENTS.md)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    campaignId: Key
+    requestId: Key
+    requestedBy: Key
+    runAt: AwareDatetime | None = None
+    audienceOverride: Annotated[list[Key], Field(max_length=10_000)] | None = None
+
+
+class CouponOutcome(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    commandId: Key
+    customerId: Key
+    reason: str | None = None
+
+
+class RunPage(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    campaignId: Key
+    runId: Key
+    page: Annotated[StrictInt, Field(ge=0)]
+
+
+class WorkItem(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    campaignId: Key
+    runId: Key
+    itemId: Key
+    customerIds: Annotated[list[Key], Field(min_length=1, max_length=100)]

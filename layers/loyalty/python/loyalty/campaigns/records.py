@@ -1,0 +1,110 @@
+"""The `campaigns` table's keys, and the grant transaction's items.
+
+  CAMPAIGN#<id>             / META                     status, the definition in force, version, author
+  CAMPAIGN#<id>             / V#<version>              every definition ever saved
+  CAMPAIGN#<id>             / AUDIT#<at>#<n>           who, when, action, state before and after
+  BUDGET#<id>               / TOTAL | D#.. | W#.. | M#..   spent against the limit of that period
+  STATS#<id>                / ARM#<arm>                targeted, granted, notified, redeemed, cost, spend
+  GRANT#<id>#<customer>     / <trigger key>            one grant (or a control "would have received")
+  FREQ#<id>#<customer>      / LIFETIME | D#.. | ...    grants to the customer in the period
+  NOTIFY#<customer>         / <business date>          notifications sent that day, all campaigns (TTL)
+  CMD#<command id>          / CMD                      which grant a coupon command belongs to
+  RUN#<id>                  / <run id>                 a fan-out: total, sent, processed, cursor
+gsi1: CAMPAIGNS / <id> lists campaigns. gsi2: TRIGGER#<event type> | SCHEDULED | MANUAL / <id>
+finds the campaigns a trigger concerns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loyalty.core.dynamo import to_item, to_value
+
+
+def meta_key(campaign_id: str) -> dict[str, str]:
+    return {"pk": f"CAMPAIGN#{campaign_id}", "sk": "META"}
+
+
+def grant_key(campaign_id: str, customer_id: str, trigger: str) -> dict[str, str]:
+    return {"pk": f"GRANT#{campaign_id}#{customer_id}", "sk": trigger}
+
+
+def budget_key(campaign_id: str, period_key: str) -> dict[str, str]:
+    return {"pk": f"BUDGET#{campaign_id}", "sk": period_key}
+
+
+def stats_key(campaign_id: str, arm: str) -> dict[str, str]:
+    return {"pk": f"STATS#{campaign_id}", "sk": f"ARM#{arm}"}
+
+
+def freq_key(campaign_id: str, customer_id: str, period_key: str) -> dict[str, str]:
+    return {"pk": f"FREQ#{campaign_id}#{customer_id}", "sk": period_key}
+
+
+def notify_key(customer_id: str, day: str) -> dict[str, str]:
+    return {"pk": f"NOTIFY#{customer_id}", "sk": day}
+
+
+def command_key(command_id: str) -> dict[str, str]:
+    return {"pk": f"CMD#{command_id}", "sk": "CMD"}
+
+
+def run_key(campaign_id: str, run_id: str) -> dict[str, str]:
+    return {"pk": f"RUN#{campaign_id}", "sk": run_id}
+
+
+def trigger_index(trigger: dict[str, Any]) -> str:
+    if trigger["type"] == "event":
+        return f"TRIGGER#{trigger['eventType']}"
+    return "SCHEDULED" if trigger["type"] == "schedule" else "MANUAL"
+
+
+def counted_add(table: str, key: dict[str, str], attribute: str, add: int, limit: int, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """ADD `add` to a counter that may not pass `limit`: the write itself refuses, so racing grants
+    can never overshoot."""
+    values = {":add": to_value(add), ":room": to_value(limit - add)}
+    sets = ""
+    if extra:
+        sets = " SET " + ", ".join(f"#{k} = :{k}" for k in extra)
+        values.update({f":{k}": to_value(v) for k, v in extra.items()})
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": to_item(key),
+            "UpdateExpression": f"ADD #n :add{sets}",
+            "ConditionExpression": "attribute_not_exists(#n) OR #n <= :room",
+            "ExpressionAttributeNames": {"#n": attribute, **{f"#{k}": k for k in extra or {}}},
+            "ExpressionAttributeValues": values,
+        }
+    }
+
+
+def plain_add(table: str, key: dict[str, str], counts: dict[str, int]) -> dict[str, Any]:
+    names = {f"#c{i}": name for i, name in enumerate(counts)}
+    values = {f":c{i}": to_value(n) for i, n in enumerate(counts.values())}
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": to_item(key),
+            "UpdateExpression": "ADD " + ", ".join(f"{n} {v}" for n, v in zip(names, values, strict=True)),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+    }
+
+
+def put_new(table: str, record: dict[str, Any]) -> dict[str, Any]:
+    return {"Put": {"TableName": table, "Item": to_item(record), "ConditionExpression": "attribute_not_exists(pk)"}}
+
+
+def still_active(table: str, campaign_id: str, version: int) -> dict[str, Any]:
+    """The kill switch, in every grant: a paused or ended campaign refuses it at the write."""
+    return {
+        "ConditionCheck": {
+            "TableName": table,
+            "Key": to_item(meta_key(campaign_id)),
+            "ConditionExpression": "#s = :approved AND version = :v",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":approved": to_value("approved"), ":v": to_value(version)},
+        }
+    }

@@ -1,0 +1,164 @@
+"""Campaign use cases: definitions with versions, the maker-checker lifecycle with its audit log,
+and the report. Granting lives in `granting`, audience runs in `runs`."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from loyalty.campaigns import lifecycle, records, targeting, templates
+from loyalty.campaigns.model import CampaignDefinition, FromTemplate, Transition
+from loyalty.campaigns.store import DynamoCampaignStore
+from loyalty.core.auth import Caller
+from loyalty.core.clock import iso_utc
+from loyalty.core.config import get_settings
+from loyalty.core.errors import BusinessRuleViolation
+from loyalty.core.outbox import PendingEvent
+
+SOURCE = "loyalty.campaigns"
+
+
+@cache
+def default_store() -> DynamoCampaignStore:
+    from loyalty.core.aws import dynamodb
+
+    return DynamoCampaignStore(get_settings().campaigns_table, dynamodb())
+
+
+def definition_of(meta: dict[str, Any]) -> CampaignDefinition:
+    return _parse(meta["definition"])
+
+
+@cache
+def _parse(raw: str) -> CampaignDefinition:
+    return CampaignDefinition.model_validate_json(raw)
+
+
+def view(meta: dict[str, Any], now: datetime) -> dict[str, Any]:
+    definition = definition_of(meta)
+    return {
+        **definition.model_dump(mode="json"),
+        "status": meta["status"],
+        "effectiveStatus": lifecycle.effective_status(meta["status"], meta["startsAt"], meta["endsAt"], now),
+        "version": meta["version"],
+        **{k: meta[k] for k in ("author", "approvedBy", "approvedAt", "pausedReason", "updatedAt") if meta.get(k)},
+    }
+
+
+# ---- definitions ---------------------------------------------------------------------------------
+
+
+def save(store: DynamoCampaignStore, definition: CampaignDefinition, operator: str, now: datetime, *, create: bool) -> dict[str, Any]:
+    """A new draft (version 1), or a new version of a draft. The editor becomes its author: an
+    approver who edits can no longer approve it."""
+    before = None if create else store.get(definition.campaignId)
+    version = 1 if before is None else int(before["version"]) + 1
+    at = iso_utc(now)
+    meta = {
+        **records.meta_key(definition.campaignId), "campaignId": definition.campaignId, "status": "draft", "version": version,
+        "definition": definition.model_dump_json(), "author": operator, "updatedBy": operator, "updatedAt": at,
+        "startsAt": iso_utc(definition.window.startsAt), "endsAt": iso_utc(definition.window.endsAt),
+        "gsi1pk": "CAMPAIGNS", "gsi1sk": definition.campaignId,
+        "gsi2pk": records.trigger_index(definition.trigger.model_dump()), "gsi2sk": definition.campaignId,
+    }
+    audit = {"who": operator, "at": at, "action": "create" if create else "edit", "before": before["status"] if before else None,
+             "after": "draft", "version": version}
+    store.save(meta, expected_version=0 if before is None else int(before["version"]), audit=audit)
+    return view(meta, now)
+
+
+def save_from_template(store: DynamoCampaignStore, template: str, request: FromTemplate, operator: str, now: datetime) -> dict[str, Any]:
+    return save(store, templates.build(template, request), operator, now, create=True)
+
+
+# ---- lifecycle -----------------------------------------------------------------------------------
+
+
+def transition(store: DynamoCampaignStore, campaign_id: str, action: str, request: Transition, caller: Caller, now: datetime) -> dict[str, Any]:
+    meta = store.get(campaign_id)
+    after = lifecycle.next_status(action, meta["status"], caller, meta["author"])
+    at = iso_utc(now)
+    fields: dict[str, Any] = {"status": after, "updatedBy": caller.subject, "updatedAt": at}
+    if action == "approve":
+        fields.update(approvedBy=caller.subject, approvedAt=at)
+    if action == "pause":
+        fields["pausedReason"] = "operator"
+    audit = {"who": caller.subject, "at": at, "action": action, "before": meta["status"], "after": after, "note": request.note,
+             "version": meta["version"]}
+    event = PendingEvent(SOURCE, "CampaignStatusChanged", {"campaignId": campaign_id, "from": meta["status"], "to": after,
+                                                           "action": action, "by": caller.subject})
+    store.transition(campaign_id, meta["status"], fields, {k: v for k, v in audit.items() if v is not None}, [event])
+    forget_cached_campaigns()
+    return view(store.get(campaign_id), now)
+
+
+def pause_for_budget(store: DynamoCampaignStore, campaign_id: str, now: datetime, detail: dict[str, Any]) -> bool:
+    """Auto-pause on an exhausted total budget, announced once (whoever gets there first)."""
+    from loyalty.core.errors import Conflict
+
+    at = iso_utc(now)
+    audit = {"who": "system", "at": at, "action": "pause", "before": "approved", "after": "paused", "note": "total budget exhausted"}
+    try:
+        store.transition(campaign_id, "approved", {"status": "paused", "pausedReason": "budget_exhausted", "updatedAt": at}, audit,
+                         [PendingEvent(SOURCE, "BudgetExhausted", detail)])
+    except Conflict:
+        return False
+    forget_cached_campaigns()
+    return True
+
+
+# Campaigns a trigger concerns, for a few seconds: the kill switch still acts at once, because every
+# grant re-checks the campaign's status in its own transaction.
+_by_trigger: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+
+
+def campaigns_for(store: DynamoCampaignStore, index_key: str) -> list[dict[str, Any]]:
+    cached = _by_trigger.get(index_key)
+    if cached and time.monotonic() - cached[0] < get_settings().template_cache_seconds:
+        return cached[1]
+    listed = store.listed() if index_key == "ALL" else store.by_trigger(index_key)
+    found = [m for m in listed if m["status"] == "approved"]
+    _by_trigger[index_key] = (time.monotonic(), found)
+    return found
+
+
+def forget_cached_campaigns() -> None:
+    _by_trigger.clear()
+
+
+def require_active(meta: dict[str, Any], now: datetime) -> None:
+    status = lifecycle.effective_status(meta["status"], meta["startsAt"], meta["endsAt"], now)
+    if status != "active":
+        raise BusinessRuleViolation(f"campaign {meta['campaignId']} is {status}, not active", code="CAMPAIGN_NOT_ACTIVE")
+
+
+# ---- the report ----------------------------------------------------------------------------------
+
+
+def report(store: DynamoCampaignStore, campaign_id: str, now: datetime) -> dict[str, Any]:
+    """Per arm: targeted, granted, notified, redeemed, cost; card spend per targeted customer and the
+    uplift of each arm against control; the budget used and left per period."""
+    meta = store.get(campaign_id)
+    definition = definition_of(meta)
+    arms = {a["sk"].removeprefix("ARM#"): a for a in store.under(f"STATS#{campaign_id}")}
+    budgets = {b["sk"]: b for b in store.under(f"BUDGET#{campaign_id}")}
+
+    def per_customer(arm: dict[str, Any]) -> float | None:
+        return round(int(arm.get("spendMinor", 0)) / int(arm["targeted"]), 2) if int(arm.get("targeted", 0)) else None
+
+    control = per_customer(arms["control"]) if "control" in arms else None
+    rows = []
+    for name in ["control", *(v.variantId for v in definition.variants)]:
+        arm = arms.get(name, {})
+        spend = per_customer(arm) if arm else None
+        uplift = None if name == "control" or not control or spend is None else round((spend - control) / control, 4)
+        rows.append({"arm": name, **{k: int(arm.get(k, 0)) for k in ("targeted", "granted", "notified", "redeemed", "cancelled", "cost")},
+                     "spendPerTargetedMinor": spend, "upliftVsControl": uplift})
+    keys = targeting.period_keys(now.astimezone(get_settings().bank_zone).date())
+    budget = {period: {"limit": limit, "spent": int(budgets.get(keys[period], {}).get("spent", 0)),
+                       "left": limit - int(budgets.get(keys[period], {}).get("spent", 0))}
+              for period, limit in definition.budget.limits().items()}
+    return {"campaignId": campaign_id, "status": view(meta, now)["effectiveStatus"], "metric": definition.metric,
+            "budgetUnit": definition.budget.unit, "currency": definition.budget.currency, "arms": rows, "budget": budget}

@@ -1,0 +1,188 @@
+"""Who gets what, pure: event patterns, schedules, audiences, arms, periods and quiet hours."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from loyalty.core import cron
+
+if TYPE_CHECKING:
+    from loyalty.campaigns.model import Audience, CampaignDefinition, EventTrigger, QuietHours
+
+# ---- EventBridge-style patterns over an event's detail -------------------------------------------
+
+NUMERIC_OPS = {"<", "<=", "=", ">", ">="}
+
+
+def check_pattern(pattern: Any, path: str = "pattern") -> None:
+    """Raises ValueError unless `pattern` is one EventBridge would accept (the subset we match)."""
+    if not isinstance(pattern, dict):
+        raise ValueError(f"{path} must be an object")
+    for key, value in pattern.items():
+        where = f"{path}.{key}"
+        if isinstance(value, dict):
+            check_pattern(value, where)
+        elif not isinstance(value, list) or not value:
+            raise ValueError(f"{where} must be a non-empty list of values or matchers")
+        else:
+            for matcher in value:
+                _check_matcher(matcher, where)
+
+
+def _check_matcher(matcher: Any, where: str) -> None:
+    if isinstance(matcher, str | int | float | bool) or matcher is None:
+        return
+    if not isinstance(matcher, dict) or len(matcher) != 1:
+        raise ValueError(f"{where}: a matcher is a value or one of prefix, numeric, exists")
+    (kind, arg), = matcher.items()
+    if kind == "prefix" and isinstance(arg, str):
+        return
+    if kind == "exists" and isinstance(arg, bool):
+        return
+    if kind == "numeric" and isinstance(arg, list) and arg and len(arg) % 2 == 0:
+        pairs = list(zip(arg[::2], arg[1::2], strict=True))
+        if all(op in NUMERIC_OPS and isinstance(n, int | float) and not isinstance(n, bool) for op, n in pairs):
+            return
+    raise ValueError(f"{where}: invalid matcher {matcher!r}")
+
+
+def matches_pattern(pattern: dict[str, Any], detail: dict[str, Any]) -> bool:
+    for key, expected in pattern.items():
+        value = detail.get(key)
+        if isinstance(expected, dict):
+            if not isinstance(value, dict) or not matches_pattern(expected, value):
+                return False
+        elif not any(_matches(m, key in detail, value) for m in expected):
+            return False
+    return True
+
+
+def _matches(matcher: Any, present: bool, value: Any) -> bool:
+    if not isinstance(matcher, dict):
+        return present and (value == matcher or (isinstance(value, list) and matcher in value))
+    (kind, arg), = matcher.items()
+    if kind == "exists":
+        return present is arg
+    if kind == "prefix":
+        return isinstance(value, str) and value.startswith(arg)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    compare = {"<": value.__lt__, "<=": value.__le__, "=": value.__eq__, ">": value.__gt__, ">=": value.__ge__}
+    return all(compare[op](n) for op, n in zip(arg[::2], arg[1::2], strict=True))
+
+
+def event_matches(trigger: EventTrigger, detail: dict[str, Any]) -> bool:
+    if trigger.minAmountMinor is not None and int(detail.get("amountMinor", detail.get("deltaMinor", -1))) < trigger.minAmountMinor:
+        return False
+    if trigger.mccs and detail.get("mcc") not in trigger.mccs:
+        return False
+    return matches_pattern(trigger.pattern, detail)
+
+
+# The business id that makes one grant per (campaign, customer, occurrence), however often the
+# event is delivered or re-published.
+SUBJECT_FIELDS = ("transactionId", "loanId", "refundId")
+
+
+def trigger_key(event_type: str, detail: dict[str, Any], event_id: str) -> str:
+    for name in SUBJECT_FIELDS:
+        if detail.get(name):
+            return f"{event_type}:{detail[name]}"
+    return f"{event_type}:{event_id}"
+
+
+# ---- schedules -----------------------------------------------------------------------------------
+
+AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2})\)$")
+
+
+def parse_schedule(expression: str, timezone: str) -> cron.Cron | datetime:
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {timezone!r}") from None
+    one_shot = AT.match(expression.strip())
+    if one_shot:
+        return datetime.fromisoformat(one_shot.group(1)).replace(tzinfo=zone)
+    try:
+        parsed = cron.parse(expression)
+    except cron.InvalidSchedule as error:
+        raise ValueError(f"invalid schedule {expression!r}: {error}") from None
+    if isinstance(parsed, cron.Rate):
+        raise ValueError("a campaign schedule is cron(...) or at(...), not rate(...)")
+    return parsed
+
+
+def due_slot(expression: str, timezone: str, last_slot: datetime | None, now: datetime) -> datetime | None:
+    """The latest firing time in (last_slot, now], if any: a missed minute still fires once."""
+    parsed = parse_schedule(expression, timezone)
+    zone = ZoneInfo(timezone)
+    if isinstance(parsed, datetime):
+        return parsed if parsed <= now and (last_slot is None or last_slot < parsed) else None
+    # Slots missed for longer than a day are not caught up: the latest one fires, once.
+    after = max(last_slot or now - timedelta(minutes=1), now - timedelta(days=1)).astimezone(zone)
+    found = None
+    while (following := cron.next_fire(parsed, after, horizon_days=2)) is not None and following <= now:
+        found = after = following
+    return found
+
+
+# ---- audiences, arms, periods --------------------------------------------------------------------
+
+
+def in_audience(audience: Audience, customer_id: str, profile: dict[str, Any] | None, today: date) -> bool:
+    if audience.customerIds:
+        return customer_id in audience.customerIds
+    if profile is None:
+        return not audience.requireProfile
+    tags = set(profile.get("tags") or []) | set(profile.get("operatorTags") or [])
+    scores = profile.get("scores") or {}
+    checks = [
+        not audience.tagsAny or bool(tags & set(audience.tagsAny)),
+        set(audience.tagsAll) <= tags,
+        not audience.tiers or profile.get("tier") in audience.tiers,
+        not audience.segments or bool(set(profile.get("segments") or []) & set(audience.segments)),
+        not audience.branchIds or profile.get("branchId") in audience.branchIds,
+        not audience.birthdayToday or (profile.get("birthday") or "")[5:] == today.isoformat()[5:],
+    ]
+    for name, bounds in audience.scores.items():
+        score = scores.get(name)
+        checks.append(score is not None and (bounds.min is None or score >= bounds.min) and (bounds.max is None or score <= bounds.max))
+    return all(checks)
+
+
+def arm_of(definition: CampaignDefinition, customer_id: str) -> str:
+    """Deterministic: the same customer always lands in the same arm of a campaign."""
+    point = int(hashlib.sha256(f"{definition.campaignId}\x1f{customer_id}".encode()).hexdigest()[:8], 16) % 10_000
+    if point < definition.controlPercent * 100:
+        return "control"
+    rest = point - definition.controlPercent * 100
+    span = 10_000 - definition.controlPercent * 100
+    edge = 0
+    for variant in definition.variants:
+        edge += variant.weightPercent
+        if rest * 100 < edge * span:
+            return variant.variantId
+    return definition.variants[-1].variantId
+
+
+def period_keys(day: date) -> dict[str, str]:
+    year, week, _ = day.isocalendar()
+    return {"total": "TOTAL", "lifetime": "LIFETIME", "daily": f"D#{day.isoformat()}", "weekly": f"W#{year}-{week:02d}",
+            "monthly": f"M#{day.isoformat()[:7]}"}
+
+
+def deliver_at(quiet: QuietHours | None, local_now: datetime) -> datetime | None:
+    """When a notification requested now may go out: None for at once, else the end of quiet hours."""
+    if quiet is None:
+        return None
+    now_t = local_now.time().replace(tzinfo=None)
+    inside = quiet.start <= now_t < quiet.end if quiet.start <= quiet.end else (now_t >= quiet.start or now_t < quiet.end)
+    if not inside:
+        return None
+    end = datetime.combine(local_now.date(), quiet.end, tzinfo=local_now.tzinfo)
+    return end if end > local_now else end + timedelta(days=1)

@@ -1,0 +1,87 @@
+"""Ready-made campaigns (活动模板): an operator fills in a few parameters, the template writes the
+rest. Each returns a full `CampaignDefinition`, validated like one written by hand."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
+
+from loyalty.campaigns.model import CampaignDefinition, FromTemplate
+from loyalty.core.errors import InvalidInput, NotFound
+
+
+def _coupon_and_notice(p: dict[str, Any]) -> list[dict[str, Any]]:
+    actions: list[dict[str, Any]] = [{"type": "issue_coupon", "templateId": p["couponTemplateId"], "costMinor": p.get("couponCostMinor", 0)}]
+    if p.get("notifyTemplateId"):
+        actions.append({"type": "notify", "channel": p.get("channel", "push"), "templateId": p["notifyTemplateId"]})
+    return actions
+
+
+def spend_x_get_coupon(p: dict[str, Any]) -> dict[str, Any]:
+    """A card transaction of at least `minAmountMinor` (in `mccs`, if given) earns a coupon; once per
+    customer unless `perCustomer` says otherwise."""
+    return {
+        "trigger": {"type": "event", "eventType": "CardTransactionPosted", "minAmountMinor": p["minAmountMinor"], "mccs": p.get("mccs", [])},
+        "variants": [{"variantId": "main", "weightPercent": 100, "actions": _coupon_and_notice(p)}],
+        "frequencyCaps": {"lifetime": p.get("perCustomer", 1)},
+    }
+
+
+def first_salary_gift(p: dict[str, Any]) -> dict[str, Any]:
+    """The first salary credit the campaign sees for a customer earns a gift coupon."""
+    return {
+        "trigger": {"type": "event", "eventType": "SalaryCredited", "minAmountMinor": p.get("minAmountMinor", 0)},
+        "variants": [{"variantId": "main", "weightPercent": 100, "actions": _coupon_and_notice(p)}],
+        "frequencyCaps": {"lifetime": 1},
+    }
+
+
+def deposit_increase_gift(p: dict[str, Any]) -> dict[str, Any]:
+    """A balance increase of at least `minIncreaseMinor` (LargeBalanceMovement) earns points."""
+    return {
+        "trigger": {"type": "event", "eventType": "LargeBalanceMovement", "pattern": {"deltaMinor": [{"numeric": [">=", p["minIncreaseMinor"]]}]}},
+        "variants": [{"variantId": "main", "weightPercent": 100, "actions": [
+            {"type": "award_points", "points": p["points"], "costCentre": p["pointsCostCentre"], "costMinor": p.get("costMinor", 0)}]}],
+        "frequencyCaps": {"monthly": 1},
+    }
+
+
+def birthday_gift(p: dict[str, Any]) -> dict[str, Any]:
+    """Every day at 09:00 (bank time): customers whose birthday it is get a coupon, once a year."""
+    return {
+        "trigger": {"type": "schedule", "expression": p.get("expression", "cron(0 9 * * ? *)"), "timezone": p.get("timezone", "Asia/Shanghai")},
+        "audience": {"birthdayToday": True},
+        "variants": [{"variantId": "main", "weightPercent": 100, "actions": _coupon_and_notice(p)}],
+        "frequencyCaps": {"lifetime": 1},
+    }
+
+
+TEMPLATES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "spend_x_get_coupon": spend_x_get_coupon,
+    "first_salary_gift": first_salary_gift,
+    "deposit_increase_gift": deposit_increase_gift,
+    "birthday_gift": birthday_gift,
+}
+
+
+def describe() -> list[dict[str, str]]:
+    return [{"template": name, "description": " ".join((build.__doc__ or "").split())} for name, build in TEMPLATES.items()]
+
+
+def build(template: str, request: FromTemplate) -> CampaignDefinition:
+    if template not in TEMPLATES:
+        raise NotFound(f"campaign template {template} does not exist", code="CAMPAIGN_TEMPLATE_NOT_FOUND")
+    try:
+        shape = TEMPLATES[template](request.parameters)
+    except (KeyError, TypeError) as missing:
+        raise InvalidInput(f"template {template} needs parameter {missing}", code="VALIDATION_ERROR") from None
+    body = {**request.model_dump(mode="json", exclude={"parameters"}), **shape}
+    try:
+        return CampaignDefinition.model_validate(body)
+    except ValidationError as error:
+        from loyalty.core.http import validation_details
+
+        raise InvalidInput(f"template {template} with these parameters is not valid", code="VALIDATION_ERROR",
+                           details=validation_details(error)) from None
