@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
 from tests.support.api import Api
+
+if TYPE_CHECKING:
+    from infra.local.cloud import LocalCloud
 
 ROOT = "/v1/admin/campaigns"
 AUTHOR: dict[str, Any] = {"as_": "op-maker", "groups": ["operators"]}
@@ -80,3 +83,19 @@ def arm(body: dict[str, Any], name: str) -> dict[str, Any]:
 def card_spend(customer_id: str, amount_minor: int, mcc: str = "5812", transaction_id: str | None = None) -> dict[str, Any]:
     return {"transactionId": transaction_id or unique("tx"), "customerId": customer_id, "amountMinor": amount_minor, "currency": "CNY",
             "merchantId": "m-campaign", "mcc": mcc, "channel": "pos", "postedAt": iso(datetime.now(UTC))}
+
+
+def trigger(cloud: LocalCloud, detail_type: str, detail: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
+    """The triggers function, in-process, with one SQS record carrying the bus event."""
+    from tests.support.points import envelope
+
+    record = {"messageId": "m-0", "body": envelope(detail_type, detail, event_id), "eventSource": "aws:sqs"}
+    return dict(cloud.registry.invoke(cloud.topology.function("campaigns-triggers"), {"Records": [record]}))
+
+
+def grants_of(dynamodb: Any, campaign_id: str, customer_id: str) -> list[dict[str, Any]]:
+    from loyalty.core.dynamo import from_item
+
+    items = dynamodb.query(TableName="campaigns", KeyConditionExpression="pk = :p",
+                           ExpressionAttributeValues={":p": {"S": f"GRANT#{campaign_id}#{customer_id}"}}, ConsistentRead=True)["Items"]
+    return [from_item(i) for i in items]

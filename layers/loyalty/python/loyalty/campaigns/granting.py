@@ -73,12 +73,13 @@ def _plan(definition: CampaignDefinition, version: int, customer_id: str, trigge
     frequency = [(keys[p], limit) for p, limit in definition.frequencyCaps.limits().items()]
     if arm == "control":
         # Recorded as "would have received", under the same caps, for the comparison; nothing else.
-        return GrantPlan(cid, version, customer_id, trigger, arm, 0, record, frequency=frequency, stats={"targeted": 1})
+        return GrantPlan(cid, version, customer_id, trigger, arm, 0, record, iso_utc(definition.window.endsAt), frequency=frequency,
+                         stats={"targeted": 1})
     variant = next(v for v in definition.variants if v.variantId == arm)
     cost = sum(getattr(a, "costMinor", 0) for a in variant.actions) if definition.budget.unit == "minor" else 1
     budgets = [(p, keys[p], limit) for p, limit in definition.budget.limits().items()]
     plan = GrantPlan(cid, version, customer_id, trigger, arm, cost, {**record, "cost": cost, "budgetKeys": [k for _, k, _ in budgets]},
-                     budgets=budgets, frequency=frequency)
+                     iso_utc(definition.window.endsAt), budgets=budgets, frequency=frequency)
     plan.events, plan.commands, notified = _rewards(definition, variant, customer_id, trigger, now, with_notification)
     if notified:
         plan.notify = (day.isoformat(), get_settings().notifications_per_customer_daily)
@@ -128,6 +129,10 @@ def _warn_on_burn(store: DynamoCampaignStore, definition: CampaignDefinition, no
     if total <= 0:
         return
     threshold = math.ceil(total * BURN_WARNING_SHARE)
+    # A read first: the conditional write (and its event) is tried only once the threshold is passed.
+    budget = store.get_record(records.budget_key(definition.campaignId, "TOTAL"), consistent=False) or {}
+    if int(budget.get("spent", 0)) < threshold or "warnedAt" in budget:
+        return
     detail = {"campaignId": definition.campaignId, "limit": total, "threshold": threshold, "unit": definition.budget.unit}
     if store.once(records.budget_key(definition.campaignId, "TOTAL"), "warnedAt", "spent >= :t", {":t": threshold, ":now": iso_utc(now)},
                   [PendingEvent(SOURCE, "BudgetBurnWarning", detail)]):
@@ -148,7 +153,7 @@ def on_event(store: DynamoCampaignStore, event_type: str, detail: dict[str, Any]
         definition = service.definition_of(meta)
         if service.view(meta, now)["effectiveStatus"] != "active" or not targeting.event_matches(definition.trigger, detail):  # type: ignore[arg-type]
             continue
-        if not loaded:
+        if not loaded and definition.audience.needs_profile:
             profile, loaded = load_profile(customer_id), True
         if not targeting.in_audience(definition.audience, customer_id, profile, business_date(now, get_settings().bank_zone)):
             continue

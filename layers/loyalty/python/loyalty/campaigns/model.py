@@ -110,6 +110,11 @@ class Audience(Strict):
     customerIds: Annotated[list[Key], Field(max_length=10_000)] = Field(default_factory=list)
     requireProfile: bool = True
 
+    @property
+    def needs_profile(self) -> bool:
+        rule = (self.tagsAny, self.tagsAll, self.tiers, self.segments, self.scores, self.branchIds, self.birthdayToday)
+        return not self.customerIds and (self.requireProfile or any(rule))
+
 
 class IssueCouponAction(Strict):
     type: Literal["issue_coupon"]

@@ -49,19 +49,14 @@ def count_redeemed(store: DynamoCampaignStore, command_id: str, now: datetime) -
 
 
 def track_spend(store: DynamoCampaignStore, detail: dict[str, Any], now: datetime) -> int:
-    """Card spend of customers a running campaign has targeted (treatment or control), for the
-    uplift; each transaction counted once per campaign."""
+    """Card spend of a customer that running campaigns targeted (treatment or control), for the
+    uplift; one query finds them, and each transaction counts once per campaign."""
     customer_id, transaction = detail["customerId"], detail["transactionId"]
     counted = 0
-    for meta in service.campaigns_for(store, "ALL"):
-        if service.view(meta, now)["effectiveStatus"] != "active":
+    for targeted in store.under(f"TARGETED#{customer_id}"):
+        if targeted["endsAt"] <= iso_utc(now):
             continue
-        cid = meta["campaignId"]
-        found = store.query({"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": to_value(f"GRANT#{cid}#{customer_id}")},
-                             "Limit": 1})
-        targeted = next(found, None)
-        if targeted is None:
-            continue
+        cid = targeted["sk"]
         marker = records.put_new(store.table, {"pk": f"SPEND#{cid}", "sk": transaction, "expiresAt": int(now.timestamp()) + 400 * 86400})
         stats = records.plain_add(store.table, records.stats_key(cid, targeted["arm"]), {"spendMinor": int(detail["amountMinor"])})
         counted += int(store.apply_once([marker, stats]))

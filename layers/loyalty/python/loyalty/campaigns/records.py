@@ -8,6 +8,7 @@
   GRANT#<id>#<customer>     / <trigger key>            one grant (or a control "would have received")
   FREQ#<id>#<customer>      / LIFETIME | D#.. | ...    grants to the customer in the period
   NOTIFY#<customer>         / <business date>          notifications sent that day, all campaigns (TTL)
+  TARGETED#<customer>       / <campaign id>            the arm a customer landed in, until the window ends
   CMD#<command id>          / CMD                      which grant a coupon command belongs to
   RUN#<id>                  / <run id>                 a fan-out: total, sent, processed, cursor
 gsi1: CAMPAIGNS / <id> lists campaigns. gsi2: TRIGGER#<event type> | SCHEDULED | MANUAL / <id>
@@ -43,6 +44,10 @@ def freq_key(campaign_id: str, customer_id: str, period_key: str) -> dict[str, s
 
 def notify_key(customer_id: str, day: str) -> dict[str, str]:
     return {"pk": f"NOTIFY#{customer_id}", "sk": day}
+
+
+def targeted_key(customer_id: str, campaign_id: str) -> dict[str, str]:
+    return {"pk": f"TARGETED#{customer_id}", "sk": campaign_id}
 
 
 def command_key(command_id: str) -> dict[str, str]:

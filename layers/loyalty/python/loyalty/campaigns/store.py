@@ -39,6 +39,7 @@ class GrantPlan:
     arm: str
     cost: int
     record: dict[str, Any]
+    ends_at: str
     budgets: list[tuple[str, str, int]] = field(default_factory=list)  # (period, key, limit)
     frequency: list[tuple[str, int]] = field(default_factory=list)  # (key, limit)
     notify: tuple[str, int] | None = None  # (business date, daily cap)
@@ -143,6 +144,9 @@ class DynamoCampaignStore:
         items += [records.put_new(t, {**records.command_key(c), "grantPk": plan.record["pk"], "grantSk": plan.record["sk"],
                                       "campaignId": plan.campaign_id, "arm": plan.arm}) for c in plan.commands]
         items.append(records.plain_add(t, records.stats_key(plan.campaign_id, plan.arm), plan.stats))
+        # The campaigns a customer was targeted by, so their card spend is counted with one query.
+        items.append({"Put": {"TableName": t, "Item": to_item({**records.targeted_key(plan.customer_id, plan.campaign_id),
+                                                                "arm": plan.arm, "endsAt": plan.ends_at})}})
         items += [outbox_put(t, e) for e in plan.events]
         try:
             self.client.transact_write_items(TransactItems=items)
@@ -187,8 +191,8 @@ class DynamoCampaignStore:
 
     # ---- plain reads and writes ----------------------------------------------------------------------
 
-    def get_record(self, key: dict[str, str]) -> dict[str, Any] | None:
-        item = self.client.get_item(TableName=self.table, Key=to_item(key), ConsistentRead=True).get("Item")
+    def get_record(self, key: dict[str, str], *, consistent: bool = True) -> dict[str, Any] | None:
+        item = self.client.get_item(TableName=self.table, Key=to_item(key), ConsistentRead=consistent).get("Item")
         return from_item(item) if item else None
 
     def put(self, record: dict[str, Any]) -> None:
