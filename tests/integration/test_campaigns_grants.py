@@ -21,7 +21,7 @@ from tests.support.campaigns import (
 )
 from tests.support.coupons import active_template, set_status, wallet_items
 
-OK = {"batchItemFailures": []}
+OK: dict[str, list[object]] = {"batchItemFailures": []}
 
 
 def test_a_qualifying_transaction_grants_a_coupon_into_the_wallet_once_however_often_replayed(cloud: LocalCloud, api: Api) -> None:
