@@ -38,8 +38,8 @@ BUSINESS_WIDGETS: dict[str, tuple[BusinessWidget, ...]] = {
         BusinessWidget(
             "Coupons claimed and redeemed",
             (
-                BusinessMetric("CouponsClaimed", "Sum", "coupons issued to customers by a claim (one per coupon of a bundle)"),
-                BusinessMetric("CouponsRedeemed", "Sum", "coupons redeemed (核销) against an order"),
+                BusinessMetric("CouponsClaimed", "Sum", "coupons issued to customers by a claim (one per coupon of a bundle)", emitted=True),
+                BusinessMetric("CouponsRedeemed", "Sum", "coupons redeemed (核销) against an order", emitted=True),
             ),
         ),
         BusinessWidget(
@@ -49,6 +49,7 @@ BUSINESS_WIDGETS: dict[str, tuple[BusinessWidget, ...]] = {
                     "BudgetSpentMinor",
                     "Sum",
                     "cost charged to a funder when a coupon is redeemed, in minor units of the bank's reporting currency",
+                    emitted=True,
                 ),
             ),
             period_minutes=60,
@@ -58,8 +59,8 @@ BUSINESS_WIDGETS: dict[str, tuple[BusinessWidget, ...]] = {
         BusinessWidget(
             "Points earned and expired",
             (
-                BusinessMetric("PointsEarned", "Sum", "points booked by the earn rules (after caps)"),
-                BusinessMetric("PointsExpired", "Sum", "points removed by expiry"),
+                BusinessMetric("PointsEarned", "Sum", "points booked by the earn rules (after caps)", emitted=True),
+                BusinessMetric("PointsExpired", "Sum", "points removed by expiry", emitted=True),
             ),
         ),
         BusinessWidget(
@@ -69,9 +70,20 @@ BUSINESS_WIDGETS: dict[str, tuple[BusinessWidget, ...]] = {
                     "PointsLiability",
                     "Maximum",
                     "outstanding redeemable points across all customers, as the liability report computes them",
+                    emitted=True,
                 ),
             ),
             period_minutes=24 * 60,
+        ),
+    ),
+    "campaigns": (
+        BusinessWidget(
+            "Rewards granted and budget burn",
+            (
+                BusinessMetric("RewardsGranted", "Sum", "campaign rewards granted (not control)", emitted=True),
+                BusinessMetric("CampaignBudgetSpent", "Sum", "budget taken by grants, in each campaign's budget unit", emitted=True),
+            ),
+            period_minutes=60,
         ),
     ),
 }

@@ -1,11 +1,16 @@
-"""The whole loyalty engine in one stack: data, messaging, functions, API, recovery, alarms and
-dashboards (no cross-stack refs)."""
+"""The whole loyalty engine in one stack: data, messaging, functions and recovery at the top; the
+API, and the alarms and dashboards, each in a nested stack.
+
+A CloudFormation stack holds at most 500 resources, and the API (a resource, a method and a
+permission per route) and the alarms (several per function and queue) grow with every capability.
+Nested stacks keep one deployment, one `cdk deploy`, and let CDK pass the references across.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, NestedStack, Stack
 from constructs import Construct
 
 from infra.stacks.alarms import Alarms
@@ -52,15 +57,17 @@ class LoyaltyStack(Stack):
             data=self.data,
             messaging=self.messaging,
         )
-        self.api = Api(self, "Api", topology=topology, settings=settings, functions=self.compute.functions)
+        self.api_stack = NestedStack(self, "ApiStack", description=f"Loyalty engine ({settings.name}): API")
+        self.api = Api(self.api_stack, "Api", topology=topology, settings=settings, functions=self.compute.functions)
         self.recovery = Recovery(
             self, "Recovery", bus=self.messaging.bus, bus_name=topology.bus_name, key=self.messaging.key, settings=settings
         )
+        self.observability_stack = NestedStack(self, "ObservabilityStack", description=f"Loyalty engine ({settings.name}): alarms, dashboards")
         self.alarms = Alarms(
-            self, "Alarms", topology=topology, settings=settings, functions=self.compute, messaging=self.messaging, api=self.api
+            self.observability_stack, "Alarms", topology=topology, settings=settings, functions=self.compute, messaging=self.messaging, api=self.api
         )
         self.dashboards = Dashboards(
-            self, "Dashboards", topology=topology, settings=settings, functions=self.compute, messaging=self.messaging
+            self.observability_stack, "Dashboards", topology=topology, settings=settings, functions=self.compute, messaging=self.messaging
         )
         suppress(topology, self.data, self.messaging, self.compute, self.api)
         self._outputs()

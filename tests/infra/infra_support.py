@@ -40,15 +40,39 @@ class Synthesized:
     outdir: Path
 
     @cached_property
+    def nested(self) -> list[cdk.NestedStack]:
+        return [c for c in self.stack.node.find_all() if isinstance(c, cdk.NestedStack)]
+
+    @cached_property
     def resources(self) -> dict[str, dict[str, Any]]:
-        # Read once: every to_json() is a jsii round trip of the whole template (seconds, with the
-        # full topology), and the template never changes after synthesis.
-        return self.template.to_json()["Resources"]  # type: ignore[no-any-return]
+        """Every resource of the stack and of its nested stacks (the API; alarms and dashboards),
+        which is what one deployment creates. Read once: every to_json() is a jsii round trip."""
+        merged: dict[str, dict[str, Any]] = dict(self.template.to_json()["Resources"])
+        for nested in self.nested:
+            # What the parent passes in replaces the parameter, so a reference reads as in one stack.
+            passed = merged[self.logical_id(nested.nested_stack_resource)]["Properties"].get("Parameters", {})
+            nested_resources = _substitute(Template.from_stack(nested).to_json()["Resources"], passed)
+            for logical_id, resource in nested_resources.items():
+                assert logical_id not in merged, f"{logical_id} in two stacks: the merged view would hide one"
+                merged[logical_id] = resource
+        return merged
+
+    def nag_rows(self) -> list[dict[str, str]]:
+        """cdk-nag's report rows, from the report of every stack (nested ones too)."""
+        import csv
+
+        reports = list(self.outdir.glob("AwsSolutions-*-NagReport.csv"))
+        assert len(reports) == 1 + len(self.nested), reports
+        return [row for report in reports for row in csv.DictReader(report.open())]
+
+    def template_files(self) -> list[Path]:
+        return [self.outdir / self.stack.template_file, *(self.outdir / n.template_file for n in self.nested)]
 
     def logical_id(self, construct: Any) -> str:
-        """Logical ID of an L2 construct's CloudFormation resource (or of an L1 itself)."""
+        """Logical ID of an L2 construct's CloudFormation resource (or of an L1 itself), in its own stack."""
         cfn = construct if isinstance(construct, cdk.CfnElement) else construct.node.default_child
-        return str(self.stack.resolve(self.stack.get_logical_id(cfn)))
+        stack = cdk.Stack.of(cfn)
+        return str(stack.resolve(stack.get_logical_id(cfn)))
 
     def properties(self, construct: Any) -> dict[str, Any]:
         return self.resources[self.logical_id(construct)].get("Properties", {})  # type: ignore[no-any-return]
@@ -73,6 +97,16 @@ class Synthesized:
             return ""
         props = self.resources[resource_ref["Ref"]]["Properties"]
         return f"{self.api_path(props['ParentId'])}/{props['PathPart']}"
+
+
+def _substitute(value: Any, parameters: dict[str, Any]) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and value["Ref"] in parameters:
+            return parameters[value["Ref"]]
+        return {k: _substitute(v, parameters) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, parameters) for v in value]
+    return value
 
 
 def referenced_ids(value: Any) -> set[str]:

@@ -98,3 +98,14 @@ def test_make_deploy_builds_the_dependency_layer_for_the_lambda_python() -> None
     assert "--python-version $(LAMBDA_PYTHON)" in makefile
     assert "from infra.topology import LAMBDA_PYTHON_VERSION" in makefile
     assert not re.findall(r"--python-version[ =]+[0-9]", makefile), "no literal version: it would drift"
+
+
+def test_every_stack_stays_within_cloudformations_limits(synth: Synthesized) -> None:
+    """Given the real topology / Then the stack and each nested stack keep a margin under
+    CloudFormation's 500 resources, and under 200 parameters and 200 outputs each."""
+    from aws_cdk.assertions import Template
+
+    for stack in [synth.stack, *synth.nested]:
+        template = (synth.template if stack is synth.stack else Template.from_stack(stack)).to_json()
+        assert len(template["Resources"]) <= 450, (stack.node.id, len(template["Resources"]))
+        assert len(template.get("Parameters", {})) <= 180 and len(template.get("Outputs", {})) <= 180, stack.node.id

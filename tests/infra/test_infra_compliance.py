@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import pytest
 from aws_cdk.assertions import Match
 from cfnlint.api import ManualArgs, lint_file
@@ -33,8 +30,7 @@ def test_cdk_nag_reports_no_unsuppressed_error_or_warning(request: pytest.Fixtur
 def test_nag_report_has_only_compliant_or_justified_rules(request: pytest.FixtureRequest, fixture: str) -> None:
     """Given the nag CSV report / Then nothing is non-compliant and every suppression has a reason."""
     s: Synthesized = request.getfixturevalue(fixture)
-    (report,) = s.outdir.glob("AwsSolutions-*-NagReport.csv")
-    rows = list(csv.DictReader(report.open()))
+    rows = s.nag_rows()
     assert rows, "cdk-nag did not run"
     assert [r for r in rows if r["Compliance"] == "Non-Compliant"] == []
     suppressed = [r for r in rows if r["Compliance"] == "Suppressed"]
@@ -52,10 +48,10 @@ def test_nag_report_has_only_compliant_or_justified_rules(request: pytest.Fixtur
 def test_cfn_lint_finds_no_errors_or_warnings(request: pytest.FixtureRequest, fixture: str) -> None:
     """Given the synthesized template / When cfn-lint runs / Then no error or warning (informational ok)."""
     s: Synthesized = request.getfixturevalue(fixture)
-    template = Path(s.outdir) / s.stack.template_file
-    matches = lint_file(
-        template,
-        config=ManualArgs(regions=["us-east-1", "ap-southeast-1"], ignore_checks=CFN_LINT_IGNORED),
-    )
+    matches = [
+        match
+        for template in s.template_files()
+        for match in lint_file(template, config=ManualArgs(regions=["us-east-1", "ap-southeast-1"], ignore_checks=CFN_LINT_IGNORED))
+    ]
     problems = [f"{m.rule.id} {m.message} ({m.path_string})" for m in matches if m.rule.id[0] in "EW"]
     assert problems == []

@@ -3,7 +3,6 @@ its retries and on-failure queue, and only the access that mapping needs."""
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 
 import pytest
@@ -168,8 +167,7 @@ def test_sqs3_is_suppressed_on_failure_queues_only(request: pytest.FixtureReques
     """Given the nag report / Then "queue has no DLQ" is waived only where the queue is itself the DLQ
     (the stream failure queues, and the bus's own dead-letter queue)."""
     s: Synthesized = request.getfixturevalue(fixture)
-    (report,) = s.outdir.glob("AwsSolutions-*-NagReport.csv")
-    rows = [r for r in csv.DictReader(report.open()) if r["Rule ID"] == "AwsSolutions-SQS3" and r["Compliance"] == "Suppressed"]
+    rows = [r for r in s.nag_rows() if r["Rule ID"] == "AwsSolutions-SQS3" and r["Compliance"] == "Suppressed"]
     dead_letter_queues = [*s.stack.messaging.failure_queues.values(), s.stack.messaging.bus_dead_letter_queue]
     paths = {q.node.default_child.node.path for q in dead_letter_queues}  # type: ignore[union-attr]
     assert {r["Resource ID"] for r in rows} == paths

@@ -20,7 +20,7 @@ from loyalty.campaigns.store import AlreadyGranted, Contended, DynamoCampaignSto
 from loyalty.core.clock import business_date, iso_utc
 from loyalty.core.config import get_settings
 from loyalty.core.errors import Conflict
-from loyalty.core.observability import logger
+from loyalty.core.observability import count, logger
 from loyalty.core.outbox import PendingEvent
 
 SOURCE = service.SOURCE
@@ -57,6 +57,8 @@ def grant(store: DynamoCampaignStore, meta: dict[str, Any], customer_id: str, tr
                 return "budget_exhausted"
             return "not_active"
         if arm != "control":
+            count("RewardsGranted")
+            count("CampaignBudgetSpent", plan.cost)
             _warn_on_burn(store, definition, now)
         return "control" if arm == "control" else "granted"
     raise Conflict("the campaign is too busy; retry", code="CAMPAIGN_CONTENDED")

@@ -30,6 +30,20 @@ def tracer() -> Tracer:
     return Tracer(patch_modules=["botocore"])
 
 
+def count(name: str, value: int = 1) -> None:
+    """A business metric (docs/observability.md lists the names each dashboard plots): namespace and
+    the `service` dimension come from the function's environment. Never fails the business
+    operation it counts."""
+    if not value:
+        return
+    try:
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    except Exception:  # a metric is not worth a failed grant or claim
+        logger.warning("business metric not recorded", extra={"metric": name}, exc_info=True)
+
+
 def lambda_entry(handler: LambdaHandler) -> LambdaHandler:
     """Wraps a handler with logging context, tracing and metrics, built on its first invocation."""
     built: list[LambdaHandler] = []

@@ -11,6 +11,7 @@ from loyalty.core.auth import Caller
 from loyalty.core.clock import business_date, iso_utc
 from loyalty.core.config import get_settings
 from loyalty.core.errors import BusinessRuleViolation, DomainError, InvalidInput, NotFound
+from loyalty.core.observability import count
 from loyalty.core.outbox import PendingEvent
 from loyalty.coupons import logic, records
 from loyalty.coupons.claims import AlreadyIssued, ClaimPlan, StockDraw
@@ -43,17 +44,28 @@ class CustomerFactsSource(Protocol):
 
 
 class ProfileFacts:
-    """Facts from the customer profile. Tier, segments and the abuse-risk score are not kept
-    anywhere yet (points and scoring will); until then they are unknown, and a template that
-    requires them refuses the claim."""
+    """Facts from the customer profile: tags, the member level (from points' TierChanged), the
+    segments and the abuse-risk score (written by scoring). A customer not scored yet has no abuse
+    score, and a template with a risk limit refuses them (fail closed)."""
 
     def facts(self, customer_id: str) -> CustomerFacts:
+        import math
+
         from loyalty.customers import service as customers
 
         profile = customers.default_store().get(customer_id)
         if profile is None:
             return CustomerFacts(customer_id, known=False)
-        return CustomerFacts(customer_id, known=True, tags=frozenset(profile.tags) | frozenset(profile.operatorTags))
+        abuse = profile.scores.get("abuseRisk")
+        return CustomerFacts(
+            customer_id,
+            known=True,
+            tags=frozenset(profile.tags) | frozenset(profile.operatorTags),
+            tier=profile.tier,
+            segments=frozenset(profile.segments),
+            # Rounded up: 60.5 must not pass a limit of 60.
+            abuse_risk_score=None if abuse is None else math.ceil(abuse),
+        )
 
 
 @cache
@@ -239,9 +251,11 @@ def claim(
     plan, bundle_id = _plan(store, template, coupon_id=coupon_id, customer_id=customer_id, now=now, source="claim",
                             fingerprint=fingerprint, campaign_id=None, command_id=None)
     try:
-        return Issued(store.issue(plan), bundle_id)
+        issued = Issued(store.issue(plan), bundle_id)
     except AlreadyIssued:
         return _replayed(store, coupon_id, fingerprint)
+    count("CouponsClaimed", len(issued.coupons))
+    return issued
 
 
 ISSUE_REFUSALS = {"TEMPLATE_NOT_FOUND", "TEMPLATE_NOT_ACTIVE", "NOT_ELIGIBLE", "COUPON_OUT_OF_STOCK", "COUPON_LIMIT_REACHED"}
@@ -338,7 +352,11 @@ def lock(store: DynamoCouponStore, caller: Caller, coupon_id: str, request: Lock
 def redeem(store: DynamoCouponStore, caller: Caller, coupon_id: str, request: RedeemRequest, now: datetime) -> Coupon:
     before = _owned(store, caller, coupon_id)
     after = logic.redeem(before, request.orderId, now, request.order)
-    return _transition(store, before, after, "CouponRedeemed", orderId=request.orderId, discountMinor=after.discount_minor)
+    redeemed = _transition(store, before, after, "CouponRedeemed", orderId=request.orderId, discountMinor=after.discount_minor)
+    if before.status != after.status:  # not a repeat of the same order's redemption
+        count("CouponsRedeemed")
+        count("BudgetSpentMinor", int(after.funding.get("unitCostMinor") or 0))
+    return redeemed
 
 
 def release(store: DynamoCouponStore, caller: Caller, coupon_id: str, order_id: str, now: datetime) -> Coupon:

@@ -17,7 +17,7 @@ from typing import Any
 from loyalty.core.clock import business_date, iso_utc
 from loyalty.core.config import get_settings
 from loyalty.core.errors import Conflict, InvalidInput
-from loyalty.core.observability import logger
+from loyalty.core.observability import count, logger
 from loyalty.core.outbox import PendingEvent
 from loyalty.points import ledger, risk, rules
 from loyalty.points.ledger import Account, Change
@@ -182,7 +182,10 @@ def accrue(store: DynamoPointsStore, event_type: str, detail: Inbound, event_id:
             change.records.append(risk.not_held(store.table, hid))
         return change, cap_updates, book(ladder, account, change, planned, ctx.customer_id, now)
 
-    return with_retries(store, ctx.customer_id, decide, now)
+    booked = with_retries(store, ctx.customer_id, decide, now)
+    if booked is not None:
+        count("PointsEarned", sum(e.points for e in booked.entries if e.kind == "earn" and e.points > 0))
+    return booked
 
 
 def book(ladder: TierLadder | None, account: Account, change: Change, planned: list[PlannedEarn], customer_id: str, now: datetime) -> list[PendingEvent]:
@@ -288,8 +291,9 @@ def expire_due(store: DynamoPointsStore, now: datetime) -> dict[str, int]:
             return change, [], [entry_event("PointsExpired", customer, e, expiredOn=current.expires_on) for e in change.entries]
 
         try:
-            if with_retries(store, customer_id, decide, now):
+            if (change := with_retries(store, customer_id, decide, now)) is not None:
                 expired += 1
+                count("PointsExpired", -sum(e.points for e in change.entries))
         except Conflict:
             logger.warning("a busy account kept a lapsed lot; the next run expires it", extra={"customer_id": customer_id})
     soon_day = (today + timedelta(days=get_settings().points_expiring_soon_days)).isoformat()
@@ -301,6 +305,8 @@ def expire_due(store: DynamoPointsStore, now: datetime) -> dict[str, int]:
 
         publish([OutboundEvent(SOURCE, "PointsExpiringSoon", {"customerId": c, "points": p, "expiresOn": soon_day,
                                                                "eventId": f"soon:{c}:{soon_day}"}) for c, p in soon.items()])
+    # The liability, once a day, for the dashboard (the operator report has it by cost centre).
+    count("PointsLiability", store.balances_total()[0])
     return {"lotsExpired": expired, "customersNotified": len(soon)}
 
 
