@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Audience = Literal["customer", "operator"]
-Access = Literal["read", "write"]
+# "append": PutItem only (the audit log: entries are added, never changed or removed).
+Access = Literal["read", "write", "append"]
 
 EVENT_BUS_NAME = "loyalty-events"
 EVENT_BUS_ENV = "EVENT_BUS_NAME"
@@ -163,12 +164,22 @@ IDEMPOTENCY = "idempotency"
 COUPONS = "coupons"
 POINTS = "points"
 CAMPAIGNS = "campaigns"
+AUDIT = "audit"
 
 TOPOLOGY = Topology(
     bus_name=EVENT_BUS_NAME,
     tables=(
         Table(IDEMPOTENCY, partition_key="pk", ttl_attribute="expiresAt"),
         Table("customers", partition_key="customerId"),
+        Table(
+            AUDIT,
+            partition_key="pk",
+            sort_key="sk",
+            indexes=(
+                Index("gsi1", partition_key="gsi1pk", sort_key="gsi1sk"),  # by operator
+                Index("gsi2", partition_key="gsi2pk", sort_key="gsi2sk"),  # by business day
+            ),
+        ),
         Table(
             "scoring",
             partition_key="pk",
@@ -241,6 +252,12 @@ TOPOLOGY = Topology(
             event_pattern=bank_event(
                 "CardTransactionPosted", "DepositBalanceChanged", "LoginCompleted", "AccountOpened", "MonthlyAumComputed"
             ),
+            queue="scoring-events",
+        ),
+        # Segments read the profile: a profile or tier change re-scores the customer.
+        Rule(
+            "scoring-profile-events",
+            event_pattern={"source": ["bank.core", "loyalty.points"], "detail-type": ["CustomerProfileChanged", "TierChanged"]},
             queue="scoring-events",
         ),
         Rule(
@@ -330,7 +347,7 @@ TOPOLOGY = Topology(
             capability="customers",
             module="admin",
             routes=(Route("PUT", "/v1/admin/customers/{customerId}/tags", "operator"),),
-            tables={"customers": "write", IDEMPOTENCY: "write"},
+            tables={AUDIT: "append", "customers": "write", IDEMPOTENCY: "write"},
         ),
         Function(
             "coupons-admin",
@@ -344,7 +361,7 @@ TOPOLOGY = Topology(
                 Route("POST", "/v1/admin/coupon-templates/{templateId}/stock", "operator"),
                 Route("POST", "/v1/admin/coupon-templates/{templateId}/codes", "operator"),
             ),
-            tables={COUPONS: "write", IDEMPOTENCY: "write"},
+            tables={AUDIT: "append", COUPONS: "write", IDEMPOTENCY: "write"},
         ),
         Function(
             "coupons-claim",
@@ -467,7 +484,7 @@ TOPOLOGY = Topology(
                 Route("GET", "/v1/admin/points/risk-holds", "operator"),
                 Route("POST", "/v1/admin/points/risk-holds/{holdId}/decision", "operator"),
             ),
-            tables={POINTS: "write", IDEMPOTENCY: "write"},
+            tables={AUDIT: "append", POINTS: "write", IDEMPOTENCY: "write"},
         ),
         Function(
             "points-expiry",
@@ -512,7 +529,7 @@ TOPOLOGY = Topology(
                 Route("GET", "/v1/admin/campaign-templates", "operator"),
                 Route("POST", "/v1/admin/campaign-templates/{template}/campaigns", "operator"),
             ),
-            tables={CAMPAIGNS: "write", IDEMPOTENCY: "write"},
+            tables={AUDIT: "append", CAMPAIGNS: "write", IDEMPOTENCY: "write"},
         ),
         Function(
             "campaigns-triggers",
@@ -562,6 +579,13 @@ TOPOLOGY = Topology(
             publishes_events=True,
         ),
         Function(
+            "audit-api",
+            capability="audit",
+            module="api",
+            routes=(Route("GET", "/v1/admin/audit", "operator"),),
+            tables={AUDIT: "read"},
+        ),
+        Function(
             "customers-ingest",
             capability="customers",
             module="ingest",
@@ -596,7 +620,7 @@ TOPOLOGY = Topology(
                 Route("GET", "/v1/admin/customers/{customerId}/scores", "operator"),
                 Route("GET", "/v1/admin/scoring/runs/{runId}", "operator"),
             ),
-            tables={"scoring": "write", IDEMPOTENCY: "write"},
+            tables={AUDIT: "append", "scoring": "write", IDEMPOTENCY: "write"},
         ),
         Function(
             "scoring-nightly",

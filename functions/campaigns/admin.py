@@ -19,7 +19,11 @@ def create(request: Request[CampaignDefinition]) -> Response:
     return created(service.save(service.default_store(), request.json_body(), request.caller.subject, utc_now(), create=True))
 
 
-@api_handler(body=CampaignDefinition)
+def _campaign_now(request: Request[Any]) -> Any:
+    return service.view(service.default_store().get(request.path_param("campaignId")), utc_now())
+
+
+@api_handler(body=CampaignDefinition, audit_before=_campaign_now)
 def update(request: Request[CampaignDefinition]) -> Response:
     definition = request.json_body()
     if definition.campaignId != request.path_param("campaignId"):
@@ -52,7 +56,7 @@ def get_campaign(request: Request[Any]) -> Response:
 def _transition(action: str) -> Any:
     """submit, approve, reject, pause (the kill switch), resume, end: one route each."""
 
-    @api_handler(body=Transition)
+    @api_handler(body=Transition, audit_before=_campaign_now)
     def handle(request: Request[Transition]) -> Response:
         campaign_id = request.path_param("campaignId")
         return ok(service.transition(service.default_store(), campaign_id, action, request.json_body(), request.caller, utc_now()))

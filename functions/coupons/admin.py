@@ -31,13 +31,17 @@ def list_(request: Request[Any]) -> Response:
     return ok({"items": [t.view() for t in templates], "nextCursor": cursor})
 
 
-@api_handler(body=StatusChange)
+def _template_now(request: Request[Any]) -> Any:
+    return service.template_view(service.default_store(), request.path_param("templateId"))
+
+
+@api_handler(body=StatusChange, audit_before=_template_now)
 def change_status(request: Request[StatusChange]) -> Response:
     template = service.change_status(service.default_store(), request.path_param("templateId"), request.json_body().status, utc_now())
     return ok(template.view())
 
 
-@api_handler(body=StockAddition)
+@api_handler(body=StockAddition, audit_before=_template_now)
 def add_stock(request: Request[StockAddition]) -> Response:
     template = service.add_stock(service.default_store(), request.path_param("templateId"), request.json_body().add, utc_now())
     return ok(template.view())

@@ -22,7 +22,11 @@ def create_rule(request: Request[RuleDefinition]) -> Response:
     return created(service.rule_view(rule))
 
 
-@api_handler(body=RuleDefinition)
+def _rule_now(request: Request[Any]) -> Any:
+    return service.rule_view(service.default_store().rule(request.path_param("ruleId")))
+
+
+@api_handler(body=RuleDefinition, audit_before=_rule_now)
 def update_rule(request: Request[RuleDefinition]) -> Response:
     definition = request.json_body()
     if definition.ruleId != request.path_param("ruleId"):
@@ -45,7 +49,11 @@ def get_rule(request: Request[Any]) -> Response:
     return ok(service.rule_view(rule))
 
 
-@api_handler(body=AdjustmentRequest)
+def _balance_now(request: Request[Any]) -> Any:
+    return service.balance(service.default_store(), request.path_param("customerId"), utc_now())
+
+
+@api_handler(body=AdjustmentRequest, audit_before=_balance_now)
 def adjust(request: Request[AdjustmentRequest]) -> Response:
     customer_id = request.path_param("customerId")
     service.adjust(service.default_store(), customer_id, request.json_body(), request.caller.subject, request.idempotency_key or "", utc_now())
@@ -77,7 +85,12 @@ def settle(request: Request[SettlementRequest]) -> Response:
     return ok(redemption.settle_payment(service.default_store(), rid, request.json_body(), utc_now()))
 
 
-@api_handler(body=TierLadder)
+def _tiers_now(request: Request[Any]) -> Any:
+    found = service.default_store().ladder()
+    return found[0].model_dump(mode="json") if found else None
+
+
+@api_handler(body=TierLadder, audit_before=_tiers_now)
 def save_tiers(request: Request[TierLadder]) -> Response:
     return ok(tier_service.save_ladder(service.default_store(), request.json_body(), request.caller.subject, utc_now()))
 

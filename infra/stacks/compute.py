@@ -125,6 +125,11 @@ class Functions(Construct):
             table = self._data.tables[table_name]
             if access == "write":
                 table.grant_read_write_data(fn)
+            elif access == "append":
+                # Add entries, nothing else: no read, no update, no delete (the audit log).
+                table.grant(fn, "dynamodb:PutItem")
+                if table.encryption_key is not None:
+                    table.encryption_key.grant(fn, "kms:Encrypt", "kms:GenerateDataKey*", "kms:Decrypt")
             else:
                 table.grant_read_data(fn)
         if spec.publishes_events:

@@ -25,9 +25,10 @@ class Settings(BaseModel):
     # The nightly re-scoring: parallel scan segments (one thread each), STATE items per page, and the
     # seconds left in the invocation at which it checkpoints and stops (the resume schedule goes on).
     scoring_scan_segments: int = Field(default=4, ge=1, le=64)
-    scoring_page_size: int = Field(default=200, ge=1, le=1000)
+    scoring_page_size: int = Field(default=1000, ge=1, le=1000)
     scoring_stop_seconds: float = Field(default=60.0, ge=0)
     campaigns_table: str = "campaigns"
+    audit_table: str = "audit"
     # Queues campaigns send to (set by CDK from the topology's `sends_to`; locally by the local cloud).
     campaign_fanout_queue_url: str = ""
     campaign_grants_queue_url: str = ""

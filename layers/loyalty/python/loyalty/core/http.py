@@ -170,11 +170,31 @@ IdempotencyMode = Literal["record", "domain", "none"]
 
 
 def api_handler(
-    body: type[BaseModel] | None = None, idempotency: IdempotencyMode = "record"
+    body: type[BaseModel] | None = None,
+    idempotency: IdempotencyMode = "record",
+    audit_before: Callable[[Request[Any]], Any] | None = None,
 ) -> Callable[[Handler], Callable[[dict[str, Any], Any], dict[str, Any]]]:
-    """Wrap a `Request -> Response` function as a Lambda proxy handler."""
+    """Wrap a `Request -> Response` function as a Lambda proxy handler. An operator's mutating call
+    (`/v1/admin`) is written to the audit log before and after it runs; `audit_before` loads the
+    state it changes, for the log."""
 
     def decorate(fn: Handler) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+        def execute(request: Request[Any]) -> Response:
+            try:
+                if request.method in MUTATING_METHODS and idempotency == "record":
+                    from loyalty.core.idempotency import run_idempotently
+
+                    return run_idempotently(request, fn)
+                if request.method in MUTATING_METHODS and idempotency == "domain":
+                    from loyalty.core.idempotency import require_key
+
+                    require_key(request)
+                return fn(request)
+            except errors.DomainError as error:
+                status = status_of(error)
+                logger.info("request refused", extra={"status": status, "code": error.code})
+                return Response(status, error_body(error))
+
         @lambda_entry
         def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             headers = {k.lower(): v for k, v in (event.get("headers") or {}).items() if v}
@@ -183,16 +203,12 @@ def api_handler(
             logger.append_keys(route=f"{event.get('httpMethod')} {event.get('resource')}")
             try:
                 request = build_request(event, body)
-                if request.method in MUTATING_METHODS and idempotency == "record":
-                    from loyalty.core.idempotency import run_idempotently
+                if request.method in MUTATING_METHODS and request.resource.startswith("/v1/admin/"):
+                    from loyalty.core.audit import audited
 
-                    response = run_idempotently(request, fn)
+                    response = audited(request, lambda: execute(request), audit_before)
                 else:
-                    if request.method in MUTATING_METHODS and idempotency == "domain":
-                        from loyalty.core.idempotency import require_key
-
-                        require_key(request)
-                    response = fn(request)
+                    response = execute(request)
             except errors.DomainError as error:
                 status = status_of(error)
                 logger.info("request refused", extra={"status": status, "code": error.code})

@@ -1,0 +1,112 @@
+"""The operator audit log: every mutating `/v1/admin` call, append-only, in the `audit` table.
+
+Two entries per action: `requested` before it runs (if that write fails the action is refused, so
+nothing happens unaudited) and `completed` (or `refused`) after, with the status and the result.
+Writers may only PutItem, conditioned on the entry being new: no function can change or delete an
+entry (the IAM grant is `append`). Who, when, what (route, resource, body), the state before (for
+routes that name a loader) and after (the response).
+
+  pk  RES#<resource>            sk  <at>#<action id>#<phase>       by resource
+  gsi1pk ACTOR#<operator>       gsi1sk <at>#<action id>#<phase>    by operator
+  gsi2pk DAY#<business date>    gsi2sk <at>#<action id>#<phase>    by day
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from loyalty.core.clock import business_date, iso_utc, utc_now
+from loyalty.core.config import get_settings
+
+if TYPE_CHECKING:
+    from loyalty.core.http import Request, Response
+
+MAX_STORED_CHARS = 16_000
+ADMIN_PREFIX = "/v1/admin/"
+
+
+def resource_of(request: Request[Any]) -> str:
+    """`coupon-templates/tpl-1` for /v1/admin/coupon-templates/{templateId}/status: the collection
+    and the first id in the path (the collection alone when the id is in the body)."""
+    parts = request.resource.removeprefix(ADMIN_PREFIX).split("/")
+    ids = [request.path_params.get(p.strip("{}"), "") for p in parts if p.startswith("{")]
+    return "/".join([parts[0], *ids[:1]])
+
+
+def _clip(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    return text if len(text) <= MAX_STORED_CHARS else text[:MAX_STORED_CHARS] + "…"
+
+
+class AuditLog:
+    def __init__(self, table: str, client: Any):
+        self.table, self.client = table, client
+
+    def append(self, entry: dict[str, Any], now: datetime) -> None:
+        from loyalty.core.dynamo import to_item
+
+        at = iso_utc(now)
+        sort = f"{at}#{entry['actionId']}#{entry['phase']}"
+        day = business_date(now, get_settings().bank_zone).isoformat()
+        item = {"pk": f"RES#{entry['resource']}", "sk": sort, "at": at, "gsi1pk": f"ACTOR#{entry['who']}", "gsi1sk": sort,
+                "gsi2pk": f"DAY#{day}", "gsi2sk": sort, **entry}
+        self.client.put_item(TableName=self.table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)")
+
+
+def default_log() -> AuditLog:
+    from loyalty.core.aws import dynamodb
+
+    return AuditLog(get_settings().audit_table, dynamodb())
+
+
+def audited(request: Request[Any], run: Callable[[], Response], before: Callable[[Request[Any]], Any] | None,
+            log: AuditLog | None = None) -> Response:
+    """Runs an operator's mutating call between its two audit entries."""
+    log = log or default_log()
+    body = request.body.model_dump(mode="json") if request.body is not None else None
+    entry = {"actionId": uuid.uuid4().hex, "who": request.caller.subject, "route": f"{request.method} {request.resource}",
+             "resource": resource_of(request), "request": _clip(body), "idempotencyKey": request.idempotency_key}
+    if before is not None:
+        entry["before"] = _clip(_safely(before, request))
+    log.append({**entry, "phase": "requested"}, utc_now())
+    response = run()
+    phase = "completed" if response.status < 400 else "refused"
+    replayed = response.headers.get("Idempotent-Replayed") == "true"
+    log.append({**{k: v for k, v in entry.items() if k != "before"}, "phase": "replayed" if replayed else phase,
+                "status": response.status, "after": _clip(response.body)}, utc_now())
+    return response
+
+
+def _safely(load: Callable[[Request[Any]], Any], request: Request[Any]) -> Any:
+    from loyalty.core.errors import DomainError
+
+    try:
+        return load(request)
+    except DomainError:
+        return None  # nothing there yet: a create
+
+
+INDEX_BY = {"resource": (None, "pk", "RES#"), "actor": ("gsi1", "gsi1pk", "ACTOR#"), "date": ("gsi2", "gsi2pk", "DAY#")}
+
+
+def query(by: str, value: str, limit: int, cursor: dict[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    from loyalty.core.aws import dynamodb
+    from loyalty.core.dynamo import from_item, to_value
+
+    index, key, prefix = INDEX_BY[by]
+    request: dict[str, Any] = {"TableName": get_settings().audit_table, "KeyConditionExpression": f"{key} = :v",
+                               "ExpressionAttributeValues": {":v": to_value(prefix + value)}, "ScanIndexForward": False, "Limit": limit}
+    if index:
+        request["IndexName"] = index
+    if cursor:
+        request["ExclusiveStartKey"] = cursor
+    page = dynamodb().query(**request)
+    hidden = ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")
+    items = [{k: v for k, v in from_item(i).items() if k not in hidden} for i in page.get("Items", [])]
+    return items, page.get("LastEvaluatedKey")

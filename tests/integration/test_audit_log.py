@@ -1,0 +1,62 @@
+"""The operator audit log: every mutating /v1/admin call leaves a `requested` and a `completed`
+(or `refused`, or `replayed`) entry with who, what, the state before and after; it is read by
+resource, by operator or by day."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from infra.local.cloud import LocalCloud
+from tests.support.api import Api
+from tests.support.coupons import OPERATOR, create_template, set_status, template_body, unique
+
+AUDIT = "/v1/admin/audit"
+
+
+def entries(api: Api, **query: str) -> list[dict[str, Any]]:
+    (by, value), = query.items()
+    response = api.call("GET", f"{AUDIT}?{by}={value}", **OPERATOR)
+    assert response.status_code == 200, response.text
+    return list(response.json()["items"])
+
+
+def test_an_operator_action_is_logged_with_who_what_before_and_after(cloud: LocalCloud, api: Api) -> None:
+    # Given an operator who creates a template and activates it
+    body = template_body()
+    create_template(api, body)
+    assert set_status(api, body["templateId"], "active").status_code == 200
+    # When the log of that template is read
+    found = entries(api, resource=f"coupon-templates/{body['templateId']}")
+    # Then the status change shows who did it, the route, the state before and after
+    status_change = [e for e in found if e["route"].endswith("/status")]
+    assert [e["phase"] for e in status_change] == ["completed", "requested"]  # newest first
+    completed, requested = status_change
+    assert completed["who"] == OPERATOR["as_"] and completed["status"] == 200
+    assert '"status":"draft"' in requested["before"] and '"status":"active"' in completed["after"]
+    assert requested["request"] == '{"status":"active"}'
+
+
+def test_refused_and_replayed_calls_are_logged_too_and_the_log_is_read_by_operator_and_day(cloud: LocalCloud, api: Api) -> None:
+    # Given an operator of their own, who repeats a call with its key, and adds stock to no template
+    operator: dict[str, Any] = {"as_": unique("op-audit"), "groups": ["operators"]}
+    body = template_body()
+    api.call("POST", "/v1/admin/coupon-templates", body=body, idempotency_key="k-audit", **operator)
+    api.call("POST", "/v1/admin/coupon-templates", body=body, idempotency_key="k-audit", **operator)
+    refused = api.call("POST", "/v1/admin/coupon-templates/no-such-template/stock", body={"add": 5}, **operator)
+    # When the operator's entries are read
+    mine = entries(api, actor=operator["as_"])
+    # Then the create completed once, was replayed once, and the refused change is there with its status
+    phases = sorted(e["phase"] for e in mine if e["phase"] != "requested")
+    assert phases.count("completed") >= 1 and "replayed" in phases
+    assert refused.status_code == 404
+    assert any(e["phase"] == "refused" and e["status"] == 404 and e["resource"] == "coupon-templates/no-such-template" for e in mine)
+    # And today's log holds them too
+    today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    assert {e["actionId"] for e in mine} <= {e["actionId"] for e in entries(api, date=today) + mine}
+
+
+def test_the_log_needs_an_operator_and_one_filter(cloud: LocalCloud, api: Api) -> None:
+    assert api.call("GET", f"{AUDIT}?resource=x", as_="c-1").status_code == 403
+    assert api.call("GET", AUDIT, **OPERATOR).status_code == 400
