@@ -28,7 +28,9 @@ def build(app: cdk.App, *, topology: Topology = TOPOLOGY, source: SourceLayout |
     env_name = str(app.node.try_get_context("env") or DEFAULT_ENV)
     time_zone = str(app.node.try_get_context("bankTimeZone") or DEFAULT_BANK_TIME_ZONE)
     alarm_email = app.node.try_get_context("alarmEmail")
-    settings = settings_for(env_name, time_zone, alarm_email=str(alarm_email) if alarm_email else None)
+    api_clients = app.node.try_get_context("apiClients")
+    settings = settings_for(env_name, time_zone, alarm_email=str(alarm_email) if alarm_email else None,
+                            api_clients=str(api_clients) if api_clients else None)
     account = os.environ.get("CDK_DEFAULT_ACCOUNT")
     region = os.environ.get("CDK_DEFAULT_REGION")
     stack = LoyaltyStack(

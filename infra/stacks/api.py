@@ -109,6 +109,13 @@ class Api(Construct):
                 metrics_enabled=True,
                 logging_level=apigw.MethodLoggingLevel.ERROR,
                 data_trace_enabled=False,  # request/response bodies carry customer data
+                method_options={
+                    f"{route.path}/{route.method}": apigw.MethodDeploymentOptions(
+                        throttling_rate_limit=max(1, settings.api_rate_limit * route.throttle_percent // 100),
+                        throttling_burst_limit=max(1, settings.api_burst_limit * route.throttle_percent // 100),
+                    )
+                    for route, _ in topology.routes()
+                },
             ),
         )
         self.authorizer = apigw.CognitoUserPoolsAuthorizer(
@@ -141,7 +148,9 @@ class Api(Construct):
                 authorization_type=apigw.AuthorizationType.COGNITO,
                 request_validator=self.validator,
                 request_parameters={f"method.request.path.{p}": True for p in path_parameters(route.path)},
+                api_key_required=settings.require_api_key,
             )
+        self.usage_plan = self._usage_plan(settings)
 
         self.web_acl = self._web_acl(settings)
         self.web_acl_association = wafv2.CfnWebACLAssociation(
@@ -150,6 +159,20 @@ class Api(Construct):
             resource_arn=self.rest_api.deployment_stage.stage_arn,
             web_acl_arn=self.web_acl.attr_arn,
         )
+
+    def _usage_plan(self, settings: EnvironmentSettings) -> apigw.UsagePlan:
+        """Backend callers (the mobile-banking backend, ...) each hold an API key in one usage plan:
+        their own throttle and daily quota, on top of the stage's and each route's."""
+        plan = self.rest_api.add_usage_plan(
+            "UsagePlan",
+            name=f"{settings.prefix}-backends",
+            throttle=apigw.ThrottleSettings(rate_limit=settings.api_rate_limit, burst_limit=settings.api_burst_limit),
+            quota=apigw.QuotaSettings(limit=settings.api_daily_quota, period=apigw.Period.DAY),
+        )
+        plan.add_api_stage(stage=self.rest_api.deployment_stage)
+        for client in settings.api_clients:
+            plan.add_api_key(self.rest_api.add_api_key(f"ApiKey-{client}", api_key_name=f"{settings.prefix}-{client}"))
+        return plan
 
     def _user_pool(self, settings: EnvironmentSettings) -> cognito.UserPool:
         pool = cognito.UserPool(

@@ -25,6 +25,10 @@ class EnvironmentSettings:
     archive_retention_days: int  # how far back bank events can be replayed (docs/operations.md)
     alarm_email: str | None = None  # subscribed to the alarm topic; context `alarmEmail`
     log_level: str = "INFO"
+    # Backend callers (context `apiClients`, comma-separated): one API key each, in one usage plan.
+    api_clients: tuple[str, ...] = ("mobile-banking",)
+    require_api_key: bool = False  # methods refuse calls without a usage-plan key (staging, prod)
+    api_daily_quota: int = 1_000_000  # requests per API key per day
 
     @property
     def is_prod(self) -> bool:
@@ -51,6 +55,8 @@ _PER_ENV: dict[str, dict[str, object]] = {
         "api_burst_limit": 100,
         "waf_rate_limit": 2_000,
         "archive_retention_days": 7,
+        "require_api_key": False,
+        "api_daily_quota": 200_000,
     },
     "staging": {
         "log_retention": logs.RetentionDays.THREE_MONTHS,
@@ -58,6 +64,8 @@ _PER_ENV: dict[str, dict[str, object]] = {
         "api_burst_limit": 400,
         "waf_rate_limit": 5_000,
         "archive_retention_days": 30,
+        "require_api_key": True,
+        "api_daily_quota": 1_000_000,
     },
     "prod": {
         "log_retention": logs.RetentionDays.ONE_YEAR,
@@ -66,6 +74,8 @@ _PER_ENV: dict[str, dict[str, object]] = {
         "waf_rate_limit": 20_000,
         # A year of core-banking events: replay reaches back past a quarter-end reconciliation.
         "archive_retention_days": 365,
+        "require_api_key": True,
+        "api_daily_quota": 20_000_000,
     },
 }
 
@@ -87,7 +97,18 @@ def validate_alarm_email(address: str | None) -> str | None:
     return address
 
 
-def settings_for(env_name: str, bank_time_zone: str, alarm_email: str | None = None) -> EnvironmentSettings:
+_CLIENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+def validate_api_clients(names: str | None) -> tuple[str, ...]:
+    clients = tuple(n.strip() for n in (names or "mobile-banking").split(",") if n.strip())
+    bad = [n for n in clients if not _CLIENT.match(n)]
+    if not clients or bad or len(set(clients)) != len(clients):
+        raise ValueError(f"context 'apiClients' must be distinct lower-case names, comma-separated, got {names!r}")
+    return clients
+
+
+def settings_for(env_name: str, bank_time_zone: str, alarm_email: str | None = None, api_clients: str | None = None) -> EnvironmentSettings:
     if env_name not in _PER_ENV:
         raise ValueError(f"context 'env' must be one of {', '.join(ENV_NAMES)}, got {env_name!r}")
     knobs = _PER_ENV[env_name]
@@ -100,4 +121,7 @@ def settings_for(env_name: str, bank_time_zone: str, alarm_email: str | None = N
         api_rate_limit=knobs["api_rate_limit"],  # type: ignore[arg-type]
         api_burst_limit=knobs["api_burst_limit"],  # type: ignore[arg-type]
         waf_rate_limit=knobs["waf_rate_limit"],  # type: ignore[arg-type]
+        api_clients=validate_api_clients(api_clients),
+        require_api_key=knobs["require_api_key"],  # type: ignore[arg-type]
+        api_daily_quota=knobs["api_daily_quota"],  # type: ignore[arg-type]
     )

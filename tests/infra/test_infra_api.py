@@ -61,8 +61,8 @@ def test_stage_is_named_after_env_throttled_traced_and_logged(synth: Synthesized
     settings = synth.stack.settings
     assert stage["StageName"] == "dev"
     assert stage["TracingEnabled"] is True
-    (all_methods,) = stage["MethodSettings"]
-    assert all_methods["HttpMethod"] == "*" and all_methods["ResourcePath"] == "/*"
+    (all_methods,) = [m for m in stage["MethodSettings"] if m["HttpMethod"] == "*"]
+    assert all_methods["ResourcePath"] == "/*"
     assert all_methods["ThrottlingRateLimit"] == settings.api_rate_limit
     assert all_methods["ThrottlingBurstLimit"] == settings.api_burst_limit
     assert all_methods["MetricsEnabled"] is True
@@ -125,3 +125,28 @@ def test_gateway_answers_in_the_api_error_shape(synth: Synthesized, response_typ
     template = response["ResponseTemplates"]["application/json"]
     assert f'"code": "{code}"' in template
     assert '"details": []' in template
+
+
+def test_every_route_has_its_own_throttle_below_the_stage(synth: Synthesized) -> None:
+    """Given the topology's routes / Then each has a MethodSettings entry with its share of the stage limits."""
+    stage = synth.properties(synth.stack.api.rest_api.deployment_stage)
+    settings = synth.stack.settings
+    per_route = {(m["ResourcePath"], m["HttpMethod"]): m for m in stage["MethodSettings"] if m["HttpMethod"] != "*"}
+    for route, _spec in TOPOLOGY.routes():
+        # API Gateway's path for a method setting: "/" then the path with its slashes escaped as ~1
+        setting = per_route[("/" + route.path.replace("/", "~1"), route.method)]
+        assert setting["ThrottlingRateLimit"] == max(1, settings.api_rate_limit * route.throttle_percent // 100)
+        assert 0 < setting["ThrottlingRateLimit"] <= settings.api_rate_limit
+        assert 0 < setting["ThrottlingBurstLimit"] <= settings.api_burst_limit
+
+
+def test_backend_callers_have_keys_in_a_usage_plan_required_outside_dev(synth: Synthesized, small_synth: Synthesized) -> None:
+    """Given dev and prod / Then each backend client has an API key in the usage plan on the stage,
+    with a throttle and a daily quota; prod methods require the key, dev ones do not."""
+    for s, required in ((synth, False), (small_synth, True)):
+        (plan,) = s.of_type("AWS::ApiGateway::UsagePlan").values()
+        assert plan["Quota"]["Period"] == "DAY" and plan["Quota"]["Limit"] == s.stack.settings.api_daily_quota
+        assert plan["Throttle"]["RateLimit"] == s.stack.settings.api_rate_limit
+        assert len(s.of_type("AWS::ApiGateway::ApiKey")) == len(s.stack.settings.api_clients)
+        assert len(s.of_type("AWS::ApiGateway::UsagePlanKey")) == len(s.stack.settings.api_clients)
+        assert {m.get("ApiKeyRequired", False) for m in s.of_type("AWS::ApiGateway::Method").values()} == {required}
