@@ -45,3 +45,8 @@ def sqs() -> SQSClient:
 @cache
 def events() -> EventBridgeClient:
     return _client("events")  # type: ignore[no-any-return]
+
+
+@cache
+def ssm() -> Any:
+    return _client("ssm")

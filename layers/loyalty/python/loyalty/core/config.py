@@ -29,6 +29,10 @@ class Settings(BaseModel):
     scoring_stop_seconds: float = Field(default=60.0, ge=0)
     campaigns_table: str = "campaigns"
     audit_table: str = "audit"
+    # The key of `core.pii.keyed_hash`: an SSM SecureString parameter in AWS, or the key itself on
+    # the local cloud (never in a deployed environment: the parameter wins when both are set).
+    pii_hash_key_parameter: str = ""
+    pii_hash_key: str = "local-development-key-not-for-any-deployed-environment"
     # Queues campaigns send to (set by CDK from the topology's `sends_to`; locally by the local cloud).
     campaign_fanout_queue_url: str = ""
     campaign_grants_queue_url: str = ""
