@@ -100,3 +100,22 @@ def test_the_expiry_run_publishes_points_expired_and_expiring_soon(cloud: LocalC
     assert conforms(expired)["points"] == -20 and expired["detail"]["expiredOn"] == yesterday()
     (notice,) = eventually(lambda: tap.of(customer, "PointsExpiringSoon"), timeout_s=15)
     assert conforms(notice) | {"eventId": "-"} == {"customerId": customer, "points": 30, "expiresOn": soon, "eventId": "-"}
+
+
+def test_a_correlation_id_follows_a_redemption_through_the_bus_and_both_queues(cloud: LocalCloud, api: Api, tap: PointsTap) -> None:
+    # Given a customer with points and a coupon in the catalogue
+    from tests.support.coupons import active_template
+
+    customer, item_id = new_customer(), unique("item")
+    assert adjust(api, customer, 500).status_code == 201
+    body = {"itemId": item_id, "name": "n", "kind": "coupon", "points": 100, "templateId": active_template(api)}
+    assert api.call("PUT", f"/v1/admin/points/catalogue/{item_id}", body=body, as_="op-points", groups=["operators"]).status_code == 200
+    # When the customer redeems it in a request with its own correlation id
+    correlation = unique("corr")
+    redeemed = api.call("POST", "/v1/points/redemptions", as_=customer, body={"itemId": item_id}, headers={"X-Correlation-Id": correlation})
+    assert redeemed.status_code == 201 and redeemed.headers["X-Correlation-Id"] == correlation
+    # Then the points event, and the completion that came back through coupons' queue and the
+    # outcomes queue, all carry it
+    (completed,) = eventually(lambda: tap.of(customer, "PointsRedemptionCompleted"), timeout_s=20)
+    assert completed["detail"]["correlationId"] == correlation
+    assert all(e["detail"]["correlationId"] == correlation for e in tap.of(customer, "PointsRedeemed"))

@@ -256,3 +256,25 @@ def test_an_empty_batch_reports_no_failures() -> None:
     # When handled
     # Then nothing fails
     assert consumer(Recorder())({"Records": []}, LAMBDA_CONTEXT) == {"batchItemFailures": []}
+
+
+def test_each_record_runs_under_the_correlation_id_its_event_carries_or_its_own_id() -> None:
+    # Given a batch: an event caused by an API request (carrying its correlation id), and a bank event
+    from loyalty.core.observability import correlation_id
+    from loyalty.core.outbox import PendingEvent, outbox_put
+
+    seen: list[str | None] = []
+
+    @sqs_consumer(MODELS)
+    def handler(event: BusEvent) -> None:
+        seen.append(correlation_id())
+
+    carried = {**PROFILE, "correlationId": "req-42"}
+    batch = {"Records": [sqs_record("m1", envelope(carried, event_id="e1")), sqs_record("m2", envelope(PROFILE, event_id="e2"))]}
+    # When the consumer handles it
+    assert handler(batch, LAMBDA_CONTEXT) == {"batchItemFailures": []}
+    # Then each record ran under its own correlation id
+    assert seen == ["req-42", "e2"]
+    # And an event written while handling carries the current one on
+    put = outbox_put("t", PendingEvent("loyalty.test", "Thing", {"customerId": "c-1"}))
+    assert json.loads(put["Put"]["Item"]["detail"]["S"])["correlationId"] == "e2"

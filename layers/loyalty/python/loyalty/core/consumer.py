@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from loyalty.core import errors
 from loyalty.core.http import validation_details
-from loyalty.core.observability import lambda_entry, logger
+from loyalty.core.observability import lambda_entry, logger, set_correlation_id
 
 Command = TypeVar("Command", bound=BaseModel)
 
@@ -31,6 +31,7 @@ class BusEvent:
     detail_type: str
     time: datetime | None
     detail: BaseModel
+    correlation_id: str | None = None  # carried from the request or event that caused this one
 
 
 def parse_bus_event(body: str, detail_models: Mapping[str, type[BaseModel]]) -> BusEvent:
@@ -54,7 +55,9 @@ def parse_bus_event(body: str, detail_models: Mapping[str, type[BaseModel]]) -> 
         time = datetime.fromisoformat(str(envelope["time"]).replace("Z", "+00:00")) if envelope.get("time") else None
     except ValueError:
         raise errors.InvalidInput("the event's time is not ISO 8601", code="MALFORMED_MESSAGE") from None
-    return BusEvent(id=str(envelope["id"]), source=envelope.get("source", ""), detail_type=detail_type, time=time, detail=detail)
+    carried = envelope["detail"].get("correlationId") if isinstance(envelope["detail"], dict) else None
+    return BusEvent(id=str(envelope["id"]), source=envelope.get("source", ""), detail_type=detail_type, time=time, detail=detail,
+                    correlation_id=str(carried) if carried else None)
 
 
 def parse_command(body: str, model: type[Command], detail_type: str) -> Command:
@@ -73,6 +76,13 @@ def parse_command(body: str, model: type[Command], detail_type: str) -> Command:
         ) from None
 
 
+def _carried_correlation(body: str) -> str | None:
+    data = json.loads(body)
+    detail = data.get("detail", data) if isinstance(data, dict) else {}
+    carried = detail.get("correlationId") if isinstance(detail, dict) else None
+    return str(carried) if carried else None
+
+
 def sqs_consumer(
     detail_models: Mapping[str, type[BaseModel]],
 ) -> Callable[[Callable[[BusEvent], None]], Callable[[dict[str, Any], Any], dict[str, Any]]]:
@@ -81,7 +91,7 @@ def sqs_consumer(
     def decorate(process: Callable[[BusEvent], None]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         def parse_and_process(body: str) -> None:
             bus_event = parse_bus_event(body, detail_models)
-            logger.set_correlation_id(bus_event.id)
+            set_correlation_id(bus_event.correlation_id or bus_event.id)
             process(bus_event)
 
         return _batch_handler(parse_and_process)
@@ -97,7 +107,7 @@ def command_consumer(
     def decorate(process: Callable[[Command], None]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         def parse_and_process(body: str) -> None:
             command = parse_command(body, model, detail_type)
-            logger.set_correlation_id(str(getattr(command, id_field)))
+            set_correlation_id(_carried_correlation(body) or str(getattr(command, id_field)))
             process(command)
 
         return _batch_handler(parse_and_process)

@@ -22,13 +22,14 @@ class OutboundEvent:
 def publish(events_to_send: Sequence[OutboundEvent]) -> None:
     """Put events on the bus; raises if any entry failed, so the caller's retry covers it."""
     from loyalty.core.aws import events
+    from loyalty.core.outbox import correlation
 
     bus = get_settings().event_bus_name
     for start in range(0, len(events_to_send), MAX_ENTRIES_PER_PUT):
         chunk = events_to_send[start : start + MAX_ENTRIES_PER_PUT]
         result = events().put_events(
             Entries=[
-                {"EventBusName": bus, "Source": e.source, "DetailType": e.detail_type, "Detail": json.dumps(e.detail)}
+                {"EventBusName": bus, "Source": e.source, "DetailType": e.detail_type, "Detail": json.dumps({**correlation(), **e.detail})}
                 for e in chunk
             ]
         )

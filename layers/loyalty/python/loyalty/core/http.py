@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from loyalty.core import errors
 from loyalty.core.auth import Caller
 from loyalty.core.config import get_settings
-from loyalty.core.observability import lambda_entry, logger
+from loyalty.core.observability import lambda_entry, logger, set_correlation_id
 
 Body = TypeVar("Body", bound=BaseModel)
 
@@ -199,7 +199,7 @@ def api_handler(
         def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             headers = {k.lower(): v for k, v in (event.get("headers") or {}).items() if v}
             correlation_id = headers.get(CORRELATION_HEADER) or (event.get("requestContext") or {}).get("requestId") or "local"
-            logger.set_correlation_id(correlation_id)
+            set_correlation_id(correlation_id)
             logger.append_keys(route=f"{event.get('httpMethod')} {event.get('resource')}")
             try:
                 request = build_request(event, body)

@@ -8,6 +8,7 @@ which pulls in botocore, urllib3, wrapt and asyncio (about 100 ms of cold start,
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,19 @@ if TYPE_CHECKING:
 
 logger = Logger()
 metrics = Metrics()
+# The correlation id of the invocation on this thread. Lambda runs one invocation at a time per
+# process, but the local cloud runs many handlers in one process on their own threads: the
+# logger's own field would leak between them.
+_invocation = threading.local()
+
+
+def set_correlation_id(correlation_id: str | None) -> None:
+    _invocation.correlation_id = correlation_id
+    logger.set_correlation_id(correlation_id)
+
+
+def correlation_id() -> str | None:
+    return getattr(_invocation, "correlation_id", None)
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
 
@@ -50,6 +64,7 @@ def lambda_entry(handler: LambdaHandler) -> LambdaHandler:
 
     @functools.wraps(handler)
     def entry(event: dict[str, Any], context: Any) -> Any:
+        set_correlation_id(None)  # set again by the request or event, if it carries one
         if not built:
             traced = tracer().capture_lambda_handler(handler, capture_response=False)
             built.append(metrics.log_metrics(logger.inject_lambda_context(traced, clear_state=True)))

@@ -16,7 +16,7 @@ from typing import Any
 
 from loyalty.core.clock import iso_utc, utc_now
 from loyalty.core.events import MAX_ENTRIES_PER_PUT
-from loyalty.core.observability import lambda_entry, logger
+from loyalty.core.observability import correlation_id, lambda_entry, logger
 
 OUTBOX_PREFIX = "OUTBOX#"
 OUTBOX_TTL_SECONDS = 7 * 24 * 3600
@@ -30,12 +30,19 @@ class PendingEvent:
     event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
+def correlation() -> dict[str, str]:
+    """The correlation id of the request or event being handled, carried in every event it causes,
+    so one id follows an action from the API through the bus and queues to every consumer."""
+    current = correlation_id()
+    return {"correlationId": current} if current else {}
+
+
 def outbox_put(table: str, event: PendingEvent, *, ttl_attribute: str = "expiresAt") -> dict[str, Any]:
     """A TransactWriteItems `Put` of the event, for the table's pk/sk key schema."""
     from loyalty.core.dynamo import to_item
 
     now = utc_now()
-    detail = {"eventId": event.event_id, "occurredAt": iso_utc(now), **event.detail}
+    detail = {"eventId": event.event_id, "occurredAt": iso_utc(now), **correlation(), **event.detail}
     return {
         "Put": {
             "TableName": table,
