@@ -188,7 +188,10 @@ TOPOLOGY = Topology(
             partition_key="pk",
             sort_key="sk",
             ttl_attribute="expiresAt",
-            indexes=(Index("gsi1", partition_key="gsi1pk", sort_key="gsi1sk"),),  # segment members
+            indexes=(
+                Index("gsi1", partition_key="gsi1pk", sort_key="gsi1sk"),  # segment members
+                Index("gsi2", partition_key="gsi2pk", sort_key="gsi2sk"),  # customers in 64 buckets: the nightly run reads only them
+            ),
             stream=True,
         ),
         Table(
@@ -580,6 +583,20 @@ TOPOLOGY = Topology(
             module="outbox",
             stream=StreamSource(CAMPAIGNS),
             publishes_events=True,
+        ),
+        Function(
+            "privacy-admin",
+            capability="privacy",
+            module="admin",
+            timeout_s=60,
+            routes=(
+                Route("POST", "/v1/admin/customers/{customerId}/export", "operator"),
+                Route("POST", "/v1/admin/customers/{customerId}/erase", "operator"),
+            ),
+            # Reads every capability's data on one customer; writes only the profile tombstone and
+            # deletes the scoring state (loyalty/privacy/service.py).
+            tables={AUDIT: "append", "customers": "write", COUPONS: "read", POINTS: "read", CAMPAIGNS: "read", "scoring": "write",
+                    IDEMPOTENCY: "write"},
         ),
         Function(
             "audit-api",

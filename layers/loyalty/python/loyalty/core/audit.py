@@ -66,10 +66,10 @@ def default_log() -> AuditLog:
 
 
 def audited(request: Request[Any], run: Callable[[], Response], before: Callable[[Request[Any]], Any] | None,
-            log: AuditLog | None = None) -> Response:
+            log: AuditLog | None = None, *, with_bodies: bool = True) -> Response:
     """Runs an operator's mutating call between its two audit entries."""
     log = log or default_log()
-    body = request.body.model_dump(mode="json") if request.body is not None else None
+    body = request.body.model_dump(mode="json") if request.body is not None and with_bodies else None
     entry = {"actionId": uuid.uuid4().hex, "who": request.caller.subject, "route": f"{request.method} {request.resource}",
              "resource": resource_of(request), "request": _clip(body), "idempotencyKey": request.idempotency_key}
     if before is not None:
@@ -79,7 +79,7 @@ def audited(request: Request[Any], run: Callable[[], Response], before: Callable
     phase = "completed" if response.status < 400 else "refused"
     replayed = response.headers.get("Idempotent-Replayed") == "true"
     log.append({**{k: v for k, v in entry.items() if k != "before"}, "phase": "replayed" if replayed else phase,
-                "status": response.status, "after": _clip(response.body)}, utc_now())
+                "status": response.status, "after": _clip(response.body) if with_bodies else None}, utc_now())
     return response
 
 

@@ -173,10 +173,12 @@ def api_handler(
     body: type[BaseModel] | None = None,
     idempotency: IdempotencyMode = "record",
     audit_before: Callable[[Request[Any]], Any] | None = None,
+    audit_bodies: bool = True,
 ) -> Callable[[Handler], Callable[[dict[str, Any], Any], dict[str, Any]]]:
     """Wrap a `Request -> Response` function as a Lambda proxy handler. An operator's mutating call
     (`/v1/admin`) is written to the audit log before and after it runs; `audit_before` loads the
-    state it changes, for the log."""
+    state it changes, for the log; `audit_bodies=False` keeps the request and response out of it
+    (personal data: exports, erasures)."""
 
     def decorate(fn: Handler) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         def execute(request: Request[Any]) -> Response:
@@ -206,7 +208,7 @@ def api_handler(
                 if request.method in MUTATING_METHODS and request.resource.startswith("/v1/admin/"):
                     from loyalty.core.audit import audited
 
-                    response = audited(request, lambda: execute(request), audit_before)
+                    response = audited(request, lambda: execute(request), audit_before, with_bodies=audit_bodies)
                 else:
                     response = execute(request)
             except errors.DomainError as error:

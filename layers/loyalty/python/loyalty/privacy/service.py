@@ -1,0 +1,122 @@
+"""PIPL rights over one customer's data: export everything the engine holds, or erase it.
+
+**Export** gathers, read-only: the profile, the points account (balance, lots, every ledger
+entry), the wallet, the campaign grants, the scoring state, and the audit entries about them.
+
+**Erase** anonymises without breaking the books:
+- the profile becomes a tombstone: every personal field goes, and its `changedAt` moves to the end
+  of time, so a late `CustomerProfileChanged` (which never overwrites a newer one) cannot bring the
+  data back;
+- the scoring state (features, scores, segment memberships: personal data derived from behaviour)
+  is deleted;
+- the points ledger, coupons and campaign grants stay: they hold the customer id (a pseudonym once
+  the profile is gone) and amounts, and the liability and budget totals must stay correct.
+Both are in the audit log (every `/v1/admin` call is), without their bodies: the log is
+append-only, and an export's or an erasure's content there would outlive the erasure.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from loyalty.core.clock import iso_utc
+from loyalty.core.config import get_settings
+from loyalty.core.dynamo import from_item, to_item, to_value
+from loyalty.core.errors import NotFound
+from loyalty.coupons.records import wallet_index_key
+
+END_OF_TIME = "9999-12-31T23:59:59.999999Z"
+KEPT_PROFILE_FIELDS = {"customerId"}
+
+
+class PrivacyStore:
+    """Reads across every capability's table, and the two writes an erasure makes."""
+
+    def __init__(self, client: Any):
+        self.client = client
+        self.settings = get_settings()
+
+    def _query(self, table: str, request: dict[str, Any]) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        request = {"TableName": table, **request}
+        while True:
+            page = self.client.query(**request)
+            found += [from_item(i) for i in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return found
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def under(self, table: str, pk: str) -> list[dict[str, Any]]:
+        return self._query(table, {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": to_value(pk)}, "ConsistentRead": True})
+
+    def by_index(self, table: str, index: str, key: str, value: str) -> list[dict[str, Any]]:
+        return self._query(table, {"IndexName": index, "KeyConditionExpression": f"{key} = :v", "ExpressionAttributeValues": {":v": to_value(value)}})
+
+    def profile(self, customer_id: str) -> dict[str, Any] | None:
+        item = self.client.get_item(TableName=self.settings.customers_table, Key={"customerId": {"S": customer_id}}, ConsistentRead=True).get("Item")
+        return from_item(item) if item else None
+
+    def tombstone(self, customer_id: str, at: str) -> None:
+        self.client.put_item(TableName=self.settings.customers_table, Item=to_item(
+            {"customerId": customer_id, "changedAt": END_OF_TIME, "sourceEventId": "erased", "erased": True, "erasedAt": at}))
+
+    def delete(self, table: str, keys: list[dict[str, Any]]) -> None:
+        for start in range(0, len(keys), 25):
+            requests = [{"DeleteRequest": {"Key": to_item(k)}} for k in keys[start : start + 25]]
+            while requests:
+                unprocessed = self.client.batch_write_item(RequestItems={table: requests}).get("UnprocessedItems", {})
+                requests = unprocessed.get(table, [])
+
+
+def default_store() -> PrivacyStore:
+    from loyalty.core.aws import dynamodb
+
+    return PrivacyStore(dynamodb())
+
+
+def export(store: PrivacyStore, customer_id: str, now: datetime) -> dict[str, Any]:
+    s = store.settings
+    profile = store.profile(customer_id)
+    ledger = store.under(s.points_table, f"LEDGER#{customer_id}")
+    account = store.under(s.points_table, f"ACCT#{customer_id}")
+    coupons = store.by_index(s.coupons_table, "gsi1", "gsi1pk", wallet_index_key(customer_id))
+    targeted = store.under(s.campaigns_table, f"TARGETED#{customer_id}")
+    grants = [g for t in targeted for g in store.under(s.campaigns_table, f"GRANT#{t['sk']}#{customer_id}")]
+    scoring = [i for i in store.under(s.scoring_table, f"CUST#{customer_id}") if not str(i.get("sk", "")).startswith("EVT#")]
+    if not (profile or ledger or account or coupons or grants or scoring):
+        raise NotFound(f"the engine holds nothing on customer {customer_id}", code="CUSTOMER_NOT_FOUND")
+    hidden = ("pk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "expiresAt")
+    clean = [_without(hidden, items) for items in (account, ledger, coupons, grants, scoring)]
+    return {
+        "customerId": customer_id,
+        "exportedAt": iso_utc(now),
+        "profile": profile,
+        "points": {"account": clean[0], "ledger": [_decoded(e) for e in clean[1]]},
+        "coupons": clean[2],
+        "campaignGrants": clean[3],
+        "scoring": clean[4],
+    }
+
+
+def erase(store: PrivacyStore, customer_id: str, now: datetime) -> dict[str, Any]:
+    s = store.settings
+    profile = store.profile(customer_id)
+    if profile is None:
+        raise NotFound(f"customer {customer_id} has no profile", code="CUSTOMER_NOT_FOUND")
+    scoring = store.under(s.scoring_table, f"CUST#{customer_id}")
+    store.delete(s.scoring_table, [{"pk": i["pk"], "sk": i["sk"]} for i in scoring])
+    at = iso_utc(now)
+    store.tombstone(customer_id, at)
+    removed = sorted(k for k in profile if k not in KEPT_PROFILE_FIELDS and profile[k] not in (None, [], {}))
+    return {"customerId": customer_id, "erasedAt": at, "profileFieldsRemoved": removed, "scoringItemsDeleted": len(scoring),
+            "kept": ["points ledger and balance", "coupons", "campaign grants", "audit log"]}
+
+
+def _without(hidden: tuple[str, ...], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in i.items() if k not in hidden} for i in items]
+
+
+def _decoded(entry: dict[str, Any]) -> dict[str, Any]:
+    return {**entry, **{k: json.loads(entry[k]) for k in ("source", "lots") if isinstance(entry.get(k), str)}}

@@ -1,0 +1,72 @@
+"""PIPL rights on the local cloud: an operator exports everything held on a customer, or erases
+them; the books stay correct and both actions are audited, without the personal data."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from infra.local.cloud import LocalCloud
+from tests.support.api import Api, eventually
+from tests.support.points import OPERATOR, adjust, all_balances_available, balance, new_customer
+
+PROFILE = {"changedAt": "2026-11-01T00:00:00Z", "birthday": "1990-05-17", "branchId": "br-9", "tags": ["payroll"],
+           "relationshipManagerId": "rm-3"}
+
+
+def with_profile(cloud: LocalCloud, api: Api) -> str:
+    customer = new_customer()
+    cloud.clients.events.put_events(Entries=[{"EventBusName": "loyalty-events", "Source": "bank.core", "DetailType": "CustomerProfileChanged",
+                                              "Detail": json.dumps({"customerId": customer, **PROFILE})}])
+    eventually(lambda: api.call("GET", f"/v1/customers/{customer}", as_=customer).status_code == 200, timeout_s=15)
+    return customer
+
+
+def call(api: Api, customer: str, action: str) -> Any:
+    return api.call("POST", f"/v1/admin/customers/{customer}/{action}", **OPERATOR)
+
+
+def test_an_export_holds_the_profile_and_the_points_and_is_audited_without_them(cloud: LocalCloud, api: Api) -> None:
+    # Given a customer with a profile and points
+    customer = with_profile(cloud, api)
+    assert adjust(api, customer, 300).status_code == 201
+    # When an operator exports them
+    response = call(api, customer, "export")
+    # Then the export has the profile, the balance and every ledger entry
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["profile"]["birthday"] == "1990-05-17" and body["profile"]["branchId"] == "br-9"
+    assert [e["kind"] for e in body["points"]["ledger"]] == ["adjust"] and body["points"]["ledger"][0]["points"] == 300
+    # And the audit log shows who exported whom, but not what
+    (done,) = [e for e in api.call("GET", f"/v1/admin/audit?resource=customers/{customer}", **OPERATOR).json()["items"]
+               if e["route"].endswith("/export") and e["phase"] == "completed"]
+    assert done["who"] == OPERATOR["as_"] and done["status"] == 200 and "after" not in done and "1990" not in str(done)
+
+
+def test_an_erasure_anonymises_the_profile_for_good_and_keeps_the_books(cloud: LocalCloud, api: Api) -> None:
+    # Given a customer with a profile and 300 points
+    customer = with_profile(cloud, api)
+    assert adjust(api, customer, 300).status_code == 201
+    total_before = all_balances_available(cloud.clients.dynamodb)
+    # When an operator erases them
+    response = call(api, customer, "erase")
+    # Then the personal fields are gone from the profile
+    assert response.status_code == 200, response.text
+    assert {"birthday", "branchId", "tags", "relationshipManagerId"} <= set(response.json()["profileFieldsRemoved"])
+    exported = call(api, customer, "export").json()
+    assert exported["profile"].get("birthday") is None and exported["profile"]["erased"] is True
+    # And the points stay: the balance, the ledger and the liability total are unchanged
+    assert balance(api, customer)["available"] == 300
+    assert all_balances_available(cloud.clients.dynamodb) == total_before
+    # And a profile event published later cannot bring the data back
+    cloud.clients.events.put_events(Entries=[{"EventBusName": "loyalty-events", "Source": "bank.core", "DetailType": "CustomerProfileChanged",
+                                              "Detail": json.dumps({"customerId": customer, **PROFILE, "changedAt": "2026-11-20T00:00:00Z"})}])
+    time.sleep(2)  # the ingest consumer has had its chance
+    assert call(api, customer, "export").json()["profile"].get("birthday") is None
+
+
+def test_unknown_customers_and_customers_callers_are_refused(cloud: LocalCloud, api: Api) -> None:
+    assert call(api, new_customer(), "erase").status_code == 404
+    customer = new_customer()
+    assert api.call("POST", f"/v1/admin/customers/{customer}/export", as_=customer).status_code == 403
