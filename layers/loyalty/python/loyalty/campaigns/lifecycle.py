@@ -39,7 +39,7 @@ def effective_status(status: str, starts_at: str, ends_at: str, now: datetime) -
 def next_status(action: str, status: str, caller: Caller, author: str) -> str:
     allowed, after = TRANSITIONS[action]
     if status not in allowed:
-        raise BusinessRuleViolation(f"a {status} campaign cannot be {action}d", code="INVALID_TRANSITION")
+        raise BusinessRuleViolation(f"cannot {action} a campaign that is {status}", code="INVALID_TRANSITION")
     if action == "approve":
         if APPROVERS_GROUP not in caller.groups:
             raise Forbidden("approving needs the approvers group", code="APPROVER_REQUIRED")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import re
 from datetime import date, datetime, timedelta
@@ -138,7 +139,9 @@ def in_audience(audience: Audience, customer_id: str, profile: dict[str, Any] | 
     if audience.customerIds:
         return customer_id in audience.customerIds
     if profile is None:
-        return not audience.requireProfile
+        if audience.requireProfile:
+            return False
+        profile = {}  # no profile: the rule's conditions cannot hold, but an empty rule takes everyone
     tags = set(profile.get("tags") or []) | set(profile.get("operatorTags") or [])
     scores = profile.get("scores") or {}
     checks = [
@@ -147,12 +150,22 @@ def in_audience(audience: Audience, customer_id: str, profile: dict[str, Any] | 
         not audience.tiers or profile.get("tier") in audience.tiers,
         not audience.segments or bool(set(profile.get("segments") or []) & set(audience.segments)),
         not audience.branchIds or profile.get("branchId") in audience.branchIds,
-        not audience.birthdayToday or (profile.get("birthday") or "")[5:] == today.isoformat()[5:],
+        not audience.birthdayToday or _birthday_today(profile.get("birthday"), today),
     ]
     for name, bounds in audience.scores.items():
         score = scores.get(name)
         checks.append(score is not None and (bounds.min is None or score >= bounds.min) and (bounds.max is None or score <= bounds.max))
     return all(checks)
+
+
+def _birthday_today(birthday: str | None, today: date) -> bool:
+    """Month and day match; a 29 February birthday is kept on 28 February in other years."""
+    if not birthday:
+        return False
+    month_day = birthday[5:10]
+    if month_day == "02-29" and not calendar.isleap(today.year):
+        month_day = "02-28"
+    return month_day == today.isoformat()[5:]
 
 
 def arm_of(definition: CampaignDefinition, customer_id: str) -> str:

@@ -24,11 +24,13 @@ class Settings(BaseModel):
     scoring_table: str = "scoring"
     # The nightly re-scoring: parallel scan segments (one thread each), STATE items per page, and the
     # seconds left in the invocation at which it checkpoints and stops (the resume schedule goes on).
-    scoring_scan_segments: int = Field(default=4, ge=1, le=64)
+    scoring_scan_segments: int = Field(default=4, ge=1, le=16)  # ≤ STATE_BUCKETS
     scoring_page_size: int = Field(default=1000, ge=1, le=1000)
     scoring_stop_seconds: float = Field(default=60.0, ge=0)
     campaigns_table: str = "campaigns"
     audit_table: str = "audit"
+    # The local cloud turns metrics off; counting then would only pile values up in memory.
+    powertools_metrics_disabled: bool = False
     # The key of `core.pii.keyed_hash`: an SSM SecureString parameter in AWS, or the key itself on
     # the local cloud (never in a deployed environment: the parameter wins when both are set).
     pii_hash_key_parameter: str = ""

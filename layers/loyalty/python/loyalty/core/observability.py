@@ -48,7 +48,9 @@ def count(name: str, value: int = 1) -> None:
     """A business metric (docs/observability.md lists the names each dashboard plots): namespace and
     the `service` dimension come from the function's environment. Never fails the business
     operation it counts."""
-    if not value:
+    from loyalty.core.config import get_settings
+
+    if not value or get_settings().powertools_metrics_disabled:
         return
     try:
         from aws_lambda_powertools.metrics import MetricUnit
