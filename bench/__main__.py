@@ -27,6 +27,8 @@ SECTIONS: dict[str, str] = {
     "partitions": "bench.sections.partitions",
     "accrual": "bench.sections.accrual",
     "scoring": "bench.sections.scoring",
+    "scoring_nightly": "bench.sections.scoring_nightly",
+    "campaign_fanout": "bench.sections.campaign_fanout",
 }
 
 

@@ -303,7 +303,7 @@ TOPOLOGY = Topology(
         ),
         Rule(
             "campaign-engine-events",
-            event_pattern={"source": ["loyalty.points"], "detail-type": ["TierChanged"]},
+            event_pattern={"source": ["loyalty.points", "loyalty.scoring"], "detail-type": ["TierChanged", "SegmentEntered", "ScoreChanged"]},
             queue="campaign-triggers",
         ),
         Rule(

@@ -11,4 +11,5 @@ from loyalty.customers.logic import customer_view
 def handler(request: Request[Any]) -> Response:
     customer_id = request.path_param("customerId")
     request.caller.require_owner_or_operator(customer_id)
-    return ok(customer_view(service.get_profile(service.default_store(), customer_id)))
+    profile = service.get_profile(service.default_store(), customer_id)
+    return ok(customer_view(profile, operator=request.caller.is_operator))

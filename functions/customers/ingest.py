@@ -1,11 +1,14 @@
-"""CustomerProfileChanged from core banking (via the bus and SQS) upserts the profile."""
+"""CustomerProfileChanged from core banking, and TierChanged from points (via the bus and SQS), keep the profile."""
 
 from loyalty.core.consumer import BusEvent, sqs_consumer
 from loyalty.customers import service
-from loyalty.customers.model import ProfileChangedDetail
+from loyalty.customers.model import ProfileChangedDetail, TierChangedDetail
 
 
-@sqs_consumer({"CustomerProfileChanged": ProfileChangedDetail})
+@sqs_consumer({"CustomerProfileChanged": ProfileChangedDetail, "TierChanged": TierChangedDetail})
 def handler(event: BusEvent) -> None:
-    assert isinstance(event.detail, ProfileChangedDetail)
-    service.apply_profile_event(service.default_store(), event.detail, event.id)
+    if isinstance(event.detail, TierChangedDetail):
+        service.apply_tier_event(service.default_store(), event.detail, event.id)
+    else:
+        assert isinstance(event.detail, ProfileChangedDetail)
+        service.apply_profile_event(service.default_store(), event.detail, event.id)

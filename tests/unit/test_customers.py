@@ -257,6 +257,11 @@ def test_the_view_hides_internal_fields_and_shapes_aum_as_money() -> None:
         "channels",
         "relationshipManagerId",
         "updatedAt",
+        "tier",
+        "lifecycleStage",
+        "segments",
+        "scores",
+        "scoredAt",
     }
 
 
@@ -290,3 +295,15 @@ def test_set_tags_refuses_unknown_fields_and_bad_tags() -> None:
     with pytest.raises(ValidationError):
         SetTagsRequest.model_validate({"tags": [f"t{i}" for i in range(101)]})
     assert SetTagsRequest.model_validate({"tags": ["vip", "campaign-x"]}).tags == ["vip", "campaign-x"]
+
+
+def test_a_customer_sees_their_tier_and_stage_but_not_their_scores() -> None:
+    from loyalty.customers.logic import customer_view
+    from loyalty.customers.model import CustomerProfile
+
+    profile = CustomerProfile(customerId="c-1", changedAt="2026-11-23T00:00:00.000000Z", sourceEventId="e", tier="gold",
+                              lifecycleStage="active", segments=["vip"], scores={"value": 12.5, "abuseRisk": 0})
+    own = customer_view(profile, operator=False)
+    assert own["tier"] == "gold" and own["lifecycleStage"] == "active"
+    assert "scores" not in own and "segments" not in own
+    assert customer_view(profile)["scores"] == {"value": 12.5, "abuseRisk": 0} and customer_view(profile)["segments"] == ["vip"]

@@ -43,8 +43,10 @@ def normalise_tags(tags: list[str]) -> list[str]:
     return sorted(set(tags))
 
 
-def customer_view(profile: CustomerProfile) -> dict[str, Any]:
-    """What a customer or an operator sees; internal bookkeeping stays inside."""
+def customer_view(profile: CustomerProfile, *, operator: bool = True) -> dict[str, Any]:
+    """What a customer or an operator sees; internal bookkeeping stays inside. A customer sees their
+    own member level and lifecycle stage, not the scores or the segments they are in."""
+    scoring = {"segments": profile.segments, "scores": profile.scores, "scoredAt": profile.scoredAt} if operator else {}
     return {
         "customerId": profile.customerId,
         "birthday": profile.birthday,
@@ -57,4 +59,7 @@ def customer_view(profile: CustomerProfile) -> dict[str, Any]:
         "channels": profile.channels,
         "relationshipManagerId": profile.relationshipManagerId,
         "updatedAt": profile.changedAt,
+        "tier": profile.tier,
+        "lifecycleStage": profile.lifecycleStage,
+        **scoring,
     }

@@ -64,6 +64,30 @@ class CustomerProfile(BaseModel):
     openedAt: str | None = None
     channels: list[str] = Field(default_factory=list)
     relationshipManagerId: str | None = None
+    # Kept by other capabilities: the member level (TierChanged from points, via customers-ingest),
+    # and lifecycleStage, segments and scores, written by scoring in its own re-scoring transaction.
+    tier: str | None = None
+    tierChangedAt: str | None = None
+    lifecycleStage: str | None = None
+    segments: list[str] = Field(default_factory=list)
+    scores: dict[str, int | float] = Field(default_factory=dict)
+    scoredAt: str | None = None
+
+
+class TierChangedDetail(BaseModel):
+    """`TierChanged` from `loyalty.points` (events/schemas/outbound/TierChanged.json); what the profile keeps."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    customerId: CustomerId
+    toTier: str = Field(min_length=1, max_length=64)
+    changedAt: datetime
+
+    @model_validator(mode="after")
+    def _aware(self) -> TierChangedDetail:
+        if self.changedAt.tzinfo is None:
+            raise ValueError("changedAt must carry a time zone")
+        return self
 
 
 class SetTagsRequest(BaseModel):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from functools import cache
 
+from loyalty.core.clock import iso_utc
 from loyalty.core.config import get_settings
 from loyalty.core.errors import NotFound
 from loyalty.core.observability import logger
 from loyalty.customers.logic import normalise_tags, snapshot_from_event
-from loyalty.customers.model import CustomerProfile, ProfileChangedDetail
+from loyalty.customers.model import CustomerProfile, ProfileChangedDetail, TierChangedDetail
 from loyalty.customers.store import CustomerStore, DynamoCustomerStore
 
 
@@ -28,6 +29,17 @@ def apply_profile_event(store: CustomerStore, detail: ProfileChangedDetail, even
     applied = store.apply_snapshot(detail.customerId, snapshot_from_event(detail, event_id))
     if not applied:
         logger.info("profile event ignored: the same or a newer one is stored", extra={"event_id": event_id})
+    return applied
+
+
+def apply_tier_event(store: CustomerStore, detail: TierChangedDetail, event_id: str) -> bool:
+    """The member level from TierChanged, newest `changedAt` wins. An event for a customer without a
+    profile raises NotFound: SQS retries it until the profile arrives, then it waits in the DLQ."""
+    applied = store.apply_tier(detail.customerId, detail.toTier, iso_utc(detail.changedAt), event_id)
+    if applied is None:
+        raise NotFound(f"customer {detail.customerId} has no profile yet; the event is retried", code="CUSTOMER_NOT_FOUND")
+    if not applied:
+        logger.info("tier event ignored: the same or a newer one is stored", extra={"event_id": event_id})
     return applied
 
 

@@ -16,6 +16,9 @@ class CustomerStore(Protocol):
 
     def set_operator_tags(self, customer_id: str, tags: list[str]) -> CustomerProfile: ...
 
+    def apply_tier(self, customer_id: str, tier: str, changed_at: str, event_id: str) -> bool | None:
+        """True if stored, False if the same or a newer tier is stored, None if there is no profile."""
+
 
 class DynamoCustomerStore:
     def __init__(self, table: str):
@@ -56,6 +59,29 @@ class DynamoCustomerStore:
             if is_condition_failure(error):
                 return False
             raise
+
+    def apply_tier(self, customer_id: str, tier: str, changed_at: str, event_id: str) -> bool | None:
+        from loyalty.core.aws import dynamodb
+        from loyalty.core.dynamo import is_condition_failure, to_value
+
+        try:
+            dynamodb().update_item(
+                TableName=self.table,
+                Key={"customerId": to_value(customer_id)},
+                UpdateExpression="SET tier = :t, tierChangedAt = :c, tierSourceEventId = :e",
+                # Only onto an existing profile; newer wins, ties broken by event id (the same event is a no-op).
+                ConditionExpression=(
+                    "attribute_exists(customerId) AND attribute_not_exists(erased) AND (attribute_not_exists(tierChangedAt) OR tierChangedAt < :c "
+                    "OR (tierChangedAt = :c AND tierSourceEventId < :e))"
+                ),
+                ExpressionAttributeValues={":t": to_value(tier), ":c": to_value(changed_at), ":e": to_value(event_id)},
+            )
+            return True
+        except Exception as error:
+            if not is_condition_failure(error):
+                raise
+        # Refused: only now tell "no profile" from "older news" (a read after the decision, not before it).
+        return False if self.get(customer_id) is not None else None
 
     def set_operator_tags(self, customer_id: str, tags: list[str]) -> CustomerProfile:
         from loyalty.core.aws import dynamodb

@@ -1,0 +1,145 @@
+"""Operator configuration: score models and segments, each saved as a new version (data, not code),
+and what segments hold: their members and a size estimate."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+
+from loyalty.core.dynamo import decode_cursor, encode_cursor, to_value
+from loyalty.core.errors import BusinessRuleViolation, Conflict, InvalidInput, NotFound
+from loyalty.core.http import parse_model
+from loyalty.scoring.models import AbuseModel, ChurnModel, LifecycleModel, RfmModel, ValueModel
+from loyalty.scoring.segments import MAX_SEGMENTS, Facts, SegmentDefinition, matches
+from loyalty.scoring.store import DynamoScoringStore
+
+MODEL_CLASSES: dict[str, type[BaseModel]] = {"rfm": RfmModel, "value": ValueModel, "lifecycle": LifecycleModel, "churn": ChurnModel, "abuse": AbuseModel}
+ESTIMATE_SAMPLE = 5000  # STATE items read for an estimate; below this the figure is exact
+
+
+def plain(value: Any) -> Any:
+    """Stored numbers as JSON numbers (DynamoDB gives Decimals back for the decimal scores)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def _model_class(name: str) -> type[BaseModel]:
+    if name not in MODEL_CLASSES:
+        raise NotFound(f"no score model {name!r}; models are {', '.join(MODEL_CLASSES)}", code="MODEL_NOT_FOUND")
+    return MODEL_CLASSES[name]
+
+
+def save_model(store: DynamoScoringStore, name: str, body: dict[str, Any], operator: str, at: str) -> dict[str, Any]:
+    """A valid configuration becomes the next version and is in force at once (here; elsewhere within
+    the cache time). An invalid one is a 400 with pydantic's details, and changes nothing."""
+    from loyalty.scoring import service
+
+    config = parse_model(_model_class(name), body)
+    version = service.model_pointers(store)[name]["version"] + 1
+    store.save_version("MODEL", name, version, {"config": config.model_dump_json(), "updatedBy": operator, "updatedAt": at})
+    service.forget_cached_config()
+    return model_view(store, name)
+
+
+def model_view(store: DynamoScoringStore, name: str, version: int | None = None) -> dict[str, Any]:
+    from loyalty.scoring import service
+
+    _model_class(name)
+    if version is None:
+        return {"model": name, **service.model_pointers(store)[name]}
+    if version == 0:
+        from loyalty.scoring.defaults import DEFAULT_MODELS
+
+        return {"model": name, "version": 0, "config": DEFAULT_MODELS[name], "updatedBy": "default", "updatedAt": None}
+    found = store.version("MODEL", name, version)
+    return {"model": name, "version": int(found["version"]), "config": json.loads(found["config"]), "updatedBy": found["updatedBy"],
+            "updatedAt": found["updatedAt"]}
+
+
+def save_segment(store: DynamoScoringStore, definition: SegmentDefinition, operator: str, at: str, *, create: bool) -> dict[str, Any]:
+    from loyalty.scoring import service
+
+    body = {"definition": definition.model_dump_json(), "updatedBy": operator, "updatedAt": at}
+    if create:
+        _reserve_segment(store, definition.segmentId)
+        version = 1
+    else:
+        version = int(store.version("SEGMENT", definition.segmentId)["version"]) + 1
+    store.save_version("SEGMENT", definition.segmentId, version, body)
+    service.forget_cached_config()
+    return segment_view(store.version("SEGMENT", definition.segmentId))
+
+
+def _reserve_segment(store: DynamoScoringStore, segment_id: str) -> None:
+    """A re-scoring writes its membership changes in one transaction, so segments are limited; the
+    limit is a conditional counter, and the id is taken once (both in one transaction)."""
+    try:
+        store.client.transact_write_items(TransactItems=[
+            {"Update": {"TableName": store.table, "Key": {"pk": to_value("SEGMENT-COUNT"), "sk": to_value("COUNT")},
+                        "UpdateExpression": "ADD #n :one", "ConditionExpression": "attribute_not_exists(#n) OR #n < :max",
+                        "ExpressionAttributeNames": {"#n": "count"}, "ExpressionAttributeValues": {":one": to_value(1), ":max": to_value(MAX_SEGMENTS)}}},
+            {"Put": {"TableName": store.table, "Item": {"pk": to_value("SEGMENT-ID"), "sk": to_value(segment_id)},
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+        ])
+    except Exception as error:
+        response = getattr(error, "response", None) or {}
+        if response.get("Error", {}).get("Code") != "TransactionCanceledException":
+            raise
+        reasons = response.get("CancellationReasons") or [{}]
+        if reasons[0].get("Code") == "ConditionalCheckFailed":
+            raise BusinessRuleViolation(f"at most {MAX_SEGMENTS} segments", code="SEGMENT_LIMIT_REACHED") from None
+        raise Conflict(f"segment {segment_id} already exists", code="SEGMENT_EXISTS") from None
+
+
+def segment_view(record: dict[str, Any]) -> dict[str, Any]:
+    return {**json.loads(record["definition"]), "version": int(record["version"]), "updatedBy": record["updatedBy"], "updatedAt": record["updatedAt"]}
+
+
+def segments(store: DynamoScoringStore) -> list[dict[str, Any]]:
+    return [segment_view(item) for item in store.under("SEGMENTS")]
+
+
+def members(store: DynamoScoringStore, segment_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
+    store.version("SEGMENT", segment_id)  # 404 for a segment that does not exist
+    items, last = store.members(segment_id, limit, decode_cursor(cursor))
+    return {"items": [{"customerId": i["customerId"], "since": i["since"]} for i in items], "nextCursor": encode_cursor(last)}
+
+
+def estimate(store: DynamoScoringStore, segment_id: str) -> dict[str, Any]:
+    """The rule applied to a sample of scored customers (the facts and scores of their last scoring).
+    Customers are read bucket by bucket, and buckets are by a hash of the id, so the first ones are a
+    fair sample; when every bucket fits in the sample the count is exact, otherwise it is scaled to
+    the customers the last nightly run saw."""
+    saved = store.version("SEGMENT", segment_id)
+    definition = SegmentDefinition.model_validate_json(saved["definition"])
+    sampled = matched = 0
+    start: dict[str, Any] | None = None
+    while sampled < ESTIMATE_SAMPLE:
+        page, start = store.states_page(0, 1, start, 1000)
+        for record in page:
+            sampled += 1
+            f = record.get("facts") or {}
+            facts = Facts(frozenset(f.get("tags") or []), f.get("tier"), f.get("branchId"), f.get("riskLevel"), f.get("aumMinor"))
+            matched += matches(definition.rule, facts, plain(record.get("scores") or {}), record.get("stage") or "")
+        if start is None:
+            break
+    exact = start is None
+    population = sampled if exact else int((store.get({"pk": "RUNS", "sk": "LATEST"}) or {}).get("customers", sampled))
+    estimated = matched if exact else round(matched / sampled * max(population, sampled)) if sampled else 0
+    return {"segmentId": segment_id, "version": int(saved["version"]), "sampled": sampled, "matched": matched, "exact": exact, "estimatedMembers": estimated}
+
+
+def limit_of(raw: str | None, default: int = 50) -> int:
+    value = raw or str(default)
+    if not value.isdigit() or not 1 <= int(value) <= 500:
+        raise InvalidInput("limit must be 1 to 500", code="VALIDATION_ERROR")
+    return int(value)
+

@@ -1,0 +1,180 @@
+"""The events scoring listens to, reduced to feature events (pure: no AWS).
+
+Bank events (`bank.core`, ../shared/EVENTS.md) and the engine's own (coupons, points, campaigns). Each
+model reads only what scoring needs and ignores unknown fields, so the contracts can grow. The
+business date of an event is its own time (postedAt, changedAt, ...) in the bank's time zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+
+from loyalty.core.clock import business_date
+from loyalty.core.money import MinorUnits
+from loyalty.scoring.features import Activity, AumFigure, FeatureEvent, ProductOpened
+
+Key = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class Inbound(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    customerId: Key
+
+
+class CardTransactionPosted(Inbound):
+    amountMinor: MinorUnits
+    postedAt: AwareDatetime
+
+
+class DepositBalanceChanged(Inbound):
+    balanceMinor: MinorUnits
+    previousBalanceMinor: MinorUnits
+    changedAt: AwareDatetime
+
+
+class LoginCompleted(Inbound):
+    loggedInAt: AwareDatetime
+    deviceHash: Key | None = None
+
+
+class AccountOpened(Inbound):
+    productCode: Key
+    openedAt: AwareDatetime
+
+
+class MonthlyAumComputed(Inbound):
+    month: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    averageAumMinor: MinorUnits
+
+
+class EngineEvent(Inbound):
+    """The engine's own events all carry `occurredAt` (loyalty.core.outbox)."""
+
+    occurredAt: AwareDatetime | None = None
+
+
+class CouponEvent(EngineEvent):
+    source: str | None = None  # how the coupon was issued: "claim" is the customer's own claim
+    campaignId: Key | None = None
+
+
+class PointsEarned(EngineEvent):
+    points: Annotated[StrictInt, Field(ge=0)]
+
+
+class RewardGranted(EngineEvent):
+    campaignId: Key | None = None
+    arm: str | None = None  # "control": would have received, and got nothing: not an offer
+
+
+class ProfileChanged(Inbound):
+    """CustomerProfileChanged (bank.core) or TierChanged (loyalty.points): nothing for the features,
+    but segments read the profile, so the customer is re-scored once the profile shows the change."""
+
+    changedAt: AwareDatetime
+
+
+PROFILE_EVENTS = ("CustomerProfileChanged", "TierChanged")
+
+DETAIL_MODELS: dict[str, type[Inbound]] = {
+    "CustomerProfileChanged": ProfileChanged,
+    "TierChanged": ProfileChanged,
+    "CardTransactionPosted": CardTransactionPosted,
+    "DepositBalanceChanged": DepositBalanceChanged,
+    "LoginCompleted": LoginCompleted,
+    "AccountOpened": AccountOpened,
+    "MonthlyAumComputed": MonthlyAumComputed,
+    "CouponIssued": CouponEvent,
+    "CouponRedeemed": CouponEvent,
+    "PointsEarned": PointsEarned,
+    "RewardGranted": RewardGranted,
+}
+
+
+def _day(at: datetime | None, fallback: datetime | None, zone: ZoneInfo) -> date:
+    instant = at or fallback
+    if instant is None:
+        raise ValueError("the event carries no time")
+    return business_date(instant, zone)
+
+
+def feature_events(detail_type: str, detail: Inbound, event_id: str, sent_at: datetime | None, zone: ZoneInfo) -> list[FeatureEvent]:
+    """What the event adds to the customer's features; empty when it adds nothing (a withdrawal, a
+    coupon granted rather than claimed). One event can count twice (a campaign coupon redeemed is a
+    redemption and a campaign response), each under its own derived id."""
+    mapper = _MAPPERS[detail_type]
+    return mapper(detail, event_id, sent_at, zone)
+
+
+def _card(d: Any, eid: str, sent: datetime | None, zone: ZoneInfo) -> list[FeatureEvent]:
+    return [Activity(kind="card_spend", eventId=eid, day=_day(d.postedAt, sent, zone), amountMinor=d.amountMinor)]
+
+
+def _deposit(d: Any, eid: str, sent: datetime | None, zone: ZoneInfo) -> list[FeatureEvent]:
+    # A deposit is money in: a balance that went up, by how much. A withdrawal is not a deposit.
+    increase = d.balanceMinor - d.previousBalanceMinor
+    if increase <= 0:
+        return []
+    return [Activity(kind="deposit", eventId=eid, day=_day(d.changedAt, sent, zone), amountMinor=increase)]
+
+
+def _login(d: Any, eid: str, sent: datetime | None, zone: ZoneInfo) -> list[FeatureEvent]:
+    return [Activity(kind="login", eventId=eid, day=_day(d.loggedInAt, sent, zone))]
+
+
+def _opened(d: Any, eid: str, sent: datetime | None, zone: ZoneInfo) -> list[FeatureEvent]:
+    return [ProductOpened(kind="product_opened", eventId=eid, day=_day(d.openedAt, sent, zone), productCode=d.productCode)]
+
+
+def _aum(d: Any, eid: str, sent: datetime | None, zone: ZoneInfo) -> list[FeatureEvent]:
+    return [AumFigure(kind="aum_month", eventId=eid, month=d.month, averageAumMinor=d.averageAumMinor)]
+
+
+def _issued(d: Any, eid: str, sent: datetime | None, zone: ZoneInfo) -> list[FeatureEvent]:
+    # Claim velocity counts the customer's own claims; campaign grants count as offers (RewardGranted).
+    if d.source != "claim":
+        return []
+    return [Activity(kind="coupon_claim", eventId=eid, day=_day(d.occurredAt, sent, zone))]
+
+
+def _redeemed(d: Any, eid: str, sent: datetime | None, zone: ZoneInfo) -> list[FeatureEvent]:
+    day = _day(d.occurredAt, sent, zone)
+    found: list[FeatureEvent] = [Activity(kind="coupon_redemption", eventId=eid, day=day)]
+    if d.campaignId:
+        found.append(Activity(kind="campaign_response", eventId=f"{eid}#response", day=day))
+    return found
+
+
+def _points(d: Any, eid: str, sent: datetime | None, zone: ZoneInfo) -> list[FeatureEvent]:
+    return [Activity(kind="points_activity", eventId=eid, day=_day(d.occurredAt, sent, zone), amountMinor=d.points)]
+
+
+def _reward(d: Any, eid: str, sent: datetime | None, zone: ZoneInfo) -> list[FeatureEvent]:
+    if d.arm == "control":
+        return []
+    return [Activity(kind="campaign_offer", eventId=eid, day=_day(d.occurredAt, sent, zone))]
+
+
+def _nothing(d: Any, eid: str, sent: datetime | None, zone: ZoneInfo) -> list[FeatureEvent]:
+    return []
+
+
+_MAPPERS: dict[str, Callable[[Any, str, datetime | None, ZoneInfo], list[FeatureEvent]]] = {
+    "CustomerProfileChanged": _nothing,
+    "TierChanged": _nothing,
+    "CardTransactionPosted": _card,
+    "DepositBalanceChanged": _deposit,
+    "LoginCompleted": _login,
+    "AccountOpened": _opened,
+    "MonthlyAumComputed": _aum,
+    "CouponIssued": _issued,
+    "CouponRedeemed": _redeemed,
+    "PointsEarned": _points,
+    "RewardGranted": _reward,
+}

@@ -1,0 +1,114 @@
+"""Segments (客群): saved rules over a customer's profile attributes, tags and scores (pure).
+
+A rule holds when every condition it states holds; a list condition holds when the customer has one
+of the values (`tagsAll`: all of them; `tagsNone`: none of them). Score and AUM bounds are half-open,
+`[min, max)`, as the lifecycle rules' ranges are. A rule must state at least one condition: a
+segment of everybody is a mistake, not a segment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from loyalty.scoring.models import Stage
+
+SegmentId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+Value = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+ScoreName = Literal["rfmRecency", "rfmFrequency", "rfmMonetary", "value", "churnRiskBps", "abuseRisk"]
+SCORE_NAMES: tuple[str, ...] = get_args(ScoreName)
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+MAX_SEGMENTS = 50  # a re-scoring writes every membership change in one transaction (≤ 100 items)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Bound(Strict):
+    """[min, max): min inclusive, max exclusive, a missing bound open."""
+
+    min: Number | None = None
+    max: Number | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Bound:
+        if self.min is None and self.max is None:
+            raise ValueError("state min, max or both")
+        if self.min is not None and self.max is not None and self.min >= self.max:
+            raise ValueError(f"empty range: min {self.min} must be below max {self.max}")
+        return self
+
+    def holds(self, value: float | None) -> bool:
+        if value is None:
+            return False
+        return (self.min is None or value >= self.min) and (self.max is None or value < self.max)
+
+
+class SegmentRule(Strict):
+    tagsAny: list[Value] = Field(default_factory=list, max_length=50)
+    tagsAll: list[Value] = Field(default_factory=list, max_length=50)
+    tagsNone: list[Value] = Field(default_factory=list, max_length=50)
+    tiers: list[Value] = Field(default_factory=list, max_length=20)
+    lifecycleStages: list[Stage] = Field(default_factory=list)
+    branchIds: list[Value] = Field(default_factory=list, max_length=500)
+    riskLevels: list[Literal["R1", "R2", "R3", "R4", "R5"]] = Field(default_factory=list)
+    aumMinor: Bound | None = None
+    scores: dict[ScoreName, Bound] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _says_something(self) -> SegmentRule:
+        if not any(getattr(self, name) for name in type(self).model_fields):
+            raise ValueError("a segment rule needs at least one condition")
+        return self
+
+
+class SegmentDefinition(Strict):
+    segmentId: SegmentId
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    description: Annotated[str, StringConstraints(max_length=1000)] = ""
+    rule: SegmentRule
+    active: bool = True  # an inactive segment keeps its definition; members leave on their next scoring
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What rules read from the customer profile (the `customers` table)."""
+
+    tags: frozenset[str] = frozenset()
+    tier: str | None = None
+    branchId: str | None = None
+    riskLevel: str | None = None
+    aumMinor: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of_profile(cls, profile: Mapping[str, Any]) -> Facts:
+        tags = frozenset(profile.get("tags") or []) | frozenset(profile.get("operatorTags") or [])
+        aum = profile.get("aumMinor")
+        return cls(tags, profile.get("tier"), profile.get("branchId"), profile.get("riskLevel"), None if aum is None else int(aum))
+
+    def as_record(self) -> dict[str, Any]:
+        return {"tags": sorted(self.tags), "tier": self.tier, "branchId": self.branchId, "riskLevel": self.riskLevel, "aumMinor": self.aumMinor}
+
+
+def matches(rule: SegmentRule, facts: Facts, scores: Mapping[str, float], stage: str) -> bool:
+    return (
+        (not rule.tagsAny or bool(facts.tags & set(rule.tagsAny)))
+        and set(rule.tagsAll) <= facts.tags
+        and not facts.tags & set(rule.tagsNone)
+        and (not rule.tiers or facts.tier in rule.tiers)
+        and (not rule.lifecycleStages or stage in rule.lifecycleStages)
+        and (not rule.branchIds or facts.branchId in rule.branchIds)
+        and (not rule.riskLevels or facts.riskLevel in rule.riskLevels)
+        and (rule.aumMinor is None or rule.aumMinor.holds(facts.aumMinor))
+        and all(bound.holds(scores.get(name)) for name, bound in rule.scores.items())
+    )
+
+
+def memberships(segments: Iterable[SegmentDefinition], facts: Facts, scores: Mapping[str, float], stage: str) -> list[str]:
+    """The ids of the active segments the customer is in, sorted."""
+    return sorted(s.segmentId for s in segments if s.active and matches(s.rule, facts, scores, stage))

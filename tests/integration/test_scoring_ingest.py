@@ -1,0 +1,156 @@
+"""Scoring keeps features and scores current from events: once per event, only for known customers,
+and announces changes (ScoreChanged, SegmentEntered, SegmentLeft) through the scoring table's outbox."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from infra.local.cloud import LocalCloud
+from tests.support.api import Api, eventually
+from tests.support.points import conforms, publish
+from tests.support.scoring import (
+    DLQ,
+    TEST_LIFECYCLE,
+    ScoringTap,
+    card,
+    create_segment,
+    envelope,
+    hours_ago,
+    ingest,
+    ingest_ok,
+    opened,
+    profile,
+    put_profile,
+    save_model,
+    scores_of,
+    stored_profile,
+    unique,
+)
+
+
+@pytest.fixture(scope="module")
+def tap(cloud: LocalCloud) -> Iterator[ScoringTap]:
+    scoring_tap = ScoringTap(cloud, f"scoring-tap-{uuid.uuid4().hex[:8]}")
+    yield scoring_tap
+    scoring_tap.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def lifecycle(api: Api) -> None:
+    save_model(api, "lifecycle", TEST_LIFECYCLE)
+
+
+def test_the_same_event_three_times_counts_once(cloud: LocalCloud, api: Api) -> None:
+    # Given a known customer
+    customer = unique("sc")
+    put_profile(cloud, customer)
+    # When the same card transaction is delivered three times (one batch, then twice more)
+    body = envelope(*card(customer, 25_000))
+    assert ingest(cloud, body, body) == {"batchItemFailures": []}
+    assert ingest(cloud, body) == {"batchItemFailures": []}
+    # Then it is counted once
+    features = scores_of(api, customer)["features"]
+    assert features["frequency30"] == 1 and features["monetary30Minor"] == 25_000
+    assert scores_of(api, customer)["version"] == 1
+
+
+def test_an_event_for_an_unknown_customer_is_retried_until_the_profile_arrives(cloud: LocalCloud, api: Api) -> None:
+    # Given a customer core banking has not published yet
+    customer = unique("sc")
+    body = envelope(*card(customer, 10_000))
+    # When their transaction arrives, it is reported failed (SQS retries it) and nothing is stored
+    assert ingest(cloud, body) == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
+    assert api.call("GET", f"/v1/admin/customers/{customer}/scores", as_="op", groups=["operators"]).status_code == 404
+    # And when the profile has arrived, the retry scores it
+    put_profile(cloud, customer)
+    assert ingest(cloud, body) == {"batchItemFailures": []}
+    assert scores_of(api, customer)["features"]["frequency30"] == 1
+
+
+def test_an_event_whose_profile_never_arrives_waits_in_the_dlq(cloud: LocalCloud) -> None:
+    # Given a customer without a profile, when their transaction is published on the bus
+    customer = unique("sc-ghost")
+    publish(cloud.clients.events, card(customer, 10_000))
+    # Then after its retries it is in the scoring DLQ, not dropped
+    url = cloud.provisioned.queue_urls[DLQ]
+    # (generous: in a full session, other tests' events for customers without profiles are retried too)
+    eventually(lambda: in_dlq(cloud.clients.sqs, url, customer), timeout_s=120, interval_s=1)
+
+
+def in_dlq(sqs: Any, url: str, marker: str, batches: int = 300) -> bool:
+    """Whether a message mentioning `marker` is in the DLQ, reading at most `batches` batches (other
+    tests' events for customers without profiles wait there too), then making them visible again."""
+    seen: list[dict[str, Any]] = []
+    for _ in range(batches):
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30).get("Messages", [])
+        seen += messages
+        if not messages or any(marker in m["Body"] for m in messages):
+            break
+    for message in seen:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+    return any(marker in m["Body"] for m in seen)
+
+
+def test_transactions_move_a_customer_from_new_to_active_with_events_on_the_bus(cloud: LocalCloud, api: Api, tap: ScoringTap) -> None:
+    # Given a segment of active customers, and a customer who opened an account 10 days ago
+    segment = unique("active")
+    create_segment(api, segment, lifecycleStages=["active"])
+    customer = unique("sc")
+    put_profile(cloud, customer, tags=["payroll"])
+    ingest_ok(cloud, opened(customer))
+    assert scores_of(api, customer)["lifecycleStage"] == "new"
+    # When two card transactions are posted
+    ingest_ok(cloud, card(customer, 30_000), card(customer, 20_000))
+    # Then the customer is active, in the segment, on the profile too
+    scored = scores_of(api, customer)
+    assert scored["lifecycleStage"] == "active" and segment in scored["segments"]
+    profile = stored_profile(cloud, customer)
+    assert profile["lifecycleStage"] == "active" and segment in profile["segments"]
+    assert profile["scores"]["rfmFrequency"] == scored["scores"]["rfmFrequency"]
+    # And SegmentEntered and ScoreChanged (new -> active) reached the bus, each conforming to its schema
+    (entered,) = eventually(lambda: [e for e in tap.of(customer, "SegmentEntered") if e["detail"]["segmentId"] == segment], timeout_s=15)
+    assert conforms(entered)["cause"] == "event"
+    stages = eventually(lambda: [e for e in tap.of(customer, "ScoreChanged") if e["detail"]["score"] == "lifecycleStage"
+                                 and e["detail"]["to"] == "active"], timeout_s=15)
+    assert conforms(stages[0])["from"] == "new"
+    # And the customer sees their stage, not their scores
+    own = api.call("GET", f"/v1/customers/{customer}", as_=customer).json()
+    assert own["lifecycleStage"] == "active" and "scores" not in own and "segments" not in own
+
+
+def test_a_customer_who_no_longer_matches_leaves_the_segment(cloud: LocalCloud, api: Api, tap: ScoringTap) -> None:
+    # Given a segment of customers with at most one transaction-frequency point... i.e. rfmFrequency below 2
+    segment = unique("quiet")
+    create_segment(api, segment, scores={"rfmFrequency": {"max": 2}})
+    customer = unique("sc")
+    put_profile(cloud, customer)
+    ingest_ok(cloud, opened(customer))
+    assert segment in scores_of(api, customer)["segments"]
+    # When enough transactions raise their frequency score (cut points 2, 6, ...: 3 transactions score 2)
+    ingest_ok(cloud, card(customer), card(customer), card(customer))
+    # Then they left it, and SegmentLeft reached the bus
+    assert segment not in scores_of(api, customer)["segments"]
+    (left,) = eventually(lambda: [e for e in tap.of(customer, "SegmentLeft") if e["detail"]["segmentId"] == segment], timeout_s=15)
+    assert conforms(left)["customerId"] == customer
+
+
+def test_a_profile_change_re_scores_the_customer_once_the_profile_shows_it(cloud: LocalCloud, api: Api) -> None:
+    # Given a scored customer, and a segment on a tag they do not have yet
+    tag, segment = unique("tag"), unique("tagged")
+    create_segment(api, segment, tagsAny=[tag])
+    customer = unique("sc")
+    put_profile(cloud, customer)
+    ingest_ok(cloud, opened(customer))
+    assert segment not in scores_of(api, customer)["segments"]
+    # When core banking adds the tag, and scoring sees the event before customers-ingest stored it
+    change = envelope(*profile(customer, tags=[tag], changedAt=hours_ago(0.5)))
+    assert ingest(cloud, change) == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}  # retried: not caught up
+    # Then once the profile shows it, the retry puts the customer in the segment
+    records = [{"messageId": "p", "body": change}]
+    assert cloud.registry.invoke(cloud.topology.function("customers-ingest"), {"Records": records}) == {"batchItemFailures": []}
+    assert ingest(cloud, change) == {"batchItemFailures": []}
+    assert segment in scores_of(api, customer)["segments"] and segment in stored_profile(cloud, customer)["segments"]
