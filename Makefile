@@ -32,8 +32,10 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit -q
 
+# Two workers, one local cloud each: a local cloud is one Python process (the GIL), so a second
+# one uses the second core. Whole files per worker keep a module's fixtures together.
 integration: $(STAMP)
-	$(PY) -m pytest tests/integration -q
+	$(PY) -m pytest tests/integration -q -n 2 --dist loadfile
 
 infra: $(STAMP)  ## CDK assertions, cdk-nag and cfn-lint on the synthesized templates
 	$(PY) -m pytest tests/infra -q

@@ -232,11 +232,15 @@ def dlq_bodies(sqs: Any, queue_url: str, marker: str) -> list[str]:
     """The bodies in a DLQ that mention `marker`. Reads every message (hiding each briefly), then
     makes them all visible again: other tests' messages stay where they were."""
     seen: list[dict[str, Any]] = []
+    ids: set[str] = set()
     while True:
-        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=10, WaitTimeSeconds=0).get("Messages", [])
-        if not messages:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=30, WaitTimeSeconds=0).get("Messages", [])
+        fresh = [m for m in messages if m["MessageId"] not in ids]
+        # A message seen twice means the first ones are visible again: every message has been read.
+        if not fresh:
             break
-        seen += messages
+        ids |= {m["MessageId"] for m in fresh}
+        seen += fresh
     for message in seen:
         sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
     return [m["Body"] for m in seen if marker in m["Body"]]
