@@ -30,7 +30,8 @@ def build(app: cdk.App, *, topology: Topology = TOPOLOGY, source: SourceLayout |
     alarm_email = app.node.try_get_context("alarmEmail")
     api_clients = app.node.try_get_context("apiClients")
     settings = settings_for(env_name, time_zone, alarm_email=str(alarm_email) if alarm_email else None,
-                            api_clients=str(api_clients) if api_clients else None)
+                            api_clients=str(api_clients) if api_clients else None,
+                            budget_burn_alarm_per_hour=int(burn) if (burn := app.node.try_get_context("budgetBurnAlarmPerHour")) else None)
     account = os.environ.get("CDK_DEFAULT_ACCOUNT")
     region = os.environ.get("CDK_DEFAULT_REGION")
     stack = LoyaltyStack(

@@ -17,6 +17,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.stacks.api import Api
+from infra.stacks.business_metrics import NAMESPACE, SERVICE_DIMENSION
 from infra.stacks.compute import Functions
 from infra.stacks.encryption import CLOUDWATCH, customer_managed_key
 from infra.stacks.messaging import Messaging
@@ -76,10 +77,23 @@ class Alarms(Construct):
                 statistic="Sum",
             )
             self._at_least_one(f"rule-{rule_name}-failed", failed, f"EventBridge gave up delivering {rule_name} events")
+        if any(fn.capability == "campaigns" for fn in topology.functions):
+            self._budget_burn(settings)
         self._at_least_one(
             "api-5xx",
             api.rest_api.deployment_stage.metric_server_error(period=PERIOD, statistic="Sum"),
             "the API answered 5xx",
+        )
+
+    def _budget_burn(self, settings: EnvironmentSettings) -> None:
+        """Spending faster than the bank expects in any hour, across campaigns (each campaign's own
+        80% warning is the BudgetBurnWarning event)."""
+        self._add(
+            "campaign-budget-burn",
+            cw.Metric(namespace=NAMESPACE, metric_name="CampaignBudgetSpent", dimensions_map={SERVICE_DIMENSION: "campaigns"},
+                      period=Duration.hours(1), statistic="Sum"),
+            threshold=settings.budget_burn_alarm_per_hour,
+            description=f"campaigns spent more than {settings.budget_burn_alarm_per_hour} budget units in an hour",
         )
 
     def _topic(self, settings: EnvironmentSettings) -> sns.Topic:

@@ -29,6 +29,9 @@ class EnvironmentSettings:
     api_clients: tuple[str, ...] = ("mobile-banking",)
     require_api_key: bool = False  # methods refuse calls without a usage-plan key (staging, prod)
     api_daily_quota: int = 1_000_000  # requests per API key per day
+    # Campaign budget units (minor units or rewards) spent across campaigns in one hour that page
+    # the on-call (context `budgetBurnAlarmPerHour`).
+    budget_burn_alarm_per_hour: int = 1_000_000
 
     @property
     def is_prod(self) -> bool:
@@ -108,7 +111,8 @@ def validate_api_clients(names: str | None) -> tuple[str, ...]:
     return clients
 
 
-def settings_for(env_name: str, bank_time_zone: str, alarm_email: str | None = None, api_clients: str | None = None) -> EnvironmentSettings:
+def settings_for(env_name: str, bank_time_zone: str, alarm_email: str | None = None, api_clients: str | None = None,
+                 budget_burn_alarm_per_hour: int | None = None) -> EnvironmentSettings:
     if env_name not in _PER_ENV:
         raise ValueError(f"context 'env' must be one of {', '.join(ENV_NAMES)}, got {env_name!r}")
     knobs = _PER_ENV[env_name]
@@ -124,4 +128,5 @@ def settings_for(env_name: str, bank_time_zone: str, alarm_email: str | None = N
         api_clients=validate_api_clients(api_clients),
         require_api_key=knobs["require_api_key"],  # type: ignore[arg-type]
         api_daily_quota=knobs["api_daily_quota"],  # type: ignore[arg-type]
+        budget_burn_alarm_per_hour=budget_burn_alarm_per_hour or 1_000_000,
     )

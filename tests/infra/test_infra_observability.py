@@ -23,6 +23,8 @@ def expected_alarms(topology: Topology) -> set[str]:
     names |= {f"{q.dlq_name}-messages" for q in topology.queues} | {f"{q.name}-age" for q in topology.queues}
     names |= {f"{fn.stream.failure_queue}-messages" for fn in topology.functions if fn.stream}
     names |= {f"rule-{r.name}-failed" for r in topology.rules}
+    if any(fn.capability == "campaigns" for fn in topology.functions):
+        names.add("campaign-budget-burn")
     return names | {"bus-dlq-messages", "api-5xx"}
 
 
@@ -212,3 +214,12 @@ def test_business_metric_catalogue_is_documented() -> None:
         for widget in widgets_for(capability):
             for metric in widget.metrics:
                 assert f"`{metric.name}`" in doc, metric.name
+
+
+def test_campaign_budget_burn_pages_the_on_call(synth: Synthesized) -> None:
+    """Given the campaigns' budget metric / Then an hourly sum above the environment's threshold alarms."""
+    (burn,) = [a for a in synth.of_type("AWS::CloudWatch::Alarm").values() if a.get("MetricName") == "CampaignBudgetSpent"]
+    assert burn["Namespace"] == "Loyalty" and burn["Period"] == 3600 and burn["Statistic"] == "Sum"
+    assert burn["Dimensions"] == [{"Name": "service", "Value": "campaigns"}]
+    assert burn["Threshold"] == synth.stack.settings.budget_burn_alarm_per_hour
+    assert burn["AlarmActions"]
