@@ -21,10 +21,10 @@ def test_spend_x_get_a_coupon_from_template_to_wallet_and_report(system: Running
     template = template_body()
     assert api.call("POST", TEMPLATES, body=template, **COUPONS_OPERATOR).status_code == 201
     assert api.call("PUT", f"{TEMPLATES}/{template['templateId']}/status", body={"status": "active"}, **COUPONS_OPERATOR).status_code == 200
-    # And a campaign from the "spend_x_get_coupon" template: 1000 yuan at restaurants, 30% control
+    # And a campaign from the "spend_x_get_coupon" template: 1000 yuan at hotels, 30% control
     body = {"campaignId": unique("camp"), "name": "Dinner for a coupon", "window": open_window(), "fundingCostCentre": "cc-marketing",
             "budget": {"unit": "rewards", "total": 100}, "controlPercent": 30,
-            "parameters": {"minAmountMinor": 100_000, "mccs": ["5812"], "couponTemplateId": template["templateId"]}}
+            "parameters": {"minAmountMinor": 100_000, "mccs": ["7011"], "couponTemplateId": template["templateId"]}}
     created = api.call("POST", "/v1/admin/campaign-templates/spend_x_get_coupon/campaigns", body=body, **AUTHOR)
     assert created.status_code == 201, created.text
     campaign_id = created.json()["campaignId"]
@@ -40,8 +40,8 @@ def test_spend_x_get_a_coupon_from_template_to_wallet_and_report(system: Running
         put(system, "CustomerProfileChanged", {"customerId": customer, "changedAt": "2026-11-01T00:00:00Z"})
     eventually(lambda: all(api.call("GET", f"/v1/customers/{c}", as_=c).status_code == 200 for c in [*customers, small]), timeout_s=20)
     for customer in customers:
-        put(system, "CardTransactionPosted", card_spend(customer, 150_000))
-    put(system, "CardTransactionPosted", card_spend(small, 5_000))
+        put(system, "CardTransactionPosted", card_spend(customer, 150_000, mcc="7011"))
+    put(system, "CardTransactionPosted", card_spend(small, 5_000, mcc="7011"))
 
     def report() -> dict[str, Any]:
         return dict(api.call("GET", f"{ROOT}/{campaign_id}/report", **AUTHOR).json())

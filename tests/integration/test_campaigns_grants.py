@@ -30,14 +30,14 @@ def test_a_qualifying_transaction_grants_a_coupon_into_the_wallet_once_however_o
     campaign_id = launch(api, coupon_campaign(template_id))
     customer, small_spender, other_mcc = unique("cc"), unique("cc"), unique("cc")
     # When a qualifying transaction is delivered three times (once re-published under a new id)
-    qualifying = card_spend(customer, 128_800)
+    qualifying = card_spend(customer, 128_800, merchant=campaign_id)
     for event_id in ("e-1", "e-1", "e-2"):
         assert trigger(cloud, "CardTransactionPosted", qualifying, event_id) == OK
     # And a small one and one at another kind of merchant arrive for two other customers
-    assert trigger(cloud, "CardTransactionPosted", card_spend(small_spender, 99_999)) == OK
-    assert trigger(cloud, "CardTransactionPosted", card_spend(other_mcc, 200_000, mcc="5411")) == OK
+    assert trigger(cloud, "CardTransactionPosted", card_spend(small_spender, 99_999, merchant=campaign_id)) == OK
+    assert trigger(cloud, "CardTransactionPosted", card_spend(other_mcc, 200_000, mcc="5411", merchant=campaign_id)) == OK
     # Then the qualifying customer gets one coupon, from the campaign
-    (coupon,) = eventually(lambda: wallet_items(api, customer), timeout_s=20)
+    (coupon,) = eventually(lambda: wallet_items(api, customer), timeout_s=60)
     assert coupon["templateId"] == template_id and coupon["campaignId"] == campaign_id
     assert grants_of(cloud.clients.dynamodb, campaign_id, small_spender) == []
     assert grants_of(cloud.clients.dynamodb, campaign_id, other_mcc) == []
@@ -53,7 +53,7 @@ def test_two_hundred_concurrent_triggers_grant_exactly_the_budget_and_pause_the_
     customers = [unique("race") for _ in range(200)]
     # When 200 customers' qualifying transactions are processed on 16 threads
     with ThreadPoolExecutor(max_workers=16) as pool:
-        results = list(pool.map(lambda c: trigger(cloud, "CardTransactionPosted", card_spend(c, 150_000)), customers))
+        results = list(pool.map(lambda c: trigger(cloud, "CardTransactionPosted", card_spend(c, 150_000, merchant=campaign_id)), customers))
     # Then every message was handled, exactly 50 were granted, and the budget is spent to the unit
     assert all(r == OK for r in results)
     granted = [c for c in customers if any(g["status"] == "granted" for g in grants_of(cloud.clients.dynamodb, campaign_id, c))]
@@ -72,13 +72,13 @@ def test_control_customers_are_recorded_and_get_nothing(cloud: LocalCloud, api: 
     customers = [unique("ab") for _ in range(16)]
     # When each of them makes a qualifying transaction
     for customer in customers:
-        assert trigger(cloud, "CardTransactionPosted", card_spend(customer, 120_000)) == OK
+        assert trigger(cloud, "CardTransactionPosted", card_spend(customer, 120_000, merchant=campaign_id)) == OK
     # Then each lands in one arm, control customers are recorded as would-have-received, and get no coupon
     arms = {c: grants_of(cloud.clients.dynamodb, campaign_id, c)[0]["arm"] for c in customers}
     control = [c for c, a in arms.items() if a == "control"]
     treated = [c for c, a in arms.items() if a == "main"]
     assert control and treated
-    eventually(lambda: all(wallet_items(api, c) for c in treated), timeout_s=30)
+    eventually(lambda: all(wallet_items(api, c) for c in treated), timeout_s=60)
     assert all(wallet_items(api, c) == [] for c in control)
     body = report(api, campaign_id)
     assert arm(body, "control")["targeted"] == len(control) and arm(body, "control")["granted"] == 0
@@ -92,9 +92,9 @@ def test_a_refused_coupon_gives_the_budget_back(cloud: LocalCloud, api: Api) -> 
     assert set_status(api, template_id, "paused").status_code == 200
     customer = unique("gb")
     # When a qualifying transaction grants the reward, and the coupons capability refuses the coupon
-    assert trigger(cloud, "CardTransactionPosted", card_spend(customer, 150_000)) == OK
+    assert trigger(cloud, "CardTransactionPosted", card_spend(customer, 150_000, merchant=campaign_id)) == OK
     # Then the grant is cancelled and its cost is back in the budget
-    eventually(lambda: arm(report(api, campaign_id), "main")["cancelled"] == 1, timeout_s=20)
+    eventually(lambda: arm(report(api, campaign_id), "main")["cancelled"] == 1, timeout_s=60)
     body = report(api, campaign_id)
     assert body["budget"]["total"]["spent"] == 0 and arm(body, "main")["granted"] == 0
     assert grants_of(cloud.clients.dynamodb, campaign_id, customer)[0]["status"] == "cancelled"
@@ -112,7 +112,7 @@ def test_a_manual_fire_grants_to_its_list_once_and_reports_progress(cloud: Local
     assert again.json()["runId"] == first.json()["runId"]
     run_path = f"{ROOT}/{campaign_id}/runs/{first.json()['runId']}"
     # Then the run completes with every customer processed, and each has one coupon
-    done = eventually(lambda: (r := api.call("GET", run_path, **AUTHOR).json())["status"] == "completed" and r, timeout_s=30)
+    done = eventually(lambda: (r := api.call("GET", run_path, **AUTHOR).json())["status"] == "completed" and r, timeout_s=60)
     assert done["progress"] == "23/23" and done["granted"] == 23
-    eventually(lambda: all(len(wallet_items(api, c)) == 1 for c in customers), timeout_s=30)
+    eventually(lambda: all(len(wallet_items(api, c)) == 1 for c in customers), timeout_s=60)
     assert arm(report(api, campaign_id), "main")["granted"] == 23

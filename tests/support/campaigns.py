@@ -34,12 +34,16 @@ def open_window(days: int = 30) -> dict[str, str]:
 
 def coupon_campaign(template_id: str, *, merchant_mcc: str = "5812", min_amount: int = 100_000, budget_total: int = 1000,
                     control: int = 0, **overrides: Any) -> dict[str, Any]:
-    """Spend at least `min_amount` in `merchant_mcc`, get the coupon; budget in reward units, once per customer."""
+    """Spend at least `min_amount` in `merchant_mcc`, get the coupon; budget in reward units, once per
+    customer. Only at the merchant named like the campaign (`card_spend(..., merchant=campaign id)`):
+    campaigns stay active for the whole session, and must not reward other tests' transactions."""
+    campaign_id = unique("camp")
     body: dict[str, Any] = {
-        "campaignId": unique("camp"),
+        "campaignId": campaign_id,
         "name": "Spend 1000 get a coupon",
         "window": open_window(),
-        "trigger": {"type": "event", "eventType": "CardTransactionPosted", "minAmountMinor": min_amount, "mccs": [merchant_mcc]},
+        "trigger": {"type": "event", "eventType": "CardTransactionPosted", "minAmountMinor": min_amount, "mccs": [merchant_mcc],
+                    "pattern": {"merchantId": [campaign_id]}},
         "audience": {"requireProfile": False},
         "variants": [{"variantId": "main", "weightPercent": 100, "actions": [{"type": "issue_coupon", "templateId": template_id}]}],
         "controlPercent": control,
@@ -80,9 +84,10 @@ def arm(body: dict[str, Any], name: str) -> dict[str, Any]:
     return next(a for a in body["arms"] if a["arm"] == name)
 
 
-def card_spend(customer_id: str, amount_minor: int, mcc: str = "5812", transaction_id: str | None = None) -> dict[str, Any]:
+def card_spend(customer_id: str, amount_minor: int, mcc: str = "5812", transaction_id: str | None = None,
+               merchant: str = "m-campaign") -> dict[str, Any]:
     return {"transactionId": transaction_id or unique("tx"), "customerId": customer_id, "amountMinor": amount_minor, "currency": "CNY",
-            "merchantId": "m-campaign", "mcc": mcc, "channel": "pos", "postedAt": iso(datetime.now(UTC))}
+            "merchantId": merchant, "mcc": mcc, "channel": "pos", "postedAt": iso(datetime.now(UTC))}
 
 
 def trigger(cloud: LocalCloud, detail_type: str, detail: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
