@@ -530,12 +530,14 @@ TOPOLOGY = Topology(
                 *(Route("POST", f"/v1/admin/campaigns/{{campaignId}}/{action}", "operator")
                   for action in ("submit", "approve", "reject", "pause", "resume", "end", "fire")),
                 Route("GET", "/v1/admin/campaigns/{campaignId}/runs/{runId}", "operator"),
+                Route("POST", "/v1/admin/campaigns/{campaignId}/audience-uploads", "operator"),
+                Route("GET", "/v1/admin/campaigns/{campaignId}/audience-uploads/{uploadId}", "operator"),
                 Route("GET", "/v1/admin/campaigns/{campaignId}/audit", "operator"),
                 Route("GET", "/v1/admin/campaigns/{campaignId}/report", "operator"),
                 Route("GET", "/v1/admin/campaign-templates", "operator"),
                 Route("POST", "/v1/admin/campaign-templates/{template}/campaigns", "operator"),
             ),
-            tables={AUDIT: "append", CAMPAIGNS: "write", IDEMPOTENCY: "write"},
+            tables={AUDIT: "append", CAMPAIGNS: "write", IDEMPOTENCY: "write", "customers": "read"},  # uploads check ids are known
         ),
         Function(
             "campaigns-triggers",

@@ -3,7 +3,7 @@ lifecycle and the kill switch, manual fires, runs, the audit log and the report.
 
 from typing import Any
 
-from loyalty.campaigns import runs, service, templates
+from loyalty.campaigns import runs, service, templates, uploads
 from loyalty.campaigns.model import CampaignDefinition, FireRequest, FromTemplate, Transition
 from loyalty.core.clock import utc_now
 from loyalty.core.errors import InvalidInput
@@ -73,6 +73,17 @@ def fire(request: Request[FireRequest]) -> Response:
     return Response(202, run)
 
 
+@api_handler(body=uploads.AudienceUpload)
+def upload_audience(request: Request[uploads.AudienceUpload]) -> Response:
+    campaign_id = request.path_param("campaignId")
+    return ok(uploads.upload(service.default_store(), campaign_id, request.json_body(), request.caller.subject, utc_now()))
+
+
+@api_handler()
+def upload_progress(request: Request[Any]) -> Response:
+    return ok(uploads.progress(service.default_store(), request.path_param("campaignId"), request.path_param("uploadId")))
+
+
 @api_handler()
 def get_run(request: Request[Any]) -> Response:
     return ok(runs.get(service.default_store(), request.path_param("campaignId"), request.path_param("runId")))
@@ -101,6 +112,8 @@ handler = api_router(
         **{f"POST {ROOT}/{{campaignId}}/{action}": _transition(action) for action in ACTIONS},
         f"POST {ROOT}/{{campaignId}}/fire": fire,
         f"GET {ROOT}/{{campaignId}}/runs/{{runId}}": get_run,
+        f"POST {ROOT}/{{campaignId}}/audience-uploads": upload_audience,
+        f"GET {ROOT}/{{campaignId}}/audience-uploads/{{uploadId}}": upload_progress,
         f"GET {ROOT}/{{campaignId}}/audit": audit,
         f"GET {ROOT}/{{campaignId}}/report": report,
         "GET /v1/admin/campaign-templates": list_templates,

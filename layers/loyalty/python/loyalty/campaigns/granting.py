@@ -14,7 +14,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from loyalty.campaigns import records, service, targeting
+from loyalty.campaigns import records, service, targeting, uploads
 from loyalty.campaigns.model import CampaignDefinition, Variant
 from loyalty.campaigns.store import AlreadyGranted, Contended, DynamoCampaignStore, GrantPlan, Refused
 from loyalty.core.clock import business_date, iso_utc
@@ -157,7 +157,10 @@ def on_event(store: DynamoCampaignStore, event_type: str, detail: dict[str, Any]
             continue
         if not loaded and definition.audience.needs_profile:
             profile, loaded = load_profile(customer_id), True
-        if not targeting.in_audience(definition.audience, customer_id, profile, business_date(now, get_settings().bank_zone)):
+        if definition.audience.uploaded:
+            if not uploads.is_member(store, definition.campaignId, customer_id):
+                continue
+        elif not targeting.in_audience(definition.audience, customer_id, profile, business_date(now, get_settings().bank_zone)):
             continue
         outcomes[definition.campaignId] = grant(store, meta, customer_id, trigger, now)
     return outcomes

@@ -108,12 +108,14 @@ class Audience(Strict):
     branchIds: list[Key] = Field(default_factory=list)
     birthdayToday: bool = False
     customerIds: Annotated[list[Key], Field(max_length=10_000)] = Field(default_factory=list)
+    # The audience is the list uploaded to the campaign (CSV, in batches: campaigns/uploads.py).
+    uploaded: bool = False
     requireProfile: bool = True
 
     @property
     def needs_profile(self) -> bool:
         rule = (self.tagsAny, self.tagsAll, self.tiers, self.segments, self.scores, self.branchIds, self.birthdayToday)
-        return not self.customerIds and (self.requireProfile or any(rule))
+        return not self.customerIds and not self.uploaded and (self.requireProfile or any(rule))
 
 
 class IssueCouponAction(Strict):

@@ -104,7 +104,7 @@ def page(store: DynamoCampaignStore, campaign_id: str, run_id: str, number: int,
     if run is None or int(run["page"]) != number or run["status"] != "running":
         return 0  # this page was handed over already: a redelivered request
     definition = service.definition_of(store.get(campaign_id))
-    customers, cursor = _audience_page(run, definition, number, now)
+    customers, cursor = _audience_page(store, run, definition, number, now)
     items = [customers[i : i + CUSTOMERS_PER_ITEM] for i in range(0, len(customers), CUSTOMERS_PER_ITEM)]
     _send_work(campaign_id, run_id, number, items)
     done = cursor is None
@@ -122,11 +122,16 @@ def page(store: DynamoCampaignStore, campaign_id: str, run_id: str, number: int,
     return len(customers)
 
 
-def _audience_page(run: dict[str, Any], definition: Any, number: int, now: datetime) -> tuple[list[str], str | None]:
+def _audience_page(store: DynamoCampaignStore, run: dict[str, Any], definition: Any, number: int, now: datetime) -> tuple[list[str], str | None]:
     if "customerIds" in run or definition.audience.customerIds:
         ids = run.get("customerIds") or definition.audience.customerIds
         chunk = ids[number * PAGE_SIZE : (number + 1) * PAGE_SIZE]
         return chunk, (str(number + 1) if (number + 1) * PAGE_SIZE < len(ids) else None)
+    if definition.audience.uploaded:
+        from loyalty.campaigns.uploads import members_page
+
+        members, last_key = members_page(store, run["campaignId"], PAGE_SIZE, decode_cursor(run["cursor"]) if run.get("cursor") else None)
+        return members, encode_cursor(last_key) if last_key else None
     from loyalty.core.aws import dynamodb
     from loyalty.core.dynamo import from_item
 

@@ -1,0 +1,113 @@
+"""Audiences uploaded as lists of customer ids (CSV), imported in batches with progress.
+
+Each call imports one batch (one CSV body, up to ~4,000 ids): ids the engine knows (a profile in
+`customers`) join the campaign's uploaded audience (`AUDIENCE#<campaign>` / `<customer id>`);
+unknown and malformed ids are listed in the answer and counted on the upload, and the rest still
+import. A campaign whose audience says `uploaded` grants only to that list, in runs and on events.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import StringConstraints
+
+from loyalty.campaigns.model import CampaignId, Strict
+from loyalty.campaigns.store import DynamoCampaignStore
+from loyalty.core.clock import iso_utc
+from loyalty.core.config import get_settings
+from loyalty.core.dynamo import to_item, to_value
+from loyalty.core.errors import BusinessRuleViolation, InvalidInput, NotFound
+
+CUSTOMER_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+MAX_IDS_PER_BATCH = 5_000
+
+
+class AudienceUpload(Strict):
+    uploadId: CampaignId
+    csv: Annotated[str, StringConstraints(min_length=1, max_length=60_000)]
+
+
+def audience_key(campaign_id: str, customer_id: str) -> dict[str, str]:
+    return {"pk": f"AUDIENCE#{campaign_id}", "sk": customer_id}
+
+
+def upload_key(campaign_id: str, upload_id: str) -> dict[str, str]:
+    return {"pk": f"UPLOAD#{campaign_id}", "sk": upload_id}
+
+
+def parse_ids(text: str) -> tuple[list[str], list[str]]:
+    """(well-formed ids in order, without duplicates; malformed entries). The first column counts;
+    a `customerId` header line and blank lines are skipped."""
+    ids, invalid, seen = [], [], set()
+    for row in csv.reader(io.StringIO(text)):
+        value = row[0].strip() if row else ""
+        if not value or value.lower() == "customerid":
+            continue
+        if not CUSTOMER_ID.match(value):
+            invalid.append(value[:80])
+        elif value not in seen:
+            seen.add(value)
+            ids.append(value)
+    if len(ids) > MAX_IDS_PER_BATCH:
+        raise InvalidInput(f"a batch holds at most {MAX_IDS_PER_BATCH} ids: split the file", code="BATCH_TOO_LARGE")
+    return ids, invalid
+
+
+def known_customers(client: Any, ids: list[str]) -> set[str]:
+    table, known = get_settings().customers_table, set()
+    for start in range(0, len(ids), 100):
+        keys = [{"customerId": {"S": i}} for i in ids[start : start + 100]]
+        request: dict[str, Any] = {table: {"Keys": keys, "ProjectionExpression": "customerId"}}
+        while request:
+            result = client.batch_get_item(RequestItems=request)
+            known |= {item["customerId"]["S"] for item in result.get("Responses", {}).get(table, [])}
+            request = result.get("UnprocessedKeys") or {}
+    return known
+
+
+def upload(store: DynamoCampaignStore, campaign_id: str, batch: AudienceUpload, operator: str, now: datetime) -> dict[str, Any]:
+    meta = store.get(campaign_id)
+    if meta["status"] == "ended":
+        raise BusinessRuleViolation(f"campaign {campaign_id} has ended", code="INVALID_TRANSITION")
+    ids, invalid = parse_ids(batch.csv)
+    known = known_customers(store.client, ids)
+    imported = [i for i in ids if i in known]
+    unknown = [i for i in ids if i not in known]
+    for start in range(0, len(imported), 25):
+        requests = [{"PutRequest": {"Item": to_item({**audience_key(campaign_id, i), "uploadId": batch.uploadId})}} for i in imported[start : start + 25]]
+        while requests:
+            requests = store.client.batch_write_item(RequestItems={store.table: requests}).get("UnprocessedItems", {}).get(store.table, [])
+    store.client.update_item(
+        TableName=store.table, Key=to_item(upload_key(campaign_id, batch.uploadId)),
+        UpdateExpression="ADD batches :one, imported :i, #u :u, invalid :x SET lastBatchAt = :at, uploadedBy = :by",
+        ExpressionAttributeNames={"#u": "unknown"},
+        ExpressionAttributeValues={":one": to_value(1), ":i": to_value(len(imported)), ":u": to_value(len(unknown)),
+                                   ":x": to_value(len(invalid)), ":at": to_value(iso_utc(now)), ":by": to_value(operator)})
+    return {"uploadId": batch.uploadId, "batch": {"received": len(ids) + len(invalid), "imported": len(imported), "unknown": unknown,
+                                                  "invalid": invalid}, "progress": progress(store, campaign_id, batch.uploadId)}
+
+
+def progress(store: DynamoCampaignStore, campaign_id: str, upload_id: str) -> dict[str, Any]:
+    record = store.get_record(upload_key(campaign_id, upload_id))
+    if record is None:
+        raise NotFound(f"upload {upload_id} of campaign {campaign_id} does not exist", code="UPLOAD_NOT_FOUND")
+    return {k: record.get(k, 0) for k in ("batches", "imported", "unknown", "invalid")} | {"lastBatchAt": record.get("lastBatchAt")}
+
+
+def is_member(store: DynamoCampaignStore, campaign_id: str, customer_id: str) -> bool:
+    return store.get_record(audience_key(campaign_id, customer_id), consistent=False) is not None
+
+
+def members_page(store: DynamoCampaignStore, campaign_id: str, size: int, cursor: dict[str, Any] | None) -> tuple[list[str], dict[str, Any] | None]:
+    request: dict[str, Any] = {"TableName": store.table, "KeyConditionExpression": "pk = :p", "Limit": size,
+                               "ExpressionAttributeValues": {":p": to_value(f"AUDIENCE#{campaign_id}")}}
+    if cursor:
+        request["ExclusiveStartKey"] = cursor
+    page = store.client.query(**request)
+    return [i["sk"]["S"] for i in page.get("Items", [])], page.get("LastEvaluatedKey")
+

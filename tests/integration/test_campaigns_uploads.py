@@ -1,0 +1,67 @@
+"""Audiences uploaded as CSV, in batches: unknown and malformed ids are reported and the rest import;
+a fire grants to the uploaded list only; an event grants only to its members."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.local.cloud import LocalCloud
+from tests.support.api import Api, eventually
+from tests.support.campaigns import AUTHOR, ROOT, card_spend, coupon_campaign, grants_of, launch, trigger, unique
+from tests.support.coupons import active_template, error_code, wallet_items
+
+
+def known(cloud: LocalCloud, count: int) -> list[str]:
+    """Customers with a profile (written as customers-ingest would, to keep the test short)."""
+    ids = [unique("up") for _ in range(count)]
+    for customer in ids:
+        cloud.clients.dynamodb.put_item(TableName="customers", Item={"customerId": {"S": customer}, "changedAt": {"S": "2026-11-01T00:00:00.000000Z"},
+                                                                     "sourceEventId": {"S": "seed"}})
+    return ids
+
+
+def upload(api: Api, campaign_id: str, upload_id: str, text: str) -> Any:
+    return api.call("POST", f"{ROOT}/{campaign_id}/audience-uploads", body={"uploadId": upload_id, "csv": text}, **AUTHOR)
+
+
+def test_an_upload_reports_unknown_and_malformed_ids_and_imports_the_rest_in_batches(cloud: LocalCloud, api: Api) -> None:
+    # Given a manual campaign whose audience is an uploaded list, and four customers the engine knows
+    campaign_id = launch(api, coupon_campaign(active_template(api), trigger={"type": "manual"}, audience={"uploaded": True}))
+    customers = known(cloud, 4)
+    ghost = unique("ghost")
+    # When the list arrives in two batches, the first with a header, an unknown id and a malformed one
+    first = upload(api, campaign_id, "u-1", "customerId\n" + "\n".join([customers[0], customers[1], ghost, "bad id!"]) + "\n")
+    second = upload(api, campaign_id, "u-1", "\n".join(customers[2:]))
+    # Then each batch reports what it imported and what it could not, and the upload adds up
+    assert first.status_code == 200, first.text
+    assert first.json()["batch"] == {"received": 4, "imported": 2, "unknown": [ghost], "invalid": ["bad id!"]}
+    assert second.json()["progress"] | {"lastBatchAt": None} == {"batches": 2, "imported": 4, "unknown": 1, "invalid": 1, "lastBatchAt": None}
+    # And a fire grants to the four imported customers only
+    fired = api.call("POST", f"{ROOT}/{campaign_id}/fire", body={}, **AUTHOR)
+    assert fired.status_code == 202, fired.text
+    run = f"{ROOT}/{campaign_id}/runs/{fired.json()['runId']}"
+    eventually(lambda: api.call("GET", run, **AUTHOR).json()["status"] == "completed", timeout_s=60)
+    assert api.call("GET", run, **AUTHOR).json()["progress"] == "4/4"
+    eventually(lambda: all(wallet_items(api, c) for c in customers), timeout_s=60)
+    assert grants_of(cloud.clients.dynamodb, campaign_id, ghost) == []
+
+
+def test_an_event_grants_only_to_members_of_the_uploaded_list(cloud: LocalCloud, api: Api) -> None:
+    # Given an event campaign with an uploaded audience of one customer
+    body = coupon_campaign(active_template(api), audience={"uploaded": True})
+    campaign_id = launch(api, body)
+    member, stranger = known(cloud, 2)
+    assert upload(api, campaign_id, "u-1", member).status_code == 200
+    # When both spend enough at the campaign's merchant
+    for customer in (member, stranger):
+        assert trigger(cloud, "CardTransactionPosted", card_spend(customer, 150_000, merchant=campaign_id)) == {"batchItemFailures": []}
+    # Then only the member is granted
+    assert len(grants_of(cloud.clients.dynamodb, campaign_id, member)) == 1
+    assert grants_of(cloud.clients.dynamodb, campaign_id, stranger) == []
+
+
+def test_an_upload_to_an_unknown_campaign_or_of_an_oversized_batch_is_refused(cloud: LocalCloud, api: Api) -> None:
+    assert error_code(upload(api, "no-such-campaign", "u-1", "c-1")) == "CAMPAIGN_NOT_FOUND"
+    campaign_id = launch(api, coupon_campaign(active_template(api), trigger={"type": "manual"}, audience={"uploaded": True}))
+    too_many = "\n".join(f"c{i}" for i in range(5_001))
+    assert error_code(upload(api, campaign_id, "u-2", too_many)) == "BATCH_TOO_LARGE"
