@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from loyalty.campaigns import records
-from loyalty.core.dynamo import from_item, to_item, to_value
+from loyalty.core.dynamo import from_item, query_all, to_item, to_value
 from loyalty.core.errors import Conflict, NotFound
 from loyalty.core.outbox import PendingEvent, outbox_put
 
@@ -207,13 +207,7 @@ class DynamoCampaignStore:
         return list(self.query(request))
 
     def query(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        request = {"TableName": self.table, **request}
-        while True:
-            page = self.client.query(**request)
-            yield from (from_item(i) for i in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return query_all(self.client, {"TableName": self.table, **request})
 
     def _transact(self, items: list[dict[str, Any]], conflict: Any) -> None:
         try:

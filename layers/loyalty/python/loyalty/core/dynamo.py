@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -40,6 +41,17 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     return value
+
+
+def query_all(client: Any, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every item a Query finds, page after page, as plain values."""
+    request = dict(request)
+    while True:
+        page = client.query(**request)
+        yield from (from_item(i) for i in page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def is_condition_failure(error: Exception) -> bool:

@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from loyalty.core.dynamo import from_item, to_item, to_value
+from loyalty.core.dynamo import from_item, query_all, to_item, to_value
 from loyalty.core.errors import Conflict, NotFound
 from loyalty.core.outbox import PendingEvent, outbox_put
 from loyalty.points.ledger import Account, Change, Lot
@@ -407,11 +407,4 @@ class DynamoPointsStore:
         )
 
     def _query_all(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        request = {"TableName": self.table, **request}
-        while True:
-            page = self.client.query(**request)
-            for item in page.get("Items", []):
-                yield from_item(item)
-            if "LastEvaluatedKey" not in page:
-                return
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return query_all(self.client, {"TableName": self.table, **request})

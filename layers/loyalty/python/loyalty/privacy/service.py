@@ -23,7 +23,7 @@ from typing import Any
 
 from loyalty.core.clock import iso_utc
 from loyalty.core.config import get_settings
-from loyalty.core.dynamo import from_item, to_item, to_value
+from loyalty.core.dynamo import from_item, query_all, to_item, to_value
 from loyalty.core.errors import NotFound
 from loyalty.coupons.records import wallet_index_key
 
@@ -39,14 +39,7 @@ class PrivacyStore:
         self.settings = get_settings()
 
     def _query(self, table: str, request: dict[str, Any]) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        request = {"TableName": table, **request}
-        while True:
-            page = self.client.query(**request)
-            found += [from_item(i) for i in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return found
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return list(query_all(self.client, {"TableName": table, **request}))
 
     def under(self, table: str, pk: str) -> list[dict[str, Any]]:
         return self._query(table, {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": to_value(pk)}, "ConsistentRead": True})
