@@ -1,4 +1,5 @@
-"""CDK app: `cdk synth -c env=dev|staging|prod [-c bankTimeZone=Asia/Shanghai] [-c alarmEmail=ops@bank]`.
+"""CDK app: `cdk synth -c env=dev|staging|prod [-c bankTimeZone=Asia/Shanghai] [-c alarmEmail=ops@bank]
+[-c identityProvider='{"issuer": "https://idp.bank.example/", "audience": "loyalty-api"}']`.
 
 Everything deployed is generated from `infra.topology.TOPOLOGY`; cdk-nag's AwsSolutions pack
 checks the result on every synth.
@@ -31,7 +32,8 @@ def build(app: cdk.App, *, topology: Topology = TOPOLOGY, source: SourceLayout |
     api_clients = app.node.try_get_context("apiClients")
     settings = settings_for(env_name, time_zone, alarm_email=str(alarm_email) if alarm_email else None,
                             api_clients=str(api_clients) if api_clients else None,
-                            budget_burn_alarm_per_hour=int(burn) if (burn := app.node.try_get_context("budgetBurnAlarmPerHour")) else None)
+                            budget_burn_alarm_per_hour=int(burn) if (burn := app.node.try_get_context("budgetBurnAlarmPerHour")) else None,
+                            identity_provider=app.node.try_get_context("identityProvider"))
     account = os.environ.get("CDK_DEFAULT_ACCOUNT")
     region = os.environ.get("CDK_DEFAULT_REGION")
     stack = LoyaltyStack(

@@ -1,9 +1,15 @@
-"""The REST API (one method per `Topology` route), its Cognito authorizer and its WAF."""
+"""The REST API (one method per `Topology` route), its authorizer and its WAF.
+
+The authorizer is the Cognito user pool's, unless context `identityProvider` names a bank's own
+OpenID Connect provider: then a Lambda TOKEN authorizer (`stacks/authorizer.py`) verifies that
+issuer's tokens on every method, and no user pool is created (docs/authentication.md).
+"""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
@@ -13,6 +19,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from infra.stacks.assets import SourceLayout
+from infra.stacks.authorizer import BankTokenAuthorizer
 from infra.stacks.settings import EnvironmentSettings
 from infra.topology import Topology
 
@@ -24,15 +32,25 @@ USER_GROUPS = {
 
 _PATH_PARAM = re.compile(r"{([A-Za-z0-9_]+)\+?}")
 
-# One JSON object per request; no bodies, no tokens.
-ACCESS_LOG_FORMAT = json.dumps(
-    {
+# Where the access log finds the caller: the Cognito authorizer's claims, or the principal our
+# Lambda authorizer answers with (the token's `sub`).
+COGNITO_SUBJECT = "$context.authorizer.claims.sub"
+TOKEN_AUTHORIZER_SUBJECT = "$context.authorizer.principalId"
+
+
+def access_log_format(subject: str = COGNITO_SUBJECT) -> str:
+    """One JSON object per request; no bodies, no tokens."""
+    return json.dumps(_access_log_fields(subject), separators=(",", ":"))
+
+
+def _access_log_fields(subject: str) -> dict[str, str]:
+    return {
         "requestId": "$context.requestId",
         "extendedRequestId": "$context.extendedRequestId",
         "requestTime": "$context.requestTime",
         "ip": "$context.identity.sourceIp",
         "userAgent": "$context.identity.userAgent",
-        "sub": "$context.authorizer.claims.sub",
+        "sub": subject,
         "httpMethod": "$context.httpMethod",
         "resourcePath": "$context.resourcePath",
         "path": "$context.path",
@@ -46,9 +64,7 @@ ACCESS_LOG_FORMAT = json.dumps(
         "authorizerError": "$context.authorizer.error",
         "wafResponseCode": "$context.wafResponseCode",
         "xrayTraceId": "$context.xrayTraceId",
-    },
-    separators=(",", ":"),
-)
+    }
 
 
 ERROR_TEMPLATE = '{"error": {"code": "CODE", "message": $context.error.messageString, "details": []}}'
@@ -76,15 +92,22 @@ class Api(Construct):
         topology: Topology,
         settings: EnvironmentSettings,
         functions: dict[str, lambda_.Function],
+        layers: Sequence[lambda_.ILayerVersion] = (),
+        source: SourceLayout | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.user_pool = self._user_pool(settings)
-        self.user_pool_client = self.user_pool.add_client(
-            "ApiClient",
-            auth_flows=cognito.AuthFlow(user_srp=True),
-            prevent_user_existence_errors=True,
-            generate_secret=False,
-        )
+        # Exactly one of: the staff user pool (Cognito mode), or the bank IdP's token authorizer.
+        self.user_pool: cognito.UserPool | None = None
+        self.user_pool_client: cognito.UserPoolClient | None = None
+        self.token_authorizer: BankTokenAuthorizer | None = None
+        if settings.identity_provider is None:
+            self.user_pool = self._user_pool(settings)
+            self.user_pool_client = self.user_pool.add_client(
+                "ApiClient",
+                auth_flows=cognito.AuthFlow(user_srp=True),
+                prevent_user_existence_errors=True,
+                generate_secret=False,
+            )
 
         self.access_logs = logs.LogGroup(
             self, "AccessLogs", retention=settings.log_retention, removal_policy=settings.removal_policy
@@ -104,7 +127,9 @@ class Api(Construct):
                 throttling_rate_limit=settings.api_rate_limit,
                 throttling_burst_limit=settings.api_burst_limit,
                 access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
-                access_log_format=apigw.AccessLogFormat.custom(ACCESS_LOG_FORMAT),
+                access_log_format=apigw.AccessLogFormat.custom(
+                    access_log_format(COGNITO_SUBJECT if self.user_pool else TOKEN_AUTHORIZER_SUBJECT)
+                ),
                 tracing_enabled=True,
                 metrics_enabled=True,
                 logging_level=apigw.MethodLoggingLevel.ERROR,
@@ -118,12 +143,27 @@ class Api(Construct):
                 },
             ),
         )
-        self.authorizer = apigw.CognitoUserPoolsAuthorizer(
-            self,
-            "Authorizer",
-            cognito_user_pools=[self.user_pool],
-            results_cache_ttl=Duration.minutes(5),
-        )
+        self.authorizer: apigw.IAuthorizer
+        if self.user_pool is not None:
+            self.authorizer = apigw.CognitoUserPoolsAuthorizer(
+                self,
+                "Authorizer",
+                cognito_user_pools=[self.user_pool],
+                results_cache_ttl=Duration.minutes(5),
+            )
+            self.authorization_type = apigw.AuthorizationType.COGNITO
+        else:
+            assert settings.identity_provider is not None
+            self.token_authorizer = BankTokenAuthorizer(
+                self,
+                "BankIdp",
+                settings=settings,
+                identity_provider=settings.identity_provider,
+                layers=layers,
+                source=source or SourceLayout(),
+            )
+            self.authorizer = self.token_authorizer.authorizer
+            self.authorization_type = apigw.AuthorizationType.CUSTOM
         self.validator = self.rest_api.add_request_validator(
             "Validator", validate_request_body=True, validate_request_parameters=True
         )
@@ -145,7 +185,7 @@ class Api(Construct):
                 route.method,
                 apigw.LambdaIntegration(functions[spec.name], proxy=True, allow_test_invoke=False),
                 authorizer=self.authorizer,
-                authorization_type=apigw.AuthorizationType.COGNITO,
+                authorization_type=self.authorization_type,
                 request_validator=self.validator,
                 request_parameters={f"method.request.path.{p}": True for p in path_parameters(route.path)},
                 api_key_required=settings.require_api_key,

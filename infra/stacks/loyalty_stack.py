@@ -58,7 +58,15 @@ class LoyaltyStack(Stack):
             messaging=self.messaging,
         )
         self.api_stack = NestedStack(self, "ApiStack", description=f"Loyalty engine ({settings.name}): API")
-        self.api = Api(self.api_stack, "Api", topology=topology, settings=settings, functions=self.compute.functions)
+        self.api = Api(
+            self.api_stack,
+            "Api",
+            topology=topology,
+            settings=settings,
+            functions=self.compute.functions,
+            layers=[self.compute.dependency_layer, self.compute.domain_layer],
+            source=source or SourceLayout(),
+        )
         self.recovery = Recovery(
             self, "Recovery", bus=self.messaging.bus, bus_name=topology.bus_name, key=self.messaging.key, settings=settings
         )
@@ -74,8 +82,11 @@ class LoyaltyStack(Stack):
 
     def _outputs(self) -> None:
         CfnOutput(self, "ApiUrl", value=self.api.rest_api.url)
-        CfnOutput(self, "UserPoolId", value=self.api.user_pool.user_pool_id)
-        CfnOutput(self, "UserPoolClientId", value=self.api.user_pool_client.user_pool_client_id)
+        if self.api.user_pool is not None and self.api.user_pool_client is not None:
+            CfnOutput(self, "UserPoolId", value=self.api.user_pool.user_pool_id)
+            CfnOutput(self, "UserPoolClientId", value=self.api.user_pool_client.user_pool_client_id)
+        if self.settings.identity_provider is not None:
+            CfnOutput(self, "TokenIssuer", value=self.settings.identity_provider.issuer)
         CfnOutput(self, "EventBusName", value=self.messaging.bus.event_bus_name)
         # What `aws events start-replay` needs (docs/operations.md): the archive, the bus, the rules.
         CfnOutput(self, "EventBusArn", value=self.messaging.bus.event_bus_arn)

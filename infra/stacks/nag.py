@@ -37,6 +37,12 @@ COGNITO_PLUS_REASON = (
     "and its threat protection, stays with the bank's own identity provider. The Plus tier adds cost "
     "for no additional control here."
 )
+BANK_IDP_AUTHORIZER_REASON = (
+    "Context identityProvider: the bank's own OpenID Connect provider issues the tokens, which a "
+    "Cognito user pool authorizer cannot verify. Every method uses a Lambda TOKEN authorizer instead "
+    "that verifies them (RS256/ES256 signature against the issuer's JWKS, iss, aud, exp/nbf, sub); "
+    "see docs/authentication.md."
+)
 STREAM_FAILURE_QUEUE_REASON = (
     "This queue is the on-failure destination of a DynamoDB stream event source mapping: it is itself "
     "the dead-letter queue (records Lambda gave up on after its retries), kept 14 days for an operator; "
@@ -91,6 +97,16 @@ def suppress(topology: Topology, data: DataStore, messaging: Messaging, function
         [NagPackSuppression(id="AwsSolutions-IAM4", reason=API_CLOUDWATCH_ROLE_REASON, applies_to=[API_CLOUDWATCH_POLICY])],
         apply_to_children=True,
     )
-    NagSuppressions.add_resource_suppressions(
-        api.user_pool, [NagPackSuppression(id="AwsSolutions-COG8", reason=COGNITO_PLUS_REASON)]
-    )
+    if api.user_pool is not None:
+        NagSuppressions.add_resource_suppressions(
+            api.user_pool, [NagPackSuppression(id="AwsSolutions-COG8", reason=COGNITO_PLUS_REASON)]
+        )
+    if api.token_authorizer is not None:
+        NagSuppressions.add_resource_suppressions(
+            api.rest_api, [NagPackSuppression(id="AwsSolutions-COG4", reason=BANK_IDP_AUTHORIZER_REASON)], apply_to_children=True
+        )
+        NagSuppressions.add_resource_suppressions(
+            api.token_authorizer.role,
+            [NagPackSuppression(id="AwsSolutions-IAM5", reason=XRAY_REASON, applies_to=["Resource::*"])],
+            apply_to_children=True,
+        )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aws_cdk import RemovalPolicy
@@ -11,7 +14,27 @@ from aws_cdk import aws_logs as logs
 
 from infra.naming import ENV_NAMES, EnvName, env_prefix, queue_name
 
-__all__ = ["ENV_NAMES", "EnvName", "EnvironmentSettings", "settings_for", "validate_time_zone"]
+__all__ = [
+    "ENV_NAMES",
+    "EnvName",
+    "EnvironmentSettings",
+    "IdentityProvider",
+    "settings_for",
+    "validate_identity_provider",
+    "validate_time_zone",
+]
+
+
+@dataclass(frozen=True)
+class IdentityProvider:
+    """A bank's own OpenID Connect identity provider, trusted instead of the Cognito user pool
+    (context `identityProvider`; docs/authentication.md). Its tokens are verified by a Lambda TOKEN
+    authorizer against the issuer's JWKS."""
+
+    issuer: str  # must equal the tokens' `iss` exactly
+    audience: str  # must be in the tokens' `aud`
+    jwks_url: str  # default: <issuer>/.well-known/jwks.json
+    groups_claim: str | None = None  # None: `groups`, else `cognito:groups`
 
 
 @dataclass(frozen=True)
@@ -32,6 +55,8 @@ class EnvironmentSettings:
     # Campaign budget units (minor units or rewards) spent across campaigns in one hour that page
     # the on-call (context `budgetBurnAlarmPerHour`).
     budget_burn_alarm_per_hour: int = 1_000_000
+    # None: the Cognito user pool authorizer. Set: a Lambda TOKEN authorizer trusting this issuer.
+    identity_provider: IdentityProvider | None = None
 
     @property
     def is_prod(self) -> bool:
@@ -111,8 +136,49 @@ def validate_api_clients(names: str | None) -> tuple[str, ...]:
     return clients
 
 
+_IDP_KEYS = {"issuer", "audience", "jwksUrl", "groupsClaim"}
+_IDP_EXAMPLE = '{"issuer": "https://idp.bank.example/", "audience": "loyalty-api"}'
+
+
+def _https_url(value: object, key: str) -> str:
+    parts = urlsplit(value) if isinstance(value, str) else None
+    if parts is None or parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment or parts.username:
+        raise ValueError(f"context 'identityProvider': {key!r} must be an https URL without query or fragment, got {value!r}")
+    return str(value)
+
+
+def validate_identity_provider(raw: Any, env_name: str) -> IdentityProvider | None:
+    """Context `identityProvider`: absent (Cognito), or an object (or its JSON text, as `-c` passes
+    it) with `issuer` and `audience`, optionally `jwksUrl` and `groupsClaim`. An object keyed by
+    environment names (`{"prod": {...}}`) sets it per environment; an environment without an entry
+    keeps Cognito."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise ValueError(f"context 'identityProvider' must be a JSON object such as {_IDP_EXAMPLE}, got {raw!r}") from None
+    if not isinstance(raw, dict):
+        raise ValueError(f"context 'identityProvider' must be a JSON object such as {_IDP_EXAMPLE}, got {raw!r}")
+    if raw and set(raw) <= set(ENV_NAMES):
+        return validate_identity_provider(raw.get(env_name), env_name)
+    unknown = sorted(set(raw) - _IDP_KEYS)
+    if unknown:
+        raise ValueError(f"context 'identityProvider': unknown key(s) {unknown}; allowed: {sorted(_IDP_KEYS)}")
+    issuer = _https_url(raw.get("issuer"), "issuer")
+    audience = raw.get("audience")
+    if not isinstance(audience, str) or not audience.strip() or audience != audience.strip():
+        raise ValueError(f"context 'identityProvider': 'audience' must be a non-empty string, got {audience!r}")
+    jwks_url = _https_url(raw["jwksUrl"], "jwksUrl") if raw.get("jwksUrl") is not None else issuer.rstrip("/") + "/.well-known/jwks.json"
+    groups_claim = raw.get("groupsClaim")
+    if groups_claim is not None and (not isinstance(groups_claim, str) or not groups_claim.strip()):
+        raise ValueError(f"context 'identityProvider': 'groupsClaim' must be a claim name, got {groups_claim!r}")
+    return IdentityProvider(issuer=issuer, audience=audience, jwks_url=jwks_url, groups_claim=groups_claim)
+
+
 def settings_for(env_name: str, bank_time_zone: str, alarm_email: str | None = None, api_clients: str | None = None,
-                 budget_burn_alarm_per_hour: int | None = None) -> EnvironmentSettings:
+                 budget_burn_alarm_per_hour: int | None = None, identity_provider: Any = None) -> EnvironmentSettings:
     if env_name not in _PER_ENV:
         raise ValueError(f"context 'env' must be one of {', '.join(ENV_NAMES)}, got {env_name!r}")
     knobs = _PER_ENV[env_name]
@@ -129,4 +195,5 @@ def settings_for(env_name: str, bank_time_zone: str, alarm_email: str | None = N
         require_api_key=knobs["require_api_key"],  # type: ignore[arg-type]
         api_daily_quota=knobs["api_daily_quota"],  # type: ignore[arg-type]
         budget_burn_alarm_per_hour=budget_burn_alarm_per_hour or 1_000_000,
+        identity_provider=validate_identity_provider(identity_provider, env_name),
     )

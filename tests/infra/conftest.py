@@ -2,11 +2,13 @@
 
 Synthesis is local only: no Docker, no downloads, no AWS credentials. It takes ~15 s, hence the
 session scope. A second, small synthesis covers code paths the real topology does not use yet
-(schedules, indexes, event publishing, queue senders) and the prod settings.
+(schedules, indexes, event publishing, queue senders) and the prod settings. A third has the API
+trust a bank's own identity provider (context `identityProvider`) instead of Cognito.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -24,7 +26,7 @@ if str(REPO_ROOT) not in sys.path:  # pyproject's pytest `pythonpath` does this 
 import pytest  # noqa: E402
 
 from infra.stacks import SourceLayout  # noqa: E402
-from tests.infra.infra_support import ALARM_EMAIL, SMALL_TOPOLOGY, Synthesized, synthesize  # noqa: E402
+from tests.infra.infra_support import ALARM_EMAIL, BANK_IDP, SMALL_TOPOLOGY, Synthesized, synthesize  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -54,3 +56,10 @@ def small_synth(tmp_path_factory: pytest.TempPathFactory, small_source: SourceLa
         topology=SMALL_TOPOLOGY,
         source=small_source,
     )
+
+
+@pytest.fixture(scope="session")
+def idp_synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The real app in staging, its API trusting the bank's identity provider (a Lambda TOKEN
+    authorizer) instead of the Cognito user pool."""
+    return synthesize(tmp_path_factory.mktemp("cdk-idp"), {"env": "staging", "identityProvider": json.dumps(BANK_IDP)})

@@ -29,6 +29,8 @@ from infra.topology import (
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ALARM_EMAIL = "loyalty-oncall@bank.example"  # small_synth's alarm subscriber (context alarmEmail)
+# idp_synth's bank identity provider (context identityProvider), as `-c identityProvider=...` passes it.
+BANK_IDP = {"issuer": "https://idp.bank.example/", "audience": "loyalty-api"}
 
 
 @dataclass

@@ -97,3 +97,32 @@ def test_require_owner_refuses_even_operators() -> None:
     with pytest.raises(Forbidden) as raised:
         operator.require_owner("c-001")
     assert raised.value.code == "NOT_RESOURCE_OWNER"
+
+
+@pytest.mark.parametrize(
+    ("authorizer", "subject", "groups"),
+    [
+        # the Cognito user pool authorizer: the token's claims under `claims`
+        ({"claims": {"sub": "op-1", "cognito:groups": "operators,approvers"}}, "op-1", {"operators", "approvers"}),
+        # our Lambda TOKEN authorizer: `sub` and comma-joined `groups` in its context, beside
+        # what API Gateway adds
+        ({"sub": "op-1", "groups": "operators,approvers", "principalId": "op-1", "integrationLatency": 9}, "op-1", {"operators", "approvers"}),
+        ({"sub": "c-001", "groups": "", "principalId": "c-001"}, "c-001", set()),
+        ({"sub": "c-001"}, "c-001", set()),
+    ],
+)
+def test_the_caller_is_read_from_either_authorizer(authorizer: dict[str, Any], subject: str, groups: set[str]) -> None:
+    # Given requestContext.authorizer as the Cognito or the Lambda authorizer fills it
+    # When the caller is built
+    caller = Caller.from_authorizer(authorizer)
+    # Then subject and groups are the same either way
+    assert caller.subject == subject
+    assert caller.groups == frozenset(groups)
+
+
+@pytest.mark.parametrize("authorizer", [None, {}, {"principalId": "x"}, {"sub": ""}, {"claims": {}}, {"groups": "operators"}])
+def test_an_authorizer_context_without_a_subject_is_unauthenticated(authorizer: dict[str, Any] | None) -> None:
+    # Given no authorizer, or one without a subject
+    # When the caller is built / Then the request is unauthenticated
+    with pytest.raises(Unauthenticated):
+        Caller.from_authorizer(authorizer)

@@ -1,4 +1,9 @@
-"""Who is calling. API Gateway's authorizer has verified the token; we read its claims."""
+"""Who is calling. API Gateway's authorizer has verified the token; we read what it hands on.
+
+Two authorizers, one `Caller`: the Cognito user pool authorizer puts the token's claims under
+`requestContext.authorizer.claims`; the Lambda TOKEN authorizer for a bank's own identity provider
+(`loyalty.core.tokens`) puts `sub` and the comma-joined `groups` in `requestContext.authorizer`.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,12 @@ from loyalty.core.errors import Forbidden, Unauthenticated
 OPERATORS = "operators"
 APPROVERS = "approvers"
 GROUPS_CLAIM = "cognito:groups"
+# The groups this engine checks: a Lambda authorizer hands on only these (a bank token may carry
+# hundreds of directory groups).
+KNOWN_GROUPS = frozenset({OPERATORS, APPROVERS})
+# The Lambda authorizer's context keys (values must be strings: groups are comma-joined).
+CONTEXT_SUBJECT = "sub"
+CONTEXT_GROUPS = "groups"
 
 
 def _parse_groups(raw: Any) -> frozenset[str]:
@@ -34,6 +45,15 @@ class Caller:
         if not claims or not claims.get("sub"):
             raise Unauthenticated("a valid bearer token is required")
         return cls(subject=str(claims["sub"]), groups=_parse_groups(claims.get(GROUPS_CLAIM)))
+
+    @classmethod
+    def from_authorizer(cls, authorizer: Mapping[str, Any] | None) -> Caller:
+        """`requestContext.authorizer` of either authorizer (see the module docstring)."""
+        if not authorizer:
+            return cls.from_claims(None)
+        if authorizer.get("claims") is not None:  # Cognito user pool authorizer
+            return cls.from_claims(authorizer["claims"])
+        return cls.from_claims({"sub": authorizer.get(CONTEXT_SUBJECT), GROUPS_CLAIM: authorizer.get(CONTEXT_GROUPS)})
 
     @property
     def is_operator(self) -> bool:

@@ -36,6 +36,11 @@ class Settings(BaseModel):
     pii_hash_key_parameter: str = ""
     pii_hash_key: str = "local-development-key-not-for-any-deployed-environment"
     # Queues campaigns send to (set by CDK from the topology's `sends_to`; locally by the local cloud).
+    # A bank's own identity provider, for the Lambda TOKEN authorizer (core.tokens); empty with Cognito.
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+    jwt_jwks_url: str = ""
+    jwt_groups_claim: str = ""
     campaign_fanout_queue_url: str = ""
     campaign_grants_queue_url: str = ""
     # Campaign notifications one customer may get in a business day, across all campaigns.

@@ -3,7 +3,8 @@
 A handler is a plain function of a `Request`; `api_handler` does the rest:
 - bodies: JSON only, at most `max_body_bytes`, validated into a pydantic model (unknown fields are
   refused);
-- callers: the verified token's claims become a `Caller`; `/v1/admin` routes need `operators`;
+- callers: the authorizer's verified claims (Cognito's, or our Lambda authorizer's context) become a
+  `Caller`; `/v1/admin` routes need `operators`;
 - mutating calls need an `Idempotency-Key`; replays return the first response;
 - errors: every `DomainError` becomes `{"error": {"code", "message", "details"}}` with its status.
 """
@@ -141,8 +142,7 @@ def _parse_body(event: dict[str, Any], headers: dict[str, str], model: type[Base
 def build_request(event: dict[str, Any], body_model: type[BaseModel] | None) -> Request[Any]:
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items() if v is not None}
     context = event.get("requestContext") or {}
-    claims = (context.get("authorizer") or {}).get("claims")
-    caller = Caller.from_claims(claims)
+    caller = Caller.from_authorizer(context.get("authorizer"))
     resource = event.get("resource") or context.get("resourcePath") or ""
     if resource == ADMIN_PREFIX or resource.startswith(ADMIN_PREFIX + "/"):
         caller.require_operator()
