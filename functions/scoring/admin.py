@@ -1,5 +1,6 @@
 """Operator API for scoring: score models (versioned configuration), segments, their members and
-size estimates, a customer's scores, and the nightly runs' progress."""
+size estimates, a customer's scores, the nightly runs' progress, and a relationship manager's
+value roll-up."""
 
 from typing import Any
 
@@ -80,6 +81,11 @@ def run_progress(request: Request[Any]) -> Response:
     return ok(nightly.progress_of(service.default_store(), request.path_param("runId")))
 
 
+@api_handler()
+def manager_value(request: Request[Any]) -> Response:
+    return ok(admin.manager_value(service.default_store(), request.path_param("managerId")))
+
+
 handler = api_router(
     {
         "GET /v1/admin/scoring/models/{model}": get_model,
@@ -92,5 +98,6 @@ handler = api_router(
         f"GET {SEGMENTS}/{{segmentId}}/estimate": estimate,
         "GET /v1/admin/customers/{customerId}/scores": customer_scores,
         "GET /v1/admin/scoring/runs/{runId}": run_progress,
+        "GET /v1/admin/relationship-managers/{managerId}/value": manager_value,
     }
 )

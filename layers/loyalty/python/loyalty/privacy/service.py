@@ -1,14 +1,18 @@
 """PIPL rights over one customer's data: export everything the engine holds, or erase it.
 
 **Export** gathers, read-only: the profile, the points account (balance, lots, every ledger
-entry), the wallet, the campaign grants, the scoring state, and the audit entries about them.
+entry), the wallet, the campaign grants, the scoring state, the device and phone identities scoring
+recorded (keyed hashes: the engine never holds them as received), and the audit entries about them.
 
 **Erase** anonymises without breaking the books:
 - the profile becomes a tombstone: every personal field goes, and its `changedAt` moves to the end
   of time, so a late `CustomerProfileChanged` (which never overwrites a newer one) cannot bring the
   data back;
 - the scoring state (features, scores, segment memberships: personal data derived from behaviour)
-  is deleted;
+  is deleted, with the customer's items in scoring's indexes: their device and phone identities
+  (`IDENT#<keyed hash>`, listed on the state) and their place in their relationship manager's book
+  (`RM#<manager>`). The profile becomes a tombstone first: from then on no re-scoring can write
+  them again (every one is conditioned on the profile not being erased);
 - the points ledger, coupons and campaign grants stay: they hold the customer id (a pseudonym once
   the profile is gone) and amounts, and the liability and budget totals must stay correct.
 Both are in the audit log (every `/v1/admin` call is), without their bodies: the log is
@@ -26,6 +30,8 @@ from loyalty.core.config import get_settings
 from loyalty.core.dynamo import from_item, query_all, to_item, to_value
 from loyalty.core.errors import NotFound
 from loyalty.coupons.records import wallet_index_key
+from loyalty.scoring.identities import IdentityIndex, identity_key
+from loyalty.scoring.store import manager_key
 
 END_OF_TIME = "9999-12-31T23:59:59.999999Z"
 KEPT_PROFILE_FIELDS = {"customerId"}
@@ -78,6 +84,7 @@ def export(store: PrivacyStore, customer_id: str, now: datetime) -> dict[str, An
     targeted = store.under(s.campaigns_table, f"TARGETED#{customer_id}")
     grants = [g for t in targeted for g in store.under(s.campaigns_table, f"GRANT#{t['sk']}#{customer_id}")]
     scoring = [i for i in store.under(s.scoring_table, f"CUST#{customer_id}") if not str(i.get("sk", "")).startswith("EVT#")]
+    identities = IdentityIndex(s.scoring_table, store.client).items_of(customer_id, _identities(scoring))
     if not (profile or ledger or account or coupons or grants or scoring):
         raise NotFound(f"the engine holds nothing on customer {customer_id}", code="CUSTOMER_NOT_FOUND")
     hidden = ("pk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "expiresAt")
@@ -90,6 +97,7 @@ def export(store: PrivacyStore, customer_id: str, now: datetime) -> dict[str, An
         "coupons": clean[2],
         "campaignGrants": clean[3],
         "scoring": clean[4],
+        "identities": identities,
     }
 
 
@@ -98,13 +106,33 @@ def erase(store: PrivacyStore, customer_id: str, now: datetime) -> dict[str, Any
     profile = store.profile(customer_id)
     if profile is None:
         raise NotFound(f"customer {customer_id} has no profile", code="CUSTOMER_NOT_FOUND")
-    scoring = store.under(s.scoring_table, f"CUST#{customer_id}")
-    store.delete(s.scoring_table, [{"pk": i["pk"], "sk": i["sk"]} for i in scoring])
     at = iso_utc(now)
+    # Tombstone first: a re-scoring racing the deletes below is refused from now on, so it cannot
+    # write the state or an index item again once they are gone.
     store.tombstone(customer_id, at)
+    scoring = store.under(s.scoring_table, f"CUST#{customer_id}")
+    # The index items are found through the state: deleted before it, so that an erasure that
+    # failed halfway still finds them when it is run again.
+    indexed = [identity_key(h, customer_id) for h in _identities(scoring)] + [manager_key(m, customer_id) for m in _managers(scoring)]
+    store.delete(s.scoring_table, indexed)
+    store.delete(s.scoring_table, [{"pk": i["pk"], "sk": i["sk"]} for i in scoring])
     removed = sorted(k for k in profile if k not in KEPT_PROFILE_FIELDS and profile[k] not in (None, [], {}))
-    return {"customerId": customer_id, "erasedAt": at, "profileFieldsRemoved": removed, "scoringItemsDeleted": len(scoring),
+    return {"customerId": customer_id, "erasedAt": at, "profileFieldsRemoved": removed, "scoringItemsDeleted": len(scoring) + len(indexed),
             "kept": ["points ledger and balance", "coupons", "campaign grants", "audit log"]}
+
+
+def _state(scoring: list[dict[str, Any]]) -> dict[str, Any]:
+    return next((i for i in scoring if i.get("sk") == "STATE"), {})
+
+
+def _identities(scoring: list[dict[str, Any]]) -> list[str]:
+    """The keyed device and phone hashes scoring recorded for the customer (listed on the state)."""
+    return sorted(_state(scoring).get("identities") or {})
+
+
+def _managers(scoring: list[dict[str, Any]]) -> list[str]:
+    manager = (_state(scoring).get("facts") or {}).get("relationshipManagerId")
+    return [manager] if manager else []
 
 
 def _without(hidden: tuple[str, ...], items: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -137,6 +137,18 @@ def estimate(store: DynamoScoringStore, segment_id: str) -> dict[str, Any]:
     return {"segmentId": segment_id, "version": int(saved["version"]), "sampled": sampled, "matched": matched, "exact": exact, "estimatedMembers": estimated}
 
 
+def manager_value(store: DynamoScoringStore, manager_id: str) -> dict[str, Any]:
+    """A relationship manager's book: their customers and the sum and mean of their value scores
+    (客户贡献分值), from the index the re-scorings keep (RM#<manager>), as of each customer's last
+    scoring. The engine has no register of managers: one without customers has an empty book."""
+    from loyalty.scoring.scores import rollup_by_manager
+
+    found = rollup_by_manager((manager_id, value) for value in store.manager_values(manager_id)).get(manager_id)
+    if found is None:
+        return {"managerId": manager_id, "customers": 0, "totalValue": 0.0, "meanValue": None}
+    return {"managerId": manager_id, "customers": found.customers, "totalValue": round(found.totalValue, 2), "meanValue": round(found.meanValue, 2)}
+
+
 def limit_of(raw: str | None, default: int = 50) -> int:
     value = raw or str(default)
     if not value.isdigit() or not 1 <= int(value) <= 500:

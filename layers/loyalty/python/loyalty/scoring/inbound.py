@@ -19,6 +19,9 @@ from loyalty.core.money import MinorUnits
 from loyalty.scoring.features import Activity, AumFigure, FeatureEvent, ProductOpened
 
 Key = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+# deviceHash / phoneHash as the bank sends them (events/schemas/inbound: 16 to 128 characters). Kept
+# out of reprs: they are only keyed (loyalty.scoring.identities) and never stored or logged as is.
+BankHash = Annotated[str | None, StringConstraints(min_length=16, max_length=128), Field(default=None, repr=False)]
 
 
 class Inbound(BaseModel):
@@ -40,12 +43,14 @@ class DepositBalanceChanged(Inbound):
 
 class LoginCompleted(Inbound):
     loggedInAt: AwareDatetime
-    deviceHash: Key | None = None
+    deviceHash: BankHash
 
 
 class AccountOpened(Inbound):
     productCode: Key
     openedAt: AwareDatetime
+    deviceHash: BankHash
+    phoneHash: BankHash
 
 
 class MonthlyAumComputed(Inbound):
@@ -78,6 +83,8 @@ class ProfileChanged(Inbound):
     but segments read the profile, so the customer is re-scored once the profile shows the change."""
 
     changedAt: AwareDatetime
+    deviceHash: BankHash  # CustomerProfileChanged only
+    phoneHash: BankHash
 
 
 PROFILE_EVENTS = ("CustomerProfileChanged", "TierChanged")

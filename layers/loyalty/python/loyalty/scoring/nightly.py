@@ -135,7 +135,10 @@ def score_page(store: DynamoScoringStore, page: list[dict[str, Any]], models: An
     known = [r for r in page if r["customerId"] in profiles and not profiles[r["customerId"]].get("erased")]
     states = [FeatureState.model_validate_json(r["features"]) for r in known]
     facts = [Facts.of_profile(profiles[r["customerId"]]) for r in known]
-    rows = [features.snapshot(s, max(as_of, s.latestDay or as_of)) for s in states]
+    # Every customer's shared-identity count is taken again: others joined or left (erasure) their
+    # hashes since. One Query per hash, for the customers who have any.
+    shared = service.identity_index(store).shared_accounts_of_many([(r["customerId"], list(r.get("identities") or {})) for r in known])
+    rows = [features.snapshot(s, max(as_of, s.latestDay or as_of), shared[i]) for i, s in enumerate(states)]
     names = list(models.value.segments)
     codes = np.array([names.index(value_segment(models.value, f)) for f in facts], dtype=np.int64)
     scored = batch.score_batch(batch.columns_of(rows), codes, names, models) if rows else None
@@ -143,22 +146,23 @@ def score_page(store: DynamoScoringStore, page: list[dict[str, Any]], models: An
     for i, record in enumerate(known):
         assert scored is not None
         outcome: Outcome = outcome_of(_row(scored, i), facts[i], segments)
-        if unchanged(record, outcome, facts[i]):
+        if unchanged(record, outcome, facts[i], shared[i]):
             continue
-        sets = {"asOf": max(as_of, states[i].latestDay or as_of).isoformat()}
+        sets = {"asOf": max(as_of, states[i].latestDay or as_of).isoformat(), "sharedAccounts": shared[i]}
         groups.append(service.rescore_items(store, record["customerId"], record, outcome, facts[i], versions, now, "nightly", sets))
     return write_groups(store, groups), len(known) - len(groups)
 
 
-def unchanged(record: dict[str, Any], outcome: Outcome, facts: Facts) -> bool:
-    """Nothing to write: the same scores, stage, segments and facts as stored (a customer whose
-    windows saturated, or who did nothing that moves a score). Their `modelVersions` stay those of
-    the scoring that last changed something."""
+def unchanged(record: dict[str, Any], outcome: Outcome, facts: Facts, shared_accounts: int = 0) -> bool:
+    """Nothing to write: the same scores, stage, segments, facts and shared-identity count as stored
+    (a customer whose windows saturated, or who did nothing that moves a score). Their
+    `modelVersions` stay those of the scoring that last changed something."""
     from loyalty.scoring.admin import plain
 
     stored_facts = {k: v for k, v in facts.as_record().items() if v is not None}
     return (plain(record.get("scores")) == outcome.scores and record.get("stage") == outcome.stage and record.get("gated") == outcome.gated
-            and (record.get("segments") or []) == outcome.segments and plain(record.get("facts") or {}) == stored_facts)
+            and (record.get("segments") or []) == outcome.segments and plain(record.get("facts") or {}) == stored_facts
+            and int(record.get("sharedAccounts", 0)) == shared_accounts)
 
 
 def _row(b: batch.BatchScores, i: int) -> Scores:

@@ -84,15 +84,20 @@ class Facts:
     riskLevel: str | None = None
     aumMinor: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Not read by segment rules: kept with the facts so that the relationship-manager index
+    # (docs/scoring.md) follows the profile, and the nightly run notices a move between managers.
+    relationshipManagerId: str | None = None
 
     @classmethod
     def of_profile(cls, profile: Mapping[str, Any]) -> Facts:
         tags = frozenset(profile.get("tags") or []) | frozenset(profile.get("operatorTags") or [])
         aum = profile.get("aumMinor")
-        return cls(tags, profile.get("tier"), profile.get("branchId"), profile.get("riskLevel"), None if aum is None else int(aum))
+        return cls(tags, profile.get("tier"), profile.get("branchId"), profile.get("riskLevel"), None if aum is None else int(aum),
+                   relationshipManagerId=profile.get("relationshipManagerId"))
 
     def as_record(self) -> dict[str, Any]:
-        return {"tags": sorted(self.tags), "tier": self.tier, "branchId": self.branchId, "riskLevel": self.riskLevel, "aumMinor": self.aumMinor}
+        return {"tags": sorted(self.tags), "tier": self.tier, "branchId": self.branchId, "riskLevel": self.riskLevel, "aumMinor": self.aumMinor,
+                "relationshipManagerId": self.relationshipManagerId}
 
 
 def matches(rule: SegmentRule, facts: Facts, scores: Mapping[str, float], stage: str) -> bool:

@@ -3,6 +3,8 @@
 Each event is applied by reading the customer's state, applying it with the pure feature logic,
 scoring with the models in force, and writing everything in one transaction conditioned on the
 version read, on the event's marker not existing and on the profile existing (see store.py).
+An event carrying device or phone hashes also records them in the identity index (identities.py),
+in the same transaction, and counts the other customers on them (`sharedIdentityAccounts`).
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
+from loyalty.core import pii
 from loyalty.core.clock import business_date, iso_utc
 from loyalty.core.config import get_settings
 from loyalty.core.errors import Conflict, NotFound
 from loyalty.core.observability import logger
 from loyalty.core.outbox import PendingEvent
-from loyalty.scoring import features, inbound, scores
+from loyalty.scoring import features, identities, inbound, scores
 from loyalty.scoring.assess import MODEL_NAMES, SOURCE, Outcome, events_for, models_of, outcome_of, value_segment
 from loyalty.scoring.defaults import DEFAULT_MODELS
 from loyalty.scoring.features import FeatureState
@@ -86,11 +89,12 @@ def bank_today(now: datetime) -> date:
     return business_date(now, get_settings().bank_zone)
 
 
-def assess(state: FeatureState, profile: dict[str, Any], models: ScoringModels, segments: list[SegmentDefinition], today: date) -> tuple[Outcome, Facts, date]:
+def assess(state: FeatureState, profile: dict[str, Any], models: ScoringModels, segments: list[SegmentDefinition], today: date,
+           shared_identity_accounts: int = 0) -> tuple[Outcome, Facts, date]:
     """Scores as of today, or as of the newest bucket when an event is dated after today (clock skew)."""
     as_of = max(today, state.latestDay or today)
     facts = Facts.of_profile(profile)
-    found = scores.score(features.snapshot(state, as_of), value_segment(models.value, facts), models)
+    found = scores.score(features.snapshot(state, as_of, shared_identity_accounts), value_segment(models.value, facts), models)
     return outcome_of(found, facts, segments), facts, as_of
 
 
@@ -99,8 +103,11 @@ def rescore_items(
     now: datetime, cause: str, state_sets: dict[str, Any],
 ) -> list[dict[str, Any]]:
     """The writes of one re-scoring: state (`state_sets` decides Put with features, or Update of
-    scores), profile, membership changes, and the events they announce."""
+    scores), profile, membership changes, the relationship-manager index, and the events they announce."""
     at = iso_utc(now)
+    was_manager = (before.get("facts") or {}).get("relationshipManagerId")
+    value_before = (before.get("scores") or {}).get("value")
+    value_changed = value_before is None or float(value_before) != float(outcome.scores["value"])
     record = {"scores": outcome.scores, "stage": outcome.stage, "gated": outcome.gated, "segments": outcome.segments,
               "modelVersions": versions, "facts": {k: v for k, v in facts.as_record().items() if v is not None}, "scoredAt": at, **state_sets}
     version = int(before.get("version", 0))
@@ -111,6 +118,7 @@ def rescore_items(
         state,
         store.profile_update(customer_id, outcome.stage, outcome.segments, outcome.scores, at),
         *store.membership_ops(customer_id, sorted(set(outcome.segments) - was), sorted(was - set(outcome.segments)), at),
+        *store.manager_ops(customer_id, was_manager, facts.relationshipManagerId, float(outcome.scores["value"]), value_changed, at),
         *store.outbox(events),
     ]
 
@@ -125,6 +133,9 @@ def ingest(store: DynamoScoringStore, detail_type: str, detail: inbound.Inbound,
         return False  # nothing a score reads (a withdrawal, a coupon granted rather than claimed)
     models, versions = active_models(store)
     segments = active_segments(store)
+    # Keyed at once: the hashes as received live only in this function's memory.
+    seen = {pii.keyed_hash(raw): kind for raw, kind in identities.carried(detail).items()}
+    index = identity_index(store)
     for attempt in range(MAX_ATTEMPTS):
         before = store.get(state_key(customer)) or {}
         state = FeatureState.model_validate_json(before["features"]) if before else FeatureState()
@@ -138,13 +149,20 @@ def ingest(store: DynamoScoringStore, detail_type: str, detail: inbound.Inbound,
             return False  # erased (loyalty.privacy): nothing is derived about them again
         if not caught_up(detail_type, detail, profile):
             raise Conflict(f"the profile does not show {detail_type} yet; retried", code="PROFILE_NOT_CAUGHT_UP")
-        outcome, facts, as_of = assess(state, profile, models, segments, bank_today(now))
-        sets = {"features": state.model_dump_json(), "asOf": as_of.isoformat()}
+        known, added = identities.merge(before.get("identities") or {}, seen)
+        # Counted again only when the event is about identities (a login, an account opening, a
+        # profile): other events reuse what the last scoring counted, and the nightly run recounts.
+        others = index.others_per_hash(customer, known) if seen else {}
+        shared = identities.shared_accounts(others.values()) if seen else int(before.get("sharedAccounts", 0))
+        outcome, facts, as_of = assess(state, profile, models, segments, bank_today(now), shared)
+        sets: dict[str, Any] = {"features": state.model_dump_json(), "asOf": as_of.isoformat(), "sharedAccounts": shared}
+        if known:
+            sets["identities"] = known
         items = [store.marker_put(customer, event_id, int(now.timestamp())),
-                 *rescore_items(store, customer, before, outcome, facts, versions, now, "event", sets)]
+                 *rescore_items(store, customer, before, outcome, facts, versions, now, "event", sets),
+                 *index.record_ops(customer, added, iso_utc(now))]
         try:
             store.commit([items])
-            return True
         except AlreadyApplied:
             logger.info("scoring event already applied", extra={"event_id": event_id})
             return False
@@ -152,7 +170,59 @@ def ingest(store: DynamoScoringStore, detail_type: str, detail: inbound.Inbound,
             raise NotFound(f"customer {customer} has no profile yet", code="CUSTOMER_NOT_FOUND") from None
         except StaleState:
             time.sleep(0.002 * (attempt + 1))
+            continue
+        # The customers already on a hash this customer just joined have one more account sharing
+        # it; re-scored now while that can move their abuse signal (few of them), else at night.
+        hashes = identities.neighbours_to_rescore(others, added, models.abuse.sharedAccountsFull)
+        if hashes:
+            rescore_neighbours(store, index, customer, {h: others[h] for h in hashes}, now)
+        return True
     raise Conflict("the customer's scores are busy; retry", code="SCORING_CONTENDED")
+
+
+def identity_index(store: DynamoScoringStore) -> identities.IdentityIndex:
+    return identities.IdentityIndex(store.table, store.client)
+
+
+def rescore_neighbours(store: DynamoScoringStore, index: identities.IdentityIndex, customer_id: str, others: dict[str, int],
+                       now: datetime) -> None:
+    """Re-scores the customers on these hashes (keyed hash -> how many there are) other than
+    `customer_id`. Best effort: the event that caused it is already committed (a failure here cannot
+    be retried through it: its marker exists), and the nightly run recounts every customer anyway."""
+    try:
+        neighbours = dict.fromkeys(n for keyed, count in others.items() for n in index.customers_on(keyed, customer_id, count))
+        for neighbour in neighbours:
+            rescore_identity(store, index, neighbour, now)
+    except Exception:
+        logger.warning("re-scoring the customers sharing an identity failed; the nightly run will", exc_info=True)
+
+
+def rescore_identity(store: DynamoScoringStore, index: identities.IdentityIndex, customer_id: str, now: datetime) -> bool:
+    """Re-scores a customer with their shared-identity count taken again (their features unchanged),
+    as the nightly run would; True when something was written."""
+    from loyalty.scoring.nightly import unchanged
+
+    models, versions = active_models(store)
+    segments = active_segments(store)
+    for _ in range(3):
+        before = store.get(state_key(customer_id))
+        profile = store.profile(customer_id)
+        if before is None or profile is None or profile.get("erased"):
+            return False
+        state = FeatureState.model_validate_json(before["features"])
+        shared = identities.shared_accounts(index.others_per_hash(customer_id, before.get("identities") or {}).values())
+        outcome, facts, as_of = assess(state, profile, models, segments, bank_today(now), shared)
+        if unchanged(before, outcome, facts, shared):
+            return False
+        sets = {"asOf": as_of.isoformat(), "sharedAccounts": shared}
+        try:
+            store.commit([rescore_items(store, customer_id, before, outcome, facts, versions, now, "event", sets)])
+            return True
+        except (UnknownCustomer, AlreadyApplied):
+            return False
+        except StaleState:
+            continue  # their own event re-scored them meanwhile: count again from what it wrote
+    return False
 
 
 def caught_up(detail_type: str, detail: inbound.Inbound, profile: dict[str, Any]) -> bool:
@@ -173,9 +243,10 @@ def customer_scores(store: DynamoScoringStore, customer_id: str, now: datetime) 
         raise NotFound(f"customer {customer_id} has not been scored", code="SCORES_NOT_FOUND")
     state = FeatureState.model_validate_json(record["features"])
     as_of = max(bank_today(now), state.latestDay or bank_today(now))
+    shared = int(record.get("sharedAccounts", 0))  # as the last scoring counted it
     return {
         "customerId": customer_id, "scores": record.get("scores", {}), "lifecycleStage": record.get("stage"),
         "abuseGated": record.get("gated"), "segments": record.get("segments", []), "modelVersions": record.get("modelVersions", {}),
         "scoredAt": record.get("scoredAt"), "asOf": record.get("asOf"), "version": record.get("version"),
-        "features": {"asOf": as_of.isoformat(), **dataclasses.asdict(features.snapshot(state, as_of))},
+        "features": {"asOf": as_of.isoformat(), **dataclasses.asdict(features.snapshot(state, as_of, shared))},
     }

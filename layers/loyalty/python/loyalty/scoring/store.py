@@ -12,10 +12,13 @@
   RUN#<run id>      / RUN | SCAN#<n>   a nightly run; each scan segment's checkpoint
   RUNS              / LATEST           the latest run's id
   OUTBOX#<event id> / OUTBOX           events to publish (loyalty.core.outbox)
+  IDENT#<keyed hash> / CUST#<customer> a customer seen with a device or phone hash (identities.py)
+  RM#<manager>      / CUST#<customer>  a relationship manager's customer, with their latest value score
 
 A re-scoring is one transaction: the marker (refused if the event was applied), the state (refused
 unless still at the version read), the profile (refused unless the customer exists), the membership
-changes and the outbox events. Which condition refused it says what happened.
+changes, the identity and relationship-manager index items, and the outbox events. Which condition
+refused it says what happened.
 """
 
 from __future__ import annotations
@@ -55,6 +58,10 @@ class UnknownCustomer(Exception):
 
 def state_key(customer_id: str) -> dict[str, str]:
     return {"pk": f"CUST#{customer_id}", "sk": "STATE"}
+
+
+def manager_key(manager_id: str, customer_id: str) -> dict[str, str]:
+    return {"pk": f"RM#{manager_id}", "sk": f"CUST#{customer_id}"}
 
 
 def dynamo_numbers(value: Any) -> Any:
@@ -159,6 +166,25 @@ class DynamoScoringStore:
         for segment in left:
             ops.append({"Delete": {"TableName": self.table, "Key": to_item({"pk": f"CUST#{customer_id}", "sk": f"SEG#{segment}"})}})
         return ops
+
+    def manager_ops(self, customer_id: str, was: str | None, manager: str | None, value: float, value_changed: bool, at: str) -> list[dict[str, Any]]:
+        """The relationship-manager index follows the profile: the customer leaves their former
+        manager's partition and is (re)written under the current one when either the manager or
+        the value score changed. Plain writes: the STATE version condition in the same
+        transaction already orders them."""
+        ops: list[dict[str, Any]] = []
+        if was and was != manager:
+            ops.append({"Delete": {"TableName": self.table, "Key": to_item(manager_key(was, customer_id))}})
+        if manager and (manager != was or value_changed):
+            item = {**manager_key(manager, customer_id), "customerId": customer_id, "managerId": manager, "value": value, "scoredAt": at}
+            ops.append({"Put": {"TableName": self.table, "Item": to_item(dynamo_numbers(item))}})
+        return ops
+
+    def manager_values(self, manager_id: str) -> list[float]:
+        """The value scores of a manager's customers: a Query of their partition, O(their customers)."""
+        request = {"KeyConditionExpression": "pk = :p", "ProjectionExpression": "#v", "ExpressionAttributeNames": {"#v": "value"},
+                   "ExpressionAttributeValues": {":p": to_value(f"RM#{manager_id}")}}
+        return [float(item["value"]) for item in self._query(request)]
 
     def outbox(self, events: list[PendingEvent]) -> list[dict[str, Any]]:
         return [outbox_put(self.table, e) for e in events]

@@ -1,0 +1,168 @@
+"""Accounts sharing a device or a phone: the identity index in the scoring table (an abuse signal).
+
+Bank events carry `deviceHash` (LoginCompleted, AccountOpened, CustomerProfileChanged) and
+`phoneHash` (AccountOpened, CustomerProfileChanged), hashed by the bank. A plain hash of a phone
+number is reversible by trying every number, so nothing here stores or logs them as received: only
+`loyalty.core.pii.keyed_hash(value)` (an HMAC under the engine's key) is kept.
+
+  IDENT#<keyed hash> / CUST#<customer>   customerId, kind ("device" | "phone"), firstSeenAt
+
+One partition per hash, one item per customer seen with it: the customers sharing a hash are one
+Query, and "is this hash recorded for this customer" is one GetItem. The customer's STATE item
+lists their keyed hashes (`identities`: keyed hash -> kind), written in the same transaction as
+the index items, so a scoring knows which hashes are new, and an erasure knows what to delete.
+
+The pure parts (what an event carries, merging, the feature) take no AWS; `IdentityIndex` is the
+DynamoDB side; `shares_identity` is for other capabilities (campaigns' member-get-member).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import cache
+from typing import Any, Literal
+
+from loyalty.core.dynamo import from_item, to_item, to_value
+
+Kind = Literal["device", "phone"]
+# Other customers counted per hash: the abuse model's signal is full long before this
+# (`sharedAccountsFull`, 3 by default), and a capped count is one small Query page.
+SHARED_CAP = 50
+# Hashes recorded per customer. A customer uses a phone and a few devices; past this, new hashes
+# are not recorded (the STATE item and the per-scoring count stay bounded). The first ones stay.
+MAX_IDENTITIES = 20
+# After a customer joins a hash, the customers already on it are re-scored at once, but only while
+# the hash holds at most this many (and no more than the abuse model's `sharedAccountsFull`:
+# beyond it their signal was already full); the nightly run recounts everybody anyway.
+NEIGHBOUR_RESCORE_LIMIT = 10
+COUNT_THREADS = 8  # the nightly run's count queries for a page, in parallel
+
+_FIELDS: tuple[tuple[str, Kind], ...] = (("deviceHash", "device"), ("phoneHash", "phone"))
+
+
+def identity_key(keyed: str, customer_id: str) -> dict[str, str]:
+    return {"pk": f"IDENT#{keyed}", "sk": f"CUST#{customer_id}"}
+
+
+# ---- pure -------------------------------------------------------------------------------------------
+
+
+def carried(detail: Any) -> dict[str, Kind]:
+    """The bank-supplied hashes an event's detail carries (as received: keep them in memory only),
+    each with its kind; a value sent as both device and phone counts as a device."""
+    found: dict[str, Kind] = {}
+    for field, kind in _FIELDS:
+        value = getattr(detail, field, None)
+        if value:
+            found.setdefault(value, kind)
+    return found
+
+
+def merge(known: Mapping[str, str], seen: Mapping[str, str], limit: int = MAX_IDENTITIES) -> tuple[dict[str, str], dict[str, str]]:
+    """`known` (keyed hash -> kind) with the `seen` ones it lacks, up to `limit` hashes in all:
+    (all of them, the ones added). A known hash keeps its kind."""
+    merged, added = dict(known), {}
+    for keyed, kind in seen.items():
+        if keyed not in merged and len(merged) < limit:
+            merged[keyed] = added[keyed] = kind
+    return merged, added
+
+
+def shared_accounts(others_per_hash: Iterable[int]) -> int:
+    """The feature `sharedIdentityAccounts`: the most other customers on any one of the customer's
+    hashes (not the sum: two devices shared with the same person are one other account), capped."""
+    return min(max(others_per_hash, default=0), SHARED_CAP)
+
+
+def neighbours_to_rescore(others_per_hash: Mapping[str, int], added: Iterable[str], shared_accounts_full: int) -> list[str]:
+    """The hashes just added whose customers' abuse signal may move: those with at least one other
+    customer, and at most `shared_accounts_full` (each of those had one fewer other before: below
+    full, so their signal grows) and the re-scoring limit."""
+    ceiling = min(shared_accounts_full, NEIGHBOUR_RESCORE_LIMIT)
+    return [h for h in added if 1 <= others_per_hash.get(h, 0) <= ceiling]
+
+
+# ---- DynamoDB ---------------------------------------------------------------------------------------
+
+
+class IdentityIndex:
+    def __init__(self, table: str, client: Any):
+        self.table, self.client = table, client
+
+    def others_on(self, keyed: str, customer_id: str) -> int:
+        """How many customers other than `customer_id` the hash is recorded for, up to SHARED_CAP.
+        The Limit bounds what is read (SHARED_CAP + 1 items: one may be the customer's own)."""
+        page = self.client.query(
+            TableName=self.table, Select="COUNT", Limit=SHARED_CAP + 1, ConsistentRead=True,
+            KeyConditionExpression="pk = :p AND begins_with(sk, :c)", FilterExpression="sk <> :me",
+            ExpressionAttributeValues={":p": to_value(f"IDENT#{keyed}"), ":c": to_value("CUST#"), ":me": to_value(f"CUST#{customer_id}")},
+        )
+        return min(int(page.get("Count", 0)), SHARED_CAP)
+
+    def others_per_hash(self, customer_id: str, keyed_hashes: Iterable[str]) -> dict[str, int]:
+        return {keyed: self.others_on(keyed, customer_id) for keyed in keyed_hashes}
+
+    def shared_accounts_of_many(self, customers: list[tuple[str, Iterable[str]]]) -> list[int]:
+        """`sharedIdentityAccounts` of each (customer, keyed hashes), the nightly page's worth: one
+        Query per hash, on a few threads (customers without hashes cost nothing)."""
+        def one(customer: tuple[str, Iterable[str]]) -> int:
+            return shared_accounts(self.others_per_hash(customer[0], customer[1]).values())
+
+        if not any(hashes for _, hashes in customers):
+            return [0] * len(customers)
+        from concurrent.futures import ThreadPoolExecutor  # here, not at import: the ingest never needs it
+
+        with ThreadPoolExecutor(max_workers=COUNT_THREADS) as pool:
+            return list(pool.map(one, customers))
+
+    def customers_on(self, keyed: str, except_customer: str, limit: int) -> list[str]:
+        """Up to `limit` customers recorded on the hash, other than `except_customer`."""
+        page = self.client.query(
+            TableName=self.table, Limit=limit + 1, ConsistentRead=True, KeyConditionExpression="pk = :p AND begins_with(sk, :c)",
+            ProjectionExpression="customerId", ExpressionAttributeValues={":p": to_value(f"IDENT#{keyed}"), ":c": to_value("CUST#")},
+        )
+        found = [from_item(i)["customerId"] for i in page.get("Items", [])]
+        return [c for c in found if c != except_customer][:limit]
+
+    def record_ops(self, customer_id: str, added: Mapping[str, str], at: str) -> list[dict[str, Any]]:
+        """Transaction items recording the customer on each new hash. An Update without a condition:
+        it cannot cancel the scoring transaction it is part of, writing it again changes nothing, and
+        `firstSeenAt` keeps the first time."""
+        return [
+            {"Update": {"TableName": self.table, "Key": to_item(identity_key(keyed, customer_id)),
+                        "UpdateExpression": "SET customerId = :c, #k = if_not_exists(#k, :k), firstSeenAt = if_not_exists(firstSeenAt, :at)",
+                        "ExpressionAttributeNames": {"#k": "kind"},
+                        "ExpressionAttributeValues": {":c": to_value(customer_id), ":k": to_value(kind), ":at": to_value(at)}}}
+            for keyed, kind in added.items()
+        ]
+
+    def is_recorded(self, keyed: str, customer_id: str) -> bool:
+        item = self.client.get_item(TableName=self.table, Key=to_item(identity_key(keyed, customer_id)), ConsistentRead=True,
+                                    ProjectionExpression="pk")
+        return "Item" in item
+
+    def items_of(self, customer_id: str, keyed_hashes: Iterable[str]) -> list[dict[str, Any]]:
+        """The customer's identity items (for a PIPL export): keyed hash, kind, first seen."""
+        found = []
+        for keyed in keyed_hashes:
+            item = self.client.get_item(TableName=self.table, Key=to_item(identity_key(keyed, customer_id)), ConsistentRead=True).get("Item")
+            if item:
+                plain = from_item(item)
+                found.append({"keyedHash": keyed, "kind": plain.get("kind"), "firstSeenAt": plain.get("firstSeenAt")})
+        return found
+
+
+@cache
+def default_index() -> IdentityIndex:
+    from loyalty.core.aws import dynamodb
+    from loyalty.core.config import get_settings
+
+    return IdentityIndex(get_settings().scoring_table, dynamodb())
+
+
+def shares_identity(customer_id: str, raw_hashes: Iterable[str]) -> bool:
+    """True if any of these bank-supplied device/phone hashes (as received, un-keyed) is recorded for `customer_id`."""
+    from loyalty.core.pii import keyed_hash
+
+    index = default_index()
+    return any(index.is_recorded(keyed_hash(raw), customer_id) for raw in dict.fromkeys(raw_hashes) if raw)
