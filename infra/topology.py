@@ -116,6 +116,7 @@ class Function:
     tables: dict[str, Access] = field(default_factory=dict)
     publishes_events: bool = False
     sends_to: tuple[str, ...] = ()  # queues it sends commands to
+    pii_key: bool = False  # reads the key of `core.pii.keyed_hash` (device and phone hashes, invite codes)
 
     @property
     def handler(self) -> str:
@@ -297,7 +298,8 @@ TOPOLOGY = Topology(
         Rule(
             "campaign-bank-events",
             event_pattern=bank_event(
-                "CardTransactionPosted", "SalaryCredited", "LoanDrawdown", "AccountOpened", "LargeBalanceMovement", "DepositBalanceChanged"
+                "CardTransactionPosted", "SalaryCredited", "LoanDrawdown", "AccountOpened", "LargeBalanceMovement", "DepositBalanceChanged",
+                "CheckInCompleted",
             ),
             queue="campaign-triggers",
         ),
@@ -540,12 +542,26 @@ TOPOLOGY = Topology(
             tables={AUDIT: "append", CAMPAIGNS: "write", IDEMPOTENCY: "write", "customers": "read"},  # uploads check ids are known
         ),
         Function(
+            "campaigns-api",
+            capability="campaigns",
+            module="api",
+            routes=(
+                Route("GET", "/v1/customers/{customerId}/tasks", "customer"),
+                Route("POST", "/v1/customers/{customerId}/invite-code", "customer"),
+                Route("GET", "/v1/customers/{customerId}/referrals", "customer"),
+            ),
+            tables={CAMPAIGNS: "write", IDEMPOTENCY: "write"},
+            pii_key=True,
+        ),
+        Function(
             "campaigns-triggers",
             capability="campaigns",
             module="triggers",
             timeout_s=30,
             queue="campaign-triggers",
-            tables={CAMPAIGNS: "write", "customers": "read"},
+            # scoring: the shared device and phone index, against self-referral
+            tables={CAMPAIGNS: "write", "customers": "read", "scoring": "read"},
+            pii_key=True,
         ),
         Function(
             "campaigns-fanout",
@@ -624,6 +640,7 @@ TOPOLOGY = Topology(
             # customers: scoring writes lifecycleStage, segments and scores on the profile, in the
             # same transaction as the scores (docs/scoring.md, "The customer profile").
             tables={"scoring": "write", "customers": "write"},
+            pii_key=True,  # device and phone hashes are stored keyed (scoring.identities)
         ),
         Function(
             "scoring-admin",
@@ -641,6 +658,7 @@ TOPOLOGY = Topology(
                 Route("GET", "/v1/admin/segments/{segmentId}/estimate", "operator"),
                 Route("GET", "/v1/admin/customers/{customerId}/scores", "operator"),
                 Route("GET", "/v1/admin/scoring/runs/{runId}", "operator"),
+                Route("GET", "/v1/admin/relationship-managers/{managerId}/value", "operator"),
             ),
             tables={AUDIT: "append", "scoring": "write", IDEMPOTENCY: "write"},
         ),

@@ -86,7 +86,15 @@ class Functions(Construct):
             env[queue_env(queue_name)] = self._messaging.queues[queue_name].queue_url
         if spec.publishes_events:
             env[EVENT_BUS_ENV] = self._messaging.bus.event_bus_name
+        if spec.pii_key:
+            env["PII_HASH_KEY_PARAMETER"] = self.pii_key_parameter
         return env
+
+    @property
+    def pii_key_parameter(self) -> str:
+        """A SecureString the bank creates before the first deploy (docs/security.md): CloudFormation
+        cannot create SecureStrings, and the key must never appear in a template."""
+        return f"/loyalty/{self._settings.name}/pii-hash-key"
 
     def _add_function(self, spec: Function, source: SourceLayout) -> None:
         log_group = logs.LogGroup(
@@ -134,6 +142,10 @@ class Functions(Construct):
                 table.grant_read_data(fn)
         if spec.publishes_events:
             self._messaging.bus.grant_put_events_to(fn)
+        if spec.pii_key:
+            # This one parameter; its aws/ssm key's policy lets SSM decrypt for callers in the account.
+            parameter = f"arn:{Aws.PARTITION}:ssm:{Aws.REGION}:{Aws.ACCOUNT_ID}:parameter{self.pii_key_parameter}"
+            role.add_to_policy(iam.PolicyStatement(actions=["ssm:GetParameter"], resources=[parameter]))
         for queue_name in spec.sends_to:
             grant_send(self._messaging.queues[queue_name], self._messaging.key, fn)
         if spec.queue is not None:

@@ -68,6 +68,8 @@ def _expected_environment(synth: Synthesized, topology: Topology, spec: Function
         env[queue_env(queue)] = {"Ref": synth.logical_id(synth.stack.messaging.queues[queue])}
     if spec.publishes_events:
         env[EVENT_BUS_ENV] = {"Ref": synth.logical_id(synth.stack.messaging.bus)}
+    if spec.pii_key:
+        env["PII_HASH_KEY_PARAMETER"] = f"/loyalty/{synth.stack.settings.name}/pii-hash-key"
     return env
 
 

@@ -102,3 +102,21 @@ def test_only_wildcard_is_xray_and_logs_are_its_own(
             assert actions <= allowed_on_any
         if any(a.startswith("logs:") for a in actions):
             assert ids == {s.logical_id(s.stack.compute.log_groups[spec.name])}
+
+
+@pytest.mark.parametrize(("fixture", "topology", "spec"), CASES)
+def test_only_functions_that_hash_identifiers_may_read_the_pii_key_and_only_that_parameter(
+    request: pytest.FixtureRequest, fixture: str, topology: Topology, spec: Function
+) -> None:
+    """Given Function.pii_key / Then ssm:GetParameter on /loyalty/<env>/pii-hash-key alone, and the
+    function is told the parameter's name; every other function has no SSM access at all."""
+    s: Synthesized = request.getfixturevalue(fixture)
+    ssm = [(actions, raw) for actions, _ids, raw in _grants(s, spec) if any(a.startswith("ssm:") for a in actions)]
+    variables = s.properties(s.stack.compute.functions[spec.name])["Environment"]["Variables"]
+    if not spec.pii_key:
+        assert ssm == [] and "PII_HASH_KEY_PARAMETER" not in variables
+        return
+    ((actions, raw),) = ssm
+    assert actions == {"ssm:GetParameter"}
+    assert variables["PII_HASH_KEY_PARAMETER"] == "/loyalty/dev/pii-hash-key"
+    assert raw != "*" and str(raw).count("parameter/loyalty/dev/pii-hash-key") == 1

@@ -272,12 +272,19 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "first_salary_gift": {"couponTemplateId": "tpl-gift", "couponCostMinor": 2_000, "notifyTemplateId": "n-salary", "channel": "wecom"},
     "deposit_increase_gift": {"minIncreaseMinor": 5_000_000, "points": 1_000, "pointsCostCentre": "cc-deposits", "costMinor": 1_000},
     "birthday_gift": {"couponTemplateId": "tpl-birthday", "couponCostMinor": 3_000},
+    "check_in_streak": {"days": 7, "points": 100, "pointsCostCentre": "cc-checkin", "costMinor": 100},
+    "card_spend_task": {"minAmountMinor": 20_000, "count": 3, "couponTemplateId": "tpl-task", "couponCostMinor": 1_000},
+    "mgm_referral": {"inviteeCouponTemplateId": "tpl-welcome", "inviteeCostMinor": 2_000, "inviterPoints": 500,
+                     "pointsCostCentre": "cc-mgm", "inviterCostMinor": 500, "minAmountMinor": 10_000},
 }
 REQUIRED: dict[str, list[str]] = {
     "spend_x_get_coupon": ["minAmountMinor", "couponTemplateId"],
     "first_salary_gift": ["couponTemplateId"],
     "deposit_increase_gift": ["minIncreaseMinor", "points", "pointsCostCentre"],
     "birthday_gift": ["couponTemplateId"],
+    "check_in_streak": ["days", "pointsCostCentre"],
+    "card_spend_task": ["minAmountMinor", "count", "couponTemplateId"],
+    "mgm_referral": ["inviteeCouponTemplateId", "inviterPoints", "pointsCostCentre"],
 }
 
 
@@ -325,6 +332,27 @@ def test_what_the_templates_write() -> None:
     birthday = templates.build("birthday_gift", from_template(PARAMETERS["birthday_gift"]))
     assert birthday.trigger.type == "schedule" and birthday.trigger.expression == "cron(0 9 * * ? *)"
     assert birthday.trigger.timezone == "Asia/Shanghai" and birthday.audience.birthdayToday
+    # A birthday comes once a year, so its cap is yearly, not lifetime
+    assert birthday.frequencyCaps.limits() == {"yearly": 1}
+
+    streak = templates.build("check_in_streak", from_template(PARAMETERS["check_in_streak"]))
+    assert streak.trigger.type == "event" and (streak.trigger.eventType, streak.trigger.streakDays) == ("CheckInCompleted", 7)
+    assert [a.type for a in streak.variants[0].actions] == ["award_points"] and streak.frequencyCaps.limits() == {"monthly": 4}
+
+    task = templates.build("card_spend_task", from_template(PARAMETERS["card_spend_task"]))
+    assert task.trigger.type == "event" and task.trigger.target is not None
+    assert (task.trigger.target.count, task.trigger.target.withinDays, task.trigger.minAmountMinor) == (3, 30, 20_000)
+
+    mgm = templates.build("mgm_referral", from_template(PARAMETERS["mgm_referral"]))
+    assert mgm.trigger.type == "referral" and (mgm.trigger.minAmountMinor, mgm.trigger.withinDays) == (10_000, 30)
+    assert [a.type for a in mgm.trigger.inviterActions] == ["award_points"] and mgm.variants[0].actions[0].type == "issue_coupon"
+
+
+def test_a_referral_in_a_money_budget_needs_the_inviter_reward_to_cost_something() -> None:
+    free_inviter = {"type": "referral", "inviterActions": [{"type": "award_points", "points": 100, "costCentre": "cc"}]}
+    refused(body(trigger=free_inviter, budget={"unit": "minor", "currency": "CNY", "total": 1_000}), "inviter's reward has no cost")
+    # In reward units, a free inviter reward is fine
+    CampaignDefinition.model_validate(body(trigger=free_inviter))
 
 
 @pytest.mark.parametrize(("template", "missing"), [(t, p) for t, names in sorted(REQUIRED.items()) for p in names])
@@ -360,3 +388,28 @@ def test_a_template_request_is_itself_validated() -> None:
         from_template(PARAMETERS["birthday_gift"], budget={"unit": "rewards", "total": -5})
     with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
         from_template(PARAMETERS["birthday_gift"], trigger={"type": "manual"})
+
+
+# ---- per-attribute budgets -----------------------------------------------------------------------
+
+
+def test_a_budget_per_attribute_value_with_overrides() -> None:
+    # Given a budget of 100 rewards per branch, 300 for the flagship branch
+    definition = CampaignDefinition.model_validate(body(budget={"unit": "rewards", "total": 1_000, "byAttribute": [
+        {"attribute": "branchId", "limit": 100, "overrides": {"br-flagship": 300}}]}))
+    (by_branch,) = definition.budget.byAttribute
+    # Then each branch has its limit
+    assert (by_branch.limit_of("br-flagship"), by_branch.limit_of("br-007")) == (300, 100)
+
+
+@pytest.mark.parametrize(
+    ("by_attribute", "problem"),
+    [
+        ([{"attribute": "branchId", "limit": -1}], "greater than or equal to 0"),
+        ([{"attribute": "branchId", "limit": 1}, {"attribute": "branchId", "limit": 2}], "one budget per attribute"),
+        ([{"attribute": "branch id", "limit": 1}], "should match pattern"),
+        ([{"attribute": "branchId", "limit": 1, "overrides": {"br-1": -5}}], "greater than or equal to 0"),
+    ],
+)
+def test_invalid_per_attribute_budgets_are_refused(by_attribute: list[dict[str, Any]], problem: str) -> None:
+    refused(body(budget={"unit": "rewards", "total": 10, "byAttribute": by_attribute}), problem)

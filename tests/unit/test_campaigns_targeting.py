@@ -371,7 +371,7 @@ def test_iso_weeks_at_the_year_boundaries(day: date, week: str) -> None:
 
 def test_the_period_keys_of_a_day() -> None:
     assert period_keys(date(2026, 1, 1)) == {"total": "TOTAL", "lifetime": "LIFETIME", "daily": "D#2026-01-01", "weekly": "W#2026-01",
-                                             "monthly": "M#2026-01"}
+                                             "monthly": "M#2026-01", "yearly": "Y#2026"}
     # The month is the calendar month, even where the ISO week belongs to the next year
     assert period_keys(date(2024, 12, 30))["monthly"] == "M#2024-12"
 

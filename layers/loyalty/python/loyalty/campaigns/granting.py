@@ -11,11 +11,12 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from loyalty.campaigns import records, service, targeting, uploads
-from loyalty.campaigns.model import CampaignDefinition, Variant
+from loyalty.campaigns.model import Action, CampaignDefinition
 from loyalty.campaigns.store import AlreadyGranted, Contended, DynamoCampaignStore, GrantPlan, Refused
 from loyalty.core.clock import business_date, iso_utc
 from loyalty.core.config import get_settings
@@ -32,13 +33,18 @@ def command_id(campaign_id: str, customer_id: str, trigger: str, index: int) -> 
     return "cg-" + hashlib.sha256(f"{campaign_id}\x1f{customer_id}\x1f{trigger}\x1f{index}".encode()).hexdigest()[:32]
 
 
-def grant(store: DynamoCampaignStore, meta: dict[str, Any], customer_id: str, trigger: str, now: datetime) -> str:
-    """granted, control, already, capped, budget_exhausted or not_active."""
+def grant(store: DynamoCampaignStore, meta: dict[str, Any], customer_id: str, trigger: str, now: datetime,
+          actions: Sequence[Action] | None = None, context: Mapping[str, Any] | None = None) -> str:
+    """granted, control, already, capped, budget_exhausted or not_active. `actions` replace the
+    arm's own (an MGM inviter's reward); the arm still decides control or not. `context` (the
+    trigger event's detail) gives the values of per-attribute budgets before the profile does."""
     definition = service.definition_of(meta)
     arm = targeting.arm_of(definition, customer_id)
+    attributes = attribute_values(definition, customer_id, context or {})
     notify = True
     for attempt in range(MAX_ATTEMPTS):
-        plan = _plan(definition, int(meta["version"]), customer_id, trigger, arm, now, with_notification=notify)
+        plan = _plan(definition, int(meta["version"]), customer_id, trigger, arm, now, with_notification=notify, actions=actions,
+                     attributes=attributes)
         try:
             store.grant(plan)
         except AlreadyGranted:
@@ -53,7 +59,8 @@ def grant(store: DynamoCampaignStore, meta: dict[str, Any], customer_id: str, tr
             if refused.reason == "frequency":
                 return "capped"
             if refused.reason.startswith("budget:"):
-                _exhausted(store, definition, refused.reason.removeprefix("budget:"), now)
+                period = refused.reason.removeprefix("budget:")
+                _exhausted(store, definition, next(b for b in plan.budgets if b[0] == period), now)
                 return "budget_exhausted"
             return "not_active"
         if arm != "control":
@@ -64,8 +71,17 @@ def grant(store: DynamoCampaignStore, meta: dict[str, Any], customer_id: str, tr
     raise Conflict("the campaign is too busy; retry", code="CAMPAIGN_CONTENDED")
 
 
+def attribute_values(definition: CampaignDefinition, customer_id: str, context: Mapping[str, Any]) -> dict[str, str]:
+    """The value of each per-attribute budget's attribute: the event's, else the profile's, else none."""
+    wanted = [b.attribute for b in definition.budget.byAttribute]
+    if not wanted:
+        return {}
+    profile = (load_profile(customer_id) or {}) if any(context.get(a) in (None, "") for a in wanted) else {}
+    return {a: str(context.get(a) or profile.get(a) or "none")[:64] for a in wanted}
+
+
 def _plan(definition: CampaignDefinition, version: int, customer_id: str, trigger: str, arm: str, now: datetime, *,
-          with_notification: bool) -> GrantPlan:
+          with_notification: bool, actions: Sequence[Action] | None = None, attributes: Mapping[str, str] | None = None) -> GrantPlan:
     zone = get_settings().bank_zone
     day = business_date(now, zone)
     keys = targeting.period_keys(day)
@@ -77,12 +93,15 @@ def _plan(definition: CampaignDefinition, version: int, customer_id: str, trigge
         # Recorded as "would have received", under the same caps, for the comparison; nothing else.
         return GrantPlan(cid, version, customer_id, trigger, arm, 0, record, iso_utc(definition.window.endsAt), frequency=frequency,
                          stats={"targeted": 1})
-    variant = next(v for v in definition.variants if v.variantId == arm)
-    cost = sum(getattr(a, "costMinor", 0) for a in variant.actions) if definition.budget.unit == "minor" else 1
+    given = actions or next(v for v in definition.variants if v.variantId == arm).actions
+    cost = sum(getattr(a, "costMinor", 0) for a in given) if definition.budget.unit == "minor" else 1
     budgets = [(p, keys[p], limit) for p, limit in definition.budget.limits().items()]
+    for by in definition.budget.byAttribute:
+        value = (attributes or {})[by.attribute]
+        budgets.append((f"attribute:{by.attribute}", f"A#{by.attribute}={value}", by.limit_of(value)))
     plan = GrantPlan(cid, version, customer_id, trigger, arm, cost, {**record, "cost": cost, "budgetKeys": [k for _, k, _ in budgets]},
                      iso_utc(definition.window.endsAt), budgets=budgets, frequency=frequency)
-    plan.events, plan.commands, notified = _rewards(definition, variant, customer_id, trigger, now, with_notification)
+    plan.events, plan.commands, notified = _rewards(definition, given, customer_id, trigger, now, with_notification)
     if notified:
         plan.notify = (day.isoformat(), get_settings().notifications_per_customer_daily)
     plan.events.append(PendingEvent(SOURCE, "RewardGranted", {"campaignId": cid, "customerId": customer_id, "arm": arm, "trigger": trigger,
@@ -91,10 +110,10 @@ def _plan(definition: CampaignDefinition, version: int, customer_id: str, trigge
     return plan
 
 
-def _rewards(definition: CampaignDefinition, variant: Variant, customer_id: str, trigger: str, now: datetime,
+def _rewards(definition: CampaignDefinition, actions: Sequence[Action], customer_id: str, trigger: str, now: datetime,
              with_notification: bool) -> tuple[list[PendingEvent], list[str], bool]:
     cid, events, coupons, notified = definition.campaignId, [], [], False
-    for index, action in enumerate(variant.actions):
+    for index, action in enumerate(actions):
         command = command_id(cid, customer_id, trigger, index)
         if action.type == "issue_coupon":
             coupons.append(command)
@@ -114,11 +133,15 @@ def _rewards(definition: CampaignDefinition, variant: Variant, customer_id: str,
     return events, coupons, notified
 
 
-def _exhausted(store: DynamoCampaignStore, definition: CampaignDefinition, period: str, now: datetime) -> None:
-    """The total budget pauses the campaign; a period's (day, week, month) only refuses until the next."""
+def _exhausted(store: DynamoCampaignStore, definition: CampaignDefinition, budget: tuple[str, str, int], now: datetime) -> None:
+    """The total budget pauses the campaign; a period's (day, week, month) only refuses until the
+    next; an attribute value's refuses that value for good, the others go on."""
     cid = definition.campaignId
-    key = targeting.period_keys(business_date(now, get_settings().bank_zone))[period]
-    detail = {"campaignId": cid, "period": period, "periodKey": key, "limit": definition.budget.limits()[period], "unit": definition.budget.unit}
+    period, key, limit = budget
+    detail: dict[str, Any] = {"campaignId": cid, "period": period, "periodKey": key, "limit": limit, "unit": definition.budget.unit}
+    if period.startswith("attribute:"):
+        attribute, value = key.removeprefix("A#").split("=", 1)
+        detail.update(period="attribute", attribute=attribute, value=value)
     if period == "total":
         service.pause_for_budget(store, cid, now, detail)
         return
@@ -148,22 +171,41 @@ def on_event(store: DynamoCampaignStore, event_type: str, detail: dict[str, Any]
     """Every active campaign this event triggers: each grants at most once per occurrence."""
     customer_id = str(detail["customerId"])
     trigger = targeting.trigger_key(event_type, detail, event_id)
-    profile: dict[str, Any] | None = None
-    loaded = False
+    audience = Eligibility(store, customer_id, now)
     outcomes: dict[str, str] = {}
     for meta in service.campaigns_for(store, f"TRIGGER#{event_type}"):
         definition = service.definition_of(meta)
         if service.view(meta, now)["effectiveStatus"] != "active" or not targeting.event_matches(definition.trigger, detail):  # type: ignore[arg-type]
             continue
-        if not loaded and definition.audience.needs_profile:
-            profile, loaded = load_profile(customer_id), True
-        if definition.audience.uploaded:
-            if not uploads.is_member(store, definition.campaignId, customer_id):
-                continue
-        elif not targeting.in_audience(definition.audience, customer_id, profile, business_date(now, get_settings().bank_zone)):
+        if not audience.admits(definition):
             continue
-        outcomes[definition.campaignId] = grant(store, meta, customer_id, trigger, now)
+        if definition.trigger.counts_progress:  # type: ignore[union-attr]
+            from loyalty.campaigns import tasks
+
+            outcomes[definition.campaignId] = tasks.on_progress(store, meta, customer_id, detail, trigger, now)
+        else:
+            outcomes[definition.campaignId] = grant(store, meta, customer_id, trigger, now, context=detail)
+    if event_type in ("AccountOpened", "CardTransactionPosted"):
+        from loyalty.campaigns import referrals
+
+        outcomes.update(referrals.on_event(store, event_type, detail, audience, now))
     return outcomes
+
+
+class Eligibility:
+    """Whether one customer is in a campaign's audience; the profile is read once, if a rule needs it."""
+
+    def __init__(self, store: DynamoCampaignStore, customer_id: str, now: datetime):
+        self.store, self.customer_id, self.now = store, customer_id, now
+        self._profile: dict[str, Any] | None = None
+        self._loaded = False
+
+    def admits(self, definition: CampaignDefinition) -> bool:
+        if not self._loaded and definition.audience.needs_profile:
+            self._profile, self._loaded = load_profile(self.customer_id), True
+        if definition.audience.uploaded:
+            return uploads.is_member(self.store, definition.campaignId, self.customer_id)
+        return targeting.in_audience(definition.audience, self.customer_id, self._profile, business_date(self.now, get_settings().bank_zone))
 
 
 def load_profile(customer_id: str) -> dict[str, Any] | None:

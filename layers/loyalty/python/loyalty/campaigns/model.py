@@ -7,7 +7,7 @@ a notification channel. Saving creates a new version; only a draft is edited.
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator, model_validator
@@ -26,13 +26,14 @@ TRIGGER_EVENTS: dict[str, str] = {
     "AccountOpened": "bank.core",
     "LargeBalanceMovement": "bank.core",
     "DepositBalanceChanged": "bank.core",
+    "CheckInCompleted": "bank.core",
     "TierChanged": "loyalty.points",
     "SegmentEntered": "loyalty.scoring",
     "ScoreChanged": "loyalty.scoring",
 }
 TriggerEvent = Literal[
     "CardTransactionPosted", "SalaryCredited", "LoanDrawdown", "AccountOpened", "LargeBalanceMovement",
-    "DepositBalanceChanged", "TierChanged", "SegmentEntered", "ScoreChanged",
+    "DepositBalanceChanged", "CheckInCompleted", "TierChanged", "SegmentEntered", "ScoreChanged",
 ]
 
 
@@ -51,15 +52,39 @@ class Window(Strict):
         return self
 
 
+class Target(Strict):
+    """A task (任务中心): `count` matching events within any `withinDays` days earn the reward, then
+    counting starts again."""
+
+    count: Annotated[StrictInt, Field(ge=2, le=1000)]
+    withinDays: Annotated[StrictInt, Field(ge=1, le=366)]
+
+
 class EventTrigger(Strict):
     """A bank event, with an EventBridge-style `pattern` over its detail (lists of allowed values,
-    `{"prefix": ...}`, `{"numeric": [op, n, ...]}`, `{"exists": bool}`), and shorthand conditions."""
+    `{"prefix": ...}`, `{"numeric": [op, n, ...]}`, `{"exists": bool}`), and shorthand conditions.
+    With a `target`, matching events count toward it; with `streakDays` (check-ins only), every
+    `streakDays` consecutive business days earn the reward (签到)."""
 
     type: Literal["event"]
     eventType: TriggerEvent
     pattern: dict[str, Any] = Field(default_factory=dict)
     minAmountMinor: MinorUnits | None = None
     mccs: list[Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]] = Field(default_factory=list)
+    target: Target | None = None
+    streakDays: Annotated[StrictInt, Field(ge=2, le=366)] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind_of_progress(self) -> EventTrigger:
+        if self.target and self.streakDays:
+            raise ValueError("a trigger counts toward a target or a streak, not both")
+        if self.streakDays and self.eventType != "CheckInCompleted":
+            raise ValueError("a streak counts CheckInCompleted events")
+        return self
+
+    @property
+    def counts_progress(self) -> bool:
+        return self.target is not None or self.streakDays is not None
 
     @field_validator("pattern")
     @classmethod
@@ -87,9 +112,6 @@ class ScheduleTrigger(Strict):
 
 class ManualTrigger(Strict):
     type: Literal["manual"]
-
-
-Trigger = Annotated[EventTrigger | ScheduleTrigger | ManualTrigger, Field(discriminator="type")]
 
 
 class ScoreRange(Strict):
@@ -142,10 +164,38 @@ class NotifyAction(Strict):
 Action = Annotated[IssueCouponAction | AwardPointsAction | NotifyAction, Field(discriminator="type")]
 
 
+class ReferralTrigger(Strict):
+    """MGM (老带新): an invitee who opens an account with an inviter's code, then makes a card
+    transaction of at least `minAmountMinor` within `withinDays` days, qualifies. The invitee gets the
+    variant's actions, the inviter `inviterActions`; each once per referral."""
+
+    type: Literal["referral"]
+    minAmountMinor: MinorUnits = 0
+    withinDays: Annotated[StrictInt, Field(ge=1, le=366)] = 30
+    inviterActions: Annotated[list[Action], Field(min_length=1, max_length=5)]
+
+
+Trigger = Annotated[EventTrigger | ScheduleTrigger | ManualTrigger | ReferralTrigger, Field(discriminator="type")]
+
+
 class Variant(Strict):
     variantId: Key
     weightPercent: Annotated[StrictInt, Field(ge=1, le=100)]
     actions: Annotated[list[Action], Field(min_length=1, max_length=5)]
+
+
+class AttributeBudget(Strict):
+    """Medusa-style: a limit for each value of one attribute, e.g. each branch's share of the
+    campaign, or each merchant category's. The value is read from the trigger event's detail, else
+    from the customer's profile; a customer without one spends from the value `none`."""
+
+    attribute: Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9]{0,39}$")]
+    limit: Annotated[StrictInt, Field(ge=0)]
+    # Per value, instead of `limit`: {"branch-001": 500_000}
+    overrides: dict[Key, Annotated[StrictInt, Field(ge=0)]] = Field(default_factory=dict)
+
+    def limit_of(self, value: str) -> int:
+        return self.overrides.get(value, self.limit)
 
 
 class Budget(Strict):
@@ -157,11 +207,14 @@ class Budget(Strict):
     daily: Annotated[StrictInt, Field(ge=0)] | None = None
     weekly: Annotated[StrictInt, Field(ge=0)] | None = None
     monthly: Annotated[StrictInt, Field(ge=0)] | None = None
+    byAttribute: Annotated[list[AttributeBudget], Field(max_length=3)] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _currency_for_money(self) -> Budget:
         if (self.unit == "minor") != (self.currency is not None):
             raise ValueError("a budget in minor units names its currency; one in rewards does not")
+        if len({b.attribute for b in self.byAttribute}) != len(self.byAttribute):
+            raise ValueError("one budget per attribute")
         return self
 
     def limits(self) -> dict[str, int]:
@@ -176,9 +229,10 @@ class FrequencyCaps(Strict):
     daily: Count | None = None
     weekly: Count | None = None
     monthly: Count | None = None
+    yearly: Count | None = None
 
     def limits(self) -> dict[str, int]:
-        found = {"lifetime": self.lifetime, "daily": self.daily, "weekly": self.weekly, "monthly": self.monthly}
+        found = {"lifetime": self.lifetime, "daily": self.daily, "weekly": self.weekly, "monthly": self.monthly, "yearly": self.yearly}
         return {period: limit for period, limit in found.items() if limit is not None}
 
 
@@ -213,6 +267,8 @@ class CampaignDefinition(Strict):
             for variant in self.variants:
                 if not any(getattr(a, "costMinor", 0) for a in variant.actions):
                     raise ValueError(f"variant {variant.variantId} has no cost, but the budget is in minor units")
+            if isinstance(self.trigger, ReferralTrigger) and not any(getattr(a, "costMinor", 0) for a in self.trigger.inviterActions):
+                raise ValueError("the inviter's reward has no cost, but the budget is in minor units")
         return self
 
 
@@ -252,6 +308,11 @@ class CardSpend(TriggerDetail):
     transactionId: Key
     amountMinor: MinorUnits
     currency: Currency
+
+
+class CheckIn(TriggerDetail):
+    businessDate: date
+    checkedInAt: AwareDatetime
 
 
 class CampaignFireRequested(BaseModel):

@@ -11,7 +11,11 @@
   TARGETED#<customer>       / <campaign id>            the arm a customer landed in, until the window ends
   CMD#<command id>          / CMD                      which grant a coupon command belongs to
   RUN#<id>                  / <run id>                 a fan-out: total, sent, processed, cursor
-gsi1: CAMPAIGNS / <id> lists campaigns. gsi2: TRIGGER#<event type> | SCHEDULED | MANUAL / <id>
+  PROGRESS#<customer>       / <campaign id>            a task's occurrences or a check-in streak (campaigns.progress)
+  INVITE#<code>             / CODE                     the inviter an invite code belongs to (MGM)
+  INVITER#<customer>        / CODE                     a customer's invite code
+  REFERRAL#<id>             / <invitee>                a referral in a campaign: bound, refused or qualified
+gsi1: CAMPAIGNS / <id> lists campaigns. gsi2: TRIGGER#<event type> | SCHEDULED | MANUAL | REFERRAL / <id>
 finds the campaigns a trigger concerns.
 """
 
@@ -58,10 +62,26 @@ def run_key(campaign_id: str, run_id: str) -> dict[str, str]:
     return {"pk": f"RUN#{campaign_id}", "sk": run_id}
 
 
+def progress_key(customer_id: str, campaign_id: str) -> dict[str, str]:
+    return {"pk": f"PROGRESS#{customer_id}", "sk": campaign_id}
+
+
 def trigger_index(trigger: dict[str, Any]) -> str:
     if trigger["type"] == "event":
         return f"TRIGGER#{trigger['eventType']}"
-    return "SCHEDULED" if trigger["type"] == "schedule" else "MANUAL"
+    return {"schedule": "SCHEDULED", "referral": "REFERRAL"}.get(trigger["type"], "MANUAL")
+
+
+def invite_key(code: str) -> dict[str, str]:
+    return {"pk": f"INVITE#{code}", "sk": "CODE"}
+
+
+def inviter_key(customer_id: str) -> dict[str, str]:
+    return {"pk": f"INVITER#{customer_id}", "sk": "CODE"}
+
+
+def referral_key(campaign_id: str, invitee_id: str) -> dict[str, str]:
+    return {"pk": f"REFERRAL#{campaign_id}", "sk": invitee_id}
 
 
 def counted_add(table: str, key: dict[str, str], attribute: str, add: int, limit: int, extra: dict[str, Any] | None = None) -> dict[str, Any]:

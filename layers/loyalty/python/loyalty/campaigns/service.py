@@ -157,8 +157,18 @@ def report(store: DynamoCampaignStore, campaign_id: str, now: datetime) -> dict[
         rows.append({"arm": name, **{k: int(arm.get(k, 0)) for k in ("targeted", "granted", "notified", "redeemed", "cancelled", "cost")},
                      "spendPerTargetedMinor": spend, "upliftVsControl": uplift})
     keys = targeting.period_keys(now.astimezone(get_settings().bank_zone).date())
-    budget = {period: {"limit": limit, "spent": int(budgets.get(keys[period], {}).get("spent", 0)),
+    budget: dict[str, Any] = {period: {"limit": limit, "spent": int(budgets.get(keys[period], {}).get("spent", 0)),
                        "left": limit - int(budgets.get(keys[period], {}).get("spent", 0))}
               for period, limit in definition.budget.limits().items()}
+    by_attribute = {b.attribute: b for b in definition.budget.byAttribute}
+    shares = []
+    for key, row in sorted(budgets.items()):
+        if key.startswith("A#") and key[2:].split("=", 1)[0] in by_attribute:
+            attribute, value = key[2:].split("=", 1)
+            limit = by_attribute[attribute].limit_of(value)
+            shares.append({"attribute": attribute, "value": value, "limit": limit, "spent": int(row.get("spent", 0)),
+                           "left": limit - int(row.get("spent", 0))})
+    if shares:
+        budget["byAttribute"] = shares
     return {"campaignId": campaign_id, "status": view(meta, now)["effectiveStatus"], "metric": definition.metric,
             "budgetUnit": definition.budget.unit, "currency": definition.budget.currency, "arms": rows, "budget": budget}

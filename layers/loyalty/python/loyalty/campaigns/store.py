@@ -189,6 +189,17 @@ class DynamoCampaignStore:
                 return False
             raise Conflict("the campaign's counters changed meanwhile; retry", code="CAMPAIGN_CONTENDED") from None
 
+    def put_all_new(self, items: list[dict[str, Any]]) -> int | None:
+        """Creates every item or none: None when created, else the index of an item that existed."""
+        try:
+            self.client.transact_write_items(TransactItems=[records.put_new(self.table, item) for item in items])
+            return None
+        except Exception as error:
+            failed = _failed_items(error)
+            if not failed or failed[0][1] != "ConditionalCheckFailed":
+                raise
+            return failed[0][0]
+
     # ---- plain reads and writes ----------------------------------------------------------------------
 
     def get_record(self, key: dict[str, str], *, consistent: bool = True) -> dict[str, Any] | None:
@@ -197,6 +208,17 @@ class DynamoCampaignStore:
 
     def put(self, record: dict[str, Any]) -> None:
         self.client.put_item(TableName=self.table, Item=to_item(record))
+
+    def put_versioned(self, record: dict[str, Any], expected_version: int) -> bool:
+        """Optimistic concurrency: False if someone else wrote the record since it was read."""
+        condition: dict[str, Any] = (
+            {"ConditionExpression": "attribute_not_exists(pk)"} if expected_version == 0
+            else {"ConditionExpression": "version = :v", "ExpressionAttributeValues": {":v": to_value(expected_version)}})
+        try:
+            self.client.put_item(TableName=self.table, Item=to_item({**record, "version": expected_version + 1}), **condition)
+            return True
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
 
     def under(self, pk: str, limit: int | None = None) -> list[dict[str, Any]]:
         request: dict[str, Any] = {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": to_value(pk)}, "ConsistentRead": True}

@@ -186,7 +186,7 @@ def arm_of(definition: CampaignDefinition, customer_id: str) -> str:
 def period_keys(day: date) -> dict[str, str]:
     year, week, _ = day.isocalendar()
     return {"total": "TOTAL", "lifetime": "LIFETIME", "daily": f"D#{day.isoformat()}", "weekly": f"W#{year}-{week:02d}",
-            "monthly": f"M#{day.isoformat()[:7]}"}
+            "monthly": f"M#{day.isoformat()[:7]}", "yearly": f"Y#{day.year}"}
 
 
 def deliver_at(quiet: QuietHours | None, local_now: datetime) -> datetime | None:

@@ -54,7 +54,56 @@ def birthday_gift(p: dict[str, Any]) -> dict[str, Any]:
         "trigger": {"type": "schedule", "expression": p.get("expression", "cron(0 9 * * ? *)"), "timezone": p.get("timezone", "Asia/Shanghai")},
         "audience": {"birthdayToday": True},
         "variants": [{"variantId": "main", "weightPercent": 100, "actions": _coupon_and_notice(p)}],
-        "frequencyCaps": {"lifetime": 1},
+        "frequencyCaps": {"yearly": 1},
+    }
+
+
+def _reward(p: dict[str, Any]) -> list[dict[str, Any]]:
+    """Points when the parameters name them, else a coupon; with a notice if asked."""
+    if p.get("points"):
+        actions: list[dict[str, Any]] = [
+            {"type": "award_points", "points": p["points"], "costCentre": p["pointsCostCentre"], "costMinor": p.get("costMinor", 0)}]
+        if p.get("notifyTemplateId"):
+            actions.append({"type": "notify", "channel": p.get("channel", "push"), "templateId": p["notifyTemplateId"]})
+        return actions
+    return _coupon_and_notice(p)
+
+
+def check_in_streak(p: dict[str, Any]) -> dict[str, Any]:
+    """签到: every `days` consecutive days of check-ins earn points (or a coupon); a missed day
+    starts the count again. At most `perMonth` rewards a month (default 4)."""
+    return {
+        "trigger": {"type": "event", "eventType": "CheckInCompleted", "streakDays": p["days"]},
+        "audience": {"requireProfile": False},
+        "variants": [{"variantId": "main", "weightPercent": 100, "actions": _reward(p)}],
+        "frequencyCaps": {"monthly": p.get("perMonth", 4)},
+    }
+
+
+def card_spend_task(p: dict[str, Any]) -> dict[str, Any]:
+    """A task (任务中心): `count` card transactions of at least `minAmountMinor` within `withinDays`
+    days earn the reward, once per customer unless `perCustomer` says otherwise."""
+    return {
+        "trigger": {"type": "event", "eventType": "CardTransactionPosted", "minAmountMinor": p["minAmountMinor"], "mccs": p.get("mccs", []),
+                    "target": {"count": p["count"], "withinDays": p.get("withinDays", 30)}},
+        "variants": [{"variantId": "main", "weightPercent": 100, "actions": _reward(p)}],
+        "frequencyCaps": {"lifetime": p.get("perCustomer", 1)},
+    }
+
+
+def mgm_referral(p: dict[str, Any]) -> dict[str, Any]:
+    """MGM (老带新): an invitee who signs up with an inviter's code and makes a card transaction of at
+    least `minAmountMinor` within `withinDays` (default 30) days gets a coupon; the inviter gets
+    `inviterPoints`. Self-referral (same device or phone) is refused. At most `inviterPerMonth`
+    (default 10) rewards a month for one inviter."""
+    invitee = {"couponTemplateId": p["inviteeCouponTemplateId"], "couponCostMinor": p.get("inviteeCostMinor", 0)}
+    inviter = {"points": p["inviterPoints"], "pointsCostCentre": p["pointsCostCentre"], "costMinor": p.get("inviterCostMinor", 0)}
+    return {
+        "trigger": {"type": "referral", "minAmountMinor": p.get("minAmountMinor", 0), "withinDays": p.get("withinDays", 30),
+                    "inviterActions": _reward(inviter)},
+        "audience": {"requireProfile": False},
+        "variants": [{"variantId": "main", "weightPercent": 100, "actions": _coupon_and_notice(invitee)}],
+        "frequencyCaps": {"monthly": p.get("inviterPerMonth", 10)},
     }
 
 
@@ -63,6 +112,9 @@ TEMPLATES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "first_salary_gift": first_salary_gift,
     "deposit_increase_gift": deposit_increase_gift,
     "birthday_gift": birthday_gift,
+    "check_in_streak": check_in_streak,
+    "card_spend_task": card_spend_task,
+    "mgm_referral": mgm_referral,
 }
 
 
