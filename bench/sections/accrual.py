@@ -29,8 +29,6 @@ import json
 import os
 import random
 import resource
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -39,16 +37,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bench import child
 from bench.sections.overhead import api_event, free_port
 from bench.stats import median, percentile
 from bench.table import Column, Table
 from infra.topology import BANK_SOURCE, DEFAULT_BANK_TIME_ZONE, TOPOLOGY
 
-ROOT = Path(__file__).resolve().parents[2]
 # An event costs a Query and a TransactWriteItems (~7 and ~15 ms on the emulator, whose base-table
 # queries read one partition: infra/local/emulator_patches.py). 2,000 events take about a minute and a
 # half; ACCRUAL_EVENTS=10000 runs the issue's full 10,000 (several minutes). Four events per customer
@@ -468,31 +465,12 @@ class Memory:
     error: str = ""
 
 
-# Run with `python -c` in the function's environment; the batches come on stdin, the first one untraced
-# (the cold start: imports, clients, the rules cache), then each of the others under tracemalloc.
+# Appended to bench.child's preamble: the batches come on stdin, the first one untraced (the cold start:
+# imports, clients, the rules cache), then each of the others under tracemalloc.
 HANDLER_PROCESS = """
-import importlib, json, resource, sys, tracemalloc, uuid
-
-class Context:
-    def __init__(self, name, memory_mb):
-        self.function_name, self.function_version, self.memory_limit_in_mb = name, "$LATEST", memory_mb
-        self.invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:" + name
-        self.aws_request_id, self.log_group_name, self.log_stream_name = str(uuid.uuid4()), "/aws/lambda/" + name, "bench"
-    def get_remaining_time_in_millis(self):
-        return 30000
-
-def peak_rss_kb():
-    # VmHWM starts afresh at exec; ru_maxrss may carry the parent's peak over the fork
-    try:
-        with open("/proc/self/status") as status:
-            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-    except (OSError, StopIteration):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-import_path, name, memory_mb = sys.argv[1], sys.argv[2], int(sys.argv[3])
 batches = json.load(sys.stdin)
-handler = importlib.import_module(import_path).handler
-failed = len(handler(batches[0], Context(name, memory_mb))["batchItemFailures"])
+handler = load_handler()
+failed = len(handler(batches[0], context())["batchItemFailures"])
 warm_kb = peak_rss_kb()
 tracemalloc.start()
 start, _ = tracemalloc.get_traced_memory()
@@ -500,7 +478,7 @@ peak_all = transient = 0
 for batch in batches[1:]:
     before, _ = tracemalloc.get_traced_memory()
     tracemalloc.reset_peak()
-    failed += len(handler(batch, Context(name, memory_mb))["batchItemFailures"])
+    failed += len(handler(batch, context())["batchItemFailures"])
     current, peak = tracemalloc.get_traced_memory()
     transient, peak_all = max(transient, peak - before), max(peak_all, peak - start)
 retained = tracemalloc.get_traced_memory()[0] - start
@@ -515,11 +493,7 @@ def memory_pass(batches: list[dict[str, Any]]) -> Memory:
     process, are not counted); the first batch is its cold start, not measured."""
     function = TOPOLOGY.function(FUNCTION)
     memory = Memory(events=sum(len(b["Records"]) for b in batches[1:]))
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'layers' / 'loyalty' / 'python'}"}
-    result = subprocess.run(
-        [sys.executable, "-c", HANDLER_PROCESS, function.import_path, function.name, str(function.memory_mb)],
-        input=json.dumps(batches), env=env, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
-    )
+    result = child.run(function, HANDLER_PROCESS, input=json.dumps(batches))
     try:
         out = json.loads(result.stdout.strip().splitlines()[-1])
     except (IndexError, ValueError):

@@ -1,31 +1,40 @@
-"""A scheduled campaign's audience fan-out on the emulator: pages of the audience into work items on SQS,
-and the workers' grants, over `CUSTOMERS` synthetic customers.
+"""A scheduled campaign's audience fan-out on the emulator over `CUSTOMERS` synthetic customers (the issue's
+100,000 by default), and the workers' grants on a sample of its work items (`SAMPLE`, 2,000 by default).
 
 A local cloud (moto over HTTP, on free ports; its pollers, stream pollers and scheduler stopped) is
-seeded, untimed, with `CUSTOMERS` profiles in the `customers` table (BatchWriteItem, 25 a call), all
-carrying the tag the audience asks for. One operator saves a scheduled campaign (daily at 09:00 bank
-time; audience `tagsAll: [TAG]`; 10% control; one variant awarding 100 points; a budget of one reward
-per customer; once per customer for life), submits it, and another approves it. Then, timed:
+seeded, untimed, with `CUSTOMERS` profiles in the `customers` table (BatchWriteItem, 25 a call, from a few
+threads), all carrying the tag the audience asks for. One operator saves a scheduled campaign (daily at
+09:00 bank time; audience `tagsAll: [TAG]`; 10% control; one variant awarding 100 points; a budget of one
+reward per customer; once per customer for life), submits it, and another approves it. Then, timed:
 
 1. the scheduler's tick (`loyalty.campaigns.runs.tick`) at the latest 09:00 slot claims it and starts a
    run (`runs.fire`);
-2. the fan-out function (`campaigns-fanout`, i.e. `runs.page`) runs in a Python process of its own, as
-   a Lambda environment would, invoked once per page with the SQS record the `campaign-run-pages` rule
-   delivers (the outbox's `CampaignRunPageRequested`, page n+1 requested by page n), until the
-   audience scan ends. That process counts its own AWS requests and reports its peak RSS (VmHWM) and
-   tracemalloc;
+2. the fan-out function (`campaigns-fanout`, i.e. `runs.page`) runs in a Python process of its own
+   (`bench.child`), as a Lambda environment would, invoked once per page with the SQS record the
+   `campaign-run-pages` rule delivers (the outbox's `CampaignRunPageRequested`, page n+1 requested by
+   page n), until the audience scan ends: every customer goes to SQS in a work item. That process counts
+   its own AWS requests and reports its peak RSS (VmHWM) and tracemalloc;
 3. after each page, its work items are drained from the `campaign-grants` queue by the local event
-   source mapping's own code (`infra.local.pollers.QueuePoller.poll_once`: ReceiveMessage, the
-   `campaigns-worker` handler in process, DeleteMessageBatch), called in a loop here instead of on its
-   thread; then the next page is asked for.
+   source mapping's own code (`infra.local.pollers.QueuePoller.poll_once`: ReceiveMessage, a handler,
+   DeleteMessageBatch), called in a loop here instead of on its thread; then the next page is asked for.
+   While fewer than `SAMPLE` customers have been drained, the handler is the `campaigns-worker` (the
+   grants); after that it is a collector that only reads the work items, so that every work item of the
+   audience is received, checked and deleted without granting it.
+
+Why a sample: on the emulator a grant costs ~25 ms of the workers (moto serializes one TransactWriteItems of
+8 items and a GetItem per customer), so 100,000 grants take three quarters of an hour or more; the fan-out
+itself takes about five minutes.
+The workers' rates are measured on the sample and extrapolated to `CUSTOMERS`.
 
 Pages and drains alternate, instead of overlapping as in AWS: the emulator serializes every request
 anyway, each phase is timed on its own, and the queue stays short. That matters on moto, whose
-SendMessageBatch costs ~0.3 ms more for every message already in the queue (measured in-process: 39 ms
-into an empty queue, 390 ms at 1,000 messages, 1.6 s at 5,000); SQS has no such cost, and a 100,000
-customer run paged ahead of its workers would mostly measure that. Afterwards, the run's progress, the arms' counters, the budget and (for runs of up to
-`CHECK_LIMIT` customers) one consistent Scan of the campaigns table are the judges: one grant per
-customer, the control share, one `AwardPoints` outbox item per granted customer.
+SendMessageBatch costs ~0.3 ms more for every message already in the queue (it computes the queue's
+attributes, counting its messages, for each message sent: 39 ms into an empty queue, 1.6 s at 5,000);
+SQS has no such cost, and 10,000 work items paged ahead of their consumers would mostly measure that.
+Afterwards the judges are the work items (every customer exactly once), the run's progress, the arms'
+counters, the budget and (for samples of up to `CHECK_LIMIT` customers) one consistent Scan of the
+campaigns table: one grant per sampled customer and none for the others, the control share, one
+`AwardPoints` outbox item per granted customer.
 """
 
 from __future__ import annotations
@@ -34,35 +43,36 @@ import json
 import os
 import resource
 import subprocess
-import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bench import child
 from bench.sections.overhead import free_port
 from bench.stats import median, percentile
 from bench.table import Column, Table
 from infra.topology import DEFAULT_BANK_TIME_ZONE, TOPOLOGY
 
-ROOT = Path(__file__).resolve().parents[2]
-# The issue asks for 100,000 customers. On the emulator a customer costs ~30-55 ms of the workers (a
-# TransactWriteItems of 8 items and a GetItem, serialized by moto) on this 2-core machine, so 100,000 take
-# one to two hours; the default, ~1.5-2.5 minutes here, keeps `make bench` short, and the table gives the
-# measured rates to extrapolate from. CAMPAIGN_FANOUT_CUSTOMERS=100000 runs the issue's figure.
-ISSUE_CUSTOMERS = 100_000
-CUSTOMERS = int(os.environ.get("CAMPAIGN_FANOUT_CUSTOMERS", 2_000))
+ISSUE_CUSTOMERS = 100_000  # "a fan-out of a scheduled campaign over 100,000 synthetic customers"
+CUSTOMERS = int(os.environ.get("CAMPAIGN_FANOUT_CUSTOMERS", ISSUE_CUSTOMERS))
+# Customers whose work items the workers grant (whole pages: the first pages covering SAMPLE customers);
+# CAMPAIGN_FANOUT_SAMPLE=100000 grants them all (about 45 minutes more on the emulator, 2 cores).
+SAMPLE = min(CUSTOMERS, int(os.environ.get("CAMPAIGN_FANOUT_SAMPLE", 2_000)))
 ISSUE_MEMORY_MB = 512  # "must stay within a 512 MB Lambda"
 CONTROL_PERCENT = 10
 POINTS = 100
 SCHEDULE = "cron(0 9 * * ? *)"
-CHECK_LIMIT = 5_000  # above this the full-table Scan of the checks would take longer than the run
-SLICES = 5  # the workers' rate in consecutive fifths of the work items
+CHECK_LIMIT = 5_000  # sampled customers: above this the full-table Scan of the checks would take longer than the run
+SLICES = 5  # the workers' rate in consecutive fifths of the sampled work items
+TRACE_EVERY = 20  # pages 1, 21, 41, ... of the fan-out run under tracemalloc (it slows what it traces)
+SEED_BATCH, SEED_THREADS = 25, 4
 FANOUT, WORKER = "campaigns-fanout", "campaigns-worker"
 MAKER, CHECKER = "bench-maker", "bench-checker"
 
@@ -132,37 +142,21 @@ def by_operation(counts: Counter[str] | dict[str, int], customers: int, service:
 
 # ---- the fan-out function, in a process of its own -----------------------------------------------
 
-# Run with `python -c` in the function's environment. The first stdin line names the run; then each
-# "go" line asks for the next page, and each page's outcome comes back as a line marked MARK on stdout
-# (the function's own log lines may come in between). Page 0 is the cold start (imports, clients);
-# the odd pages are also traced by tracemalloc (its bookkeeping slows what it traces: their times are
-# reported apart). After the last page, page 0 is delivered again: a redelivered request must do nothing.
+# Appended to bench.child's preamble (argv: MARK, TRACE_EVERY). The first stdin line names the run; then
+# each "go" line asks for the next page, and each page's outcome comes back as a line marked MARK on
+# stdout (the function's own log lines may come in between). Page 0 is the cold start (imports, clients);
+# pages 1, 1 + TRACE_EVERY, ... are also traced by tracemalloc (its bookkeeping slows what it traces:
+# their times are reported apart). After the last page, page 0 is delivered again: a redelivered request
+# must do nothing.
 MARK = "@@campaign-fanout "
 FANOUT_PROCESS = """
-import importlib, json, resource, sys, time, tracemalloc, uuid
 from collections import Counter
 
-MARK = sys.argv[4]
-class Context:
-    def __init__(self, name, memory_mb):
-        self.function_name, self.function_version, self.memory_limit_in_mb = name, "$LATEST", memory_mb
-        self.invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:" + name
-        self.aws_request_id, self.log_group_name, self.log_stream_name = str(uuid.uuid4()), "/aws/lambda/" + name, "bench"
-    def get_remaining_time_in_millis(self):
-        return 60000
-
-def peak_rss_kb():
-    # VmHWM starts afresh at exec; ru_maxrss may carry the parent's peak over the fork
-    try:
-        with open("/proc/self/status") as status:
-            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-    except (OSError, StopIteration):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+MARK, trace_every = argv[0], int(argv[1])
 
 def say(message):
     print(MARK + json.dumps(message), flush=True)
 
-import_path, name, memory_mb = sys.argv[1], sys.argv[2], int(sys.argv[3])
 run = json.loads(sys.stdin.readline())
 requests, seconds, counting = Counter(), Counter(), [False]
 def count(event_name="", **_):
@@ -203,15 +197,15 @@ handler = None
 page = -1
 while sys.stdin.readline().strip() == "go":
     page += 1
-    traced = page % 2 == 1
+    traced = page % trace_every == 1
     if traced:
         tracemalloc.start()
         before, _ = tracemalloc.get_traced_memory()
     counting[0] = True
     began = time.perf_counter()
     if handler is None:
-        handler = importlib.import_module(import_path).handler
-    failed = len(handler(record(page), Context(name, memory_mb))["batchItemFailures"])
+        handler = load_handler()
+    failed = len(handler(record(page), context(60000))["batchItemFailures"])
     elapsed = (time.perf_counter() - began) * 1000
     counting[0] = False
     if traced:
@@ -232,7 +226,7 @@ while sys.stdin.readline().strip() == "go":
 out["requests"], out["seconds"] = dict(requests), dict(seconds)
 requests.clear()
 counting[0] = True
-out["failed_redelivery"] = len(handler(record(0), Context(name, memory_mb))["batchItemFailures"])
+out["failed_redelivery"] = len(handler(record(0), context(60000))["batchItemFailures"])
 counting[0] = False
 out["redelivery_requests"] = dict(requests)
 out["pages"] = len(pages)
@@ -252,6 +246,7 @@ class Fanout:
     traced_ms: list[float] = field(default_factory=list)
     requests: Counter[str] = field(default_factory=Counter)
     aws_ms_per_call: str = ""
+    aws_s: float = 0.0  # inside AWS calls, all pages
     redelivery_requests: Counter[str] = field(default_factory=Counter)
     failed: int = 0
     failed_redelivery: int = 0
@@ -266,6 +261,7 @@ class Fanout:
         self.requests = Counter({_label(k): v for k, v in out["requests"].items()})
         self.aws_ms_per_call = ", ".join(f"{_label(k).split(' ', 1)[1]} {v * 1000 / out['requests'][k]:.1f}"
                                          for k, v in sorted(out["seconds"].items()) if out["requests"].get(k))
+        self.aws_s = sum(out["seconds"].values())
         self.redelivery_requests = Counter({_label(k): v for k, v in out["redelivery_requests"].items()})
         self.failed, self.failed_redelivery = out["failed"], out["failed_redelivery"]
         self.maxrss_mb, self.warm_mb, self.transient_kb = out["maxrss_kb"] / 1024, out.get("warm_kb", 0) / 1024, out["transient"] / 1024
@@ -276,15 +272,8 @@ class FanoutProcess:
     """The campaigns-fanout function in a process of its own, one page at a time on request."""
 
     def __init__(self, campaign_id: str, run_id: str, queue_arn: str):
-        import tempfile
-
-        function = TOPOLOGY.function(FANOUT)
-        env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'layers' / 'loyalty' / 'python'}"}
         self.stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115  # closed in close()
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", FANOUT_PROCESS, function.import_path, function.name, str(function.memory_mb), MARK],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=env, cwd=ROOT, text=True,
-        )
+        self.process = child.start(TOPOLOGY.function(FANOUT), FANOUT_PROCESS, MARK, str(TRACE_EVERY), stderr=self.stderr)
         self._send(json.dumps({"campaignId": campaign_id, "runId": run_id, "queueArn": queue_arn}))
 
     def _send(self, line: str) -> None:
@@ -317,13 +306,16 @@ class FanoutProcess:
         self.stderr.close()
 
 
-# ---- the workers ---------------------------------------------------------------------------------
+# ---- the workers and the collector ---------------------------------------------------------------
 
 
 @dataclass
 class Work:
+    """The workers, on the sample: the work items of the first pages, until SAMPLE customers."""
+
     invocations: int = 0
     items: int = 0  # SQS messages handled: work items of up to 10 customers
+    customers: int = 0  # in those work items
     failed: int = 0
     wall_s: float = 0.0
     slice_rates: list[float] = field(default_factory=list)  # work items/s in consecutive fifths
@@ -335,15 +327,46 @@ class Work:
     first_event: dict[str, Any] | None = None
 
 
-class Recording:
-    """The registry the poller invokes through: times each invocation, keeps the first event."""
+@dataclass
+class Sent:
+    """Every work item the fan-out sent, as the workers or the collector received it."""
 
-    def __init__(self, registry: Any, work: Work):
-        self.registry, self.work = registry, work
+    items: int = 0
+    customers: Counter[str] = field(default_factory=Counter)  # customer -> work items naming them
+    largest: int = 0  # customers in the largest work item
+    sampled: list[str] = field(default_factory=list)  # the customers of the work items the workers handled
+    item_ids: Counter[str] = field(default_factory=Counter)
+
+    def add(self, event: dict[str, Any], sampled: bool) -> None:
+        for record in event["Records"]:
+            body = json.loads(record["body"])
+            self.items += 1
+            self.item_ids[body["itemId"]] += 1
+            self.customers.update(body["customerIds"])
+            self.largest = max(self.largest, len(body["customerIds"]))
+            if sampled:
+                self.sampled += body["customerIds"]
+
+
+@dataclass
+class Collected:
+    """The collector, on the work items after the sample: received, read and deleted, not granted."""
+
+    items: int = 0
+    wall_s: float = 0.0
+    requests: Counter[str] = field(default_factory=Counter)  # its SQS calls, the same as the event source mapping's
+
+
+class Recording:
+    """The registry the workers' poller invokes through: times each invocation, keeps the first event."""
+
+    def __init__(self, registry: Any, work: Work, sent: Sent):
+        self.registry, self.work, self.sent = registry, work, sent
 
     def invoke(self, function: Any, event: dict[str, Any]) -> Any:
         if self.work.first_event is None:
             self.work.first_event = event
+        self.sent.add(event, sampled=True)
         started = time.perf_counter()
         try:
             return self.registry.invoke(function, event)
@@ -351,42 +374,74 @@ class Recording:
             self.work.invocation_ms.append((time.perf_counter() - started) * 1000)
 
 
-class Workers:
-    """The campaign-grants event source mapping, polled here: `drain()` handles what the queue holds."""
+class Collecting:
+    """The registry the collector's poller invokes through: reads the work items, grants nothing."""
+
+    def __init__(self, sent: Sent):
+        self.sent = sent
+
+    def invoke(self, function: Any, event: dict[str, Any]) -> Any:
+        self.sent.add(event, sampled=False)
+        return {"batchItemFailures": []}
+
+
+def _poll_until_empty(poller: Any, handled_so_far: int, seconds_so_far: float, polls: list[tuple[int, float]]) -> tuple[int, float]:
+    """poll_once until the queue answers empty twice in a row; (messages handled, seconds)."""
+    started, handled, empty = time.perf_counter(), 0, 0
+    while empty < 2:  # an empty receive, then one more to be sure
+        got = poller.poll_once()
+        empty = 0 if got else empty + 1
+        handled += got
+        polls.append((handled_so_far + handled, seconds_so_far + time.perf_counter() - started))
+    return handled, time.perf_counter() - started
+
+
+class Drains:
+    """The campaign-grants event source mapping, polled here after each page: by the campaigns-worker while
+    the sample is not full, then by the collector. `after_page()` empties the queue."""
 
     def __init__(self, cloud: Any):
         from infra.local.pollers import QueuePoller
         from loyalty.core import aws
 
-        self.work = Work()
+        self.work, self.collected, self.sent = Work(), Collected(), Sent()
         function = TOPOLOGY.function(WORKER)
         queue = TOPOLOGY.queue(function.queue or "")
+        url, arn = cloud.provisioned.queue_urls[queue.name], cloud.provisioned.queue_arns[queue.name]
         # never started: polled here, on this thread
-        self.poller = QueuePoller(queue, cloud.provisioned.queue_urls[queue.name], cloud.provisioned.queue_arns[queue.name], function,
-                                  Recording(cloud.registry, self.work), cloud.clients.sqs)  # type: ignore[arg-type]
-        self.worker_requests, self.mapping_requests = Requests(), Requests()
-        self.worker_clients, self.mapping_clients = (aws.dynamodb(), aws.sqs()), (cloud.clients.sqs,)
+        self.workers = QueuePoller(queue, url, arn, function, Recording(cloud.registry, self.work, self.sent), cloud.clients.sqs)  # type: ignore[arg-type]
+        self.collector = QueuePoller(queue, url, arn, function, Collecting(self.sent), cloud.clients.sqs)  # type: ignore[arg-type]
+        self.worker_requests, self.mapping_requests, self.collector_requests = Requests(), Requests(), Requests()
+        self.worker_clients, self.sqs = (aws.dynamodb(), aws.sqs()), cloud.clients.sqs
         self.polls: list[tuple[int, float]] = []  # (work items handled so far, seconds spent draining so far)
+        self.sampled_customers = 0  # customers of the pages the workers drained
 
-    def drain(self) -> None:
-        self.worker_requests.attach(*self.worker_clients)
-        self.mapping_requests.attach(*self.mapping_clients)
-        started = time.perf_counter()
-        try:
-            empty = 0
-            while empty < 2:  # an empty receive, then one more to be sure
-                handled = self.poller.poll_once()
-                empty = 0 if handled else empty + 1
-                self.work.items += handled
-                self.polls.append((self.work.items, self.work.wall_s + time.perf_counter() - started))
-        finally:
-            self.work.wall_s += time.perf_counter() - started
-            self.worker_requests.detach(*self.worker_clients)
-            self.mapping_requests.detach(*self.mapping_clients)
+    @property
+    def wall_s(self) -> float:
+        return self.work.wall_s + self.collected.wall_s
 
-    def finish(self) -> Work:
+    def after_page(self, customers: int) -> None:
+        if self.sampled_customers < SAMPLE:
+            self.sampled_customers += customers
+            self.worker_requests.attach(*self.worker_clients)
+            self.mapping_requests.attach(self.sqs)
+            try:
+                handled, seconds = _poll_until_empty(self.workers, self.work.items, self.work.wall_s, self.polls)
+            finally:
+                self.worker_requests.detach(*self.worker_clients)
+                self.mapping_requests.detach(self.sqs)
+            self.work.items, self.work.wall_s = self.work.items + handled, self.work.wall_s + seconds
+        else:
+            self.collector_requests.attach(self.sqs)
+            try:
+                handled, seconds = _poll_until_empty(self.collector, self.collected.items, self.collected.wall_s, [])
+            finally:
+                self.collector_requests.detach(self.sqs)
+            self.collected.items, self.collected.wall_s = self.collected.items + handled, self.collected.wall_s + seconds
+
+    def finish(self) -> tuple[Work, Collected, Sent]:
         work = self.work
-        work.invocations, work.failed = self.poller.batches, self.poller.failures
+        work.invocations, work.failed, work.customers = self.workers.batches, self.workers.failures, len(self.sent.sampled)
         work.requests, work.mapping_requests = self.worker_requests.counts, self.mapping_requests.counts
         work.aws_s, work.aws_ms_per_call = self.worker_requests.seconds, self.worker_requests.ms_per_call("DynamoDB")
         # work items per second of draining, in consecutive fifths of the items (cut at the polls that crossed each fifth)
@@ -398,20 +453,21 @@ class Workers:
                 break
             work.slice_rates.append((crossed[0] - mark_items) / (crossed[1] - mark_s))
             mark_items, mark_s = crossed
-        return work
+        self.collected.requests = self.collector_requests.counts
+        return work, self.collected, self.sent
 
 
-def fan_out(cloud: Any, campaign_id: str, run_id: str) -> tuple[Fanout, Work]:
+def fan_out(cloud: Any, campaign_id: str, run_id: str) -> tuple[Fanout, Work, Collected, Sent]:
     """Page after page through the fan-out process; each page's work items drained before the next page is
     asked for (see the notes: moto's SendMessageBatch slows down with every message already queued).
     The fan-out's `process_s` excludes the drains."""
-    fanout, workers = Fanout(), Workers(cloud)
+    fanout, drains = Fanout(), Drains(cloud)
     started = time.perf_counter()
     process = FanoutProcess(campaign_id, run_id, cloud.provisioned.queue_arns[TOPOLOGY.function(FANOUT).queue or ""])
     try:
         while True:
             page = process.next_page()
-            workers.drain()
+            drains.after_page(page["customers"])
             if page["last"]:
                 break
         fanout.take(process.result())
@@ -419,23 +475,29 @@ def fan_out(cloud: Any, campaign_id: str, run_id: str) -> tuple[Fanout, Work]:
         fanout.error = str(error)
     finally:
         process.close()
-    fanout.process_s = time.perf_counter() - started - workers.work.wall_s
-    return fanout, workers.finish()
+    fanout.process_s = time.perf_counter() - started - drains.wall_s
+    return (fanout, *drains.finish())
 
 
 # ---- setting up ----------------------------------------------------------------------------------
 
 
 def seed(client: Any, prefix: str, tag: str, count: int) -> list[str]:
+    """`count` profiles, all tagged, with BatchWriteItem (25 a call) from SEED_THREADS threads."""
     from loyalty.core.dynamo import to_item
 
     ids = [f"{prefix}-{n:07d}" for n in range(count)]
-    for start in range(0, count, 25):
+
+    def write(start: int) -> None:
         puts = [{"PutRequest": {"Item": to_item({"customerId": c, "changedAt": "2026-01-01T00:00:00.000000Z", "sourceEventId": "bench-seed",
-                                                 "tags": [tag], "tier": "silver", "segments": ["active"]})}} for c in ids[start : start + 25]]
+                                                 "tags": [tag], "tier": "silver", "segments": ["active"]})}}
+                for c in ids[start : start + SEED_BATCH]]
         request: dict[str, Any] = {"customers": puts}
         while request:
             request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+
+    with ThreadPoolExecutor(SEED_THREADS) as pool:
+        list(pool.map(write, range(0, count, SEED_BATCH)))
     return ids
 
 
@@ -484,16 +546,27 @@ class Books:
     run: dict[str, Any] = field(default_factory=dict)
     arms: dict[str, dict[str, int]] = field(default_factory=dict)
     budget_spent: int = 0
-    expected_control: int = 0
+    expected_control: int = 0  # of the sampled customers, worked out with arm_of
+    expected_control_all: int = 0  # of all the customers: what the whole run's control arm would hold
+    # the work items, as received: against the seeded customers
+    sent_customers: int = 0
+    sent_distinct: int = 0
+    sent_twice: int = 0  # customers in more than one work item
+    sent_missing: int = 0  # seeded customers in no work item
+    sent_unknown: int = 0  # customers in work items who were not seeded
+    sent_largest: int = 0  # customers in the largest work item
+    item_ids_twice: int = 0
     scanned: bool = False
     grants: Counter[str] = field(default_factory=Counter)  # status -> grant records
     customers_with_grants: int = 0
     customers_granted_twice: int = 0
+    granted_outside_sample: int = 0  # customers with a grant record whose work item went to the collector
     outbox: Counter[str] = field(default_factory=Counter)  # detail-type -> items of this campaign
+    queue_left: int = 0  # messages still in campaign-grants, visible or not
     check_s: float = 0.0
 
 
-def check(cloud: Any, store: Any, campaign: Any, run_id: str, ids: list[str]) -> Books:
+def check(cloud: Any, store: Any, campaign: Any, run_id: str, ids: list[str], sent: Sent) -> Books:
     from loyalty.campaigns import runs, targeting
     from loyalty.core.dynamo import from_item
 
@@ -502,8 +575,21 @@ def check(cloud: Any, store: Any, campaign: Any, run_id: str, ids: list[str]) ->
     for arm in store.under(f"STATS#{campaign.campaignId}"):
         books.arms[arm["sk"].removeprefix("ARM#")] = {k: int(arm.get(k, 0)) for k in ("targeted", "granted", "cost")}
     books.budget_spent = int((store.get_record({"pk": f"BUDGET#{campaign.campaignId}", "sk": "TOTAL"}) or {}).get("spent", 0))
-    books.expected_control = sum(targeting.arm_of(campaign, c) == "control" for c in ids)
-    if len(ids) <= CHECK_LIMIT:
+    books.expected_control = sum(targeting.arm_of(campaign, c) == "control" for c in sent.sampled)
+    books.expected_control_all = sum(targeting.arm_of(campaign, c) == "control" for c in ids)
+    seeded = set(ids)
+    books.sent_customers, books.sent_distinct = sum(sent.customers.values()), len(sent.customers)
+    books.sent_twice = sum(1 for n in sent.customers.values() if n > 1)
+    books.sent_missing = len(seeded - sent.customers.keys())
+    books.sent_unknown = len(sent.customers.keys() - seeded)
+    books.item_ids_twice = sum(1 for n in sent.item_ids.values() if n > 1)
+    books.sent_largest = sent.largest
+    queue = TOPOLOGY.function(WORKER).queue or ""
+    attributes = cloud.clients.sqs.get_queue_attributes(
+        QueueUrl=cloud.provisioned.queue_urls[queue],
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    books.queue_left = sum(int(v) for v in attributes.values())
+    if len(sent.sampled) <= CHECK_LIMIT:
         books.scanned = True
         per_customer: Counter[str] = Counter()
         request: dict[str, Any] = {"TableName": "campaigns", "ConsistentRead": True}
@@ -522,6 +608,7 @@ def check(cloud: Any, store: Any, campaign: Any, run_id: str, ids: list[str]) ->
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         books.customers_with_grants = len(per_customer)
         books.customers_granted_twice = sum(1 for n in per_customer.values() if n > 1)
+        books.granted_outside_sample = len(per_customer.keys() - set(sent.sampled))
     books.check_s = time.perf_counter() - started
     return books
 
@@ -570,10 +657,11 @@ class Results:
     tick_requests: Counter[str]
     fanout: Fanout
     work: Work
+    collected: Collected
     books: Books
     redelivered: Redelivered
-    emulator_requests: int  # during the tick, the fan-out and the workers
-    wall_s: float  # the tick to the last work item
+    emulator_requests: int  # during the tick, the fan-out, the workers and the collector
+    whole_s: float  # the tick to the last work item drained, drains included
     bench_maxrss_mb: float
     problems: list[str]
 
@@ -647,126 +735,163 @@ def measure(cloud: Any) -> Results:
         raise RuntimeError(f"the scheduler's tick started {started_runs!r}, not one run")
     run_id = started_runs[0]
 
-    fanout, work = fan_out(cloud, campaign_id, run_id)
+    fanout, work, collected, sent = fan_out(cloud, campaign_id, run_id)
     if fanout.error:
         problems.append(fanout.error)
-    wall_s = time.perf_counter() - started
+    whole_s = time.perf_counter() - started
     emulator_requests = cloud.emulator.app.requests - emulator_before
 
     redelivered = redeliver(cloud, store, campaign_id, run_id, work.first_event)
-    books = check(cloud, store, campaign, run_id, ids)
-    return Results(CUSTOMERS, seed_s, tick_s, tick_requests.counts, fanout, work, books, redelivered, emulator_requests, wall_s,
-                   resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, problems)
+    books = check(cloud, store, campaign, run_id, ids, sent)
+    return Results(CUSTOMERS, seed_s, tick_s, tick_requests.counts, fanout, work, collected, books, redelivered, emulator_requests,
+                   whole_s, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, problems)
+
+
+def _fifths(values: list[float]) -> tuple[list[float], list[float]]:
+    """The first and the last fifth of a list (at least one value each)."""
+    cut = max(1, len(values) // SLICES)
+    return values[:cut], values[-cut:]
 
 
 def build_table(r: Results) -> Table:
-    f, w, b, n = r.fanout, r.work, r.books, r.customers
-    below = n < ISSUE_CUSTOMERS
+    from math import ceil
+
+    from loyalty.campaigns.granting import BURN_WARNING_SHARE
+    from loyalty.campaigns.runs import CUSTOMERS_PER_ITEM, PAGE_SIZE, SQS_BATCH
+
+    f, w, c, b, n = r.fanout, r.work, r.collected, r.books, r.customers
+    s = w.customers  # the sample: customers of the work items the workers handled
+    all_n, of_sample = f"all {n:,}", f"sample {s:,}"
     table = Table(
-        f"campaign_fanout: a scheduled campaign's audience run on the emulator, {n:,} customers"
-        + (f" (below the issue's {ISSUE_CUSTOMERS:,}: CAMPAIGN_FANOUT_CUSTOMERS={ISSUE_CUSTOMERS} runs it)" if below else ""),
-        [Column("measure"), Column("value"), Column("must be")],
+        f"campaign_fanout: a scheduled campaign's audience fan-out over {n:,} customers on the emulator; "
+        f"grants by the workers on a sample of {s:,}"
+        + (f" (below the issue's {ISSUE_CUSTOMERS:,}: CAMPAIGN_FANOUT_CUSTOMERS={ISSUE_CUSTOMERS})" if n < ISSUE_CUSTOMERS else ""),
+        [Column("measure"), Column("over"), Column("value"), Column("must be")],
     )
     fanout_memory = TOPOLOGY.function(FANOUT).memory_mb
     granted = b.arms.get("main", {}).get("granted", 0)
     control = b.arms.get("control", {}).get("targeted", 0)
-    items = w.items
-    per_item_s = w.wall_s / max(1, items)
     untraced = f.untraced_ms or f.traced_ms
-    sqs_send, mapping = of(f.requests, "SQS"), sum(w.mapping_requests.values())
-    dynamo = of(f.requests, "DynamoDB") + of(w.requests, "DynamoDB") + of(r.tick_requests, "DynamoDB")
-    counted = sum(f.requests.values()) + sum(f.redelivery_requests.values()) + sum(w.requests.values()) + mapping + sum(r.tick_requests.values())
+    fanout_s = r.tick_s + f.process_s  # the fan-out's wall time: the drains between pages excluded
+    handler_s = (f.cold_ms + sum(f.untraced_ms) + sum(f.traced_ms)) / 1000
+    receives = Counter(w.mapping_requests) + Counter(c.requests)  # the same calls, on the sample and on the rest
+    counted = (sum(f.requests.values()) + sum(f.redelivery_requests.values()) + sum(w.requests.values()) + sum(w.mapping_requests.values())
+               + sum(c.requests.values()) + sum(r.tick_requests.values()))
+    workers_n_s = w.wall_s * n / max(1, s)
+    burn_warnings = int(granted >= ceil(n * BURN_WARNING_SHARE))  # the budget is n rewards
+    complete = s >= n
 
-    def add(name: str, value: Any, must: str = "") -> None:
-        table.add(name, str(value), must)
+    def add(name: str, over: str, value: Any, must: str = "") -> None:
+        table.add(name, over, str(value), must)
 
-    add("customers seeded (BatchWriteItem, untimed) / s", f"{n:,} / {r.seed_s:.1f}")
-    add("wall time: tick + fan-out + workers (s)", f"{r.wall_s:.1f}")
-    add("  scheduler tick: claim the slot, start the run (s)", f"{r.tick_s:.2f}")
-    add("  fan-out process: start, imports, every page (s)", f"{f.process_s:.1f}")
-    add("  workers: drain the work items, after each page (s)", f"{w.wall_s:.1f}")
-    add("pages / customers sent as work items", f"{f.pages} / {f.customers:,}", f"{-(-n // 500)} / {n:,}")
-    add("work items handled / worker invocations", f"{items:,} / {w.invocations:,}", f"{-(-n // 10):,} / -")
-    add("failed records: pages, work items", f"{f.failed}, {w.failed}", "0, 0")
-    add("work items/s (workers, whole drain)", f"{items / max(w.wall_s, 1e-9):.1f}")
-    add("  by fifth of the drain", ", ".join(f"{rate:.1f}" for rate in w.slice_rates))
-    add("customers/s: workers / end to end", f"{n / max(w.wall_s, 1e-9):.0f} / {n / max(r.wall_s, 1e-9):.0f}")
-    add("ms per page after the first: median / p95 (untraced)", f"{median(untraced):.0f} / {percentile(untraced, 95):.0f}" if untraced else "-")
-    add("  fan-out ms per AWS call (all pages)", f.aws_ms_per_call or "-")
-    add("  first page, the cold start (imports, clients) (ms)", f"{f.cold_ms:.0f}")
-    add("  traced pages (tracemalloc on): median", f"{median(f.traced_ms):.0f}" if f.traced_ms else "-")
-    add("worker ms per customer: total / in AWS calls / own", " / ".join(
-        f"{x * 1000 / max(1, n):.1f}" for x in (sum(w.invocation_ms) / 1000, w.aws_s, sum(w.invocation_ms) / 1000 - w.aws_s)))
-    add("  worker ms per AWS call", w.aws_ms_per_call)
-    add("ms per worker invocation (≤ 100 customers): median / p95",
+    add("customers seeded (BatchWriteItem, untimed) / s", all_n, f"{n:,} / {r.seed_s:.1f}")
+    # the fan-out, over all the customers
+    add("FAN-OUT wall time: tick + fan-out process (s)", all_n, f"{fanout_s:.1f}")
+    add("  scheduler tick: claim the slot, start the run (s)", "-", f"{r.tick_s:.2f}")
+    add("  fan-out process: start, imports, every page (s)", all_n, f"{f.process_s:.1f}")
+    add("  of which in the handler, all pages (s)", all_n, f"{handler_s:.1f}")
+    add("    in AWS calls / own code, cold start included (s)", all_n, f"{f.aws_s:.1f} / {handler_s - f.aws_s:.1f}")
+    add("pages / customers sent as work items", all_n, f"{f.pages:,} / {f.customers:,}", f"{-(-n // PAGE_SIZE):,} / {n:,}")
+    add("work items sent / customers in the largest", all_n, f"{c.items + w.items:,} / {b.sent_largest}",
+        f"{-(-n // CUSTOMERS_PER_ITEM):,} / {CUSTOMERS_PER_ITEM}")
+    add("work items/s, customers/s (fan-out wall time)", all_n, f"{(c.items + w.items) / max(fanout_s, 1e-9):,.1f}, {n / max(fanout_s, 1e-9):,.0f}")
+    first, last = _fifths(untraced) if untraced else ([], [])
+    add("ms per page after the first: median / p95 (untraced)", all_n,
+        f"{median(untraced):,.0f} / {percentile(untraced, 95):,.0f}" if untraced else "-")
+    add("  median of the first / the last fifth of the pages", all_n, f"{median(first):,.0f} / {median(last):,.0f}" if untraced else "-")
+    add("  fan-out ms per AWS call (all pages)", all_n, f.aws_ms_per_call or "-")
+    add("  first page, the cold start (imports, clients) (ms)", "-", f"{f.cold_ms:,.0f}")
+    add("  traced pages (tracemalloc on): n, median (ms)", "-", f"{len(f.traced_ms)}, {median(f.traced_ms):,.0f}" if f.traced_ms else "-")
+    add("SQS requests per customer: fan-out (sends)", all_n, by_operation(f.requests, n, "SQS"),
+        f"SendMessageBatch {per(1, CUSTOMERS_PER_ITEM * SQS_BATCH)}")
+    add("  consumers' receives and deletes (event source mapping)", all_n, by_operation(receives, n, "SQS"))
+    add("DynamoDB requests per customer: fan-out", all_n, f"{per(of(f.requests, 'DynamoDB'), n)} ({by_operation(f.requests, n, 'DynamoDB')})")
+    add("  scheduler tick (whole run, not per customer)", "-", ", ".join(f"{k.split(' ', 1)[1]} {v}" for k, v in sorted(r.tick_requests.items())))
+    add("FAN-OUT process max RSS, VmHWM (MB)", all_n, f"{f.maxrss_mb:.1f}", f"< {ISSUE_MEMORY_MB} (issue); function set to {fanout_memory}")
+    add("  max RSS after its cold start (MB)", "-", f"{f.warm_mb:.1f}")
+    add("  tracemalloc: largest rise within one page (KB)", "-", f"{f.transient_kb:,.0f}")
+    add("failed records: pages, work items (workers)", all_n, f"{f.failed}, {w.failed}", "0, 0")
+    add("customers in work items: all / distinct / in more than one", all_n, f"{b.sent_customers:,} / {b.sent_distinct:,} / {b.sent_twice}",
+        f"{n:,} / {n:,} / 0")
+    add("  seeded but in no work item / in one but not seeded", all_n, f"{b.sent_missing} / {b.sent_unknown}", "0 / 0")
+    add("  work item ids received twice / messages left in the queue", all_n, f"{b.item_ids_twice} / {b.queue_left}", "0 / 0")
+    add("redelivered page request: requests, failed", "-",
+        ", ".join(f"{k} {v}" for k, v in sorted(f.redelivery_requests.items())) + f"; {f.failed_redelivery}", "DynamoDB GetItem 1; 0")
+    add("run status / progress (processed/total)", all_n, f"{b.run.get('status')} / {b.run.get('progress')}",
+        f"completed / {n}/{n}" if complete else f"paged / {s}/{n} (only the sample is granted)")
+    add("emulator requests - counted sends", all_n, r.emulator_requests - counted, "0")
+    # the workers, over the sample
+    add("WORKERS: work items / worker invocations", of_sample, f"{w.items:,} / {w.invocations:,}", f"{-(-s // CUSTOMERS_PER_ITEM):,} / -")
+    add("  wall time, draining after each page (s)", of_sample, f"{w.wall_s:.1f}")
+    add("  customers/s (grants and control), work items/s", of_sample, f"{s / max(w.wall_s, 1e-9):.1f}, {w.items / max(w.wall_s, 1e-9):.2f}")
+    add("  work items/s by fifth of the sample", of_sample, ", ".join(f"{rate:.2f}" for rate in w.slice_rates))
+    add("  ms per customer: total / in AWS calls / own", of_sample, " / ".join(
+        f"{x * 1000 / max(1, s):.1f}" for x in (sum(w.invocation_ms) / 1000, w.aws_s, sum(w.invocation_ms) / 1000 - w.aws_s)))
+    add("  worker ms per AWS call", of_sample, w.aws_ms_per_call)
+    add("  ms per worker invocation (≤ 100 customers): median / p95", of_sample,
         f"{median(w.invocation_ms):.0f} / {percentile(w.invocation_ms, 95):.0f}" if w.invocation_ms else "-")
-    if below:
-        pages_100k = ISSUE_CUSTOMERS / 500
-        estimate = pages_100k * median(untraced or [f.cold_ms]) / 1000 + ISSUE_CUSTOMERS / 10 * per_item_s
-        add(f"  {ISSUE_CUSTOMERS:,} at these rates (extrapolated, s)", f"~{estimate:,.0f} (~{estimate / 60:.0f} min)")
-    add("SQS requests per customer", per(sqs_send + mapping, n))
-    add("  fan-out function (sends)", by_operation(f.requests, n, "SQS"), "0.010 (10 work items of 10 a call)")
-    add("  event source mapping (receives, deletes)", by_operation(w.mapping_requests, n, "SQS"))
-    add("DynamoDB requests per customer", per(dynamo, n))
-    add("  fan-out function", by_operation(f.requests, n, "DynamoDB"))
-    add("  workers", by_operation(w.requests, n, "DynamoDB"), "TransactWriteItems 1.1, GetItem 0.1 + granted share")
-    add("  scheduler tick (whole run)", ", ".join(f"{k.split(' ', 1)[1]} {v}" for k, v in sorted(r.tick_requests.items())))
-    add("emulator requests - counted sends", r.emulator_requests - counted, "0")
-    add("fan-out process max RSS, VmHWM (MB)", f"{f.maxrss_mb:.1f}", f"< {ISSUE_MEMORY_MB} (issue); function set to {fanout_memory}")
-    add("  max RSS after its cold start (MB)", f"{f.warm_mb:.1f}")
-    add("  tracemalloc: largest rise within one page (KB)", f"{f.transient_kb:,.0f}")
-    add("run status / progress", f"{b.run.get('status')} / {b.run.get('progress')}", f"completed / {n}/{n}")
-    add("arms: control targeted / main granted", f"{control:,} / {granted:,}", f"{b.expected_control:,} / {n - b.expected_control:,}")
-    add("  control share (%)", f"{100 * control / max(1, n):.2f}", f"≈ {CONTROL_PERCENT}")
-    add("budget spent (rewards) / total", f"{b.budget_spent:,} / {n:,}", "= main granted")
+    add("DynamoDB requests per sampled customer: workers", of_sample,
+        f"{per(of(w.requests, 'DynamoDB'), s)} ({by_operation(w.requests, s, 'DynamoDB')})",
+        "TransactWriteItems 1.1, GetItem 0.1 + treated share")
+    add("arms: control targeted / main granted", of_sample, f"{control:,} / {granted:,}",
+        f"{b.expected_control:,} / {s - b.expected_control:,}")
+    add("  control share (%)", of_sample, f"{100 * control / max(1, s):.2f}", f"≈ {CONTROL_PERCENT}")
+    add("  control share if all were granted (arm_of, worked out) (%)", all_n, f"{100 * b.expected_control_all / max(1, n):.2f}", f"≈ {CONTROL_PERCENT}")
+    add("budget spent (rewards) / total", of_sample, f"{b.budget_spent:,} / {n:,}", "= main granted")
     if b.scanned:
-        add("grant records: granted / control", f"{b.grants['granted']:,} / {b.grants['control']:,}", "= the arms")
-        add("customers with a grant record / with more than one", f"{b.customers_with_grants:,} / {b.customers_granted_twice}", f"{n:,} / 0")
-        add("outbox: AwardPoints / RewardGranted / BudgetBurnWarning", " / ".join(
-            f"{b.outbox[t]:,}" for t in ("AwardPoints", "RewardGranted", "BudgetBurnWarning")), f"{granted:,} / {granted:,} / 1")
-        add("  CampaignRunPageRequested", b.outbox["CampaignRunPageRequested"], f"{f.pages} (the first by the tick)")
+        add("grant records: granted / control", of_sample, f"{b.grants['granted']:,} / {b.grants['control']:,}", "= the arms")
+        add("customers with a grant record / with more than one / outside the sample", of_sample,
+            f"{b.customers_with_grants:,} / {b.customers_granted_twice} / {b.granted_outside_sample}", f"{s:,} / 0 / 0")
+        add("outbox: AwardPoints / RewardGranted / BudgetBurnWarning", of_sample, " / ".join(
+            f"{b.outbox[t]:,}" for t in ("AwardPoints", "RewardGranted", "BudgetBurnWarning")), f"{granted:,} / {granted:,} / {burn_warnings}")
+        add("  CampaignRunPageRequested", all_n, f"{b.outbox['CampaignRunPageRequested']:,}", f"{f.pages:,} (the first by the tick)")
     rd = r.redelivered
-    add(f"redelivered work items ({rd.messages}): granted, processed before → after",
+    add(f"redelivered work items ({rd.messages}): granted, processed before → after", of_sample,
         f"{rd.granted_before:,} → {rd.granted_after:,}, {rd.processed_before:,} → {rd.processed_after:,}", "unchanged")
-    add("  their DynamoDB requests", ", ".join(f"{k.split(' ', 1)[1]} {v}" for k, v in sorted(rd.requests.items())) or "none")
-    add("redelivered page request: requests, failed", ", ".join(f"{k} {v}" for k, v in sorted(f.redelivery_requests.items())) + f"; {f.failed_redelivery}",
-        "1 GetItem; 0")
-    add("bench process max RSS (MB)", f"{r.bench_maxrss_mb:,.0f}", "(emulator inside)")
+    add("  their DynamoDB requests", "-", ", ".join(f"{k.split(' ', 1)[1]} {v}" for k, v in sorted(rd.requests.items())) or "none")
+    if not complete:
+        add(f"EXTRAPOLATED: workers for all {n:,} at the sample's rate (s)", all_n, f"~{workers_n_s:,.0f} (~{workers_n_s / 60:.0f} min)")
+        add("  fan-out + workers, one after the other (s)", all_n, f"~{fanout_s + workers_n_s:,.0f} (~{(fanout_s + workers_n_s) / 60:.0f} min)")
+    add("collector (bench, not the product): work items / s", f"the other {n - s:,}", f"{c.items:,} / {c.wall_s:.1f}")
+    add("bench process max RSS (MB)", "-", f"{r.bench_maxrss_mb:,.0f}", "(emulator inside)")
 
     table.notes += [
         f"one scheduled campaign ({SCHEDULE}, bank time zone), audience tagsAll [tag] matching all {n:,} seeded profiles, "
         f"{CONTROL_PERCENT}% control, one variant awarding {POINTS} points, a budget of {n:,} rewards, once per customer; "
         "launched by one operator and approved by another; the run started by runs.tick at the latest 09:00 slot",
-        "fan-out: the campaigns-fanout handler in a python process of its own (the function's environment, the same "
-        "emulator), one invocation per page with the SQS record of CampaignRunPageRequested, as the campaign-run-pages rule "
-        "delivers it; page n+1 is asked for only after page n (the outbox, not published here, would do the same). "
-        "500 customers a page (a Scan of customers with Limit 500, filtered by the rule), work items of 10 customers, "
-        "SendMessageBatch of 10",
+        f"'over': all {n:,} = the figure is of the whole fan-out (every page, every work item); sample {s:,} = of the work "
+        f"items the campaigns-worker granted (the first pages, CAMPAIGN_FANOUT_SAMPLE={SAMPLE:,} rounded up to whole pages); "
+        f"the other {n - s:,} customers' work items were received and deleted by the bench's collector, not granted",
+        "fan-out: the campaigns-fanout handler in a python process of its own (bench.child: the function's environment, the "
+        "same emulator), one invocation per page with the SQS record of CampaignRunPageRequested, as the campaign-run-pages "
+        f"rule delivers it; page n+1 is asked for only after page n and its drain. {PAGE_SIZE} customers a page (a Scan of "
+        f"customers with Limit {PAGE_SIZE}, filtered by the rule), work items of {CUSTOMERS_PER_ITEM} customers, SendMessageBatch "
+        f"of {SQS_BATCH}. Its wall time excludes the drains (in AWS the workers run beside it)",
         "memory: VmHWM of that process (what Lambda reports as Max Memory Used): interpreter, boto3, pydantic and the "
-        "library, plus the largest page. tracemalloc runs on the odd pages only (it slows what it traces), so their times "
-        "are shown apart and the per-page median is of the even pages. The page size is fixed, so memory does not grow "
-        "with the audience: compare 'after its cold start' with the peak",
-        "workers: infra.local.pollers.QueuePoller.poll_once for campaign-grants (ReceiveMessage of 10, the campaigns-worker "
-        "handler in process, DeleteMessageBatch), called in a loop here after each page until the queue is empty, then the "
-        "next page is asked for: in AWS pages do not wait for workers, but moto's SendMessageBatch slows by ~0.3 ms per "
-        "message already queued (39 ms into an empty queue, 390 ms at 1,000, 1.6 s at 5,000), so paging ahead would "
-        "measure moto's queue, not the fan-out. The emulator serializes requests: overlapping would not be faster here",
+        f"library, plus the largest page. tracemalloc runs on pages 1, {1 + TRACE_EVERY}, {1 + 2 * TRACE_EVERY}, ... only (it "
+        "slows what it traces), so their times are shown apart and the per-page median is of the others. The page size is "
+        "fixed, so memory does not grow with the audience: compare 'after its cold start' with the peak",
+        "drains: infra.local.pollers.QueuePoller.poll_once for campaign-grants (ReceiveMessage of 10, a handler, "
+        "DeleteMessageBatch), called in a loop after each page until the queue is empty: with the campaigns-worker handler "
+        "in process for the sample, then with a collector that only reads the work items (each customer must be in exactly "
+        "one). In AWS pages do not wait for workers, but moto's SendMessageBatch slows by ~0.3 ms per message already "
+        "queued, so paging ahead would measure moto's queue, not the fan-out",
         "requests: botocore before-send hooks (HTTP sends, retries included) on the fan-out process's clients, on the "
-        "worker's (loyalty.core.aws) and on the event source mapping's; checked against the emulator's own request count. "
-        "A grant is one TransactWriteItems (grant record, campaign-still-active check, budget, frequency counter, arm "
-        "counters, targeted index, AwardPoints and RewardGranted outbox items) and, for a treated customer, one GetItem "
-        "of the total budget (the 80% burn check, eventually consistent; a control customer's grant is the transaction "
-        "alone); a work item adds a GetItem of the campaign and a TransactWriteItems of "
-        "its marker and the run's progress",
-        "the emulator (moto) serializes every request (~5-30 ms each): customers/s is the emulator's, not DynamoDB's or "
-        "Lambda's. moto's Scan with ExclusiveStartKey walks the table from its start, so late pages cost more here than "
-        "in DynamoDB; the rates by fifth show whether the workers slow down as the campaigns table grows",
+        "worker's (loyalty.core.aws), on the event source mapping's and the collector's (the same SQS calls, so their sum "
+        "per customer is the consumers' cost); checked against the emulator's own request count. A grant is one "
+        "TransactWriteItems (grant record, campaign-still-active check, budget, frequency counter, arm counters, targeted "
+        "index, AwardPoints and RewardGranted outbox items) and, for a treated customer, one GetItem of the total budget "
+        "(the 80% burn check, eventually consistent; a control customer's grant is the transaction alone); a work item adds "
+        "a GetItem of the campaign and a TransactWriteItems of its marker and the run's progress",
+        "the emulator (moto) serializes every request: rates are the emulator's, not DynamoDB's or Lambda's. moto's Scan "
+        "with ExclusiveStartKey sorts the table and walks it from its start, and serializes each item slowly, so a page costs "
+        "far more here than in DynamoDB and late pages more than early ones (first vs last fifth)",
+        "extrapolation: the workers' time on the sample × customers / sample; the rates by fifth show whether they slow "
+        "down as the campaigns table grows. Not measured by default: all the grants (CAMPAIGN_FANOUT_SAMPLE=100000)",
         "nothing downstream runs: the outbox (AwardPoints to points) is not published, the points ledger is not touched",
-        *([f"below the issue's {ISSUE_CUSTOMERS:,} customers to keep `make bench` short; the extrapolation is pages × the "
-           "median untraced page + work items × the mean time per work item of this run"] if below else []),
-        *([] if b.scanned else [f"the full-table Scan check is skipped above {CHECK_LIMIT:,} customers (moto walks the table "
-                                "from the start for every page); the run's progress, arms and budget still are checked"]),
-        f"checks took {b.check_s:.1f} s",
+        *([] if b.scanned else [f"the full-table Scan check is skipped above {CHECK_LIMIT:,} sampled customers (moto walks the "
+                                "table from the start for every page); the run's progress, arms and budget still are checked"]),
+        f"checks took {b.check_s:.1f} s; tick to the last drain, drains included: {r.whole_s:.1f} s",
         *r.problems,
     ]
     return table
