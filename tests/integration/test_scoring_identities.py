@@ -99,6 +99,31 @@ def test_a_phone_shared_through_profiles_and_account_openings_counts_too(cloud: 
     assert state is not None and state["identities"] == {keyed_hash(phone): "phone"}
 
 
+def test_a_new_phone_on_the_profile_retires_the_old_one_and_its_sharer_counts_one_fewer(cloud: LocalCloud, api: Api) -> None:
+    # Given a customer whose profile carries a phone another customer opened an account with
+    old_phone, new_phone = raw_hash(), raw_hash()
+    holder = unique("si")
+    put_profile(cloud, holder, phoneHash=old_phone)
+    ingest_ok(cloud, profile(holder, phoneHash=old_phone, changedAt=stored_profile(cloud, holder)["changedAt"]))
+    other = customer(cloud)
+    ingest_ok(cloud, ("AccountOpened", {**opened(other, "savings", days_ago=1)[1], "phoneHash": old_phone}))
+    assert shared(api, holder) == 1 and shared(api, other) == 1
+    # When the bank changes the holder's phone (the number may go to somebody else)
+    put_profile(cloud, holder, phoneHash=new_phone)
+    ingest_ok(cloud, profile(holder, phoneHash=new_phone, changedAt=stored_profile(cloud, holder)["changedAt"]))
+    # Then the holder is off the old phone's index, on the new one, and neither counts the other
+    assert scoring_item(cloud, identity_key(keyed_hash(old_phone), holder)) is None
+    assert scoring_item(cloud, identity_key(keyed_hash(new_phone), holder)) is not None
+    state = scoring_item(cloud, state_key(holder))
+    assert state is not None and state["identities"] == {keyed_hash(new_phone): "phone"}
+    assert shared(api, holder) == 0 and shared(api, other) == 0
+    assert not shares_identity(holder, [old_phone]) and shares_identity(other, [old_phone])
+    # And a snapshot older than that, naming the old phone, arriving late, changes none of it
+    ingest_ok(cloud, profile(holder, phoneHash=old_phone, changedAt=hours_ago(3)))
+    assert scoring_item(cloud, identity_key(keyed_hash(old_phone), holder)) is None
+    assert shared(api, holder) == 0 and shared(api, other) == 0
+
+
 def test_the_index_never_holds_a_hash_as_received(cloud: LocalCloud) -> None:
     # Given a customer who logged in from a device
     device = raw_hash()

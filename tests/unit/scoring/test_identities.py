@@ -76,6 +76,35 @@ def test_a_customer_keeps_at_most_the_first_hashes_up_to_the_limit() -> None:
     assert merged == {"hk1:0": "phone", "hk1:1": "device"} and added == {"hk1:1": "device"}
 
 
+def test_a_newer_profile_snapshot_retires_the_phones_it_does_not_name_and_keeps_devices() -> None:
+    # Given a customer known on an old phone and a device, the phone named by a snapshot at 04:00
+    known = {"hk1:old": "phone", "hk1:dev": "device"}
+    # When a snapshot at 05:00 names another phone
+    kept, seen, retired, as_of = identities.replace_phone(known, {"hk1:new": "phone"}, "2026-11-23T05:00:00Z", "2026-11-23T04:00:00Z")
+    # Then the old phone is retired, the device stays and the new phone is to be added, as of 05:00
+    assert kept == {"hk1:dev": "device"} and seen == {"hk1:new": "phone"} and retired == ["hk1:old"]
+    assert as_of == "2026-11-23T05:00:00Z"
+    # And the first snapshot ever retires the phone an account opening brought, unless it names it
+    assert identities.replace_phone(known, {"hk1:old": "phone"}, "2026-11-23T05:00:00Z", None) == (
+        known, {"hk1:old": "phone"}, [], "2026-11-23T05:00:00Z")
+
+
+def test_an_older_snapshot_arriving_late_neither_retires_nor_brings_back_a_phone() -> None:
+    # Given a customer whose phone was named by a snapshot at 05:00
+    known = {"hk1:new": "phone"}
+    # When a snapshot from 04:00, naming the phone they had before, arrives late
+    kept, seen, retired, as_of = identities.replace_phone(known, {"hk1:old": "phone", "hk1:dev": "device"},
+                                                          "2026-11-23T04:00:00Z", "2026-11-23T05:00:00Z")
+    # Then nothing is retired, the old phone is not added back (its device still is), and 05:00 stands
+    assert kept == known and seen == {"hk1:dev": "device"} and retired == [] and as_of == "2026-11-23T05:00:00Z"
+
+
+def test_a_snapshot_without_a_phone_retires_nothing() -> None:
+    known = {"hk1:old": "phone"}
+    assert identities.replace_phone(known, {"hk1:dev": "device"}, "2026-11-23T05:00:00Z", None) == (
+        known, {"hk1:dev": "device"}, [], None)
+
+
 @pytest.mark.parametrize(
     ("others", "expected"),
     [([], 0), ([0], 0), ([2, 0], 2), ([1, 3, 2], 3), ([identities.SHARED_CAP + 10], identities.SHARED_CAP)],

@@ -68,6 +68,22 @@ def merge(known: Mapping[str, str], seen: Mapping[str, str], limit: int = MAX_ID
     return merged, added
 
 
+def replace_phone(known: Mapping[str, str], seen: Mapping[str, str], changed_at: str, phone_as_of: str | None
+                  ) -> tuple[dict[str, str], dict[str, str], list[str], str | None]:
+    """A profile snapshot (`CustomerProfileChanged`, stamped `changed_at`) names the customer's one
+    current phone: the other phones they were seen with are retired, so a recycled number stops
+    linking them to its next owner. Only a snapshot newer than the one that last named the phone
+    (`phone_as_of`) decides; an older one arriving late keeps its phone out of `seen` instead of
+    bringing it back. Returns (known, seen, retired hashes, phone as of), `known` without the retired."""
+    phones = [keyed for keyed, kind in seen.items() if kind == "phone"]
+    if not phones:
+        return dict(known), dict(seen), [], phone_as_of
+    if phone_as_of is not None and changed_at <= phone_as_of:
+        return dict(known), {k: v for k, v in seen.items() if k not in phones or k in known}, [], phone_as_of
+    retired = [keyed for keyed, kind in known.items() if kind == "phone" and keyed not in phones]
+    return {k: v for k, v in known.items() if k not in retired}, dict(seen), retired, changed_at
+
+
 def shared_accounts(others_per_hash: Iterable[int]) -> int:
     """The feature `sharedIdentityAccounts`: the most other customers on any one of the customer's
     hashes (not the sum: two devices shared with the same person are one other account), capped."""
@@ -135,6 +151,10 @@ class IdentityIndex:
                         "ExpressionAttributeValues": {":c": to_value(customer_id), ":k": to_value(kind), ":at": to_value(at)}}}
             for keyed, kind in added.items()
         ]
+
+    def retire_ops(self, customer_id: str, retired: Iterable[str]) -> list[dict[str, Any]]:
+        """Transaction items taking the customer off hashes they no longer use (a replaced phone)."""
+        return [{"Delete": {"TableName": self.table, "Key": to_item(identity_key(keyed, customer_id))}} for keyed in retired]
 
     def is_recorded(self, keyed: str, customer_id: str) -> bool:
         item = self.client.get_item(TableName=self.table, Key=to_item(identity_key(keyed, customer_id)), ConsistentRead=True,

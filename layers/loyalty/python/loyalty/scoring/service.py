@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Mapping
 from datetime import date, datetime
 from functools import cache
 from typing import Any
@@ -149,18 +150,22 @@ def ingest(store: DynamoScoringStore, detail_type: str, detail: inbound.Inbound,
             return False  # erased (loyalty.privacy): nothing is derived about them again
         if not caught_up(detail_type, detail, profile):
             raise Conflict(f"the profile does not show {detail_type} yet; retried", code="PROFILE_NOT_CAUGHT_UP")
-        known, added = identities.merge(before.get("identities") or {}, seen)
+        known, seen_now, retired, phone_as_of = current_identities(detail_type, detail, before, seen)
+        known, added = identities.merge(known, seen_now)
         # Counted again only when the event is about identities (a login, an account opening, a
         # profile): other events reuse what the last scoring counted, and the nightly run recounts.
         others = index.others_per_hash(customer, known) if seen else {}
+        left = index.others_per_hash(customer, retired)
         shared = identities.shared_accounts(others.values()) if seen else int(before.get("sharedAccounts", 0))
         outcome, facts, as_of = assess(state, profile, models, segments, bank_today(now), shared)
         sets: dict[str, Any] = {"features": state.model_dump_json(), "asOf": as_of.isoformat(), "sharedAccounts": shared}
         if known:
             sets["identities"] = known
+        if phone_as_of:
+            sets["phoneAsOf"] = phone_as_of
         items = [store.marker_put(customer, event_id, int(now.timestamp())),
                  *rescore_items(store, customer, before, outcome, facts, versions, now, "event", sets),
-                 *index.record_ops(customer, added, iso_utc(now))]
+                 *index.record_ops(customer, added, iso_utc(now)), *index.retire_ops(customer, retired)]
         try:
             store.commit([items])
         except AlreadyApplied:
@@ -172,12 +177,25 @@ def ingest(store: DynamoScoringStore, detail_type: str, detail: inbound.Inbound,
             time.sleep(0.002 * (attempt + 1))
             continue
         # The customers already on a hash this customer just joined have one more account sharing
-        # it; re-scored now while that can move their abuse signal (few of them), else at night.
-        hashes = identities.neighbours_to_rescore(others, added, models.abuse.sharedAccountsFull)
+        # it (one fewer on a phone they left); re-scored now while that can move their abuse signal
+        # (few of them), else at night.
+        full = models.abuse.sharedAccountsFull
+        hashes = {h: others[h] for h in identities.neighbours_to_rescore(others, added, full)}
+        hashes.update({h: left[h] for h in identities.neighbours_to_rescore(left, retired, full)})
         if hashes:
-            rescore_neighbours(store, index, customer, {h: others[h] for h in hashes}, now)
+            rescore_neighbours(store, index, customer, hashes, now)
         return True
     raise Conflict("the customer's scores are busy; retry", code="SCORING_CONTENDED")
+
+
+def current_identities(detail_type: str, detail: inbound.Inbound, before: dict[str, Any], seen: Mapping[str, str]
+                       ) -> tuple[dict[str, str], dict[str, str], list[str], str | None]:
+    """(known hashes, the event's hashes to add, phones retired, phone as of): a profile snapshot
+    replaces the customer's phone (`identities.replace_phone`); other events only add."""
+    known, phone_as_of = before.get("identities") or {}, before.get("phoneAsOf")
+    if detail_type != "CustomerProfileChanged":
+        return dict(known), dict(seen), [], phone_as_of
+    return identities.replace_phone(known, seen, iso_utc(detail.changedAt), phone_as_of)  # type: ignore[attr-defined]
 
 
 def identity_index(store: DynamoScoringStore) -> identities.IdentityIndex:
