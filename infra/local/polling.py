@@ -28,7 +28,15 @@ class BackgroundPoller:
         return self
 
     def stop(self) -> None:
+        self.signal_stop()
+        self.join()
+
+    def signal_stop(self) -> None:
+        """Asks the thread to stop after its current poll; `join` waits for it. A caller stopping many
+        pollers signals them all first, so they finish their polls together, not one after another."""
         self._stop.set()
+
+    def join(self) -> None:
         self._thread.join(timeout=10)
 
     def _run(self) -> None:

@@ -47,7 +47,7 @@ def running_system() -> Iterator[RunningSystem]:
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
-            process.wait(timeout=30)
+            process.wait(timeout=90)
 
 
 @pytest.fixture(scope="session")
