@@ -77,13 +77,14 @@ class Calls:
         self.items: Counter[str] = Counter()
         self.seconds: Counter[str] = Counter()
 
-    def done(self, model: Any, context: dict[str, Any], **_: Any) -> None:
+    def done(self, context: dict[str, Any], **_: Any) -> None:
+        # `after-call-error` (a timeout, a refused connection) passes no `model`: the hook kept the name
         if "bench_started" in context:
-            self.seconds[model.name] += time.perf_counter() - context.pop("bench_started")
+            self.seconds[context.pop("bench_operation")] += time.perf_counter() - context.pop("bench_started")
 
     def hook(self, model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         self.counts[model.name] += 1
-        context["bench_started"] = time.perf_counter()
+        context["bench_started"], context["bench_operation"] = time.perf_counter(), model.name
         for item in params.get("TransactItems", []):
             operation, body = next(iter(item.items()))
             key = body.get("Item") or body.get("Key") or {}

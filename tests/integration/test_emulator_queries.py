@@ -1,4 +1,5 @@
-"""Partition-scoped queries return exactly what moto's own query returns, over HTTP with boto3."""
+"""Partition-scoped queries, of the table and of its indexes, return exactly what moto's own query
+returns, page by page, over HTTP with boto3."""
 
 from __future__ import annotations
 
@@ -21,19 +22,28 @@ def table(cloud: LocalCloud) -> str:
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"},
+                              {"AttributeName": "g", "AttributeType": "S"}, {"AttributeName": "n", "AttributeType": "N"}],
+        # Two indexes: one with a range key, one without (where moto's sorted order breaks the ties)
+        GlobalSecondaryIndexes=[
+            {"IndexName": "by-g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}, {"AttributeName": "n", "KeyType": "RANGE"}],
+             "Projection": {"ProjectionType": "ALL"}},
+            {"IndexName": "g-only", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}},
+        ],
     )
     rng = random.Random(7)
     for p in range(6):
         for _ in range(rng.randint(0, 30)):
             client.put_item(
                 TableName=name,
-                Item={"pk": {"S": f"P#{p}"}, "sk": {"S": f"{rng.choice('ABC')}#{rng.randint(0, 999):03d}"}, "n": {"N": str(rng.randint(0, 9))}},
+                Item={"pk": {"S": f"P#{p}"}, "sk": {"S": f"{rng.choice('ABC')}#{rng.randint(0, 9) * 100:03d}"}, "n": {"N": str(rng.randint(0, 9))},
+                      # some items are in no index: they lack its hash key
+                      **({"g": {"S": f"G#{rng.randint(0, 2)}"}} if rng.random() < 0.8 else {})},
             )
     return name
 
 
-QUERIES: list[dict[str, Any]] = [
+TABLE_QUERIES: list[dict[str, Any]] = [
     {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": f"P#{p}"}}} for p in range(7)
 ] + [
     {"KeyConditionExpression": "pk = :p AND begins_with(sk, :s)", "ExpressionAttributeValues": {":p": {"S": "P#1"}, ":s": {"S": "B#"}}},
@@ -41,6 +51,16 @@ QUERIES: list[dict[str, Any]] = [
     {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "P#3"}, ":n": {"N": "5"}}, "FilterExpression": "n > :n"},
     {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "P#4"}}, "Limit": 4},
 ]
+INDEX_QUERIES: list[dict[str, Any]] = [
+    {"IndexName": index, "KeyConditionExpression": "g = :g", "ExpressionAttributeValues": {":g": {"S": f"G#{g}"}}, "Limit": 7}
+    for index in ("by-g", "g-only") for g in range(4)
+] + [
+    {"IndexName": "by-g", "KeyConditionExpression": "g = :g AND n >= :n", "ExpressionAttributeValues": {":g": {"S": "G#1"}, ":n": {"N": "4"}},
+     "ScanIndexForward": False},
+    {"IndexName": "g-only", "KeyConditionExpression": "g = :g", "ExpressionAttributeValues": {":g": {"S": "G#0"}, ":n": {"N": "5"}},
+     "FilterExpression": "n < :n"},
+]
+QUERIES = TABLE_QUERIES + INDEX_QUERIES
 
 
 def all_pages(client: Any, request: dict[str, Any]) -> list[list[dict[str, Any]]]:
