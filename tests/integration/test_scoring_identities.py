@@ -49,6 +49,19 @@ def customer(cloud: LocalCloud, **profile_fields: Any) -> str:
     return found
 
 
+def profile_phone(cloud: LocalCloud, customer_id: str, phone: str) -> None:
+    """The bank's profile names the customer's phone: stored by customers-ingest, then scored."""
+    put_profile(cloud, customer_id, phoneHash=phone)
+    ingest_ok(cloud, profile(customer_id, phoneHash=phone, changedAt=stored_profile(cloud, customer_id)["changedAt"]))
+
+
+def opens_with_phone(cloud: LocalCloud, phone: str) -> str:
+    """An established customer who opens another account with this phone."""
+    found = customer(cloud)
+    ingest_ok(cloud, ("AccountOpened", {**opened(found, "savings", days_ago=1)[1], "phoneHash": phone}))
+    return found
+
+
 def shared(api: Api, customer_id: str) -> int:
     return int(scores_of(api, customer_id)["features"]["sharedIdentityAccounts"])
 
@@ -88,11 +101,9 @@ def test_a_phone_shared_through_profiles_and_account_openings_counts_too(cloud: 
     # Given a customer whose profile carries a phone hash
     phone = raw_hash()
     holder = unique("si")
-    put_profile(cloud, holder, phoneHash=phone)
-    ingest_ok(cloud, profile(holder, phoneHash=phone, changedAt=stored_profile(cloud, holder)["changedAt"]))
+    profile_phone(cloud, holder, phone)
     # When another customer opens an account with that phone
-    other = customer(cloud)
-    ingest_ok(cloud, ("AccountOpened", {**opened(other, "savings", days_ago=1)[1], "phoneHash": phone}))
+    other = opens_with_phone(cloud, phone)
     # Then both count one other account
     assert shared(api, other) == 1 and shared(api, holder) == 1
     state = scoring_item(cloud, state_key(other))
@@ -103,14 +114,11 @@ def test_a_new_phone_on_the_profile_retires_the_old_one_and_its_sharer_counts_on
     # Given a customer whose profile carries a phone another customer opened an account with
     old_phone, new_phone = raw_hash(), raw_hash()
     holder = unique("si")
-    put_profile(cloud, holder, phoneHash=old_phone)
-    ingest_ok(cloud, profile(holder, phoneHash=old_phone, changedAt=stored_profile(cloud, holder)["changedAt"]))
-    other = customer(cloud)
-    ingest_ok(cloud, ("AccountOpened", {**opened(other, "savings", days_ago=1)[1], "phoneHash": old_phone}))
+    profile_phone(cloud, holder, old_phone)
+    other = opens_with_phone(cloud, old_phone)
     assert shared(api, holder) == 1 and shared(api, other) == 1
     # When the bank changes the holder's phone (the number may go to somebody else)
-    put_profile(cloud, holder, phoneHash=new_phone)
-    ingest_ok(cloud, profile(holder, phoneHash=new_phone, changedAt=stored_profile(cloud, holder)["changedAt"]))
+    profile_phone(cloud, holder, new_phone)
     # Then the holder is off the old phone's index, on the new one, and neither counts the other
     assert scoring_item(cloud, identity_key(keyed_hash(old_phone), holder)) is None
     assert scoring_item(cloud, identity_key(keyed_hash(new_phone), holder)) is not None

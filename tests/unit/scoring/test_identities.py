@@ -85,6 +85,8 @@ def test_a_newer_profile_snapshot_retires_the_phones_it_does_not_name_and_keeps_
     assert kept == {"hk1:dev": "device"} and seen == {"hk1:new": "phone"} and retired == ["hk1:old"]
     assert as_of == "2026-11-23T05:00:00Z"
     # And the first snapshot ever retires the phone an account opening brought, unless it names it
+    assert identities.replace_phone(known, {"hk1:new": "phone"}, "2026-11-23T05:00:00Z", None) == (
+        {"hk1:dev": "device"}, {"hk1:new": "phone"}, ["hk1:old"], "2026-11-23T05:00:00Z")
     assert identities.replace_phone(known, {"hk1:old": "phone"}, "2026-11-23T05:00:00Z", None) == (
         known, {"hk1:old": "phone"}, [], "2026-11-23T05:00:00Z")
 
