@@ -10,7 +10,7 @@ from infra.local.cloud import LocalCloud
 from tests.support.api import Api
 from tests.support.campaigns import card_spend, coupon_campaign, grants_of, iso, launch, trigger, unique
 from tests.support.coupons import active_template
-from tests.support.scoring import ingest_ok, profile, put_profile
+from tests.support.scoring import ingest_ok, profile_snapshot
 
 OK: dict[str, list[object]] = {"batchItemFailures": []}
 
@@ -99,10 +99,9 @@ def test_self_referral_is_refused_by_code_and_by_a_shared_device_or_phone(cloud:
     inviter = unique("inviter")
     code = code_of(api, inviter)
     # Given the inviter has logged in from a device and has a phone on their profile
-    put_profile(cloud, inviter)
     device, phone = unique("dev-raw"), unique("phone-raw")
-    ingest_ok(cloud, ("LoginCompleted", {"customerId": inviter, "channel": "app", "loggedInAt": iso(datetime.now(UTC)), "deviceHash": device}),
-              profile(inviter, phoneHash=phone))
+    profile_snapshot(cloud, inviter, phoneHash=phone)
+    ingest_ok(cloud, ("LoginCompleted", {"customerId": inviter, "channel": "app", "loggedInAt": iso(datetime.now(UTC)), "deviceHash": device}))
     same_device, same_phone, unknown, honest = (unique("invitee") for _ in range(4))
     # When invitees sign up: on the inviter's device, with the inviter's phone, with an unknown code, and one honestly
     sign_up(cloud, same_device, code, deviceHash=device)

@@ -25,6 +25,7 @@ from tests.support.scoring import (
     ingest_ok,
     opened,
     profile,
+    profile_snapshot,
     put_profile,
     scores_of,
     stored_profile,
@@ -51,8 +52,7 @@ def customer(cloud: LocalCloud, **profile_fields: Any) -> str:
 
 def profile_phone(cloud: LocalCloud, customer_id: str, phone: str) -> None:
     """The bank's profile names the customer's phone: stored by customers-ingest, then scored."""
-    put_profile(cloud, customer_id, phoneHash=phone)
-    ingest_ok(cloud, profile(customer_id, phoneHash=phone, changedAt=stored_profile(cloud, customer_id)["changedAt"]))
+    profile_snapshot(cloud, customer_id, phoneHash=phone)
 
 
 def opens_with_phone(cloud: LocalCloud, phone: str) -> str:
@@ -243,17 +243,13 @@ def test_a_customer_who_moves_to_another_manager_leaves_the_former_s_roll_up(clo
     staying, moving = customer(cloud, relationshipManagerId=former), customer(cloud, relationshipManagerId=former)
     assert manager_value(api, former)["customers"] == 2
     # When core banking moves one of them to another manager (the profile first, then scoring sees the event)
-    changed_at = hours_ago(0.5)
-    put_profile(cloud, moving, relationshipManagerId=new, changedAt=changed_at)
-    ingest_ok(cloud, profile(moving, relationshipManagerId=new, changedAt=changed_at))
+    profile_snapshot(cloud, moving, relationshipManagerId=new)
     # Then the former manager's book has only the one who stayed, the new one's has the one who moved
     staying_value = scores_of(api, staying)["scores"]["value"]
     assert manager_value(api, former) == {"managerId": former, "customers": 1, "totalValue": staying_value, "meanValue": staying_value}
     assert manager_value(api, new)["customers"] == 1
     # And when the profile no longer names a manager, the customer leaves that book too
-    later = hours_ago(0.25)
-    put_profile(cloud, moving, changedAt=later)
-    ingest_ok(cloud, profile(moving, changedAt=later))
+    profile_snapshot(cloud, moving)
     assert manager_value(api, new)["customers"] == 0
 
 

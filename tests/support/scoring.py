@@ -52,8 +52,19 @@ def hours_ago(hours: float) -> str:
     return iso(datetime.now(UTC) - timedelta(hours=hours))
 
 
+_last_snapshot = datetime.min.replace(tzinfo=UTC)
+
+
+def next_snapshot_time() -> str:
+    """An hour ago, to the microsecond and later than the last one this process made: a test that
+    sends a customer two snapshots means the second to be newer, also when both fall in one second."""
+    global _last_snapshot
+    _last_snapshot = max(datetime.now(UTC) - timedelta(hours=1), _last_snapshot + timedelta(microseconds=1))
+    return _last_snapshot.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def profile(customer_id: str, **fields: Any) -> tuple[str, dict[str, Any]]:
-    return "CustomerProfileChanged", {"customerId": customer_id, "changedAt": hours_ago(1), **fields}
+    return "CustomerProfileChanged", {"customerId": customer_id, "changedAt": next_snapshot_time(), **fields}
 
 
 def opened(customer_id: str, product: str = "debit-card", days_ago: int = 10) -> tuple[str, dict[str, Any]]:
@@ -83,12 +94,19 @@ def ingest_ok(cloud: LocalCloud, *events: tuple[str, dict[str, Any]]) -> None:
         assert result == {"batchItemFailures": []}, (detail_type, result)
 
 
-def put_profile(cloud: LocalCloud, customer_id: str, **fields: Any) -> None:
+def put_profile(cloud: LocalCloud, customer_id: str, **fields: Any) -> tuple[str, dict[str, Any]]:
     """The profile as customers-ingest stores it, invoked in-process (no wait for the queue)."""
     detail_type, detail = profile(customer_id, **fields)
     records = [{"messageId": "p", "body": envelope(detail_type, detail)}]
     result = cloud.registry.invoke(cloud.topology.function("customers-ingest"), {"Records": records})
     assert result == {"batchItemFailures": []}, result
+    return detail_type, detail
+
+
+def profile_snapshot(cloud: LocalCloud, customer_id: str, **fields: Any) -> None:
+    """A profile change as the bus delivers it to both consumers: customers-ingest stores the
+    snapshot, then scoring sees the same event (scoring waits for a profile at least that new)."""
+    ingest_ok(cloud, put_profile(cloud, customer_id, **fields))
 
 
 def save_model(api: Api, name: str, config: dict[str, Any]) -> dict[str, Any]:
