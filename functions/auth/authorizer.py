@@ -13,7 +13,7 @@ from typing import Any
 
 from loyalty.core.config import get_settings
 from loyalty.core.observability import logger
-from loyalty.core.tokens import InvalidToken, TokenVerifier, allow_policy, bearer_token, verifier_from_settings
+from loyalty.core.tokens import InvalidToken, KeySetUnavailable, TokenVerifier, allow_policy, bearer_token, verifier_from_settings
 
 _verifier: list[TokenVerifier] = []  # one per container: its JWKS cache outlives the invocation
 
@@ -24,12 +24,20 @@ def verifier() -> TokenVerifier:
     return _verifier[0]
 
 
+# The alarm's log metric filter matches this message: a refusal is a Lambda error too (that is how
+# API Gateway is told "401"), so the function's Errors metric cannot tell an outage from a bad token.
+KEY_SET_UNAVAILABLE = "issuer key set unavailable"
+
+
 def authorize(event: dict[str, Any], token_verifier: TokenVerifier) -> dict[str, Any]:
     try:
         identity = token_verifier.verify(bearer_token(event.get("authorizationToken")))
     except InvalidToken as refused:
         logger.info("token refused", extra={"reason": refused.reason})
         raise Exception("Unauthorized") from None  # the exact message API Gateway maps to 401
+    except KeySetUnavailable as outage:
+        logger.error(KEY_SET_UNAVAILABLE, extra={"reason": str(outage)})
+        raise
     try:
         return allow_policy(identity, str(event.get("methodArn") or ""))
     except ValueError:

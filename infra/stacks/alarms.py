@@ -1,6 +1,6 @@
 """Alarms derived from the topology, to one KMS-encrypted SNS topic per environment.
 
-Per function: errors and throttles. Per queue: messages on its DLQ, age of its oldest message. Per
+Per function: errors and throttles (the bank-IdP authorizer: throttles and JWKS outages). Per queue: messages on its DLQ, age of its oldest message. Per
 stream consumer: messages on its failure queue. Per rule: events EventBridge gave up delivering.
 The bus's own DLQ, and API Gateway 5xx. What each alarm means and what to do: docs/operations.md.
 """
@@ -17,6 +17,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.stacks.api import Api
+from infra.stacks.authorizer import BankTokenAuthorizer
 from infra.stacks.business_metrics import NAMESPACE, SERVICE_DIMENSION
 from infra.stacks.compute import Functions
 from infra.stacks.encryption import CLOUDWATCH, customer_managed_key
@@ -55,6 +56,8 @@ class Alarms(Construct):
             fn = functions.functions[fn_spec.name]
             self._at_least_one(f"{fn_spec.name}-errors", fn.metric_errors(period=PERIOD), f"{fn_spec.name} failed (errors or timeouts)")
             self._at_least_one(f"{fn_spec.name}-throttles", fn.metric_throttles(period=PERIOD), f"{fn_spec.name} was throttled")
+        if api.token_authorizer is not None:
+            self._authorizer(api.token_authorizer)
         for queue_spec in topology.queues:
             name = queue_spec.name
             self._dlq(f"{queue_spec.dlq_name}-messages", messaging.dead_letter_queues[name], f"messages {name} gave up on")
@@ -84,6 +87,15 @@ class Alarms(Construct):
             api.rest_api.deployment_stage.metric_server_error(period=PERIOD, statistic="Sum"),
             "the API answered 5xx",
         )
+
+    def _authorizer(self, token: BankTokenAuthorizer) -> None:
+        """The bank-IdP authorizer sits in front of every uncached request: when it cannot fetch the
+        issuer's keys, or is throttled, every caller gets a 5xx whatever route they called. (Its
+        Errors metric would also count every refused token, so the outage is read from its log.)"""
+        self._at_least_one("authorizer-key-set-unavailable", token.key_set_unavailable,
+                           "the bank-IdP token authorizer could not fetch the issuer's JWKS: callers got 5xx")
+        self._at_least_one("authorizer-throttles", token.function.metric_throttles(period=PERIOD),
+                           "the bank-IdP token authorizer was throttled: callers got 5xx")
 
     def _budget_burn(self, settings: EnvironmentSettings) -> None:
         """Spending faster than the bank expects in any hour, across campaigns (each campaign's own

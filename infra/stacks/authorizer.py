@@ -17,6 +17,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.stacks.assets import SourceLayout, code_from
+from infra.stacks.business_metrics import NAMESPACE
 from infra.stacks.compute import ARCHITECTURE, PYTHON_RUNTIME
 from infra.stacks.settings import EnvironmentSettings, IdentityProvider
 
@@ -27,6 +28,11 @@ HANDLER = "authorizer.handler"
 TOKEN_PATTERN = r"^([Bb]earer )?[-_A-Za-z0-9]+\.[-_A-Za-z0-9]+\.[-_A-Za-z0-9]+$"
 # API Gateway caches an answer per token; a token stays honoured at most this long past its `exp`.
 RESULTS_CACHE_TTL = Duration.minutes(1)
+# What the function logs when it cannot fetch the issuer's JWKS (functions.auth.authorizer
+# KEY_SET_UNAVAILABLE; a test holds the two equal). Counted by a log metric filter because a refused
+# token is a Lambda error too: the Errors metric cannot tell an outage from a bad token.
+KEY_SET_UNAVAILABLE_MESSAGE = "issuer key set unavailable"
+KEY_SET_UNAVAILABLE_METRIC = "AuthorizerKeySetUnavailable"
 
 
 class BankTokenAuthorizer(Construct):
@@ -86,5 +92,13 @@ class BankTokenAuthorizer(Construct):
             validation_regex=TOKEN_PATTERN,
             results_cache_ttl=RESULTS_CACHE_TTL,
         )
+        filter_ = self.log_group.add_metric_filter(
+            "KeySetUnavailable",
+            filter_pattern=logs.FilterPattern.string_value("$.message", "=", KEY_SET_UNAVAILABLE_MESSAGE),
+            metric_namespace=NAMESPACE,
+            metric_name=KEY_SET_UNAVAILABLE_METRIC,
+            metric_value="1",
+        )
+        self.key_set_unavailable = filter_.metric(statistic="Sum")
         for resource in (self.function, self.role, self.log_group):
             Tags.of(resource).add("capability", CAPABILITY)

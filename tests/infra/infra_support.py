@@ -82,6 +82,15 @@ class Synthesized:
     def of_type(self, cfn_type: str) -> dict[str, dict[str, Any]]:
         return {k: r.get("Properties", {}) for k, r in self.resources.items() if r["Type"] == cfn_type}
 
+    def through_outputs(self, value: Any) -> Any:
+        """A reference as the nested stack that made it sees it: `Fn::GetAtt [<nested>, Outputs.X]`
+        (a value passed up from a nested stack) becomes that stack's output X's value."""
+        if isinstance(value, dict) and set(value) == {"Fn::GetAtt"} and str(value["Fn::GetAtt"][1]).startswith("Outputs."):
+            nested_id, output = value["Fn::GetAtt"][0], value["Fn::GetAtt"][1].removeprefix("Outputs.")
+            (nested,) = (n for n in self.nested if self.logical_id(n.nested_stack_resource) == nested_id)
+            return Template.from_stack(nested).to_json()["Outputs"][output]["Value"]
+        return value
+
     def role_statements(self, role_logical_id: str) -> list[dict[str, Any]]:
         """Every IAM statement granted to a role: its inline policies and attached AWS::IAM::Policy."""
         statements: list[dict[str, Any]] = []

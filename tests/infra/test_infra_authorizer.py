@@ -9,9 +9,11 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 
+from functions.auth import authorizer as authorizer_function
 from infra.app import build
 from infra.stacks.api import COGNITO_SUBJECT, TOKEN_AUTHORIZER_SUBJECT
-from infra.stacks.authorizer import RESULTS_CACHE_TTL, TOKEN_PATTERN
+from infra.stacks.authorizer import KEY_SET_UNAVAILABLE_MESSAGE, KEY_SET_UNAVAILABLE_METRIC, RESULTS_CACHE_TTL, TOKEN_PATTERN
+from infra.stacks.business_metrics import NAMESPACE
 from infra.stacks.settings import IdentityProvider, validate_identity_provider
 from infra.topology import TOPOLOGY
 from tests.infra.infra_support import BANK_IDP, Synthesized, as_list, cdk_json_context, referenced_ids
@@ -125,6 +127,34 @@ def test_only_this_apis_authorizer_may_invoke_the_function(idp_synth: Synthesize
     assert permission["Action"] == "lambda:InvokeFunction"
     assert idp_synth.logical_id(idp_synth.stack.api.authorizer) in referenced_ids(permission["SourceArn"])
     assert "/authorizers/" in json.dumps(permission["SourceArn"])
+
+
+def test_the_authorizer_alarms_when_the_issuer_s_keys_are_unreachable_or_it_is_throttled(synth: Synthesized, idp_synth: Synthesized) -> None:
+    """Given the bank IdP / Then its log group counts the function's "key set unavailable" error (a
+    refused token is a Lambda error too, so Errors cannot tell an outage), and that count and the
+    function's throttles alarm to the alarm topic; given Cognito / Then neither alarm exists."""
+    token = idp_synth.stack.api.token_authorizer
+    assert token is not None
+    (metric_filter,) = idp_synth.of_type("AWS::Logs::MetricFilter").values()
+    assert metric_filter["LogGroupName"] == {"Ref": idp_synth.logical_id(token.log_group)}
+    assert metric_filter["FilterPattern"] == f'{{ $.message = "{authorizer_function.KEY_SET_UNAVAILABLE}" }}'
+    assert KEY_SET_UNAVAILABLE_MESSAGE == authorizer_function.KEY_SET_UNAVAILABLE
+    (transformation,) = metric_filter["MetricTransformations"]
+    assert (transformation["MetricNamespace"], transformation["MetricName"], transformation["MetricValue"]) == (
+        NAMESPACE, KEY_SET_UNAVAILABLE_METRIC, "1")
+
+    alarms = idp_synth.stack.alarms.alarms
+    outage = idp_synth.properties(alarms["authorizer-key-set-unavailable"])
+    assert (outage["Namespace"], outage["MetricName"], outage["Statistic"], outage["Threshold"]) == (
+        NAMESPACE, KEY_SET_UNAVAILABLE_METRIC, "Sum", 1)
+    throttles = idp_synth.properties(alarms["authorizer-throttles"])
+    assert (throttles["Namespace"], throttles["MetricName"], throttles["Statistic"], throttles["Threshold"]) == ("AWS/Lambda", "Throttles", "Sum", 1)
+    (dimension,) = throttles["Dimensions"]
+    assert dimension["Name"] == "FunctionName"
+    assert idp_synth.through_outputs(dimension["Value"]) == {"Ref": idp_synth.logical_id(token.function)}
+    for alarm in (outage, throttles):
+        assert alarm["AlarmActions"] == [{"Ref": idp_synth.logical_id(idp_synth.stack.alarms.topic)}]
+    assert not {"authorizer-key-set-unavailable", "authorizer-throttles"} & set(synth.stack.alarms.alarms)
 
 
 def test_access_logs_name_the_caller_in_both_modes(synth: Synthesized, idp_synth: Synthesized) -> None:

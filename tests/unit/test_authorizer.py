@@ -82,12 +82,14 @@ def test_the_token_is_never_logged(idp: FakeIdp, caplog: pytest.LogCaptureFixtur
             assert part not in logs
 
 
-def test_an_unreachable_issuer_is_a_5xx_not_a_401(idp: FakeIdp) -> None:
+def test_an_unreachable_issuer_is_a_5xx_not_a_401_and_logs_what_the_alarm_counts(idp: FakeIdp, caplog: pytest.LogCaptureFixture) -> None:
     # Given an issuer whose JWKS cannot be fetched
     idp.down = True
     # When the authorizer runs / Then it fails (API Gateway: 500), rather than calling the token bad
     with pytest.raises(KeySetUnavailable):
         authorizer.handler(token_event(f"Bearer {rs256(claims())}"), LAMBDA_CONTEXT)
+    # And it logs, once and as an error, the message the alarm's metric filter matches
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [(logging.ERROR, authorizer.KEY_SET_UNAVAILABLE)]
 
 
 def test_an_event_without_a_method_arn_is_unauthorized(idp: FakeIdp) -> None:
