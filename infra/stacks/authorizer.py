@@ -7,6 +7,7 @@ API: its role may write to its own log group and send traces, nothing else.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from aws_cdk import Duration, Tags
@@ -67,6 +68,8 @@ class BankTokenAuthorizer(Construct):
         }
         if identity_provider.groups_claim:
             environment["JWT_GROUPS_CLAIM"] = identity_provider.groups_claim
+        if identity_provider.group_map:
+            environment["JWT_GROUP_MAP"] = json.dumps(dict(identity_provider.group_map), sort_keys=True)
         self.function = lambda_.Function(
             self,
             "Function",

@@ -35,6 +35,8 @@ class IdentityProvider:
     audience: str  # must be in the tokens' `aud`
     jwks_url: str  # default: <issuer>/.well-known/jwks.json
     groups_claim: str | None = None  # None: `groups`, else `cognito:groups`
+    # The IdP's group names for ours, e.g. (("LOYALTY-OPS", "operators"),). Set: only these count.
+    group_map: tuple[tuple[str, str], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,11 @@ def validate_api_clients(names: str | None) -> tuple[str, ...]:
     return clients
 
 
-_IDP_KEYS = {"issuer", "audience", "jwksUrl", "groupsClaim"}
+_IDP_KEYS = {"issuer", "audience", "jwksUrl", "groupsClaim", "groupMap"}
+LOYALTY_GROUPS = ("operators", "approvers")  # loyalty.core.auth KNOWN_GROUPS (a test holds them equal)
+# An IdP group name the authorizer can pass on: the groups context is joined with commas, and a
+# string claim is split on commas and whitespace (loyalty.core.tokens).
+_IDP_GROUP_NAME = re.compile(r"^[^\s,\[\]]{1,256}$")
 _IDP_EXAMPLE = '{"issuer": "https://idp.bank.example/", "audience": "loyalty-api"}'
 
 
@@ -149,7 +155,7 @@ def _https_url(value: object, key: str) -> str:
 
 def validate_identity_provider(raw: Any, env_name: str) -> IdentityProvider | None:
     """Context `identityProvider`: absent (Cognito), or an object (or its JSON text, as `-c` passes
-    it) with `issuer` and `audience`, optionally `jwksUrl` and `groupsClaim`. An object keyed by
+    it) with `issuer` and `audience`, optionally `jwksUrl`, `groupsClaim` and `groupMap`. An object keyed by
     environment names (`{"prod": {...}}`) sets it per environment; an environment without an entry
     keeps Cognito."""
     if raw is None or raw == "":
@@ -174,7 +180,22 @@ def validate_identity_provider(raw: Any, env_name: str) -> IdentityProvider | No
     groups_claim = raw.get("groupsClaim")
     if groups_claim is not None and (not isinstance(groups_claim, str) or not groups_claim.strip()):
         raise ValueError(f"context 'identityProvider': 'groupsClaim' must be a claim name, got {groups_claim!r}")
-    return IdentityProvider(issuer=issuer, audience=audience, jwks_url=jwks_url, groups_claim=groups_claim)
+    return IdentityProvider(issuer=issuer, audience=audience, jwks_url=jwks_url, groups_claim=groups_claim,
+                            group_map=_group_map(raw.get("groupMap")))
+
+
+def _group_map(raw: Any) -> tuple[tuple[str, str], ...] | None:
+    """`groupMap`: the IdP's group names for ours, `{"LOYALTY-OPS": "operators", ...}`."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not raw:
+        raise ValueError(f"context 'identityProvider': 'groupMap' must be a non-empty object of IdP group name to one of {list(LOYALTY_GROUPS)}, got {raw!r}")
+    for idp_group, ours in raw.items():
+        if not isinstance(idp_group, str) or not _IDP_GROUP_NAME.match(idp_group):
+            raise ValueError(f"context 'identityProvider': 'groupMap' key {idp_group!r} must be a group name without spaces, commas or brackets")
+        if ours not in LOYALTY_GROUPS:
+            raise ValueError(f"context 'identityProvider': 'groupMap' maps {idp_group!r} to {ours!r}; allowed: {list(LOYALTY_GROUPS)}")
+    return tuple(sorted(raw.items()))
 
 
 def settings_for(env_name: str, bank_time_zone: str, alarm_email: str | None = None, api_clients: str | None = None,

@@ -8,14 +8,16 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk.assertions import Template
 
 from functions.auth import authorizer as authorizer_function
 from infra.app import build
 from infra.stacks.api import COGNITO_SUBJECT, TOKEN_AUTHORIZER_SUBJECT
 from infra.stacks.authorizer import KEY_SET_UNAVAILABLE_MESSAGE, KEY_SET_UNAVAILABLE_METRIC, RESULTS_CACHE_TTL, TOKEN_PATTERN
 from infra.stacks.business_metrics import NAMESPACE
-from infra.stacks.settings import IdentityProvider, validate_identity_provider
+from infra.stacks.settings import LOYALTY_GROUPS, IdentityProvider, validate_identity_provider
 from infra.topology import TOPOLOGY
+from loyalty.core.auth import KNOWN_GROUPS
 from tests.infra.infra_support import BANK_IDP, Synthesized, as_list, cdk_json_context, referenced_ids
 
 ROUTES = [pytest.param(route, id=f"{route.method} {route.path}") for route, _ in TOPOLOGY.routes()]
@@ -198,6 +200,21 @@ def test_the_jwks_url_defaults_to_the_issuers_well_known_one() -> None:
     )
 
 
+def test_a_group_map_reaches_the_authorizer_as_json_and_names_only_our_groups() -> None:
+    """Given groupMap / Then it is validated, kept sorted, and set in the function's environment;
+    the groups it may name are exactly the ones the handlers know."""
+    provider = validate_identity_provider({**BANK_IDP, "groupMap": {"LOYALTY-OPS": "operators", "LOYALTY-CHECKERS": "approvers"}}, "prod")
+    assert provider is not None
+    assert provider.group_map == (("LOYALTY-CHECKERS", "approvers"), ("LOYALTY-OPS", "operators"))
+    assert set(LOYALTY_GROUPS) == KNOWN_GROUPS
+    app = cdk.App(context={**cdk_json_context(), "env": "dev", "identityProvider": json.dumps({**BANK_IDP, "groupMap": {"LOYALTY-OPS": "operators"}})})
+    stack = build(app)
+    assert stack.api.token_authorizer is not None
+    fn = Template.from_stack(cdk.Stack.of(stack.api.token_authorizer.function)).find_resources("AWS::Lambda::Function")
+    (variables,) = (f["Properties"]["Environment"]["Variables"] for f in fn.values() if "JWT_ISSUER" in f["Properties"]["Environment"]["Variables"])
+    assert json.loads(variables["JWT_GROUP_MAP"]) == {"LOYALTY-OPS": "operators"}
+
+
 def test_the_context_takes_an_object_json_text_or_one_per_environment() -> None:
     full = {**BANK_IDP, "jwksUrl": "https://keys.bank.example/jwks", "groupsClaim": "roles"}
     expected = IdentityProvider("https://idp.bank.example/", "loyalty-api", "https://keys.bank.example/jwks", "roles")
@@ -222,6 +239,10 @@ def test_the_context_takes_an_object_json_text_or_one_per_environment() -> None:
         ({"issuer": "https://idp.bank.example/", "audience": "a", "jwksUrl": "http://x/jwks"}, "'jwksUrl' must be an https URL"),
         ({"issuer": "https://idp.bank.example/", "audience": "a", "groupsClaim": ""}, "'groupsClaim' must be a claim name"),
         ({"issuer": "https://idp.bank.example/", "audiance": "a"}, "unknown key(s) ['audiance']"),
+        ({**BANK_IDP, "groupMap": {}}, "'groupMap' must be a non-empty object"),
+        ({**BANK_IDP, "groupMap": ["LOYALTY-OPS"]}, "'groupMap' must be a non-empty object"),
+        ({**BANK_IDP, "groupMap": {"LOYALTY-OPS": "admins"}}, "maps 'LOYALTY-OPS' to 'admins'; allowed: ['operators', 'approvers']"),
+        ({**BANK_IDP, "groupMap": {"CN=Ops,OU=Loyalty": "operators"}}, "must be a group name without spaces, commas or brackets"),
         ("not json", "must be a JSON object"),
         ('["https://idp.bank.example/"]', "must be a JSON object"),
     ],

@@ -86,10 +86,12 @@ def forged_hs256(payload: dict[str, Any], secret: bytes, kid: str = "k1") -> str
     return f"{signing_input}.{b64(signature)}"
 
 
-def verifier(idp: FakeIdp, clock: FakeClock | None = None, groups_claim: str | None = None) -> TokenVerifier:
+def verifier(idp: FakeIdp, clock: FakeClock | None = None, groups_claim: str | None = None,
+             group_map: dict[str, str] | None = None) -> TokenVerifier:
     return TokenVerifier(
         issuer=ISSUER,
         audience=AUDIENCE,
         keys=KeySet(JWKS_URL, idp, clock=clock or FakeClock()),
         groups_claim=groups_claim,
+        group_map=group_map,
     )

@@ -117,6 +117,28 @@ def test_groups_are_read_from_the_configured_claim(groups_claim: str | None, tok
     assert identity.groups == expected
 
 
+BANK_GROUPS = {"LOYALTY-OPS": "operators", "LOYALTY-CHECKERS": "approvers"}
+
+
+@pytest.mark.parametrize(
+    ("token_groups", "expected"),
+    [
+        (["LOYALTY-OPS", "STAFF"], ("operators",)),
+        ("LOYALTY-OPS LOYALTY-CHECKERS", ("approvers", "operators")),  # a space-separated string
+        (["operators", "approvers"], ()),  # with a map, the IdP's own "operators" group grants nothing
+        (["loyalty-ops"], ()),  # names match exactly
+        ([], ()),
+    ],
+)
+def test_a_group_map_translates_the_idp_s_group_names_and_nothing_else(token_groups: Any, expected: tuple[str, ...]) -> None:
+    # Given a bank IdP whose group names are not ours, and a map from its names to ours
+    token = rs256(claims(groups=token_groups))
+    # When a token is verified
+    identity = verifier(FakeIdp(), group_map=BANK_GROUPS).verify(token)
+    # Then the caller has our groups for the mapped names only
+    assert identity.groups == expected
+
+
 def test_a_group_name_smuggling_a_separator_never_becomes_operators() -> None:
     # Given a token whose group names contain the separators the context is joined and split on
     token = rs256(claims(groups=["x,operators", "[operators", "ops operators x"]))
@@ -385,6 +407,17 @@ def test_the_verifier_is_configured_from_the_settings() -> None:
     assert v.keys.url == JWKS_URL
     assert v.groups_claim == "roles"
     assert v.verify(rs256(claims(roles=["operators"]))).groups == ("operators",)
+
+
+def test_the_group_map_comes_from_the_settings_as_json() -> None:
+    # Given the group map as CDK sets it in the environment (JSON text)
+    settings = Settings.model_validate({"jwt_issuer": ISSUER, "jwt_audience": AUDIENCE, "jwt_group_map": '{"LOYALTY-OPS": "operators"}'})
+    # When the verifier is built / Then it maps the IdP's names
+    v = verifier_from_settings(settings, fetch=FakeIdp())
+    assert v.group_map == {"LOYALTY-OPS": "operators"}
+    assert v.verify(rs256(claims(groups=["LOYALTY-OPS", "operators"]))).groups == ("operators",)
+    # And without one, names are taken as ours
+    assert verifier_from_settings(Settings.model_validate({"jwt_issuer": ISSUER, "jwt_audience": AUDIENCE, "jwt_group_map": ""})).group_map is None
 
 
 def test_the_verifier_refuses_to_start_unconfigured() -> None:

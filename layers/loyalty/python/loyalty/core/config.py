@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -35,12 +36,13 @@ class Settings(BaseModel):
     # the local cloud (never in a deployed environment: the parameter wins when both are set).
     pii_hash_key_parameter: str = ""
     pii_hash_key: str = "local-development-key-not-for-any-deployed-environment"
-    # Queues campaigns send to (set by CDK from the topology's `sends_to`; locally by the local cloud).
     # A bank's own identity provider, for the Lambda TOKEN authorizer (core.tokens); empty with Cognito.
     jwt_issuer: str = ""
     jwt_audience: str = ""
     jwt_jwks_url: str = ""
     jwt_groups_claim: str = ""
+    jwt_group_map: dict[str, str] | None = None  # JSON text in the environment: the IdP's group names for ours
+    # Queues campaigns send to (set by CDK from the topology's `sends_to`; locally by the local cloud).
     campaign_fanout_queue_url: str = ""
     campaign_grants_queue_url: str = ""
     # Campaign notifications one customer may get in a business day, across all campaigns.
@@ -64,6 +66,11 @@ class Settings(BaseModel):
     def _known_time_zone(cls, value: str) -> str:
         ZoneInfo(value)  # raises for an unknown zone: fail at cold start, not per request
         return value
+
+    @field_validator("jwt_group_map", mode="before")
+    @classmethod
+    def _json_object(cls, value: object) -> object:
+        return json.loads(value) if isinstance(value, str) and value else value or None
 
     @property
     def bank_zone(self) -> ZoneInfo:

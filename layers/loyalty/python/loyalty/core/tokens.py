@@ -176,6 +176,9 @@ class TokenVerifier:
     audience: str
     keys: KeySet
     groups_claim: str | None = None  # None: the first of DEFAULT_GROUPS_CLAIMS present
+    # The IdP's group names for ours ({"LOYALTY-OPS": "operators"}). Set: only mapped names count,
+    # so a group the IdP happens to call "operators" grants nothing. None: names are ours as they are.
+    group_map: Mapping[str, str] | None = None
     leeway_s: int = LEEWAY_S
 
     def verify(self, token: str) -> Identity:
@@ -219,7 +222,9 @@ class TokenVerifier:
             candidates = [g for g in raw if isinstance(g, str)]
         else:
             candidates = []
-        return tuple(sorted({g for g in candidates if _GROUP_NAME.match(g) and g in KNOWN_GROUPS}))
+        named = (g for g in candidates if _GROUP_NAME.match(g))
+        ours = (self.group_map.get(g) for g in named) if self.group_map is not None else named
+        return tuple(sorted({g for g in ours if g in KNOWN_GROUPS}))
 
 
 def bearer_token(header: str | None) -> str:
@@ -248,8 +253,8 @@ def allow_policy(identity: Identity, method_arn: str) -> dict[str, Any]:
 
 
 def verifier_from_settings(settings: Settings, fetch: JwksFetcher = fetch_jwks) -> TokenVerifier:
-    """The bank IdP CDK configures (`JWT_ISSUER`, `JWT_AUDIENCE`, `JWT_JWKS_URL`, `JWT_GROUPS_CLAIM`:
-    infra/stacks/authorizer.py)."""
+    """The bank IdP CDK configures (`JWT_ISSUER`, `JWT_AUDIENCE`, `JWT_JWKS_URL`, `JWT_GROUPS_CLAIM`,
+    `JWT_GROUP_MAP`: infra/stacks/authorizer.py)."""
     if not settings.jwt_issuer or not settings.jwt_audience:
         raise RuntimeError("JWT_ISSUER and JWT_AUDIENCE must be set")
     return TokenVerifier(
@@ -257,4 +262,5 @@ def verifier_from_settings(settings: Settings, fetch: JwksFetcher = fetch_jwks) 
         audience=settings.jwt_audience,
         keys=KeySet(settings.jwt_jwks_url or settings.jwt_issuer.rstrip("/") + "/.well-known/jwks.json", fetch),
         groups_claim=settings.jwt_groups_claim or None,
+        group_map=settings.jwt_group_map,
     )
