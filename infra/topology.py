@@ -261,10 +261,13 @@ TOPOLOGY = Topology(
             ),
             queue="scoring-events",
         ),
-        # Segments read the profile: a profile or tier change re-scores the customer.
+        # Segments read the profile: a profile, tier or operator-tag change re-scores the customer.
         Rule(
             "scoring-profile-events",
-            event_pattern={"source": ["bank.core", "loyalty.points"], "detail-type": ["CustomerProfileChanged", "TierChanged"]},
+            event_pattern={
+                "source": ["bank.core", "loyalty.points", "loyalty.customers"],
+                "detail-type": ["CustomerProfileChanged", "TierChanged", "CustomerTagsChanged"],
+            },
             queue="scoring-events",
         ),
         Rule(
@@ -356,6 +359,7 @@ TOPOLOGY = Topology(
             module="admin",
             routes=(Route("PUT", "/v1/admin/customers/{customerId}/tags", "operator"),),
             tables={AUDIT: "append", "customers": "write", IDEMPOTENCY: "write"},
+            publishes_events=True,  # CustomerTagsChanged, for scoring's segments
         ),
         Function(
             "coupons-admin",

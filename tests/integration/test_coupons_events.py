@@ -18,6 +18,7 @@ import pytest
 
 from infra.local.cloud import LocalCloud
 from tests.support.api import Api, eventually
+from tests.support.bus import BusTap
 from tests.support.coupons import (
     FUNDING,
     active_template,
@@ -37,37 +38,15 @@ SCHEMAS = {p.stem: json.loads(p.read_text()) for p in (Path(__file__).resolve().
 COST = {"amountMinor": FUNDING["unitCostMinor"], "currency": FUNDING["currency"]}
 
 
-class BusTap:
-    """A queue subscribed to every `loyalty.coupons` event; remembers what it received."""
+class CouponsTap(BusTap):
+    """Every `loyalty.coupons` event that reaches the bus."""
 
     def __init__(self, cloud: LocalCloud):
-        self.cloud = cloud
-        self.name = unique("coupon-events-tap")
-        self.url = cloud.clients.sqs.create_queue(QueueName=self.name)["QueueUrl"]
-        arn = cloud.clients.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events = cloud.clients.events
-        events.put_rule(Name=self.name, EventBusName=cloud.topology.bus_name, EventPattern=json.dumps({"source": ["loyalty.coupons"]}))
-        events.put_targets(Rule=self.name, EventBusName=cloud.topology.bus_name, Targets=[{"Id": "tap", "Arn": arn}])
-        self.received: list[dict[str, Any]] = []
-
-    def close(self) -> None:
-        events = self.cloud.clients.events
-        events.remove_targets(Rule=self.name, EventBusName=self.cloud.topology.bus_name, Ids=["tap"])
-        events.delete_rule(Name=self.name, EventBusName=self.cloud.topology.bus_name)
-        self.cloud.clients.sqs.delete_queue(QueueUrl=self.url)
-
-    def drain(self) -> None:
-        sqs = self.cloud.clients.sqs
-        while True:
-            messages = sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
-            if not messages:
-                return
-            self.received += [json.loads(m["Body"]) for m in messages]
-            sqs.delete_message_batch(QueueUrl=self.url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+        super().__init__(cloud, unique("coupon-events-tap"), ["loyalty.coupons"])
 
     def matching(self, detail_type: str, **detail: Any) -> list[dict[str, Any]]:
         return [
-            e for e in self.received
+            e for e in self.seen
             if e["detail-type"] == detail_type and all(e["detail"].get(k) == v for k, v in detail.items())
         ]
 
@@ -83,7 +62,7 @@ class BusTap:
         except AssertionError:
             raise AssertionError(
                 f"no {detail_type} {detail} on the bus within {timeout_s}s: is the coupons table's stream poller "
-                f"running (infra/local/streams.py)? The tap saw {[e['detail-type'] for e in self.received][-20:]}"
+                f"running (infra/local/streams.py)? The tap saw {[e['detail-type'] for e in self.seen][-20:]}"
             ) from None
         event = found[0]
         assert event["source"] == "loyalty.coupons"
@@ -92,8 +71,8 @@ class BusTap:
 
 
 @pytest.fixture(scope="module")
-def tap(cloud: LocalCloud) -> Iterator[BusTap]:
-    bus_tap = BusTap(cloud)
+def tap(cloud: LocalCloud) -> Iterator[CouponsTap]:
+    bus_tap = CouponsTap(cloud)
     yield bus_tap
     bus_tap.close()
 
@@ -107,7 +86,7 @@ def assert_costed(detail: dict[str, Any], template_id: str, customer: str, coupo
     uuid.UUID(detail["eventId"])
 
 
-def test_the_redemption_flow_is_announced_event_by_event(api: Api, tap: BusTap) -> None:
+def test_the_redemption_flow_is_announced_event_by_event(api: Api, tap: CouponsTap) -> None:
     # Given a customer who claims, locks, redeems and returns a coupon
     customer = new_customer()
     template_id = active_template(api, stock=5)
@@ -131,7 +110,7 @@ def test_the_redemption_flow_is_announced_event_by_event(api: Api, tap: BusTap) 
     assert len({d["eventId"] for d in (issued, locked, redeemed, returned)}) == 4
 
 
-def test_a_replayed_claim_is_announced_once(api: Api, tap: BusTap) -> None:
+def test_a_replayed_claim_is_announced_once(api: Api, tap: CouponsTap) -> None:
     customer, key = new_customer(), str(uuid.uuid4())
     template_id = active_template(api, stock=5)
     coupon_id = claim(api, customer, template_id, key=key).json()["couponId"]
@@ -142,7 +121,7 @@ def test_a_replayed_claim_is_announced_once(api: Api, tap: BusTap) -> None:
     assert len(tap.matching("CouponIssued", couponId=coupon_id)) == 1
 
 
-def test_a_refused_claim_is_not_announced(api: Api, tap: BusTap) -> None:
+def test_a_refused_claim_is_not_announced(api: Api, tap: CouponsTap) -> None:
     template_id = active_template(api, stock=1)
     winner, loser = new_customer(), new_customer()
     claimed(api, winner, template_id)
@@ -154,7 +133,7 @@ def test_a_refused_claim_is_not_announced(api: Api, tap: BusTap) -> None:
     assert tap.matching("CouponIssued", customerId=loser) == []
 
 
-def test_a_command_refused_for_stock_announces_coupon_issue_failed(cloud: LocalCloud, api: Api, tap: BusTap) -> None:
+def test_a_command_refused_for_stock_announces_coupon_issue_failed(cloud: LocalCloud, api: Api, tap: CouponsTap) -> None:
     # Given a campaign's IssueCoupon for a template with no stock
     template_id = active_template(api, stock=0)
     command = {"commandId": unique("cmd"), "customerId": new_customer(), "templateId": template_id,
@@ -167,7 +146,7 @@ def test_a_command_refused_for_stock_announces_coupon_issue_failed(cloud: LocalC
     uuid.UUID(failed["eventId"])
 
 
-def test_a_refused_command_without_a_campaign_announces_a_valid_event(cloud: LocalCloud, api: Api, tap: BusTap) -> None:
+def test_a_refused_command_without_a_campaign_announces_a_valid_event(cloud: LocalCloud, api: Api, tap: CouponsTap) -> None:
     # Given an operator's IssueCoupon (no campaignId) for an unknown template
     command = {"commandId": unique("cmd"), "customerId": new_customer(), "templateId": unique("missing"), "source": "operator"}
     cloud.clients.sqs.send_message(QueueUrl=cloud.provisioned.queue_urls["coupon-commands"], MessageBody=json.dumps(command))
@@ -176,7 +155,7 @@ def test_a_refused_command_without_a_campaign_announces_a_valid_event(cloud: Loc
     assert failed["reason"] == "TEMPLATE_NOT_FOUND"
 
 
-def test_a_command_issue_carries_the_campaign(cloud: LocalCloud, api: Api, tap: BusTap) -> None:
+def test_a_command_issue_carries_the_campaign(cloud: LocalCloud, api: Api, tap: CouponsTap) -> None:
     template_id = active_template(api, stock=5)
     command = {"commandId": unique("cmd"), "customerId": new_customer(), "templateId": template_id,
                "source": "points_mall", "campaignId": "camp-2"}
@@ -185,7 +164,7 @@ def test_a_command_issue_carries_the_campaign(cloud: LocalCloud, api: Api, tap: 
     assert (issued["source"], issued["campaignId"], issued["customerId"]) == ("points_mall", "camp-2", command["customerId"])
 
 
-def test_a_red_packet_asks_core_banking_for_the_credit(api: Api, tap: BusTap) -> None:
+def test_a_red_packet_asks_core_banking_for_the_credit(api: Api, tap: CouponsTap) -> None:
     customer = new_customer()
     template_id = active_template(api, benefit=red_packet(1_888))
     coupon_id = claimed(api, customer, template_id)["couponId"]
@@ -194,7 +173,7 @@ def test_a_red_packet_asks_core_banking_for_the_credit(api: Api, tap: BusTap) ->
     assert credit["customerId"] == customer
 
 
-def test_operator_changes_and_expiry_are_announced(cloud: LocalCloud, api: Api, tap: BusTap) -> None:
+def test_operator_changes_and_expiry_are_announced(cloud: LocalCloud, api: Api, tap: CouponsTap) -> None:
     # Given a template paused, restocked, and a coupon of it swept as expired
     customer = new_customer()
     template_id = active_template(api, stock=5)

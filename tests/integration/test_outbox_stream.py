@@ -26,32 +26,16 @@ from infra.local.streams import StreamPoller, _failed_sequence_numbers
 from infra.topology import Function, StreamSource
 from loyalty.core.outbox import PendingEvent, outbox_put
 from tests.support.api import eventually
+from tests.support.bus import BusTap
 
 TEST_SOURCE = "loyalty.test"
 
 
-class BusTap:
-    """Everything with source `loyalty.test` that reaches the bus, collected from an SQS queue."""
+class OutboxTap(BusTap):
+    """Everything with source `loyalty.test` that reaches the bus."""
 
     def __init__(self, cloud: LocalCloud, name: str):
-        self.sqs = cloud.clients.sqs
-        self.url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
-        arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        bus = cloud.topology.bus_name
-        cloud.clients.events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps({"source": [TEST_SOURCE]}))
-        cloud.clients.events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "tap", "Arn": arn}])
-        self.seen: list[dict[str, Any]] = []
-
-    def drain(self) -> list[dict[str, Any]]:
-        while True:
-            messages = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
-            if not messages:
-                return self.seen
-            for message in messages:
-                self.seen.append(json.loads(message["Body"]))
-            self.sqs.delete_message_batch(
-                QueueUrl=self.url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
-            )
+        super().__init__(cloud, name, [TEST_SOURCE])
 
     def with_event_id(self, event_id: str) -> list[dict[str, Any]]:
         return [e for e in self.drain() if e["detail"].get("eventId") == event_id]
@@ -61,8 +45,8 @@ class BusTap:
 
 
 @pytest.fixture(scope="module")
-def tap(cloud: LocalCloud) -> BusTap:
-    return BusTap(cloud, f"outbox-tap-{uuid.uuid4().hex[:8]}")
+def tap(cloud: LocalCloud) -> OutboxTap:
+    return OutboxTap(cloud, f"outbox-tap-{uuid.uuid4().hex[:8]}")
 
 
 def transact(cloud: LocalCloud, *items: dict[str, Any]) -> None:
@@ -80,14 +64,14 @@ def pending(**detail: Any) -> PendingEvent:
     return PendingEvent(TEST_SOURCE, "TestHappened", detail)
 
 
-def flush(cloud: LocalCloud, tap: BusTap) -> None:
+def flush(cloud: LocalCloud, tap: OutboxTap) -> None:
     """Writes a sentinel outbox item and waits for it on the bus: every earlier record is handled."""
     sentinel = PendingEvent(TEST_SOURCE, "Sentinel", {"marker": "sentinel"})
     transact(cloud, outbox_put("coupons", sentinel))
     eventually(lambda: tap.with_event_id(sentinel.event_id), timeout_s=15)
 
 
-def test_an_outbox_item_written_with_its_state_change_reaches_the_bus_once(cloud: LocalCloud, tap: BusTap) -> None:
+def test_an_outbox_item_written_with_its_state_change_reaches_the_bus_once(cloud: LocalCloud, tap: OutboxTap) -> None:
     # Given an event written in the same transaction as a state change
     event = pending(couponId="cp-1", amountMinor=500)
     # When the transaction commits
@@ -103,7 +87,7 @@ def test_an_outbox_item_written_with_its_state_change_reaches_the_bus_once(cloud
     assert len(tap.with_event_id(event.event_id)) == 1
 
 
-def test_a_cancelled_transaction_publishes_nothing(cloud: LocalCloud, tap: BusTap) -> None:
+def test_a_cancelled_transaction_publishes_nothing(cloud: LocalCloud, tap: OutboxTap) -> None:
     # Given a state item that already exists
     key = uuid.uuid4().hex
     transact(cloud, state_put(key))
@@ -120,7 +104,7 @@ def test_a_cancelled_transaction_publishes_nothing(cloud: LocalCloud, tap: BusTa
     assert tap.with_event_id(event.event_id) == []
 
 
-def test_an_item_outside_the_outbox_is_not_published(cloud: LocalCloud, tap: BusTap) -> None:
+def test_an_item_outside_the_outbox_is_not_published(cloud: LocalCloud, tap: OutboxTap) -> None:
     # Given an item shaped like an outbox item but not keyed OUTBOX#
     marker = uuid.uuid4().hex
     item = {
@@ -152,7 +136,7 @@ class PutEventsSpy:
 
 
 def test_25_outbox_items_in_one_transaction_are_all_published_in_chunks_of_10(
-    cloud: LocalCloud, tap: BusTap, monkeypatch: pytest.MonkeyPatch
+    cloud: LocalCloud, tap: OutboxTap, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a spy on the publisher's EventBridge client
     spy = PutEventsSpy(loyalty.core.aws.events())

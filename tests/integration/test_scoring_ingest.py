@@ -11,9 +11,11 @@ import pytest
 
 from infra.local.cloud import LocalCloud
 from tests.support.api import Api, eventually
+from tests.support.bus import BusTap
 from tests.support.points import conforms, publish
 from tests.support.scoring import (
     DLQ,
+    OPERATOR,
     TEST_LIFECYCLE,
     ScoringTap,
     card,
@@ -138,14 +140,39 @@ def test_a_customer_who_no_longer_matches_leaves_the_segment(cloud: LocalCloud, 
     assert conforms(left)["customerId"] == customer
 
 
-def test_a_profile_change_re_scores_the_customer_once_the_profile_shows_it(cloud: LocalCloud, api: Api) -> None:
-    # Given a scored customer, and a segment on a tag they do not have yet
-    tag, segment = unique("tag"), unique("tagged")
+def outside_a_tag_segment(cloud: LocalCloud, api: Api) -> tuple[str, str, str]:
+    """(tag, segment, customer): a scored customer outside a new segment on a tag nobody has yet."""
+    tag, segment, customer = unique("tag"), unique("tagged"), unique("sc")
     create_segment(api, segment, tagsAny=[tag])
-    customer = unique("sc")
     put_profile(cloud, customer)
     ingest_ok(cloud, opened(customer))
     assert segment not in scores_of(api, customer)["segments"]
+    return tag, segment, customer
+
+
+def test_an_operator_tag_moves_the_customer_s_segments_without_waiting_for_their_next_event(cloud: LocalCloud, api: Api) -> None:
+    # Given a scored customer, a segment on an operator tag they do not have, and a tap on the bus
+    tag, segment, customer = outside_a_tag_segment(cloud, api)
+    tap = BusTap(cloud, unique("tags-tap"), ["loyalty.customers", "loyalty.scoring"])
+    try:
+        # When an operator tags them, through the API
+        assert api.call("PUT", f"/v1/admin/customers/{customer}/tags", body={"tags": [tag]}, **OPERATOR).status_code == 200
+        # Then CustomerTagsChanged goes on the bus, scoring re-scores them from it, and they enter the segment
+        (announced,) = eventually(lambda: tap.of(customer, "CustomerTagsChanged"), timeout_s=15)
+        assert conforms(announced)["operatorTags"] == [tag]
+        eventually(lambda: [e for e in tap.of(customer, "SegmentEntered") if e["detail"]["segmentId"] == segment], timeout_s=15)
+        assert segment in scores_of(api, customer)["segments"] and segment in stored_profile(cloud, customer)["segments"]
+        # And when the operator removes the tag, they leave it the same way
+        assert api.call("PUT", f"/v1/admin/customers/{customer}/tags", body={"tags": []}, **OPERATOR).status_code == 200
+        eventually(lambda: [e for e in tap.of(customer, "SegmentLeft") if e["detail"]["segmentId"] == segment], timeout_s=15)
+        assert segment not in scores_of(api, customer)["segments"]
+    finally:
+        tap.close()
+
+
+def test_a_profile_change_re_scores_the_customer_once_the_profile_shows_it(cloud: LocalCloud, api: Api) -> None:
+    # Given a scored customer, and a segment on a tag they do not have yet
+    tag, segment, customer = outside_a_tag_segment(cloud, api)
     # When core banking adds the tag, and scoring sees the event before customers-ingest stored it
     change = envelope(*profile(customer, tags=[tag], changedAt=hours_ago(0.5)))
     assert ingest(cloud, change) == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}  # retried: not caught up

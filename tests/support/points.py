@@ -26,6 +26,7 @@ import requests
 from infra.topology import BANK_SOURCE, DEFAULT_BANK_TIME_ZONE
 from loyalty.points.store import lot_index_keys
 from tests.support.api import Api, bank_event
+from tests.support.bus import BusTap
 
 if TYPE_CHECKING:
     from infra.local.cloud import LocalCloud
@@ -385,37 +386,11 @@ def seed_lot(dynamodb: Any, customer_id: str, *, points: int, expires_on: str, c
 SCHEMAS = Path(__file__).resolve().parents[2] / "events" / "schemas" / "outbound"
 
 
-class PointsTap:
-    """Everything with source `loyalty.points` that reaches the bus, collected from an SQS queue."""
+class PointsTap(BusTap):
+    """Everything with source `loyalty.points` that reaches the bus."""
 
     def __init__(self, cloud: LocalCloud, name: str):
-        self.sqs, self.events, self.name, self.bus = cloud.clients.sqs, cloud.clients.events, name, cloud.topology.bus_name
-        self.url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
-        arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        self.events.put_rule(Name=name, EventBusName=self.bus, EventPattern=json.dumps({"source": ["loyalty.points"]}))
-        self.events.put_targets(Rule=name, EventBusName=self.bus, Targets=[{"Id": "tap", "Arn": arn}])
-        self.seen: list[dict[str, Any]] = []
-
-    def drain(self) -> list[dict[str, Any]]:
-        while True:
-            messages = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
-            if not messages:
-                return self.seen
-            self.seen += [json.loads(m["Body"]) for m in messages]
-            self.sqs.delete_message_batch(
-                QueueUrl=self.url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
-            )
-
-    def of(self, customer_id: str, detail_type: str | None = None) -> list[dict[str, Any]]:
-        return [
-            e for e in self.drain()
-            if e["detail"].get("customerId") == customer_id and (detail_type is None or e["detail-type"] == detail_type)
-        ]
-
-    def close(self) -> None:
-        self.events.remove_targets(Rule=self.name, EventBusName=self.bus, Ids=["tap"])
-        self.events.delete_rule(Name=self.name, EventBusName=self.bus)
-        self.sqs.delete_queue(QueueUrl=self.url)
+        super().__init__(cloud, name, ["loyalty.points"])
 
 
 def conforms(event: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tests.support.api import Api
+from tests.support.bus import BusTap
 
 if TYPE_CHECKING:
     from infra.local.cloud import LocalCloud
@@ -138,26 +139,8 @@ def stored_profile(cloud: LocalCloud, customer_id: str) -> dict[str, Any]:
     return from_item(item["Item"])
 
 
-class ScoringTap:
-    """Everything with source `loyalty.scoring` that reaches the bus, collected from an SQS queue."""
+class ScoringTap(BusTap):
+    """Everything with source `loyalty.scoring` that reaches the bus."""
 
     def __init__(self, cloud: LocalCloud, name: str):
-        self.sqs, self.events, self.name, self.bus = cloud.clients.sqs, cloud.clients.events, name, cloud.topology.bus_name
-        self.url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
-        arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        self.events.put_rule(Name=name, EventBusName=self.bus, EventPattern=json.dumps({"source": ["loyalty.scoring"]}))
-        self.events.put_targets(Rule=name, EventBusName=self.bus, Targets=[{"Id": "tap", "Arn": arn}])
-        self.seen: list[dict[str, Any]] = []
-
-    def of(self, customer_id: str, detail_type: str | None = None) -> list[dict[str, Any]]:
-        while messages := self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", []):
-            self.seen += [json.loads(m["Body"]) for m in messages]
-            self.sqs.delete_message_batch(
-                QueueUrl=self.url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
-            )
-        return [e for e in self.seen if e["detail"].get("customerId") == customer_id and detail_type in (None, e["detail-type"])]
-
-    def close(self) -> None:
-        self.events.remove_targets(Rule=self.name, EventBusName=self.bus, Ids=["tap"])
-        self.events.delete_rule(Name=self.name, EventBusName=self.bus)
-        self.sqs.delete_queue(QueueUrl=self.url)
+        super().__init__(cloud, name, ["loyalty.scoring"])

@@ -7,13 +7,17 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from pydantic import ValidationError
 
+from loyalty.core.events import OutboundEvent
+from loyalty.customers import service
 from loyalty.customers.logic import CORE_FIELDS, customer_view, normalise_tags, snapshot_from_event
 from loyalty.customers.model import CustomerProfile, ProfileChangedDetail, SetTagsRequest
 
 SAMPLE = Path(__file__).resolve().parents[2] / "events" / "samples" / "CustomerProfileChanged.json"
+SCHEMAS = Path(__file__).resolve().parents[2] / "events" / "schemas" / "outbound"
 MINIMAL = {"customerId": "c-001", "changedAt": "2026-11-23T04:12:00Z"}
 
 
@@ -307,3 +311,44 @@ def test_a_customer_sees_their_tier_and_stage_but_not_their_scores() -> None:
     assert own["tier"] == "gold" and own["lifecycleStage"] == "active"
     assert "scores" not in own and "segments" not in own
     assert customer_view(profile)["scores"] == {"value": 12.5, "abuseRisk": 0} and customer_view(profile)["segments"] == ["vip"]
+
+
+# --- set_operator_tags: stored, then announced for scoring ---------------------------------------
+
+
+class TagsOnlyStore:
+    """The one store call setting tags makes, in memory (the DynamoDB store is integration-tested)."""
+
+    def __init__(self) -> None:
+        self.profiles = {"c-001": CustomerProfile(customerId="c-001", changedAt="2026-11-23T04:12:00.000000Z", sourceEventId="e-1")}
+
+    def set_operator_tags(self, customer_id: str, tags: list[str], changed_at: str) -> CustomerProfile:
+        stored = self.profiles[customer_id].model_copy(update={"operatorTags": tags, "operatorTagsChangedAt": changed_at})
+        self.profiles[customer_id] = stored
+        return stored
+
+
+def test_setting_tags_stores_them_then_announces_them_as_stored() -> None:
+    # Given a known customer
+    store, sent = TagsOnlyStore(), list[OutboundEvent]()
+    # When an operator sets duplicated, unsorted tags
+    profile = service.set_operator_tags(store, "c-001", ["vip", "payroll", "vip"], publish=sent.extend)  # type: ignore[arg-type]
+    # Then the profile holds them normalised, and one CustomerTagsChanged carries exactly that, at the
+    # time the profile records (scoring waits for a profile at least that new)
+    assert profile.operatorTags == ["payroll", "vip"]
+    (event,) = sent
+    assert (event.source, event.detail_type) == ("loyalty.customers", "CustomerTagsChanged")
+    assert event.detail["operatorTags"] == ["payroll", "vip"] and event.detail["customerId"] == "c-001"
+    assert event.detail["changedAt"] == profile.operatorTagsChangedAt
+    schema = json.loads((SCHEMAS / "CustomerTagsChanged.json").read_text())
+    jsonschema.validate(event.detail, schema, format_checker=jsonschema.FormatChecker())
+
+
+def test_a_failed_announcement_fails_the_call() -> None:
+    # Given a bus that refuses the event
+    def refusing(events: Any) -> None:
+        raise RuntimeError("EventBridge refused 1 of 1 events")
+
+    # When tags are set / Then the call fails (its caller retries with the same Idempotency-Key)
+    with pytest.raises(RuntimeError):
+        service.set_operator_tags(TagsOnlyStore(), "c-001", ["vip"], publish=refusing)  # type: ignore[arg-type]

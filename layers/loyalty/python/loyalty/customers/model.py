@@ -58,6 +58,7 @@ class CustomerProfile(BaseModel):
     branchId: str | None = None
     tags: list[str] = Field(default_factory=list)
     operatorTags: list[str] = Field(default_factory=list)
+    operatorTagsChangedAt: str | None = None  # fixed-width ISO UTC; scoring waits until it is this new
     aumMinor: int | None = None
     currency: str | None = None
     riskLevel: str | None = None

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable, Sequence
 from functools import cache
 
-from loyalty.core.clock import iso_utc
+from loyalty.core import events
+from loyalty.core.clock import iso_utc, utc_now
 from loyalty.core.config import get_settings
 from loyalty.core.errors import NotFound
+from loyalty.core.events import OutboundEvent
 from loyalty.core.observability import logger
 from loyalty.customers.logic import normalise_tags, snapshot_from_event
 from loyalty.customers.model import CustomerProfile, ProfileChangedDetail, TierChangedDetail
 from loyalty.customers.store import CustomerStore, DynamoCustomerStore
+
+
+Publish = Callable[[Sequence[OutboundEvent]], None]
 
 
 @cache
@@ -43,5 +50,16 @@ def apply_tier_event(store: CustomerStore, detail: TierChangedDetail, event_id: 
     return applied
 
 
-def set_operator_tags(store: CustomerStore, customer_id: str, tags: list[str]) -> CustomerProfile:
-    return store.set_operator_tags(customer_id, normalise_tags(tags))
+SOURCE = "loyalty.customers"
+
+
+def set_operator_tags(store: CustomerStore, customer_id: str, tags: list[str], publish: Publish = events.publish) -> CustomerProfile:
+    """Stores the tags, then announces `CustomerTagsChanged` so scoring re-evaluates the customer's
+    segments now rather than at their next event. Published after the write, not through an outbox
+    (this table has none): if publishing fails the call fails, and the caller's retry with the same
+    Idempotency-Key writes the same tags and publishes again. The nightly run re-scores everyone."""
+    changed_at = iso_utc(utc_now())
+    profile = store.set_operator_tags(customer_id, normalise_tags(tags), changed_at)
+    publish([OutboundEvent(SOURCE, "CustomerTagsChanged", {
+        "eventId": str(uuid.uuid4()), "customerId": customer_id, "operatorTags": profile.operatorTags, "changedAt": changed_at})])
+    return profile

@@ -14,7 +14,7 @@ class CustomerStore(Protocol):
     def apply_snapshot(self, customer_id: str, attributes: dict[str, Any]) -> bool:
         """Store the snapshot unless a newer or the same event is already stored; True if applied."""
 
-    def set_operator_tags(self, customer_id: str, tags: list[str]) -> CustomerProfile: ...
+    def set_operator_tags(self, customer_id: str, tags: list[str], changed_at: str) -> CustomerProfile: ...
 
     def apply_tier(self, customer_id: str, tier: str, changed_at: str, event_id: str) -> bool | None:
         """True if stored, False if the same or a newer tier is stored, None if there is no profile."""
@@ -83,14 +83,15 @@ class DynamoCustomerStore:
         # Refused: only now tell "no profile" from "older news" (a read after the decision, not before it).
         return False if self.get(customer_id) is not None else None
 
-    def set_operator_tags(self, customer_id: str, tags: list[str]) -> CustomerProfile:
+    def set_operator_tags(self, customer_id: str, tags: list[str], changed_at: str) -> CustomerProfile:
         from loyalty.core.aws import dynamodb
         from loyalty.core.dynamo import from_item, is_condition_failure, to_value
 
+        at = {":at": to_value(changed_at)}
         update: dict[str, Any] = (
-            {"UpdateExpression": "SET operatorTags = :tags", "ExpressionAttributeValues": {":tags": to_value(tags)}}
+            {"UpdateExpression": "SET operatorTags = :tags, operatorTagsChangedAt = :at", "ExpressionAttributeValues": {":tags": to_value(tags), **at}}
             if tags
-            else {"UpdateExpression": "REMOVE operatorTags"}
+            else {"UpdateExpression": "SET operatorTagsChangedAt = :at REMOVE operatorTags", "ExpressionAttributeValues": at}
         )
         try:
             result = dynamodb().update_item(

@@ -79,19 +79,21 @@ class RewardGranted(EngineEvent):
 
 
 class ProfileChanged(Inbound):
-    """CustomerProfileChanged (bank.core) or TierChanged (loyalty.points): nothing for the features,
-    but segments read the profile, so the customer is re-scored once the profile shows the change."""
+    """CustomerProfileChanged (bank.core), TierChanged (loyalty.points) or CustomerTagsChanged
+    (loyalty.customers): nothing for the features, but segments read the profile, so the customer is
+    re-scored once the profile shows the change."""
 
     changedAt: AwareDatetime
     deviceHash: BankHash  # CustomerProfileChanged only
     phoneHash: BankHash
 
 
-PROFILE_EVENTS = ("CustomerProfileChanged", "TierChanged")
+PROFILE_EVENTS = ("CustomerProfileChanged", "TierChanged", "CustomerTagsChanged")
 
 DETAIL_MODELS: dict[str, type[Inbound]] = {
     "CustomerProfileChanged": ProfileChanged,
     "TierChanged": ProfileChanged,
+    "CustomerTagsChanged": ProfileChanged,
     "CardTransactionPosted": CardTransactionPosted,
     "DepositBalanceChanged": DepositBalanceChanged,
     "LoginCompleted": LoginCompleted,
@@ -175,6 +177,7 @@ def _nothing(d: Any, eid: str, sent: datetime | None, zone: ZoneInfo) -> list[Fe
 _MAPPERS: dict[str, Callable[[Any, str, datetime | None, ZoneInfo], list[FeatureEvent]]] = {
     "CustomerProfileChanged": _nothing,
     "TierChanged": _nothing,
+    "CustomerTagsChanged": _nothing,
     "CardTransactionPosted": _card,
     "DepositBalanceChanged": _deposit,
     "LoginCompleted": _login,

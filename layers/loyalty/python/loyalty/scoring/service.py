@@ -243,13 +243,18 @@ def rescore_identity(store: DynamoScoringStore, index: identities.IdentityIndex,
     return False
 
 
+# Where the profile records that it holds a profile event's change (or a newer one).
+_STORED_AS_OF = {"CustomerProfileChanged": "changedAt", "TierChanged": "tierChangedAt", "CustomerTagsChanged": "operatorTagsChangedAt"}
+
+
 def caught_up(detail_type: str, detail: inbound.Inbound, profile: dict[str, Any]) -> bool:
-    """A profile or tier change re-scores the customer only once customers-ingest has stored it (or
-    something newer): it arrives here through its own queue, maybe first."""
+    """A profile, tier or tag change re-scores the customer only once the profile shows it (or
+    something newer): a profile or tier change reaches customers-ingest through its own queue, maybe
+    after it reaches here."""
     if detail_type not in inbound.PROFILE_EVENTS:
         return True
     changed = iso_utc(detail.changedAt)  # type: ignore[attr-defined]
-    stored = profile.get("changedAt") if detail_type == "CustomerProfileChanged" else profile.get("tierChangedAt")
+    stored = profile.get(_STORED_AS_OF[detail_type])
     return stored is not None and stored >= changed
 
 

@@ -1,0 +1,35 @@
+"""`loyalty.scoring.inbound` and `service.caught_up`: profile, tier and operator-tag changes add no
+features but re-score the customer, once the profile shows the change."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from loyalty.scoring import inbound
+from loyalty.scoring.service import caught_up
+
+AT = "2026-12-02T10:00:00Z"
+STORED_AT = "2026-12-02T10:00:00.000000Z"  # as the profile stores times: fixed-width ISO UTC
+EARLIER, LATER = "2026-12-02T09:59:59.999999Z", "2026-12-02T10:00:00.000001Z"
+
+
+@pytest.mark.parametrize(
+    ("detail_type", "profile_field"),
+    [("CustomerProfileChanged", "changedAt"), ("TierChanged", "tierChangedAt"), ("CustomerTagsChanged", "operatorTagsChangedAt")],
+)
+def test_a_profile_event_re_scores_once_its_own_field_is_that_new(detail_type: str, profile_field: str) -> None:
+    # Given a profile event, parsed as scoring parses it
+    detail = inbound.DETAIL_MODELS[detail_type].model_validate({"customerId": "c-1", "changedAt": AT, "operatorTags": ["vip"]})
+    # Then it adds no features, and is a profile event (re-scored even so)
+    assert inbound.feature_events(detail_type, detail, "e-1", None, ZoneInfo("Asia/Shanghai")) == []
+    assert detail_type in inbound.PROFILE_EVENTS
+    # And it is caught up only when the profile's field for it is at least as new
+    assert not caught_up(detail_type, detail, {})
+    assert not caught_up(detail_type, detail, {profile_field: EARLIER})
+    assert caught_up(detail_type, detail, {profile_field: STORED_AT})
+    assert caught_up(detail_type, detail, {profile_field: LATER})
+    # And another event's field does not count
+    others = {"changedAt", "tierChangedAt", "operatorTagsChangedAt"} - {profile_field}
+    assert not caught_up(detail_type, detail, dict.fromkeys(others, LATER))
