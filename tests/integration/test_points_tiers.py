@@ -25,13 +25,16 @@ from tests.support.points import (
     PointsTap,
     accrue,
     balance,
+    card_refund,
     card_transaction,
     conforms,
     create_rule,
     error_code,
     new_customer,
     posted,
+    refunded,
     rule_body,
+    stored,
     unique,
 )
 
@@ -135,3 +138,37 @@ def test_the_monthly_run_downgrades_only_after_the_grace_period(cloud: LocalClou
     assert balance(api, customer)["tier"] == "standard"
     downs = eventually(lambda: [e for e in tap.of(customer, "TierChanged") if e["detail"]["direction"] == "down"], timeout_s=15)
     assert len(downs) == 1 and downs[0]["detail"]["toTier"] == "standard"
+
+
+def growth_months(cloud: LocalCloud, customer: str) -> dict[str, int]:
+    """The growth the account counts per business month (what tiers read)."""
+    return {k: int(v) for k, v in stored(cloud.clients.dynamodb, customer).balance.items() if k.startswith("growth@")}
+
+
+def test_a_refund_takes_back_growth_from_its_month_so_the_level_it_bought_lapses(
+    cloud: LocalCloud, api: Api, ladder: dict[str, Any], tap: PointsTap
+) -> None:
+    # Given a customer whose 1500-yuan purchase earned 150 growth and 150 points, and made them silver
+    customer, merchant = new_customer(), unique("m")
+    growth_and_points_rules(api, merchant, {})
+    purchase = card_transaction(customer, merchant, 150_000)
+    accrue(cloud, posted(purchase))
+    assert balance(api, customer)["tier"] == "silver"
+    (earned_in,) = growth_months(cloud, customer)
+    # When 1000 yuan of it is returned
+    accrue(cloud, refunded(card_refund(customer, purchase["transactionId"], 100_000)))
+    # Then two thirds of the growth and of the points are taken back, the growth from the month it counted in
+    after = balance(api, customer)
+    assert (after["growth"], after["available"]) == (50, 50)
+    account = stored(cloud.clients.dynamodb, customer)
+    account.check_invariants()
+    assert growth_months(cloud, customer) == {earned_in: 50}
+    reversals = eventually(lambda: tap.of(customer, "PointsReversed") if len(tap.of(customer, "PointsReversed")) == 2 else [], timeout_s=15)
+    assert sorted((conforms(e)["points"], conforms(e)["growth"]) for e in reversals) == [(-100, 0), (0, -100)]
+    # And the level stays until the monthly run, which finds 50 growth short of silver and lowers it after the grace period
+    assert after["tier"] == "silver"
+    store = DynamoPointsStore(POINTS_TABLE, cloud.clients.dynamodb)
+    tier_service.reevaluate_all(store, datetime.now(UTC))
+    assert balance(api, customer)["tier"] == "silver"
+    tier_service.reevaluate_all(store, datetime.now(UTC) + timedelta(days=31))
+    assert balance(api, customer)["tier"] == "standard"

@@ -335,6 +335,9 @@ class Stored:
         assert self.available >= 0 and self.debt >= 0, self.balance
         assert self.available == sum(int(lot["remaining"]) for lot in self.lots), (self.balance, self.lots)
         assert self.available - self.debt == sum(int(e["points"]) for e in self.entries), (self.balance, self.entries)
+        growth = int(self.balance.get("growth", 0))
+        assert growth == sum(int(e.get("growth", 0)) for e in self.entries), (self.balance, self.entries)
+        assert growth == sum(int(v) for k, v in self.balance.items() if k.startswith("growth@")), self.balance
 
 
 def stored(dynamodb: Any, customer_id: str) -> Stored:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loyalty.core.errors import BusinessRuleViolation
+from loyalty.points import ledger
 from loyalty.points.ledger import Account, Change, Entry, Lot, apply, earn, expire, lot_id_for, redeem, restore, reverse
 from tests.unit.points_builders import account, lot
 
@@ -472,3 +473,17 @@ def test_invariants_hold_when_one_transaction_does_several_things(transactions: 
         assert acc.available >= 0 and acc.debt >= 0
         assert all(x.remaining > 0 for x in acc.lots)
         assert acc.version == n + 1
+
+
+def test_growth_taken_back_leaves_the_month_it_counted_in_and_touches_no_points() -> None:
+    # Given an account that earned 150 growth in November and 40 in December, and holds points
+    acc = replace(account(lot("2027-06-01", 30), growth=190), growth_by_month=(("2026-11", 150), ("2026-12", 40)))
+    change = Change(today="2026-12-02")
+    # When a refund takes back 100 of November's growth
+    ledger.reverse_growth(change, entry_id="reverse:tx-1:rf-1:g", growth=100, month="2026-11", at="2026-12-02T01:00:00Z", source={"refundId": "rf-1"})
+    after = apply(acc, change)
+    # Then November counts 50, December is untouched, and the points and lots are as they were
+    assert after.growth == 90 and dict(after.growth_by_month) == {"2026-11": 50, "2026-12": 40}
+    assert (after.available, after.debt, after.lots) == (30, 0, acc.lots) and after.version == acc.version + 1
+    (entry,) = change.entries
+    assert (entry.kind, entry.points, entry.growth) == ("reverse", 0, -100)

@@ -16,7 +16,6 @@ from loyalty.customers.logic import normalise_tags, snapshot_from_event
 from loyalty.customers.model import CustomerProfile, ProfileChangedDetail, TierChangedDetail
 from loyalty.customers.store import CustomerStore, DynamoCustomerStore
 
-
 Publish = Callable[[Sequence[OutboundEvent]], None]
 
 

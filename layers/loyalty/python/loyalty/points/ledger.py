@@ -173,6 +173,13 @@ def reverse(
     change.entries.append(Entry(entry_id, "reverse", -points, at, None, source, lots=tuple(taken), debt_change=shortfall))
 
 
+def reverse_growth(change: Change, *, entry_id: str, growth: int, month: str, at: str, source: dict[str, Any]) -> None:
+    """Takes back growth value from the business month it was earned in (tiers count months)."""
+    change.growth -= growth
+    change.growth_month = month
+    change.entries.append(Entry(entry_id, "reverse", 0, at, None, source, growth=-growth))
+
+
 def restore(account: Account, change: Change, *, entry_id: str, taken: tuple[tuple[str, int], ...], at: str, source: dict[str, Any]) -> None:
     """Puts points taken by a redemption back into the lots they came from (re-created if the
     daily run deleted them meanwhile; a lapsed one is expired by the next run, never spent)."""

@@ -161,7 +161,9 @@ def accrue(store: DynamoPointsStore, event_type: str, detail: Inbound, event_id:
             d = award["rule"].definition
             source = {"eventType": event_type, "eventId": event_id, "subject": ctx.subject, "ruleId": d.ruleId,
                       "ruleVersion": award["rule"].version, "campaignId": d.campaignId, "amountMinor": ctx.amount_minor,
-                      "category": d.category}
+                      "category": d.category,
+                      # the month tiers count it in: a refund takes it back from that month
+                      "growthMonth": earned_on.isoformat()[:7] if d.category == "growth" else None}
             planned.append(PlannedEarn(f"earn:{event_type}:{ctx.subject}:{d.ruleId}", award["points"], d.category == "growth",
                                        rules.lot_expiry(award["rule"], earned_on).isoformat(), d.costCentre,
                                        {k: v for k, v in source.items() if v is not None}))
@@ -201,11 +203,14 @@ def book(ladder: TierLadder | None, account: Account, change: Change, planned: l
 
 def reverse_refund(store: DynamoPointsStore, refund: CardTransactionRefunded, now: datetime) -> Change | None:
     """Takes back what the original transaction earned, in proportion to the amount refunded
-    (cumulatively over partial refunds); points already spent become a debt."""
+    (cumulatively over partial refunds); points already spent become a debt. Growth value is taken
+    back too, from the month it counted in, so buying and returning cannot buy a member level: the
+    next monthly re-evaluation sees the lower growth (downgrades happen only there)."""
     tx = refund.originalTransactionId
 
     def decide(account: Account, caps: dict[str, int]) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]] | None:
-        earned = [e for e in store.entries_with_prefix(refund.customerId, f"earn:CardTransactionPosted:{tx}:") if e.get("points", 0) > 0]
+        earned = [e for e in store.entries_with_prefix(refund.customerId, f"earn:CardTransactionPosted:{tx}:")
+                  if e.get("points", 0) > 0 or e.get("growth", 0) > 0]
         if not earned:
             logger.info("refund of a transaction that earned nothing", extra={"transaction": tx})
             return None
@@ -224,13 +229,20 @@ def reverse_refund(store: DynamoPointsStore, refund: CardTransactionRefunded, no
         change = Change(today=business_date(now, get_settings().bank_zone).isoformat())
         for entry in earned:
             rule_id = entry["entryId"].rsplit(":", 1)[1]
-            reversed_before = -sum(int(e["points"]) for e in previous if e["entryId"].endswith(f":{rule_id}"))
+            same_rule = [e for e in previous if e["entryId"].endswith(f":{rule_id}")]
+            entry_id = f"reverse:{tx}:{refund.refundId}:{rule_id}"
+            source = {"refundId": refund.refundId, "originalTransactionId": tx, "ruleId": rule_id, "refundAmountMinor": refund.amountMinor}
             # Recorded even when it reverses nothing yet: the refunded amount must count next time.
+            if int(entry.get("growth", 0)) > 0:
+                reversed_before = -sum(int(e.get("growth", 0)) for e in same_rule)
+                due = max(0, int(entry["growth"]) * refunded_after // original - reversed_before)
+                month = json.loads(entry["source"]).get("growthMonth") or entry["at"][:7]  # booked before growthMonth: its UTC month
+                ledger.reverse_growth(change, entry_id=entry_id, growth=due, month=month, at=iso_utc(now), source=source)
+                continue
+            reversed_before = -sum(int(e["points"]) for e in same_rule)
             due = max(0, int(entry["points"]) * refunded_after // original - reversed_before)
             own_lots = tuple(lot_id for lot_id, _ in json.loads(entry.get("lots") or "[]"))
-            ledger.reverse(account, change, entry_id=f"reverse:{tx}:{refund.refundId}:{rule_id}", points=due, at=iso_utc(now),
-                           source={"refundId": refund.refundId, "originalTransactionId": tx, "ruleId": rule_id,
-                                   "refundAmountMinor": refund.amountMinor}, prefer=own_lots)
+            ledger.reverse(account, change, entry_id=entry_id, points=due, at=iso_utc(now), source=source, prefer=own_lots)
         events = [entry_event("PointsReversed", refund.customerId, e) for e in change.entries]
         return change, [], events
 
