@@ -662,6 +662,7 @@ TOPOLOGY = Topology(
                 Route("GET", "/v1/admin/segments/{segmentId}/estimate", "operator"),
                 Route("GET", "/v1/admin/customers/{customerId}/scores", "operator"),
                 Route("GET", "/v1/admin/scoring/runs/{runId}", "operator"),
+                Route("GET", "/v1/admin/relationship-managers", "operator"),
                 Route("GET", "/v1/admin/relationship-managers/{managerId}/value", "operator"),
             ),
             tables={AUDIT: "append", "scoring": "write", IDEMPOTENCY: "write"},

@@ -82,6 +82,13 @@ def run_progress(request: Request[Any]) -> Response:
 
 
 @api_handler()
+def manager_books(request: Request[Any]) -> Response:
+    # A page reads every customer of its managers: at most 100 books (of 20 by default).
+    limit = admin.limit_of(request.query.get("limit"), default=20, maximum=100)
+    return ok(admin.manager_books(service.default_store(), limit, request.query.get("cursor")))
+
+
+@api_handler()
 def manager_value(request: Request[Any]) -> Response:
     return ok(admin.manager_value(service.default_store(), request.path_param("managerId")))
 
@@ -98,6 +105,7 @@ handler = api_router(
         f"GET {SEGMENTS}/{{segmentId}}/estimate": estimate,
         "GET /v1/admin/customers/{customerId}/scores": customer_scores,
         "GET /v1/admin/scoring/runs/{runId}": run_progress,
+        "GET /v1/admin/relationship-managers": manager_books,
         "GET /v1/admin/relationship-managers/{managerId}/value": manager_value,
     }
 )

@@ -5,10 +5,14 @@ the customer; a manager's roll-up follows their customers, also when one moves t
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
+
+import pytest
 
 from infra.local.cloud import LocalCloud
 from loyalty.core.dynamo import from_item, to_item
@@ -253,6 +257,45 @@ def test_a_customer_who_moves_to_another_manager_leaves_the_former_s_roll_up(clo
     assert manager_value(api, new)["customers"] == 0
 
 
-def test_the_roll_up_is_for_operators_only(api: Api) -> None:
-    response = api.call("GET", f"/v1/admin/relationship-managers/{unique('rm')}/value", as_=unique("c"))
+def every_book(api: Api, limit: int) -> list[dict[str, Any]]:
+    """GET /v1/admin/relationship-managers, page after page."""
+    books: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        response = api.call("GET", "/v1/admin/relationship-managers?" + urlencode({"limit": limit, **({"cursor": cursor} if cursor else {})}), **OPERATOR)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        assert len(page["items"]) <= limit
+        books += page["items"]
+        if not (cursor := page["nextCursor"]):
+            return books
+
+
+def test_every_manager_s_book_is_listed_once_page_by_page(cloud: LocalCloud, api: Api) -> None:
+    # Given five managers with one to three customers each (and the books of other tests)
+    managers = [unique("rm") for _ in range(5)]
+    for i, manager in enumerate(managers):
+        for _ in range(i % 3 + 1):
+            customer(cloud, relationshipManagerId=manager)
+    # When an operator pages through every book, two at a time
+    books = every_book(api, limit=2)
+    # Then each manager is listed once, with the figures of their own roll-up
+    listed = [book["managerId"] for book in books]
+    assert len(listed) == len(set(listed))
+    by_manager = {book["managerId"]: book for book in books}
+    assert [by_manager[m] for m in managers] == [manager_value(api, m) for m in managers]
+    assert [by_manager[m]["customers"] for m in managers] == [1, 2, 3, 1, 2]
+    # And a bigger page lists the same books
+    assert {b["managerId"]: b for b in every_book(api, limit=100)} == by_manager
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "cursor=bm90LWEtY3Vyc29y", "cursor=" + base64.urlsafe_b64encode(b'{"shard": 99, "after": null}').decode()])
+def test_a_bad_page_request_is_refused(api: Api, query: str) -> None:
+    response = api.call("GET", f"/v1/admin/relationship-managers?{query}", **OPERATOR)
+    assert response.status_code == 400, response.text
+
+
+@pytest.mark.parametrize("path", ["/v1/admin/relationship-managers", "/v1/admin/relationship-managers/rm-1/value"])
+def test_the_roll_ups_are_for_operators_only(api: Api, path: str) -> None:
+    response = api.call("GET", path, as_=unique("c"))
     assert response.status_code == 403

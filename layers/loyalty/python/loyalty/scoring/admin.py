@@ -13,6 +13,7 @@ from loyalty.core.dynamo import decode_cursor, encode_cursor, to_value
 from loyalty.core.errors import BusinessRuleViolation, Conflict, InvalidInput, NotFound
 from loyalty.core.http import parse_model
 from loyalty.scoring.models import AbuseModel, ChurnModel, LifecycleModel, RfmModel, ValueModel
+from loyalty.scoring.scores import ManagerRollup
 from loyalty.scoring.segments import MAX_SEGMENTS, Facts, SegmentDefinition, matches
 from loyalty.scoring.store import DynamoScoringStore
 
@@ -143,15 +144,33 @@ def manager_value(store: DynamoScoringStore, manager_id: str) -> dict[str, Any]:
     scoring. The engine has no register of managers: one without customers has an empty book."""
     from loyalty.scoring.scores import rollup_by_manager
 
-    found = rollup_by_manager((manager_id, value) for value in store.manager_values(manager_id)).get(manager_id)
+    return book_view(manager_id, rollup_by_manager((manager_id, value) for value in store.manager_values(manager_id)).get(manager_id))
+
+
+def book_view(manager_id: str, found: ManagerRollup | None) -> dict[str, Any]:
     if found is None:
         return {"managerId": manager_id, "customers": 0, "totalValue": 0.0, "meanValue": None}
     return {"managerId": manager_id, "customers": found.customers, "totalValue": round(found.totalValue, 2), "meanValue": round(found.meanValue, 2)}
 
 
-def limit_of(raw: str | None, default: int = 50) -> int:
+def manager_books(store: DynamoScoringStore, limit: int, cursor: str | None) -> dict[str, Any]:
+    """Every relationship manager's book, `limit` managers a page (whole books), in the shape of
+    `manager_value`. Ordered by manager id within each of the index's shards, not overall."""
+    from loyalty.scoring.scores import rollup_by_manager
+    from loyalty.scoring.store import MANAGER_SHARDS
+
+    position = decode_cursor(cursor) or {"shard": 0, "after": None}
+    shard, after = position.get("shard"), position.get("after")
+    if set(position) != {"shard", "after"} or type(shard) is not int or not 0 <= shard < MANAGER_SHARDS or not isinstance(after, str | None):
+        raise InvalidInput("cursor is not one this API returned", code="INVALID_CURSOR")
+    books, following = store.manager_books(limit, shard, after)
+    rollups = rollup_by_manager((manager, value) for manager, values in books.items() for value in values)
+    return {"items": [book_view(manager, found) for manager, found in rollups.items()], "nextCursor": encode_cursor({"shard": following[0], "after": following[1]} if following else None)}
+
+
+def limit_of(raw: str | None, default: int = 50, maximum: int = 500) -> int:
     value = raw or str(default)
-    if not value.isdigit() or not 1 <= int(value) <= 500:
-        raise InvalidInput("limit must be 1 to 500", code="VALIDATION_ERROR")
+    if not value.isdigit() or not 1 <= int(value) <= maximum:
+        raise InvalidInput(f"limit must be 1 to {maximum}", code="VALIDATION_ERROR")
     return int(value)
 

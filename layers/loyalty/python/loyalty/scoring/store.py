@@ -64,6 +64,17 @@ def manager_key(manager_id: str, customer_id: str) -> dict[str, str]:
     return {"pk": f"RM#{manager_id}", "sk": f"CUST#{customer_id}"}
 
 
+# The list of every manager's book reads gsi1 partitions RMS#<shard>, sorted by manager id: spread
+# over 16 so the nightly run's writes do not all land on one index partition.
+MANAGER_SHARDS = 16
+
+
+def manager_shard(manager_id: str) -> int:
+    import hashlib
+
+    return int(hashlib.sha256(manager_id.encode()).hexdigest()[:8], 16) % MANAGER_SHARDS
+
+
 def dynamo_numbers(value: Any) -> Any:
     """boto3 refuses floats: scores with decimals are stored as exact Decimals of their rounded text."""
     if isinstance(value, float):
@@ -176,7 +187,8 @@ class DynamoScoringStore:
         if was and was != manager:
             ops.append({"Delete": {"TableName": self.table, "Key": to_item(manager_key(was, customer_id))}})
         if manager and (manager != was or value_changed):
-            item = {**manager_key(manager, customer_id), "customerId": customer_id, "managerId": manager, "value": value, "scoredAt": at}
+            item = {**manager_key(manager, customer_id), "customerId": customer_id, "managerId": manager, "value": value, "scoredAt": at,
+                    "gsi1pk": f"RMS#{manager_shard(manager)}", "gsi1sk": manager}
             ops.append({"Put": {"TableName": self.table, "Item": to_item(dynamo_numbers(item))}})
         return ops
 
@@ -185,6 +197,33 @@ class DynamoScoringStore:
         request = {"KeyConditionExpression": "pk = :p", "ProjectionExpression": "#v", "ExpressionAttributeNames": {"#v": "value"},
                    "ExpressionAttributeValues": {":p": to_value(f"RM#{manager_id}")}}
         return [float(item["value"]) for item in self._query(request)]
+
+    def manager_books(self, limit: int, shard: int, after: str | None) -> tuple[dict[str, list[float]], tuple[int, str | None] | None]:
+        """Up to `limit` managers' value scores, whole books only: shard by shard, in manager-id order
+        within a shard, from after manager `after` of `shard`. The (shard, last manager) to go on
+        from, None at the end. A manager's items share one sort key, so `> after` skips exactly them."""
+        books: dict[str, list[float]] = {}
+        last_shard = shard
+        while shard < MANAGER_SHARDS:
+            request: dict[str, Any] = {"TableName": self.table, "IndexName": "gsi1", "KeyConditionExpression": "gsi1pk = :p",
+                                       "ProjectionExpression": "managerId, #v", "ExpressionAttributeNames": {"#v": "value"},
+                                       "ExpressionAttributeValues": {":p": to_value(f"RMS#{shard}")}}
+            if after is not None:
+                request["KeyConditionExpression"] += " AND gsi1sk > :after"
+                request["ExpressionAttributeValues"][":after"] = to_value(after)
+            while True:
+                page = self.client.query(**request)
+                for item in page.get("Items", []):
+                    manager = item["managerId"]["S"]
+                    if manager not in books and len(books) == limit:
+                        return books, (shard, next(reversed(books)) if last_shard == shard else None)
+                    books.setdefault(manager, []).append(float(item["value"]["N"]))
+                    last_shard = shard
+                if "LastEvaluatedKey" not in page:
+                    break
+                request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            shard, after = shard + 1, None
+        return books, None
 
     def outbox(self, events: list[PendingEvent]) -> list[dict[str, Any]]:
         return [outbox_put(self.table, e) for e in events]
