@@ -121,10 +121,10 @@ def test_a_manual_fire_grants_to_its_list_once_and_reports_progress(cloud: Local
 def test_a_budget_per_branch_stops_one_branch_and_lets_the_others_go_on(cloud: LocalCloud, api: Api) -> None:
     from tests.support.scoring import put_profile
 
-    # Given a campaign of 100 rewards, at most 2 per branch (3 for the flagship), by the customer's branch
-    budget = {"unit": "rewards", "total": 100, "byAttribute": [{"attribute": "branchId", "limit": 2, "overrides": {"br-flag": 3}}]}
+    # Given a campaign of 100 rewards, at most 2 per branch (3 for the flagship, none for a closed one), by the customer's branch
+    budget = {"unit": "rewards", "total": 100, "byAttribute": [{"attribute": "branchId", "limit": 2, "overrides": {"br-flag": 3, "br-closed": 0}}]}
     campaign_id = launch(api, coupon_campaign(active_template(api), budget=budget))
-    customers = {branch: [unique("br") for _ in range(4)] for branch in ("br-flag", "br-007")}
+    customers = {branch: [unique("br") for _ in range(4)] for branch in ("br-flag", "br-007", "br-closed")}
     for branch, members in customers.items():
         for customer in members:
             put_profile(cloud, customer, branchId=branch)
@@ -132,9 +132,11 @@ def test_a_budget_per_branch_stops_one_branch_and_lets_the_others_go_on(cloud: L
     for members in customers.values():
         for customer in members:
             assert trigger(cloud, "CardTransactionPosted", card_spend(customer, 150_000, merchant=campaign_id)) == OK
-    # Then the flagship's budget let 3 through and the other branch's 2; the campaign is still running
+    # Then the flagship's budget let 3 through, the other branch's 2 and the closed one's none, not even
+    # the first; the campaign is still running
     granted = {branch: sum(1 for c in members if grants_of(cloud.clients.dynamodb, campaign_id, c)) for branch, members in customers.items()}
-    assert granted == {"br-flag": 3, "br-007": 2}
+    assert granted == {"br-flag": 3, "br-007": 2, "br-closed": 0}
     body = report(api, campaign_id)
     assert body["status"] == "active" and body["budget"]["total"]["spent"] == 5
-    assert {(b["value"], b["limit"], b["spent"], b["left"]) for b in body["budget"]["byAttribute"]} == {("br-flag", 3, 3, 0), ("br-007", 2, 2, 0)}
+    assert {(b["value"], b["limit"], b["spent"], b["left"]) for b in body["budget"]["byAttribute"]} == {
+        ("br-flag", 3, 3, 0), ("br-007", 2, 2, 0), ("br-closed", 0, 0, 0)}

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from loyalty.core.dynamo import to_item, to_value
+from loyalty.core.dynamo import bounded_add, to_item, to_value
 
 
 def meta_key(campaign_id: str) -> dict[str, str]:
@@ -85,9 +85,8 @@ def referral_key(campaign_id: str, invitee_id: str) -> dict[str, str]:
 
 
 def counted_add(table: str, key: dict[str, str], attribute: str, add: int, limit: int, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """ADD `add` to a counter that may not pass `limit`: the write itself refuses, so racing grants
-    can never overshoot."""
-    values = {":add": to_value(add), ":room": to_value(limit - add)}
+    """ADD `add` to a budget or cap counter that may not pass `limit` (see `bounded_add`)."""
+    condition, names, values = bounded_add(attribute, add, limit)
     sets = ""
     if extra:
         sets = " SET " + ", ".join(f"#{k} = :{k}" for k in extra)
@@ -97,8 +96,8 @@ def counted_add(table: str, key: dict[str, str], attribute: str, add: int, limit
             "TableName": table,
             "Key": to_item(key),
             "UpdateExpression": f"ADD #n :add{sets}",
-            "ConditionExpression": "attribute_not_exists(#n) OR #n <= :room",
-            "ExpressionAttributeNames": {"#n": attribute, **{f"#{k}": k for k in extra or {}}},
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {**names, **{f"#{k}": k for k in extra or {}}},
             "ExpressionAttributeValues": values,
         }
     }

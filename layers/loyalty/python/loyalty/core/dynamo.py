@@ -59,6 +59,15 @@ def is_condition_failure(error: Exception) -> bool:
     return code == "ConditionalCheckFailedException"
 
 
+def bounded_add(attribute: str, add: int, limit: int) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The condition, names and values for `ADD #n :add` on a counter that may never pass `limit`:
+    the write itself refuses, so racing writers can never overshoot. A counter not written yet is 0,
+    so it takes `add` only when `add` fits the limit at all (a limit of 0, or one step dearer than the
+    whole limit, refuses the first write too)."""
+    condition = "attribute_not_exists(#n) OR #n <= :room" if add <= limit else "#n <= :room"
+    return condition, {"#n": attribute}, {":add": to_value(add), ":room": to_value(limit - add)}
+
+
 def get_marker(client: Any, table: str, name: str) -> str | None:
     """A job's bookmark (e.g. the last date a sweep finished), kept in the table it works on."""
     item = client.get_item(TableName=table, Key=to_item({"pk": "SWEEP", "sk": name}), ConsistentRead=True)

@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from loyalty.core.dynamo import from_item, query_all, to_item, to_value
+from loyalty.core.dynamo import bounded_add, from_item, query_all, to_item, to_value
 from loyalty.core.errors import Conflict, NotFound
 from loyalty.core.outbox import PendingEvent, outbox_put
 from loyalty.points.ledger import Account, Change, Lot
@@ -172,15 +172,16 @@ class DynamoPointsStore:
             lot = change.lots[lot_id]
             items.append(self._lot_write(customer, lot, lot.remaining + delta))
         for key, add, cap in caps:
+            condition, names, values = bounded_add("count", add, cap)
             items.append(
                 {
                     "Update": {
                         "TableName": self.table,
                         "Key": to_item({"pk": account_pk(customer), "sk": f"CAP#{key}"}),
                         "UpdateExpression": "ADD #n :add SET expiresAt = if_not_exists(expiresAt, :exp)",
-                        "ConditionExpression": "attribute_not_exists(#n) OR #n <= :room",
-                        "ExpressionAttributeNames": {"#n": "count"},
-                        "ExpressionAttributeValues": {":add": to_value(add), ":room": to_value(cap - add), ":exp": to_value(ttl_epoch + CAP_TTL_SECONDS)},
+                        "ConditionExpression": condition,
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": {**values, ":exp": to_value(ttl_epoch + CAP_TTL_SECONDS)},
                     }
                 }
             )
