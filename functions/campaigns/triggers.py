@@ -4,12 +4,11 @@ campaign-triggers queue. Card spend is also counted for the uplift of running ca
 from pydantic import BaseModel
 
 from loyalty.campaigns import granting, outcomes, runs, service
-from loyalty.campaigns.model import TRIGGER_EVENTS, CampaignFireRequested, CardSpend, CheckIn, TriggerDetail
+from loyalty.campaigns.model import TRIGGER_DETAILS, CampaignFireRequested
 from loyalty.core.clock import utc_now
 from loyalty.core.consumer import BusEvent, sqs_consumer
 
-MODELS: dict[str, type[BaseModel]] = {**{event: TriggerDetail for event in TRIGGER_EVENTS}, "CardTransactionPosted": CardSpend, "CheckInCompleted": CheckIn,
-                                     "CampaignFireRequested": CampaignFireRequested}
+MODELS: dict[str, type[BaseModel]] = {**TRIGGER_DETAILS, "CampaignFireRequested": CampaignFireRequested}
 
 
 @sqs_consumer(MODELS)

@@ -47,6 +47,31 @@ def test_a_qualifying_transaction_grants_a_coupon_into_the_wallet_once_however_o
     assert main["spendPerTargetedMinor"] == 128_800
 
 
+def test_a_foreign_currency_spend_neither_meets_the_threshold_nor_counts_as_spend(cloud: LocalCloud, api: Api) -> None:
+    # Given a "spend 1000 yuan" campaign, and a customer it rewarded
+    campaign_id = launch(api, coupon_campaign(active_template(api)))
+    customer, traveller = unique("fx"), unique("fx")
+    assert trigger(cloud, "CardTransactionPosted", card_spend(customer, 128_800, merchant=campaign_id)) == OK
+    # When 5,000 US dollars are spent by another customer, and by the rewarded one
+    for who in (traveller, customer):
+        assert trigger(cloud, "CardTransactionPosted", {**card_spend(who, 500_000, merchant=campaign_id), "currency": "USD"}) == OK
+    # Then the dollars earned nothing (cents are not fen), and the report's yuan spend is unchanged
+    assert grants_of(cloud.clients.dynamodb, campaign_id, traveller) == []
+    body = report(api, campaign_id)
+    assert arm(body, "main")["spendPerTargetedMinor"] == 128_800 and body["spendCurrency"] == "CNY"
+
+
+def test_an_event_with_a_bad_time_is_refused_whole_and_grants_nothing(cloud: LocalCloud, api: Api) -> None:
+    # Given an active campaign
+    campaign_id = launch(api, coupon_campaign(active_template(api)))
+    customer = unique("bad")
+    # When a qualifying transaction arrives with a time that has no offset
+    bad = {**card_spend(customer, 150_000, merchant=campaign_id), "postedAt": "2026-12-04T10:00:00"}
+    # Then the message is reported failed (for the DLQ after retries) and nothing was granted
+    assert trigger(cloud, "CardTransactionPosted", bad) == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
+    assert grants_of(cloud.clients.dynamodb, campaign_id, customer) == []
+
+
 def test_two_hundred_concurrent_triggers_grant_exactly_the_budget_and_pause_the_campaign(cloud: LocalCloud, api: Api) -> None:
     # Given a campaign whose budget is 50 rewards
     campaign_id = launch(api, coupon_campaign(active_template(api, stock=500), budget_total=50))

@@ -326,7 +326,7 @@ def test_what_the_templates_write() -> None:
     assert [(a.type, getattr(a, "channel", None)) for a in salary.variants[0].actions] == [("issue_coupon", None), ("notify", "wecom")]
 
     deposit = templates.build("deposit_increase_gift", from_template(PARAMETERS["deposit_increase_gift"]))
-    assert deposit.trigger.type == "event" and deposit.trigger.pattern == {"deltaMinor": [{"numeric": [">=", 5_000_000]}]}
+    assert deposit.trigger.type == "event" and (deposit.trigger.minAmountMinor, deposit.trigger.currency) == (5_000_000, "CNY")
     assert deposit.frequencyCaps.limits() == {"monthly": 1}
 
     birthday = templates.build("birthday_gift", from_template(PARAMETERS["birthday_gift"]))

@@ -131,8 +131,19 @@ def test_min_amount() -> None:
 
 def test_min_amount_reads_a_balance_delta_when_there_is_no_amount() -> None:
     rule = EventTrigger.model_validate({"type": "event", "eventType": "LargeBalanceMovement", "minAmountMinor": 5_000_000})
-    assert event_matches(rule, {"customerId": "c-1", "deltaMinor": 5_000_000})
-    assert not event_matches(rule, {"customerId": "c-1", "deltaMinor": 4_999_999})
+    assert event_matches(rule, {"customerId": "c-1", "deltaMinor": 5_000_000, "currency": "CNY"})
+    assert not event_matches(rule, {"customerId": "c-1", "deltaMinor": 4_999_999, "currency": "CNY"})
+
+
+def test_an_amount_in_another_currency_never_meets_the_threshold() -> None:
+    # Given a threshold of 1,000 yuan, and one of 100 US dollars
+    in_yuan, in_dollars = trigger(minAmountMinor=100_000), trigger(minAmountMinor=10_000, currency="USD")
+    # Then 5,000 dollars does not meet the yuan threshold (cents are not fen), nor 5,000 yuan the dollar one
+    assert not event_matches(in_yuan, spend(500_000, currency="USD"))
+    assert not event_matches(in_dollars, spend(500_000))
+    assert event_matches(in_dollars, spend(10_000, currency="USD"))
+    # And a trigger with no threshold takes any currency
+    assert event_matches(trigger(), spend(1, currency="USD"))
 
 
 def test_merchant_categories() -> None:
@@ -159,14 +170,28 @@ def test_the_trigger_key_is_the_business_id_when_there_is_one() -> None:
     assert trigger_key("CardTransactionPosted", detail, "evt-1") == trigger_key("CardTransactionPosted", detail, "evt-2")
     assert trigger_key("CardTransactionPosted", detail, "evt-1") == "CardTransactionPosted:tx-1"
     assert trigger_key("LoanDrawdown", {"customerId": "c-1", "loanId": "ln-9"}, "evt-1") == "LoanDrawdown:ln-9"
-    assert trigger_key("CardTransactionRefunded", {"customerId": "c-1", "refundId": "rf-3"}, "evt-1") == "CardTransactionRefunded:rf-3"
+    assert trigger_key("AccountOpened", {"customerId": "c-1", "accountId": "acc-4"}, "evt-1") == "AccountOpened:acc-4"
+
+
+def test_an_event_without_a_business_id_is_keyed_by_what_makes_it_unique() -> None:
+    # Given a balance change re-published under a new envelope id, with its instant in another offset
+    at_utc = datetime(2026, 12, 4, 1, 0, tzinfo=UTC)
+    first = {"customerId": "c-1", "accountId": "acc-1", "changedAt": at_utc}
+    again = {**first, "changedAt": at_utc.astimezone(ZoneInfo("Asia/Shanghai"))}
+    # Then both are one occurrence, and another instant on the same account is another
+    assert trigger_key("DepositBalanceChanged", first, "evt-1") == trigger_key("DepositBalanceChanged", again, "evt-2")
+    assert trigger_key("DepositBalanceChanged", first, "evt-1") != trigger_key(
+        "DepositBalanceChanged", {**first, "changedAt": at_utc + timedelta(seconds=1)}, "evt-1")
+    # And a check-in is one per business date; the engine's own events are keyed by their eventId
+    assert trigger_key("CheckInCompleted", {"customerId": "c-1", "businessDate": date(2026, 12, 4)}, "evt-1") == "CheckInCompleted:2026-12-04"
+    assert trigger_key("TierChanged", {"customerId": "c-1", "eventId": "ev-9"}, "evt-1") == "TierChanged:ev-9"
 
 
 def test_without_a_business_id_the_event_id_is_the_key() -> None:
     assert trigger_key("SalaryCredited", {"customerId": "c-1"}, "evt-7") == "SalaryCredited:evt-7"
     assert trigger_key("SalaryCredited", {"customerId": "c-1", "transactionId": ""}, "evt-7") == "SalaryCredited:evt-7"
     # And two event types with the same business id are different occurrences
-    assert trigger_key("A", {"transactionId": "x"}, "e") != trigger_key("B", {"transactionId": "x"}, "e")
+    assert trigger_key("SalaryCredited", {"transactionId": "x"}, "e") != trigger_key("CardTransactionPosted", {"transactionId": "x"}, "e")
 
 
 # ---- audiences -----------------------------------------------------------------------------------

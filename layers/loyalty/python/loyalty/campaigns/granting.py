@@ -91,8 +91,8 @@ def _plan(definition: CampaignDefinition, version: int, customer_id: str, trigge
     frequency = [(keys[p], limit) for p, limit in definition.frequencyCaps.limits().items()]
     if arm == "control":
         # Recorded as "would have received", under the same caps, for the comparison; nothing else.
-        return GrantPlan(cid, version, customer_id, trigger, arm, 0, record, iso_utc(definition.window.endsAt), frequency=frequency,
-                         stats={"targeted": 1})
+        return GrantPlan(cid, version, customer_id, trigger, arm, 0, record, iso_utc(definition.window.endsAt), definition.spend_currency,
+                         frequency=frequency, stats={"targeted": 1})
     given = actions or next(v for v in definition.variants if v.variantId == arm).actions
     cost = sum(getattr(a, "costMinor", 0) for a in given) if definition.budget.unit == "minor" else 1
     budgets = [(p, keys[p], limit) for p, limit in definition.budget.limits().items()]
@@ -100,7 +100,7 @@ def _plan(definition: CampaignDefinition, version: int, customer_id: str, trigge
         value = (attributes or {})[by.attribute]
         budgets.append((f"attribute:{by.attribute}", f"A#{by.attribute}={value}", by.limit_of(value)))
     plan = GrantPlan(cid, version, customer_id, trigger, arm, cost, {**record, "cost": cost, "budgetKeys": [k for _, k, _ in budgets]},
-                     iso_utc(definition.window.endsAt), budgets=budgets, frequency=frequency)
+                     iso_utc(definition.window.endsAt), definition.spend_currency, budgets=budgets, frequency=frequency)
     plan.events, plan.commands, notified = _rewards(definition, given, customer_id, trigger, now, with_notification)
     if notified:
         plan.notify = (day.isoformat(), get_settings().notifications_per_customer_daily)

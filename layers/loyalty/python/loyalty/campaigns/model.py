@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator, model_validator
 
-from loyalty.core.money import Currency, MinorUnits
+from loyalty.core.money import DEFAULT_CURRENCY, Currency, MinorUnits
 
 CampaignId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 Key = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -64,12 +64,14 @@ class EventTrigger(Strict):
     """A bank event, with an EventBridge-style `pattern` over its detail (lists of allowed values,
     `{"prefix": ...}`, `{"numeric": [op, n, ...]}`, `{"exists": bool}`), and shorthand conditions.
     With a `target`, matching events count toward it; with `streakDays` (check-ins only), every
-    `streakDays` consecutive business days earn the reward (签到)."""
+    `streakDays` consecutive business days earn the reward (签到). `minAmountMinor` is in `currency`:
+    an event in another currency does not meet it (amounts are never converted)."""
 
     type: Literal["event"]
     eventType: TriggerEvent
     pattern: dict[str, Any] = Field(default_factory=dict)
     minAmountMinor: MinorUnits | None = None
+    currency: Currency = DEFAULT_CURRENCY
     mccs: list[Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]] = Field(default_factory=list)
     target: Target | None = None
     streakDays: Annotated[StrictInt, Field(ge=2, le=366)] | None = None
@@ -167,10 +169,12 @@ Action = Annotated[IssueCouponAction | AwardPointsAction | NotifyAction, Field(d
 class ReferralTrigger(Strict):
     """MGM (老带新): an invitee who opens an account with an inviter's code, then makes a card
     transaction of at least `minAmountMinor` within `withinDays` days, qualifies. The invitee gets the
-    variant's actions, the inviter `inviterActions`; each once per referral."""
+    variant's actions, the inviter `inviterActions`; each once per referral. A transaction in another
+    currency than `currency` qualifies only when `minAmountMinor` is 0."""
 
     type: Literal["referral"]
     minAmountMinor: MinorUnits = 0
+    currency: Currency = DEFAULT_CURRENCY
     withinDays: Annotated[StrictInt, Field(ge=1, le=366)] = 30
     inviterActions: Annotated[list[Action], Field(min_length=1, max_length=5)]
 
@@ -257,6 +261,11 @@ class CampaignDefinition(Strict):
     fundingCostCentre: Key
     metric: Literal["card_spend"] = "card_spend"
 
+    @property
+    def spend_currency(self) -> str:
+        """The currency card spend is counted in for the uplift: the budget's, else the trigger's."""
+        return self.budget.currency or str(getattr(self.trigger, "currency", DEFAULT_CURRENCY))
+
     @model_validator(mode="after")
     def _variants_split_the_treatment(self) -> CampaignDefinition:
         if sum(v.weightPercent for v in self.variants) != 100:
@@ -299,6 +308,9 @@ class FireRequest(Strict):
 
 
 class TriggerDetail(BaseModel):
+    """What a trigger needs of an event, validated before any campaign looks at it: a bad time or
+    amount refuses the whole event (to the DLQ), never half-way through the campaigns it triggers."""
+
     model_config = ConfigDict(extra="allow", frozen=True)
 
     customerId: Key
@@ -308,11 +320,60 @@ class CardSpend(TriggerDetail):
     transactionId: Key
     amountMinor: MinorUnits
     currency: Currency
+    postedAt: AwareDatetime
+
+
+class SalaryCredit(TriggerDetail):
+    transactionId: Key
+    amountMinor: MinorUnits
+    currency: Currency
+    creditedAt: AwareDatetime
+
+
+class LoanDrawn(TriggerDetail):
+    loanId: Key
+    amountMinor: MinorUnits
+    currency: Currency
+    drawnAt: AwareDatetime
+
+
+class AccountOpening(TriggerDetail):
+    accountId: Key
+    openedAt: AwareDatetime
+
+
+class BalanceMovement(TriggerDetail):
+    accountId: Key
+    deltaMinor: StrictInt  # an outflow is negative
+    currency: Currency
+    movedAt: AwareDatetime
+
+
+class DepositBalance(TriggerDetail):
+    accountId: Key
+    balanceMinor: StrictInt
+    previousBalanceMinor: StrictInt
+    currency: Currency
+    changedAt: AwareDatetime
 
 
 class CheckIn(TriggerDetail):
     businessDate: date
     checkedInAt: AwareDatetime
+
+
+class EngineEvent(TriggerDetail):
+    """The engine's own events (points, scoring): the outbox gives each an `eventId` and a time."""
+
+    eventId: Key
+    occurredAt: AwareDatetime
+
+
+TRIGGER_DETAILS: dict[str, type[TriggerDetail]] = {
+    "CardTransactionPosted": CardSpend, "SalaryCredited": SalaryCredit, "LoanDrawdown": LoanDrawn, "AccountOpened": AccountOpening,
+    "LargeBalanceMovement": BalanceMovement, "DepositBalanceChanged": DepositBalance, "CheckInCompleted": CheckIn,
+    "TierChanged": EngineEvent, "SegmentEntered": EngineEvent, "ScoreChanged": EngineEvent,
+}
 
 
 class CampaignFireRequested(BaseModel):

@@ -50,11 +50,12 @@ def count_redeemed(store: DynamoCampaignStore, command_id: str, now: datetime) -
 
 def track_spend(store: DynamoCampaignStore, detail: dict[str, Any], now: datetime) -> int:
     """Card spend of a customer that running campaigns targeted (treatment or control), for the
-    uplift; one query finds them, and each transaction counts once per campaign."""
+    uplift; one query finds them, and each transaction counts once per campaign, in the campaign's
+    spend currency only (a spend in another currency is not added to it)."""
     customer_id, transaction = detail["customerId"], detail["transactionId"]
     counted = 0
     for targeted in store.under(f"TARGETED#{customer_id}"):
-        if targeted["endsAt"] <= iso_utc(now):
+        if targeted["endsAt"] <= iso_utc(now) or targeted.get("currency", detail["currency"]) != detail["currency"]:
             continue
         cid = targeted["sk"]
         marker = records.put_new(store.table, {"pk": f"SPEND#{cid}", "sk": transaction, "expiresAt": int(now.timestamp()) + 400 * 86400})

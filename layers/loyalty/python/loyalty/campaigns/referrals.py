@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from loyalty.campaigns import granting, records, service
+from loyalty.campaigns import granting, records, service, targeting
 from loyalty.campaigns.model import ReferralTrigger
 from loyalty.campaigns.store import DynamoCampaignStore
 from loyalty.campaigns.tasks import occurred_at
@@ -123,7 +123,8 @@ def qualify(store: DynamoCampaignStore, meta: dict[str, Any], detail: dict[str, 
     if referral["status"] == "bound":
         posted = occurred_at(detail, now)
         in_time = datetime.fromisoformat(referral["boundAt"]) <= posted <= datetime.fromisoformat(referral["qualifyBy"])
-        if int(detail["amountMinor"]) < trigger.minAmountMinor or not in_time:
+        meets = trigger.minAmountMinor == 0 or targeting.meets_amount(trigger.minAmountMinor, trigger.currency, detail)
+        if not meets or not in_time:
             return "not_qualifying"
         if _mark_qualified(store, definition.campaignId, referral, transaction, now):
             count("ReferralsQualified")

@@ -171,4 +171,5 @@ def report(store: DynamoCampaignStore, campaign_id: str, now: datetime) -> dict[
     if shares:
         budget["byAttribute"] = shares
     return {"campaignId": campaign_id, "status": view(meta, now)["effectiveStatus"], "metric": definition.metric,
-            "budgetUnit": definition.budget.unit, "currency": definition.budget.currency, "arms": rows, "budget": budget}
+            "budgetUnit": definition.budget.unit, "currency": definition.budget.currency, "spendCurrency": definition.spend_currency,
+            "arms": rows, "budget": budget}

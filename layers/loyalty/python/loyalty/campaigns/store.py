@@ -40,6 +40,7 @@ class GrantPlan:
     cost: int
     record: dict[str, Any]
     ends_at: str
+    spend_currency: str
     budgets: list[tuple[str, str, int]] = field(default_factory=list)  # (period, key, limit)
     frequency: list[tuple[str, int]] = field(default_factory=list)  # (key, limit)
     notify: tuple[str, int] | None = None  # (business date, daily cap)
@@ -146,7 +147,8 @@ class DynamoCampaignStore:
         items.append(records.plain_add(t, records.stats_key(plan.campaign_id, plan.arm), plan.stats))
         # The campaigns a customer was targeted by, so their card spend is counted with one query.
         items.append({"Put": {"TableName": t, "Item": to_item({**records.targeted_key(plan.customer_id, plan.campaign_id),
-                                                                "arm": plan.arm, "endsAt": plan.ends_at})}})
+                                                                "arm": plan.arm, "endsAt": plan.ends_at,
+                                                                "currency": plan.spend_currency})}})
         items += [outbox_put(t, e) for e in plan.events]
         try:
             self.client.transact_write_items(TransactItems=items)

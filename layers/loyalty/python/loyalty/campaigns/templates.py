@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from loyalty.campaigns.model import CampaignDefinition, FromTemplate
 from loyalty.core.errors import InvalidInput, NotFound
+from loyalty.core.money import DEFAULT_CURRENCY
 
 
 def _coupon_and_notice(p: dict[str, Any]) -> list[dict[str, Any]]:
@@ -19,11 +20,17 @@ def _coupon_and_notice(p: dict[str, Any]) -> list[dict[str, Any]]:
     return actions
 
 
+def _threshold(p: dict[str, Any], default: int | None = None) -> dict[str, Any]:
+    """`minAmountMinor` (required unless there is a default) in `currency` (default CNY)."""
+    minimum = p["minAmountMinor"] if default is None else p.get("minAmountMinor", default)
+    return {"minAmountMinor": minimum, "currency": p.get("currency", DEFAULT_CURRENCY)}
+
+
 def spend_x_get_coupon(p: dict[str, Any]) -> dict[str, Any]:
     """A card transaction of at least `minAmountMinor` (in `mccs`, if given) earns a coupon; once per
     customer unless `perCustomer` says otherwise."""
     return {
-        "trigger": {"type": "event", "eventType": "CardTransactionPosted", "minAmountMinor": p["minAmountMinor"], "mccs": p.get("mccs", [])},
+        "trigger": {"type": "event", "eventType": "CardTransactionPosted", **_threshold(p), "mccs": p.get("mccs", [])},
         "variants": [{"variantId": "main", "weightPercent": 100, "actions": _coupon_and_notice(p)}],
         "frequencyCaps": {"lifetime": p.get("perCustomer", 1)},
     }
@@ -32,7 +39,7 @@ def spend_x_get_coupon(p: dict[str, Any]) -> dict[str, Any]:
 def first_salary_gift(p: dict[str, Any]) -> dict[str, Any]:
     """The first salary credit the campaign sees for a customer earns a gift coupon."""
     return {
-        "trigger": {"type": "event", "eventType": "SalaryCredited", "minAmountMinor": p.get("minAmountMinor", 0)},
+        "trigger": {"type": "event", "eventType": "SalaryCredited", **_threshold(p, 0)},
         "variants": [{"variantId": "main", "weightPercent": 100, "actions": _coupon_and_notice(p)}],
         "frequencyCaps": {"lifetime": 1},
     }
@@ -41,7 +48,8 @@ def first_salary_gift(p: dict[str, Any]) -> dict[str, Any]:
 def deposit_increase_gift(p: dict[str, Any]) -> dict[str, Any]:
     """A balance increase of at least `minIncreaseMinor` (LargeBalanceMovement) earns points."""
     return {
-        "trigger": {"type": "event", "eventType": "LargeBalanceMovement", "pattern": {"deltaMinor": [{"numeric": [">=", p["minIncreaseMinor"]]}]}},
+        "trigger": {"type": "event", "eventType": "LargeBalanceMovement", "minAmountMinor": p["minIncreaseMinor"],
+                    "currency": p.get("currency", DEFAULT_CURRENCY)},
         "variants": [{"variantId": "main", "weightPercent": 100, "actions": [
             {"type": "award_points", "points": p["points"], "costCentre": p["pointsCostCentre"], "costMinor": p.get("costMinor", 0)}]}],
         "frequencyCaps": {"monthly": 1},
@@ -84,7 +92,7 @@ def card_spend_task(p: dict[str, Any]) -> dict[str, Any]:
     """A task (任务中心): `count` card transactions of at least `minAmountMinor` within `withinDays`
     days earn the reward, once per customer unless `perCustomer` says otherwise."""
     return {
-        "trigger": {"type": "event", "eventType": "CardTransactionPosted", "minAmountMinor": p["minAmountMinor"], "mccs": p.get("mccs", []),
+        "trigger": {"type": "event", "eventType": "CardTransactionPosted", **_threshold(p), "mccs": p.get("mccs", []),
                     "target": {"count": p["count"], "withinDays": p.get("withinDays", 30)}},
         "variants": [{"variantId": "main", "weightPercent": 100, "actions": _reward(p)}],
         "frequencyCaps": {"lifetime": p.get("perCustomer", 1)},
@@ -99,7 +107,7 @@ def mgm_referral(p: dict[str, Any]) -> dict[str, Any]:
     invitee = {"couponTemplateId": p["inviteeCouponTemplateId"], "couponCostMinor": p.get("inviteeCostMinor", 0)}
     inviter = {"points": p["inviterPoints"], "pointsCostCentre": p["pointsCostCentre"], "costMinor": p.get("inviterCostMinor", 0)}
     return {
-        "trigger": {"type": "referral", "minAmountMinor": p.get("minAmountMinor", 0), "withinDays": p.get("withinDays", 30),
+        "trigger": {"type": "referral", **_threshold(p, 0), "withinDays": p.get("withinDays", 30),
                     "inviterActions": _reward(inviter)},
         "audience": {"requireProfile": False},
         "variants": [{"variantId": "main", "weightPercent": 100, "actions": _coupon_and_notice(invitee)}],

@@ -27,6 +27,9 @@ def _known_currency(code: str) -> str:
 
 
 Currency = Annotated[str, AfterValidator(_known_currency)]
+# The currency a threshold is in when a definition names none: the banks this engine is built for
+# book in renminbi (../shared/DOMAIN.md).
+DEFAULT_CURRENCY = "CNY"
 # StrictInt: 12.5 and "12" are refused rather than silently coerced.
 MinorUnits = Annotated[StrictInt, Field(ge=0)]
 
