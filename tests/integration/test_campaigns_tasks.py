@@ -88,6 +88,21 @@ def test_concurrent_transactions_toward_one_target_all_count_and_pay_once(cloud:
     assert [g["status"] for g in grants_of(cloud.clients.dynamodb, campaign_id, customer)] == ["granted"]
 
 
+def test_concurrent_transactions_completing_two_cycles_pay_both(cloud: LocalCloud, api: Api) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    # Given a task of 3 that may be completed twice, and 6 qualifying transactions processed on 6 threads
+    body = task_campaign(active_template(api))
+    body["frequencyCaps"] = {"lifetime": 2}
+    campaign_id = launch(api, body)
+    customer = unique("task")
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda n: trigger(cloud, "CardTransactionPosted", spend_at(customer, campaign_id, n)), range(6)))
+    # Then none was used up by the first cycle while it was being paid: both cycles were rewarded, once each
+    assert all(r == OK for r in results)
+    assert sorted(g["sk"] for g in grants_of(cloud.clients.dynamodb, campaign_id, customer)) == ["task:0", "task:1"]
+
+
 def test_every_third_consecutive_check_in_earns_the_streak_reward_and_a_missed_day_restarts(cloud: LocalCloud, api: Api) -> None:
     # Given a check-in streak of 3 days for one customer
     customer = unique("streak")
@@ -102,6 +117,22 @@ def test_every_third_consecutive_check_in_earns_the_streak_reward_and_a_missed_d
     # And a redelivered check-in of day 5 pays nothing more
     assert trigger(cloud, "CheckInCompleted", check_in(customer, start + timedelta(days=5))) == OK
     assert len(grants_of(cloud.clients.dynamodb, campaign_id, customer)) == 1
+
+
+def test_a_check_in_redriven_late_still_completes_the_streak_once(cloud: LocalCloud, api: Api) -> None:
+    # Given a check-in streak of 3 days, and check-ins on days 0 and 2 (day 1's went to the DLQ)
+    customer = unique("streak")
+    campaign_id = launch(api, streak_campaign(active_template(api), customer))
+    start = date.today() - timedelta(days=5)
+    for offset in (0, 2):
+        assert trigger(cloud, "CheckInCompleted", check_in(customer, start + timedelta(days=offset))) == OK
+    assert grants_of(cloud.clients.dynamodb, campaign_id, customer) == []
+    # When day 1 is redriven, twice
+    for _ in range(2):
+        assert trigger(cloud, "CheckInCompleted", check_in(customer, start + timedelta(days=1))) == OK
+    # Then the three days are one streak, rewarded once
+    (grant,) = grants_of(cloud.clients.dynamodb, campaign_id, customer)
+    assert grant["sk"] == f"streak:{start.isoformat()}:3"
 
 
 def test_a_customer_sees_only_their_own_task_centre(api: Api) -> None:

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from loyalty.campaigns import granting, progress, records, service
-from loyalty.campaigns.model import CampaignDefinition, EventTrigger
+from loyalty.campaigns.model import CampaignDefinition, EventTrigger, Target
 from loyalty.campaigns.store import DynamoCampaignStore
 from loyalty.core.clock import business_date, iso_utc
 from loyalty.core.config import get_settings
@@ -40,12 +40,14 @@ def on_progress(store: DynamoCampaignStore, meta: dict[str, Any], customer_id: s
     definition = service.definition_of(meta)
     trigger: EventTrigger = definition.trigger  # type: ignore[assignment]
     key = records.progress_key(customer_id, definition.campaignId)
-    step = _count(store, definition, key, detail, occurrence, now)
-    if step.due is None:
-        return "counted"
-    outcome = granting.grant(store, meta, customer_id, step.due, now, context=detail)
-    if trigger.target is not None and outcome in SETTLED:
-        _next_cycle(store, key, step.due)
+    due, outcome = _count(store, definition, key, detail, occurrence, now).due, "counted"
+    for _ in range(MAX_ATTEMPTS):  # a cycle completed meanwhile is paid here too, up to a few
+        if due is None:
+            break
+        outcome = granting.grant(store, meta, customer_id, due, now, context=detail)
+        if trigger.target is None or outcome not in SETTLED:
+            break
+        due = _next_cycle(store, trigger.target, key, due)
     return outcome
 
 
@@ -70,13 +72,15 @@ def _count(store: DynamoCampaignStore, definition: CampaignDefinition, key: dict
     raise Conflict("the customer's progress changed meanwhile; retry", code="CAMPAIGN_CONTENDED")
 
 
-def _next_cycle(store: DynamoCampaignStore, key: dict[str, str], due: str) -> None:
+def _next_cycle(store: DynamoCampaignStore, target: Target, key: dict[str, str], due: str) -> str | None:
+    """Moves past the settled cycle; the new cycle's reward, if it is due already."""
     for _ in range(MAX_ATTEMPTS):
         current = store.get_record(key)
         if current is None or f"task:{current['state']['cycle']}" != due:
-            return  # another delivery moved it on already
-        if store.put_versioned({**current, "state": progress.next_cycle(current["state"])}, int(current["version"])):
-            return
+            return None  # another delivery moved it on already, and pays what came due after
+        step = progress.next_cycle(target, current["state"])
+        if store.put_versioned({**current, "state": step.state}, int(current["version"])):
+            return step.due
     raise Conflict("the customer's progress changed meanwhile; retry", code="CAMPAIGN_CONTENDED")
 
 
