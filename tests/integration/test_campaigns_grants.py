@@ -85,6 +85,7 @@ def test_two_hundred_concurrent_triggers_grant_exactly_the_budget_and_pause_the_
     assert len(granted) == 50
     body = report(api, campaign_id)
     assert arm(body, "main")["granted"] == 50 and body["budget"]["total"] == {"limit": 50, "spent": 50, "left": 0}
+    assert body["forecast"]["burnPerDay"] > 0 and body["forecast"]["lastsTheWindow"] is False
     # And the campaign paused itself, with the reason
     state = api.call("GET", f"{ROOT}/{campaign_id}", **AUTHOR).json()
     assert state["status"] == "paused" and state["pausedReason"] == "budget_exhausted"

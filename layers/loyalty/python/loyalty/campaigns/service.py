@@ -4,7 +4,7 @@ and the report. Granting lives in `granting`, audience runs in `runs`."""
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -170,6 +170,19 @@ def report(store: DynamoCampaignStore, campaign_id: str, now: datetime) -> dict[
                            "left": limit - int(row.get("spent", 0))})
     if shares:
         budget["byAttribute"] = shares
+    spent = budget["total"]["spent"]
+    forecast = budget_forecast(definition.budget.total, spent, definition.window.startsAt, definition.window.endsAt, now)
     return {"campaignId": campaign_id, "status": view(meta, now)["effectiveStatus"], "metric": definition.metric,
             "budgetUnit": definition.budget.unit, "currency": definition.budget.currency, "spendCurrency": definition.spend_currency,
-            "arms": rows, "budget": budget}
+            "arms": rows, "budget": budget, "forecast": forecast}
+
+
+def budget_forecast(total: int, spent: int, starts_at: datetime, ends_at: datetime, now: datetime) -> dict[str, Any]:
+    """When the total budget runs out at the average burn since the window opened: a straight line,
+    enough to tell an operator a budget will not last the window (the burn alarm watches the hour)."""
+    elapsed_days = (min(now, ends_at) - starts_at).total_seconds() / 86_400
+    if elapsed_days <= 0 or spent <= 0:
+        return {"burnPerDay": 0, "exhaustsAt": None, "lastsTheWindow": True}
+    per_day = spent / elapsed_days
+    exhausts = now + timedelta(days=max(total - spent, 0) / per_day)
+    return {"burnPerDay": round(per_day, 2), "exhaustsAt": iso_utc(exhausts), "lastsTheWindow": exhausts >= ends_at}
