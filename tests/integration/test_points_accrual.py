@@ -126,6 +126,23 @@ def test_a_monthly_cap_applies_across_days(cloud: LocalCloud, api: Api) -> None:
     assert available(api, customer) == 150
 
 
+def test_points_of_a_late_event_are_valid_from_the_day_they_are_credited(cloud: LocalCloud, api: Api) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tests.support.points import bank_today
+
+    # Given a rule whose points are valid for 30 days, and a transaction posted 40 days ago
+    customer, merchant = new_customer(), unique("m")
+    create_rule(api, rule_body(unique("r"), merchant, validity={"type": "days", "days": 30}))
+    late = card_transaction(customer, merchant, 100_000, postedAt=(datetime.now(UTC) - timedelta(days=40)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    # When it is delivered today
+    accrue(cloud, posted(late))
+    # Then its 100 points can be spent, for 30 days from today rather than lapsed on arrival
+    (lot,) = stored(cloud.clients.dynamodb, customer).lots
+    assert lot["expiresOn"] == (bank_today() + timedelta(days=30)).isoformat()
+    assert available(api, customer) == 100
+
+
 def test_rules_are_versioned_and_accrual_books_the_current_version(cloud: LocalCloud, api: Api) -> None:
     # Given a rule at version 1 (1 point per 10 yuan) that has booked a transaction
     customer, merchant, rule_id = new_customer(), unique("m"), unique("r")

@@ -17,6 +17,7 @@ from tests.support.points import (
     accrue,
     adjust,
     all_balances_available,
+    balance,
     bank_today,
     card_transaction,
     create_rule,
@@ -79,6 +80,9 @@ def test_a_lot_written_directly_with_a_past_date_is_expired_by_the_run(cloud: Lo
     three_days_ago = (bank_today() - timedelta(days=3)).isoformat()
     seed_lot(dynamodb, customer, points=30, expires_on=three_days_ago, cost_centre=unique("cc"))
     stored(dynamodb, customer).check_invariants()
+    # And before the run the customer is shown none of them to spend, nor as expiring
+    shown = balance(api, customer)
+    assert shown["available"] == 0 and shown["expiringWithin30Days"] == []
     # When the run comes
     run_expiry(cloud)
     # Then the lot is gone, and so are its points

@@ -137,6 +137,19 @@ def test_a_refund_beyond_the_original_changes_nothing_and_fails_alone(cloud: Loc
     ]
 
 
+def test_a_refund_in_another_currency_than_the_purchase_is_refused_and_changes_nothing(cloud: LocalCloud, api: Api) -> None:
+    # Given 128 points earned on 1288 yuan
+    shop = Shop(cloud, api)
+    tx = shop.buy(128_800)
+    before = stored(cloud.clients.dynamodb, shop.customer)
+    # When a refund of it arrives in US dollars
+    in_dollars = envelope("CardTransactionRefunded", {**card_refund(shop.customer, tx, 10_000), "currency": "USD"})
+    result = invoke_accrual(cloud, in_dollars)
+    # Then it is reported failed (for the DLQ), and nothing was taken back
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
+    assert stored(cloud.clients.dynamodb, shop.customer) == before
+
+
 def test_a_refund_beyond_the_original_ends_in_the_dlq_and_does_not_block_its_batch(cloud: LocalCloud, api: Api) -> None:
     # Given 128 points earned, 99 of them refunded
     shop = Shop(cloud, api)

@@ -29,6 +29,28 @@ def _remaining(acc: Account) -> dict[str, int]:
     return {x.lot_id: x.remaining for x in acc.lots}
 
 
+# --- restore after a refund ---------------------------------------------------------------------------
+
+
+def test_points_given_back_from_a_lapsed_redemption_repay_the_refund_debt_first() -> None:
+    # Given 100 points earned, held for a redemption, then the earning purchase refunded (debt 100)
+    acc, change = account(), Change()
+    _earn(acc, change, 100)
+    acc, change = apply(acc, change), Change()
+    redeem(acc, change, entry_id="redeem-1", points=100, at=AT, source={})
+    taken = change.entries[0].lots
+    acc, change = apply(acc, change), Change()
+    reverse(acc, change, entry_id="reverse-1", points=100, at=AT, source={})
+    acc, change = apply(acc, change), Change()
+    assert (acc.available, acc.debt) == (0, 100)
+    # When the redemption lapses and its points are given back
+    restore(acc, change, entry_id="restore-1", taken=taken, at=AT, source={})
+    after = apply(acc, change)
+    # Then they pay the debt, and none can be spent a second time
+    assert (after.available, after.debt, after.lots) == (0, 0, ())
+    assert change.entries[0].debt_change == -100 and change.entries[0].lots == ()
+
+
 # --- lot ids ------------------------------------------------------------------------------------------
 
 
@@ -228,6 +250,28 @@ def test_reverse_ignores_preferred_lots_that_are_gone() -> None:
     assert change.entries[0].lots == ((june.lot_id, -30), (july.lot_id, -5))
 
 
+def test_a_refund_after_the_points_lapsed_takes_what_is_left_of_their_lot_and_nothing_more() -> None:
+    # Given the transaction's own lot of 100 lapsed yesterday (the daily run has not come yet), and a valid lot of 100
+    lapsed, valid = lot("2026-06-30", 60), lot("2027-06-30", 100)
+    acc = account(lapsed, valid)
+    change = Change(today="2026-07-01")
+    # When the refund takes back 100 points preferring their own lot
+    reverse(acc, change, entry_id="v-1", points=100, at=AT, source={}, prefer=(lapsed.lot_id,))
+    # Then the 60 left of it are taken, the valid lot is untouched, and the other 40 are not owed
+    (entry,) = change.entries
+    assert entry.lots == ((lapsed.lot_id, -60),) and entry.points == -60 and entry.debt_change == 0
+    assert entry.source == {"lapsedNotTaken": 40}
+    after = apply(acc, change)
+    assert after.available == 100 and after.debt == 0 and after.lots == (valid,)
+
+
+def test_a_refund_after_the_lapsed_lot_was_expired_takes_nothing() -> None:
+    valid = lot("2027-06-30", 100)
+    change = Change(today="2026-07-01")
+    reverse(account(valid), change, entry_id="v-1", points=100, at=AT, source={}, prefer=("2026-06-30#cc-cards#card-base",))
+    assert change.entries[0].points == 0 and change.entries[0].debt_change == 0 and change.lot_delta == {}
+
+
 # --- expire -------------------------------------------------------------------------------------------
 
 
@@ -367,7 +411,10 @@ class Ledger:
             restore(before, change, entry_id=entry_id, taken=original.lots, at=AT, source={})
             self.restored.add(original.entry_id)
             assert change.entries[0].points == -original.points
-            assert sorted(change.entries[0].lots) == sorted((lot_id, -delta) for lot_id, delta in original.lots)
+            if before.debt == 0:
+                assert sorted(change.entries[0].lots) == sorted((lot_id, -delta) for lot_id, delta in original.lots)
+            else:  # they repay the debt first
+                assert change.entries[0].debt_change == -min(before.debt, -original.points)
         elif kind == "reverse":
             fifo = before.fifo()
             prefer = tuple(x.lot_id for i, x in enumerate(fifo) if op[2] >> i & 1)
@@ -398,7 +445,7 @@ class Ledger:
         # Each entry's lot moves are its effect on available, and they are what the change writes
         for e in change.entries:
             assert sum(delta for _, delta in e.lots) == e.points + e.debt_change
-            assert e.debt_change <= 0 if e.kind == "earn" else e.debt_change >= 0
+            assert e.debt_change <= 0 if e.points > 0 else e.debt_change >= 0  # points coming in repay, going out owe
         moved: dict[str, int] = {}
         for e in change.entries:
             for lot_id, delta in e.lots:

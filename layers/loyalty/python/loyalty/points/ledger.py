@@ -164,7 +164,22 @@ def reverse(
     account: Account, change: Change, *, entry_id: str, points: int, at: str, source: dict[str, Any], prefer: tuple[str, ...] = ()
 ) -> None:
     """Takes back earned points: from their own lots first, then any lot; what is already spent
-    becomes a debt, recorded, that later earnings repay."""
+    becomes a debt, recorded, that later earnings repay. Points whose own lot has lapsed are taken
+    only from what is left of it (it would expire anyway): the rest lapsed or was spent before the
+    refund came, and is neither taken from other lots nor owed."""
+    if prefer and all(lot_id.split("#", 1)[0] < change.today for lot_id in prefer):
+        own = [lot for lot in _all_lots(account, change) if lot.lot_id in prefer]
+        taken_back: list[tuple[str, int]] = []
+        for lot in own:
+            take = min(change.remaining_of(lot), points + sum(delta for _, delta in taken_back))
+            if take > 0:
+                change.move(lot, -take)
+                taken_back.append((lot.lot_id, -take))
+        took = -sum(delta for _, delta in taken_back)
+        change.available -= took
+        noted = {**source, "lapsedNotTaken": points - took} if points > took else source
+        change.entries.append(Entry(entry_id, "reverse", -took, at, None, noted, lots=tuple(taken_back)))
+        return
     taken = _take(account, change, min(points, _available(account, change)), prefer)
     took = -sum(delta for _, delta in taken)
     shortfall = points - took
@@ -182,17 +197,26 @@ def reverse_growth(change: Change, *, entry_id: str, growth: int, month: str, at
 
 def restore(account: Account, change: Change, *, entry_id: str, taken: tuple[tuple[str, int], ...], at: str, source: dict[str, Any]) -> None:
     """Puts points taken by a redemption back into the lots they came from (re-created if the
-    daily run deleted them meanwhile; a lapsed one is expired by the next run, never spent)."""
+    daily run deleted them meanwhile; a lapsed one is expired by the next run, never spent). Like an
+    earning, they repay any debt first (a refund taken back while they were held): those never
+    return to a lot, so they cannot be spent twice."""
     known = {lot.lot_id: lot for lot in _all_lots(account, change)}
-    points = 0
+    points = -sum(delta for _, delta in taken)
+    repaid = min(points, account.debt + change.debt)
+    to_skip, restored = repaid, []
     for lot_id, delta in taken:
+        back = -delta - min(to_skip, -delta)
+        to_skip -= -delta - back
+        if back == 0:
+            continue
         expires_on, rest = lot_id.split("#", 1)
         cost_centre, rule_id = rest.rsplit("#", 1)  # rule ids never hold '#'; a cost centre may
         lot = known.get(lot_id) or Lot(lot_id, expires_on, 0, cost_centre, None if rule_id == "manual" else rule_id)
-        change.move(lot, -delta)
-        points -= delta
-    change.available += points
-    change.entries.append(Entry(entry_id, "reverse", points, at, None, source, lots=tuple((lot_id, -delta) for lot_id, delta in taken)))
+        change.move(lot, back)
+        restored.append((lot_id, back))
+    change.available += points - repaid
+    change.debt -= repaid
+    change.entries.append(Entry(entry_id, "reverse", points, at, None, source, lots=tuple(restored), debt_change=-repaid))
 
 
 def expire(account: Account, change: Change, *, lot: Lot, at: str, entry_id: str) -> None:

@@ -64,8 +64,10 @@ def breach(settings: RiskSettings, caps: dict[str, int], day_key: str, hour_key:
     return None
 
 
-def hold_id(event_type: str, subject: str) -> str:
-    return "rh-" + hashlib.sha256(f"{event_type}\x1f{subject}".encode()).hexdigest()[:32]
+def hold_id(event_type: str, customer_id: str, subject: str) -> str:
+    """One hold per customer and accrual: a subject alone (a check-in's date, an AUM month) is shared
+    by every customer."""
+    return "rh-" + hashlib.sha256(f"{event_type}\x1f{customer_id}\x1f{subject}".encode()).hexdigest()[:32]
 
 
 def hold_key(hid: str) -> dict[str, str]:

@@ -150,7 +150,10 @@ def accrue(store: DynamoPointsStore, event_type: str, detail: Inbound, event_id:
     rules_now, ladder, limits = current_rules(store), current_ladder(store), current_risk(store)
     zone = get_settings().bank_zone
     earned_on = rules.earned_on(ctx, zone)
-    hid = risk.hold_id(event_type, ctx.subject)
+    # Validity runs from the day the points are credited (入账) when that is later than the day they
+    # were earned for: a month's AUM award, or an event delivered late, never arrives already lapsed.
+    valid_from = max(earned_on, business_date(now, zone))
+    hid = risk.hold_id(event_type, ctx.customer_id, ctx.subject)
 
     def decide(account: Account, caps: dict[str, int]) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]]:
         change, cap_updates = Change(today=earned_on.isoformat(), growth_month=earned_on.isoformat()[:7]), []
@@ -160,12 +163,12 @@ def accrue(store: DynamoPointsStore, event_type: str, detail: Inbound, event_id:
                 continue
             d = award["rule"].definition
             source = {"eventType": event_type, "eventId": event_id, "subject": ctx.subject, "ruleId": d.ruleId,
-                      "ruleVersion": award["rule"].version, "campaignId": d.campaignId, "amountMinor": ctx.amount_minor,
+                      "ruleVersion": award["rule"].version, "campaignId": d.campaignId, "amountMinor": ctx.amount_minor, "currency": ctx.currency,
                       "category": d.category,
                       # the month tiers count it in: a refund takes it back from that month
                       "growthMonth": earned_on.isoformat()[:7] if d.category == "growth" else None}
             planned.append(PlannedEarn(f"earn:{event_type}:{ctx.subject}:{d.ruleId}", award["points"], d.category == "growth",
-                                       rules.lot_expiry(award["rule"], earned_on).isoformat(), d.costCentre,
+                                       rules.lot_expiry(award["rule"], valid_from).isoformat(), d.costCentre,
                                        {k: v for k, v in source.items() if v is not None}))
             cap_updates += [(c["key"], award["points"], c["cap"]) for c in award["caps"].values() if c["cap"] is not None]
         if limits is not None and planned:
@@ -214,7 +217,13 @@ def reverse_refund(store: DynamoPointsStore, refund: CardTransactionRefunded, no
         if not earned:
             logger.info("refund of a transaction that earned nothing", extra={"transaction": tx})
             return None
-        original = int(json.loads(earned[0]["source"]).get("amountMinor") or 0)
+        earned_source = json.loads(earned[0]["source"])
+        original = int(earned_source.get("amountMinor") or 0)
+        if earned_source.get("currency", refund.currency) != refund.currency:
+            raise InvalidInput(f"a refund in {refund.currency} of a purchase in {earned_source['currency']}", code="REFUND_CURRENCY_MISMATCH")
+        if original == 0:
+            logger.info("refund of a transaction without an amount: nothing to take back in proportion", extra={"transaction": tx})
+            return None
         previous = store.entries_with_prefix(refund.customerId, f"reverse:{tx}:")
         if any(e["entryId"].startswith(f"reverse:{tx}:{refund.refundId}:") for e in previous):
             return None  # this refund was booked already
@@ -330,12 +339,14 @@ def balance(store: DynamoPointsStore, customer_id: str, now: datetime) -> dict[s
     today = business_date(now, get_settings().bank_zone)
     horizon = (today + timedelta(days=30)).isoformat()
     expiring: dict[str, int] = defaultdict(int)
+    # A lot that lapsed before today is never spent, though the daily run may not have deleted it yet
+    lapsed = sum(lot.remaining for lot in account.lots if lot.expires_on < today.isoformat())
     for lot in account.lots:
-        if lot.expires_on <= horizon:
+        if today.isoformat() <= lot.expires_on <= horizon:
             expiring[lot.expires_on] += lot.remaining
     return {
         "customerId": customer_id,
-        "available": account.available,
+        "available": account.available - lapsed,
         "pending": account.pending,
         "held": account.held,
         "debt": account.debt,
