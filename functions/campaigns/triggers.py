@@ -20,6 +20,6 @@ def handler(event: BusEvent) -> None:
                   customer_ids=request.audienceOverride, not_before=request.runAt)
         return
     detail = event.detail.model_dump()
-    granting.on_event(store, event.detail_type, detail, event.id, now)
+    granting.on_event(store, event.detail_type, detail, event.occurrence, now)
     if event.detail_type == "CardTransactionPosted":
         outcomes.track_spend(store, detail, now)

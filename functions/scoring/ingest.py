@@ -9,4 +9,4 @@ from loyalty.scoring.inbound import DETAIL_MODELS, Inbound
 @sqs_consumer(DETAIL_MODELS)
 def handler(event: BusEvent) -> None:
     assert isinstance(event.detail, Inbound)
-    service.ingest(service.default_store(), event.detail_type, event.detail, event.id, event.time, utc_now())
+    service.ingest(service.default_store(), event.detail_type, event.detail, event.occurrence, event.time, utc_now())

@@ -60,6 +60,34 @@ def test_the_same_event_three_times_counts_once(cloud: LocalCloud, api: Api) -> 
     assert scores_of(api, customer)["version"] == 1
 
 
+def test_an_event_re_published_under_new_envelope_ids_counts_once(cloud: LocalCloud, api: Api) -> None:
+    # Given a known customer, and one card transaction and one coupon claim of theirs
+    customer = unique("sc")
+    put_profile(cloud, customer)
+    transaction = card(customer, 25_000)
+    claim = {"eventId": unique("ev"), "customerId": customer, "couponId": unique("cpn"), "source": "claim", "occurredAt": hours_ago(1)}
+    # When each is published three times, each time under a new envelope id (a bank's retry; the outbox relay resending)
+    for _ in range(3):
+        assert ingest(cloud, envelope(*transaction), envelope("CouponIssued", claim, source="loyalty.coupons")) == {"batchItemFailures": []}
+    # Then each counted once
+    features = scores_of(api, customer)["features"]
+    assert features["frequency30"] == 1 and features["monetary30Minor"] == 25_000
+    assert features["couponClaims7"] == 1
+
+
+def test_an_event_dated_a_year_ahead_is_refused_and_the_history_stays(cloud: LocalCloud, api: Api) -> None:
+    # Given a customer with a card transaction counted
+    customer = unique("sc")
+    put_profile(cloud, customer)
+    ingest_ok(cloud, card(customer, 25_000))
+    # When a transaction dated a year ahead arrives (a typo in the year)
+    result = ingest(cloud, envelope(*card(customer, 99_000, hours=-365 * 24)))
+    # Then it is reported failed (for the DLQ after retries), and nothing of it counted
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
+    features = scores_of(api, customer)["features"]
+    assert features["frequency30"] == 1 and features["monetary30Minor"] == 25_000
+
+
 def test_an_event_for_an_unknown_customer_is_retried_until_the_profile_arrives(cloud: LocalCloud, api: Api) -> None:
     # Given a customer core banking has not published yet
     customer = unique("sc")

@@ -19,7 +19,6 @@ from loyalty.campaigns.targeting import (
     in_audience,
     matches_pattern,
     period_keys,
-    trigger_key,
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -161,37 +160,6 @@ def test_conditions_and_the_pattern_all_apply() -> None:
     assert not event_matches(rule, spend(150_000, channel="online"))
     assert not event_matches(rule, spend(50_000, channel="pos"))
     assert not event_matches(rule, spend(150_000, mcc="4111", channel="pos"))
-
-
-def test_the_trigger_key_is_the_business_id_when_there_is_one() -> None:
-    # Given the same card transaction re-published under two envelope ids
-    detail = spend(150_000)
-    # Then both name the same occurrence (one grant), by the transaction id
-    assert trigger_key("CardTransactionPosted", detail, "evt-1") == trigger_key("CardTransactionPosted", detail, "evt-2")
-    assert trigger_key("CardTransactionPosted", detail, "evt-1") == "CardTransactionPosted:tx-1"
-    assert trigger_key("LoanDrawdown", {"customerId": "c-1", "loanId": "ln-9"}, "evt-1") == "LoanDrawdown:ln-9"
-    assert trigger_key("AccountOpened", {"customerId": "c-1", "accountId": "acc-4"}, "evt-1") == "AccountOpened:acc-4"
-
-
-def test_an_event_without_a_business_id_is_keyed_by_what_makes_it_unique() -> None:
-    # Given a balance change re-published under a new envelope id, with its instant in another offset
-    at_utc = datetime(2026, 12, 4, 1, 0, tzinfo=UTC)
-    first = {"customerId": "c-1", "accountId": "acc-1", "changedAt": at_utc}
-    again = {**first, "changedAt": at_utc.astimezone(ZoneInfo("Asia/Shanghai"))}
-    # Then both are one occurrence, and another instant on the same account is another
-    assert trigger_key("DepositBalanceChanged", first, "evt-1") == trigger_key("DepositBalanceChanged", again, "evt-2")
-    assert trigger_key("DepositBalanceChanged", first, "evt-1") != trigger_key(
-        "DepositBalanceChanged", {**first, "changedAt": at_utc + timedelta(seconds=1)}, "evt-1")
-    # And a check-in is one per business date; the engine's own events are keyed by their eventId
-    assert trigger_key("CheckInCompleted", {"customerId": "c-1", "businessDate": date(2026, 12, 4)}, "evt-1") == "CheckInCompleted:2026-12-04"
-    assert trigger_key("TierChanged", {"customerId": "c-1", "eventId": "ev-9"}, "evt-1") == "TierChanged:ev-9"
-
-
-def test_without_a_business_id_the_event_id_is_the_key() -> None:
-    assert trigger_key("SalaryCredited", {"customerId": "c-1"}, "evt-7") == "SalaryCredited:evt-7"
-    assert trigger_key("SalaryCredited", {"customerId": "c-1", "transactionId": ""}, "evt-7") == "SalaryCredited:evt-7"
-    # And two event types with the same business id are different occurrences
-    assert trigger_key("SalaryCredited", {"transactionId": "x"}, "e") != trigger_key("CardTransactionPosted", {"transactionId": "x"}, "e")
 
 
 # ---- audiences -----------------------------------------------------------------------------------

@@ -278,3 +278,18 @@ def test_each_record_runs_under_the_correlation_id_its_event_carries_or_its_own_
     # And an event written while handling carries the current one on
     put = outbox_put("t", PendingEvent("loyalty.test", "Thing", {"customerId": "c-1"}))
     assert json.loads(put["Put"]["Item"]["detail"]["S"])["correlationId"] == "e2"
+
+
+def test_every_bus_event_a_consumer_parses_names_its_occurrence() -> None:
+    from pydantic import BaseModel, ConfigDict
+
+    class Detail(BaseModel):
+        model_config = ConfigDict(extra="ignore")
+        customerId: str
+
+    # Given the same transaction under two envelope ids; the consumer's model ignores transactionId
+    detail = {"customerId": "c-1", "transactionId": "tx-5"}
+    first = parse_bus_event(json.dumps(envelope(detail, "CardTransactionPosted", event_id="e-1")), {"CardTransactionPosted": Detail})
+    second = parse_bus_event(json.dumps(envelope(detail, "CardTransactionPosted", event_id="e-2")), {"CardTransactionPosted": Detail})
+    # Then both name one occurrence, read from the event as sent
+    assert first.occurrence == second.occurrence == "CardTransactionPosted:tx-5"

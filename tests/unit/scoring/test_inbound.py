@@ -33,3 +33,25 @@ def test_a_profile_event_re_scores_once_its_own_field_is_that_new(detail_type: s
     # And another event's field does not count
     others = {"changedAt", "tierChangedAt", "operatorTagsChangedAt"} - {profile_field}
     assert not caught_up(detail_type, detail, dict.fromkeys(others, LATER))
+
+
+def test_an_event_dated_beyond_the_bank_s_tomorrow_is_refused() -> None:
+    from datetime import date
+
+    zone = ZoneInfo("Asia/Shanghai")
+    today = date(2026, 11, 23)
+
+    def card(posted_at: str) -> list[inbound.FeatureEvent]:
+        detail = inbound.CardTransactionPosted.model_validate({"customerId": "c-1", "amountMinor": 100, "postedAt": posted_at})
+        return inbound.feature_events("CardTransactionPosted", detail, "e-1", None, zone)
+
+    # Given today in Shanghai, an event of tomorrow (a clock a little ahead) is accepted
+    assert inbound.dated_ahead(card("2026-11-24T15:00:00Z"), today) is None
+    # But one dated the day after, or a year ahead (a typo), is not
+    assert inbound.dated_ahead(card("2026-11-24T16:00:00Z"), today) == date(2026, 11, 25)
+    assert inbound.dated_ahead(card("2027-11-23T04:00:00Z"), today) == date(2027, 11, 23)
+    # And an AUM figure for a month not begun yet is refused; this month's is not
+    aum = inbound.MonthlyAumComputed.model_validate({"customerId": "c-1", "month": "2026-12", "averageAumMinor": 1})
+    assert inbound.dated_ahead(inbound.feature_events("MonthlyAumComputed", aum, "e", None, zone), today) == date(2026, 12, 1)
+    now = aum.model_copy(update={"month": "2026-11"})
+    assert inbound.dated_ahead(inbound.feature_events("MonthlyAumComputed", now, "e", None, zone), today) is None

@@ -167,10 +167,11 @@ def _warn_on_burn(store: DynamoCampaignStore, definition: CampaignDefinition, no
 # ---- triggers ------------------------------------------------------------------------------------
 
 
-def on_event(store: DynamoCampaignStore, event_type: str, detail: dict[str, Any], event_id: str, now: datetime) -> dict[str, str]:
-    """Every active campaign this event triggers: each grants at most once per occurrence."""
+def on_event(store: DynamoCampaignStore, event_type: str, detail: dict[str, Any], occurrence: str, now: datetime) -> dict[str, str]:
+    """Every active campaign this event triggers: each grants at most once per occurrence (its
+    business id, `loyalty.core.occurrence`: a replayed or re-published event grants once)."""
     customer_id = str(detail["customerId"])
-    trigger = targeting.trigger_key(event_type, detail, event_id)
+    trigger = occurrence
     audience = Eligibility(store, customer_id, now)
     outcomes: dict[str, str] = {}
     for meta in service.campaigns_for(store, f"TRIGGER#{event_type}"):

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from loyalty.core import cron
-from loyalty.core.clock import iso_utc
 
 if TYPE_CHECKING:
     from loyalty.campaigns.model import Audience, CampaignDefinition, EventTrigger, QuietHours
@@ -92,31 +91,6 @@ def meets_amount(minimum: int, currency: str, detail: dict[str, Any]) -> bool:
     if amount is None or detail.get("currency", currency) != currency:
         return False
     return int(amount) >= minimum
-
-
-# The business id that makes one grant per (campaign, customer, occurrence), however often the
-# event is delivered or re-published under a new envelope id (../shared/EVENTS.md). An event
-# without one of its own is keyed by what makes it unique: the account and the instant of a
-# balance change, the business date of a check-in; the engine's own events by their `eventId`.
-OCCURRENCE_FIELDS: dict[str, tuple[str, ...]] = {
-    "CardTransactionPosted": ("transactionId",), "SalaryCredited": ("transactionId",), "LoanDrawdown": ("loanId",),
-    "AccountOpened": ("accountId",), "LargeBalanceMovement": ("accountId", "movedAt"),
-    "DepositBalanceChanged": ("accountId", "changedAt"), "CheckInCompleted": ("businessDate",),
-}
-
-
-def trigger_key(event_type: str, detail: dict[str, Any], event_id: str) -> str:
-    values = [detail.get(name) for name in OCCURRENCE_FIELDS.get(event_type, ("eventId",))]
-    if all(values):
-        return f"{event_type}:" + ":".join(_as_key(v) for v in values)
-    return f"{event_type}:{event_id}"
-
-
-def _as_key(value: Any) -> str:
-    """An instant in UTC, so the same one re-published with another offset is the same key."""
-    if isinstance(value, datetime):
-        return iso_utc(value)
-    return value.isoformat() if isinstance(value, date) else str(value)
 
 
 # ---- schedules -----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from loyalty.core import errors
 from loyalty.core.http import validation_details
 from loyalty.core.observability import lambda_entry, logger, set_correlation_id
+from loyalty.core.occurrence import occurrence_key
 
 Command = TypeVar("Command", bound=BaseModel)
 
@@ -32,6 +33,9 @@ class BusEvent:
     time: datetime | None
     detail: BaseModel
     correlation_id: str | None = None  # carried from the request or event that caused this one
+    # The occurrence it reports (loyalty.core.occurrence): the same when the event is re-published
+    # under a new envelope id. Consumers key their idempotency on it.
+    occurrence: str = ""
 
 
 def parse_bus_event(body: str, detail_models: Mapping[str, type[BaseModel]]) -> BusEvent:
@@ -57,7 +61,8 @@ def parse_bus_event(body: str, detail_models: Mapping[str, type[BaseModel]]) -> 
         raise errors.InvalidInput("the event's time is not ISO 8601", code="MALFORMED_MESSAGE") from None
     carried = envelope["detail"].get("correlationId") if isinstance(envelope["detail"], dict) else None
     return BusEvent(id=str(envelope["id"]), source=envelope.get("source", ""), detail_type=detail_type, time=time, detail=detail,
-                    correlation_id=str(carried) if carried else None)
+                    correlation_id=str(carried) if carried else None,
+                    occurrence=occurrence_key(detail_type, envelope["detail"], str(envelope["id"])))
 
 
 def parse_command(body: str, model: type[Command], detail_type: str) -> Command:

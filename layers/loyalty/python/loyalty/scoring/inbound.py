@@ -8,7 +8,7 @@ business date of an event is its own time (postedAt, changedAt, ...) in the bank
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -104,6 +104,22 @@ DETAIL_MODELS: dict[str, type[Inbound]] = {
     "PointsEarned": PointsEarned,
     "RewardGranted": RewardGranted,
 }
+
+
+# An event's business date may run a day ahead of the bank's (a clock, a time zone at a day's edge);
+# one dated further ahead is malformed: counting it would make it the newest day, push a customer's
+# real history out of the windows, and score them as of that future day.
+DAYS_AHEAD_ACCEPTED = 1
+
+
+def dated_ahead(found: list[FeatureEvent], today: date) -> date | None:
+    """The date of the first feature event dated after what is accepted, if any."""
+    limit = today + timedelta(days=DAYS_AHEAD_ACCEPTED)
+    for event in found:
+        day = event.day if not isinstance(event, AumFigure) else date.fromisoformat(f"{event.month}-01")
+        if day > limit:
+            return day
+    return None
 
 
 def _day(at: datetime | None, fallback: datetime | None, zone: ZoneInfo) -> date:

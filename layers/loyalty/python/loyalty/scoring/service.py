@@ -20,7 +20,7 @@ from typing import Any
 from loyalty.core import pii
 from loyalty.core.clock import business_date, iso_utc
 from loyalty.core.config import get_settings
-from loyalty.core.errors import Conflict, NotFound
+from loyalty.core.errors import Conflict, InvalidInput, NotFound
 from loyalty.core.observability import logger
 from loyalty.core.outbox import PendingEvent
 from loyalty.scoring import features, identities, inbound, scores
@@ -132,6 +132,9 @@ def ingest(store: DynamoScoringStore, detail_type: str, detail: inbound.Inbound,
     found = inbound.feature_events(detail_type, detail, event_id, sent_at, get_settings().bank_zone)
     if not found and detail_type not in inbound.PROFILE_EVENTS:
         return False  # nothing a score reads (a withdrawal, a coupon granted rather than claimed)
+    ahead = inbound.dated_ahead(found, bank_today(now))
+    if ahead is not None:
+        raise InvalidInput(f"{detail_type} is dated {ahead}, after the bank's tomorrow", code="EVENT_DATED_AHEAD")
     models, versions = active_models(store)
     segments = active_segments(store)
     # Keyed at once: the hashes as received live only in this function's memory.
