@@ -15,6 +15,8 @@ from infra.topology import Function, Schedule, Topology
 from loyalty.core import cron
 from loyalty.core.observability import logger
 
+FIRE_GRACE_S = 5.0  # how long a stop waits for firings in flight (Ctrl-C stays quick)
+
 
 def scheduler_payload(schedule: Schedule, at: datetime) -> dict[str, Any]:
     """The input our Scheduler targets carry (see infra/stacks): the same shape locally and in AWS."""
@@ -34,6 +36,7 @@ class LocalScheduler:
         self._last_fired: dict[str, float] = {}
         self._started = time.time()
         self._stop = threading.Event()
+        self._firing: set[threading.Thread] = set()
         self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
 
     def start(self) -> LocalScheduler:
@@ -41,8 +44,12 @@ class LocalScheduler:
         return self
 
     def stop(self) -> None:
+        """No new firings; those in flight get a few seconds to finish before the emulator goes."""
         self._stop.set()
         self._thread.join(timeout=5)
+        deadline = time.monotonic() + FIRE_GRACE_S
+        for fire in list(self._firing):
+            fire.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def fire_now(self, name: str) -> Any:
         schedule, function, _ = self.entries[name]
@@ -69,10 +76,17 @@ class LocalScheduler:
                 self._last_fired[name] = (
                     now.timestamp() if isinstance(expression, cron.Rate) else now.replace(second=0, microsecond=0).timestamp()
                 )
-                threading.Thread(target=self._fire, args=(name,), daemon=True).start()
+                fire = threading.Thread(target=self._fire, args=(name,), daemon=True)
+                self._firing.add(fire)
+                fire.start()
 
     def _fire(self, name: str) -> None:
         try:
             self.fire_now(name)
         except Exception:
-            logger.exception("scheduled invocation failed", extra={"schedule": name})
+            if self._stop.is_set():  # the emulator went away under a long run: the next start resumes it
+                logger.info("scheduled invocation cut short by the shutdown", extra={"schedule": name})
+            else:
+                logger.exception("scheduled invocation failed", extra={"schedule": name})
+        finally:
+            self._firing.discard(threading.current_thread())

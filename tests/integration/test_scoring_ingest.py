@@ -75,6 +75,19 @@ def test_an_event_re_published_under_new_envelope_ids_counts_once(cloud: LocalCl
     assert features["couponClaims7"] == 1
 
 
+def test_claiming_a_bundle_counts_one_claim_not_one_per_part(cloud: LocalCloud, api: Api) -> None:
+    # Given a known customer who claims a bundle (礼包) of five coupons: five CouponIssued events
+    customer = unique("sc")
+    put_profile(cloud, customer)
+    bundle = unique("cpn")
+    parts = [{"eventId": unique("ev"), "customerId": customer, "couponId": unique("cpn"), "bundleId": bundle, "source": "claim",
+              "occurredAt": hours_ago(1)} for _ in range(5)]
+    # When they arrive
+    assert ingest(cloud, *(envelope("CouponIssued", part, source="loyalty.coupons") for part in parts)) == {"batchItemFailures": []}
+    # Then the customer claimed once, as far as the abuse signals go
+    assert scores_of(api, customer)["features"]["couponClaims7"] == 1
+
+
 def test_an_event_dated_a_year_ahead_is_refused_and_the_history_stays(cloud: LocalCloud, api: Api) -> None:
     # Given a customer with a card transaction counted
     customer = unique("sc")

@@ -55,3 +55,15 @@ def test_an_event_dated_beyond_the_bank_s_tomorrow_is_refused() -> None:
     assert inbound.dated_ahead(inbound.feature_events("MonthlyAumComputed", aum, "e", None, zone), today) == date(2026, 12, 1)
     now = aum.model_copy(update={"month": "2026-11"})
     assert inbound.dated_ahead(inbound.feature_events("MonthlyAumComputed", now, "e", None, zone), today) is None
+
+
+def test_the_parts_of_one_bundle_are_one_claim() -> None:
+    def issued(coupon: str, bundle: str | None) -> inbound.CouponEvent:
+        detail = {"customerId": "c-1", "couponId": coupon, "source": "claim", "bundleId": bundle, "occurredAt": AT}
+        return inbound.CouponEvent.model_validate(detail)
+
+    # Given the parts of one bundle, each published with its own eventId
+    parts = [inbound.occurrence_of("CouponIssued", issued(f"cpn-{i}", "cpn-b"), f"CouponIssued:ev-{i}") for i in range(3)]
+    # Then they are one occurrence; a coupon outside a bundle keeps its own
+    assert set(parts) == {"CouponIssued:bundle:cpn-b"}
+    assert inbound.occurrence_of("CouponIssued", issued("cpn-9", None), "CouponIssued:ev-9") == "CouponIssued:ev-9"

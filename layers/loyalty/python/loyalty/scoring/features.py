@@ -221,7 +221,8 @@ def snapshot(state: FeatureState, as_of: date, shared_identity_accounts: int = 0
         couponClaims30=w30.count("coupon_claim"),
         couponRedemptions90=w90.count("coupon_redemption"),
         pointsEvents90=w90.count("points_activity"),
-        campaignResponseRate=w365.count("campaign_response") / offers if offers else 0.0,
+        # At most 1: a bundle from one offer, redeemed part by part, is several redemptions of one response
+        campaignResponseRate=min(1.0, w365.count("campaign_response") / offers) if offers else 0.0,
         aumMinor=state.aumByMonth[max(state.aumByMonth)] if state.aumByMonth else 0,
         aumTrend=aum_trend(state),
         productsHeld=len(state.products),

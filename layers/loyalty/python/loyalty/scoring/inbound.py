@@ -67,6 +67,15 @@ class EngineEvent(Inbound):
 class CouponEvent(EngineEvent):
     source: str | None = None  # how the coupon was issued: "claim" is the customer's own claim
     campaignId: Key | None = None
+    bundleId: Key | None = None  # a part of a bundle (礼包): one claim issues every part
+
+
+def occurrence_of(detail_type: str, detail: Inbound, occurrence: str) -> str:
+    """The occurrence scoring counts once: a bundle's parts are issued by one claim, so they share
+    one (the first part counts, the others find it applied); anything else is the event's own."""
+    if detail_type == "CouponIssued" and isinstance(detail, CouponEvent) and detail.bundleId:
+        return f"CouponIssued:bundle:{detail.bundleId}"
+    return occurrence
 
 
 class PointsEarned(EngineEvent):
