@@ -10,6 +10,7 @@ from functools import partial
 import pytest
 
 from infra.local.cloud import LocalCloud
+from loyalty.core.dynamo import encode_cursor
 from tests.support.api import Api, eventually
 from tests.support.points import (
     ACCRUAL_DLQ,
@@ -140,7 +141,11 @@ def test_history_filtered_by_kind_pages_through_every_entry(cloud: LocalCloud, a
 @pytest.mark.parametrize(
     ("query", "code"),
     [({"kind": "bonus"}, "VALIDATION_ERROR"), ({"limit": "0"}, "VALIDATION_ERROR"), ({"limit": "101"}, "VALIDATION_ERROR"),
-     ({"limit": "x"}, "VALIDATION_ERROR"), ({"cursor": "not-base64!"}, "INVALID_CURSOR")],
+     ({"limit": "x"}, "VALIDATION_ERROR"), ({"cursor": "not-base64!"}, "INVALID_CURSOR"),
+     # a well-formed key of the wrong shape, and another customer's history
+     ({"cursor": encode_cursor({"a": {"S": "1"}})}, "INVALID_CURSOR"),
+     ({"cursor": encode_cursor({"pk": {"S": "x"}, "sk": {"S": "y"}, "gsi1pk": {"S": "HIST#someone-else"}, "gsi1sk": {"S": "z"}})},
+      "INVALID_CURSOR")],
 )
 def test_a_bad_history_query_is_a_400(api: Api, query: dict[str, str], code: str) -> None:
     response = history_page(api, new_customer(), **query)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from infra.local.cloud import LocalCloud
+from loyalty.core.dynamo import encode_cursor
 from loyalty.scoring.defaults import DEFAULT_MODELS
 from tests.support.api import Api
 from tests.support.scoring import (
@@ -128,6 +129,13 @@ def test_members_come_page_by_page_and_the_estimate_counts_them(cloud: LocalClou
             break
     # Then every member comes once, in order
     assert seen == members and pages >= 3
+    # And a cursor from another segment's listing, or a forged one, is a 400, not a 500
+    first = api.call("GET", f"{SEGMENTS}/{segment}/members?limit=2", **OPERATOR).json()["nextCursor"]
+    another = unique("seg")
+    create_segment(api, another, tagsAll=[tag])
+    for cursor in (first, encode_cursor({"a": {"S": "1"}})):
+        other = api.call("GET", f"{SEGMENTS}/{another}/members?cursor={cursor}", **OPERATOR)
+        assert other.status_code == 400 and other.json()["error"]["code"] == "INVALID_CURSOR", other.text
     # And the estimate (over every scored customer here: exact) counts them
     estimate = api.call("GET", f"{SEGMENTS}/{segment}/estimate", **OPERATOR).json()
     assert estimate["matched"] == 5 and estimate["estimatedMembers"] == 5 and estimate["exact"] is True

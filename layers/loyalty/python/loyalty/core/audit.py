@@ -97,7 +97,7 @@ INDEX_BY = {"resource": (None, "pk", "RES#"), "actor": ("gsi1", "gsi1pk", "ACTOR
 
 def query(by: str, value: str, limit: int, cursor: dict[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     from loyalty.core.aws import dynamodb
-    from loyalty.core.dynamo import from_item, to_value
+    from loyalty.core.dynamo import TABLE_KEYS, checked_start, from_item, to_value
 
     index, key, prefix = INDEX_BY[by]
     request: dict[str, Any] = {"TableName": get_settings().audit_table, "KeyConditionExpression": f"{key} = :v",
@@ -105,7 +105,8 @@ def query(by: str, value: str, limit: int, cursor: dict[str, Any] | None) -> tup
     if index:
         request["IndexName"] = index
     if cursor:
-        request["ExclusiveStartKey"] = cursor
+        names = (*TABLE_KEYS, f"{index}pk", f"{index}sk") if index else TABLE_KEYS
+        request["ExclusiveStartKey"] = checked_start(cursor, names, (key, prefix + value))
     page = dynamodb().query(**request)
     hidden = ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")
     items = [{k: v for k, v in from_item(i).items() if k not in hidden} for i in page.get("Items", [])]

@@ -102,3 +102,24 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     if not isinstance(key, dict):
         raise InvalidInput("the cursor is not one this API returned", code="INVALID_CURSOR")
     return key
+
+
+TABLE_KEYS = ("pk", "sk")
+GSI1_KEYS = ("pk", "sk", "gsi1pk", "gsi1sk")
+GSI2_KEYS = ("pk", "sk", "gsi2pk", "gsi2sk")
+
+
+def checked_start(key: dict[str, Any] | None, names: tuple[str, ...], partition: tuple[str, str]) -> dict[str, Any] | None:
+    """A decoded cursor used as a query's ExclusiveStartKey: refused (400) unless it is a key this
+    query could have returned: exactly the table's and index's key attributes, as strings, in the
+    partition queried. Anything else would fail in DynamoDB (a 500) or start in another partition."""
+    from loyalty.core.errors import InvalidInput
+
+    if key is None:
+        return None
+    name, value = partition
+    strings = all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
+    if set(key) != set(names) or not strings or key[name]["S"] != value:
+        raise InvalidInput("the cursor is not one this listing returned", code="INVALID_CURSOR")
+    return key
+

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from loyalty.core.dynamo import (
+    GSI1_KEYS,
+    checked_start,
     decode_cursor,
     encode_cursor,
     from_item,
@@ -72,7 +74,7 @@ class DynamoCouponStore:
             "ScanIndexForward": False,
             "Limit": min(limit, MAX_PAGE),
         }
-        start = decode_cursor(cursor)
+        start = checked_start(decode_cursor(cursor), GSI1_KEYS, ("gsi1pk", "TEMPLATES"))
         if start:
             request["ExclusiveStartKey"] = start
         page = self.client.query(**request)
@@ -261,7 +263,7 @@ class DynamoCouponStore:
 
     def wallet_pages(self, customer_id: str, cursor: str | None) -> Iterator[tuple[Coupon, str]]:
         """The customer's coupons, newest first, each with the cursor that resumes after it."""
-        start = decode_cursor(cursor)
+        start = checked_start(decode_cursor(cursor), GSI1_KEYS, ("gsi1pk", records.wallet_index_key(customer_id)))
         while True:
             request: dict[str, Any] = {
                 "TableName": self.table,

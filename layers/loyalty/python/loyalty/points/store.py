@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from loyalty.core.dynamo import bounded_add, from_item, query_all, to_item, to_value
+from loyalty.core.dynamo import GSI1_KEYS, bounded_add, checked_start, from_item, query_all, to_item, to_value
 from loyalty.core.errors import Conflict, NotFound
 from loyalty.core.outbox import PendingEvent, outbox_put
 from loyalty.points.ledger import Account, Change, Lot
@@ -245,7 +245,7 @@ class DynamoPointsStore:
             request["FilterExpression"] = "kind = :k"
             request["ExpressionAttributeValues"][":k"] = to_value(kind)
         if cursor:
-            request["ExclusiveStartKey"] = cursor
+            request["ExclusiveStartKey"] = checked_start(cursor, GSI1_KEYS, ("gsi1pk", f"HIST#{customer_id}"))
         found: list[dict[str, Any]] = []
         while True:
             page = self.client.query(**request)

@@ -21,7 +21,10 @@ Value = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 ScoreName = Literal["rfmRecency", "rfmFrequency", "rfmMonetary", "value", "churnRiskBps", "abuseRisk"]
 SCORE_NAMES: tuple[str, ...] = get_args(ScoreName)
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
-MAX_SEGMENTS = 50  # a re-scoring writes every membership change in one transaction (≤ 100 items)
+# A re-scoring is one transaction of at most 100 items: the marker, the state, the profile, the
+# manager index (2), 6 ScoreChanged, the identity index (3), and per segment entered or left its
+# membership item and its event: 14 + 2 × 40 = 94.
+MAX_SEGMENTS = 40
 
 
 class Strict(BaseModel):

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from loyalty.core.dynamo import from_item, to_item, to_value
+from loyalty.core.dynamo import GSI1_KEYS, checked_start, from_item, to_item, to_value
 from loyalty.core.errors import Conflict, NotFound
 from loyalty.core.outbox import PendingEvent, outbox_put
 
@@ -259,7 +259,7 @@ class DynamoScoringStore:
         request: dict[str, Any] = {"TableName": self.table, "IndexName": "gsi1", "KeyConditionExpression": "gsi1pk = :p",
                                    "ExpressionAttributeValues": {":p": to_value(f"MEMBERS#{segment_id}")}, "Limit": limit}
         if cursor:
-            request["ExclusiveStartKey"] = cursor
+            request["ExclusiveStartKey"] = checked_start(cursor, GSI1_KEYS, ("gsi1pk", f"MEMBERS#{segment_id}"))
         page = self.client.query(**request)
         return [from_item(i) for i in page.get("Items", [])], page.get("LastEvaluatedKey")
 
