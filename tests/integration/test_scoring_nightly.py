@@ -4,12 +4,13 @@ after a failure, progress readable through the API."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from infra.local.cloud import LocalCloud
+from loyalty.core.clock import iso_utc
 from loyalty.core.config import Settings
 from loyalty.scoring import nightly, service
 from loyalty.scoring.defaults import DEFAULT_MODELS
@@ -42,6 +43,45 @@ def run_progress(api: Api, run_id: str = "latest") -> dict[str, Any]:
     response = api.call("GET", f"/v1/admin/scoring/runs/{run_id}", **OPERATOR)
     assert response.status_code == 200, response.text
     return dict(response.json())
+
+
+def test_a_new_day_supersedes_an_unfinished_run_and_a_run_never_rescores_as_of_a_day_gone(
+        cloud: LocalCloud, api: Api, customers: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    store, now = service.default_store(), datetime.now(UTC)
+    today = service.bank_today(now)
+    before = {c: scores_of(api, c)["features"]["asOf"] for c in customers}
+    # Given the run of two days ago, which failed on its first page
+    monkeypatch.setattr(nightly, "score_page", lambda *args: (_ for _ in ()).throw(RuntimeError("the function died")))
+    with pytest.raises(RuntimeError):
+        nightly.start_or_resume(store, today - timedelta(days=2), now, lambda: 900.0)
+    monkeypatch.undo()
+    stuck = run_progress(api)
+    assert stuck["runId"] == (today - timedelta(days=2)).isoformat() and stuck["status"] == "rescoring"
+    # When another invocation holds the run's lease, a resume leaves it alone
+    lease = nightly.run_key(stuck["runId"], "LEASE")
+    assert store.claim(lease, iso_utc(now + timedelta(minutes=5)), iso_utc(now))
+    assert nightly.start_or_resume(store, None, now, lambda: 900.0)["busy"] is True
+    store.release(lease)
+    # When yesterday's run starts
+    done = nightly.start_or_resume(store, today - timedelta(days=1), now, lambda: 900.0)
+    # Then the stuck run is superseded, and yesterday's ran to the end
+    assert run_progress(api, stuck["runId"])["status"] == "superseded" and done["status"] == "done"
+    # And the customers, scored today by their events, were not re-scored as of yesterday
+    assert {c: scores_of(api, c)["features"]["asOf"] for c in customers} == before
+
+
+def test_a_customer_whose_writes_are_invalid_is_left_out_and_the_rest_are_written(cloud: LocalCloud) -> None:
+    # Given a page's writes for two customers, one of them refused by DynamoDB as invalid (more than a
+    # transaction may hold)
+    table = service.default_store().table
+    good, bad = unique("wg"), unique("wg")
+    valid = [{"Put": {"TableName": table, "Item": {"pk": {"S": f"CUST#{good}"}, "sk": {"S": "TEST"}}}}]
+    invalid = [{"Put": {"TableName": table, "Item": {"pk": {"S": f"CUST#{bad}"}, "sk": {"S": f"TEST#{i}"}}}} for i in range(101)]
+    # When they are written together
+    written = nightly.write_groups(service.default_store(), [valid, invalid])
+    # Then the valid one is, and the invalid one is left out rather than stopping the run
+    assert written == 1
+    assert "Item" in cloud.clients.dynamodb.get_item(TableName=table, Key={"pk": {"S": f"CUST#{good}"}, "sk": {"S": "TEST"}})
 
 
 def test_a_failed_run_resumes_from_its_checkpoints(cloud: LocalCloud, api: Api, customers: list[str], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,6 +9,12 @@
    skipped, already scored with the new cut points). After each page the segment's checkpoint (the
    scan key to go on from) is saved, so a failed or timed-out run resumes where it stopped; a page
    redone writes the same scores again and announces nothing.
+
+One invocation works on a run at a time (a lease on the run, released at the end and running out
+with the invocation's time if it dies). A new business date supersedes a run that has not finished:
+the new run scores everybody anyway, and the old one would score them as of a day gone. A customer
+an event scored as of a later day than the run's is left as it is. A customer whose writes DynamoDB
+refuses as invalid is logged and left for the next night, never retried for ever.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -33,6 +39,7 @@ from loyalty.scoring.segments import Facts
 from loyalty.scoring.store import AlreadyApplied, DynamoScoringStore, StaleState, UnknownCustomer
 
 MAX_TRANSACTION_ITEMS = 100
+MAX_LEASE_SECONDS = 900  # a Lambda's longest run
 
 
 def run_key(run_id: str, sk: str = "RUN") -> dict[str, str]:
@@ -44,17 +51,27 @@ def start_or_resume(store: DynamoScoringStore, run_date: date | None, now: datet
     or `time_left()` (seconds) runs low. The progress record."""
     latest = store.get({"pk": "RUNS", "sk": "LATEST"})
     run = store.get(run_key(latest["runId"])) if latest else None
-    if run_date is not None and (run is None or run["runId"] != run_date.isoformat()) and (run is None or run["status"] == "done"):
+    if run_date is not None and (run is None or run["runId"] < run_date.isoformat()):
+        if run is not None and run["status"] != "done":
+            logger.warning("scoring run superseded before it finished", extra={"runId": run["runId"], "by": run_date.isoformat()})
+            store.put({**run, "status": "superseded", "supersededBy": run_date.isoformat(), "finishedAt": iso_utc(now)})
         segments = get_settings().scoring_scan_segments
         run = {**run_key(run_date.isoformat()), "runId": run_date.isoformat(), "asOf": run_date.isoformat(), "status": "cuts",
                "totalSegments": segments, "startedAt": iso_utc(now)}
         store.put(run)
         store.put({"pk": "RUNS", "sk": "LATEST", "runId": run["runId"], "customers": int((latest or {}).get("customers", 0))})
-    if run is None or run["status"] == "done":
+    if run is None or run["status"] in ("done", "superseded"):
         return progress(store, run["runId"]) if run else {"status": "none"}
-    if run["status"] == "cuts":
-        run = cut_points(store, run, now)
-    rescore_all(store, run, now, time_left)
+    lease = run_key(run["runId"], "LEASE")
+    until = now + timedelta(seconds=min(time_left(), MAX_LEASE_SECONDS))
+    if not store.claim(lease, iso_utc(until), iso_utc(now)):
+        return {**progress(store, run["runId"]), "busy": True}  # another invocation is on it
+    try:
+        if run["status"] == "cuts":
+            run = cut_points(store, run, now)
+        rescore_all(store, run, now, time_left)
+    finally:
+        store.release(lease)
     return progress(store, run["runId"])
 
 
@@ -146,8 +163,8 @@ def score_page(store: DynamoScoringStore, page: list[dict[str, Any]], models: An
     for i, record in enumerate(known):
         assert scored is not None
         outcome: Outcome = outcome_of(_row(scored, i), facts[i], segments)
-        if unchanged(record, outcome, facts[i], shared[i]):
-            continue
+        if unchanged(record, outcome, facts[i], shared[i]) or str(record.get("asOf") or "") > as_of.isoformat():
+            continue  # nothing to write; or an event scored them as of a later day than this run's
         sets = {"asOf": max(as_of, states[i].latestDay or as_of).isoformat(), "sharedAccounts": shared[i]}
         groups.append(service.rescore_items(store, record["customerId"], record, outcome, facts[i], versions, now, "nightly", sets))
     return write_groups(store, groups), len(known) - len(groups)
@@ -195,6 +212,19 @@ def _commit_dropping_refused(store: DynamoScoringStore, chunk: list[list[dict[st
         if len(chunk) == 1:
             return 0
         return sum(_commit_dropping_refused(store, [group]) for group in chunk)
+    except Exception as error:
+        if (getattr(error, "response", None) or {}).get("Error", {}).get("Code") != "ValidationException":
+            raise  # the table or the network: the run stops, and resumes from its checkpoint
+        if len(chunk) > 1:
+            return sum(_commit_dropping_refused(store, [group]) for group in chunk)
+        logger.exception("nightly re-scoring of a customer refused as invalid; left for the next run",
+                         extra={"customerId": _customer_of(chunk[0])})
+        return 0
+
+
+def _customer_of(group: list[dict[str, Any]]) -> str:
+    operation = next(iter(group[0].values()))
+    return str((operation.get("Key") or operation.get("Item"))["pk"]["S"]).removeprefix("CUST#")
 
 
 def progress(store: DynamoScoringStore, run_id: str) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from loyalty.core.dynamo import GSI1_KEYS, checked_start, from_item, to_item, to_value
+from loyalty.core.dynamo import GSI1_KEYS, checked_start, from_item, is_condition_failure, to_item, to_value
 from loyalty.core.errors import Conflict, NotFound
 from loyalty.core.outbox import PendingEvent, outbox_put
 
@@ -286,6 +286,21 @@ class DynamoScoringStore:
 
     def put(self, record: dict[str, Any]) -> None:
         self.client.put_item(TableName=self.table, Item=to_item(dynamo_numbers(record)))
+
+    def claim(self, key: dict[str, str], until: str, now: str) -> bool:
+        """A lease on `key` until `until`, unless another holder's has not run out yet."""
+        try:
+            self.client.put_item(TableName=self.table, Item=to_item({**key, "leaseUntil": until}),
+                                 ConditionExpression="attribute_not_exists(pk) OR leaseUntil < :now",
+                                 ExpressionAttributeValues={":now": to_value(now)})
+        except Exception as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def release(self, key: dict[str, str]) -> None:
+        self.client.delete_item(TableName=self.table, Key=to_item(key))
 
     def _query(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
         request = {"TableName": self.table, **request}
