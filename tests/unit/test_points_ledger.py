@@ -272,6 +272,29 @@ def test_a_refund_after_the_lapsed_lot_was_expired_takes_nothing() -> None:
     assert change.entries[0].points == 0 and change.entries[0].debt_change == 0 and change.lot_delta == {}
 
 
+def test_a_redemption_needing_more_lots_than_one_transaction_holds_is_refused_whole() -> None:
+    # Given 100 lots of 10 points, one per earning day (validity counted in days)
+    start = date(2027, 1, 1)
+    acc = account(*(lot((start + timedelta(days=n)).isoformat(), 10) for n in range(100)))
+    # When 810 points are redeemed (81 lots), then 800 (80 lots)
+    with pytest.raises(BusinessRuleViolation) as refused:
+        redeem(acc, Change(), entry_id="r-1", points=810, at=AT, source={})
+    change = Change()
+    redeem(acc, change, entry_id="r-2", points=800, at=AT, source={})
+    # Then the first is refused with a code the caller can act on, and the second touches 80 lots
+    assert refused.value.code == "POINTS_TOO_FRAGMENTED"
+    assert len(change.lot_delta) == ledger.MAX_LOTS_PER_CHANGE and apply(acc, change).available == 200
+
+
+def test_a_reversal_beyond_the_lots_one_transaction_holds_owes_the_rest() -> None:
+    start = date(2027, 1, 1)
+    acc = account(*(lot((start + timedelta(days=n)).isoformat(), 10) for n in range(100)))
+    change = Change()
+    reverse(acc, change, entry_id="v-1", points=1_000, at=AT, source={})
+    after = apply(acc, change)
+    assert len(change.lot_delta) == ledger.MAX_LOTS_PER_CHANGE and (after.available, after.debt) == (200, 200)
+
+
 # --- expire -------------------------------------------------------------------------------------------
 
 

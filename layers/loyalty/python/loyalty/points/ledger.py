@@ -86,8 +86,9 @@ class Change:
 
 
 def lot_id_for(expires_on: str, cost_centre: str, rule_id: str | None) -> str:
-    # Earnings with the same expiry, payer and rule share one lot: a year of daily check-ins is a
-    # dozen lots, not 365, so a redemption touches few items (a transaction holds at most 100).
+    # Earnings with the same expiry, payer and rule share one lot: with end-of-month validity a year
+    # of daily check-ins is a dozen lots, not 365. Validity in days makes a lot per earning day: a
+    # change touches at most MAX_LOTS_PER_CHANGE of them.
     return f"{expires_on}#{cost_centre}#{rule_id or 'manual'}"
 
 
@@ -97,13 +98,22 @@ def _all_lots(account: Account, change: Change) -> list[Lot]:
     return sorted(known.values(), key=lambda lot: (lot.expires_on, lot.lot_id))
 
 
+# A change is one DynamoDB transaction (at most 100 items): the balance, entries, caps and events
+# take a few, and every lot it touches one. Points valid N days from each earning make a lot per
+# earning day and rule, so a large redemption could otherwise need hundreds.
+MAX_LOTS_PER_CHANGE = 80
+
+
 def _take(account: Account, change: Change, points: int, prefer: tuple[str, ...] = ()) -> list[tuple[str, int]]:
-    """Takes up to `points` from the lots: preferred lots first, then by expiry. Returns what it took."""
+    """Takes up to `points` from the lots: preferred lots first, then by expiry, from at most
+    `MAX_LOTS_PER_CHANGE` lots in the change. Returns what it took."""
     lots = [lot for lot in _all_lots(account, change) if lot.expires_on >= change.today]
     ordered = [lot for lot in lots if lot.lot_id in prefer] + [lot for lot in lots if lot.lot_id not in prefer]
     taken: list[tuple[str, int]] = []
     for lot in ordered:
         if points == 0:
+            break
+        if lot.lot_id not in change.lot_delta and len(change.lot_delta) >= MAX_LOTS_PER_CHANGE:
             break
         take = min(change.remaining_of(lot), points)
         if take > 0:
@@ -156,6 +166,10 @@ def redeem(account: Account, change: Change, *, entry_id: str, points: int, at: 
             f"the balance is {_available(account, change)} points, {points} were asked", code="INSUFFICIENT_POINTS"
         )
     taken = _take(account, change, points)
+    if -sum(delta for _, delta in taken) < points:
+        raise BusinessRuleViolation(
+            f"{points} points are spread over more than {MAX_LOTS_PER_CHANGE} lots; redeem fewer at once", code="POINTS_TOO_FRAGMENTED"
+        )
     change.available -= points
     change.entries.append(Entry(entry_id, kind, -points, at, None, source, lots=tuple(taken)))
 
@@ -163,8 +177,8 @@ def redeem(account: Account, change: Change, *, entry_id: str, points: int, at: 
 def reverse(
     account: Account, change: Change, *, entry_id: str, points: int, at: str, source: dict[str, Any], prefer: tuple[str, ...] = ()
 ) -> None:
-    """Takes back earned points: from their own lots first, then any lot; what is already spent
-    becomes a debt, recorded, that later earnings repay. Points whose own lot has lapsed are taken
+    """Takes back earned points: from their own lots first, then any lot; what is already spent (or
+    spread beyond the lots one change may touch) becomes a debt, recorded, that later earnings repay. Points whose own lot has lapsed are taken
     only from what is left of it (it would expire anyway): the rest lapsed or was spent before the
     refund came, and is neither taken from other lots nor owed."""
     if prefer and all(lot_id.split("#", 1)[0] < change.today for lot_id in prefer):
