@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Audience = Literal["customer", "operator"]
-# "append": PutItem only (the audit log: entries are added, never changed or removed).
-Access = Literal["read", "write", "append"]
+# "append": PutItem only (the audit log: entries are added, never changed or removed);
+# "read_append": reads and PutItem, still never an update or a delete.
+Access = Literal["read", "write", "append", "read_append"]
 
 EVENT_BUS_NAME = "loyalty-events"
 EVENT_BUS_ENV = "EVENT_BUS_NAME"
@@ -381,7 +382,7 @@ TOPOLOGY = Topology(
             module="claim",
             memory_mb=512,  # flash grabs: more memory is more CPU, and a shorter queue of requests
             routes=(Route("POST", "/v1/coupons/claims", "customer", throttle_percent=60),),
-            tables={COUPONS: "write", "customers": "read"},
+            tables={COUPONS: "write", "customers": "read", AUDIT: "append"},  # audit: an operator claiming for a customer
         ),
         Function(
             "coupons-wallet",
@@ -398,7 +399,7 @@ TOPOLOGY = Topology(
                 Route("POST", f"/v1/coupons/{{couponId}}/{action}", "customer")
                 for action in ("quote", "lock", "redeem", "release", "return")
             ),
-            tables={COUPONS: "write", IDEMPOTENCY: "write"},
+            tables={COUPONS: "write", IDEMPOTENCY: "write", AUDIT: "append"},  # audit: an operator acting on a customer's coupon
         ),
         Function(
             "coupons-commands",
@@ -451,7 +452,7 @@ TOPOLOGY = Topology(
                 Route("POST", "/v1/points/redemptions", "customer"),
                 Route("GET", "/v1/points/redemptions/{redemptionId}", "customer"),
             ),
-            tables={POINTS: "write"},
+            tables={POINTS: "write", AUDIT: "append"},  # audit: an operator redeeming for a customer
         ),
         Function(
             "points-redemption-outcomes",
@@ -554,7 +555,7 @@ TOPOLOGY = Topology(
                 Route("POST", "/v1/customers/{customerId}/invite-code", "customer"),
                 Route("GET", "/v1/customers/{customerId}/referrals", "customer"),
             ),
-            tables={CAMPAIGNS: "write", IDEMPOTENCY: "write"},
+            tables={CAMPAIGNS: "write", IDEMPOTENCY: "write", AUDIT: "append"},  # audit: an operator acting for a customer
             pii_key=True,
         ),
         Function(
@@ -582,7 +583,7 @@ TOPOLOGY = Topology(
             module="worker",
             timeout_s=60,
             queue="campaign-grants",
-            tables={CAMPAIGNS: "write"},
+            tables={CAMPAIGNS: "write", "customers": "read"},  # customers: a grant checks the customer was not erased
         ),
         Function(
             "campaigns-scheduler",
@@ -615,9 +616,10 @@ TOPOLOGY = Topology(
                 Route("POST", "/v1/admin/customers/{customerId}/export", "operator"),
                 Route("POST", "/v1/admin/customers/{customerId}/erase", "operator"),
             ),
-            # Reads every capability's data on one customer; writes only the profile tombstone and
-            # deletes the scoring state (loyalty/privacy/service.py).
-            tables={AUDIT: "append", "customers": "write", COUPONS: "read", POINTS: "read", CAMPAIGNS: "read", "scoring": "write",
+            # Reads every capability's data on one customer (the audit entries about them too); writes
+            # the profile tombstone and the points account's erased mark, deletes the scoring state and
+            # campaigns' records of the customer (loyalty/privacy).
+            tables={AUDIT: "read_append", "customers": "write", COUPONS: "read", POINTS: "write", CAMPAIGNS: "write", "scoring": "write",
                     IDEMPOTENCY: "write"},
         ),
         Function(

@@ -133,8 +133,10 @@ class Functions(Construct):
             table = self._data.tables[table_name]
             if access == "write":
                 table.grant_read_write_data(fn)
-            elif access == "append":
-                # Add entries, nothing else: no read, no update, no delete (the audit log).
+            elif access in ("append", "read_append"):
+                # Add entries, never update or delete them (the audit log); read them if asked.
+                if access == "read_append":
+                    table.grant_read_data(fn)
                 table.grant(fn, "dynamodb:PutItem")
                 if table.encryption_key is not None:
                     table.encryption_key.grant(fn, "kms:Encrypt", "kms:GenerateDataKey*", "kms:Decrypt")

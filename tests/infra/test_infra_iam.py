@@ -57,6 +57,10 @@ def test_dynamodb_access_is_exactly_the_declared_tables(
         if access == "append":
             assert actions_on_table == {"dynamodb:PutItem"}, f"{spec.name} may do more than append to {table}"
             continue
+        if access == "read_append":
+            assert actions_on_table & DYNAMO_WRITES == {"dynamodb:PutItem"}, f"{spec.name} may change or delete in {table}"
+            assert {"dynamodb:GetItem", "dynamodb:Query"} <= actions_on_table
+            continue
         assert {"dynamodb:GetItem", "dynamodb:Query"} <= actions_on_table
         if access == "read":
             assert not actions_on_table & DYNAMO_WRITES, f"{spec.name} may write read-only table {table}"

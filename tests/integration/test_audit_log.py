@@ -61,3 +61,34 @@ def test_refused_and_replayed_calls_are_logged_too_and_the_log_is_read_by_operat
 def test_the_log_needs_an_operator_and_one_filter(cloud: LocalCloud, api: Api) -> None:
     assert api.call("GET", f"{AUDIT}?resource=x", as_="c-1").status_code == 403
     assert api.call("GET", AUDIT, **OPERATOR).status_code == 400
+
+
+def test_an_operator_acting_on_a_customers_behalf_is_logged_too(cloud: LocalCloud, api: Api) -> None:
+    from tests.support.coupons import active_template, claimed, coupon_action, order
+
+    # Given a customer's coupon, locked by the customer themself (not an operator action: not logged)
+    customer = unique("on-behalf")
+    coupon_id = claimed(api, customer, active_template(api))["couponId"]
+    assert coupon_action(api, coupon_id, "lock", customer, {"orderId": "o-1", "ttlSeconds": 600, "order": order()}).status_code == 200
+    assert entries(api, resource=f"coupons/{coupon_id}") == []
+    # When an operator releases it on the customer's behalf
+    released = coupon_action(api, coupon_id, "release", OPERATOR["as_"], {"orderId": "o-1"}, groups=OPERATOR["groups"])
+    # Then the log has it under the coupon, with the operator's name
+    assert released.status_code == 200, released.text
+    found = entries(api, resource=f"coupons/{coupon_id}")
+    assert {(e["phase"], e["who"]) for e in found} == {("requested", OPERATOR["as_"]), ("completed", OPERATOR["as_"])}
+
+
+def test_a_tag_change_logs_the_tags_not_the_profile(cloud: LocalCloud, api: Api) -> None:
+    from tests.support.scoring import put_profile
+
+    # Given a customer with a birthday on their profile
+    customer = unique("tags")
+    put_profile(cloud, customer, birthday="1990-05-17")
+    # When an operator tags them
+    assert api.call("PUT", f"/v1/admin/customers/{customer}/tags", body={"tags": ["vip"]}, **OPERATOR).status_code == 200
+    # Then the log keeps the tags before and after, and nothing else of the profile
+    completed = next(e for e in entries(api, resource=f"customers/{customer}") if e["phase"] == "completed")
+    requested = next(e for e in entries(api, resource=f"customers/{customer}") if e["phase"] == "requested")
+    assert completed["after"] == '{"operatorTags":["vip"]}' and requested["before"] == '{"operatorTags":[]}'
+    assert "1990" not in str(completed) + str(requested)

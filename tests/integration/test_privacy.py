@@ -70,3 +70,39 @@ def test_unknown_customers_and_customers_callers_are_refused(cloud: LocalCloud, 
     assert call(api, new_customer(), "erase").status_code == 404
     customer = new_customer()
     assert api.call("POST", f"/v1/admin/customers/{customer}/export", as_=customer).status_code == 403
+
+
+def test_an_erased_customer_is_never_acted_on_again_and_campaigns_forget_them(cloud: LocalCloud, api: Api) -> None:
+    from datetime import date
+
+    from tests.support.campaigns import card_spend, coupon_campaign, grants_of, launch, trigger
+    from tests.support.coupons import active_template
+    from tests.support.points import accrue, card_transaction, create_rule, posted, rule_body, unique
+
+    # Given a customer with an invite code, a check-in counted by a streak campaign, a running
+    # "spend and get a coupon" campaign and a points rule at one merchant
+    customer = with_profile(cloud, api)
+    assert api.call("POST", f"/v1/customers/{customer}/invite-code", as_=customer).status_code == 200
+    streak = coupon_campaign(active_template(api), audience={"customerIds": [customer], "requireProfile": False})
+    streak["trigger"], streak["frequencyCaps"] = {"type": "event", "eventType": "CheckInCompleted", "streakDays": 3}, {"monthly": 4}
+    launch(api, streak)
+    check_in = {"customerId": customer, "businessDate": date.today().isoformat(), "checkedInAt": "2026-12-04T01:00:00Z"}
+    assert trigger(cloud, "CheckInCompleted", check_in) == {"batchItemFailures": []}
+    spend_campaign = launch(api, coupon_campaign(active_template(api)))
+    merchant = unique("m")
+    create_rule(api, rule_body(unique("r"), merchant))
+    held = call(api, customer, "export").json()["campaigns"]
+    assert held["inviteCode"] and held["progress"]
+    # When an operator erases them
+    assert call(api, customer, "erase").status_code == 200
+    # Then campaigns hold no progress and no invite code of theirs any more
+    held = call(api, customer, "export").json()["campaigns"]
+    assert held["inviteCode"] == [] and held["progress"] == []
+    # And a qualifying transaction afterwards earns neither a campaign reward nor points
+    assert trigger(cloud, "CardTransactionPosted", card_spend(customer, 150_000, merchant=spend_campaign)) == {"batchItemFailures": []}
+    assert grants_of(cloud.clients.dynamodb, spend_campaign, customer) == []
+    accrue(cloud, posted(card_transaction(customer, merchant, 100_000)))
+    assert balance(api, customer)["available"] == 0
+    # And operator tags cannot be put on the erased profile
+    tags = api.call("PUT", f"/v1/admin/customers/{customer}/tags", body={"tags": ["vip"]}, **OPERATOR)
+    assert tags.status_code == 409 and tags.json()["error"]["code"] == "CUSTOMER_ERASED"

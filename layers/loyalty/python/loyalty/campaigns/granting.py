@@ -35,7 +35,7 @@ def command_id(campaign_id: str, customer_id: str, trigger: str, index: int) -> 
 
 def grant(store: DynamoCampaignStore, meta: dict[str, Any], customer_id: str, trigger: str, now: datetime,
           actions: Sequence[Action] | None = None, context: Mapping[str, Any] | None = None) -> str:
-    """granted, control, already, capped, budget_exhausted or not_active. `actions` replace the
+    """granted, control, already, capped, budget_exhausted, not_active or erased. `actions` replace the
     arm's own (an MGM inviter's reward); the arm still decides control or not. `context` (the
     trigger event's detail) gives the values of per-attribute budgets before the profile does."""
     definition = service.definition_of(meta)
@@ -56,8 +56,8 @@ def grant(store: DynamoCampaignStore, meta: dict[str, Any], customer_id: str, tr
             if refused.reason == "notify":
                 notify = False  # the customer's notifications for today are used up: reward without one
                 continue
-            if refused.reason == "frequency":
-                return "capped"
+            if refused.reason in ("frequency", "erased"):
+                return "capped" if refused.reason == "frequency" else "erased"
             if refused.reason.startswith("budget:"):
                 period = refused.reason.removeprefix("budget:")
                 _exhausted(store, definition, next(b for b in plan.budgets if b[0] == period), now)
@@ -183,6 +183,9 @@ def on_event(store: DynamoCampaignStore, event_type: str, detail: dict[str, Any]
         if definition.trigger.counts_progress:  # type: ignore[union-attr]
             from loyalty.campaigns import tasks
 
+            if audience.erased:
+                continue  # no progress is kept on an erased customer (their grants are refused anyway)
+
             outcomes[definition.campaignId] = tasks.on_progress(store, meta, customer_id, detail, trigger, now)
         else:
             outcomes[definition.campaignId] = grant(store, meta, customer_id, trigger, now, context=detail)
@@ -200,6 +203,12 @@ class Eligibility:
         self.store, self.customer_id, self.now = store, customer_id, now
         self._profile: dict[str, Any] | None = None
         self._loaded = False
+
+    @property
+    def erased(self) -> bool:
+        if not self._loaded:
+            self._profile, self._loaded = load_profile(self.customer_id), True
+        return bool(self._profile and self._profile.get("erased"))
 
     def admits(self, definition: CampaignDefinition) -> bool:
         if not self._loaded and definition.audience.needs_profile:

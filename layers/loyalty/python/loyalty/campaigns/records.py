@@ -25,6 +25,9 @@ from typing import Any
 
 from loyalty.core.dynamo import bounded_add, to_item, to_value
 
+# A referral's inviter once the inviter was erased (loyalty.privacy): nothing is granted to them.
+ERASED_INVITER = "erased"
+
 
 def meta_key(campaign_id: str) -> dict[str, str]:
     return {"pk": f"CAMPAIGN#{campaign_id}", "sk": "META"}
@@ -82,6 +85,13 @@ def inviter_key(customer_id: str) -> dict[str, str]:
 
 def referral_key(campaign_id: str, invitee_id: str) -> dict[str, str]:
     return {"pk": f"REFERRAL#{campaign_id}", "sk": invitee_id}
+
+
+def not_erased(customers_table: str, customer_id: str) -> dict[str, Any]:
+    """In a grant's transaction: the customer has not been erased (a missing profile passes: listed
+    audiences need none). Atomic with the grant, so an erasure racing a run cannot be rewarded."""
+    return {"ConditionCheck": {"TableName": customers_table, "Key": to_item({"customerId": customer_id}),
+                               "ConditionExpression": "attribute_not_exists(erased)"}}
 
 
 def counted_add(table: str, key: dict[str, str], attribute: str, add: int, limit: int, extra: dict[str, Any] | None = None) -> dict[str, Any]:

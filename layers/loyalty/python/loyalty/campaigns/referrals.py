@@ -61,6 +61,8 @@ def invite_code(store: DynamoCampaignStore, customer_id: str, now: datetime) -> 
 def on_event(store: DynamoCampaignStore, event_type: str, detail: dict[str, Any], audience: Eligibility, now: datetime) -> dict[str, str]:
     active = [m for m in service.campaigns_for(store, "REFERRAL") if service.view(m, now)["effectiveStatus"] == "active"]
     outcomes: dict[str, str] = {}
+    if active and audience.erased:
+        return outcomes  # an erased customer is neither bound nor qualified again
     for meta in active:
         if event_type == "AccountOpened" and detail.get("referralCode"):
             outcomes[meta["campaignId"]] = bind(store, meta, detail, audience, now)
@@ -133,6 +135,8 @@ def qualify(store: DynamoCampaignStore, meta: dict[str, Any], detail: dict[str, 
         return "already"  # qualified by another transaction, whose delivery pays the rewards
     reason = f"referral:{invitee_id}"
     invitee = granting.grant(store, meta, invitee_id, reason, now, context=detail)
+    if referral["inviterId"] == records.ERASED_INVITER:
+        return f"invitee:{invitee},inviter:erased"  # the inviter was erased (loyalty.privacy): nothing goes to them
     inviter = granting.grant(store, meta, str(referral["inviterId"]), reason, now, actions=trigger.inviterActions)
     return f"invitee:{invitee},inviter:{inviter}"
 

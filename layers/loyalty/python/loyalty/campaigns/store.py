@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from loyalty.campaigns import records
+from loyalty.core.config import get_settings
 from loyalty.core.dynamo import from_item, query_all, to_item, to_value
 from loyalty.core.errors import Conflict, NotFound
 from loyalty.core.outbox import PendingEvent, outbox_put
@@ -130,8 +131,9 @@ class DynamoCampaignStore:
         version decided on, each budget period, the customer's frequency counters, the day's
         notification allowance, the arm's counters and the reward's commands (outbox)."""
         t = self.table
-        items: list[dict[str, Any]] = [records.put_new(t, plan.record), records.still_active(t, plan.campaign_id, plan.version)]
-        reasons = ["granted", "not_active"]
+        items: list[dict[str, Any]] = [records.put_new(t, plan.record), records.still_active(t, plan.campaign_id, plan.version),
+                                       records.not_erased(get_settings().customers_table, plan.customer_id)]
+        reasons = ["granted", "not_active", "erased"]
         for period, key, limit in plan.budgets:
             items.append(records.counted_add(t, records.budget_key(plan.campaign_id, key), "spent", plan.cost, limit, {"limit": limit}))
             reasons.append(f"budget:{period}")

@@ -133,6 +133,8 @@ def due_slot(expression: str, timezone: str, last_slot: datetime | None, now: da
 
 
 def in_audience(audience: Audience, customer_id: str, profile: dict[str, Any] | None, today: date) -> bool:
+    if profile is not None and profile.get("erased"):
+        return False  # erased (loyalty.privacy): never targeted again, listed or not
     if audience.customerIds:
         return customer_id in audience.customerIds
     if profile is None:

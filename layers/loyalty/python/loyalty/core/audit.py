@@ -32,7 +32,7 @@ ADMIN_PREFIX = "/v1/admin/"
 def resource_of(request: Request[Any]) -> str:
     """`coupon-templates/tpl-1` for /v1/admin/coupon-templates/{templateId}/status: the collection
     and the first id in the path (the collection alone when the id is in the body)."""
-    parts = request.resource.removeprefix(ADMIN_PREFIX).split("/")
+    parts = request.resource.removeprefix(ADMIN_PREFIX).removeprefix("/v1/").split("/")
     ids = [request.path_params.get(p.strip("{}"), "") for p in parts if p.startswith("{")]
     return "/".join([parts[0], *ids[:1]])
 
@@ -66,7 +66,7 @@ def default_log() -> AuditLog:
 
 
 def audited(request: Request[Any], run: Callable[[], Response], before: Callable[[Request[Any]], Any] | None,
-            log: AuditLog | None = None, *, with_bodies: bool = True) -> Response:
+            log: AuditLog | None = None, *, with_bodies: bool = True, after: Callable[[Any], Any] | None = None) -> Response:
     """Runs an operator's mutating call between its two audit entries."""
     log = log or default_log()
     body = request.body.model_dump(mode="json") if request.body is not None and with_bodies else None
@@ -79,7 +79,8 @@ def audited(request: Request[Any], run: Callable[[], Response], before: Callable
     phase = "completed" if response.status < 400 else "refused"
     replayed = response.headers.get("Idempotent-Replayed") == "true"
     log.append({**{k: v for k, v in entry.items() if k != "before"}, "phase": "replayed" if replayed else phase,
-                "status": response.status, "after": _clip(response.body) if with_bodies else None}, utc_now())
+                "status": response.status,
+                "after": _clip(after(response.body) if after and response.status < 400 else response.body) if with_bodies else None}, utc_now())
     return response
 
 

@@ -174,11 +174,13 @@ def api_handler(
     idempotency: IdempotencyMode = "record",
     audit_before: Callable[[Request[Any]], Any] | None = None,
     audit_bodies: bool = True,
+    audit_after: Callable[[Any], Any] | None = None,
 ) -> Callable[[Handler], Callable[[dict[str, Any], Any], dict[str, Any]]]:
     """Wrap a `Request -> Response` function as a Lambda proxy handler. An operator's mutating call
-    (`/v1/admin`) is written to the audit log before and after it runs; `audit_before` loads the
-    state it changes, for the log; `audit_bodies=False` keeps the request and response out of it
-    (personal data: exports, erasures)."""
+    (every `/v1/admin` route, and a customer route an operator calls on a customer's behalf) is
+    written to the audit log before and after it runs; `audit_before` loads the state it changes, for
+    the log; `audit_after` picks what of the response the log keeps (the whole body by default);
+    `audit_bodies=False` keeps the request and response out of it (personal data: exports, erasures)."""
 
     def decorate(fn: Handler) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         def execute(request: Request[Any]) -> Response:
@@ -205,10 +207,11 @@ def api_handler(
             logger.append_keys(route=f"{event.get('httpMethod')} {event.get('resource')}")
             try:
                 request = build_request(event, body)
-                if request.method in MUTATING_METHODS and request.resource.startswith("/v1/admin/"):
+                on_behalf = request.caller.is_operator and idempotency != "none"  # an operator changing a customer's things
+                if request.method in MUTATING_METHODS and (request.resource.startswith("/v1/admin/") or on_behalf):
                     from loyalty.core.audit import audited
 
-                    response = audited(request, lambda: execute(request), audit_before, with_bodies=audit_bodies)
+                    response = audited(request, lambda: execute(request), audit_before, with_bodies=audit_bodies, after=audit_after)
                 else:
                     response = execute(request)
             except errors.DomainError as error:

@@ -54,7 +54,7 @@ class ProfileFacts:
         from loyalty.customers import service as customers
 
         profile = customers.default_store().get(customer_id)
-        if profile is None:
+        if profile is None or profile.erased:
             return CustomerFacts(customer_id, known=False)
         abuse = profile.scores.get("abuseRisk")
         return CustomerFacts(

@@ -73,6 +73,7 @@ class CustomerProfile(BaseModel):
     segments: list[str] = Field(default_factory=list)
     scores: dict[str, int | float] = Field(default_factory=dict)
     scoredAt: str | None = None
+    erased: bool = False  # a PIPL erasure's tombstone (loyalty.privacy): no capability acts on them again
 
 
 class TierChangedDetail(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from loyalty.core.errors import NotFound
+from loyalty.core.errors import Conflict, NotFound
 from loyalty.customers.model import CustomerProfile
 
 
@@ -97,12 +97,15 @@ class DynamoCustomerStore:
             result = dynamodb().update_item(
                 TableName=self.table,
                 Key={"customerId": to_value(customer_id)},
-                ConditionExpression="attribute_exists(customerId)",
+                ConditionExpression="attribute_exists(customerId) AND attribute_not_exists(erased)",
                 ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 **update,
             )
         except Exception as error:
             if is_condition_failure(error):
+                if "erased" in (getattr(error, "response", {}).get("Item") or {}):
+                    raise Conflict(f"customer {customer_id} was erased", code="CUSTOMER_ERASED") from None
                 raise NotFound(f"customer {customer_id} is not known", code="CUSTOMER_NOT_FOUND") from None
             raise
         return CustomerProfile.model_validate(from_item(result["Attributes"]))

@@ -38,6 +38,7 @@ class Account:
     growth_by_month: tuple[tuple[str, int], ...] = ()  # (YYYY-MM, growth earned that month)
     downgrade_due_on: str | None = None  # set by a re-evaluation that found the tier no longer earned
     benefits_month: str | None = None  # the last month whose monthly tier benefits were sent
+    erased: bool = False  # the customer was erased (loyalty.privacy): nothing more is earned
 
     def fifo(self) -> list[Lot]:
         return sorted(self.lots, key=lambda lot: (lot.expires_on, lot.lot_id))

@@ -155,7 +155,10 @@ def accrue(store: DynamoPointsStore, event_type: str, detail: Inbound, event_id:
     valid_from = max(earned_on, business_date(now, zone))
     hid = risk.hold_id(event_type, ctx.customer_id, ctx.subject)
 
-    def decide(account: Account, caps: dict[str, int]) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]]:
+    def decide(account: Account, caps: dict[str, int]) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]] | None:
+        if account.erased:
+            logger.info("accrual for an erased customer dropped", extra={"event_id": event_id})
+            return None
         change, cap_updates = Change(today=earned_on.isoformat(), growth_month=earned_on.isoformat()[:7]), []
         planned: list[PlannedEarn] = []
         for award in award_plan(rules_now, ctx, caps, tier_of(ladder, account)):

@@ -73,6 +73,7 @@ def account_from(customer_id: str, balance: dict[str, Any], lots: list[Lot]) -> 
         ),
         downgrade_due_on=balance.get("downgradeDueOn"),
         benefits_month=balance.get("benefitsMonth"),
+        erased=bool(balance.get("erased")),
     )
 
 
