@@ -144,6 +144,24 @@ def test_a_manual_fire_grants_to_its_list_once_and_reports_progress(cloud: Local
     assert arm(report(api, campaign_id), "main")["granted"] == 23
 
 
+def test_a_fire_for_chosen_customers_reaches_only_those_in_the_approved_audience(cloud: LocalCloud, api: Api) -> None:
+    from tests.support.scoring import put_profile
+
+    # Given an approved manual campaign for VIP-tagged customers
+    campaign_id = launch(api, coupon_campaign(active_template(api), trigger={"type": "manual"}, audience={"tagsAny": ["vip"]}))
+    vip, other = unique("vip"), unique("vip")
+    put_profile(cloud, vip, tags=["vip"])
+    put_profile(cloud, other, tags=[])
+    # When an operator fires it for the VIP, a customer without the tag and one unknown to the engine
+    fired = api.call("POST", f"{ROOT}/{campaign_id}/fire", body={"customerIds": [vip, other, unique("ghost")]}, **AUTHOR)
+    assert fired.status_code == 202, fired.text
+    run_path = f"{ROOT}/{campaign_id}/runs/{fired.json()['runId']}"
+    # Then the override narrowed the approved audience, never widened it: only the VIP was granted
+    done = eventually(lambda: (r := api.call("GET", run_path, **AUTHOR).json())["status"] == "completed" and r, timeout_s=60)
+    assert done["progress"] == "1/1" and done["granted"] == 1
+    assert len(grants_of(cloud.clients.dynamodb, campaign_id, vip)) == 1 and grants_of(cloud.clients.dynamodb, campaign_id, other) == []
+
+
 def test_a_budget_per_branch_stops_one_branch_and_lets_the_others_go_on(cloud: LocalCloud, api: Api) -> None:
     from tests.support.scoring import put_profile
 

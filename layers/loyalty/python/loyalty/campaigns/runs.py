@@ -126,6 +126,8 @@ def _audience_page(store: DynamoCampaignStore, run: dict[str, Any], definition: 
     if "customerIds" in run or definition.audience.customerIds:
         ids = run.get("customerIds") or definition.audience.customerIds
         chunk = ids[number * PAGE_SIZE : (number + 1) * PAGE_SIZE]
+        if run.get("customerIds"):
+            chunk = _within_audience(store, definition, chunk, now)
         return chunk, (str(number + 1) if (number + 1) * PAGE_SIZE < len(ids) else None)
     if definition.audience.uploaded:
         from loyalty.campaigns.uploads import members_page
@@ -144,6 +146,21 @@ def _audience_page(store: DynamoCampaignStore, run: dict[str, Any], definition: 
              if targeting.in_audience(definition.audience, p["customerId"], p, today)]
     last = result.get("LastEvaluatedKey")
     return found, encode_cursor(last) if last else None
+
+
+def _within_audience(store: DynamoCampaignStore, definition: Any, ids: list[str], now: datetime) -> list[str]:
+    """The ids of a fire's override that are in the audience the checker approved: an override
+    narrows the audience (who, of them, today), never widens it, so no single operator can point an
+    approved budget at people of their choosing."""
+    audience = definition.audience
+    if audience.uploaded:
+        from loyalty.campaigns.uploads import is_member
+
+        return [i for i in ids if is_member(store, definition.campaignId, i)]
+    from loyalty.campaigns.uploads import profiles_of
+
+    profiles, today = profiles_of(store.client, ids), business_date(now, get_settings().bank_zone)
+    return [i for i in ids if targeting.in_audience(audience, i, profiles.get(i), today)]
 
 
 def _send_work(campaign_id: str, run_id: str, number: int, items: list[list[str]]) -> None:

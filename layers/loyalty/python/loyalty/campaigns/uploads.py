@@ -58,16 +58,23 @@ def parse_ids(text: str) -> tuple[list[str], list[str]]:
     return ids, invalid
 
 
-def known_customers(client: Any, ids: list[str]) -> set[str]:
-    table, known = get_settings().customers_table, set()
+def profiles_of(client: Any, ids: list[str], projection: str | None = None) -> dict[str, dict[str, Any]]:
+    """The profiles of these customers that exist, 100 a BatchGetItem."""
+    from loyalty.core.dynamo import from_item
+
+    table, found = get_settings().customers_table, {}
     for start in range(0, len(ids), 100):
-        keys = [{"customerId": {"S": i}} for i in ids[start : start + 100]]
-        request: dict[str, Any] = {table: {"Keys": keys, "ProjectionExpression": "customerId"}}
+        keys = [{"customerId": {"S": i}} for i in dict.fromkeys(ids[start : start + 100])]
+        request: dict[str, Any] = {table: {"Keys": keys, **({"ProjectionExpression": projection} if projection else {})}}
         while request:
             result = client.batch_get_item(RequestItems=request)
-            known |= {item["customerId"]["S"] for item in result.get("Responses", {}).get(table, [])}
+            found.update({item["customerId"]["S"]: from_item(item) for item in result.get("Responses", {}).get(table, [])})
             request = result.get("UnprocessedKeys") or {}
-    return known
+    return found
+
+
+def known_customers(client: Any, ids: list[str]) -> set[str]:
+    return set(profiles_of(client, ids, projection="customerId"))
 
 
 def upload(store: DynamoCampaignStore, campaign_id: str, batch: AudienceUpload, operator: str, now: datetime) -> dict[str, Any]:
