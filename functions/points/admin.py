@@ -7,7 +7,7 @@ from typing import Any
 from loyalty.core.clock import utc_now
 from loyalty.core.errors import InvalidInput, NotFound
 from loyalty.core.http import Request, Response, api_handler, api_router, created, ok
-from loyalty.points import redemption, risk_service, service, tier_service
+from loyalty.points import redemption, risk, risk_service, service, tier_service
 from loyalty.points.model import AdjustmentRequest, RuleDefinition
 from loyalty.points.redemption import CatalogueItem, SettlementRequest
 from loyalty.points.risk import RiskDecision, RiskSettings
@@ -65,7 +65,11 @@ def liability(request: Request[Any]) -> Response:
     return ok(service.liability(service.default_store()))
 
 
-@api_handler(body=CatalogueItem)
+def _catalogue_item_now(request: Request[Any]) -> Any:
+    return redemption.catalogue_item(service.default_store(), request.path_param("itemId")).model_dump(mode="json")
+
+
+@api_handler(body=CatalogueItem, audit_before=_catalogue_item_now)
 def save_catalogue_item(request: Request[CatalogueItem]) -> Response:
     item = request.json_body()
     if item.itemId != request.path_param("itemId"):
@@ -78,8 +82,13 @@ def list_catalogue(request: Request[Any]) -> Response:
     return ok({"items": redemption.catalogue(service.default_store(), active_only=False)})
 
 
+def _redemption_now(request: Request[Any]) -> Any:
+    found = service.default_store().get_record(redemption.redemption_key(request.path_param("redemptionId")))
+    return redemption.view(found) if found else None
+
+
 # The mall's payment backend reports how the cash part of a points-and-cash redemption ended.
-@api_handler(body=SettlementRequest)
+@api_handler(body=SettlementRequest, audit_before=_redemption_now)
 def settle(request: Request[SettlementRequest]) -> Response:
     rid = request.path_param("redemptionId")
     return ok(redemption.settle_payment(service.default_store(), rid, request.json_body(), utc_now()))
@@ -104,7 +113,12 @@ def get_tiers(request: Request[Any]) -> Response:
     return ok(tier_service.ladder_view(ladder, version, record["updatedBy"], record["updatedAt"]))
 
 
-@api_handler(body=RiskSettings)
+def _risk_settings_now(request: Request[Any]) -> Any:
+    found = service.current_risk(service.default_store())
+    return found.model_dump(mode="json") if found else None
+
+
+@api_handler(body=RiskSettings, audit_before=_risk_settings_now)
 def save_risk_settings(request: Request[RiskSettings]) -> Response:
     return ok(risk_service.save_settings(service.default_store(), request.json_body(), request.caller.subject, utc_now()))
 
@@ -114,7 +128,12 @@ def risk_holds(request: Request[Any]) -> Response:
     return ok({"items": risk_service.pending_holds(service.default_store())})
 
 
-@api_handler(body=RiskDecision)
+def _hold_now(request: Request[Any]) -> Any:
+    found = service.default_store().get_record(risk.hold_key(request.path_param("holdId")))
+    return risk.view(found) if found else None
+
+
+@api_handler(body=RiskDecision, audit_before=_hold_now)
 def decide_risk_hold(request: Request[RiskDecision]) -> Response:
     hold_id = request.path_param("holdId")
     return ok(risk_service.decide(service.default_store(), hold_id, request.json_body(), request.caller.subject, utc_now()))

@@ -246,3 +246,14 @@ def test_catalogue_items_are_validated_and_customers_see_only_active_ones(cloud:
     assert shown in listed and hidden not in listed
     refused = redeem(api, customer, hidden)
     assert refused.status_code == 422 and error_code(refused) == "ITEM_NOT_AVAILABLE"
+
+
+def test_a_catalogue_change_is_audited_with_the_item_as_it_was(cloud: LocalCloud, api: Api) -> None:
+    # Given a mall item for 200 points; when an operator makes it 250
+    item_id = mall_item(api, points=200)
+    body = {"itemId": item_id, "name": "Test reward", "kind": "mall_item", "points": 250, "cashMinor": 990, "currency": "CNY", "holdMinutes": 5}
+    assert api.call("PUT", f"{CATALOGUE}/{item_id}", body=body, **OPERATOR).status_code == 200
+    # Then the audit log has the price before and after the change
+    log = api.call("GET", f"/v1/admin/audit?resource=points/{item_id}", **OPERATOR).json()["items"]
+    requested = [e for e in log if e["phase"] == "requested" and e.get("before")]
+    assert len(requested) == 1 and '"points":200' in requested[0]["before"] and '"points":250' in requested[0]["request"]
