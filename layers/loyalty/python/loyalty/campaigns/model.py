@@ -188,6 +188,9 @@ class Variant(Strict):
     actions: Annotated[list[Action], Field(min_length=1, max_length=5)]
 
 
+PERSONAL_ATTRIBUTES = frozenset({"customerId", "deviceHash", "phoneHash", "birthday", "accountId", "cardId", "referralCode"})
+
+
 class AttributeBudget(Strict):
     """Medusa-style: a limit for each value of one attribute, e.g. each branch's share of the
     campaign, or each merchant category's. The value is read from the trigger event's detail, else
@@ -200,6 +203,14 @@ class AttributeBudget(Strict):
 
     def limit_of(self, value: str) -> int:
         return self.overrides.get(value, self.limit)
+
+    @field_validator("attribute")
+    @classmethod
+    def _not_personal(cls, attribute: str) -> str:
+        # Each value becomes a budget key and goes out in BudgetExhausted: never a person's identifier.
+        if attribute in PERSONAL_ATTRIBUTES:
+            raise ValueError(f"{attribute} identifies a person: budget by branch, product or merchant; cap a customer with frequencyCaps")
+        return attribute
 
 
 class Budget(Strict):
