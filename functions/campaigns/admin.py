@@ -76,7 +76,7 @@ def fire(request: Request[FireRequest]) -> Response:
 @api_handler(body=uploads.AudienceUpload)
 def upload_audience(request: Request[uploads.AudienceUpload]) -> Response:
     campaign_id = request.path_param("campaignId")
-    return ok(uploads.upload(service.default_store(), campaign_id, request.json_body(), request.caller.subject, utc_now()))
+    return ok(uploads.upload(service.default_store(), campaign_id, request.json_body(), request.caller, utc_now()))
 
 
 @api_handler()

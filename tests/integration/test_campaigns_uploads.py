@@ -7,7 +7,7 @@ from typing import Any
 
 from infra.local.cloud import LocalCloud
 from tests.support.api import Api, eventually
-from tests.support.campaigns import AUTHOR, ROOT, card_spend, coupon_campaign, grants_of, launch, trigger, unique
+from tests.support.campaigns import APPROVER, AUTHOR, ROOT, card_spend, coupon_campaign, grants_of, launch, trigger, unique
 from tests.support.coupons import active_template, error_code, wallet_items
 
 
@@ -20,8 +20,9 @@ def known(cloud: LocalCloud, count: int) -> list[str]:
     return ids
 
 
-def upload(api: Api, campaign_id: str, upload_id: str, text: str) -> Any:
-    return api.call("POST", f"{ROOT}/{campaign_id}/audience-uploads", body={"uploadId": upload_id, "csv": text}, **AUTHOR)
+def upload(api: Api, campaign_id: str, upload_id: str, text: str, who: dict[str, Any] = APPROVER) -> Any:
+    """As an approver: the campaigns here are approved already, and their list is part of what was approved."""
+    return api.call("POST", f"{ROOT}/{campaign_id}/audience-uploads", body={"uploadId": upload_id, "csv": text}, **who)
 
 
 def test_an_upload_reports_unknown_and_malformed_ids_and_imports_the_rest_in_batches(cloud: LocalCloud, api: Api) -> None:
@@ -65,3 +66,19 @@ def test_an_upload_to_an_unknown_campaign_or_of_an_oversized_batch_is_refused(cl
     campaign_id = launch(api, coupon_campaign(active_template(api), trigger={"type": "manual"}, audience={"uploaded": True}))
     too_many = "\n".join(f"c{i}" for i in range(5_001))
     assert error_code(upload(api, campaign_id, "u-2", too_many)) == "BATCH_TOO_LARGE"
+
+
+def test_adding_to_an_approved_campaigns_list_needs_an_approver(cloud: LocalCloud, api: Api) -> None:
+    from tests.support.campaigns import create
+
+    # Given a draft campaign with an uploaded audience: its author uploads the list
+    (member, added) = known(cloud, 2)
+    draft = create(api, coupon_campaign(active_template(api), trigger={"type": "manual"}, audience={"uploaded": True}))["campaignId"]
+    assert upload(api, draft, "u-1", member, who=AUTHOR).status_code == 200
+    # When, once approved, the author (not an approver) adds to the list
+    approved = launch(api, coupon_campaign(active_template(api), trigger={"type": "manual"}, audience={"uploaded": True}))
+    refused = upload(api, approved, "u-1", added, who=AUTHOR)
+    # Then it is refused, and an approver may
+    assert refused.status_code == 403 and error_code(refused) == "APPROVER_REQUIRED"
+    assert upload(api, approved, "u-1", added).status_code == 200
+

@@ -18,10 +18,11 @@ from pydantic import StringConstraints
 
 from loyalty.campaigns.model import CampaignId, Strict
 from loyalty.campaigns.store import DynamoCampaignStore
+from loyalty.core.auth import APPROVERS, Caller
 from loyalty.core.clock import iso_utc
 from loyalty.core.config import get_settings
 from loyalty.core.dynamo import to_item, to_value
-from loyalty.core.errors import BusinessRuleViolation, InvalidInput, NotFound
+from loyalty.core.errors import BusinessRuleViolation, Forbidden, InvalidInput, NotFound
 
 CUSTOMER_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 MAX_IDS_PER_BATCH = 5_000
@@ -77,10 +78,15 @@ def known_customers(client: Any, ids: list[str]) -> set[str]:
     return set(profiles_of(client, ids, projection="customerId"))
 
 
-def upload(store: DynamoCampaignStore, campaign_id: str, batch: AudienceUpload, operator: str, now: datetime) -> dict[str, Any]:
+def upload(store: DynamoCampaignStore, campaign_id: str, batch: AudienceUpload, caller: Caller, now: datetime) -> dict[str, Any]:
+    """One batch into the campaign's list. Once the campaign is approved the list is part of what
+    was approved: adding to it needs the approvers group (maker-checker covers the content too)."""
     meta = store.get(campaign_id)
     if meta["status"] == "ended":
         raise BusinessRuleViolation(f"campaign {campaign_id} has ended", code="INVALID_TRANSITION")
+    if meta["status"] not in ("draft", "pending_approval") and APPROVERS not in caller.groups:
+        raise Forbidden("adding to an approved campaign's audience needs the approvers group", code="APPROVER_REQUIRED")
+    operator = caller.subject
     ids, invalid = parse_ids(batch.csv)
     known = known_customers(store.client, ids)
     imported = [i for i in ids if i in known]
