@@ -21,6 +21,8 @@ from tests.support.coupons import active_template, error_code
         ({"controlPercent": 101}, "controlPercent"),
         ({"trigger": {"type": "schedule", "expression": "cron(0 9 * * * *)"}}, "trigger"),
         ({"trigger": {"type": "event", "eventType": "CardTransactionPosted", "pattern": {"amountMinor": [{"numeric": ["~", 5]}]}}}, "trigger"),
+        # a personal identifier as a budget attribute: its values would be stored in keys and announced in events
+        ({"budget": {"unit": "rewards", "total": 10, "byAttribute": [{"attribute": "deviceHash", "limit": 1}]}}, "identifies a person"),
     ],
 )
 def test_an_invalid_definition_is_refused_and_nothing_is_stored(cloud: LocalCloud, api: Api, change: dict[str, Any], field: str) -> None:

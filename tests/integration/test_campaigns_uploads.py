@@ -78,7 +78,13 @@ def test_adding_to_an_approved_campaigns_list_needs_an_approver(cloud: LocalClou
     # When, once approved, the author (not an approver) adds to the list
     approved = launch(api, coupon_campaign(active_template(api), trigger={"type": "manual"}, audience={"uploaded": True}))
     refused = upload(api, approved, "u-1", added, who=AUTHOR)
-    # Then it is refused, and an approver may
+    # Then it is refused, and an approver may, unless the approver wrote the campaign
     assert refused.status_code == 403 and error_code(refused) == "APPROVER_REQUIRED"
     assert upload(api, approved, "u-1", added).status_code == 200
+    own = create(api, coupon_campaign(active_template(api), trigger={"type": "manual"}, audience={"uploaded": True}))["campaignId"]
+    from tests.support.campaigns import act
+
+    assert act(api, own, "submit", AUTHOR).status_code == 200 and act(api, own, "approve", APPROVER).status_code == 200
+    author_approver = {"as_": AUTHOR["as_"], "groups": ["operators", "approvers"]}
+    assert error_code(upload(api, own, "u-1", added, who=author_approver)) == "APPROVER_IS_AUTHOR"
 

@@ -136,3 +136,19 @@ def test_invalid_limits_and_unknown_holds_are_refused(cloud: LocalCloud, api: Ap
     assert negative.status_code == 400 and error_code(negative) == "VALIDATION_ERROR"
     assert unknown.status_code == 404 and error_code(unknown) == "RISK_HOLD_NOT_FOUND"
     assert as_customer.status_code == 403
+
+
+def test_points_released_after_a_long_review_are_valid_from_the_release(cloud: LocalCloud, api: Api, limits: None) -> None:
+    from tests.support.points import bank_today, yesterday
+
+    # Given a hold whose points, as accrual planned them, lapsed yesterday (the review took that long)
+    customer, merchant = shop(api)
+    accrue(cloud, posted(card_transaction(customer, merchant, 600_000)))
+    (hold,) = holds_of(api, customer)
+    cloud.clients.dynamodb.update_item(TableName=POINTS_TABLE, Key={"pk": {"S": f"RISKHOLD#{hold['holdId']}"}, "sk": {"S": "RISKHOLD"}},
+                                       UpdateExpression="SET planned[0].expires_on = :y", ExpressionAttributeValues={":y": {"S": yesterday()}})
+    # When an operator releases it
+    assert decide(api, hold["holdId"], "release").status_code == 200
+    # Then the points can be spent, valid from today by their rule
+    assert balance(api, customer)["available"] == 600
+    assert all(lot["expiresOn"] >= bank_today().isoformat() for lot in stored(cloud.clients.dynamodb, customer).lots)

@@ -140,6 +140,23 @@ def test_the_monthly_run_downgrades_only_after_the_grace_period(cloud: LocalClou
     assert len(downs) == 1 and downs[0]["detail"]["toTier"] == "standard"
 
 
+def test_an_erased_member_is_left_alone_by_the_monthly_run(cloud: LocalCloud, api: Api, ladder: dict[str, Any]) -> None:
+    from loyalty.privacy import service as privacy
+
+    # Given a silver customer, erased
+    customer, merchant = new_customer(), unique("m")
+    growth_and_points_rules(api, merchant, {})
+    accrue(cloud, posted(card_transaction(customer, merchant, 150_000)))
+    privacy.default_store().mark_points_erased(customer, datetime.now(UTC).isoformat())
+    before = stored(cloud.clients.dynamodb, customer).balance
+    # When the monthly run comes after their growth lapsed
+    store = DynamoPointsStore(POINTS_TABLE, cloud.clients.dynamodb)
+    for days in (400, 431):
+        tier_service.reevaluate_all(store, datetime.now(UTC) + timedelta(days=days))
+    # Then their account is not touched: no level change, no benefits, nothing announced
+    assert stored(cloud.clients.dynamodb, customer).balance == before
+
+
 def growth_months(cloud: LocalCloud, customer: str) -> dict[str, int]:
     """The growth the account counts per business month (what tiers read)."""
     return {k: int(v) for k, v in stored(cloud.clients.dynamodb, customer).balance.items() if k.startswith("growth@")}

@@ -106,3 +106,9 @@ def test_an_erased_customer_is_never_acted_on_again_and_campaigns_forget_them(cl
     # And operator tags cannot be put on the erased profile
     tags = api.call("PUT", f"/v1/admin/customers/{customer}/tags", body={"tags": ["vip"]}, **OPERATOR)
     assert tags.status_code == 409 and tags.json()["error"]["code"] == "CUSTOMER_ERASED"
+    # And an uploaded list naming them does not bring them back into an audience
+    from tests.support.campaigns import APPROVER, ROOT
+
+    uploaded = launch(api, coupon_campaign(active_template(api), trigger={"type": "manual"}, audience={"uploaded": True}))
+    batch = api.call("POST", f"{ROOT}/{uploaded}/audience-uploads", body={"uploadId": "u-1", "csv": customer}, **APPROVER)
+    assert batch.status_code == 200 and batch.json()["batch"]["unknown"] == [customer]

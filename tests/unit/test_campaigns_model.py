@@ -409,9 +409,6 @@ def test_a_budget_per_attribute_value_with_overrides() -> None:
         ([{"attribute": "branchId", "limit": 1}, {"attribute": "branchId", "limit": 2}], "one budget per attribute"),
         ([{"attribute": "branch id", "limit": 1}], "should match pattern"),
         ([{"attribute": "branchId", "limit": 1, "overrides": {"br-1": -5}}], "greater than or equal to 0"),
-        # a personal identifier would be stored in budget keys and announced in BudgetExhausted
-        ([{"attribute": "deviceHash", "limit": 1}], "identifies a person"),
-        ([{"attribute": "customerId", "limit": 1}], "identifies a person"),
     ],
 )
 def test_invalid_per_attribute_budgets_are_refused(by_attribute: list[dict[str, Any]], problem: str) -> None:

@@ -141,8 +141,9 @@ def test_an_amount_in_another_currency_never_meets_the_threshold() -> None:
     assert not event_matches(in_yuan, spend(500_000, currency="USD"))
     assert not event_matches(in_dollars, spend(500_000))
     assert event_matches(in_dollars, spend(10_000, currency="USD"))
-    # And a trigger with no threshold takes any currency
+    # And a trigger with no threshold, or a threshold of 0, takes any currency
     assert event_matches(trigger(), spend(1, currency="USD"))
+    assert event_matches(trigger(minAmountMinor=0), spend(1, currency="USD"))
 
 
 def test_merchant_categories() -> None:

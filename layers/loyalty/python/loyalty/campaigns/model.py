@@ -65,7 +65,7 @@ class EventTrigger(Strict):
     `{"prefix": ...}`, `{"numeric": [op, n, ...]}`, `{"exists": bool}`), and shorthand conditions.
     With a `target`, matching events count toward it; with `streakDays` (check-ins only), every
     `streakDays` consecutive business days earn the reward (签到). `minAmountMinor` is in `currency`:
-    an event in another currency does not meet it (amounts are never converted)."""
+    an event in another currency does not meet it (amounts are never converted); 0 is no threshold."""
 
     type: Literal["event"]
     eventType: TriggerEvent
@@ -170,7 +170,7 @@ class ReferralTrigger(Strict):
     """MGM (老带新): an invitee who opens an account with an inviter's code, then makes a card
     transaction of at least `minAmountMinor` within `withinDays` days, qualifies. The invitee gets the
     variant's actions, the inviter `inviterActions`; each once per referral. A transaction in another
-    currency than `currency` qualifies only when `minAmountMinor` is 0."""
+    currency than `currency` qualifies only when `minAmountMinor` is 0 (no threshold)."""
 
     type: Literal["referral"]
     minAmountMinor: MinorUnits = 0
@@ -188,6 +188,9 @@ class Variant(Strict):
     actions: Annotated[list[Action], Field(min_length=1, max_length=5)]
 
 
+# Refused as a budget attribute when a definition is saved (not when a stored one is read, so a
+# campaign saved before keeps running): each value becomes a budget key and goes out in
+# BudgetExhausted, and must never be a person's identifier.
 PERSONAL_ATTRIBUTES = frozenset({"customerId", "deviceHash", "phoneHash", "birthday", "accountId", "cardId", "referralCode"})
 
 
@@ -203,14 +206,6 @@ class AttributeBudget(Strict):
 
     def limit_of(self, value: str) -> int:
         return self.overrides.get(value, self.limit)
-
-    @field_validator("attribute")
-    @classmethod
-    def _not_personal(cls, attribute: str) -> str:
-        # Each value becomes a budget key and goes out in BudgetExhausted: never a person's identifier.
-        if attribute in PERSONAL_ATTRIBUTES:
-            raise ValueError(f"{attribute} identifies a person: budget by branch, product or merchant; cap a customer with frequencyCaps")
-        return attribute
 
 
 class Budget(Strict):

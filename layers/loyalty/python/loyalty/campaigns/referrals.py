@@ -125,8 +125,7 @@ def qualify(store: DynamoCampaignStore, meta: dict[str, Any], detail: dict[str, 
     if referral["status"] == "bound":
         posted = occurred_at(detail, now)
         in_time = datetime.fromisoformat(referral["boundAt"]) <= posted <= datetime.fromisoformat(referral["qualifyBy"])
-        meets = trigger.minAmountMinor == 0 or targeting.meets_amount(trigger.minAmountMinor, trigger.currency, detail)
-        if not meets or not in_time:
+        if not targeting.meets_amount(trigger.minAmountMinor, trigger.currency, detail) or not in_time:
             return "not_qualifying"
         if _mark_qualified(store, definition.campaignId, referral, transaction, now):
             count("ReferralsQualified")

@@ -9,12 +9,12 @@ from functools import cache
 from typing import Any
 
 from loyalty.campaigns import lifecycle, records, targeting, templates
-from loyalty.campaigns.model import CampaignDefinition, FromTemplate, Transition
+from loyalty.campaigns.model import PERSONAL_ATTRIBUTES, CampaignDefinition, FromTemplate, Transition
 from loyalty.campaigns.store import DynamoCampaignStore
 from loyalty.core.auth import Caller
 from loyalty.core.clock import iso_utc
 from loyalty.core.config import get_settings
-from loyalty.core.errors import BusinessRuleViolation
+from loyalty.core.errors import BusinessRuleViolation, InvalidInput
 from loyalty.core.outbox import PendingEvent
 
 SOURCE = "loyalty.campaigns"
@@ -53,6 +53,10 @@ def view(meta: dict[str, Any], now: datetime) -> dict[str, Any]:
 def save(store: DynamoCampaignStore, definition: CampaignDefinition, operator: str, now: datetime, *, create: bool) -> dict[str, Any]:
     """A new draft (version 1), or a new version of a draft. The editor becomes its author: an
     approver who edits can no longer approve it."""
+    personal = [b.attribute for b in definition.budget.byAttribute if b.attribute in PERSONAL_ATTRIBUTES]
+    if personal:
+        raise InvalidInput(f"budget.byAttribute: {personal[0]} identifies a person; budget by branch, product or merchant, "
+                           "and cap a customer with frequencyCaps", code="VALIDATION_ERROR")
     before = None if create else store.get(definition.campaignId)
     version = 1 if before is None else int(before["version"]) + 1
     at = iso_utc(now)

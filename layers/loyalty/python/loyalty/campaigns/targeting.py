@@ -86,7 +86,10 @@ def event_matches(trigger: EventTrigger, detail: dict[str, Any]) -> bool:
 
 def meets_amount(minimum: int, currency: str, detail: dict[str, Any]) -> bool:
     """At least `minimum` minor units of `currency`: an amount in another currency never meets it
-    (fen and cents are not comparable). A balance movement's amount is its `deltaMinor`."""
+    (fen and cents are not comparable); a minimum of 0 is no threshold, in any currency. A balance
+    movement's amount is its `deltaMinor`."""
+    if minimum <= 0:
+        return True
     amount = detail.get("amountMinor", detail.get("deltaMinor"))
     if amount is None or detail.get("currency", currency) != currency:
         return False

@@ -75,7 +75,8 @@ def profiles_of(client: Any, ids: list[str], projection: str | None = None) -> d
 
 
 def known_customers(client: Any, ids: list[str]) -> set[str]:
-    return set(profiles_of(client, ids, projection="customerId"))
+    """The ids with a profile that was not erased (an erased customer joins no audience again)."""
+    return {i for i, p in profiles_of(client, ids, projection="customerId, erased").items() if not p.get("erased")}
 
 
 def upload(store: DynamoCampaignStore, campaign_id: str, batch: AudienceUpload, caller: Caller, now: datetime) -> dict[str, Any]:
@@ -84,8 +85,11 @@ def upload(store: DynamoCampaignStore, campaign_id: str, batch: AudienceUpload, 
     meta = store.get(campaign_id)
     if meta["status"] == "ended":
         raise BusinessRuleViolation(f"campaign {campaign_id} has ended", code="INVALID_TRANSITION")
-    if meta["status"] not in ("draft", "pending_approval") and APPROVERS not in caller.groups:
-        raise Forbidden("adding to an approved campaign's audience needs the approvers group", code="APPROVER_REQUIRED")
+    if meta["status"] not in ("draft", "pending_approval"):
+        if APPROVERS not in caller.groups:
+            raise Forbidden("adding to an approved campaign's audience needs the approvers group", code="APPROVER_REQUIRED")
+        if caller.subject == meta.get("author"):
+            raise Forbidden("the campaign's author may not add to its approved audience", code="APPROVER_IS_AUTHOR")
     operator = caller.subject
     ids, invalid = parse_ids(batch.csv)
     known = known_customers(store.client, ids)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime
 from typing import Any
 
 from loyalty.core.clock import business_date, iso_utc
 from loyalty.core.config import get_settings
 from loyalty.core.errors import Conflict, NotFound
 from loyalty.core.outbox import PendingEvent
-from loyalty.points import risk, service
+from loyalty.points import risk, rules, service
 from loyalty.points.ledger import Account, Change
 from loyalty.points.risk import PlannedEarn, RiskDecision, RiskSettings
 from loyalty.points.store import DynamoPointsStore
@@ -26,6 +27,16 @@ def pending_holds(store: DynamoPointsStore) -> list[dict[str, Any]]:
     return [risk.view(item) for item in store.query_index_before("gsi2", risk.RISK_INDEX_KEY, "~")]
 
 
+def _valid_from(store: DynamoPointsStore, earn: PlannedEarn, today: str) -> PlannedEarn:
+    """Released points are credited today: their validity runs from today (like any late accrual),
+    by the rule version that awarded them, so a long review never releases lapsed points."""
+    rule_id, version = earn.source.get("ruleId"), earn.source.get("ruleVersion")
+    if earn.growth or not rule_id or version is None:
+        return earn
+    expires_on = rules.lot_expiry(store.rule(str(rule_id), int(version)), date.fromisoformat(today)).isoformat()
+    return replace(earn, expires_on=max(earn.expires_on, expires_on))
+
+
 def decide(store: DynamoPointsStore, hid: str, decision: RiskDecision, operator: str, now: datetime) -> dict[str, Any]:
     """Releases a hold (its earnings are booked as accrual would have) or rejects it. Decided once:
     the hold's status is the condition, so a second decision finds it decided."""
@@ -35,9 +46,9 @@ def decide(store: DynamoPointsStore, hid: str, decision: RiskDecision, operator:
     if record["status"] != "pending":
         raise Conflict(f"risk hold {hid} is already {record['status']}", code="RISK_HOLD_DECIDED")
     customer_id = record["customerId"]
-    planned = [PlannedEarn(**p) for p in record["planned"]]
     status = "released" if decision.decision == "release" else "rejected"
     today = business_date(now, get_settings().bank_zone).isoformat()
+    planned = [_valid_from(store, PlannedEarn(**p), today) for p in record["planned"]]
 
     def change_for(account: Account, caps: dict[str, int]) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]]:
         change = Change(today=today, growth_month=record["earnedOn"][:7])

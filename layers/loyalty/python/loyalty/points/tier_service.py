@@ -45,7 +45,9 @@ def reevaluate_all(store: DynamoPointsStore, now: datetime) -> dict[str, int]:
         for customer_id in store.balance_customers(segment, SCAN_SEGMENTS):
             accounts += 1
 
-            def decide(account: Account, caps: dict[str, int]) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]]:
+            def decide(account: Account, caps: dict[str, int]) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]] | None:
+                if account.erased:
+                    return None  # erased (loyalty.privacy): no more levels, benefits or TierChanged
                 change = Change(today=today.isoformat())
                 return change, [], tiers.reevaluate(ladder, account, change, today, at)
 
