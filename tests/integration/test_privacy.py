@@ -85,7 +85,7 @@ def test_an_erased_customer_is_never_acted_on_again_and_campaigns_forget_them(cl
     assert api.call("POST", f"/v1/customers/{customer}/invite-code", as_=customer).status_code == 200
     streak = coupon_campaign(active_template(api), audience={"customerIds": [customer], "requireProfile": False})
     streak["trigger"], streak["frequencyCaps"] = {"type": "event", "eventType": "CheckInCompleted", "streakDays": 3}, {"monthly": 4}
-    launch(api, streak)
+    streak_id = launch(api, streak)
     check_in = {"customerId": customer, "businessDate": date.today().isoformat(), "checkedInAt": "2026-12-04T01:00:00Z"}
     assert trigger(cloud, "CheckInCompleted", check_in) == {"batchItemFailures": []}
     spend_campaign = launch(api, coupon_campaign(active_template(api)))
@@ -103,6 +103,16 @@ def test_an_erased_customer_is_never_acted_on_again_and_campaigns_forget_them(cl
     assert grants_of(cloud.clients.dynamodb, spend_campaign, customer) == []
     accrue(cloud, posted(card_transaction(customer, merchant, 100_000)))
     assert balance(api, customer)["available"] == 0
+    # And a check-in that read the profile just before the erasure writes no progress after it
+    from datetime import UTC, datetime
+
+    from loyalty.campaigns import service as campaigns
+    from loyalty.campaigns import tasks
+
+    store = campaigns.default_store()
+    later = {**check_in, "businessDate": date.today().isoformat()}
+    assert tasks.on_progress(store, store.get(streak_id), customer, later, "CheckInCompleted:late", datetime.now(UTC)) == "erased"
+    assert call(api, customer, "export").json()["campaigns"]["progress"] == []
     # And operator tags cannot be put on the erased profile
     tags = api.call("PUT", f"/v1/admin/customers/{customer}/tags", body={"tags": ["vip"]}, **OPERATOR)
     assert tags.status_code == 409 and tags.json()["error"]["code"] == "CUSTOMER_ERASED"

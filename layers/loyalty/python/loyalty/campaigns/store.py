@@ -213,15 +213,22 @@ class DynamoCampaignStore:
     def put(self, record: dict[str, Any]) -> None:
         self.client.put_item(TableName=self.table, Item=to_item(record))
 
-    def put_versioned(self, record: dict[str, Any], expected_version: int) -> bool:
-        """Optimistic concurrency: False if someone else wrote the record since it was read."""
+    def put_versioned(self, record: dict[str, Any], expected_version: int, customer_id: str) -> bool:
+        """Optimistic concurrency: False if someone else wrote the record since it was read. In one
+        transaction with the check that the customer it describes was not erased (Refused("erased"))."""
         condition: dict[str, Any] = (
             {"ConditionExpression": "attribute_not_exists(pk)"} if expected_version == 0
             else {"ConditionExpression": "version = :v", "ExpressionAttributeValues": {":v": to_value(expected_version)}})
+        put = {"Put": {"TableName": self.table, "Item": to_item({**record, "version": expected_version + 1}), **condition}}
         try:
-            self.client.put_item(TableName=self.table, Item=to_item({**record, "version": expected_version + 1}), **condition)
+            self.client.transact_write_items(TransactItems=[put, records.not_erased(get_settings().customers_table, customer_id)])
             return True
-        except self.client.exceptions.ConditionalCheckFailedException:
+        except Exception as error:
+            failed = _failed_items(error)
+            if failed is None:
+                raise
+            if any(index == 1 and code == "ConditionalCheckFailed" for index, code in failed):
+                raise Refused("erased") from None
             return False
 
     def under(self, pk: str, limit: int | None = None) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from loyalty.campaigns import granting, progress, records, service
 from loyalty.campaigns.model import CampaignDefinition, EventTrigger, Target
-from loyalty.campaigns.store import DynamoCampaignStore
+from loyalty.campaigns.store import DynamoCampaignStore, Refused
 from loyalty.core.clock import business_date, iso_utc
 from loyalty.core.config import get_settings
 from loyalty.core.errors import Conflict
@@ -40,7 +40,10 @@ def on_progress(store: DynamoCampaignStore, meta: dict[str, Any], customer_id: s
     definition = service.definition_of(meta)
     trigger: EventTrigger = definition.trigger  # type: ignore[assignment]
     key = records.progress_key(customer_id, definition.campaignId)
-    due, outcome = _count(store, definition, key, detail, occurrence, now).due, "counted"
+    try:
+        due, outcome = _count(store, definition, key, detail, occurrence, now).due, "counted"
+    except Refused:
+        return "erased"  # the customer was erased meanwhile: their progress is not written again
     for _ in range(MAX_ATTEMPTS):  # a cycle completed meanwhile is paid here too, up to a few
         if due is None:
             break
@@ -66,7 +69,7 @@ def _count(store: DynamoCampaignStore, definition: CampaignDefinition, key: dict
             return step
         record = {**key, "campaignId": definition.campaignId, "customerId": key["pk"].removeprefix("PROGRESS#"), "state": step.state,
                   "updatedAt": iso_utc(now)}
-        if store.put_versioned(record, int(current.get("version", 0))):
+        if store.put_versioned(record, int(current.get("version", 0)), str(record["customerId"])):
             return step
         time.sleep(0.005 * (attempt + 1))
     raise Conflict("the customer's progress changed meanwhile; retry", code="CAMPAIGN_CONTENDED")
@@ -79,7 +82,7 @@ def _next_cycle(store: DynamoCampaignStore, target: Target, key: dict[str, str],
         if current is None or f"task:{current['state']['cycle']}" != due:
             return None  # another delivery moved it on already, and pays what came due after
         step = progress.next_cycle(target, current["state"])
-        if store.put_versioned({**current, "state": step.state}, int(current["version"])):
+        if store.put_versioned({**current, "state": step.state}, int(current["version"]), str(current["customerId"])):
             return step.due
     raise Conflict("the customer's progress changed meanwhile; retry", code="CAMPAIGN_CONTENDED")
 
