@@ -257,3 +257,15 @@ def test_a_catalogue_change_is_audited_with_the_item_as_it_was(cloud: LocalCloud
     log = api.call("GET", f"/v1/admin/audit?resource=points/{item_id}", **OPERATOR).json()["items"]
     requested = [e for e in log if e["phase"] == "requested" and e.get("before")]
     assert len(requested) == 1 and '"points":200' in requested[0]["before"] and '"points":250' in requested[0]["request"]
+
+
+def test_points_redeemed_by_an_operator_for_a_customer_are_in_the_customers_audit_trail(cloud: LocalCloud, api: Api) -> None:
+    # Given a customer with 300 points; when an operator redeems a coupon item for them
+    customer = customer_with(api, 300)
+    item_id, _ = coupon_item(api, points=300)
+    response = api.call("POST", REDEMPTIONS, body={"itemId": item_id, "customerId": customer}, **OPERATOR)
+    assert response.status_code == 201, response.text
+    # Then the audit log has it under the customer, with the operator's name
+    log = api.call("GET", f"/v1/admin/audit?resource=customers/{customer}", **OPERATOR).json()["items"]
+    assert {(e["phase"], e["who"], e["route"]) for e in log} >= {("completed", OPERATOR["as_"], "POST /v1/points/redemptions")}
+

@@ -31,9 +31,13 @@ ADMIN_PREFIX = "/v1/admin/"
 
 def resource_of(request: Request[Any]) -> str:
     """`coupon-templates/tpl-1` for /v1/admin/coupon-templates/{templateId}/status: the collection
-    and the first id in the path (the collection alone when the id is in the body)."""
+    and the first id in the path; `customers/<id>` when the path names none and the body names the
+    customer (an operator redeeming points on their behalf); else the collection alone."""
     parts = request.resource.removeprefix(ADMIN_PREFIX).removeprefix("/v1/").split("/")
     ids = [request.path_params.get(p.strip("{}"), "") for p in parts if p.startswith("{")]
+    customer = getattr(request.body, "customerId", None)
+    if not ids and isinstance(customer, str) and customer:
+        return f"customers/{customer}"
     return "/".join([parts[0], *ids[:1]])
 
 
