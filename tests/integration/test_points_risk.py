@@ -109,6 +109,9 @@ def test_points_past_the_daily_limit_are_held_flagged_and_released_once(cloud: L
     # And the event delivered once more after the release changes nothing
     accrue(cloud, big)
     assert balance(api, customer)["available"] == 550
+    # And the customer's data export lists the decided hold
+    exported = api.call("POST", f"/v1/admin/customers/{customer}/export", **OPERATOR).json()
+    assert [(h["holdId"], h["status"]) for h in exported["points"]["riskHolds"]] == [(hold["holdId"], "released")]
 
 
 def test_too_many_events_in_an_hour_are_held_and_a_rejection_books_nothing(cloud: LocalCloud, api: Api, limits: None) -> None:

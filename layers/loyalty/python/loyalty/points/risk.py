@@ -74,12 +74,18 @@ def hold_key(hid: str) -> dict[str, str]:
     return {"pk": f"RISKHOLD#{hid}", "sk": "RISKHOLD"}
 
 
+def customer_holds_key(customer_id: str) -> str:
+    return f"RISKHOLDS#{customer_id}"
+
+
 def hold_put(table: str, hid: str, customer_id: str, planned: list[PlannedEarn], found: dict[str, Any], at: str, origin: dict[str, str]) -> dict[str, Any]:
     record = {
         **hold_key(hid), "holdId": hid, "customerId": customer_id, "status": "pending", "heldAt": at,
         "points": sum(p.points for p in planned if not p.growth), "growth": sum(p.points for p in planned if p.growth),
         "planned": [asdict(p) for p in planned], **found, **origin,
         "gsi2pk": RISK_INDEX_KEY, "gsi2sk": f"{at}#{hid}",
+        # every hold of the customer, decided or not (a PIPL export lists them)
+        "gsi1pk": customer_holds_key(customer_id), "gsi1sk": f"{at}#{hid}",
     }
     return {"Put": {"TableName": table, "Item": to_item(record), "ConditionExpression": "attribute_not_exists(pk)"}}
 

@@ -1,7 +1,7 @@
 """PIPL rights over one customer's data: export everything the engine holds, or erase it.
 
 **Export** gathers, read-only: the profile, the points account (balance, lots, every ledger
-entry, the redemptions and any risk hold waiting for a decision), the wallet, what campaigns hold
+entry, the redemptions and the risk holds, decided or not), the wallet, what campaigns hold
 (`loyalty.privacy.campaigns`: grants, task and check-in progress, invite code and referrals,
 uploaded audiences, counters), the scoring state, the device and phone identities scoring recorded
 (keyed hashes: the engine never holds them as received), and the operator actions on their profile
@@ -39,7 +39,7 @@ from loyalty.core.dynamo import from_item, query_all, to_item, to_value
 from loyalty.core.errors import NotFound
 from loyalty.coupons.records import wallet_index_key
 from loyalty.points.redemption import redemption_key
-from loyalty.points.risk import RISK_INDEX_KEY
+from loyalty.points.risk import customer_holds_key
 from loyalty.privacy import campaigns
 from loyalty.scoring.identities import IdentityIndex, identity_key
 from loyalty.scoring.store import manager_key
@@ -108,7 +108,7 @@ def export(store: PrivacyStore, customer_id: str, now: datetime) -> dict[str, An
     if not (profile or ledger or account or coupons or any(held.values()) or scoring):
         raise NotFound(f"the engine holds nothing on customer {customer_id}", code="CUSTOMER_NOT_FOUND")
     redemptions = [store.get(s.points_table, redemption_key(rid)) for rid in _redemption_ids(ledger)]
-    holds = [h for h in store.by_index(s.points_table, "gsi2", "gsi2pk", RISK_INDEX_KEY) if h.get("customerId") == customer_id]
+    holds = store.by_index(s.points_table, "gsi1", "gsi1pk", customer_holds_key(customer_id))
     audited = store.under(s.audit_table, f"RES#customers/{customer_id}")
     hidden = ("pk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "expiresAt")
     clean = [_without(hidden, items) for items in (account, ledger, coupons, scoring, [r for r in redemptions if r], holds, audited)]
