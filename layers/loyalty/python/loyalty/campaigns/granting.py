@@ -27,6 +27,7 @@ from loyalty.core.outbox import PendingEvent
 SOURCE = service.SOURCE
 MAX_ATTEMPTS = 10
 BURN_WARNING_SHARE = 0.8
+REFUSALS = {"frequency": "capped", "erased": "erased"}  # the outcome of a grant the write refused for these
 
 
 def command_id(campaign_id: str, customer_id: str, trigger: str, index: int) -> str:
@@ -56,8 +57,8 @@ def grant(store: DynamoCampaignStore, meta: dict[str, Any], customer_id: str, tr
             if refused.reason == "notify":
                 notify = False  # the customer's notifications for today are used up: reward without one
                 continue
-            if refused.reason in ("frequency", "erased"):
-                return "capped" if refused.reason == "frequency" else "erased"
+            if refused.reason in REFUSALS:
+                return REFUSALS[refused.reason]
             if refused.reason.startswith("budget:"):
                 period = refused.reason.removeprefix("budget:")
                 _exhausted(store, definition, next(b for b in plan.budgets if b[0] == period), now)
@@ -183,9 +184,7 @@ def on_event(store: DynamoCampaignStore, event_type: str, detail: dict[str, Any]
         if definition.trigger.counts_progress:  # type: ignore[union-attr]
             from loyalty.campaigns import tasks
 
-            if audience.erased:
-                continue  # no progress is kept on an erased customer (their grants are refused anyway)
-
+            # an erased customer's progress write is refused in its own transaction (tasks.on_progress)
             outcomes[definition.campaignId] = tasks.on_progress(store, meta, customer_id, detail, trigger, now)
         else:
             outcomes[definition.campaignId] = grant(store, meta, customer_id, trigger, now, context=detail)
