@@ -2,20 +2,31 @@
 
 from typing import Any
 
-from loyalty.core.http import Request, Response, api_handler, ok
+from loyalty.core.api import Audit, Call, IdempotencyKey, Routes, serve
+from loyalty.core.api_params import CustomerIdPath
 from loyalty.customers import service
 from loyalty.customers.logic import customer_view
 from loyalty.customers.model import SetTagsRequest
+from loyalty.customers.views import OperatorCustomerView
+
+routes = Routes("customers")
 
 
-def _tags_now(request: Request[SetTagsRequest]) -> dict[str, Any]:
-    profile = service.default_store().get(request.path_param("customerId"))
+def _tags_now(call: Call) -> dict[str, Any]:
+    profile = service.default_store().get(call.path_param("customerId"))
     return {"operatorTags": profile.operatorTags if profile else None}
 
 
 # The log keeps the tags only: the response is the whole profile, and the append-only log would
 # keep it past the customer's erasure.
-@api_handler(body=SetTagsRequest, audit_before=_tags_now, audit_after=lambda body: {"operatorTags": body.get("operatorTags")})
-def handler(request: Request[SetTagsRequest]) -> Response:
-    profile = service.set_operator_tags(service.default_store(), request.path_param("customerId"), request.json_body().tags)
-    return ok(customer_view(profile))
+@routes.put("/v1/admin/customers/{customerId}/tags", summary="Set the engine's own tags on a customer",
+            errors={404: ["CUSTOMER_NOT_FOUND"], 409: ["CUSTOMER_ERASED"]},
+            audit=Audit(before=_tags_now, after=lambda body: {"operatorTags": body.get("operatorTags")}))
+def set_tags(customerId: CustomerIdPath, body: SetTagsRequest, key: IdempotencyKey) -> OperatorCustomerView:
+    """Replaces the customer's operator tags (core banking's own tags are kept apart) and announces
+    `CustomerTagsChanged`, so scoring re-scores the customer at once."""
+    profile = service.set_operator_tags(service.default_store(), customerId, body.tags)
+    return OperatorCustomerView.model_validate(customer_view(profile))
+
+
+handler = serve(routes)

@@ -1,15 +1,23 @@
 """GET /v1/customers/{customerId}: the profile, for the customer themself or an operator."""
 
-from typing import Any
-
-from loyalty.core.http import Request, Response, api_handler, ok
+from loyalty.core.api import CallerDep, Routes, serve
+from loyalty.core.api_params import CustomerIdPath
 from loyalty.customers import service
 from loyalty.customers.logic import customer_view
+from loyalty.customers.views import CustomerView, OperatorCustomerView
+
+routes = Routes("customers")
 
 
-@api_handler()
-def handler(request: Request[Any]) -> Response:
-    customer_id = request.path_param("customerId")
-    request.caller.require_owner_or_operator(customer_id)
-    profile = service.get_profile(service.default_store(), customer_id)
-    return ok(customer_view(profile, operator=request.caller.is_operator))
+@routes.get("/v1/customers/{customerId}", summary="A customer's profile",
+            errors={403: ["NOT_RESOURCE_OWNER"], 404: ["CUSTOMER_NOT_FOUND"]})
+def get_customer(customerId: CustomerIdPath, caller: CallerDep) -> CustomerView | OperatorCustomerView:
+    """The customer sees their own profile with their member level and lifecycle stage; an operator
+    sees anyone's, with their segments and scores too."""
+    caller.require_owner_or_operator(customerId)
+    profile = service.get_profile(service.default_store(), customerId)
+    view = customer_view(profile, operator=caller.is_operator)
+    return OperatorCustomerView.model_validate(view) if caller.is_operator else CustomerView.model_validate(view)
+
+
+handler = serve(routes)

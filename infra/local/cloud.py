@@ -137,10 +137,13 @@ class LocalCloud:
     def _local_routes(self) -> dict[str, Any]:
         import json
 
-        from infra.local.openapi import openapi_document
+        from infra.local.reference import api_reference, document_text
 
         def document(_request: Request) -> Response:
-            return Response(json.dumps(openapi_document(self.topology, self.registry)), content_type="application/json")
+            return Response(document_text(self.topology), content_type="application/json")
+
+        def reference(_request: Request) -> Response:
+            return Response(api_reference(self.topology), content_type="text/html")
 
         def health(_request: Request) -> Response:
             # 503 until `make run` has seeded the demo bank, so clients start on a ready system.
@@ -156,4 +159,4 @@ class LocalCloud:
             result = self.scheduler.fire_now(name)
             return Response(json.dumps({"fired": name, "result": result}, default=str), content_type="application/json")
 
-        return {"/openapi.json": document, "/_local/health": health, "/_local/schedules/fire": fire}
+        return {"/openapi.json": document, "/docs": reference, "/_local/health": health, "/_local/schedules/fire": fire}

@@ -61,9 +61,9 @@ class HandlerRegistry:
         return self.get(function)(event, LambdaContext(function))
 
 
-def _error(status: int, code: str, message: str) -> Response:
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
     body = {"error": {"code": code, "message": message, "details": []}}
-    return Response(json.dumps(body), status=status, content_type="application/json")
+    return Response(json.dumps(body), status=status, content_type="application/json", headers=headers)
 
 
 def werkzeug_path(path: str) -> str:
@@ -89,8 +89,9 @@ class LocalApiGateway:
     def dispatch(self, request: Request) -> Response:
         try:
             endpoint, params = self.url_map.bind_to_environ(request.environ).match()
-        except MethodNotAllowed:
-            return _error(405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed on {request.path}")
+        except MethodNotAllowed as refused:
+            allowed = ", ".join(sorted(m for m in refused.valid_methods or () if m not in ("HEAD", "OPTIONS")))
+            return _error(405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed on {request.path}", {"Allow": allowed})
         except NotFound:
             return _error(404, "ROUTE_NOT_FOUND", f"no route for {request.method} {request.path}")
         if endpoint in self.extra:
@@ -101,7 +102,15 @@ class LocalApiGateway:
             return claims
         event = proxy_event(request, resource, dict(params), claims)
         result = self.registry.invoke(function, event)
-        return Response(result.get("body") or "", status=result["statusCode"], headers=result.get("headers") or {})
+        response = Response(result.get("body") or "", status=result["statusCode"])
+        # As API Gateway does: `headers`, then every value of `multiValueHeaders`.
+        for name, value in (result.get("headers") or {}).items():
+            response.headers[name] = value
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            response.headers.remove(name)
+            for value in values:
+                response.headers.add(name, value)
+        return response
 
     @staticmethod
     def _authorize(request: Request) -> dict[str, str] | Response:

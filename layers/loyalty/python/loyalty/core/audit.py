@@ -23,13 +23,15 @@ from loyalty.core.clock import business_date, iso_utc, utc_now
 from loyalty.core.config import get_settings
 
 if TYPE_CHECKING:
-    from loyalty.core.http import Request, Response
+    from aws_lambda_powertools.event_handler import Response
+
+    from loyalty.core.api import Audit, Call
 
 MAX_STORED_CHARS = 16_000
 ADMIN_PREFIX = "/v1/admin/"
 
 
-def resource_of(request: Request[Any]) -> str:
+def resource_of(request: Call) -> str:
     """`coupon-templates/tpl-1` for /v1/admin/coupon-templates/{templateId}/status: the collection
     and the first id in the path; `customers/<id>` when the path names none and the body names the
     customer (an operator redeeming points on their behalf); else the collection alone."""
@@ -69,26 +71,26 @@ def default_log() -> AuditLog:
     return AuditLog(get_settings().audit_table, dynamodb())
 
 
-def audited(request: Request[Any], run: Callable[[], Response], before: Callable[[Request[Any]], Any] | None,
-            log: AuditLog | None = None, *, with_bodies: bool = True, after: Callable[[Any], Any] | None = None) -> Response:
+def audited(call: Call, run: Callable[[], Response], options: Audit, log: AuditLog | None = None) -> Response:
     """Runs an operator's mutating call between its two audit entries."""
     log = log or default_log()
-    body = request.body.model_dump(mode="json") if request.body is not None and with_bodies else None
-    entry = {"actionId": uuid.uuid4().hex, "who": request.caller.subject, "route": f"{request.method} {request.resource}",
-             "resource": resource_of(request), "request": _clip(body), "idempotencyKey": request.idempotency_key}
-    if before is not None:
-        entry["before"] = _clip(_safely(before, request))
+    body = call.body.model_dump(mode="json") if call.body is not None and options.bodies else None
+    entry = {"actionId": uuid.uuid4().hex, "who": call.caller.subject, "route": f"{call.method} {call.resource}",
+             "resource": resource_of(call), "request": _clip(body), "idempotencyKey": call.idempotency_key}
+    if options.before is not None:
+        entry["before"] = _clip(_safely(options.before, call))
     log.append({**entry, "phase": "requested"}, utc_now())
     response = run()
-    phase = "completed" if response.status < 400 else "refused"
+    status = response.status_code
+    phase = "completed" if status < 400 else "refused"
     replayed = response.headers.get("Idempotent-Replayed") == "true"
+    kept = options.after(response.body) if options.after and status < 400 else response.body
     log.append({**{k: v for k, v in entry.items() if k != "before"}, "phase": "replayed" if replayed else phase,
-                "status": response.status,
-                "after": _clip(after(response.body) if after and response.status < 400 else response.body) if with_bodies else None}, utc_now())
+                "status": status, "after": _clip(kept) if options.bodies else None}, utc_now())
     return response
 
 
-def _safely(load: Callable[[Request[Any]], Any], request: Request[Any]) -> Any:
+def _safely(load: Callable[[Call], Any], request: Call) -> Any:
     from loyalty.core.errors import DomainError
 
     try:

@@ -21,7 +21,9 @@ from loyalty.core.config import get_settings
 from loyalty.core.observability import logger
 
 if TYPE_CHECKING:
-    from loyalty.core.http import Request, Response
+    from aws_lambda_powertools.event_handler import Response
+
+    from loyalty.core.api import Call
 
 MAX_KEY_LENGTH = 128
 
@@ -111,19 +113,19 @@ def default_store() -> IdempotencyRecordStore:
     return _store
 
 
-def fingerprint(request: Request[Any]) -> str:
+def fingerprint(call: Call) -> str:
     # The parsed body, re-serialised canonically: key order and whitespace do not make a new request.
-    body = request.body.model_dump(mode="json") if request.body is not None else None
-    canonical = json.dumps({"path": request.path, "body": body}, sort_keys=True, separators=(",", ":"))
+    body = call.body.model_dump(mode="json") if call.body is not None else None
+    canonical = json.dumps({"path": call.path, "body": body}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def record_key(request: Request[Any], key: str) -> str:
-    return f"{request.caller.subject}#{request.method}#{request.resource}#{key}"
+def record_key(call: Call, key: str) -> str:
+    return f"{call.caller.subject}#{call.method}#{call.resource}#{key}"
 
 
-def require_key(request: Request[Any]) -> str:
-    key = request.idempotency_key
+def require_key(call: Call) -> str:
+    key = call.idempotency_key
     if not key:
         raise errors.InvalidInput("mutating calls need an Idempotency-Key header", code="IDEMPOTENCY_KEY_REQUIRED")
     if len(key) > MAX_KEY_LENGTH or not key.isprintable():
@@ -134,16 +136,16 @@ def require_key(request: Request[Any]) -> str:
 
 
 def run_idempotently(
-    request: Request[Any],
-    handle: Callable[[Request[Any]], Response],
+    call: Call,
+    handle: Callable[[], Response],
     store: IdempotencyRecordStore | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Response:
-    from loyalty.core.http import Response
+    from aws_lambda_powertools.event_handler import Response, content_types
 
     store = store or default_store()
-    key = record_key(request, require_key(request))
-    request_fingerprint = fingerprint(request)
+    key = record_key(call, require_key(call))
+    request_fingerprint = fingerprint(call)
     existing = store.claim(key, request_fingerprint, int(clock()))
     if existing is not None:
         if existing.get("fingerprint") != request_fingerprint:
@@ -153,14 +155,15 @@ def run_idempotently(
         if existing.get("state") != "COMPLETED":
             raise errors.Conflict("a request with this Idempotency-Key is still in progress", code="IDEMPOTENCY_IN_PROGRESS")
         logger.info("idempotent replay", extra={"idempotency_key": key})
-        return Response(int(existing["statusCode"]), json.loads(existing["responseBody"]), {"Idempotent-Replayed": "true"})
+        return Response(int(existing["statusCode"]), content_types.APPLICATION_JSON, json.loads(existing["responseBody"]),
+                        {"Idempotent-Replayed": "true"})
     try:
-        response = handle(request)
+        response = handle()
     except BaseException:
         store.release(key)
         raise
-    if 200 <= response.status < 300:
-        store.complete(key, response.status, response.body, int(clock()))
+    if 200 <= response.status_code < 300:
+        store.complete(key, response.status_code, response.body, int(clock()))
     else:
         store.release(key)
     return response

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, WithJsonSchema
 
 # Active ISO 4217 codes. An unknown currency breaks the event contract and is refused.
 ISO_4217 = frozenset(
@@ -26,7 +26,12 @@ def _known_currency(code: str) -> str:
     return code
 
 
-Currency = Annotated[str, AfterValidator(_known_currency)]
+# The schema lists the codes, so clients (and the contract tests) know every one that is accepted.
+Currency = Annotated[
+    str,
+    AfterValidator(_known_currency),
+    WithJsonSchema({"type": "string", "enum": sorted(ISO_4217), "description": "An ISO 4217 currency code."}),
+]
 # The currency a threshold is in when a definition names none: the banks this engine is built for
 # book in renminbi (../shared/DOMAIN.md).
 DEFAULT_CURRENCY = "CNY"

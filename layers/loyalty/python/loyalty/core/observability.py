@@ -1,13 +1,16 @@
 """Powertools singletons, shared by every handler in a process.
 
-The Tracer is created on the first invocation, not at import: creating it imports the X-Ray SDK,
-which pulls in botocore, urllib3, wrapt and asyncio (about 100 ms of cold start, measured by
-`make bench`). The first call pays that once, as it pays for boto3.
+The Tracer is created only when tracing is on, and then on the first invocation, not at import:
+creating it imports the X-Ray SDK, which pulls in botocore, urllib3, wrapt and asyncio (124 to
+182 ms of the first call, measured by `make bench`), even when Powertools would then disable it.
+Tracing is on when Lambda runs the function with active tracing (it then sets
+`AWS_XRAY_DAEMON_ADDRESS`) and `POWERTOOLS_TRACE_DISABLED` does not turn it off.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -44,6 +47,11 @@ def tracer() -> Tracer:
     return Tracer(patch_modules=["botocore"])
 
 
+def tracing_enabled() -> bool:
+    disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() in ("1", "true", "yes", "on")
+    return not disabled and bool(os.environ.get("AWS_XRAY_DAEMON_ADDRESS"))
+
+
 def count(name: str, value: int = 1) -> None:
     """A business metric (docs/observability.md lists the names each dashboard plots): namespace and
     the `service` dimension come from the function's environment. Never fails the business
@@ -68,7 +76,7 @@ def lambda_entry(handler: LambdaHandler) -> LambdaHandler:
     def entry(event: dict[str, Any], context: Any) -> Any:
         set_correlation_id(None)  # set again by the request or event, if it carries one
         if not built:
-            traced = tracer().capture_lambda_handler(handler, capture_response=False)
+            traced = tracer().capture_lambda_handler(handler, capture_response=False) if tracing_enabled() else handler
             built.append(metrics.log_metrics(logger.inject_lambda_context(traced, clear_state=True)))
         return built[0](event, context)
 

@@ -1,0 +1,26 @@
+"""Typed path and query parameters shared by every capability's routes: Powertools validates them
+(a 400 naming the parameter) and the OpenAPI document states their limits."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
+# An opaque cursor from a listing's `nextCursor`: base64url of a DynamoDB key.
+CURSOR_PATTERN = r"^[A-Za-z0-9_=-]+$"
+
+CustomerIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN, description="The bank's customer id.")]
+Cursor = Annotated[
+    str | None,
+    Query(min_length=1, max_length=2048, pattern=CURSOR_PATTERN, description="`nextCursor` of the previous page; only the listing that returned it accepts it."),
+]
+
+
+def id_path(description: str, max_length: int = 64) -> Path:
+    return Path(min_length=1, max_length=max_length, pattern=ID_PATTERN, description=description)
+
+
+def limit_query(default: int = 20, maximum: int = 100) -> Query:
+    return Query(ge=1, le=maximum, description=f"Items per page, 1 to {maximum} (default {default}).")

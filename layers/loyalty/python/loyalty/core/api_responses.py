@@ -1,0 +1,81 @@
+"""The responses each route documents: its success, and every error status it can answer, each with
+the error shape and its codes as examples. The conventions' own codes (validation, idempotency, size,
+media type, callers) are added here, so a route declares only what its own logic refuses."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from loyalty.core.api import RouteOptions
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(description="Stable, machine-readable: clients branch on it, never on the message.")
+    message: str = Field(description="For people; may change.")
+    details: list[dict[str, Any] | str] = Field(
+        description="For validation errors, one `{field, in, problem}` per problem; otherwise the ids or values concerned."
+    )
+
+
+class Error(BaseModel):
+    """Every 4xx and 5xx answer of this API."""
+
+    error: ErrorInfo
+
+
+STATUS_TEXT = {
+    400: "The request is malformed or breaks the contract.",
+    401: "No valid bearer token.",
+    403: "The caller may not do this.",
+    404: "Not found.",
+    409: "Clashes with the current state.",
+    413: "The body is over 64 KB.",
+    415: "The body is not application/json.",
+    422: "Well-formed, but a business rule refuses it.",
+    429: "Throttled: retry after a pause, with the same Idempotency-Key.",
+    500: "An internal error: nothing is promised about what happened; retry with the same Idempotency-Key.",
+}
+
+
+def error_codes(options: RouteOptions, *, takes_body: bool) -> dict[int, list[str]]:
+    from loyalty.core.api import ADMIN_PREFIX
+
+    codes: dict[int, list[str]] = {400: ["VALIDATION_ERROR"], 401: ["UNAUTHENTICATED"], 429: ["THROTTLED"], 500: ["INTERNAL"]}
+    if takes_body:
+        codes[400] += ["BODY_REQUIRED", "MALFORMED_JSON"]
+        codes[413] = ["PAYLOAD_TOO_LARGE"]
+        codes[415] = ["UNSUPPORTED_MEDIA_TYPE"]
+    if options.idempotency != "none":
+        codes[400] += ["IDEMPOTENCY_KEY_REQUIRED", "IDEMPOTENCY_KEY_INVALID"]
+    if options.idempotency == "record":
+        codes.setdefault(409, []).append("IDEMPOTENCY_IN_PROGRESS")
+        codes.setdefault(422, []).append("IDEMPOTENCY_KEY_REUSED")
+    if options.path.startswith(ADMIN_PREFIX):
+        codes.setdefault(403, []).append("OPERATOR_REQUIRED")
+    for status, names in options.errors.items():
+        codes.setdefault(status, [])
+        codes[status] += [name for name in names if name not in codes[status]]
+    return dict(sorted(codes.items()))
+
+
+def responses_for(options: RouteOptions, *, takes_body: bool) -> dict[int, Any]:
+    """Powertools' `responses=`: the success (its schema from the route's return type) and each error."""
+    responses: dict[int, Any] = {options.status: {"description": _success_text(options.status)}}
+    for status, codes in error_codes(options, takes_body=takes_body).items():
+        responses[status] = error_response_spec(status, codes, {"model": Error})
+    return responses
+
+
+def error_response_spec(status: int, codes: list[str], schema: dict[str, Any]) -> dict[str, Any]:
+    """One error status of an operation: the error shape, and each code as an example."""
+    examples = {code: {"summary": code, "value": {"error": {"code": code, "message": STATUS_TEXT[status], "details": []}}}
+                for code in codes}
+    return {"description": f"{STATUS_TEXT[status]} Codes: {', '.join(codes)}.",
+            "content": {"application/json": {**schema, "examples": examples}}}
+
+
+def _success_text(status: int) -> str:
+    return {200: "OK", 201: "Created", 202: "Accepted: the work goes on in the background."}.get(status, "OK")
