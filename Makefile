@@ -12,7 +12,7 @@ CDK := npx --yes aws-cdk@2.1148.1
 ENV ?= dev
 LAMBDA_PYTHON = $(shell $(PY) -c "from infra.topology import LAMBDA_PYTHON_VERSION as v; print(v)" 2>/dev/null)
 
-.PHONY: run test unit integration infra e2e lint bench token fire deploy synth redrive clean
+.PHONY: run test unit integration infra contract e2e lint bench token fire deploy synth redrive openapi clean
 
 $(STAMP): requirements-dev.txt layers/dependencies/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ infra: $(STAMP)  ## CDK assertions, cdk-nag and cfn-lint on the synthesized temp
 
 e2e: $(STAMP)
 	$(PY) -m pytest tests/e2e -q
+
+openapi: $(STAMP)  ## writes docs/openapi.json from the routes the API functions serve
+	$(PY) -m infra.openapi
 
 bench: $(STAMP)  ## prints the benchmark table; not a test
 	$(PY) -m bench

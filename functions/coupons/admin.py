@@ -1,65 +1,69 @@
 """Operator API for coupon templates under /v1/admin/coupon-templates."""
 
-from typing import Any
+from typing import Annotated, Any
 
+from loyalty.core.api import Audit, Call, CallerDep, IdempotencyKey, Routes, serve
+from loyalty.core.api_params import Cursor, id_path, limit_query
 from loyalty.core.clock import utc_now
-from loyalty.core.errors import InvalidInput
-from loyalty.core.http import Request, Response, api_handler, api_router, created, ok
 from loyalty.coupons import service
 from loyalty.coupons.model import CodeUpload, StatusChange, StockAddition, TemplateCreate
+from loyalty.coupons.views import CodeUploadResult, TemplatePage, TemplateView, TemplateWithStock
 
 BASE = "/v1/admin/coupon-templates"
+routes = Routes("coupons")
+TemplateIdPath = Annotated[str, id_path("The template id.")]
+NOT_FOUND = {404: ["TEMPLATE_NOT_FOUND"]}
 
 
-@api_handler(body=TemplateCreate)
-def create(request: Request[TemplateCreate]) -> Response:
-    template = service.create_template(service.default_store(), request.json_body(), request.caller.subject, utc_now())
-    return created(template.view())
+def _template_now(call: Call) -> Any:
+    return service.template_view(service.default_store(), call.path_param("templateId"))
 
 
-@api_handler()
-def get(request: Request[Any]) -> Response:
-    return ok(service.template_view(service.default_store(), request.path_param("templateId")))
+@routes.post(BASE, summary="Create a coupon template", status=201,
+             errors={400: ["VALIDATION_ERROR"], 409: ["TEMPLATE_EXISTS"]})
+def create_template(body: TemplateCreate, key: IdempotencyKey, caller: CallerDep) -> TemplateView:
+    """A template of one of eight kinds (fixed amount, threshold, percentage, random amount, red
+    packet, gift, voucher code, bundle), with its stock, shards, validity, limits, eligibility and
+    funding. It starts as `draft`: activate it to open claims."""
+    return TemplateView.model_validate(service.create_template(service.default_store(), body, caller.subject, utc_now()).view())
 
 
-@api_handler()
-def list_(request: Request[Any]) -> Response:
-    limit = request.query.get("limit", "20")
-    if not limit.isdigit() or not 1 <= int(limit) <= 100:
-        raise InvalidInput("limit must be 1 to 100", code="VALIDATION_ERROR")
-    templates, cursor = service.default_store().list_templates(int(limit), request.query.get("cursor"))
-    return ok({"items": [t.view() for t in templates], "nextCursor": cursor})
+@routes.get(BASE, summary="List coupon templates", errors={400: ["INVALID_CURSOR"]})
+def list_templates(limit: Annotated[int, limit_query()] = 20, cursor: Cursor = None) -> TemplatePage:
+    """Newest first."""
+    templates, next_cursor = service.default_store().list_templates(limit, cursor)
+    return TemplatePage.model_validate({"items": [t.view() for t in templates], "nextCursor": next_cursor})
 
 
-def _template_now(request: Request[Any]) -> Any:
-    return service.template_view(service.default_store(), request.path_param("templateId"))
+@routes.get(f"{BASE}/{{templateId}}", summary="A coupon template, with the stock left", errors=NOT_FOUND)
+def get_template(templateId: TemplateIdPath) -> TemplateWithStock:
+    return TemplateWithStock.model_validate(service.template_view(service.default_store(), templateId))
 
 
-@api_handler(body=StatusChange, audit_before=_template_now)
-def change_status(request: Request[StatusChange]) -> Response:
-    template = service.change_status(service.default_store(), request.path_param("templateId"), request.json_body().status, utc_now())
-    return ok(template.view())
+@routes.put(f"{BASE}/{{templateId}}/status", summary="Activate, pause or end a template",
+            errors={**NOT_FOUND, 409: ["VERSION_CONFLICT"], 422: ["INVALID_STATUS_TRANSITION"]},
+            audit=Audit(before=_template_now))
+def change_template_status(templateId: TemplateIdPath, body: StatusChange, key: IdempotencyKey) -> TemplateView:
+    """Pausing stops claims at once (every stock shard carries the template's active flag); an
+    ended template never opens again."""
+    return TemplateView.model_validate(service.change_status(service.default_store(), templateId, body.status, utc_now()).view())
 
 
-@api_handler(body=StockAddition, audit_before=_template_now)
-def add_stock(request: Request[StockAddition]) -> Response:
-    template = service.add_stock(service.default_store(), request.path_param("templateId"), request.json_body().add, utc_now())
-    return ok(template.view())
+@routes.post(f"{BASE}/{{templateId}}/stock", summary="Add stock to a template",
+             errors={**NOT_FOUND, 409: ["VERSION_CONFLICT"], 422: ["USE_CODE_UPLOAD", "TEMPLATE_ENDED"]},
+             audit=Audit(before=_template_now))
+def add_stock(templateId: TemplateIdPath, body: StockAddition, key: IdempotencyKey) -> TemplateView:
+    """Spread over the template's shards."""
+    return TemplateView.model_validate(service.add_stock(service.default_store(), templateId, body.add, utc_now()).view())
 
 
-@api_handler(body=CodeUpload)
-def upload_codes(request: Request[CodeUpload]) -> Response:
-    upload_id = request.idempotency_key or ""
-    return created(service.upload_codes(service.default_store(), request.path_param("templateId"), request.json_body(), upload_id))
+@routes.post(f"{BASE}/{{templateId}}/codes", summary="Upload voucher codes", status=201,
+             errors={**NOT_FOUND, 400: ["DUPLICATE_CODES"], 409: ["DUPLICATE_CODES"],
+                     422: ["NOT_A_VOUCHER_TEMPLATE", "TEMPLATE_ENDED"]})
+def upload_codes(templateId: TemplateIdPath, body: CodeUpload, key: IdempotencyKey) -> CodeUploadResult:
+    """Up to 1,000 third-party codes a call, each issued once; a code seen before is refused. The
+    Idempotency-Key names the upload."""
+    return CodeUploadResult.model_validate(service.upload_codes(service.default_store(), templateId, body, key))
 
 
-handler = api_router(
-    {
-        f"POST {BASE}": create,
-        f"GET {BASE}": list_,
-        f"GET {BASE}/{{templateId}}": get,
-        f"PUT {BASE}/{{templateId}}/status": change_status,
-        f"POST {BASE}/{{templateId}}/stock": add_stock,
-        f"POST {BASE}/{{templateId}}/codes": upload_codes,
-    }
-)
+handler = serve(routes)

@@ -1,53 +1,61 @@
 """Payment flows under /v1/coupons/{couponId}/: quote, lock, redeem (核销), release, return."""
 
-from typing import Any
+from typing import Annotated, Any
 
+from loyalty.core.api import CallerDep, IdempotencyKey, Routes, serve
+from loyalty.core.api_params import id_path
 from loyalty.core.clock import utc_now
-from loyalty.core.http import Request, Response, api_handler, api_router, ok
 from loyalty.coupons import service
-from loyalty.coupons.model import LockRequest, OrderRef, QuoteRequest, RedeemRequest
+from loyalty.coupons.model import LockRequest, OrderDetails, OrderRef, RedeemRequest
 from loyalty.coupons.records import coupon_view
+from loyalty.coupons.views import CouponQuote, CouponView, ReturnedCoupons
 
 BASE = "/v1/coupons/{couponId}"
+routes = Routes("coupons")
+CouponIdPath = Annotated[str, id_path("The coupon id.", max_length=128)]
+OWNED = {403: ["NOT_RESOURCE_OWNER"], 404: ["COUPON_NOT_FOUND"]}
 
 
-def _view(coupon: Any) -> dict[str, Any]:
-    return coupon_view(coupon, coupon.status)
+def _view(coupon: Any) -> CouponView:
+    return CouponView.model_validate(coupon_view(coupon, coupon.status))
 
 
-@api_handler(body=QuoteRequest, idempotency="none")
-def quote(request: Request[QuoteRequest]) -> Response:
-    return ok(service.quote(service.default_store(), request.caller, request.path_param("couponId"), request.json_body(), utc_now()))
+@routes.post(f"{BASE}/quote", summary="What a coupon takes off an order", idempotency="none", errors=OWNED)
+def quote_coupon(couponId: CouponIdPath, body: OrderDetails, caller: CallerDep) -> CouponQuote:
+    """Changes nothing and needs no Idempotency-Key. An inapplicable coupon answers 200 with
+    `applicable: false` and the reason."""
+    return CouponQuote.model_validate(service.quote(service.default_store(), caller, couponId, body, utc_now()))
 
 
-@api_handler(body=LockRequest)
-def lock(request: Request[LockRequest]) -> Response:
-    return ok(_view(service.lock(service.default_store(), request.caller, request.path_param("couponId"), request.json_body(), utc_now())))
+@routes.post(f"{BASE}/lock", summary="Lock a coupon for an order",
+             errors={**OWNED, 409: ["COUPON_LOCKED", "COUPON_ALREADY_REDEEMED", "COUPON_CHANGED"],
+                     422: ["COUPON_EXPIRED", "COUPON_NOT_YET_VALID", "COUPON_NOT_APPLICABLE", "COUPON_NOT_REDEEMABLE"]})
+def lock_coupon(couponId: CouponIdPath, body: LockRequest, key: IdempotencyKey, caller: CallerDep) -> CouponView:
+    """Held for `ttlSeconds` (default 900); a lapsed lock releases itself. Locking again for the
+    same order extends it."""
+    return _view(service.lock(service.default_store(), caller, couponId, body, utc_now()))
 
 
-@api_handler(body=RedeemRequest)
-def redeem(request: Request[RedeemRequest]) -> Response:
-    return ok(_view(service.redeem(service.default_store(), request.caller, request.path_param("couponId"), request.json_body(), utc_now())))
+@routes.post(f"{BASE}/redeem", summary="Redeem a coupon (核销)",
+             errors={**OWNED, 409: ["COUPON_LOCKED", "COUPON_ALREADY_REDEEMED", "COUPON_CHANGED"],
+                     422: ["COUPON_EXPIRED", "COUPON_NOT_YET_VALID", "COUPON_NOT_APPLICABLE", "COUPON_NOT_REDEEMABLE"]})
+def redeem_coupon(couponId: CouponIdPath, body: RedeemRequest, key: IdempotencyKey, caller: CallerDep) -> CouponView:
+    """Again for the same order is a no-op that answers the redeemed coupon; another order is 409."""
+    return _view(service.redeem(service.default_store(), caller, couponId, body, utc_now()))
 
 
-@api_handler(body=OrderRef)
-def release(request: Request[OrderRef]) -> Response:
-    coupon = service.release(service.default_store(), request.caller, request.path_param("couponId"), request.json_body().orderId, utc_now())
-    return ok(_view(coupon))
+@routes.post(f"{BASE}/release", summary="Release a coupon's lock",
+             errors={**OWNED, 409: ["COUPON_NOT_LOCKED", "COUPON_LOCKED", "COUPON_ALREADY_REDEEMED", "COUPON_CHANGED"]})
+def release_coupon(couponId: CouponIdPath, body: OrderRef, key: IdempotencyKey, caller: CallerDep) -> CouponView:
+    return _view(service.release(service.default_store(), caller, couponId, body.orderId, utc_now()))
 
 
-@api_handler(body=OrderRef)
-def give_back(request: Request[OrderRef]) -> Response:
-    coupons = service.give_back(service.default_store(), request.caller, request.path_param("couponId"), request.json_body().orderId, utc_now())
-    return ok({"coupons": [_view(c) for c in coupons]})
+@routes.post(f"{BASE}/return", summary="Return a redeemed coupon after a refund",
+             errors={**OWNED, 409: ["COUPON_NOT_REDEEMED", "COUPON_ALREADY_REDEEMED", "COUPON_CHANGED"]})
+def return_coupon(couponId: CouponIdPath, body: OrderRef, key: IdempotencyKey, caller: CallerDep) -> ReturnedCoupons:
+    """The parts of a bundle redeemed for the same order return together."""
+    coupons = service.give_back(service.default_store(), caller, couponId, body.orderId, utc_now())
+    return ReturnedCoupons(coupons=[_view(c) for c in coupons])
 
 
-handler = api_router(
-    {
-        f"POST {BASE}/quote": quote,
-        f"POST {BASE}/lock": lock,
-        f"POST {BASE}/redeem": redeem,
-        f"POST {BASE}/release": release,
-        f"POST {BASE}/return": give_back,
-    }
-)
+handler = serve(routes)

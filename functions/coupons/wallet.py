@@ -1,23 +1,31 @@
 """GET /v1/customers/{customerId}/coupons?status=&limit=&cursor=: the customer's wallet."""
 
-from typing import Any
+from typing import Annotated
 
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from loyalty.core.api import CallerDep, Routes, serve
+from loyalty.core.api_params import Cursor, CustomerIdPath, limit_query
 from loyalty.core.clock import utc_now
-from loyalty.core.errors import InvalidInput
-from loyalty.core.http import Request, Response, api_handler, ok
 from loyalty.coupons import service
+from loyalty.coupons.model import CouponStatus
+from loyalty.coupons.views import Wallet
 
-STATUSES = ("available", "locked", "redeemed", "expired")
+routes = Routes("coupons")
 
 
-@api_handler()
-def handler(request: Request[Any]) -> Response:
-    customer_id = request.path_param("customerId")
-    request.caller.require_owner_or_operator(customer_id)
-    status = request.query.get("status")
-    limit = request.query.get("limit", "20")
-    if status is not None and status not in STATUSES:
-        raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", code="VALIDATION_ERROR")
-    if not limit.isdigit() or not 1 <= int(limit) <= 100:
-        raise InvalidInput("limit must be 1 to 100", code="VALIDATION_ERROR")
-    return ok(service.wallet(service.default_store(), customer_id, status, int(limit), request.query.get("cursor"), utc_now()))
+@routes.get("/v1/customers/{customerId}/coupons", summary="A customer's coupon wallet",
+            errors={400: ["INVALID_CURSOR"], 403: ["NOT_RESOURCE_OWNER"]})
+def wallet(
+    customerId: CustomerIdPath,
+    caller: CallerDep,
+    status: Annotated[CouponStatus | None, Query(description="Only coupons in this status (as of now: a lapsed lock is available again).")] = None,
+    limit: Annotated[int, limit_query()] = 20,
+    cursor: Cursor = None,
+) -> Wallet:
+    """Newest first."""
+    caller.require_owner_or_operator(customerId)
+    return Wallet.model_validate(service.wallet(service.default_store(), customerId, status, limit, cursor, utc_now()))
+
+
+handler = serve(routes)

@@ -72,6 +72,9 @@ GATEWAY_ERRORS = (
     (apigw.ResponseType.UNAUTHORIZED, "401", "UNAUTHENTICATED"),
     (apigw.ResponseType.ACCESS_DENIED, "403", "FORBIDDEN"),
     (apigw.ResponseType.THROTTLED, "429", "THROTTLED"),
+    # Every route has an authorizer, so API Gateway's "missing authentication token" means no route
+    # matched the path (a known path with another method is the ANY method's 405, below).
+    (apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "404", "ROUTE_NOT_FOUND"),
     (apigw.ResponseType.REQUEST_TOO_LARGE, "413", "PAYLOAD_TOO_LARGE"),
     (apigw.ResponseType.BAD_REQUEST_BODY, "400", "VALIDATION_ERROR"),
     (apigw.ResponseType.DEFAULT_4_XX, "400", "BAD_REQUEST"),
@@ -190,6 +193,7 @@ class Api(Construct):
                 request_parameters={f"method.request.path.{p}": True for p in path_parameters(route.path)},
                 api_key_required=settings.require_api_key,
             )
+        self.method_not_allowed = self._answer_other_methods_with_405(topology, settings)
         self.usage_plan = self._usage_plan(settings)
 
         self.web_acl = self._web_acl(settings)
@@ -199,6 +203,36 @@ class Api(Construct):
             resource_arn=self.rest_api.deployment_stage.stage_arn,
             web_acl_arn=self.web_acl.attr_arn,
         )
+
+    def _answer_other_methods_with_405(self, topology: Topology, settings: EnvironmentSettings) -> dict[str, apigw.Method]:
+        """An ANY method on every routed path answers the methods the path does not have: 405 with
+        `Allow`, as the functions and the local API do. API Gateway prefers a path's own methods to
+        ANY, and the mock integration costs no Lambda invocation. Callers still need a token (and
+        the API key where required), so it tells nothing to an anonymous caller."""
+        allowed: dict[str, set[str]] = {}
+        for route, _ in topology.routes():
+            allowed.setdefault(route.path, set()).add(route.method)
+        methods = {}
+        for path, verbs in sorted(allowed.items()):
+            allow = ", ".join(sorted(verbs))
+            body = json.dumps({"error": {"code": "METHOD_NOT_ALLOWED", "message": f"allowed: {allow}", "details": []}})
+            methods[path] = self.rest_api.root.resource_for_path(path).add_method(
+                "ANY",
+                apigw.MockIntegration(
+                    request_templates={"application/json": '{"statusCode": 405}'},
+                    passthrough_behavior=apigw.PassthroughBehavior.WHEN_NO_TEMPLATES,
+                    integration_responses=[apigw.IntegrationResponse(
+                        status_code="405",
+                        response_parameters={"method.response.header.Allow": f"'{allow}'"},
+                        response_templates={"application/json": body},
+                    )],
+                ),
+                method_responses=[apigw.MethodResponse(status_code="405", response_parameters={"method.response.header.Allow": True})],
+                authorizer=self.authorizer,
+                authorization_type=self.authorization_type,
+                api_key_required=settings.require_api_key,
+            )
+        return methods
 
     def _usage_plan(self, settings: EnvironmentSettings) -> apigw.UsagePlan:
         """Backend callers (the mobile-banking backend, ...) each hold an API key in one usage plan:

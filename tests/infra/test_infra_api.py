@@ -38,8 +38,26 @@ def test_route_is_a_cognito_protected_proxy_method(synth: Synthesized, route: Ro
 
 
 def test_api_has_exactly_the_topology_methods_and_no_cors(synth: Synthesized) -> None:
-    """Given the routes / Then no other method exists (no OPTIONS: CORS is off)."""
-    assert set(_methods(synth)) == {(r.method, r.path) for r, _ in TOPOLOGY.routes()}
+    """Given the routes / Then no other method exists (no OPTIONS: CORS is off), but the 405 ANY per path."""
+    routed = {(r.method, r.path) for r, _ in TOPOLOGY.routes()}
+    assert set(_methods(synth)) == routed | {("ANY", path) for _, path in routed}
+
+
+def test_another_method_on_a_routed_path_is_405_with_allow(synth: Synthesized) -> None:
+    """Given a path with GET and PUT / Then its ANY method is a mock answering 405, Allow: GET, PUT, behind the authorizer."""
+    method = _methods(synth)[("ANY", "/v1/admin/point-rules/{ruleId}")]
+    response = method["Integration"]["IntegrationResponses"][0]
+    assert method["Integration"]["Type"] == "MOCK"
+    assert response["StatusCode"] == "405"
+    assert response["ResponseParameters"]["method.response.header.Allow"] == "'GET, PUT'"
+    assert json.loads(response["ResponseTemplates"]["application/json"])["error"]["code"] == "METHOD_NOT_ALLOWED"
+    assert method["AuthorizationType"] == "COGNITO_USER_POOLS"
+
+
+def test_an_unknown_path_is_404_in_the_error_shape(synth: Synthesized) -> None:
+    responses = [p for p in synth.of_type("AWS::ApiGateway::GatewayResponse").values() if p["ResponseType"] == "MISSING_AUTHENTICATION_TOKEN"]
+    assert responses and responses[0]["StatusCode"] == "404"
+    assert "ROUTE_NOT_FOUND" in responses[0]["ResponseTemplates"]["application/json"]
 
 
 def test_authorizer_uses_the_staff_user_pool(synth: Synthesized) -> None:

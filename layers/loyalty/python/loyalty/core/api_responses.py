@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 if TYPE_CHECKING:
     from loyalty.core.api import RouteOptions
@@ -79,3 +79,14 @@ def error_response_spec(status: int, codes: list[str], schema: dict[str, Any]) -
 
 def _success_text(status: int) -> str:
     return {200: "OK", 201: "Created", 202: "Accepted: the work goes on in the background."}.get(status, "OK")
+
+
+class SparseView(BaseModel):
+    """A response model whose empty optional fields are left out of the answer rather than sent as
+    null (a coupon that is not locked has no `lock`). The document still describes every field."""
+
+    model_config = ConfigDict(json_schema_mode_override="validation")
+
+    @model_serializer(mode="wrap")
+    def _leave_out_absent(self, serialize: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return {name: value for name, value in serialize(self).items() if value is not None}

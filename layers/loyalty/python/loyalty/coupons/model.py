@@ -171,6 +171,17 @@ class RedemptionRules(Strict):
 
 
 class TemplateCreate(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [{
+        "templateId": "spring-100-off-500", "name": "100 off 500 at partner merchants",
+        "benefit": {"kind": "threshold", "thresholdMinor": 50000, "amountMinor": 10000, "currency": "CNY"},
+        "totalStock": 10000, "dailyStock": 2000, "shards": 8,
+        "validity": {"type": "days_after_claim", "days": 30},
+        "limits": {"perCustomerLifetime": 1},
+        "eligibility": {"tiers": ["gold", "platinum"], "channels": ["mobile-app"]},
+        "funding": {"costCentre": "retail-marketing", "unitCostMinor": 10000, "currency": "CNY"},
+        "redemption": {"merchants": ["m-coffee-001"], "channels": ["mobile-app"]},
+    }]})
+
     templateId: TemplateId
     name: Name
     benefit: Benefit
@@ -191,14 +202,20 @@ class TemplateCreate(Strict):
 
 
 class StatusChange(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [{"status": "active"}]})
+
     status: TemplateStatus
 
 
 class StockAddition(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [{"add": 5000}]})
+
     add: Annotated[StrictInt, Field(ge=1, le=100_000_000)]
 
 
 class CodeUpload(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [{"codes": ["JD-7Q2K-9XWA", "JD-3MZP-44TR"]}]})
+
     codes: Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=128)]], Field(min_length=1, max_length=1000)]
 
 
@@ -236,11 +253,15 @@ class Template(BaseModel):
 
 
 class ClaimRequest(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [{"templateId": "spring-100-off-500", "channel": "mobile-app"}]})
+
     templateId: TemplateId
     channel: Key | None = None  # optional: checked against the template's eligible channels
 
 
 class OrderDetails(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [{"orderAmountMinor": 68800, "currency": "CNY", "merchantId": "m-coffee-001", "channel": "mobile-app"}]})
+
     orderAmountMinor: MinorUnits
     currency: Currency
     merchantId: Key
@@ -252,17 +273,23 @@ class QuoteRequest(OrderDetails):
 
 
 class LockRequest(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [{"orderId": "ord-20261207-0001", "ttlSeconds": 900, "order": {"orderAmountMinor": 68800, "currency": "CNY", "merchantId": "m-coffee-001", "channel": "mobile-app"}}]})
+
     orderId: Key
     ttlSeconds: Annotated[StrictInt, Field(ge=10, le=3600)] = 900
     order: OrderDetails | None = None
 
 
 class RedeemRequest(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [{"orderId": "ord-20261207-0001", "order": {"orderAmountMinor": 68800, "currency": "CNY", "merchantId": "m-coffee-001", "channel": "mobile-app"}}]})
+
     orderId: Key
     order: OrderDetails | None = None
 
 
 class OrderRef(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [{"orderId": "ord-20261207-0001"}]})
+
     orderId: Key
 
 

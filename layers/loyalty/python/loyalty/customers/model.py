@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from loyalty.core.money import Currency, MinorUnits
+from loyalty.core.text import Label
 
 CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
@@ -93,6 +94,6 @@ class TierChangedDetail(BaseModel):
 
 
 class SetTagsRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [{"tags": ["wealth-prospect", "branch-event-2026"]}]})
 
-    tags: list[Tag] = Field(max_length=100)
+    tags: list[Label] = Field(max_length=100, description="The engine's own tags; each one line, not blank.")
