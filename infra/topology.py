@@ -452,7 +452,8 @@ TOPOLOGY = Topology(
                 Route("POST", "/v1/points/redemptions", "customer"),
                 Route("GET", "/v1/points/redemptions/{redemptionId}", "customer"),
             ),
-            tables={POINTS: "write", AUDIT: "append"},  # audit: an operator redeeming for a customer
+            # audit: an operator redeeming for a customer; customers: that customer must be known
+            tables={POINTS: "write", AUDIT: "append", "customers": "read"},
         ),
         Function(
             "points-redemption-outcomes",
@@ -494,10 +495,12 @@ TOPOLOGY = Topology(
                 Route("PUT", "/v1/admin/point-tiers", "operator"),
                 Route("GET", "/v1/admin/point-tiers", "operator"),
                 Route("PUT", "/v1/admin/points/risk-settings", "operator"),
+                Route("GET", "/v1/admin/points/risk-settings", "operator"),
                 Route("GET", "/v1/admin/points/risk-holds", "operator"),
                 Route("POST", "/v1/admin/points/risk-holds/{holdId}/decision", "operator"),
             ),
-            tables={AUDIT: "append", POINTS: "write", IDEMPOTENCY: "write"},
+            # customers: adjustments are refused for a customer the engine has never seen
+            tables={AUDIT: "append", POINTS: "write", IDEMPOTENCY: "write", "customers": "read"},
         ),
         Function(
             "points-expiry",

@@ -1,122 +1,185 @@
 """Operator API for campaigns: definitions (by hand or from a template), the maker-checker
-lifecycle and the kill switch, manual fires, runs, the audit log and the report."""
+lifecycle and the kill switch, manual fires, runs, audience uploads, the audit log and the report."""
 
-from typing import Any
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from loyalty.campaigns import runs, service, templates, uploads
-from loyalty.campaigns.model import CampaignDefinition, FireRequest, FromTemplate, Transition
+from loyalty.campaigns.model import CampaignRequest, FireRequest, FromTemplate, Transition
+from loyalty.campaigns.uploads import AudienceUpload
+from loyalty.campaigns.views import (
+    CampaignAudit,
+    CampaignList,
+    CampaignReport,
+    CampaignView,
+    EffectiveStatus,
+    RunView,
+    TemplateInfo,
+    TemplateList,
+    UploadProgress,
+    UploadResult,
+)
+from loyalty.core.api import Audit, Call, CallerDep, IdempotencyKey, Routes, serve
+from loyalty.core.api_params import id_path
 from loyalty.core.clock import utc_now
 from loyalty.core.errors import InvalidInput
-from loyalty.core.http import Request, Response, api_handler, api_router, created, ok
-from loyalty.core.idempotency import require_key
 
 ROOT = "/v1/admin/campaigns"
-ACTIONS = ("submit", "approve", "reject", "pause", "resume", "end")
+routes = Routes("campaigns")
+
+CampaignIdPath = Annotated[str, id_path("The campaign's id.")]
+TemplatePath = Annotated[str, id_path("A template's name, from `GET /v1/admin/campaign-templates`.")]
+StatusFilter = Annotated[EffectiveStatus | None, Query(description="Only campaigns in this effective status (what they are now).")]
+NOT_FOUND = {404: ["CAMPAIGN_NOT_FOUND"]}
 
 
-@api_handler(body=CampaignDefinition)
-def create(request: Request[CampaignDefinition]) -> Response:
-    return created(service.save(service.default_store(), request.json_body(), request.caller.subject, utc_now(), create=True))
+def _campaign_now(call: Call) -> Any:
+    return service.view(service.default_store().get(call.path_param("campaignId")), utc_now())
 
 
-def _campaign_now(request: Request[Any]) -> Any:
-    return service.view(service.default_store().get(request.path_param("campaignId")), utc_now())
+# ---- definitions ---------------------------------------------------------------------------------
 
 
-@api_handler(body=CampaignDefinition, audit_before=_campaign_now)
-def update(request: Request[CampaignDefinition]) -> Response:
-    definition = request.json_body()
-    if definition.campaignId != request.path_param("campaignId"):
-        raise InvalidInput("the body's campaignId must match the path", code="VALIDATION_ERROR")
-    return ok(service.save(service.default_store(), definition, request.caller.subject, utc_now(), create=False))
+@routes.post(ROOT, summary="Create a campaign (a draft)", status=201, errors={409: ["CAMPAIGN_VERSION_CONFLICT"]})
+def create_campaign(body: CampaignRequest, key: IdempotencyKey, caller: CallerDep) -> CampaignView:
+    """Saves version 1 of a new campaign as a draft, with the caller as its author. A budget by a
+    personal attribute (customerId, deviceHash, ...) is refused: budget by branch, product or
+    merchant, and cap a customer with `frequencyCaps`. `CAMPAIGN_VERSION_CONFLICT`: the id is taken."""
+    return CampaignView.model_validate(service.save(service.default_store(), body, caller.subject, utc_now(), create=True))
 
 
-@api_handler(body=FromTemplate)
-def create_from_template(request: Request[FromTemplate]) -> Response:
-    store, body = service.default_store(), request.json_body()
-    return created(service.save_from_template(store, request.path_param("template"), body, request.caller.subject, utc_now()))
-
-
-@api_handler()
-def list_templates(request: Request[Any]) -> Response:
-    return ok({"items": templates.describe()})
-
-
-@api_handler()
-def list_campaigns(request: Request[Any]) -> Response:
+@routes.get(ROOT, summary="List campaigns")
+def list_campaigns(status: StatusFilter = None) -> CampaignList:
+    """Every campaign with its current version, optionally only those in one effective status."""
     now = utc_now()
-    return ok({"items": [service.view(m, now) for m in service.default_store().listed()]})
+    views = (service.view(meta, now) for meta in service.default_store().listed())
+    return CampaignList(items=[CampaignView.model_validate(v) for v in views if status is None or v["effectiveStatus"] == status])
 
 
-@api_handler()
-def get_campaign(request: Request[Any]) -> Response:
-    return ok(service.view(service.default_store().get(request.path_param("campaignId")), utc_now()))
+@routes.get(f"{ROOT}/{{campaignId}}", summary="A campaign", errors=NOT_FOUND)
+def get_campaign(campaignId: CampaignIdPath) -> CampaignView:
+    """The campaign's current version, with its status and who wrote and approved it."""
+    return CampaignView.model_validate(service.view(service.default_store().get(campaignId), utc_now()))
 
 
-def _transition(action: str) -> Any:
-    """submit, approve, reject, pause (the kill switch), resume, end: one route each."""
-
-    @api_handler(body=Transition, audit_before=_campaign_now)
-    def handle(request: Request[Transition]) -> Response:
-        campaign_id = request.path_param("campaignId")
-        return ok(service.transition(service.default_store(), campaign_id, action, request.json_body(), request.caller, utc_now()))
-
-    return handle
-
-
-# The run id derives from the caller and the Idempotency-Key: the same request fires once.
-@api_handler(body=FireRequest, idempotency="domain")
-def fire(request: Request[FireRequest]) -> Response:
-    body = request.json_body()
-    run = runs.fire(service.default_store(), request.path_param("campaignId"), f"api:{request.caller.subject}:{require_key(request)}",
-                    request.caller.subject, utc_now(), customer_ids=body.customerIds)
-    return Response(202, run)
+@routes.put(f"{ROOT}/{{campaignId}}", summary="Edit a draft campaign (a new version)",
+            errors={**NOT_FOUND, 409: ["CAMPAIGN_VERSION_CONFLICT"]}, audit=Audit(before=_campaign_now))
+def update_campaign(campaignId: CampaignIdPath, body: CampaignRequest, key: IdempotencyKey, caller: CallerDep) -> CampaignView:
+    """Saves a new version of a draft; the editor becomes its author (and can no longer approve it).
+    The body's `campaignId` must be the path's. `CAMPAIGN_VERSION_CONFLICT`: it is no longer a draft,
+    or changed meanwhile."""
+    if body.campaignId != campaignId:
+        raise InvalidInput("the body's campaignId must match the path", code="VALIDATION_ERROR")
+    return CampaignView.model_validate(service.save(service.default_store(), body, caller.subject, utc_now(), create=False))
 
 
-@api_handler(body=uploads.AudienceUpload)
-def upload_audience(request: Request[uploads.AudienceUpload]) -> Response:
-    campaign_id = request.path_param("campaignId")
-    return ok(uploads.upload(service.default_store(), campaign_id, request.json_body(), request.caller, utc_now()))
+@routes.get("/v1/admin/campaign-templates", summary="List the campaign templates")
+def list_campaign_templates() -> TemplateList:
+    """Ready-made campaigns (活动模板), each with the parameters it takes."""
+    return TemplateList(items=[TemplateInfo.model_validate(t) for t in templates.describe()])
 
 
-@api_handler()
-def upload_progress(request: Request[Any]) -> Response:
-    return ok(uploads.progress(service.default_store(), request.path_param("campaignId"), request.path_param("uploadId")))
+@routes.post("/v1/admin/campaign-templates/{template}/campaigns", summary="Create a campaign from a template", status=201,
+             errors={404: ["CAMPAIGN_TEMPLATE_NOT_FOUND"], 409: ["CAMPAIGN_VERSION_CONFLICT"]},
+             operation_id="createCampaignFromTemplate")
+def create_from_template(template: TemplatePath, body: FromTemplate, key: IdempotencyKey, caller: CallerDep) -> CampaignView:
+    """The template writes the trigger, audience, variants and caps from its parameters; the result
+    is validated like a definition written by hand (400 `VALIDATION_ERROR` naming what is wrong) and
+    saved as a draft."""
+    saved = service.save_from_template(service.default_store(), template, body, caller.subject, utc_now())
+    return CampaignView.model_validate(saved)
 
 
-@api_handler()
-def get_run(request: Request[Any]) -> Response:
-    return ok(runs.get(service.default_store(), request.path_param("campaignId"), request.path_param("runId")))
+# ---- the maker-checker lifecycle -------------------------------------------------------------------
+
+# action: (summary, description). One route each, with its own operationId.
+LIFECYCLE = {
+    "submit": ("Submit a draft campaign for approval", "draft → pending_approval. The draft can no longer be edited."),
+    "approve": ("Approve a campaign (checker)",
+                "pending_approval → approved: active while its window is open. Needs the `approvers` group, and another "
+                "operator than the author of the current version (maker-checker)."),
+    "reject": ("Reject a campaign back to draft", "pending_approval → draft, to be edited and submitted again."),
+    "pause": ("Pause a campaign (the kill switch)", "approved → paused: nothing more is granted, at once."),
+    "resume": ("Resume a paused campaign", "paused → approved."),
+    "end": ("End a campaign", "Any state but ended → ended, for good."),
+}
 
 
-@api_handler()
-def audit(request: Request[Any]) -> Response:
+def _lifecycle_route(action: str, summary: str, description: str) -> None:
+    def transition(campaignId: CampaignIdPath, body: Transition, key: IdempotencyKey, caller: CallerDep) -> CampaignView:
+        changed = service.transition(service.default_store(), campaignId, action, body, caller, utc_now())
+        return CampaignView.model_validate(changed)
+
+    errors: dict[int, list[str]] = {**NOT_FOUND, 409: ["CAMPAIGN_STATE_CONFLICT"], 422: ["INVALID_TRANSITION"]}
+    if action == "approve":
+        errors[403] = ["APPROVER_REQUIRED", "APPROVER_IS_AUTHOR"]
+    transition.__name__ = transition.__qualname__ = f"{action}_campaign"
+    transition.__doc__ = (f"{description} The note and the change go to the campaign's audit log. "
+                          "`INVALID_TRANSITION`: not from this state.")
+    routes.post(f"{ROOT}/{{campaignId}}/{action}", summary=summary, errors=errors, audit=Audit(before=_campaign_now),
+                approvers=action == "approve", operation_id=f"{action}Campaign")(transition)
+
+
+for _action, (_summary, _description) in LIFECYCLE.items():
+    _lifecycle_route(_action, _summary, _description)
+
+
+# ---- runs and audiences ----------------------------------------------------------------------------
+
+
+@routes.post(f"{ROOT}/{{campaignId}}/fire", summary="Fire a campaign (an audience run)", status=202, idempotency="domain",
+             errors={**NOT_FOUND, 409: ["CAMPAIGN_CONTENDED"], 422: ["CAMPAIGN_NOT_ACTIVE"]})
+def fire_campaign(campaignId: CampaignIdPath, body: FireRequest, key: IdempotencyKey, caller: CallerDep) -> RunView:
+    """Starts a run granting the reward to the campaign's audience, or to those of `customerIds` who
+    are in it (an override narrows the approved audience, never widens it). The run id derives from
+    the caller and the Idempotency-Key: the same request answers the run it started."""
+    run = runs.fire(service.default_store(), campaignId, f"api:{caller.subject}:{key}", caller.subject, utc_now(),
+                    customer_ids=body.customerIds)
+    return RunView.model_validate(run)
+
+
+@routes.get(f"{ROOT}/{{campaignId}}/runs/{{runId}}", summary="A run's progress", errors={404: ["RUN_NOT_FOUND"]})
+def get_campaign_run(campaignId: CampaignIdPath, runId: Annotated[str, id_path("The run's id, from the fire.")]) -> RunView:
+    """How far the run got: customers found, processed and granted."""
+    return RunView.model_validate(runs.get(service.default_store(), campaignId, runId))
+
+
+@routes.post(f"{ROOT}/{{campaignId}}/audience-uploads", summary="Upload a batch of the campaign's audience (CSV)",
+             errors={**NOT_FOUND, 400: ["BATCH_TOO_LARGE"], 403: ["APPROVER_REQUIRED", "APPROVER_IS_AUTHOR"],
+                     422: ["INVALID_TRANSITION"]})
+def upload_audience(campaignId: CampaignIdPath, body: AudienceUpload, key: IdempotencyKey, caller: CallerDep) -> UploadResult:
+    """Ids the engine knows join the campaign's uploaded audience; unknown and malformed ones are
+    listed in the answer, and the rest still import. Once the campaign is approved, adding to its
+    list needs the `approvers` group and another operator than its author. `INVALID_TRANSITION`: the
+    campaign has ended."""
+    return UploadResult.model_validate(uploads.upload(service.default_store(), campaignId, body, caller, utc_now()))
+
+
+@routes.get(f"{ROOT}/{{campaignId}}/audience-uploads/{{uploadId}}", summary="An audience upload's progress",
+            errors={404: ["UPLOAD_NOT_FOUND"]})
+def get_audience_upload(campaignId: CampaignIdPath, uploadId: Annotated[str, id_path("The upload's id.")]) -> UploadProgress:
+    """What the upload's batches add up to."""
+    return UploadProgress.model_validate(uploads.progress(service.default_store(), campaignId, uploadId))
+
+
+# ---- the audit log and the report ------------------------------------------------------------------
+
+
+@routes.get(f"{ROOT}/{{campaignId}}/audit", summary="A campaign's audit log", errors=NOT_FOUND)
+def get_campaign_audit(campaignId: CampaignIdPath) -> CampaignAudit:
+    """Every change to the campaign: who, when, the state before and after, and the note."""
     store = service.default_store()
-    campaign_id = request.path_param("campaignId")
-    store.get(campaign_id)
-    entries = [{k: v for k, v in e.items() if k not in ("pk", "sk")} for e in store.audit(campaign_id)]
-    return ok({"items": entries})
+    store.get(campaignId)
+    return CampaignAudit.model_validate({"items": store.audit(campaignId)})
 
 
-@api_handler()
-def report(request: Request[Any]) -> Response:
-    return ok(service.report(service.default_store(), request.path_param("campaignId"), utc_now()))
+@routes.get(f"{ROOT}/{{campaignId}}/report", summary="A campaign's report", errors=NOT_FOUND)
+def get_campaign_report(campaignId: CampaignIdPath) -> CampaignReport:
+    """Per arm: targeted, granted, notified, redeemed, cancelled and cost; card spend per targeted
+    customer and each arm's uplift against control; the budget used and left per period; and when
+    the budget runs out at the current burn."""
+    return CampaignReport.model_validate(service.report(service.default_store(), campaignId, utc_now()))
 
 
-handler = api_router(
-    {
-        f"POST {ROOT}": create,
-        f"GET {ROOT}": list_campaigns,
-        f"GET {ROOT}/{{campaignId}}": get_campaign,
-        f"PUT {ROOT}/{{campaignId}}": update,
-        **{f"POST {ROOT}/{{campaignId}}/{action}": _transition(action) for action in ACTIONS},
-        f"POST {ROOT}/{{campaignId}}/fire": fire,
-        f"GET {ROOT}/{{campaignId}}/runs/{{runId}}": get_run,
-        f"POST {ROOT}/{{campaignId}}/audience-uploads": upload_audience,
-        f"GET {ROOT}/{{campaignId}}/audience-uploads/{{uploadId}}": upload_progress,
-        f"GET {ROOT}/{{campaignId}}/audit": audit,
-        f"GET {ROOT}/{{campaignId}}/report": report,
-        "GET /v1/admin/campaign-templates": list_templates,
-        "POST /v1/admin/campaign-templates/{template}/campaigns": create_from_template,
-    }
-)
+handler = serve(routes)

@@ -2,158 +2,217 @@
 report, the redemption catalogue, the settlement of points-and-cash redemptions, and the risk
 warning's limits and holds."""
 
-from typing import Any
+from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from loyalty.core.api import Audit, Call, CallerDep, IdempotencyKey, Routes, serve
+from loyalty.core.api_params import CustomerIdPath, id_path
 from loyalty.core.clock import utc_now
-from loyalty.core.errors import InvalidInput, NotFound
-from loyalty.core.http import Request, Response, api_handler, api_router, created, ok
+from loyalty.core.errors import InvalidInput
 from loyalty.points import redemption, risk, risk_service, service, tier_service
 from loyalty.points.model import AdjustmentRequest, RuleDefinition
 from loyalty.points.redemption import CatalogueItem, SettlementRequest
 from loyalty.points.risk import RiskDecision, RiskSettings
 from loyalty.points.tiers import TierLadder
+from loyalty.points.views import (
+    BalanceView,
+    CatalogueItemView,
+    CataloguePage,
+    LiabilityView,
+    RedemptionView,
+    RiskHoldList,
+    RiskHoldView,
+    RiskSettingsView,
+    RuleList,
+    RuleView,
+    TierLadderView,
+)
 
 RULES = "/v1/admin/point-rules"
+routes = Routes("points")
+RuleIdPath = Annotated[str, id_path("The earn rule id.")]
+ItemIdPath = Annotated[str, id_path("The catalogue item id.")]
+CONTENDED = "ACCOUNT_CONTENDED"  # the customer's account changed on every retry: try again
 
 
-@api_handler(body=RuleDefinition)
-def create_rule(request: Request[RuleDefinition]) -> Response:
-    rule = service.save_rule(service.default_store(), request.json_body(), request.caller.subject, utc_now(), create=True)
-    return created(service.rule_view(rule))
+def _matching(field: str, in_body: str, in_path: str) -> None:
+    if in_body != in_path:
+        raise InvalidInput(f"the body's {field} must match the path", code="VALIDATION_ERROR",
+                           details=[{"field": field, "in": "body", "problem": "must match the path"}])
 
 
-def _rule_now(request: Request[Any]) -> Any:
-    return service.rule_view(service.default_store().rule(request.path_param("ruleId")))
+# ---- earn rules ----------------------------------------------------------------------------------
 
 
-@api_handler(body=RuleDefinition, audit_before=_rule_now)
-def update_rule(request: Request[RuleDefinition]) -> Response:
-    definition = request.json_body()
-    if definition.ruleId != request.path_param("ruleId"):
-        raise InvalidInput("the body's ruleId must match the path", code="VALIDATION_ERROR")
-    rule = service.save_rule(service.default_store(), definition, request.caller.subject, utc_now(), create=False)
-    return ok(service.rule_view(rule))
+@routes.post(RULES, summary="Create an earn rule", status=201, errors={409: ["RULE_VERSION_CONFLICT"]})
+def create_point_rule(body: RuleDefinition, key: IdempotencyKey, caller: CallerDep) -> RuleView:
+    """Version 1 of a new rule; in force for accrual within the configuration cache's lifetime. A
+    rule id already taken is 409 `RULE_VERSION_CONFLICT`."""
+    rule = service.save_rule(service.default_store(), body, caller.subject, utc_now(), create=True)
+    return RuleView.model_validate(service.rule_view(rule))
 
 
-@api_handler()
-def list_rules(request: Request[Any]) -> Response:
-    return ok({"items": [service.rule_view(r) for r in service.default_store().rules()]})
+@routes.get(RULES, summary="List the earn rules")
+def list_point_rules() -> RuleList:
+    """Every rule's current version, active or not."""
+    return RuleList.model_validate({"items": [service.rule_view(r) for r in service.default_store().rules()]})
 
 
-@api_handler()
-def get_rule(request: Request[Any]) -> Response:
-    version = request.query.get("version")
-    if version is not None and not version.isdigit():
-        raise InvalidInput("version must be a positive integer", code="VALIDATION_ERROR")
-    rule = service.default_store().rule(request.path_param("ruleId"), int(version) if version else None)
-    return ok(service.rule_view(rule))
+@routes.get(f"{RULES}/{{ruleId}}", summary="An earn rule, current or of one version", errors={404: ["RULE_NOT_FOUND"]})
+def get_point_rule(
+    ruleId: RuleIdPath,
+    version: Annotated[int | None, Query(ge=1, description="A past version; the current one if left out.")] = None,
+) -> RuleView:
+    """Every version ever saved stays readable: a ledger entry names the rule version that awarded it."""
+    return RuleView.model_validate(service.rule_view(service.default_store().rule(ruleId, version)))
 
 
-def _balance_now(request: Request[Any]) -> Any:
-    return service.balance(service.default_store(), request.path_param("customerId"), utc_now())
+def _rule_now(call: Call) -> Any:
+    return service.rule_view(service.default_store().rule(call.path_param("ruleId")))
 
 
-@api_handler(body=AdjustmentRequest, audit_before=_balance_now)
-def adjust(request: Request[AdjustmentRequest]) -> Response:
-    customer_id = request.path_param("customerId")
-    service.adjust(service.default_store(), customer_id, request.json_body(), request.caller.subject, request.idempotency_key or "", utc_now())
-    return created(service.balance(service.default_store(), customer_id, utc_now()))
+@routes.put(f"{RULES}/{{ruleId}}", summary="Change an earn rule", errors={404: ["RULE_NOT_FOUND"], 409: ["RULE_VERSION_CONFLICT"]},
+            audit=Audit(before=_rule_now))
+def update_point_rule(ruleId: RuleIdPath, body: RuleDefinition, key: IdempotencyKey, caller: CallerDep) -> RuleView:
+    """A new version replacing the whole definition (the body's `ruleId` must be the path's). Points
+    already booked keep the version that awarded them; a concurrent change is 409."""
+    _matching("ruleId", body.ruleId, ruleId)
+    rule = service.save_rule(service.default_store(), body, caller.subject, utc_now(), create=False)
+    return RuleView.model_validate(service.rule_view(rule))
 
 
-@api_handler()
-def liability(request: Request[Any]) -> Response:
-    return ok(service.liability(service.default_store()))
+# ---- adjustments and the liability ---------------------------------------------------------------
 
 
-def _catalogue_item_now(request: Request[Any]) -> Any:
-    return redemption.catalogue_item(service.default_store(), request.path_param("itemId")).model_dump(mode="json")
+def _balance_now(call: Call) -> Any:
+    return service.balance(service.default_store(), call.path_param("customerId"), utc_now())
 
 
-@api_handler(body=CatalogueItem, audit_before=_catalogue_item_now)
-def save_catalogue_item(request: Request[CatalogueItem]) -> Response:
-    item = request.json_body()
-    if item.itemId != request.path_param("itemId"):
-        raise InvalidInput("the body's itemId must match the path", code="VALIDATION_ERROR")
-    return ok(redemption.save_catalogue_item(service.default_store(), item, request.caller.subject, utc_now()))
+@routes.post("/v1/admin/customers/{customerId}/points/adjustments", summary="Adjust a customer's points", status=201,
+             errors={404: ["CUSTOMER_NOT_FOUND"], 409: [CONTENDED], 422: ["INSUFFICIENT_POINTS", "POINTS_TOO_FRAGMENTED"]},
+             audit=Audit(before=_balance_now))
+def adjust_points(customerId: CustomerIdPath, body: AdjustmentRequest, key: IdempotencyKey, caller: CallerDep) -> BalanceView:
+    """Credits points (valid for a year, paid by `costCentre`) or takes them (never below zero: 422
+    `INSUFFICIENT_POINTS`), as an `adjust` entry with the reason and the operator. Answers the
+    balance after it. A customer the engine has never seen (no profile from core banking) is 404
+    `CUSTOMER_NOT_FOUND`, and nothing is booked."""
+    service.require_known_customer(customerId)
+    store, now = service.default_store(), utc_now()
+    service.adjust(store, customerId, body, caller.subject, key, now)
+    return BalanceView.model_validate(service.balance(store, customerId, now))
 
 
-@api_handler()
-def list_catalogue(request: Request[Any]) -> Response:
-    return ok({"items": redemption.catalogue(service.default_store(), active_only=False)})
+@routes.get("/v1/admin/points/liability", summary="The points liability report")
+def get_points_liability() -> LiabilityView:
+    """Outstanding points by cost centre and expiry month, from the lots, with the balances' total,
+    which must agree: both are written by the same transactions."""
+    return LiabilityView.model_validate(service.liability(service.default_store()))
 
 
-def _redemption_now(request: Request[Any]) -> Any:
-    found = service.default_store().get_record(redemption.redemption_key(request.path_param("redemptionId")))
+# ---- the catalogue and settlements ---------------------------------------------------------------
+
+
+def _catalogue_item_now(call: Call) -> Any:
+    return redemption.catalogue_item(service.default_store(), call.path_param("itemId")).model_dump(mode="json")
+
+
+@routes.put("/v1/admin/points/catalogue/{itemId}", summary="Create or replace a catalogue item",
+            audit=Audit(before=_catalogue_item_now))
+def save_points_catalogue_item(itemId: ItemIdPath, body: CatalogueItem, key: IdempotencyKey, caller: CallerDep) -> CatalogueItemView:
+    """A coupon (its template is issued through `IssueCoupon`) or a mall item paid in points and cash
+    (the points are held while the payment is made). The body's `itemId` must be the path's.
+    Redemptions already made keep what they cost."""
+    _matching("itemId", body.itemId, itemId)
+    return CatalogueItemView.model_validate(redemption.save_catalogue_item(service.default_store(), body, caller.subject, utc_now()))
+
+
+@routes.get("/v1/admin/points/catalogue", summary="List every catalogue item")
+def list_points_catalogue_items() -> CataloguePage:
+    """Active and inactive."""
+    return CataloguePage.model_validate({"items": redemption.catalogue(service.default_store(), active_only=False)})
+
+
+def _redemption_now(call: Call) -> Any:
+    found = service.default_store().get_record(redemption.redemption_key(call.path_param("redemptionId")))
     return redemption.view(found) if found else None
 
 
 # The mall's payment backend reports how the cash part of a points-and-cash redemption ended.
-@api_handler(body=SettlementRequest, audit_before=_redemption_now)
-def settle(request: Request[SettlementRequest]) -> Response:
-    rid = request.path_param("redemptionId")
-    return ok(redemption.settle_payment(service.default_store(), rid, request.json_body(), utc_now()))
+@routes.post("/v1/admin/points/redemptions/{redemptionId}/settlement", summary="Settle a points-and-cash redemption",
+             errors={404: ["REDEMPTION_NOT_FOUND"], 409: ["REDEMPTION_SETTLED", CONTENDED], 422: ["NOT_A_MALL_REDEMPTION"]},
+             audit=Audit(before=_redemption_now))
+def settle_points_redemption(redemptionId: Annotated[str, id_path("The redemption id.")], body: SettlementRequest,
+                      key: IdempotencyKey) -> RedemptionView:
+    """`paid` completes the redemption; `failed` puts the points back into the lots they came from.
+    The same payment reported again answers the redemption as it is; a different outcome for a
+    settled one is 409 `REDEMPTION_SETTLED`."""
+    return RedemptionView.model_validate(redemption.settle_payment(service.default_store(), redemptionId, body, utc_now()))
 
 
-def _tiers_now(request: Request[Any]) -> Any:
+# ---- member levels -------------------------------------------------------------------------------
+
+
+def _tiers_now(call: Call) -> Any:
     found = service.default_store().ladder()
     return found[0].model_dump(mode="json") if found else None
 
 
-@api_handler(body=TierLadder, audit_before=_tiers_now)
-def save_tiers(request: Request[TierLadder]) -> Response:
-    return ok(tier_service.save_ladder(service.default_store(), request.json_body(), request.caller.subject, utc_now()))
+@routes.put("/v1/admin/point-tiers", summary="Set the member levels", errors={409: ["TIERS_VERSION_CONFLICT"]},
+            audit=Audit(before=_tiers_now))
+def save_point_tiers(body: TierLadder, key: IdempotencyKey, caller: CallerDep) -> TierLadderView:
+    """A new version of the whole ladder. Upgrades follow at the next growth earned; downgrades and
+    monthly benefits at the monthly re-evaluation."""
+    return TierLadderView.model_validate(tier_service.save_ladder(service.default_store(), body, caller.subject, utc_now()))
 
 
-@api_handler()
-def get_tiers(request: Request[Any]) -> Response:
-    found = service.default_store().ladder()
-    if found is None:
-        raise NotFound("no member levels are set yet", code="TIERS_NOT_SET")
-    ladder, version, record = found
-    return ok(tier_service.ladder_view(ladder, version, record["updatedBy"], record["updatedAt"]))
+@routes.get("/v1/admin/point-tiers", summary="The member levels in force", errors={404: ["TIERS_NOT_SET"]})
+def get_point_tiers() -> TierLadderView:
+    """404 `TIERS_NOT_SET` until an operator sets them."""
+    return TierLadderView.model_validate(tier_service.current_view(service.default_store()))
 
 
-def _risk_settings_now(request: Request[Any]) -> Any:
+# ---- the risk warning ----------------------------------------------------------------------------
+
+
+def _risk_settings_now(call: Call) -> Any:
     found = service.current_risk(service.default_store())
     return found.model_dump(mode="json") if found else None
 
 
-@api_handler(body=RiskSettings, audit_before=_risk_settings_now)
-def save_risk_settings(request: Request[RiskSettings]) -> Response:
-    return ok(risk_service.save_settings(service.default_store(), request.json_body(), request.caller.subject, utc_now()))
+@routes.put("/v1/admin/points/risk-settings", summary="Set the risk warning's limits", audit=Audit(before=_risk_settings_now))
+def save_risk_settings(body: RiskSettings, key: IdempotencyKey, caller: CallerDep) -> RiskSettingsView:
+    """Replaces both limits (one left out is removed). Accrual that would pass one is held whole as a
+    risk hold for an operator to decide."""
+    return RiskSettingsView.model_validate(risk_service.save_settings(service.default_store(), body, caller.subject, utc_now()))
 
 
-@api_handler()
-def risk_holds(request: Request[Any]) -> Response:
-    return ok({"items": risk_service.pending_holds(service.default_store())})
+@routes.get("/v1/admin/points/risk-settings", summary="The risk warning's limits")
+def get_risk_settings() -> RiskSettingsView:
+    """The limits as last saved, with who saved them and when (accrual sees a change within its
+    configuration cache's lifetime). Before any were ever saved, every field is null: no limits,
+    nothing is held."""
+    return RiskSettingsView.model_validate(risk_service.settings_view(service.default_store()))
 
 
-def _hold_now(request: Request[Any]) -> Any:
-    found = service.default_store().get_record(risk.hold_key(request.path_param("holdId")))
+@routes.get("/v1/admin/points/risk-holds", summary="List the risk holds awaiting a decision")
+def list_risk_holds() -> RiskHoldList:
+    """Every pending hold, oldest first."""
+    return RiskHoldList.model_validate({"items": risk_service.pending_holds(service.default_store())})
+
+
+def _hold_now(call: Call) -> Any:
+    found = service.default_store().get_record(risk.hold_key(call.path_param("holdId")))
     return risk.view(found) if found else None
 
 
-@api_handler(body=RiskDecision, audit_before=_hold_now)
-def decide_risk_hold(request: Request[RiskDecision]) -> Response:
-    hold_id = request.path_param("holdId")
-    return ok(risk_service.decide(service.default_store(), hold_id, request.json_body(), request.caller.subject, utc_now()))
+@routes.post("/v1/admin/points/risk-holds/{holdId}/decision", summary="Release or reject a risk hold",
+             errors={404: ["RISK_HOLD_NOT_FOUND"], 409: ["RISK_HOLD_DECIDED", CONTENDED]}, audit=Audit(before=_hold_now))
+def decide_risk_hold(holdId: Annotated[str, id_path("The risk hold id.")], body: RiskDecision, key: IdempotencyKey,
+                     caller: CallerDep) -> RiskHoldView:
+    """`release` books the held earnings as accrual would have (valid from today at the earliest);
+    `reject` books nothing. Decided once: a second decision is 409 `RISK_HOLD_DECIDED`."""
+    return RiskHoldView.model_validate(risk_service.decide(service.default_store(), holdId, body, caller.subject, utc_now()))
 
 
-handler = api_router(
-    {
-        f"POST {RULES}": create_rule,
-        f"GET {RULES}": list_rules,
-        f"GET {RULES}/{{ruleId}}": get_rule,
-        f"PUT {RULES}/{{ruleId}}": update_rule,
-        "POST /v1/admin/customers/{customerId}/points/adjustments": adjust,
-        "GET /v1/admin/points/liability": liability,
-        "PUT /v1/admin/points/catalogue/{itemId}": save_catalogue_item,
-        "GET /v1/admin/points/catalogue": list_catalogue,
-        "POST /v1/admin/points/redemptions/{redemptionId}/settlement": settle,
-        "PUT /v1/admin/point-tiers": save_tiers,
-        "GET /v1/admin/point-tiers": get_tiers,
-        "PUT /v1/admin/points/risk-settings": save_risk_settings,
-        "GET /v1/admin/points/risk-holds": risk_holds,
-        "POST /v1/admin/points/risk-holds/{holdId}/decision": decide_risk_hold,
-    }
-)
+handler = serve(routes)

@@ -1,62 +1,65 @@
-"""Customer points: balance, history, and the trial calculation (积分试算)."""
+"""Customer points: balance, history, the trial calculation (积分试算) and the redemption catalogue."""
 
-from typing import Any
+import json
+from typing import Annotated
 
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from loyalty.core.api import CallerDep, Routes, serve
+from loyalty.core.api_params import Cursor, CustomerIdPath, limit_query
 from loyalty.core.clock import utc_now
 from loyalty.core.dynamo import decode_cursor, encode_cursor
-from loyalty.core.errors import InvalidInput
-from loyalty.core.http import Request, Response, api_handler, api_router, ok
 from loyalty.points import redemption, service
-from loyalty.points.model import QuoteRequest
+from loyalty.points.model import EntryKind, QuoteRequest
+from loyalty.points.views import BalanceView, CataloguePage, HistoryPage, QuoteView
 
-KINDS = ("earn", "redeem", "expire", "reverse", "adjust")
-
-
-@api_handler()
-def balance(request: Request[Any]) -> Response:
-    customer_id = request.path_param("customerId")
-    request.caller.require_owner_or_operator(customer_id)
-    return ok(service.balance(service.default_store(), customer_id, utc_now()))
+routes = Routes("points")
 
 
-@api_handler()
-def history(request: Request[Any]) -> Response:
-    import json
+@routes.get("/v1/customers/{customerId}/points", summary="A customer's points balance", errors={403: ["NOT_RESOURCE_OWNER"]})
+def get_points_balance(customerId: CustomerIdPath, caller: CallerDep) -> BalanceView:
+    """Available, pending (held by the risk warning), held (by open redemptions), debt, growth value,
+    member level, and what lapses in the next 30 days. A customer with no points has zeros."""
+    caller.require_owner_or_operator(customerId)
+    return BalanceView.model_validate(service.balance(service.default_store(), customerId, utc_now()))
 
-    customer_id = request.path_param("customerId")
-    request.caller.require_owner_or_operator(customer_id)
-    kind, limit, cursor = request.query.get("kind"), request.query.get("limit", "20"), request.query.get("cursor")
-    if kind is not None and kind not in KINDS:
-        raise InvalidInput(f"kind must be one of {', '.join(KINDS)}", code="VALIDATION_ERROR")
-    if not limit.isdigit() or not 1 <= int(limit) <= 100:
-        raise InvalidInput("limit must be 1 to 100", code="VALIDATION_ERROR")
-    entries, last = service.default_store().history(customer_id, kind, int(limit), decode_cursor(cursor))
-    view = [
+
+@routes.get("/v1/customers/{customerId}/points/history", summary="A customer's points history",
+            errors={400: ["INVALID_CURSOR"], 403: ["NOT_RESOURCE_OWNER"]})
+def get_points_history(
+    customerId: CustomerIdPath,
+    caller: CallerDep,
+    kind: Annotated[EntryKind | None, Query(description="Only entries of this kind.")] = None,
+    limit: Annotated[int, limit_query()] = 20,
+    cursor: Cursor = None,
+) -> HistoryPage:
+    """Every ledger entry, newest first: earnings, redemptions, expiries, reversals (refunds, released
+    redemptions) and operators' adjustments."""
+    caller.require_owner_or_operator(customerId)
+    entries, last = service.default_store().history(customerId, kind, limit, decode_cursor(cursor))
+    items = [
         {"entryId": e["entryId"], "kind": e["kind"], "points": e["points"], "growth": e.get("growth", 0), "at": e["at"],
          "costCentre": e.get("costCentre"), "source": json.loads(e["source"]), "debtChange": e.get("debtChange", 0)}
         for e in entries
     ]
-    return ok({"items": view, "nextCursor": encode_cursor(last)})
+    return HistoryPage.model_validate({"items": items, "nextCursor": encode_cursor(last)})
 
 
-@api_handler(body=QuoteRequest, idempotency="none")
-def quote(request: Request[QuoteRequest]) -> Response:
-    body = request.json_body()
-    customer_id = body.detail.get("customerId", request.caller.subject)
-    request.caller.require_owner_or_operator(str(customer_id))
-    return ok(service.quote(service.default_store(), body.eventType, {**body.detail, "customerId": customer_id}))
+@routes.post("/v1/points/quote", summary="Quote what an event would earn (积分试算)", idempotency="none",
+             errors={403: ["NOT_RESOURCE_OWNER"]})
+def quote_points(body: QuoteRequest, caller: CallerDep) -> QuoteView:
+    """What each earn rule would award this event now, before and after its caps, for the event's
+    `customerId` (the caller if it names none; an operator may quote for anyone). Books nothing and
+    takes no Idempotency-Key. An event that breaks its contract is 400 `VALIDATION_ERROR`."""
+    customer_id = body.detail.get("customerId", caller.subject)
+    caller.require_owner_or_operator(str(customer_id))
+    return QuoteView.model_validate(service.quote(service.default_store(), body.eventType, {**body.detail, "customerId": customer_id}))
 
 
-@api_handler()
-def catalogue(request: Request[Any]) -> Response:
-    return ok({"items": redemption.catalogue(service.default_store(), active_only=True)})
+@routes.get("/v1/points/catalogue", summary="What points can buy")
+def get_points_catalogue() -> CataloguePage:
+    """The active catalogue items: coupons, and mall items paid in points and cash."""
+    return CataloguePage.model_validate({"items": redemption.catalogue(service.default_store(), active_only=True)})
 
 
-handler = api_router(
-    {
-        "GET /v1/customers/{customerId}/points": balance,
-        "GET /v1/customers/{customerId}/points/history": history,
-        "POST /v1/points/quote": quote,
-        "GET /v1/points/catalogue": catalogue,
-    }
-)
+handler = serve(routes)

@@ -1,39 +1,46 @@
 """Customer redemptions (积分兑换): points for a coupon, or points and cash for a mall item."""
 
-from typing import Any
+from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response
+
+from loyalty.core.api import CallerDep, IdempotencyKey, Routes, serve
+from loyalty.core.api_params import id_path
 from loyalty.core.clock import utc_now
-from loyalty.core.errors import NotFound
-from loyalty.core.http import Request, Response, api_handler, api_router, created, ok
-from loyalty.core.idempotency import require_key
-from loyalty.points import redemption
+from loyalty.points import redemption, service
 from loyalty.points.redemption import RedemptionRequest
-from loyalty.points.service import default_store
+from loyalty.points.views import RedemptionView
+
+routes = Routes("points")
 
 
-# The redemption id derives from the caller and the key, so the ledger itself refuses a second one.
-@api_handler(body=RedemptionRequest, idempotency="domain")
-def redeem(request: Request[RedemptionRequest]) -> Response:
-    body = request.json_body()
-    customer_id = body.customerId or request.caller.subject
-    request.caller.require_owner_or_operator(customer_id)
-    view, new = redemption.redeem(default_store(), customer_id, body, require_key(request), utc_now())
-    return created(view) if new else Response(200, view, {"Idempotent-Replayed": "true"})
+# The redemption id derives from the customer and the key, so the ledger itself refuses a second one.
+@routes.post("/v1/points/redemptions", summary="Redeem points (积分兑换)", status=201, idempotency="domain",
+             errors={403: ["NOT_RESOURCE_OWNER"], 404: ["ITEM_NOT_FOUND", "CUSTOMER_NOT_FOUND"], 409: ["ACCOUNT_CONTENDED"],
+                     422: ["INSUFFICIENT_POINTS", "POINTS_TOO_FRAGMENTED", "ITEM_NOT_AVAILABLE", "IDEMPOTENCY_KEY_REUSED"]})
+def redeem_points(body: RedemptionRequest, key: IdempotencyKey, caller: CallerDep) -> Response[RedemptionView]:
+    """The points leave the balance at once and show as `held` until the redemption settles: a coupon
+    when it is issued (or the points come back if it is refused), a mall item when the payment
+    backend reports the payment. A retry with the same key answers the same redemption with 200 and
+    `Idempotent-Replayed: true`; the same key for another item is 422 `IDEMPOTENCY_KEY_REUSED`.
+    An operator redeems for the customer named in `customerId`, who must be known to the engine
+    (404 `CUSTOMER_NOT_FOUND` otherwise)."""
+    customer_id = body.customerId or caller.subject
+    caller.require_owner_or_operator(customer_id)
+    if caller.is_operator:
+        service.require_known_customer(customer_id)
+    view, new = redemption.redeem(service.default_store(), customer_id, body, key, utc_now())
+    return Response(201 if new else 200, "application/json", RedemptionView.model_validate(view),
+                    None if new else {"Idempotent-Replayed": "true"})
 
 
-@api_handler()
-def get_redemption(request: Request[Any]) -> Response:
-    rid = request.path_param("redemptionId")
-    record = default_store().get_record(redemption.redemption_key(rid))
-    if record is None:
-        raise NotFound(f"redemption {rid} does not exist", code="REDEMPTION_NOT_FOUND")
-    request.caller.require_owner_or_operator(record["customerId"])
-    return ok(redemption.view(record))
+@routes.get("/v1/points/redemptions/{redemptionId}", summary="A points redemption", operation_id="getPointsRedemption",
+            errors={403: ["NOT_RESOURCE_OWNER"], 404: ["REDEMPTION_NOT_FOUND"]})
+def get_redemption(redemptionId: Annotated[str, id_path("The redemption id.")], caller: CallerDep) -> RedemptionView:
+    """The customer's own redemption, or anyone's for an operator."""
+    record = redemption.find(service.default_store(), redemptionId)
+    caller.require_owner_or_operator(record["customerId"])
+    return RedemptionView.model_validate(redemption.view(record))
 
 
-handler = api_router(
-    {
-        "POST /v1/points/redemptions": redeem,
-        "GET /v1/points/redemptions/{redemptionId}": get_redemption,
-    }
-)
+handler = serve(routes)

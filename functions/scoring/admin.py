@@ -1,111 +1,158 @@
 """Operator API for scoring: score models (versioned configuration), segments, their members and
-size estimates, a customer's scores, the nightly runs' progress, and a relationship manager's
-value roll-up."""
+size estimates, a customer's scores, the nightly runs' progress, and relationship managers' value
+roll-ups."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import RootModel
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from pydantic import ConfigDict, RootModel
 
+from loyalty.core.api import CallerDep, IdempotencyKey, Routes, serve
+from loyalty.core.api_params import Cursor, CustomerIdPath, id_path, limit_query
 from loyalty.core.clock import iso_utc, utc_now
 from loyalty.core.errors import InvalidInput
-from loyalty.core.http import Request, Response, api_handler, api_router, created, ok
 from loyalty.scoring import admin, nightly, service
+from loyalty.scoring.defaults import DEFAULT_MODELS
 from loyalty.scoring.segments import SegmentDefinition
+from loyalty.scoring.views import (
+    CustomerScoresView,
+    ManagerBook,
+    ManagerBooksPage,
+    ModelName,
+    RunProgressView,
+    ScoreModelView,
+    SegmentEstimate,
+    SegmentList,
+    SegmentMembersPage,
+    SegmentView,
+)
 
 SEGMENTS = "/v1/admin/segments"
+routes = Routes("scoring")
+
+ModelPath = Annotated[ModelName, Path(description="The score model.")]
+SegmentIdPath = Annotated[str, id_path("The segment's id.")]
+RunIdPath = Annotated[str, Path(pattern=r"^(latest|\d{4}-\d{2}-\d{2})$", description="The run's business day (YYYY-MM-DD), or `latest`.")]
+ManagerIdPath = Annotated[str, Path(min_length=1, max_length=64, description="The relationship manager's id, as core banking names them.")]
 
 
 class ModelConfig(RootModel[dict[str, Any]]):
-    """Any JSON object: which model it must be depends on the path; the service validates it."""
+    """A score model's configuration: its schema is the model's own (`RfmModel` for rfm, `ValueModel`
+    for value, `LifecycleModel`, `ChurnModel`, `AbuseModel`), so any object is taken here and the
+    model's schema is checked when it is saved (a 400 naming each problem)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {**DEFAULT_MODELS["rfm"], "windowDays": 90, "recencyCuts": [3, 10, 30, 60]},
+        {**DEFAULT_MODELS["churn"], "intercept": -2.5},
+        {**DEFAULT_MODELS["abuse"], "gateAtOrAbove": 70},
+    ]})
 
 
-@api_handler(body=ModelConfig)
-def save_model(request: Request[ModelConfig]) -> Response:
-    body = request.json_body().root
-    return ok(admin.save_model(service.default_store(), request.path_param("model"), body, request.caller.subject, iso_utc(utc_now())))
+@routes.get("/v1/admin/scoring/models/{model}", summary="A score model's configuration", operation_id="getScoreModel",
+            errors={404: ["MODEL_NOT_FOUND"]})
+def get_model(
+    model: ModelPath,
+    version: Annotated[int | None, Query(ge=0, description="A saved version (0: the built-in default); the one in force if left out.")] = None,
+) -> ScoreModelView:
+    """The version in force, or the version asked for (every version saved stays readable)."""
+    return ScoreModelView.model_validate(admin.model_view(service.default_store(), model, version))
 
 
-@api_handler()
-def get_model(request: Request[Any]) -> Response:
-    version = request.query.get("version")
-    if version is not None and not version.isdigit():
-        raise InvalidInput("version must be a whole number", code="VALIDATION_ERROR")
-    return ok(admin.model_view(service.default_store(), request.path_param("model"), int(version) if version else None))
+@routes.put("/v1/admin/scoring/models/{model}", summary="Save a score model's configuration", operation_id="saveScoreModel",
+            errors={409: ["VERSION_CONFLICT"]})
+def save_model(model: ModelPath, body: ModelConfig, key: IdempotencyKey, caller: CallerDep) -> ScoreModelView:
+    """A valid configuration becomes the next version and is in force at once (within the rules cache
+    time on other instances); customers are re-scored with it as their events come and by the nightly
+    run. An invalid one is a 400 naming each problem and changes nothing. 409 when another save of
+    the same model won the race: read it and save again."""
+    saved = admin.save_model(service.default_store(), model, body.root, caller.subject, iso_utc(utc_now()))
+    return ScoreModelView.model_validate(saved)
 
 
-@api_handler(body=SegmentDefinition)
-def create_segment(request: Request[SegmentDefinition]) -> Response:
-    return created(admin.save_segment(service.default_store(), request.json_body(), request.caller.subject, iso_utc(utc_now()), create=True))
+@routes.post(SEGMENTS, summary="Create a segment", status=201, operation_id="createSegment",
+             errors={409: ["SEGMENT_EXISTS", "VERSION_CONFLICT"], 422: ["SEGMENT_LIMIT_REACHED"]})
+def create_segment(body: SegmentDefinition, key: IdempotencyKey, caller: CallerDep) -> SegmentView:
+    """Version 1 of a new segment (客群). Customers enter it as they are re-scored. A segment id is taken
+    once; at most 40 segments exist (a re-scoring writes every membership change in one transaction)."""
+    saved = admin.save_segment(service.default_store(), body, caller.subject, iso_utc(utc_now()), create=True)
+    return SegmentView.model_validate(saved)
 
 
-@api_handler(body=SegmentDefinition)
-def update_segment(request: Request[SegmentDefinition]) -> Response:
-    definition = request.json_body()
-    if definition.segmentId != request.path_param("segmentId"):
-        raise InvalidInput("the body's segmentId must match the path", code="VALIDATION_ERROR")
-    return ok(admin.save_segment(service.default_store(), definition, request.caller.subject, iso_utc(utc_now()), create=False))
+@routes.put(f"{SEGMENTS}/{{segmentId}}", summary="Update a segment", operation_id="updateSegment",
+            errors={404: ["SEGMENT_NOT_FOUND"], 409: ["VERSION_CONFLICT"]})
+def update_segment(segmentId: SegmentIdPath, body: SegmentDefinition, key: IdempotencyKey, caller: CallerDep) -> SegmentView:
+    """Saves the definition as the segment's next version (the body's `segmentId` must be the path's).
+    Members enter and leave as they are re-scored; an inactive segment loses its members that way."""
+    if body.segmentId != segmentId:
+        raise InvalidInput("the body's segmentId must match the path", code="VALIDATION_ERROR",
+                           details=[{"field": "segmentId", "in": "body", "problem": "must match the path's segmentId"}])
+    saved = admin.save_segment(service.default_store(), body, caller.subject, iso_utc(utc_now()), create=False)
+    return SegmentView.model_validate(saved)
 
 
-@api_handler()
-def list_segments(request: Request[Any]) -> Response:
-    return ok({"items": admin.segments(service.default_store())})
+@routes.get(SEGMENTS, summary="List segments", operation_id="listSegments", errors={400: ["INVALID_CURSOR"]})
+def list_segments(limit: Annotated[int, limit_query(default=50, maximum=100)] = 50, cursor: Cursor = None) -> SegmentList:
+    """The current version of every segment, by id. The default page holds every segment (there are
+    at most 40)."""
+    return SegmentList.model_validate(admin.segments(service.default_store(), limit, cursor))
 
 
-@api_handler()
-def get_segment(request: Request[Any]) -> Response:
-    version = request.query.get("version")
-    if version is not None and not version.isdigit():
-        raise InvalidInput("version must be a whole number", code="VALIDATION_ERROR")
-    record = service.default_store().version("SEGMENT", request.path_param("segmentId"), int(version) if version else None)
-    return ok(admin.segment_view(record))
+@routes.get(f"{SEGMENTS}/{{segmentId}}", summary="A segment's definition", operation_id="getSegment",
+            errors={404: ["SEGMENT_NOT_FOUND"]})
+def get_segment(
+    segmentId: SegmentIdPath,
+    version: Annotated[int | None, Query(ge=1, description="A saved version; the current one if left out.")] = None,
+) -> SegmentView:
+    """The current version, or the version asked for (every version saved stays readable)."""
+    return SegmentView.model_validate(admin.segment_view(service.default_store().version("SEGMENT", segmentId, version)))
 
 
-@api_handler()
-def members(request: Request[Any]) -> Response:
-    limit = admin.limit_of(request.query.get("limit"))
-    return ok(admin.members(service.default_store(), request.path_param("segmentId"), limit, request.query.get("cursor")))
+@routes.get(f"{SEGMENTS}/{{segmentId}}/members", summary="A segment's members", operation_id="listSegmentMembers",
+            errors={400: ["INVALID_CURSOR"], 404: ["SEGMENT_NOT_FOUND"]})
+def members(
+    segmentId: SegmentIdPath, limit: Annotated[int, limit_query(default=50, maximum=500)] = 50, cursor: Cursor = None
+) -> SegmentMembersPage:
+    """The customers in the segment as of their last scoring, page by page, ordered by customer id."""
+    return SegmentMembersPage.model_validate(admin.members(service.default_store(), segmentId, limit, cursor))
 
 
-@api_handler()
-def estimate(request: Request[Any]) -> Response:
-    return ok(admin.estimate(service.default_store(), request.path_param("segmentId")))
+@routes.get(f"{SEGMENTS}/{{segmentId}}/estimate", summary="Estimate a segment's size", operation_id="estimateSegment",
+            errors={404: ["SEGMENT_NOT_FOUND"]})
+def estimate(segmentId: SegmentIdPath) -> SegmentEstimate:
+    """The segment's current rule applied to up to 5,000 scored customers (their facts and scores as
+    of their last scoring): exact when every scored customer fits in the sample, otherwise scaled to
+    the customers the last nightly run saw."""
+    return SegmentEstimate.model_validate(admin.estimate(service.default_store(), segmentId))
 
 
-@api_handler()
-def customer_scores(request: Request[Any]) -> Response:
-    return ok(admin.plain(service.customer_scores(service.default_store(), request.path_param("customerId"), utc_now())))
+@routes.get("/v1/admin/customers/{customerId}/scores", summary="A customer's scores", operation_id="getCustomerScores",
+            errors={404: ["SCORES_NOT_FOUND"]})
+def customer_scores(customerId: CustomerIdPath) -> CustomerScoresView:
+    """The scores, lifecycle stage, segments and model versions of the customer's last scoring, and
+    their features as of today. 404 for a customer never scored."""
+    return CustomerScoresView.model_validate(admin.plain(service.customer_scores(service.default_store(), customerId, utc_now())))
 
 
-@api_handler()
-def run_progress(request: Request[Any]) -> Response:
-    return ok(nightly.progress_of(service.default_store(), request.path_param("runId")))
+@routes.get("/v1/admin/scoring/runs/{runId}", summary="A nightly scoring run's progress", operation_id="getScoringRun",
+            errors={404: ["RUN_NOT_FOUND"]})
+def run_progress(runId: RunIdPath) -> RunProgressView:
+    """How far the nightly run of that business day got (`latest`: the newest run)."""
+    return RunProgressView.model_validate(nightly.progress_of(service.default_store(), runId))
 
 
-@api_handler()
-def manager_books(request: Request[Any]) -> Response:
-    # A page reads every customer of its managers: at most 100 books (of 20 by default).
-    limit = admin.limit_of(request.query.get("limit"), default=20, maximum=100)
-    return ok(admin.manager_books(service.default_store(), limit, request.query.get("cursor")))
+@routes.get("/v1/admin/relationship-managers", summary="List relationship managers' books", operation_id="listManagerBooks",
+            errors={400: ["INVALID_CURSOR"]})
+def manager_books(limit: Annotated[int, limit_query(default=20, maximum=100)] = 20, cursor: Cursor = None) -> ManagerBooksPage:
+    """Every relationship manager's book, whole books page by page. A page reads every customer of its
+    managers, hence at most 100 books a page."""
+    return ManagerBooksPage.model_validate(admin.manager_books(service.default_store(), limit, cursor))
 
 
-@api_handler()
-def manager_value(request: Request[Any]) -> Response:
-    return ok(admin.manager_value(service.default_store(), request.path_param("managerId")))
+@routes.get("/v1/admin/relationship-managers/{managerId}/value", summary="A relationship manager's book", operation_id="getManagerBook")
+def manager_value(managerId: ManagerIdPath) -> ManagerBook:
+    """Their customers and the sum and mean of their value scores (客户贡献分值), as of each customer's
+    last scoring. The engine keeps no register of managers: one without customers has an empty book."""
+    return ManagerBook.model_validate(admin.manager_value(service.default_store(), managerId))
 
 
-handler = api_router(
-    {
-        "GET /v1/admin/scoring/models/{model}": get_model,
-        "PUT /v1/admin/scoring/models/{model}": save_model,
-        f"POST {SEGMENTS}": create_segment,
-        f"GET {SEGMENTS}": list_segments,
-        f"GET {SEGMENTS}/{{segmentId}}": get_segment,
-        f"PUT {SEGMENTS}/{{segmentId}}": update_segment,
-        f"GET {SEGMENTS}/{{segmentId}}/members": members,
-        f"GET {SEGMENTS}/{{segmentId}}/estimate": estimate,
-        "GET /v1/admin/customers/{customerId}/scores": customer_scores,
-        "GET /v1/admin/scoring/runs/{runId}": run_progress,
-        "GET /v1/admin/relationship-managers": manager_books,
-        "GET /v1/admin/relationship-managers/{managerId}/value": manager_value,
-    }
-)
+handler = serve(routes)

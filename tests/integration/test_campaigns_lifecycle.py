@@ -3,6 +3,7 @@ approval, the kill switch and the audit log."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -82,3 +83,54 @@ def test_the_kill_switch_stops_firing_and_every_change_is_audited(cloud: LocalCl
         ("pause", "approved", "paused", AUTHOR["as_"]),
     ]
     assert entries[-1]["note"] == "complaint received"
+
+
+def test_campaigns_are_listed_by_their_effective_status(cloud: LocalCloud, api: Api) -> None:
+    # Given a draft and an active campaign
+    draft = create(api, coupon_campaign("tpl-x"))["campaignId"]
+    active = launch(api, coupon_campaign(active_template(api), trigger={"type": "manual"}))
+    # When operators list the active ones, and the drafts
+    active_ones = api.call("GET", f"{ROOT}?status=active", **AUTHOR)
+    drafts = api.call("GET", f"{ROOT}?status=draft", **AUTHOR)
+    # Then each listing has only campaigns in that status
+    assert active_ones.status_code == 200 and drafts.status_code == 200, active_ones.text
+    assert active in {c["campaignId"] for c in active_ones.json()["items"]}
+    assert {c["effectiveStatus"] for c in active_ones.json()["items"]} == {"active"}
+    (listed,) = [c for c in drafts.json()["items"] if c["campaignId"] == draft]
+    assert {c["effectiveStatus"] for c in drafts.json()["items"]} == {"draft"}
+    # And what a draft does not have yet is left out, as before, not sent as null
+    assert "approvedBy" not in listed and "approvedAt" not in listed and listed["author"] == AUTHOR["as_"]
+    # And a status that is only ever stored, never effective, is refused naming the parameter
+    refused = api.call("GET", f"{ROOT}?status=approved", **AUTHOR)
+    assert refused.status_code == 400 and error_code(refused) == "VALIDATION_ERROR"
+    assert refused.json()["error"]["details"][0]["field"] == "status" and refused.json()["error"]["details"][0]["in"] == "query"
+
+
+def test_a_fire_with_one_customer_id_over_the_limit_is_refused_by_validation_not_as_too_big(cloud: LocalCloud, api: Api) -> None:
+    from loyalty.campaigns.model import MAX_LISTED_IDS
+    from loyalty.core.config import get_settings
+
+    # Given an active manual campaign, and a list of the longest customer ids, one more than a fire takes
+    campaign_id = launch(api, coupon_campaign(active_template(api), trigger={"type": "manual"}))
+    body = {"customerIds": [f"c-{i:062d}" for i in range(MAX_LISTED_IDS + 1)]}
+    assert len(json.dumps(body)) < get_settings().max_body_bytes
+    # When it is fired with that list
+    response = api.call("POST", f"{ROOT}/{campaign_id}/fire", body=body, **AUTHOR)
+    # Then validation refuses it (400, naming the list), not the body size (413)
+    assert response.status_code == 400 and error_code(response) == "VALIDATION_ERROR", response.text
+    assert response.json()["error"]["details"][0]["field"] == "customerIds"
+
+
+def test_a_blank_note_or_a_name_with_control_characters_is_refused(cloud: LocalCloud, api: Api) -> None:
+    # Given a draft
+    body = coupon_campaign("tpl-x")
+    campaign_id = create(api, body)["campaignId"]
+    # When it is submitted with a blank note, and saved with a line break in its name
+    blank = act(api, campaign_id, "submit", AUTHOR, note="   ")
+    renamed = api.call("PUT", f"{ROOT}/{campaign_id}", body={**body, "name": "Spend 1000\nget a coupon"}, **AUTHOR)
+    # Then both are refused, naming the field, and the draft is unchanged
+    assert blank.status_code == 400 and error_code(blank) == "VALIDATION_ERROR" and "note" in blank.text
+    assert renamed.status_code == 400 and error_code(renamed) == "VALIDATION_ERROR" and "name" in renamed.text
+    shown = api.call("GET", f"{ROOT}/{campaign_id}", **AUTHOR).json()
+    assert (shown["status"], shown["version"], shown["name"]) == ("draft", 1, body["name"])
+

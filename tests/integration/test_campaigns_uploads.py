@@ -88,3 +88,17 @@ def test_adding_to_an_approved_campaigns_list_needs_an_approver(cloud: LocalClou
     author_approver = {"as_": AUTHOR["as_"], "groups": ["operators", "approvers"]}
     assert error_code(upload(api, own, "u-1", added, who=author_approver)) == "APPROVER_IS_AUTHOR"
 
+
+def test_a_csv_one_character_over_its_limit_is_refused_by_validation_not_as_too_large(cloud: LocalCloud, api: Api) -> None:
+    from loyalty.campaigns.uploads import MAX_CSV_CHARS
+    from tests.support.campaigns import create
+
+    # Given a draft campaign with an uploaded audience, and a CSV one character over the limit (CRLF lines)
+    campaign_id = create(api, coupon_campaign("tpl-x", trigger={"type": "manual"}, audience={"uploaded": True}))["campaignId"]
+    text = "".join(f"c{i:05d}\r\n" for i in range(MAX_CSV_CHARS // 8 + 1))[: MAX_CSV_CHARS + 1]
+    # When it is uploaded
+    response = upload(api, campaign_id, "u-1", text, who=AUTHOR)
+    # Then validation refuses it, naming the field, and nothing was imported
+    assert response.status_code == 400 and error_code(response) == "VALIDATION_ERROR", response.text
+    assert response.json()["error"]["details"][0]["field"] == "csv"
+    assert error_code(api.call("GET", f"{ROOT}/{campaign_id}/audience-uploads/u-1", **AUTHOR)) == "UPLOAD_NOT_FOUND"

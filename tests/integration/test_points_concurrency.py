@@ -30,6 +30,7 @@ from tests.support.points import (
     envelope,
     error_code,
     invoke_accrual,
+    known_customer,
     new_customer,
     posted,
     rule_body,
@@ -59,7 +60,7 @@ def test_concurrent_ledger_changes_keep_balance_lots_and_entries_consistent(clou
     # Given a customer with 400 points in a lot valid a year, and 1500 in a lot whose date has passed
     # (more than the adjustments can take: they consume lots in expiry order, the lapsed one first, so
     # the expiry always has something left to expire; once it has, refunds run into debt)
-    customer, keep, lapse = new_customer(), unique("m"), unique("m")
+    customer, keep, lapse = known_customer(cloud), unique("m"), unique("m")
     keep_rule, lapse_rule = unique("r"), unique("r")
     create_rule(api, rule_body(keep_rule, keep))
     create_rule(api, rule_body(lapse_rule, lapse, validity={"type": "fixed_date", "date": yesterday()}, cost_centre="cc-lapsed"))
@@ -175,7 +176,7 @@ def test_the_same_event_delivered_in_parallel_earns_once(cloud: LocalCloud, api:
 
 def test_the_same_adjustment_sent_in_parallel_is_booked_once(cloud: LocalCloud, api: Api) -> None:
     # Given one adjustment request, sent eight times at once with the same Idempotency-Key
-    customer, key = new_customer(), unique("k")
+    customer, key = known_customer(cloud), unique("k")
     start = threading.Barrier(8)
 
     def send() -> tuple[int, str]:

@@ -24,6 +24,7 @@ from tests.support.points import (
     card_transaction,
     conforms,
     create_rule,
+    known_customer,
     new_customer,
     posted,
     publish,
@@ -62,7 +63,7 @@ def test_an_accrual_publishes_points_earned(cloud: LocalCloud, api: Api, tap: Po
 
 def test_adjustments_and_reversals_are_published_once_each(cloud: LocalCloud, api: Api, tap: PointsTap) -> None:
     # Given 100 points earned
-    customer, merchant, rule_id = new_customer(), unique("m"), unique("r")
+    customer, merchant, rule_id = known_customer(cloud), unique("m"), unique("r")
     create_rule(api, rule_body(rule_id, merchant))
     tx = card_transaction(customer, merchant, 100_000)
     accrue(cloud, posted(tx))
@@ -106,7 +107,7 @@ def test_a_correlation_id_follows_a_redemption_through_the_bus_and_both_queues(c
     # Given a customer with points and a coupon in the catalogue
     from tests.support.coupons import active_template
 
-    customer, item_id = new_customer(), unique("item")
+    customer, item_id = known_customer(cloud), unique("item")
     assert adjust(api, customer, 500).status_code == 201
     body = {"itemId": item_id, "name": "n", "kind": "coupon", "points": 100, "templateId": active_template(api)}
     assert api.call("PUT", f"/v1/admin/points/catalogue/{item_id}", body=body, as_="op-points", groups=["operators"]).status_code == 200

@@ -22,6 +22,7 @@ from tests.support.points import (
     card_transaction,
     create_rule,
     history,
+    known_customer,
     new_customer,
     posted,
     rule_body,
@@ -35,7 +36,7 @@ from tests.support.points import (
 
 def test_the_expiry_run_expires_lapsed_lots_once_and_keeps_the_rest(cloud: LocalCloud, api: Api) -> None:
     # Given a customer with 128 points in a lot dated yesterday, 10 in a lot dated today, and 50 valid a year
-    customer, merchant = new_customer(), unique("m")
+    customer, merchant = known_customer(cloud), unique("m")
     lapsing_cc = unique("cc")
     create_rule(api, rule_body(unique("r"), merchant, validity={"type": "fixed_date", "date": yesterday()}, cost_centre=lapsing_cc))
     create_rule(api, rule_body(unique("r"), merchant, award={"mode": "fixed", "points": 10},
@@ -105,7 +106,7 @@ def test_a_lot_dated_more_than_a_week_ago_is_still_expired(cloud: LocalCloud) ->
 
 def test_the_liability_report_agrees_with_the_balances(cloud: LocalCloud, api: Api) -> None:
     # Given points owed under two cost centres of this test's own
-    customer, merchant = new_customer(), unique("m")
+    customer, merchant = known_customer(cloud), unique("m")
     cards_cc, service_cc = unique("cc"), unique("cc")
     create_rule(api, rule_body(unique("r"), merchant, cost_centre=cards_cc, validity={"type": "fixed_date", "date": "2027-06-30"}))
     accrue(cloud, posted(card_transaction(customer, merchant, 128_800)))

@@ -14,7 +14,18 @@ from loyalty.points.redemption import release_lapsed_holds
 from loyalty.points.store import DynamoPointsStore
 from tests.support.api import Api, eventually
 from tests.support.coupons import active_template, set_status, wallet_items
-from tests.support.points import OPERATOR, POINTS_TABLE, adjust, balance, error_code, history, new_customer, stored, unique
+from tests.support.points import (
+    OPERATOR,
+    POINTS_TABLE,
+    adjust,
+    balance,
+    error_code,
+    history,
+    known_customer,
+    new_customer,
+    stored,
+    unique,
+)
 
 CATALOGUE = "/v1/admin/points/catalogue"
 REDEMPTIONS = "/v1/points/redemptions"
@@ -37,8 +48,8 @@ def mall_item(api: Api, points: int = 200, cash_minor: int = 990) -> str:
     return catalogue_item(api, kind="mall_item", points=points, cashMinor=cash_minor, currency="CNY", holdMinutes=5)
 
 
-def customer_with(api: Api, points: int) -> str:
-    customer = new_customer()
+def customer_with(cloud: LocalCloud, api: Api, points: int) -> str:
+    customer = known_customer(cloud)
     assert adjust(api, customer, points).status_code == 201
     return customer
 
@@ -70,7 +81,7 @@ def settle(api: Api, rid: str, outcome: str, payment_id: str = "pay-1") -> reque
 
 def test_a_redemption_takes_the_points_and_the_coupon_reaches_the_wallet(cloud: LocalCloud, api: Api) -> None:
     # Given a customer with 1000 points and a coupon that costs 300
-    customer = customer_with(api, 1000)
+    customer = customer_with(cloud, api, 1000)
     item_id, template_id = coupon_item(api, points=300)
     # When they redeem it
     response = redeem(api, customer, item_id)
@@ -90,7 +101,7 @@ def test_a_redemption_takes_the_points_and_the_coupon_reaches_the_wallet(cloud: 
 
 def test_a_repeated_redemption_with_the_same_key_takes_the_points_once(cloud: LocalCloud, api: Api) -> None:
     # Given a redemption already made with a key
-    customer = customer_with(api, 1000)
+    customer = customer_with(cloud, api, 1000)
     item_id, _ = coupon_item(api, points=300)
     key = unique("k")
     first = redeem(api, customer, item_id, key=key)
@@ -111,7 +122,7 @@ def test_a_repeated_redemption_with_the_same_key_takes_the_points_once(cloud: Lo
 
 def test_a_refused_coupon_gives_the_points_back_into_their_lots(cloud: LocalCloud, api: Api) -> None:
     # Given a customer with 500 points and a coupon template that is then paused
-    customer = customer_with(api, 500)
+    customer = customer_with(cloud, api, 500)
     lots_before = sorted((lot["lotId"], lot["remaining"]) for lot in stored(cloud.clients.dynamodb, customer).lots)
     item_id, template_id = coupon_item(api, points=300)
     assert set_status(api, template_id, "paused").status_code == 200
@@ -132,7 +143,7 @@ def test_a_refused_coupon_gives_the_points_back_into_their_lots(cloud: LocalClou
 
 def test_a_redemption_above_the_balance_is_refused_and_changes_nothing(cloud: LocalCloud, api: Api) -> None:
     # Given a customer with 100 points and a 300-point coupon
-    customer = customer_with(api, 100)
+    customer = customer_with(cloud, api, 100)
     item_id, _ = coupon_item(api, points=300)
     # When they try to redeem it, or redeem for somebody else, or an item that does not exist
     too_much = redeem(api, customer, item_id)
@@ -149,7 +160,7 @@ def test_a_redemption_above_the_balance_is_refused_and_changes_nothing(cloud: Lo
 
 def test_concurrent_redemptions_never_take_more_than_the_balance(cloud: LocalCloud, api: Api) -> None:
     # Given a customer with 1000 points and a 300-point item
-    customer = customer_with(api, 1000)
+    customer = customer_with(cloud, api, 1000)
     item_id = mall_item(api, points=300)
     # When ten redemptions race on ten threads
     with ThreadPoolExecutor(max_workers=10) as pool:
@@ -169,7 +180,7 @@ def test_concurrent_redemptions_never_take_more_than_the_balance(cloud: LocalClo
 
 def test_points_and_cash_are_held_then_confirmed_when_paid(cloud: LocalCloud, api: Api) -> None:
     # Given a held points-and-cash redemption
-    customer = customer_with(api, 1000)
+    customer = customer_with(cloud, api, 1000)
     response = redeem(api, customer, mall_item(api, points=200, cash_minor=990))
     assert response.status_code == 201, response.text
     body = response.json()
@@ -190,7 +201,7 @@ def test_points_and_cash_are_held_then_confirmed_when_paid(cloud: LocalCloud, ap
 
 def test_a_failed_payment_releases_the_points(cloud: LocalCloud, api: Api) -> None:
     # Given a held points-and-cash redemption
-    customer = customer_with(api, 1000)
+    customer = customer_with(cloud, api, 1000)
     rid = redeem(api, customer, mall_item(api, points=200)).json()["redemptionId"]
     # When the payment fails
     failed = settle(api, rid, "failed")
@@ -203,7 +214,7 @@ def test_a_failed_payment_releases_the_points(cloud: LocalCloud, api: Api) -> No
 
 def test_a_hold_nobody_settles_is_released_by_the_sweep(cloud: LocalCloud, api: Api) -> None:
     # Given a held redemption (5-minute hold) and one that is settled
-    customer = customer_with(api, 1000)
+    customer = customer_with(cloud, api, 1000)
     item_id = mall_item(api, points=200)
     lapsing = redeem(api, customer, item_id).json()["redemptionId"]
     paid = redeem(api, customer, item_id).json()["redemptionId"]
@@ -220,7 +231,7 @@ def test_a_hold_nobody_settles_is_released_by_the_sweep(cloud: LocalCloud, api: 
 
 def test_a_coupon_redemption_does_not_settle_by_payment(cloud: LocalCloud, api: Api) -> None:
     # Given a coupon redemption
-    customer = customer_with(api, 1000)
+    customer = customer_with(cloud, api, 1000)
     item_id, _ = coupon_item(api, points=100)
     rid = redeem(api, customer, item_id).json()["redemptionId"]
     # When the payment backend tries to settle it
@@ -241,7 +252,7 @@ def test_catalogue_items_are_validated_and_customers_see_only_active_ones(cloud:
     assert no_template.status_code == 400 and error_code(no_template) == "VALIDATION_ERROR"
     assert bad_currency.status_code == 400 and error_code(bad_currency) == "VALIDATION_ERROR"
     # And a customer sees the active item, not the inactive one, and cannot redeem the inactive one
-    customer = customer_with(api, 100)
+    customer = customer_with(cloud, api, 100)
     listed = {i["itemId"] for i in api.call("GET", "/v1/points/catalogue", as_=customer).json()["items"]}
     assert shown in listed and hidden not in listed
     refused = redeem(api, customer, hidden)
@@ -261,7 +272,7 @@ def test_a_catalogue_change_is_audited_with_the_item_as_it_was(cloud: LocalCloud
 
 def test_points_redeemed_by_an_operator_for_a_customer_are_in_the_customers_audit_trail(cloud: LocalCloud, api: Api) -> None:
     # Given a customer with 300 points; when an operator redeems a coupon item for them
-    customer = customer_with(api, 300)
+    customer = customer_with(cloud, api, 300)
     item_id, _ = coupon_item(api, points=300)
     response = api.call("POST", REDEMPTIONS, body={"itemId": item_id, "customerId": customer}, **OPERATOR)
     assert response.status_code == 201, response.text
@@ -269,3 +280,15 @@ def test_points_redeemed_by_an_operator_for_a_customer_are_in_the_customers_audi
     log = api.call("GET", f"/v1/admin/audit?resource=customers/{customer}", **OPERATOR).json()["items"]
     assert {(e["phase"], e["who"], e["route"]) for e in log} >= {("completed", OPERATOR["as_"], "POST /v1/points/redemptions")}
 
+
+
+def test_an_operator_redeeming_for_a_customer_the_engine_has_never_seen_is_a_404_and_changes_nothing(cloud: LocalCloud, api: Api) -> None:
+    # Given a coupon item, and a customer id with no profile
+    item_id, _ = coupon_item(api, points=100)
+    customer = new_customer()
+    # When an operator redeems it on their behalf
+    response = api.call("POST", REDEMPTIONS, body={"itemId": item_id, "customerId": customer}, **OPERATOR)
+    # Then it is refused, and no points account was opened
+    assert response.status_code == 404 and error_code(response) == "CUSTOMER_NOT_FOUND", response.text
+    nothing = stored(cloud.clients.dynamodb, customer)
+    assert nothing.balance == {} and nothing.entries == []

@@ -21,7 +21,7 @@ from tests.support.points import (
     envelope,
     history,
     invoke_accrual,
-    new_customer,
+    known_customer,
     posted,
     refunded,
     rule_body,
@@ -35,7 +35,7 @@ class Shop:
 
     def __init__(self, cloud: LocalCloud, api: Api):
         self.cloud, self.api = cloud, api
-        self.customer, self.merchant, self.rule_id = new_customer(), unique("m"), unique("r")
+        self.customer, self.merchant, self.rule_id = known_customer(cloud), unique("m"), unique("r")
         create_rule(api, rule_body(self.rule_id, self.merchant))
 
     def buy(self, amount_minor: int) -> str:

@@ -71,6 +71,28 @@ def decide(api: Api, hold_id: str, decision: str) -> Any:
     return api.call("POST", f"{HOLDS}/{hold_id}/decision", body={"decision": decision, "note": "checked with the branch"}, **OPERATOR)
 
 
+# Before the `limits` fixture: it needs a bank without limits, and leaves none behind.
+def test_the_limits_read_back_as_saved_and_as_none_before_any_were_saved(cloud: LocalCloud, api: Api) -> None:
+    # Given a bank where no limits were ever saved
+    cloud.clients.dynamodb.delete_item(TableName=POINTS_TABLE, Key={"pk": {"S": "RISK"}, "sk": {"S": "CURRENT"}})
+    # When an operator reads them
+    before = api.call("GET", SETTINGS, **OPERATOR)
+    # Then there are none
+    assert before.status_code == 200, before.text
+    assert before.json() == {"maxPointsPerDay": None, "maxEventsPerHour": None, "updatedBy": None, "updatedAt": None}
+    # And once saved (too high to hold anything other tests' deliveries earn), they read back with who saved them
+    try:
+        saved = api.call("PUT", SETTINGS, body={"maxPointsPerDay": 100_000_000, "maxEventsPerHour": 100_000}, **OPERATOR)
+        assert saved.status_code == 200, saved.text
+        after = api.call("GET", SETTINGS, **OPERATOR).json()
+        assert after == saved.json() and after["maxPointsPerDay"] == 100_000_000 and after["updatedBy"] == OPERATOR["as_"]
+        # And a customer may not read them
+        assert api.call("GET", SETTINGS, as_=new_customer()).status_code == 403
+    finally:
+        cloud.clients.dynamodb.delete_item(TableName=POINTS_TABLE, Key={"pk": {"S": "RISK"}, "sk": {"S": "CURRENT"}})
+        service.forget_cached_config()
+
+
 def test_accrual_within_the_limits_is_booked(cloud: LocalCloud, api: Api, limits: None) -> None:
     customer, merchant = shop(api)
     accrue(cloud, posted(card_transaction(customer, merchant, 40_000)))

@@ -122,3 +122,26 @@ def test_an_erased_customer_is_never_acted_on_again_and_campaigns_forget_them(cl
     uploaded = launch(api, coupon_campaign(active_template(api), trigger={"type": "manual"}, audience={"uploaded": True}))
     batch = api.call("POST", f"{ROOT}/{uploaded}/audience-uploads", body={"uploadId": "u-1", "csv": customer}, **APPROVER)
     assert batch.status_code == 200 and batch.json()["batch"]["unknown"] == [customer]
+
+
+def test_an_export_of_a_scored_customer_has_their_scores_as_numbers_and_an_erasure_is_audited_without_bodies(cloud: LocalCloud, api: Api) -> None:
+    from tests.support.scoring import card, ingest_ok, opened, put_profile, scores_of, unique
+
+    # Given a scored customer whose value score has decimals (DynamoDB keeps it as a Decimal)
+    customer = unique("px")
+    put_profile(cloud, customer, tags=["payroll"])
+    ingest_ok(cloud, opened(customer), card(customer, 12_345))
+    scores = scores_of(api, customer)["scores"]
+    assert scores["value"] != int(scores["value"])
+    # When an operator exports them
+    response = call(api, customer, "export")
+    # Then the scoring state's scores are the same JSON numbers the scores API gives
+    assert response.status_code == 200, response.text
+    (state,) = [i for i in response.json()["scoring"] if i.get("sk") == "STATE"]
+    assert state["scores"] == scores and all(isinstance(v, int | float) for v in state["scores"].values())
+    # And when they are erased, the log shows the erasure without its request or its answer
+    assert call(api, customer, "erase").status_code == 200
+    erased = [e for e in api.call("GET", f"/v1/admin/audit?resource=customers/{customer}", **OPERATOR).json()["items"]
+              if e["route"].endswith("/erase")]
+    assert {e["phase"] for e in erased} == {"requested", "completed"}
+    assert all("request" not in e and "after" not in e for e in erased), erased

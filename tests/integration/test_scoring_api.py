@@ -66,7 +66,18 @@ def test_saving_a_model_makes_a_new_version_and_old_ones_stay_readable(api: Api)
     assert saved["updatedBy"] == OPERATOR["as_"]
     assert model(api, "churn", version=before["version"])["config"] == before["config"]
     save_model(api, "churn", DEFAULT_MODELS["churn"])
-    assert api.call("GET", f"{MODELS}/nope", **OPERATOR).status_code == 404
+    assert api.call("GET", f"{MODELS}/churn?version=999", **OPERATOR).json()["error"]["code"] == "MODEL_NOT_FOUND"
+
+
+@pytest.mark.parametrize(("query", "where"), [("nope", ("model", "path")), ("churn?version=-1", ("version", "query")),
+                                              ("churn?version=x", ("version", "query"))])
+def test_an_unknown_model_or_a_bad_version_is_a_400_naming_the_parameter(api: Api, query: str, where: tuple[str, str]) -> None:
+    # When an operator asks for a model the engine does not have, or a version that is no whole number
+    response = api.call("GET", f"{MODELS}/{query}", **OPERATOR)
+    # Then it is a 400 naming the path or query parameter (the document lists the models)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "VALIDATION_ERROR" and [(d["field"], d["in"]) for d in error["details"]] == [where], error
 
 
 def test_segments_are_created_listed_and_versioned(api: Api) -> None:
@@ -154,3 +165,49 @@ def test_scores_are_for_operators_only(cloud: LocalCloud, api: Api) -> None:
     # And a mutating route without an Idempotency-Key is refused
     no_key = api.call("PUT", f"{MODELS}/churn", body=DEFAULT_MODELS["churn"], idempotency_key=None, **OPERATOR)
     assert no_key.status_code == 400
+
+
+def test_segments_are_listed_page_by_page(api: Api) -> None:
+    # Given two segments (and the segments of other tests)
+    mine = {create_segment(api, unique("seg"), tagsAny=["x"])["segmentId"] for _ in range(2)}
+    # When an operator lists them one a page
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = api.call("GET", f"{SEGMENTS}?limit=1" + (f"&cursor={cursor}" if cursor else ""), **OPERATOR)
+        assert page.status_code == 200 and len(page.json()["items"]) <= 1, page.text
+        seen += [s["segmentId"] for s in page.json()["items"]]
+        if not (cursor := page.json()["nextCursor"]):
+            break
+    # Then each segment comes once, as the default page (every segment) lists them
+    assert len(seen) == len(set(seen)) and mine <= set(seen)
+    assert [s["segmentId"] for s in api.call("GET", SEGMENTS, **OPERATOR).json()["items"]] == seen
+    # And a cursor of another listing is refused
+    members = encode_cursor({"pk": {"S": "x"}, "sk": {"S": "y"}, "gsi1pk": {"S": "MEMBERS#x"}, "gsi1sk": {"S": "c"}})
+    refused = api.call("GET", f"{SEGMENTS}?cursor={members}", **OPERATOR)
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "INVALID_CURSOR", refused.text
+
+
+@pytest.mark.parametrize(("query", "field"), [("?version=0", "version"), ("/members?limit=501", "limit"), ("/members?limit=0", "limit")])
+def test_a_bad_segment_query_is_a_400_naming_the_parameter(api: Api, query: str, field: str) -> None:
+    # (parameters are checked before the segment is looked up)
+    response = api.call("GET", f"{SEGMENTS}/{unique('seg')}{query}", **OPERATOR)
+    assert response.status_code == 400, response.text
+    assert [(d["field"], d["in"]) for d in response.json()["error"]["details"]] == [(field, "query")]
+
+
+def test_an_update_must_name_the_segment_of_its_path(api: Api) -> None:
+    # Given a segment
+    segment = create_segment(api, unique("seg"), tagsAny=["x"])["segmentId"]
+    # When an operator saves a definition of another segment at its path
+    response = api.call("PUT", f"{SEGMENTS}/{segment}", body=segment_body(unique("seg"), tagsAny=["y"]), **OPERATOR)
+    # Then it is refused, naming the body's segmentId, and the segment is unchanged
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["details"] == [{"field": "segmentId", "in": "body", "problem": "must match the path's segmentId"}]
+    assert api.call("GET", f"{SEGMENTS}/{segment}", **OPERATOR).json()["version"] == 1
+
+
+def test_a_segment_name_with_control_characters_is_refused(api: Api) -> None:
+    body = {**segment_body(unique("seg"), tagsAny=["x"]), "name": "line one\nline two"}
+    response = api.call("POST", SEGMENTS, body=body, **OPERATOR)
+    assert response.status_code == 400 and response.json()["error"]["details"][0]["field"] == "name", response.text

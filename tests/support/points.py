@@ -51,6 +51,19 @@ def new_customer() -> str:
     return unique("pc")
 
 
+def give_profile(cloud: LocalCloud, customer_id: str) -> str:
+    """The customer's profile, as customers-ingest would store it (written directly, to keep tests
+    short): operators adjust points and redeem only for customers the engine has seen."""
+    cloud.clients.dynamodb.put_item(TableName="customers", Item={"customerId": {"S": customer_id}, "sourceEventId": {"S": "seed"},
+                                                                 "changedAt": {"S": "2026-11-01T00:00:00.000000Z"}})
+    return customer_id
+
+
+def known_customer(cloud: LocalCloud) -> str:
+    """A new customer id with a profile."""
+    return give_profile(cloud, new_customer())
+
+
 def error_code(response: requests.Response) -> str:
     return str(response.json()["error"]["code"])
 

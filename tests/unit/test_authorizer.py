@@ -9,9 +9,10 @@ from typing import Any
 
 import jwt
 import pytest
+from pydantic import BaseModel
 
 from functions.auth import authorizer
-from loyalty.core.http import Request, Response, api_handler, ok
+from loyalty.core.api import CallerDep, Routes, serve
 from loyalty.core.tokens import KeySetUnavailable
 from tests.unit.fakes import LAMBDA_CONTEXT
 from tests.unit.jwt_builders import METHOD_ARN, OTHER_RSA_KEY, FakeIdp, claims, rs256, verifier
@@ -98,9 +99,21 @@ def test_an_event_without_a_method_arn_is_unauthorized(idp: FakeIdp) -> None:
         authorizer.handler(event, LAMBDA_CONTEXT)
 
 
-@api_handler()
-def whoami(request: Request[Any]) -> Response:
-    return ok({"subject": request.caller.subject, "operator": request.caller.is_operator})
+class Whoami(BaseModel):
+    subject: str
+    operator: bool
+
+
+routes = Routes("test")
+
+
+@routes.get("/v1/admin/whoami", summary="Who is calling")
+def get_whoami(caller: CallerDep) -> Whoami:
+    """The caller, as the route sees it."""
+    return Whoami(subject=caller.subject, operator=caller.is_operator)
+
+
+whoami = serve(routes)
 
 
 @pytest.mark.parametrize(("groups", "status"), [(["operators"], 200), ([], 403)])

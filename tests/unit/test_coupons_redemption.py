@@ -19,8 +19,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from loyalty.core.api_conventions import STATUS_BY_ERROR
 from loyalty.core.errors import BusinessRuleViolation, Conflict, DomainError
-from loyalty.core.http import STATUS_BY_ERROR
 from loyalty.coupons.logic import Coupon, effective_status, expire, give_back, lock, new_coupon, redeem, release
 from tests.unit.coupon_builders import BENEFITS, NOW, after, coupon, iso, locked, order, redeemed, template
 

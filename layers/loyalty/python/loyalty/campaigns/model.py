@@ -13,10 +13,22 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator, model_validator
 
 from loyalty.core.money import DEFAULT_CURRENCY, Currency, MinorUnits
+from loyalty.core.text import SINGLE_LINE, Label, Note
 
 CampaignId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 Key = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Count = Annotated[StrictInt, Field(ge=1, le=1_000_000_000)]
+# ASCII only, so a list of them has a known size as JSON (see MAX_LISTED_IDS).
+CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+# A campaign's name: up to 200 characters (a Label is 64), one line, its spaces kept.
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=SINGLE_LINE)]
+
+# Every list in a request body has a limit whose longest list still fits well under the 64 KB body
+# limit as JSON, so a list one over its limit is refused by validation (400), not as too large (413):
+# 800 ids of at most 64 ASCII characters are at most 800 × 67 bytes = 53.6 KB.
+MAX_LISTED_IDS = 800
+MAX_LABELS = 100  # 100 labels of 64 characters, each escaped as \uXXXX (CJK): 38.7 KB
+MAX_MCCS = 1000  # 7 bytes each
 
 TRIGGER_EVENTS: dict[str, str] = {
     # detail-type: the source that publishes it
@@ -254,6 +266,8 @@ class QuietHours(Strict):
 
 
 class CampaignDefinition(Strict):
+    """A campaign as it is stored and read back (`CampaignRequest` is what an operator sends)."""
+
     campaignId: CampaignId
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     window: Window
@@ -287,27 +301,100 @@ class CampaignDefinition(Strict):
         return self
 
 
+# ---- request bodies ------------------------------------------------------------------------------
+# Limits and text rules that apply to what operators send now. The stored definition keeps the
+# looser rules it was saved under, so a campaign saved before keeps reading (and running).
+
+
+class EventTriggerRequest(EventTrigger):
+    mccs: Annotated[list[Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]], Field(max_length=MAX_MCCS)] = Field(
+        default_factory=list, description="Merchant category codes; any of them matches. Empty: every merchant.")
+
+
+TriggerRequest = Annotated[EventTriggerRequest | ScheduleTrigger | ManualTrigger | ReferralTrigger, Field(discriminator="type")]
+Labels = Annotated[list[Label], Field(max_length=MAX_LABELS)]
+
+
+class AudienceRequest(Audience):
+    tagsAny: Labels = Field(default_factory=list, description="The customer has at least one of these tags.")
+    tagsAll: Labels = Field(default_factory=list, description="The customer has every one of these tags.")
+    tiers: Labels = Field(default_factory=list, description="Member levels (tier ids).")
+    segments: Labels = Field(default_factory=list, description="Scoring segments the customer is in.")
+    scores: dict[Label, ScoreRange] = Field(default_factory=dict, max_length=50, description="By score model: the range to be in.")
+    branchIds: Labels = Field(default_factory=list)
+    customerIds: Annotated[list[CustomerId], Field(max_length=MAX_LISTED_IDS)] = Field(
+        default_factory=list, description=f"These customers only (at most {MAX_LISTED_IDS}; upload longer lists as CSV).")
+
+
+SPEND_500_GET_COUPON: dict[str, Any] = {
+    "campaignId": "card-spend-500-dining-2027q1",
+    "name": "Spend 500 CNY on your card, get a 50 CNY dining coupon",
+    "window": {"startsAt": "2027-01-01T00:00:00+08:00", "endsAt": "2027-04-01T00:00:00+08:00"},
+    "trigger": {"type": "event", "eventType": "CardTransactionPosted", "minAmountMinor": 50_000, "currency": "CNY",
+                "mccs": ["5812", "5813", "5814"]},
+    "audience": {"tiers": ["gold", "platinum"], "requireProfile": True},
+    "variants": [{"variantId": "coupon-50", "weightPercent": 100, "actions": [
+        {"type": "issue_coupon", "templateId": "tpl-dining-50", "costMinor": 5_000},
+        {"type": "notify", "channel": "push", "templateId": "notice-coupon-granted",
+         "variables": {"couponName": "50 CNY dining"}}]}],
+    "controlPercent": 10,
+    "budget": {"unit": "minor", "currency": "CNY", "total": 50_000_000, "daily": 1_000_000},
+    "frequencyCaps": {"lifetime": 1},
+    "quietHours": {"start": "22:00:00", "end": "08:00:00"},
+    "fundingCostCentre": "cc-cards-marketing",
+}
+
+
+class CampaignRequest(CampaignDefinition):
+    """A campaign definition as an operator saves it: one trigger, the audience, reward variants (A/B
+    arms; the control group gets nothing), the budget, frequency caps and quiet hours."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [SPEND_500_GET_COUPON]})
+
+    name: Name
+    trigger: TriggerRequest
+    audience: AudienceRequest = AudienceRequest()
+    fundingCostCentre: Label = Field(description="The cost centre the rewards are booked to.")
+
+
 class FromTemplate(Strict):
     """A campaign from a ready-made template: its id, name, window, budget and the template's own
     parameters (see `loyalty.campaigns.templates`)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "campaignId": "hotel-spend-1000-2027q1",
+        "name": "Spend 1000 CNY at hotels, get a coupon",
+        "window": {"startsAt": "2027-01-01T00:00:00+08:00", "endsAt": "2027-04-01T00:00:00+08:00"},
+        "budget": {"unit": "rewards", "total": 20_000, "daily": 500},
+        "fundingCostCentre": "cc-cards-marketing",
+        "controlPercent": 10,
+        "parameters": {"minAmountMinor": 100_000, "mccs": ["7011"], "couponTemplateId": "tpl-hotel-100",
+                       "notifyTemplateId": "notice-coupon-granted"},
+    }]})
+
     campaignId: CampaignId
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    name: Name
     window: Window
     budget: Budget
-    fundingCostCentre: Key
+    fundingCostCentre: Label
     controlPercent: Annotated[StrictInt, Field(ge=0, le=100)] = 0
-    parameters: dict[str, Any] = Field(default_factory=dict)
+    parameters: dict[str, Any] = Field(default_factory=dict, description="See `GET /v1/admin/campaign-templates`.")
 
 
 class Transition(Strict):
     """The body of a lifecycle route (the action is the route's last segment)."""
 
-    note: Annotated[str, StringConstraints(max_length=500)] | None = None
+    model_config = ConfigDict(json_schema_extra={"examples": [{"note": "Terms checked with consumer protection."}]})
+
+    note: Note | None = Field(default=None, description="Kept in the campaign's audit log.")
 
 
 class FireRequest(Strict):
-    customerIds: Annotated[list[Key], Field(max_length=10_000)] | None = None
+    model_config = ConfigDict(json_schema_extra={"examples": [{}, {"customerIds": ["c-10001", "c-10002"]}]})
+
+    customerIds: Annotated[list[CustomerId], Field(max_length=MAX_LISTED_IDS)] | None = Field(
+        default=None, description=f"Narrows the run to these of the approved audience (at most {MAX_LISTED_IDS}); "
+        "absent: the whole audience.")
 
 
 # ---- what campaigns read from the bus (unknown fields kept: conditions may name any of them) -----

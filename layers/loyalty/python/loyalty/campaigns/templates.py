@@ -141,7 +141,8 @@ def build(template: str, request: FromTemplate) -> CampaignDefinition:
     try:
         return CampaignDefinition.model_validate(body)
     except ValidationError as error:
-        from loyalty.core.http import validation_details
-
+        # As the API's own validation errors: the fields are those of the campaign the template wrote.
+        details = [{"field": ".".join(str(part) for part in e["loc"]) or "(body)", "in": "body", "problem": e["msg"]}
+                   for e in error.errors(include_url=False, include_input=False, include_context=False)]
         raise InvalidInput(f"template {template} with these parameters is not valid", code="VALIDATION_ERROR",
-                           details=validation_details(error)) from None
+                           details=details) from None

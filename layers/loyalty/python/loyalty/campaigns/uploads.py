@@ -1,9 +1,10 @@
 """Audiences uploaded as lists of customer ids (CSV), imported in batches with progress.
 
-Each call imports one batch (one CSV body, up to ~4,000 ids): ids the engine knows (a profile in
-`customers`) join the campaign's uploaded audience (`AUDIENCE#<campaign>` / `<customer id>`);
-unknown and malformed ids are listed in the answer and counted on the upload, and the rest still
-import. A campaign whose audience says `uploaded` grants only to that list, in runs and on events.
+Each call imports one batch (one CSV body, up to ~4,000 ids of 10 characters): ids the engine
+knows (a profile in `customers`) join the campaign's uploaded audience (`AUDIENCE#<campaign>` /
+`<customer id>`); unknown and malformed ids are listed in the answer and counted on the upload,
+and the rest still import. A campaign whose audience says `uploaded` grants only to that list, in
+runs and on events.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from loyalty.campaigns.model import CampaignId, Strict
 from loyalty.campaigns.store import DynamoCampaignStore
@@ -26,11 +27,21 @@ from loyalty.core.errors import BusinessRuleViolation, Forbidden, InvalidInput, 
 
 CUSTOMER_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 MAX_IDS_PER_BATCH = 5_000
+# In JSON a line break is two bytes (\n) and CRLF four: a CSV at this limit, of ids of 6 characters or
+# more, is at most 60 KB as a body, so a longer one is refused by validation (400), not as too large (413).
+MAX_CSV_CHARS = 48_000
 
 
 class AudienceUpload(Strict):
-    uploadId: CampaignId
-    csv: Annotated[str, StringConstraints(min_length=1, max_length=60_000)]
+    """One batch of an upload: send a long list as several batches under the same `uploadId`."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"uploadId": "private-banking-vip-2027q1", "csv": "customerId\nc-10001\nc-10002\nc-10003\n"}]})
+
+    uploadId: CampaignId = Field(description="Names the upload; its batches add up under it.")
+    csv: Annotated[str, StringConstraints(min_length=1, max_length=MAX_CSV_CHARS)] = Field(
+        description=f"Customer ids in the first column, one a line; a `customerId` header and blank lines are skipped. "
+        f"At most {MAX_CSV_CHARS} characters and {MAX_IDS_PER_BATCH} ids a batch.")
 
 
 def audience_key(campaign_id: str, customer_id: str) -> dict[str, str]:

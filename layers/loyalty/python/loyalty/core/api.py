@@ -195,7 +195,10 @@ def _security(path: str, operators_too: bool, approvers: bool) -> list[dict[str,
 
 
 def _takes_body(function: Callable[..., Any]) -> bool:
-    for hint in typing.get_type_hints(function, include_extras=True).values():
+    hints = typing.get_type_hints(function, include_extras=True)
+    for name, hint in hints.items():
+        if name == "return":
+            continue
         target = typing.get_args(hint)[0] if typing.get_origin(hint) is Annotated else hint
         if inspect.isclass(target) and issubclass(target, BaseModel):
             return True

@@ -30,7 +30,7 @@ from loyalty.core import errors
 from loyalty.core.api import ADMIN_PREFIX, MUTATING_METHODS, Call, Routes, options_of, set_call, set_caller
 from loyalty.core.auth import Caller
 from loyalty.core.config import get_settings
-from loyalty.core.observability import logger, set_correlation_id
+from loyalty.core.observability import correlation_id, logger, set_correlation_id
 
 CORRELATION_HEADER = "x-correlation-id"
 
@@ -97,8 +97,8 @@ class EngineResolver(APIGatewayRestResolver):
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items() if v is not None}
         request_context = event.get("requestContext") or {}
-        correlation_id = headers.get(CORRELATION_HEADER) or request_context.get("requestId") or "local"
-        set_correlation_id(correlation_id)
+        correlation = headers.get(CORRELATION_HEADER) or request_context.get("requestId") or "local"
+        set_correlation_id(correlation)
         set_call(None)
         logger.append_keys(route=f"{event.get('httpMethod')} {event.get('resource')}")
         try:
@@ -108,7 +108,10 @@ class EngineResolver(APIGatewayRestResolver):
             result: dict[str, Any] = super().resolve(event, context)
         except errors.DomainError as error:
             result = self._answer(domain_error_response(error), event)
-        result.setdefault("multiValueHeaders", {})["X-Correlation-Id"] = [correlation_id]
+        except Exception:  # e.g. a body flagged base64 that is not: answered, never a failed invocation
+            logger.exception("unhandled error")
+            result = self._answer(error_response(500, "INTERNAL", "internal error"), event)
+        result.setdefault("multiValueHeaders", {})["X-Correlation-Id"] = [correlation]
         return result
 
     def _answer(self, response: Response, event: Mapping[str, Any]) -> dict[str, Any]:
@@ -145,7 +148,7 @@ def _call_of(app: EngineResolver, route: Any) -> Call:
     headers = {k.lower(): v for k, v in (event.headers or {}).items() if v is not None}
     return Call(method=event.http_method.upper(), resource=route.openapi_path, path=event.path, caller=app_caller(),
                 path_params=dict(event.path_parameters or {}), headers=headers, body=body,
-                correlation_id=headers.get(CORRELATION_HEADER) or "local")
+                correlation_id=correlation_id() or "local")
 
 
 def app_caller() -> Caller:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
 if TYPE_CHECKING:
     from loyalty.core.api import RouteOptions
@@ -85,8 +85,7 @@ class SparseView(BaseModel):
     """A response model whose empty optional fields are left out of the answer rather than sent as
     null (a coupon that is not locked has no `lock`). The document still describes every field."""
 
-    model_config = ConfigDict(json_schema_mode_override="validation")
-
+    # No return annotation: pydantic would take it for the serialized schema (a bare object).
     @model_serializer(mode="wrap")
-    def _leave_out_absent(self, serialize: SerializerFunctionWrapHandler) -> dict[str, Any]:
+    def _leave_out_absent(self, serialize: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
         return {name: value for name, value in serialize(self).items() if value is not None}

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from loyalty.core import errors
-from loyalty.core.http import validation_details
+from loyalty.core.errors import validation_details
 from loyalty.core.observability import lambda_entry, logger, set_correlation_id
 from loyalty.core.occurrence import occurrence_key
 

@@ -1,8 +1,11 @@
-"""Domain errors. They carry a stable error code; `loyalty.core.http` maps each kind to a status."""
+"""Domain errors. They carry a stable error code; `loyalty.core.api_conventions` maps each kind to a status."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 class DomainError(Exception):
@@ -56,3 +59,11 @@ class UnsupportedMediaType(DomainError):
 
 class Throttled(DomainError):
     code = "THROTTLED"
+
+
+def validation_details(error: ValidationError) -> list[dict[str, Any]]:
+    """A pydantic error as the API's and the DLQ's details: one `{field, problem}` per problem."""
+    return [
+        {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "problem": e["msg"]}
+        for e in error.errors(include_url=False, include_input=False, include_context=False)
+    ]

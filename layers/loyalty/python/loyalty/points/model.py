@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
 
 from loyalty.core.money import Currency, MinorUnits
+from loyalty.core.text import SINGLE_LINE, Label, Reason
 
 RuleId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 Key = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Points = Annotated[StrictInt, Field(ge=0, le=100_000_000)]
 PositiveInt = Annotated[StrictInt, Field(gt=0)]
+# A name an operator types (a rule, a catalogue item, a member level): one line, not blank.
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=SINGLE_LINE)]
 
 EarnEventType = Literal[
     "CardTransactionPosted", "DepositBalanceChanged", "SalaryCredited", "CheckInCompleted", "MonthlyAumComputed", "LoginCompleted"
@@ -96,12 +99,31 @@ class Caps(Strict):
     perCustomerMonthly: Points | None = None
 
 
+RULE_EXAMPLE: dict[str, Any] = {
+    "ruleId": "card-dining-2026",
+    "name": "Card dining: 1 point per 10 yuan",
+    "eventType": "CardTransactionPosted",
+    "conditions": {"mccs": ["5812", "5814"], "channels": ["pos", "qr"], "minAmountMinor": 1000, "currency": "CNY"},
+    "award": {"mode": "per_amount", "points": 1, "perAmountMinor": 1000, "rounding": "down"},
+    "tierMultipliersPercent": {"gold": 150},
+    "caps": {"perCustomerDaily": 500, "perCustomerMonthly": 5000},
+    "validity": {"type": "end_of_month", "monthsLater": 12},
+    "category": "transaction",
+    "costCentre": "cc-cards",
+    "priority": 100,
+    "stacking": "stack",
+    "active": True,
+}
+
+
 class RuleDefinition(Strict):
     """An earn rule. Stacking is explicit: rules are tried by descending `priority`; a matching
     `exclusive` rule stops the rules below it, `stack` rules add up."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [RULE_EXAMPLE]})
+
     ruleId: RuleId
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    name: Name
     eventType: EarnEventType
     conditions: Conditions = Conditions()
     award: Award
@@ -109,7 +131,7 @@ class RuleDefinition(Strict):
     caps: Caps = Caps()
     validity: LotValidity
     category: Category
-    costCentre: Key
+    costCentre: Label = Field(description="Who pays for the points this rule awards (the liability report groups by it).")
     campaignId: Key | None = None
     priority: Annotated[StrictInt, Field(ge=0, le=1000)] = 100
     stacking: Literal["stack", "exclusive"] = "stack"
@@ -208,14 +230,27 @@ EARN_EVENTS: dict[str, type[Inbound]] = {
 class QuoteRequest(Strict):
     """积分试算: an event as the bank would publish it, for this customer."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "eventType": "CardTransactionPosted",
+        "detail": {"transactionId": "tx-20261204-0001", "customerId": "c-1001", "amountMinor": 128800, "currency": "CNY",
+                   "merchantId": "m-dining-88", "mcc": "5812", "channel": "pos", "postedAt": "2026-12-04T12:30:00Z"},
+    }]})
+
     eventType: EarnEventType
-    detail: dict[str, object]
+    detail: dict[str, object] = Field(
+        description="The event's detail as in EVENTS.md (checked against the event type's contract); "
+        "its `customerId` defaults to the caller."
+    )
 
 
 class AdjustmentRequest(Strict):
-    points: Annotated[StrictInt, Field(ge=-100_000_000, le=100_000_000)]
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    costCentre: Key
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"points": 500, "reason": "Goodwill: card delivered late (ticket SR-88231)", "costCentre": "cc-service"},
+    ]})
+
+    points: Annotated[StrictInt, Field(ge=-100_000_000, le=100_000_000, description="Credited if positive, taken if negative; never 0.")]
+    reason: Reason = Field(description="Kept on the ledger entry and in the audit log.")
+    costCentre: Label = Field(description="Who pays for credited points.")
 
     @model_validator(mode="after")
     def _not_zero(self) -> AdjustmentRequest:

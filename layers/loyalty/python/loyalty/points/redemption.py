@@ -15,7 +15,7 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictInt, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StrictInt, model_validator
 
 from loyalty.core.clock import business_date, iso_utc
 from loyalty.core.config import get_settings
@@ -25,7 +25,7 @@ from loyalty.core.money import Currency, MinorUnits
 from loyalty.core.outbox import PendingEvent
 from loyalty.points import ledger
 from loyalty.points.ledger import Account, Change
-from loyalty.points.model import Key, PositiveInt, RuleId, Strict
+from loyalty.points.model import Key, Name, PositiveInt, RuleId, Strict
 from loyalty.points.service import entry_event, with_retries
 from loyalty.points.store import DynamoPointsStore
 
@@ -37,15 +37,21 @@ HOLDS_INDEX_KEY = "HOLDS"
 class CatalogueItem(Strict):
     """Something points buy: a coupon template, or a mall item paid in points and cash."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"itemId": "mall-umbrella", "name": "Folding umbrella", "kind": "mall_item", "points": 2000, "cashMinor": 990,
+         "currency": "CNY", "holdMinutes": 30, "active": True},
+        {"itemId": "coupon-coffee-5", "name": "5 yuan off coffee", "kind": "coupon", "points": 500, "templateId": "tpl-coffee-5"},
+    ]})
+
     itemId: RuleId
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    name: Name
     kind: Literal["coupon", "mall_item"]
-    points: Annotated[PositiveInt, Field(le=100_000_000)]
-    templateId: RuleId | None = None
-    cashMinor: MinorUnits | None = None
-    currency: Currency | None = None
-    holdMinutes: Annotated[StrictInt, Field(ge=1, le=1440)] = 30
-    active: bool = True
+    points: Annotated[PositiveInt, Field(le=100_000_000, description="What the item costs in points.")]
+    templateId: RuleId | None = Field(default=None, description="A coupon item's coupon template (coupons only).")
+    cashMinor: MinorUnits | None = Field(default=None, description="A mall item's cash part, paid through the mall (mall items only).")
+    currency: Currency | None = Field(default=None, description="The cash part's currency (mall items only).")
+    holdMinutes: Annotated[StrictInt, Field(ge=1, le=1440, description="How long a mall item's points are held for the payment.")] = 30
+    active: bool = Field(default=True, description="Customers see and redeem active items only.")
 
     @model_validator(mode="after")
     def _kind_fields(self) -> CatalogueItem:
@@ -57,13 +63,17 @@ class CatalogueItem(Strict):
 
 
 class RedemptionRequest(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"itemId": "mall-umbrella"}]})
+
     itemId: RuleId
-    customerId: Key | None = None  # operators redeem on a customer's behalf; customers for themselves
+    customerId: Key | None = Field(default=None, description="Operators only: the customer redeemed for. Customers redeem for themselves.")
 
 
 class SettlementRequest(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"outcome": "paid", "paymentId": "pay-20261204-7781"}]})
+
     outcome: Literal["paid", "failed"]
-    paymentId: Key
+    paymentId: Key = Field(description="The payment backend's id; a second report of the same payment is answered, not applied again.")
 
 
 def redemption_id(customer_id: str, idempotency_key: str) -> str:
@@ -83,6 +93,14 @@ def view(record: dict[str, Any]) -> dict[str, Any]:
     fields = ("redemptionId", "customerId", "itemId", "kind", "points", "cashMinor", "currency", "templateId",
               "status", "createdAt", "settledAt", "holdExpiresAt", "reason", "paymentId")
     return {k: record[k] for k in fields if record.get(k) is not None}
+
+
+def find(store: DynamoPointsStore, rid: str) -> dict[str, Any]:
+    """The stored redemption; 404 REDEMPTION_NOT_FOUND if there is none."""
+    record = store.get_record(redemption_key(rid))
+    if record is None:
+        raise NotFound(f"redemption {rid} does not exist", code="REDEMPTION_NOT_FOUND")
+    return record
 
 
 def redeem(store: DynamoPointsStore, customer_id: str, request: RedemptionRequest, idempotency_key: str, now: datetime) -> tuple[dict[str, Any], bool]:
@@ -177,9 +195,7 @@ def _settle_update(table: str, rid: str, fields: dict[str, Any]) -> dict[str, An
 
 
 def settle_payment(store: DynamoPointsStore, rid: str, request: SettlementRequest, now: datetime) -> dict[str, Any]:
-    record = store.get_record(redemption_key(rid))
-    if record is None:
-        raise NotFound(f"redemption {rid} does not exist", code="REDEMPTION_NOT_FOUND")
+    record = find(store, rid)
     if record["kind"] != "mall_item":
         raise BusinessRuleViolation("only mall redemptions settle by payment; coupons settle by their issue", code="NOT_A_MALL_REDEMPTION")
     if record["status"] not in OPEN_STATES and record.get("paymentId") != request.paymentId:

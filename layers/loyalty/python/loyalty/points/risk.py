@@ -16,9 +16,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, StrictInt
+from pydantic import ConfigDict, Field, StrictInt
 
 from loyalty.core.dynamo import to_item, to_value
+from loyalty.core.text import Note
 from loyalty.points.model import Points, Strict
 
 RISK_INDEX_KEY = "RISKHOLDS"
@@ -27,13 +28,22 @@ COUNTER_CEILING = 10**15
 
 
 class RiskSettings(Strict):
-    maxPointsPerDay: Points | None = None
-    maxEventsPerHour: Annotated[StrictInt, Field(ge=1, le=100_000)] | None = None
+    """The velocity limits per customer; a limit left out (or null) is not applied."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"maxPointsPerDay": 5000, "maxEventsPerHour": 20}]})
+
+    maxPointsPerDay: Points | None = Field(default=None, description="Points one customer may earn in a business day before accrual is held.")
+    maxEventsPerHour: Annotated[StrictInt, Field(ge=1, le=100_000)] | None = Field(
+        default=None, description="Earning events per customer per hour before accrual is held.")
 
 
 class RiskDecision(Strict):
-    decision: Literal["release", "reject"]
-    note: Annotated[str, Field(min_length=1, max_length=200)]
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"decision": "release", "note": "Checked with the branch: a genuine year-end purchase."},
+    ]})
+
+    decision: Literal["release", "reject"] = Field(description="`release` books the held points; `reject` drops them.")
+    note: Note = Field(description="Why; kept on the hold and in the audit log.")
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,16 @@ def save_settings(store: DynamoPointsStore, settings: RiskSettings, operator: st
     return {**settings.model_dump(mode="json"), "updatedBy": operator, "updatedAt": iso_utc(now)}
 
 
+def settings_view(store: DynamoPointsStore) -> dict[str, Any]:
+    """The limits as last saved, read past the accrual's cache; before any were saved, no limits
+    (every field null): nothing is held."""
+    record = store.get_record({"pk": "RISK", "sk": "CURRENT"})
+    if record is None:
+        return {"maxPointsPerDay": None, "maxEventsPerHour": None, "updatedBy": None, "updatedAt": None}
+    settings = RiskSettings.model_validate_json(record["settings"])
+    return {**settings.model_dump(mode="json"), "updatedBy": record["updatedBy"], "updatedAt": record["updatedAt"]}
+
+
 def pending_holds(store: DynamoPointsStore) -> list[dict[str, Any]]:
     """Every hold waiting for an operator, oldest first."""
     return [risk.view(item) for item in store.query_index_before("gsi2", risk.RISK_INDEX_KEY, "~")]

@@ -261,6 +261,15 @@ def reverse_refund(store: DynamoPointsStore, refund: CardTransactionRefunded, no
     return with_retries(store, refund.customerId, decide, now)
 
 
+def require_known_customer(customer_id: str) -> None:
+    """An operator acts only on a customer the engine has seen (a profile from core banking): a
+    mistyped id must answer 404 CUSTOMER_NOT_FOUND, never open a points account. An erased
+    customer's tombstone is a profile too: their books stay correct under the same rules."""
+    from loyalty.customers import service as customers
+
+    customers.get_profile(customers.default_store(), customer_id)
+
+
 def adjust(store: DynamoPointsStore, customer_id: str, request: AdjustmentRequest, operator: str, key: str, now: datetime) -> Change | None:
     entry_id = f"adjust:{operator}:{key}"
     source = {"operator": operator, "reason": request.reason}
@@ -363,12 +372,13 @@ def quote(store: DynamoPointsStore, event_type: str, detail: dict[str, Any]) -> 
     """积分试算: what each rule would award this event now, and the caps that apply. Changes nothing."""
     from pydantic import ValidationError
 
-    from loyalty.core.http import validation_details
-
     try:
         parsed = EARN_EVENTS[event_type].model_validate(detail)
     except ValidationError as error:
-        raise InvalidInput(f"the {event_type} is not valid", code="VALIDATION_ERROR", details=validation_details(error)) from None
+        # Named as the request validation names body fields, so a client handles both alike.
+        details = [{"field": ".".join(["detail", *(str(p) for p in e["loc"])]), "in": "body", "problem": e["msg"]}
+                   for e in error.errors(include_url=False, include_input=False, include_context=False)]
+        raise InvalidInput(f"the {event_type} is not valid", code="VALIDATION_ERROR", details=details) from None
     ctx = rules.context_of(event_type, parsed)
     account, caps = store.load(ctx.customer_id)
     plan = award_plan(current_rules(store), ctx, caps, tier_of(current_ladder(store), account))

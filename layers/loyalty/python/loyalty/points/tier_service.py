@@ -8,7 +8,7 @@ from typing import Any
 
 from loyalty.core.clock import business_date, iso_utc
 from loyalty.core.config import get_settings
-from loyalty.core.errors import Conflict
+from loyalty.core.errors import Conflict, NotFound
 from loyalty.core.observability import logger
 from loyalty.core.outbox import PendingEvent
 from loyalty.points import service, tiers
@@ -25,6 +25,15 @@ def save_ladder(store: DynamoPointsStore, ladder: TierLadder, operator: str, now
     store.save_ladder(ladder, version, operator, iso_utc(now))
     service.forget_cached_config()
     return ladder_view(ladder, version, operator, iso_utc(now))
+
+
+def current_view(store: DynamoPointsStore) -> dict[str, Any]:
+    """The ladder in force, read past the accrual's cache; 404 TIERS_NOT_SET before the first."""
+    found = store.ladder()
+    if found is None:
+        raise NotFound("no member levels are set yet", code="TIERS_NOT_SET")
+    ladder, version, record = found
+    return ladder_view(ladder, version, record["updatedBy"], record["updatedAt"])
 
 
 def ladder_view(ladder: TierLadder, version: int, updated_by: str, updated_at: str) -> dict[str, Any]:

@@ -13,9 +13,10 @@ import hashlib
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictInt, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StrictInt, StringConstraints, model_validator
 
 from loyalty.core.outbox import PendingEvent
+from loyalty.core.text import SINGLE_LINE
 from loyalty.points.ledger import Account, Change
 from loyalty.points.model import Points, RuleId, Strict
 
@@ -31,13 +32,25 @@ class TierBenefit(Strict):
 
 class TierLevel(Strict):
     tierId: RuleId
-    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    minGrowth: Points
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=SINGLE_LINE)]
+    minGrowth: Points = Field(description="The qualifying growth value (成长值) from which a customer is at this level.")
     benefits: Annotated[list[TierBenefit], Field(max_length=10)] = Field(default_factory=list)
 
 
 class TierLadder(Strict):
     """The levels, lowest first; the first starts at 0 growth, so every customer has a level."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "tiers": [
+            {"tierId": "silver", "name": "Silver", "minGrowth": 0},
+            {"tierId": "gold", "name": "Gold", "minGrowth": 5000,
+             "benefits": [{"templateId": "tpl-gold-welcome", "cadence": "on_upgrade"}]},
+            {"tierId": "platinum", "name": "Platinum", "minGrowth": 20000,
+             "benefits": [{"templateId": "tpl-platinum-monthly", "cadence": "monthly"}]},
+        ],
+        "qualifyingMonths": 12,
+        "downgradeGraceDays": 30,
+    }]})
 
     tiers: Annotated[list[TierLevel], Field(min_length=1, max_length=10)]
     qualifyingMonths: Annotated[StrictInt, Field(ge=1, le=36)] = 12

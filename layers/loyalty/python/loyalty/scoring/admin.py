@@ -7,11 +7,10 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from loyalty.core.dynamo import decode_cursor, encode_cursor, to_value
+from loyalty.core.dynamo import TABLE_KEYS, checked_start, decode_cursor, encode_cursor, to_value
 from loyalty.core.errors import BusinessRuleViolation, Conflict, InvalidInput, NotFound
-from loyalty.core.http import parse_model
 from loyalty.scoring.models import AbuseModel, ChurnModel, LifecycleModel, RfmModel, ValueModel
 from loyalty.scoring.scores import ManagerRollup
 from loyalty.scoring.segments import MAX_SEGMENTS, Facts, SegmentDefinition, matches
@@ -38,12 +37,23 @@ def _model_class(name: str) -> type[BaseModel]:
     return MODEL_CLASSES[name]
 
 
+def parse_config(name: str, body: Any) -> BaseModel:
+    """The configuration of model `name`; a 400 naming each problem (the body's schema depends on the
+    model, so the API takes any object and the problems are found here)."""
+    try:
+        return _model_class(name).model_validate(body)
+    except ValidationError as error:
+        details = [{"field": ".".join(str(p) for p in e["loc"]) or "(body)", "in": "body", "problem": e["msg"]}
+                   for e in error.errors(include_url=False, include_input=False, include_context=False)]
+        raise InvalidInput("the request failed validation", code="VALIDATION_ERROR", details=details) from None
+
+
 def save_model(store: DynamoScoringStore, name: str, body: dict[str, Any], operator: str, at: str) -> dict[str, Any]:
     """A valid configuration becomes the next version and is in force at once (here; elsewhere within
     the cache time). An invalid one is a 400 with pydantic's details, and changes nothing."""
     from loyalty.scoring import service
 
-    config = parse_model(_model_class(name), body)
+    config = parse_config(name, body)
     version = service.model_pointers(store)[name]["version"] + 1
     store.save_version("MODEL", name, version, {"config": config.model_dump_json(), "updatedBy": operator, "updatedAt": at})
     service.forget_cached_config()
@@ -104,8 +114,11 @@ def segment_view(record: dict[str, Any]) -> dict[str, Any]:
     return {**json.loads(record["definition"]), "version": int(record["version"]), "updatedBy": record["updatedBy"], "updatedAt": record["updatedAt"]}
 
 
-def segments(store: DynamoScoringStore) -> list[dict[str, Any]]:
-    return [segment_view(item) for item in store.under("SEGMENTS")]
+def segments(store: DynamoScoringStore, limit: int, cursor: str | None) -> dict[str, Any]:
+    """The current version of each segment, by id."""
+    start = checked_start(decode_cursor(cursor), TABLE_KEYS, ("pk", "SEGMENTS"))
+    items, last = store.page_under("SEGMENTS", limit, start)
+    return {"items": [segment_view(item) for item in items], "nextCursor": encode_cursor(last)}
 
 
 def members(store: DynamoScoringStore, segment_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
@@ -166,11 +179,4 @@ def manager_books(store: DynamoScoringStore, limit: int, cursor: str | None) -> 
     books, following = store.manager_books(limit, shard, after)
     rollups = rollup_by_manager((manager, value) for manager, values in books.items() for value in values)
     return {"items": [book_view(manager, found) for manager, found in rollups.items()], "nextCursor": encode_cursor({"shard": following[0], "after": following[1]} if following else None)}
-
-
-def limit_of(raw: str | None, default: int = 50, maximum: int = 500) -> int:
-    value = raw or str(default)
-    if not value.isdigit() or not 1 <= int(value) <= maximum:
-        raise InvalidInput(f"limit must be 1 to {maximum}", code="VALIDATION_ERROR")
-    return int(value)
 

@@ -14,10 +14,16 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from loyalty.core.text import SINGLE_LINE
 from loyalty.scoring.models import Stage
 
 SegmentId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
-Value = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# A tag, tier or branch id: one line, not blank (they are compared with the profile's own).
+Value = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=SINGLE_LINE)]
+# Operators' text, shown on other people's screens: no control characters (tabs and line breaks
+# are allowed in the description, which may be empty).
+SegmentName = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=SINGLE_LINE)]
+Description = Annotated[str, StringConstraints(max_length=1000, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]*$")]
 ScoreName = Literal["rfmRecency", "rfmFrequency", "rfmMonetary", "value", "churnRiskBps", "abuseRisk"]
 SCORE_NAMES: tuple[str, ...] = get_args(ScoreName)
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -52,15 +58,18 @@ class Bound(Strict):
 
 
 class SegmentRule(Strict):
-    tagsAny: list[Value] = Field(default_factory=list, max_length=50)
-    tagsAll: list[Value] = Field(default_factory=list, max_length=50)
-    tagsNone: list[Value] = Field(default_factory=list, max_length=50)
-    tiers: list[Value] = Field(default_factory=list, max_length=20)
+    """Holds when every condition it states holds (at least one must be stated); a list holds when the
+    customer has one of its values."""
+
+    tagsAny: list[Value] = Field(default_factory=list, max_length=50, description="At least one of these tags (core banking's or operators').")
+    tagsAll: list[Value] = Field(default_factory=list, max_length=50, description="All of these tags.")
+    tagsNone: list[Value] = Field(default_factory=list, max_length=50, description="None of these tags.")
+    tiers: list[Value] = Field(default_factory=list, max_length=20, description="Member levels.")
     lifecycleStages: list[Stage] = Field(default_factory=list)
     branchIds: list[Value] = Field(default_factory=list, max_length=500)
     riskLevels: list[Literal["R1", "R2", "R3", "R4", "R5"]] = Field(default_factory=list)
-    aumMinor: Bound | None = None
-    scores: dict[ScoreName, Bound] = Field(default_factory=dict)
+    aumMinor: Bound | None = Field(default=None, description="Assets under management, in minor units: [min, max).")
+    scores: dict[ScoreName, Bound] = Field(default_factory=dict, description="Bounds on scores, each [min, max).")
 
     @model_validator(mode="after")
     def _says_something(self) -> SegmentRule:
@@ -69,12 +78,24 @@ class SegmentRule(Strict):
         return self
 
 
+EXAMPLE_SEGMENT: dict[str, Any] = {
+    "segmentId": "payroll-high-value",
+    "name": "Payroll customers of high value",
+    "description": "Salary paid into the bank, value score 50 or more, not yet wealth clients.",
+    "rule": {"tagsAny": ["payroll"], "tagsNone": ["wealth"], "lifecycleStages": ["active", "high_value"],
+             "riskLevels": ["R2", "R3"], "scores": {"value": {"min": 50}}},
+    "active": True,
+}
+
+
 class SegmentDefinition(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [EXAMPLE_SEGMENT]})
+
     segmentId: SegmentId
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    description: Annotated[str, StringConstraints(max_length=1000)] = ""
+    name: SegmentName
+    description: Description = ""
     rule: SegmentRule
-    active: bool = True  # an inactive segment keeps its definition; members leave on their next scoring
+    active: bool = Field(default=True, description="An inactive segment keeps its definition; members leave on their next scoring.")
 
 
 @dataclass(frozen=True)

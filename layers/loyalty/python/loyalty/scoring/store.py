@@ -123,6 +123,15 @@ class DynamoScoringStore:
     def under(self, pk: str) -> list[dict[str, Any]]:
         return list(self._query({"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": to_value(pk)}, "ConsistentRead": True}))
 
+    def page_under(self, pk: str, limit: int, start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """One page of `under(pk)`, from a checked start key; the key to go on from."""
+        request: dict[str, Any] = {"TableName": self.table, "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": to_value(pk)},
+                                   "ConsistentRead": True, "Limit": limit}
+        if start:
+            request["ExclusiveStartKey"] = start
+        page = self.client.query(**request)
+        return [from_item(i) for i in page.get("Items", [])], page.get("LastEvaluatedKey")
+
     # ---- the per-customer transaction -------------------------------------------------------------
 
     def commit(self, groups: list[list[dict[str, Any]]]) -> None:
