@@ -21,7 +21,7 @@ def _template_now(call: Call) -> Any:
 
 @routes.post(BASE, summary="Create a coupon template", status=201,
              errors={400: ["VALIDATION_ERROR"], 409: ["TEMPLATE_EXISTS"]})
-def create_template(body: TemplateCreate, key: IdempotencyKey, caller: CallerDep) -> TemplateView:
+def create_coupon_template(body: TemplateCreate, key: IdempotencyKey, caller: CallerDep) -> TemplateView:
     """A template of one of eight kinds (fixed amount, threshold, percentage, random amount, red
     packet, gift, voucher code, bundle), with its stock, shards, validity, limits, eligibility and
     funding. It starts as `draft`: activate it to open claims."""
@@ -29,21 +29,21 @@ def create_template(body: TemplateCreate, key: IdempotencyKey, caller: CallerDep
 
 
 @routes.get(BASE, summary="List coupon templates", errors={400: ["INVALID_CURSOR"]})
-def list_templates(limit: Annotated[int, limit_query()] = 20, cursor: Cursor = None) -> TemplatePage:
+def list_coupon_templates(limit: Annotated[int, limit_query()] = 20, cursor: Cursor = None) -> TemplatePage:
     """Newest first."""
     templates, next_cursor = service.default_store().list_templates(limit, cursor)
     return TemplatePage.model_validate({"items": [t.view() for t in templates], "nextCursor": next_cursor})
 
 
 @routes.get(f"{BASE}/{{templateId}}", summary="A coupon template, with the stock left", errors=NOT_FOUND)
-def get_template(templateId: TemplateIdPath) -> TemplateWithStock:
+def get_coupon_template(templateId: TemplateIdPath) -> TemplateWithStock:
     return TemplateWithStock.model_validate(service.template_view(service.default_store(), templateId))
 
 
 @routes.put(f"{BASE}/{{templateId}}/status", summary="Activate, pause or end a template",
             errors={**NOT_FOUND, 409: ["VERSION_CONFLICT"], 422: ["INVALID_STATUS_TRANSITION"]},
             audit=Audit(before=_template_now))
-def change_template_status(templateId: TemplateIdPath, body: StatusChange, key: IdempotencyKey) -> TemplateView:
+def change_coupon_template_status(templateId: TemplateIdPath, body: StatusChange, key: IdempotencyKey) -> TemplateView:
     """Pausing stops claims at once (every stock shard carries the template's active flag); an
     ended template never opens again."""
     return TemplateView.model_validate(service.change_status(service.default_store(), templateId, body.status, utc_now()).view())
@@ -52,7 +52,7 @@ def change_template_status(templateId: TemplateIdPath, body: StatusChange, key: 
 @routes.post(f"{BASE}/{{templateId}}/stock", summary="Add stock to a template",
              errors={**NOT_FOUND, 409: ["VERSION_CONFLICT"], 422: ["USE_CODE_UPLOAD", "TEMPLATE_ENDED"]},
              audit=Audit(before=_template_now))
-def add_stock(templateId: TemplateIdPath, body: StockAddition, key: IdempotencyKey) -> TemplateView:
+def add_coupon_stock(templateId: TemplateIdPath, body: StockAddition, key: IdempotencyKey) -> TemplateView:
     """Spread over the template's shards."""
     return TemplateView.model_validate(service.add_stock(service.default_store(), templateId, body.add, utc_now()).view())
 
@@ -60,7 +60,7 @@ def add_stock(templateId: TemplateIdPath, body: StockAddition, key: IdempotencyK
 @routes.post(f"{BASE}/{{templateId}}/codes", summary="Upload voucher codes", status=201,
              errors={**NOT_FOUND, 400: ["DUPLICATE_CODES"], 409: ["DUPLICATE_CODES"],
                      422: ["NOT_A_VOUCHER_TEMPLATE", "TEMPLATE_ENDED"]})
-def upload_codes(templateId: TemplateIdPath, body: CodeUpload, key: IdempotencyKey) -> CodeUploadResult:
+def upload_voucher_codes(templateId: TemplateIdPath, body: CodeUpload, key: IdempotencyKey) -> CodeUploadResult:
     """Up to 1,000 third-party codes a call, each issued once; a code seen before is refused. The
     Idempotency-Key names the upload."""
     return CodeUploadResult.model_validate(service.upload_codes(service.default_store(), templateId, body, key))

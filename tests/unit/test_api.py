@@ -7,6 +7,7 @@ store, which the `store` fixture replaces with an in-memory implementation of ou
 in-memory one. Powertools' REST responses carry their headers in `multiValueHeaders` (lists).
 """
 
+import base64
 import json
 import sys
 import threading
@@ -332,14 +333,36 @@ def test_an_unexpected_exception_is_a_500_without_the_message(api: Api) -> None:
     assert header(response, "X-Correlation-Id") == "corr-500"
 
 
-def test_an_unexpected_failure_before_routing_is_a_500_too(api: Api) -> None:
-    # Given a body flagged base64 that is not (the size check decodes it before Powertools routes)
-    event = post("/v1/notes", body="abc", headers=json_headers(**{"X-Correlation-Id": "corr-b64"})) | {"isBase64Encoded": True}
+def test_an_unexpected_failure_before_routing_is_a_500_too(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the checks before routing failing unexpectedly (here: the settings cannot be read)
+    from loyalty.core import api_conventions
+
+    def broken() -> None:
+        raise RuntimeError("settings unreadable")
+
+    monkeypatch.setattr(api_conventions, "get_settings", broken)
+    event = post("/v1/notes", body='{"note": "x"}', headers=json_headers(**{"X-Correlation-Id": "corr-500b"}))
     # When the handler runs
     response = api(event)
     # Then it is a 500 INTERNAL with the correlation id, as any other unexpected failure, not an invocation error
     assert response["statusCode"] == 500
     assert error_of(response)["code"] == "INTERNAL"
+    assert header(response, "X-Correlation-Id") == "corr-500b"
+
+
+@pytest.mark.parametrize(
+    ("body", "flagged"),
+    [("abc", True), (base64.b64encode(b'{"note": "\xff\xfe"}').decode(), True)],
+    ids=["flagged-base64-but-not", "not-utf-8"],
+)
+def test_a_body_that_cannot_be_json_text_is_400_malformed_json(api: Api, body: str, flagged: bool) -> None:
+    # Given a body that is not base64 though flagged so, or whose bytes are not UTF-8
+    event = post("/v1/notes", body=body, headers=json_headers(**{"X-Correlation-Id": "corr-b64"})) | {"isBase64Encoded": flagged}
+    # When the handler runs
+    response = api(event)
+    # Then it is the caller's error, with the correlation id
+    assert response["statusCode"] == 400
+    assert error_of(response)["code"] == "MALFORMED_JSON"
     assert header(response, "X-Correlation-Id") == "corr-b64"
 
 
@@ -1054,3 +1077,14 @@ def test_the_resolver_keeps_the_request_per_thread() -> None:
     # Then each thread sees its own
     assert seen == ["another thread's request"]
     assert app.current_event == "this thread's request"
+
+
+def test_an_integer_written_as_12_point_0_is_that_integer(api: Api, store: InMemoryIdempotencyStore) -> None:
+    # Given a body whose integer field a client's serializer wrote as 12.0 (JSON Schema's "integer" allows it)
+    event = post("/v1/notes", body='{"note": "x", "points": 12.0}')
+    # When the handler runs
+    response = api(event)
+    # Then it is accepted as 12; a fraction is still refused
+    assert response["statusCode"] == 201, response["body"]
+    assert json.loads(response["body"])["points"] == 12
+    assert api(post("/v1/notes", body='{"note": "x", "points": 12.5}', headers=json_headers("k-2")))["statusCode"] == 400

@@ -7,12 +7,13 @@ a notification channel. Saving creates a new version; only a draft is edited.
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator, model_validator
 
 from loyalty.core.money import DEFAULT_CURRENCY, Currency, MinorUnits
+from loyalty.core.strict import Flag, Instant, TimeOfDay
 from loyalty.core.text import SINGLE_LINE, Label, Note
 
 CampaignId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -54,8 +55,8 @@ class Strict(BaseModel):
 
 
 class Window(Strict):
-    startsAt: AwareDatetime
-    endsAt: AwareDatetime
+    startsAt: Instant
+    endsAt: Instant
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> Window:
@@ -142,11 +143,11 @@ class Audience(Strict):
     segments: list[Key] = Field(default_factory=list)
     scores: dict[Key, ScoreRange] = Field(default_factory=dict)
     branchIds: list[Key] = Field(default_factory=list)
-    birthdayToday: bool = False
+    birthdayToday: Flag = False
     customerIds: Annotated[list[Key], Field(max_length=10_000)] = Field(default_factory=list)
     # The audience is the list uploaded to the campaign (CSV, in batches: campaigns/uploads.py).
-    uploaded: bool = False
-    requireProfile: bool = True
+    uploaded: Flag = False
+    requireProfile: Flag = True
 
     @property
     def needs_profile(self) -> bool:
@@ -261,8 +262,8 @@ class FrequencyCaps(Strict):
 class QuietHours(Strict):
     """Notifications that fall inside are delivered at `end` (bank time zone); may wrap midnight."""
 
-    start: time
-    end: time
+    start: TimeOfDay
+    end: TimeOfDay
 
 
 class CampaignDefinition(Strict):

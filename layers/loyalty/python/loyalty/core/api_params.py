@@ -24,3 +24,9 @@ def id_path(description: str, max_length: int = 64) -> Path:
 
 def limit_query(default: int = 20, maximum: int = 100) -> Query:
     return Query(ge=1, le=maximum, description=f"Items per page, 1 to {maximum} (default {default}).")
+
+
+def requires_any(*fields: str) -> dict[str, object]:
+    """A model's `json_schema_extra` for "at least one of these fields, not null": the rule its
+    validator enforces, stated in the document so that clients (and the contract tests) know it."""
+    return {"anyOf": [{"required": [name], "properties": {name: {"not": {"type": "null"}}}} for name in fields]}

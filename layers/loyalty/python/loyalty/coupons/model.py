@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
 
+from loyalty.core.api_params import requires_any
 from loyalty.core.money import Currency, MinorUnits
+from loyalty.core.strict import NaiveInstant
 
 TemplateId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -111,8 +112,8 @@ Benefit = Annotated[
 
 class FixedWindow(Strict):
     type: Literal["window"]
-    validFrom: datetime
-    validUntil: datetime
+    validFrom: NaiveInstant
+    validUntil: NaiveInstant
 
     @model_validator(mode="after")
     def _ordered(self) -> FixedWindow:
@@ -151,6 +152,8 @@ class Eligibility(Strict):
 
 
 class Funding(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=requires_any("costCentre", "merchantId"))
+
     costCentre: Key | None = None
     merchantId: Key | None = None
     unitCostMinor: MinorUnits

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
 
 from loyalty.core.money import Currency, MinorUnits
+from loyalty.core.strict import Flag
 from loyalty.core.text import SINGLE_LINE, Label, Reason
 
 RuleId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -135,7 +136,7 @@ class RuleDefinition(Strict):
     campaignId: Key | None = None
     priority: Annotated[StrictInt, Field(ge=0, le=1000)] = 100
     stacking: Literal["stack", "exclusive"] = "stack"
-    active: bool = True
+    active: Flag = True
 
     @model_validator(mode="after")
     def _amount_award_needs_amount(self) -> RuleDefinition:
@@ -248,7 +249,8 @@ class AdjustmentRequest(Strict):
         {"points": 500, "reason": "Goodwill: card delivered late (ticket SR-88231)", "costCentre": "cc-service"},
     ]})
 
-    points: Annotated[StrictInt, Field(ge=-100_000_000, le=100_000_000, description="Credited if positive, taken if negative; never 0.")]
+    points: Annotated[StrictInt, Field(ge=-100_000_000, le=100_000_000, json_schema_extra={"not": {"const": 0}},
+                                       description="Credited if positive, taken if negative; never 0.")]
     reason: Reason = Field(description="Kept on the ledger entry and in the audit log.")
     costCentre: Label = Field(description="Who pays for credited points.")
 

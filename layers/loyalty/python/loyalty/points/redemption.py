@@ -23,6 +23,7 @@ from loyalty.core.dynamo import to_item, to_value
 from loyalty.core.errors import BusinessRuleViolation, Conflict, NotFound
 from loyalty.core.money import Currency, MinorUnits
 from loyalty.core.outbox import PendingEvent
+from loyalty.core.strict import Flag
 from loyalty.points import ledger
 from loyalty.points.ledger import Account, Change
 from loyalty.points.model import Key, Name, PositiveInt, RuleId, Strict
@@ -51,7 +52,7 @@ class CatalogueItem(Strict):
     cashMinor: MinorUnits | None = Field(default=None, description="A mall item's cash part, paid through the mall (mall items only).")
     currency: Currency | None = Field(default=None, description="The cash part's currency (mall items only).")
     holdMinutes: Annotated[StrictInt, Field(ge=1, le=1440, description="How long a mall item's points are held for the payment.")] = 30
-    active: bool = Field(default=True, description="Customers see and redeem active items only.")
+    active: Flag = Field(default=True, description="Customers see and redeem active items only.")
 
     @model_validator(mode="after")
     def _kind_fields(self) -> CatalogueItem:

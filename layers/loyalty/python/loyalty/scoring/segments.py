@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from loyalty.core.api_params import requires_any
+from loyalty.core.strict import Flag
 from loyalty.core.text import SINGLE_LINE
 from loyalty.scoring.models import Stage
 
@@ -39,6 +41,8 @@ class Strict(BaseModel):
 
 class Bound(Strict):
     """[min, max): min inclusive, max exclusive, a missing bound open."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=requires_any("min", "max"))
 
     min: Number | None = None
     max: Number | None = None
@@ -95,7 +99,7 @@ class SegmentDefinition(Strict):
     name: SegmentName
     description: Description = ""
     rule: SegmentRule
-    active: bool = Field(default=True, description="An inactive segment keeps its definition; members leave on their next scoring.")
+    active: Flag = Field(default=True, description="An inactive segment keeps its definition; members leave on their next scoring.")
 
 
 @dataclass(frozen=True)
