@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+CONSOLE_STAMP := console/node_modules/.installed
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/loyalty/python
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
@@ -12,7 +13,7 @@ CDK := npx --yes aws-cdk@2.1148.1
 ENV ?= dev
 LAMBDA_PYTHON = $(shell $(PY) -c "from infra.topology import LAMBDA_PYTHON_VERSION as v; print(v)" 2>/dev/null)
 
-.PHONY: run test unit integration infra contract e2e lint bench token fire deploy synth redrive openapi clean
+.PHONY: run test unit integration infra contract fuzz e2e lint bench token fire deploy synth redrive openapi clean
 
 $(STAMP): requirements-dev.txt layers/dependencies/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,10 +21,15 @@ $(STAMP): requirements-dev.txt layers/dependencies/requirements.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
+# The console's packages (the typed API client now; the operator console on it), from its lock file.
+$(CONSOLE_STAMP): console/package.json console/package-lock.json
+	npm ci --prefix console --no-audit --no-fund
+	touch $(CONSOLE_STAMP)
+
 run: $(STAMP)  ## the whole system on 127.0.0.1:3000 (API) and :4566 (AWS emulator)
 	$(PY) -m infra.local run
 
-test: lint unit integration infra e2e  ## every suite, as CI runs it
+test: lint unit integration infra contract e2e  ## every suite, as CI runs it
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -43,8 +49,16 @@ infra: $(STAMP)  ## CDK assertions, cdk-nag and cfn-lint on the synthesized temp
 e2e: $(STAMP)
 	$(PY) -m pytest tests/e2e -q
 
-openapi: $(STAMP)  ## writes docs/openapi.json from the routes the API functions serve
+# The API contract: the generated document, schemathesis against `make run`, the TypeScript client.
+contract: $(STAMP) $(CONSOLE_STAMP)
+	$(PY) -m pytest tests/contract -q
+
+fuzz: $(STAMP)  ## the contract run with schemathesis' coverage phase too (about 10,000 cases a caller)
+	CONTRACT_FUZZ_PHASES=examples,coverage,fuzzing,stateful $(PY) -m pytest tests/contract/test_fuzz.py -q
+
+openapi: $(STAMP) $(CONSOLE_STAMP)  ## writes docs/openapi.json from the routes, and the console's typed client from it
 	$(PY) -m infra.openapi
+	npm --prefix console run --silent generate
 
 bench: $(STAMP)  ## prints the benchmark table; not a test
 	$(PY) -m bench
@@ -70,4 +84,4 @@ redrive: $(STAMP)  ## make redrive QUEUE=<name> [MAX=n] [ENV=dev|staging|prod]: 
 	@$(PY) -m infra.ops.redrive "$(QUEUE)" $(if $(MAX),--max $(MAX)) $(if $(filter command line,$(origin ENV)),--env $(ENV))
 
 clean:
-	rm -rf $(VENV) cdk.out build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) cdk.out build .pytest_cache .mypy_cache .ruff_cache console/node_modules console/build

@@ -41,7 +41,8 @@ def _campaign_now(call: Call) -> Any:
 # ---- definitions ---------------------------------------------------------------------------------
 
 
-@routes.post(ROOT, summary="Create a campaign (a draft)", status=201, errors={409: ["CAMPAIGN_VERSION_CONFLICT"]})
+@routes.post(ROOT, summary="Create a campaign (a draft)", status=201,
+             links={"getCampaign": {"campaignId": "$response.body#/campaignId"}, "submitCampaign": {"campaignId": "$response.body#/campaignId"}, "getCampaignReport": {"campaignId": "$response.body#/campaignId"}}, errors={409: ["CAMPAIGN_VERSION_CONFLICT"]})
 def create_campaign(body: CampaignRequest, key: IdempotencyKey, caller: CallerDep) -> CampaignView:
     """Saves version 1 of a new campaign as a draft, with the caller as its author. A budget by a
     personal attribute (customerId, deviceHash, ...) is refused: budget by branch, product or
@@ -129,6 +130,7 @@ for _action, (_summary, _description) in LIFECYCLE.items():
 
 
 @routes.post(f"{ROOT}/{{campaignId}}/fire", summary="Fire a campaign (an audience run)", status=202, idempotency="domain",
+             links={"getCampaignRun": {"campaignId": "$response.body#/campaignId", "runId": "$response.body#/runId"}},
              errors={**NOT_FOUND, 409: ["CAMPAIGN_CONTENDED"], 422: ["CAMPAIGN_NOT_ACTIVE"]})
 def fire_campaign(campaignId: CampaignIdPath, body: FireRequest, key: IdempotencyKey, caller: CallerDep) -> RunView:
     """Starts a run granting the reward to the campaign's audience, or to those of `customerIds` who

@@ -20,6 +20,7 @@ def _template_now(call: Call) -> Any:
 
 
 @routes.post(BASE, summary="Create a coupon template", status=201,
+             links={"getCouponTemplate": {"templateId": "$response.body#/templateId"}, "changeCouponTemplateStatus": {"templateId": "$response.body#/templateId"}, "addCouponStock": {"templateId": "$response.body#/templateId"}},
              errors={400: ["VALIDATION_ERROR"], 409: ["TEMPLATE_EXISTS"]})
 def create_coupon_template(body: TemplateCreate, key: IdempotencyKey, caller: CallerDep) -> TemplateView:
     """A template of one of eight kinds (fixed amount, threshold, percentage, random amount, red

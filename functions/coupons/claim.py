@@ -16,6 +16,7 @@ routes = Routes("coupons")
 # The coupon id derives from the customer and the Idempotency-Key, inside the claim's own
 # transaction: a retry after a crash finds the coupon, never issues a second one.
 @routes.post("/v1/coupons/claims", summary="Claim a coupon", status=201, idempotency="domain", operators_too=False,
+             links={"quoteCoupon": {"couponId": "$response.body#/couponId"}, "lockCoupon": {"couponId": "$response.body#/couponId"}, "redeemCoupon": {"couponId": "$response.body#/couponId"}},
              errors={404: ["TEMPLATE_NOT_FOUND", "COUPON_NOT_FOUND"], 409: ["COUPON_OUT_OF_STOCK", "COUPON_LIMIT_REACHED", "CLAIM_CONTENDED"],
                      422: ["NOT_ELIGIBLE", "TEMPLATE_NOT_ACTIVE", "IDEMPOTENCY_KEY_REUSED"], 429: ["CLAIMS_THROTTLED"]})
 def claim_coupon(body: ClaimRequest, key: IdempotencyKey, caller: CallerDep) -> Response[CouponView | BundleView]:

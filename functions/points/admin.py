@@ -45,7 +45,8 @@ def _matching(field: str, in_body: str, in_path: str) -> None:
 # ---- earn rules ----------------------------------------------------------------------------------
 
 
-@routes.post(RULES, summary="Create an earn rule", status=201, errors={409: ["RULE_VERSION_CONFLICT"]})
+@routes.post(RULES, summary="Create an earn rule", status=201,
+             links={"getPointRule": {"ruleId": "$response.body#/ruleId"}, "updatePointRule": {"ruleId": "$response.body#/ruleId"}}, errors={409: ["RULE_VERSION_CONFLICT"]})
 def create_point_rule(body: RuleDefinition, key: IdempotencyKey, caller: CallerDep) -> RuleView:
     """Version 1 of a new rule; in force for accrual within the configuration cache's lifetime. A
     rule id already taken is 409 `RULE_VERSION_CONFLICT`."""

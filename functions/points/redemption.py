@@ -16,6 +16,7 @@ routes = Routes("points")
 
 # The redemption id derives from the customer and the key, so the ledger itself refuses a second one.
 @routes.post("/v1/points/redemptions", summary="Redeem points (积分兑换)", status=201, idempotency="domain",
+             links={"getPointsRedemption": {"redemptionId": "$response.body#/redemptionId"}},
              errors={403: ["NOT_RESOURCE_OWNER"], 404: ["ITEM_NOT_FOUND", "CUSTOMER_NOT_FOUND"], 409: ["ACCOUNT_CONTENDED"],
                      422: ["INSUFFICIENT_POINTS", "POINTS_TOO_FRAGMENTED", "ITEM_NOT_AVAILABLE", "IDEMPOTENCY_KEY_REUSED"]})
 def redeem_points(body: RedemptionRequest, key: IdempotencyKey, caller: CallerDep) -> Response[RedemptionView]:

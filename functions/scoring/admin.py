@@ -70,6 +70,7 @@ def save_model(model: ModelPath, body: ModelConfig, key: IdempotencyKey, caller:
 
 
 @routes.post(SEGMENTS, summary="Create a segment", status=201, operation_id="createSegment",
+             links={"getSegment": {"segmentId": "$response.body#/segmentId"}, "estimateSegment": {"segmentId": "$response.body#/segmentId"}, "listSegmentMembers": {"segmentId": "$response.body#/segmentId"}},
              errors={409: ["SEGMENT_EXISTS", "VERSION_CONFLICT"], 422: ["SEGMENT_LIMIT_REACHED"]})
 def create_segment(body: SegmentDefinition, key: IdempotencyKey, caller: CallerDep) -> SegmentView:
     """Version 1 of a new segment (客群). Customers enter it as they are re-scored. A segment id is taken

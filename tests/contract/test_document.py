@@ -115,3 +115,16 @@ def test_the_document_renders_deterministically(document: dict[str, Any]) -> Non
     from infra.openapi import generate
 
     assert json.dumps(generate()) == json.dumps(document)
+
+
+def test_every_link_names_an_operation_and_its_parameters(document: dict[str, Any]) -> None:
+    # Given the links from creations to what reads or changes the created thing
+    by_id = {op["operationId"]: op for _, _, op in operations(document)}
+    links = [(op["operationId"], link) for _, _, op in operations(document)
+             for response in op["responses"].values() for link in response.get("links", {}).values()]
+    assert len(links) >= 10
+    # Then each targets an operation that takes those parameters
+    for source, link in links:
+        target = by_id[link["operationId"]]
+        names = {p["name"] for p in target.get("parameters", [])}
+        assert set(link["parameters"]) <= names, f"{source} -> {link['operationId']}: {link['parameters']}"

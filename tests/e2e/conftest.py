@@ -6,9 +6,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import IO
 
 import pytest
 import requests
@@ -21,6 +23,42 @@ class RunningSystem:
     process: subprocess.Popen[str]
     api: Api
     aws_endpoint: str
+    log: Output
+
+    def output(self) -> str:
+        """What the system printed so far (its last 1 MB)."""
+        return self.log.text()
+
+
+class Output:
+    """Reads the system's output as it comes: a pipe nobody reads fills up (64 KB) and then blocks
+    the system on its next log line, which under a fuzzing run looks like a hang."""
+
+    LIMIT = 1 << 20
+
+    def __init__(self, stream: IO[str]):
+        self._chunks: list[str] = []
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._drain, args=(stream,), name="system-output", daemon=True)
+        self._thread.start()
+
+    def _drain(self, stream: IO[str]) -> None:
+        for line in stream:
+            with self._lock:
+                self._chunks.append(line)
+                if sum(len(c) for c in self._chunks) > 2 * self.LIMIT:
+                    self._chunks = [self.text_unlocked()[-self.LIMIT:]]
+
+    def text_unlocked(self) -> str:
+        return "".join(self._chunks)
+
+    def text(self) -> str:
+        with self._lock:
+            return self.text_unlocked()
+
+    def wait_closed(self, timeout_s: float = 10) -> str:
+        self._thread.join(timeout_s)
+        return self.text()
 
 
 @contextmanager
@@ -32,10 +70,12 @@ def running_system() -> Iterator[RunningSystem]:
         [sys.executable, "-m", "infra.local", "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     base = f"http://127.0.0.1:{api_port}"
+    assert process.stdout is not None
+    log = Output(process.stdout)
 
     def healthy() -> bool:
         if process.poll() is not None:
-            raise AssertionError(f"the local cloud exited early:\n{process.stdout.read() if process.stdout else ''}")
+            raise AssertionError(f"the local cloud exited early:\n{log.wait_closed()}")
         try:
             return requests.get(f"{base}/_local/health", timeout=1).ok
         except requests.ConnectionError:
@@ -43,7 +83,7 @@ def running_system() -> Iterator[RunningSystem]:
 
     try:
         eventually(healthy, timeout_s=60, interval_s=0.2)
-        yield RunningSystem(process, Api(base), f"http://127.0.0.1:{aws_port}")
+        yield RunningSystem(process, Api(base), f"http://127.0.0.1:{aws_port}", log)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)

@@ -80,6 +80,6 @@ def test_ctrl_c_stops_the_system_cleanly() -> None:
         # Then it exits 0, says so, and leaves no traceback (the wait is generous: a CI machine may be
         # busy with other work, and a poll in flight finishes before its poller stops)
         assert own.process.wait(timeout=90) == 0
-        output = own.process.stdout.read() if own.process.stdout else ""
+        output = own.log.wait_closed()
         assert "stopped." in output
         assert "Traceback" not in output

@@ -130,8 +130,8 @@ class ManualTrigger(Strict):
 
 
 class ScoreRange(Strict):
-    min: float | None = None
-    max: float | None = None
+    min: Annotated[float, Field(strict=True, allow_inf_nan=False)] | None = None
+    max: Annotated[float, Field(strict=True, allow_inf_nan=False)] | None = None
 
 
 class Audience(Strict):

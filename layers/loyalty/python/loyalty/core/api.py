@@ -78,6 +78,8 @@ class RouteOptions:
     idempotency: IdempotencyMode
     audit: Audit
     errors: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    # Operations that take what this one answers: {operationId: {parameter: "$response.body#/field"}}.
+    links: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 _invocation = threading.local()
@@ -154,15 +156,18 @@ class Routes:
         operators_too: bool = True,
         approvers: bool = False,
         operation_id: str | None = None,
+        links: Mapping[str, Mapping[str, str]] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """`path` as API Gateway writes it (`/v1/customers/{customerId}`); `errors` the codes the
         route's own logic answers, by status (the conventions' codes are added for it);
-        `operators_too` whether an operator may call a customer route on a customer's behalf."""
+        `operators_too` whether an operator may call a customer route on a customer's behalf;
+        `links` the operations that take what this one answers (OpenAPI links: clients and the
+        contract tests follow them, e.g. create, then read)."""
         from loyalty.core.api_responses import responses_for
 
         idempotency = idempotency if method in MUTATING_METHODS else "none"
         options = RouteOptions(method, path, status, idempotency, audit or Audit(),
-                               {code: tuple(names) for code, names in (errors or {}).items()})
+                               {code: tuple(names) for code, names in (errors or {}).items()}, links or {})
 
         def register(function: Callable[..., Any]) -> Callable[..., Any]:
             function.__route_options__ = options  # type: ignore[attr-defined]  # read by the middleware

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from pydantic.json_schema import JsonDict
 
 ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
 # An opaque cursor from a listing's `nextCursor`: base64url of a DynamoDB key.
@@ -26,7 +27,7 @@ def limit_query(default: int = 20, maximum: int = 100) -> Query:
     return Query(ge=1, le=maximum, description=f"Items per page, 1 to {maximum} (default {default}).")
 
 
-def requires_any(*fields: str) -> dict[str, object]:
+def requires_any(*fields: str) -> JsonDict:
     """A model's `json_schema_extra` for "at least one of these fields, not null": the rule its
     validator enforces, stated in the document so that clients (and the contract tests) know it."""
     return {"anyOf": [{"required": [name], "properties": {name: {"not": {"type": "null"}}}} for name in fields]}

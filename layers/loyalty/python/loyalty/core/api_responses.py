@@ -63,7 +63,11 @@ def error_codes(options: RouteOptions, *, takes_body: bool) -> dict[int, list[st
 
 def responses_for(options: RouteOptions, *, takes_body: bool) -> dict[int, Any]:
     """Powertools' `responses=`: the success (its schema from the route's return type) and each error."""
-    responses: dict[int, Any] = {options.status: {"description": _success_text(options.status)}}
+    success: dict[str, Any] = {"description": _success_text(options.status), "headers": _success_headers(options)}
+    if options.links:
+        success["links"] = {target[0].upper() + target[1:]: {"operationId": target, "parameters": dict(parameters)}
+                            for target, parameters in options.links.items()}
+    responses: dict[int, Any] = {options.status: success}
     for status, codes in error_codes(options, takes_body=takes_body).items():
         responses[status] = error_response_spec(status, codes, {"model": Error})
     return responses
@@ -75,6 +79,19 @@ def error_response_spec(status: int, codes: list[str], schema: dict[str, Any]) -
                 for code in codes}
     return {"description": f"{STATUS_TEXT[status]} Codes: {', '.join(codes)}.",
             "content": {"application/json": {**schema, "examples": examples}}}
+
+
+CORRELATION = {"description": "The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id).",
+               "schema": {"type": "string"}}
+REPLAYED = {"description": "`true` when this is the stored answer of an earlier request with the same Idempotency-Key.",
+            "schema": {"type": "string", "enum": ["true"]}}
+
+
+def _success_headers(options: RouteOptions) -> dict[str, Any]:
+    headers = {"X-Correlation-Id": CORRELATION}
+    if options.idempotency != "none":
+        headers["Idempotent-Replayed"] = REPLAYED
+    return headers
 
 
 def _success_text(status: int) -> str:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
 
 from loyalty.core.money import Currency, MinorUnits
-from loyalty.core.strict import Flag
+from loyalty.core.strict import Day, Flag
 from loyalty.core.text import SINGLE_LINE, Label, Reason
 
 RuleId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -67,7 +67,7 @@ Award = Annotated[PerAmount | Fixed | Tiered, Field(discriminator="mode")]
 
 class FixedDate(Strict):
     type: Literal["fixed_date"]
-    date: date
+    date: Day
 
 
 class EndOfMonth(Strict):
