@@ -948,7 +948,8 @@ def test_responses_for_documents_the_success_and_each_error_with_its_codes_as_ex
     # When its responses are built
     responses = responses_for(options(), takes_body=True)
     # Then the success is there, and each error status has the Error shape and one example per code
-    assert responses[201] == {"description": "Created"}
+    assert responses[201]["description"] == "Created"
+    assert set(responses[201]["headers"]) == {"X-Correlation-Id", "Idempotent-Replayed"}
     conflict = responses[409]
     assert "IDEMPOTENCY_IN_PROGRESS" in conflict["description"]
     content = conflict["content"]["application/json"]
