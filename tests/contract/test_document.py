@@ -128,3 +128,14 @@ def test_every_link_names_an_operation_and_its_parameters(document: dict[str, An
         target = by_id[link["operationId"]]
         names = {p["name"] for p in target.get("parameters", [])}
         assert set(link["parameters"]) <= names, f"{source} -> {link['operationId']}: {link['parameters']}"
+
+
+def test_each_function_serves_exactly_the_routes_api_gateway_sends_it() -> None:
+    from infra.openapi import api_functions, routes_of
+
+    for function in api_functions():
+        # Given the routes API Gateway sends to this function, and those its handler serves
+        deployed = {(route.method, route.path) for route in function.routes}
+        served = {(options.method, options.path) for routes in routes_of(function) for options in routes.options}
+        # Then they are the same
+        assert served == deployed, function.name
