@@ -19,8 +19,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
 from loyalty.core.clock import business_date, iso_utc, utc_now
 from loyalty.core.config import get_settings
+from loyalty.core.dynamo import GSI1_KEYS, GSI2_KEYS, TABLE_KEYS, checked_start
+from loyalty.core.tables import ItemModel
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import Response
@@ -50,25 +55,69 @@ def _clip(value: Any) -> str | None:
     return text if len(text) <= MAX_STORED_CHARS else text[:MAX_STORED_CHARS] + "…"
 
 
+class ByActor(GlobalSecondaryIndex["AuditEntry"]):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class ByDay(GlobalSecondaryIndex["AuditEntry"]):
+    class Meta:
+        index_name = "gsi2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
+class AuditEntry(ItemModel):
+    """One phase of an operator's call; never changed or deleted once written."""
+
+    table_setting = "audit_table"
+
+    class Meta:
+        table_name = None
+
+    pk = UnicodeAttribute(hash_key=True)  # RES#<resource>
+    sk = UnicodeAttribute(range_key=True)  # <at>#<action id>#<phase>
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    gsi2pk = UnicodeAttribute()
+    gsi2sk = UnicodeAttribute()
+    by_actor = ByActor()
+    by_day = ByDay()
+    at = UnicodeAttribute()
+    actionId = UnicodeAttribute()
+    phase = UnicodeAttribute()
+    who = UnicodeAttribute()
+    route = UnicodeAttribute()
+    resource = UnicodeAttribute()
+    request = UnicodeAttribute(null=True)
+    idempotencyKey = UnicodeAttribute(null=True)
+    before = UnicodeAttribute(null=True)
+    status = NumberAttribute(null=True)
+    after = UnicodeAttribute(null=True)
+
+    def view(self) -> dict[str, Any]:
+        hidden = ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")
+        return {k: v for k, v in self.attribute_values.items() if k not in hidden}
+
+
 class AuditLog:
-    def __init__(self, table: str, client: Any):
-        self.table, self.client = table, client
-
     def append(self, entry: dict[str, Any], now: datetime) -> None:
-        from loyalty.core.dynamo import to_item
-
         at = iso_utc(now)
         sort = f"{at}#{entry['actionId']}#{entry['phase']}"
         day = business_date(now, get_settings().bank_zone).isoformat()
-        item = {"pk": f"RES#{entry['resource']}", "sk": sort, "at": at, "gsi1pk": f"ACTOR#{entry['who']}", "gsi1sk": sort,
-                "gsi2pk": f"DAY#{day}", "gsi2sk": sort, **entry}
-        self.client.put_item(TableName=self.table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)")
+        item = AuditEntry(f"RES#{entry['resource']}", sort, at=at, gsi1pk=f"ACTOR#{entry['who']}", gsi1sk=sort,
+                          gsi2pk=f"DAY#{day}", gsi2sk=sort, **{k: v for k, v in entry.items() if v is not None})
+        item.save(AuditEntry.pk.does_not_exist())
 
 
 def default_log() -> AuditLog:
-    from loyalty.core.aws import dynamodb
-
-    return AuditLog(get_settings().audit_table, dynamodb())
+    return AuditLog()
 
 
 def audited(call: Call, run: Callable[[], Response], options: Audit, log: AuditLog | None = None) -> Response:
@@ -99,22 +148,18 @@ def _safely(load: Callable[[Call], Any], request: Call) -> Any:
         return None  # nothing there yet: a create
 
 
-INDEX_BY = {"resource": (None, "pk", "RES#"), "actor": ("gsi1", "gsi1pk", "ACTOR#"), "date": ("gsi2", "gsi2pk", "DAY#")}
+INDEX_BY: dict[str, tuple[Any, tuple[str, ...], str]] = {
+    "resource": (AuditEntry, TABLE_KEYS, "RES#"),
+    "actor": (AuditEntry.by_actor, GSI1_KEYS, "ACTOR#"),
+    "date": (AuditEntry.by_day, GSI2_KEYS, "DAY#"),
+}
 
 
 def query(by: str, value: str, limit: int, cursor: dict[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    from loyalty.core.aws import dynamodb
-    from loyalty.core.dynamo import TABLE_KEYS, checked_start, from_item, to_value
-
-    index, key, prefix = INDEX_BY[by]
-    request: dict[str, Any] = {"TableName": get_settings().audit_table, "KeyConditionExpression": f"{key} = :v",
-                               "ExpressionAttributeValues": {":v": to_value(prefix + value)}, "ScanIndexForward": False, "Limit": limit}
-    if index:
-        request["IndexName"] = index
-    if cursor:
-        names = (*TABLE_KEYS, f"{index}pk", f"{index}sk") if index else TABLE_KEYS
-        request["ExclusiveStartKey"] = checked_start(cursor, names, (key, prefix + value))
-    page = dynamodb().query(**request)
-    hidden = ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")
-    items = [{k: v for k, v in from_item(i).items() if k not in hidden} for i in page.get("Items", [])]
-    return items, page.get("LastEvaluatedKey")
+    """A page of the log by resource, operator or business day, newest first."""
+    source, names, prefix = INDEX_BY[by]
+    partition = prefix + value
+    results = source.query(partition, scan_index_forward=False, limit=limit,
+                           last_evaluated_key=checked_start(cursor, names, (names[-2], partition)))
+    items = [entry.view() for _, entry in zip(range(limit), results, strict=False)]
+    return items, results.last_evaluated_key

@@ -54,8 +54,9 @@ def query_all(client: Any, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def is_condition_failure(error: Exception) -> bool:
-    code = getattr(error, "response", {}).get("Error", {}).get("Code")
+def is_condition_failure(error: BaseException) -> bool:
+    """A write refused by its condition: botocore's ClientError, or PynamoDB's errors around one."""
+    code = getattr(error, "cause_response_code", None) or (getattr(error, "response", None) or {}).get("Error", {}).get("Code")
     return code == "ConditionalCheckFailedException"
 
 

@@ -16,9 +16,12 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+
 from loyalty.core import errors
 from loyalty.core.config import get_settings
 from loyalty.core.observability import logger
+from loyalty.core.tables import ItemModel
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import Response
@@ -37,39 +40,41 @@ class IdempotencyRecordStore(Protocol):
     def release(self, key: str) -> None: ...
 
 
+class IdempotencyRecord(ItemModel):
+    """The idempotency table's one item type: a key's claim, then the answer it got."""
+
+    table_setting = "idempotency_table"
+
+    class Meta:
+        table_name = None
+
+    pk = UnicodeAttribute(hash_key=True)
+    state = UnicodeAttribute()  # IN_FLIGHT, then COMPLETED
+    fingerprint = UnicodeAttribute()
+    claimedAt = NumberAttribute()
+    expiresAt = NumberAttribute()  # the table's TTL attribute (epoch seconds)
+    statusCode = NumberAttribute(null=True)
+    responseBody = UnicodeAttribute(null=True)
+
+
 class DynamoIdempotencyStore:
-    def __init__(self, table: str, ttl_seconds: int, in_flight_seconds: int):
-        self.table = table
+    def __init__(self, ttl_seconds: int, in_flight_seconds: int):
         self.ttl_seconds = ttl_seconds
         self.in_flight_seconds = in_flight_seconds
 
     def claim(self, key: str, fingerprint: str, now: int) -> dict[str, Any] | None:
         from loyalty.core.aws import dynamodb
-        from loyalty.core.dynamo import from_item, is_condition_failure, to_item, to_value
+        from loyalty.core.dynamo import from_item, is_condition_failure
 
+        record = IdempotencyRecord(key, state="IN_FLIGHT", fingerprint=fingerprint, claimedAt=now, expiresAt=now + self.ttl_seconds)
+        # TTL deletes lazily, so an expired record still counts as free; so does an in-flight claim
+        # older than any Lambda can run (its holder died).
+        free = (IdempotencyRecord.pk.does_not_exist() | (IdempotencyRecord.expiresAt < now)
+                | ((IdempotencyRecord.state == "IN_FLIGHT") & (IdempotencyRecord.claimedAt < now - self.in_flight_seconds)))
+        # PynamoDB's save() cannot ask for the item that refused it; its request can, sent as it is.
+        request = record.get_save_kwargs_from_instance(condition=free, return_values_on_condition_failure="ALL_OLD")
         try:
-            dynamodb().put_item(
-                TableName=self.table,
-                Item=to_item(
-                    {
-                        "pk": key,
-                        "state": "IN_FLIGHT",
-                        "fingerprint": fingerprint,
-                        "claimedAt": now,
-                        "expiresAt": now + self.ttl_seconds,
-                    }
-                ),
-                # TTL deletes lazily, so an expired record still counts as free; so does an
-                # in-flight claim older than any Lambda can run (its holder died).
-                ConditionExpression="attribute_not_exists(pk) OR expiresAt < :now OR (#s = :inflight AND claimedAt < :stale)",
-                ExpressionAttributeNames={"#s": "state"},
-                ExpressionAttributeValues={
-                    ":now": to_value(now),
-                    ":inflight": to_value("IN_FLIGHT"),
-                    ":stale": to_value(now - self.in_flight_seconds),
-                },
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
+            dynamodb().put_item(**request)
             return None
         except Exception as error:
             if is_condition_failure(error):
@@ -77,27 +82,15 @@ class DynamoIdempotencyStore:
             raise
 
     def complete(self, key: str, status: int, body: Any, now: int) -> None:
-        from loyalty.core.aws import dynamodb
-        from loyalty.core.dynamo import to_value
-
-        dynamodb().update_item(
-            TableName=self.table,
-            Key={"pk": to_value(key)},
-            UpdateExpression="SET #s = :done, statusCode = :status, responseBody = :body, expiresAt = :exp",
-            ExpressionAttributeNames={"#s": "state"},
-            ExpressionAttributeValues={
-                ":done": to_value("COMPLETED"),
-                ":status": to_value(status),
-                ":body": to_value(json.dumps(body, separators=(",", ":"))),
-                ":exp": to_value(now + self.ttl_seconds),
-            },
-        )
+        IdempotencyRecord(key).update(actions=[
+            IdempotencyRecord.state.set("COMPLETED"),
+            IdempotencyRecord.statusCode.set(status),
+            IdempotencyRecord.responseBody.set(json.dumps(body, separators=(",", ":"))),
+            IdempotencyRecord.expiresAt.set(now + self.ttl_seconds),
+        ])
 
     def release(self, key: str) -> None:
-        from loyalty.core.aws import dynamodb
-        from loyalty.core.dynamo import to_value
-
-        dynamodb().delete_item(TableName=self.table, Key={"pk": to_value(key)})
+        IdempotencyRecord(key).delete()
 
 
 _store: IdempotencyRecordStore | None = None
@@ -107,9 +100,7 @@ def default_store() -> IdempotencyRecordStore:
     global _store
     if _store is None:
         settings = get_settings()
-        _store = DynamoIdempotencyStore(
-            settings.idempotency_table, settings.idempotency_ttl_seconds, settings.idempotency_in_flight_seconds
-        )
+        _store = DynamoIdempotencyStore(settings.idempotency_ttl_seconds, settings.idempotency_in_flight_seconds)
     return _store
 
 

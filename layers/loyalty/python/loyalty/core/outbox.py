@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
 from loyalty.core.clock import iso_utc, utc_now
 from loyalty.core.events import MAX_ENTRIES_PER_PUT
 from loyalty.core.observability import correlation_id, lambda_entry, logger
+from loyalty.core.tables import ItemModel
+
+if TYPE_CHECKING:
+    from loyalty.core.transactions import Transaction
 
 OUTBOX_PREFIX = "OUTBOX#"
 OUTBOX_TTL_SECONDS = 7 * 24 * 3600
@@ -35,6 +41,32 @@ def correlation() -> dict[str, str]:
     so one id follows an action from the API through the bus and queues to every consumer."""
     current = correlation_id()
     return {"correlationId": current} if current else {}
+
+
+class OutboxItem(ItemModel):
+    """An event waiting in a table's outbox. Each table with a stream has its own subclass (the
+    owning capability's `items.py`: `table_setting` and its own `Meta`); `of(event)` makes the item
+    and `NEW` is the condition that writes it once."""
+
+    pk = UnicodeAttribute(hash_key=True)  # OUTBOX#<eventId>
+    sk = UnicodeAttribute(range_key=True)  # OUTBOX
+    source = UnicodeAttribute()
+    detailType = UnicodeAttribute()
+    detail = UnicodeAttribute()  # the JSON detail, as published
+    expiresAt = NumberAttribute()  # the table's TTL: published long before
+
+    @classmethod
+    def of(cls, event: PendingEvent) -> OutboxItem:
+        now = utc_now()
+        detail = {"eventId": event.event_id, "occurredAt": iso_utc(now), **correlation(), **event.detail}
+        return cls(f"{OUTBOX_PREFIX}{event.event_id}", "OUTBOX", source=event.source, detailType=event.detail_type,
+                   detail=json.dumps(detail, separators=(",", ":")), expiresAt=int(now.timestamp()) + OUTBOX_TTL_SECONDS)
+
+    @classmethod
+    def add_to(cls, transaction: Transaction, events: Sequence[PendingEvent]) -> None:
+        """Each event into the transaction, written once (a replayed event id is refused: `outbox`)."""
+        for event in events:
+            transaction.put("outbox", cls.of(event), cls.pk.does_not_exist())
 
 
 def outbox_put(table: str, event: PendingEvent, *, ttl_attribute: str = "expiresAt") -> dict[str, Any]:

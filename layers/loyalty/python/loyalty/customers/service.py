@@ -8,7 +8,6 @@ from functools import cache
 
 from loyalty.core import events
 from loyalty.core.clock import iso_utc, utc_now
-from loyalty.core.config import get_settings
 from loyalty.core.errors import NotFound
 from loyalty.core.events import OutboundEvent
 from loyalty.core.observability import logger
@@ -21,7 +20,7 @@ Publish = Callable[[Sequence[OutboundEvent]], None]
 
 @cache
 def default_store() -> CustomerStore:
-    return DynamoCustomerStore(get_settings().customers_table)
+    return DynamoCustomerStore()
 
 
 def get_profile(store: CustomerStore, customer_id: str) -> CustomerProfile:

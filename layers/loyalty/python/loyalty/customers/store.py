@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from pynamodb.expressions.update import Action
+
 from loyalty.core.errors import Conflict, NotFound
+from loyalty.customers.items import SNAPSHOT_ATTRIBUTES, CustomerItem
 from loyalty.customers.model import CustomerProfile
 
 
@@ -20,64 +23,52 @@ class CustomerStore(Protocol):
         """True if stored, False if the same or a newer tier is stored, None if there is no profile."""
 
 
+def profile_of(item: CustomerItem) -> CustomerProfile:
+    return CustomerProfile.model_validate(item.plain())
+
+
 class DynamoCustomerStore:
-    def __init__(self, table: str):
-        self.table = table
-
     def get(self, customer_id: str) -> CustomerProfile | None:
-        from loyalty.core.aws import dynamodb
-        from loyalty.core.dynamo import from_item, to_value
-
-        item = dynamodb().get_item(TableName=self.table, Key={"customerId": to_value(customer_id)}, ConsistentRead=True)
-        return CustomerProfile.model_validate(from_item(item["Item"])) if "Item" in item else None
+        try:
+            return profile_of(CustomerItem.get(customer_id, consistent_read=True))
+        except CustomerItem.DoesNotExist:
+            return None
 
     def apply_snapshot(self, customer_id: str, attributes: dict[str, Any]) -> bool:
-        from loyalty.core.aws import dynamodb
-        from loyalty.core.dynamo import is_condition_failure, to_value
+        from pynamodb.exceptions import UpdateError
 
-        names = {f"#a{i}": name for i, name in enumerate(sorted(attributes))}
-        values = {f":v{i}": to_value(attributes[name]) for i, name in enumerate(sorted(attributes)) if attributes[name] is not None}
-        sets = [f"{n} = :v{n[2:]}" for n in names if f":v{n[2:]}" in values]
-        removes = [n for n in names if f":v{n[2:]}" not in values]
-        names.update({"#changed": "changedAt", "#source": "sourceEventId"})
-        values.update({":changed": to_value(attributes["changedAt"]), ":source": to_value(attributes["sourceEventId"])})
+        from loyalty.core.dynamo import is_condition_failure
+
+        fields = {name: getattr(CustomerItem, name) for name in SNAPSHOT_ATTRIBUTES}
+        actions: list[Action] = [field.set(attributes[name]) if attributes.get(name) is not None else field.remove()
+                                 for name, field in fields.items()]
+        changed, source = attributes["changedAt"], attributes["sourceEventId"]
+        # Newer wins, ties broken by event id; the same event again matches neither branch.
+        newer = (CustomerItem.customerId.does_not_exist() | (CustomerItem.changedAt < changed)
+                 | ((CustomerItem.changedAt == changed) & (CustomerItem.sourceEventId < source)))
         try:
-            dynamodb().update_item(
-                TableName=self.table,
-                Key={"customerId": to_value(customer_id)},
-                UpdateExpression="SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),
-                # Newer wins, ties broken by event id; the same event again matches neither branch.
-                ConditionExpression=(
-                    "attribute_not_exists(customerId) OR #changed < :changed "
-                    "OR (#changed = :changed AND #source < :source)"
-                ),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
+            CustomerItem(customer_id).update(actions, condition=newer)
             return True
-        except Exception as error:
+        except UpdateError as error:
             if is_condition_failure(error):
                 return False
             raise
 
     def apply_tier(self, customer_id: str, tier: str, changed_at: str, event_id: str) -> bool | None:
-        from loyalty.core.aws import dynamodb
-        from loyalty.core.dynamo import is_condition_failure, to_value
+        from pynamodb.exceptions import UpdateError
 
+        from loyalty.core.dynamo import is_condition_failure
+
+        item = CustomerItem(customer_id)
+        # Only onto an existing profile; newer wins, ties broken by event id (the same event is a no-op).
+        onto = (CustomerItem.customerId.exists() & CustomerItem.erased.does_not_exist()
+                & (CustomerItem.tierChangedAt.does_not_exist() | (CustomerItem.tierChangedAt < changed_at)
+                   | ((CustomerItem.tierChangedAt == changed_at) & (CustomerItem.tierSourceEventId < event_id))))
         try:
-            dynamodb().update_item(
-                TableName=self.table,
-                Key={"customerId": to_value(customer_id)},
-                UpdateExpression="SET tier = :t, tierChangedAt = :c, tierSourceEventId = :e",
-                # Only onto an existing profile; newer wins, ties broken by event id (the same event is a no-op).
-                ConditionExpression=(
-                    "attribute_exists(customerId) AND attribute_not_exists(erased) AND (attribute_not_exists(tierChangedAt) OR tierChangedAt < :c "
-                    "OR (tierChangedAt = :c AND tierSourceEventId < :e))"
-                ),
-                ExpressionAttributeValues={":t": to_value(tier), ":c": to_value(changed_at), ":e": to_value(event_id)},
-            )
+            item.update([CustomerItem.tier.set(tier), CustomerItem.tierChangedAt.set(changed_at),
+                         CustomerItem.tierSourceEventId.set(event_id)], condition=onto)
             return True
-        except Exception as error:
+        except UpdateError as error:
             if not is_condition_failure(error):
                 raise
         # Refused: only now tell "no profile" from "older news" (a read after the decision, not before it).
@@ -85,23 +76,15 @@ class DynamoCustomerStore:
 
     def set_operator_tags(self, customer_id: str, tags: list[str], changed_at: str) -> CustomerProfile:
         from loyalty.core.aws import dynamodb
-        from loyalty.core.dynamo import from_item, is_condition_failure, to_value
+        from loyalty.core.dynamo import from_item, is_condition_failure
 
-        at = {":at": to_value(changed_at)}
-        update: dict[str, Any] = (
-            {"UpdateExpression": "SET operatorTags = :tags, operatorTagsChangedAt = :at", "ExpressionAttributeValues": {":tags": to_value(tags), **at}}
-            if tags
-            else {"UpdateExpression": "SET operatorTagsChangedAt = :at REMOVE operatorTags", "ExpressionAttributeValues": at}
-        )
+        actions: list[Action] = [CustomerItem.operatorTags.set(tags) if tags else CustomerItem.operatorTags.remove(),
+                                 CustomerItem.operatorTagsChangedAt.set(changed_at)]
+        known = CustomerItem.customerId.exists() & CustomerItem.erased.does_not_exist()
+        # PynamoDB's update() cannot ask for the refused item (erased or missing?); its request can.
+        request = CustomerItem(customer_id).get_update_kwargs_from_instance(actions, known, return_values_on_condition_failure="ALL_OLD")
         try:
-            result = dynamodb().update_item(
-                TableName=self.table,
-                Key={"customerId": to_value(customer_id)},
-                ConditionExpression="attribute_exists(customerId) AND attribute_not_exists(erased)",
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                **update,
-            )
+            result = dynamodb().update_item(**request, ReturnValues="ALL_NEW")
         except Exception as error:
             if is_condition_failure(error):
                 if "erased" in (getattr(error, "response", {}).get("Item") or {}):

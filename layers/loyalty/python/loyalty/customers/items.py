@@ -1,0 +1,57 @@
+"""The customers table's item: the profile (`customerId` the key). Owned by the customers capability:
+other capabilities read and change it only through `loyalty.customers.ports`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import BooleanAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+
+from loyalty.core.tables import ItemModel, text_list
+
+
+class CustomerItem(ItemModel):
+    """A profile: core banking's newest snapshot, the engine's own tags, and the attributes points
+    (`tier`) and scoring (`lifecycleStage`, `segments`, `scores`, `scoredAt`) keep on it. Stored
+    attribute names are camelCase, as the API's."""
+
+    table_setting = "customers_table"
+
+    class Meta:
+        table_name = None
+
+    customerId = UnicodeAttribute(hash_key=True)
+    changedAt = UnicodeAttribute(null=True)  # fixed-width ISO UTC, compared as text in conditions
+    sourceEventId = UnicodeAttribute(null=True)
+    birthday = UnicodeAttribute(null=True)
+    branchId = UnicodeAttribute(null=True)
+    tags = text_list(null=True)
+    operatorTags = text_list(null=True)
+    operatorTagsChangedAt = UnicodeAttribute(null=True)
+    aumMinor = NumberAttribute(null=True)
+    currency = UnicodeAttribute(null=True)
+    riskLevel = UnicodeAttribute(null=True)
+    openedAt = UnicodeAttribute(null=True)
+    channels = text_list(null=True)
+    relationshipManagerId = UnicodeAttribute(null=True)
+    tier = UnicodeAttribute(null=True)
+    tierChangedAt = UnicodeAttribute(null=True)
+    tierSourceEventId = UnicodeAttribute(null=True)
+    lifecycleStage = UnicodeAttribute(null=True)
+    segments = text_list(null=True)
+    scores = MapAttribute(null=True)  # type: ignore[var-annotated]  # raw: score name to number
+    scoredAt = UnicodeAttribute(null=True)
+    erased = BooleanAttribute(null=True)
+
+    def plain(self) -> dict[str, Any]:
+        """The item as plain values (integers exact), for the domain's `CustomerProfile`."""
+        from loyalty.core.dynamo import from_item
+
+        return from_item(self.serialize())
+
+
+# The attributes a profile snapshot from core banking sets (`logic.snapshot_from_event`).
+SNAPSHOT_ATTRIBUTES = (
+    "changedAt", "sourceEventId", "birthday", "branchId", "tags", "aumMinor", "currency", "riskLevel", "openedAt",
+    "channels", "relationshipManagerId",
+)

@@ -1,0 +1,84 @@
+"""What other capabilities may know and do of customers: the only way they reach the customers
+table. Reads return the domain's `CustomerProfile`; writes that must be atomic with another
+capability's own change are added to that capability's `Transaction`, so the item shape and its
+conditions stay here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from typing import Any, Protocol
+
+from loyalty.core.transactions import Transaction
+from loyalty.customers.model import CustomerProfile
+
+
+class CustomerDirectory(Protocol):
+    def profile(self, customer_id: str) -> CustomerProfile | None:
+        """The profile, read consistently; None if core banking never sent one."""
+
+    def profiles(self, customer_ids: Sequence[str]) -> dict[str, CustomerProfile]:
+        """Many profiles, by id; unknown ids are absent."""
+
+    def page(self, cursor: str | None, limit: int) -> tuple[list[CustomerProfile], str | None]:
+        """One page of every profile, in no particular order (a campaign's audience run); the
+        cursor of the next page, None at the end. A cursor from elsewhere is a 400 INVALID_CURSOR."""
+
+    def require_not_erased(self, transaction: Transaction, customer_id: str) -> None:
+        """In the caller's transaction: the customer was not erased (a missing profile passes).
+        Refused under the label `customer-not-erased`."""
+
+    def record_scores(self, transaction: Transaction, customer_id: str, stage: str, segments: list[str],
+                      scores: dict[str, Any], at: str) -> None:
+        """In scoring's transaction: the attributes scoring keeps on the profile. Refused, under the
+        label `customer-profile`, before the profile exists and on an erased customer's tombstone."""
+
+
+class DynamoCustomerDirectory:
+    def profile(self, customer_id: str) -> CustomerProfile | None:
+        from loyalty.customers.store import DynamoCustomerStore
+
+        return DynamoCustomerStore().get(customer_id)
+
+    def profiles(self, customer_ids: Sequence[str]) -> dict[str, CustomerProfile]:
+        from loyalty.customers.items import CustomerItem
+        from loyalty.customers.store import profile_of
+
+        unique = list(dict.fromkeys(customer_ids))
+        return {item.customerId: profile_of(item) for item in CustomerItem.batch_get(unique, consistent_read=True)} if unique else {}
+
+    def page(self, cursor: str | None, limit: int) -> tuple[list[CustomerProfile], str | None]:
+        from loyalty.core.dynamo import decode_cursor
+        from loyalty.core.errors import InvalidInput
+        from loyalty.core.tables import page
+        from loyalty.customers.items import CustomerItem
+        from loyalty.customers.store import profile_of
+
+        start = decode_cursor(cursor)
+        if start is not None and (set(start) != {"customerId"} or set(start["customerId"]) != {"S"}):
+            raise InvalidInput("the cursor is not one this listing returned", code="INVALID_CURSOR")
+        items, next_cursor = page(CustomerItem.scan(limit=limit, last_evaluated_key=start), limit)
+        return [profile_of(item) for item in items], next_cursor
+
+    def require_not_erased(self, transaction: Transaction, customer_id: str) -> None:
+        from loyalty.customers.items import CustomerItem
+
+        transaction.check("customer-not-erased", CustomerItem, customer_id, condition=CustomerItem.erased.does_not_exist())
+
+    def record_scores(self, transaction: Transaction, customer_id: str, stage: str, segments: list[str],
+                      scores: dict[str, Any], at: str) -> None:
+        from loyalty.customers.items import CustomerItem
+
+        transaction.update(
+            "customer-profile",
+            CustomerItem(customer_id),
+            [CustomerItem.lifecycleStage.set(stage), CustomerItem.segments.set(segments),
+             CustomerItem.scores.set(scores), CustomerItem.scoredAt.set(at)],  # type: ignore[arg-type]
+            condition=CustomerItem.customerId.exists() & CustomerItem.erased.does_not_exist(),
+        )
+
+
+@cache
+def directory() -> CustomerDirectory:
+    return DynamoCustomerDirectory()
