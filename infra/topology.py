@@ -70,14 +70,21 @@ class Rule:
     queue: str
 
 
+# The outbox publishers read only the outbox items' inserts: Lambda's event filter drops every other
+# record of the table's stream (a stock decrement, a counter, a TTL deletion) before an invocation.
+OUTBOX_INSERTS: dict[str, object] = {"eventName": ["INSERT"], "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "OUTBOX#"}]}}}}
+
+
 @dataclass(frozen=True)
 class StreamSource:
     """A DynamoDB stream feeding a function. Records that still fail after `max_retries` go to the
-    SQS queue `failure_queue`, so nothing is lost silently."""
+    SQS queue `failure_queue`, so nothing is lost silently. `filter_pattern` (Lambda's event filter
+    syntax) keeps only the records the function acts on."""
 
     table: str
     batch_size: int = 100
     max_retries: int = 5
+    filter_pattern: dict[str, object] | None = field(default=None, hash=False, compare=False)
 
     @property
     def failure_queue(self) -> str:
@@ -421,7 +428,7 @@ TOPOLOGY = Topology(
             "coupons-outbox",
             capability="coupons",
             module="outbox",
-            stream=StreamSource(COUPONS),
+            stream=StreamSource(COUPONS, filter_pattern=OUTBOX_INSERTS),
             publishes_events=True,
         ),
         Function(
@@ -524,7 +531,7 @@ TOPOLOGY = Topology(
             "points-outbox",
             capability="points",
             module="outbox",
-            stream=StreamSource(POINTS),
+            stream=StreamSource(POINTS, filter_pattern=OUTBOX_INSERTS),
             publishes_events=True,
         ),
         Function(
@@ -607,7 +614,7 @@ TOPOLOGY = Topology(
             "campaigns-outbox",
             capability="campaigns",
             module="outbox",
-            stream=StreamSource(CAMPAIGNS),
+            stream=StreamSource(CAMPAIGNS, filter_pattern=OUTBOX_INSERTS),
             publishes_events=True,
         ),
         Function(
@@ -687,7 +694,7 @@ TOPOLOGY = Topology(
             "scoring-outbox",
             capability="scoring",
             module="outbox",
-            stream=StreamSource("scoring"),
+            stream=StreamSource("scoring", filter_pattern=OUTBOX_INSERTS),
             publishes_events=True,
         ),
     ),

@@ -108,6 +108,8 @@ class StreamPoller(BackgroundPoller):
         self._discovered_at = float("-inf")
         self._start_thread(f"stream-{self.source.table}-{function.name}")
         self.batches = 0  # invocations
+        self.batches_read = 0  # non-empty batches read from the stream: the invocations without the filter
+        self.records_filtered_out = 0
         self.failed_batches = 0  # invocations that reported a failure or raised
         self.sent_to_failure_queue = 0  # batches given up on
 
@@ -169,7 +171,16 @@ class StreamPoller(BackgroundPoller):
     # --- one batch -------------------------------------------------------------------------------
 
     def _deliver(self, shard: _Shard, raw_records: list[dict[str, Any]], next_iterator: str | None) -> None:
-        records = [self.lambda_record(r) for r in raw_records]
+        self.batches_read += 1
+        everything = [self.lambda_record(r) for r in raw_records]
+        # As Lambda's event filter: records that do not match are dropped, never delivered; a batch
+        # left empty invokes nothing and the shard moves on.
+        records = [r for r in everything if self.source.filter_pattern is None or matches(self.source.filter_pattern, r)]
+        self.records_filtered_out += len(everything) - len(records)
+        if not records:
+            shard.checkpoint = int(everything[-1]["dynamodb"]["SequenceNumber"])
+            shard.iterator, shard.closed = next_iterator, next_iterator is None
+            return
         sequence = [int(r["dynamodb"]["SequenceNumber"]) for r in records]
         self.batches += 1
         error: str | None = None
@@ -263,6 +274,20 @@ class StreamPoller(BackgroundPoller):
             "dynamodb": dynamodb,
             "eventSourceARN": self.stream_arn,
         }
+
+
+def matches(pattern: Any, value: Any) -> bool:
+    """Lambda's event-filter pattern (the subset the topology uses): objects whose every key must
+    match, and at the leaves lists of allowed values, literal or `{"prefix": ...}`."""
+    if isinstance(pattern, dict):
+        return isinstance(value, dict) and all(key in value and matches(inner, value[key]) for key, inner in pattern.items())
+    return any(_allowed(option, value) for option in pattern)
+
+
+def _allowed(option: Any, value: Any) -> bool:
+    if isinstance(option, dict) and "prefix" in option:
+        return isinstance(value, str) and value.startswith(option["prefix"])
+    return bool(option == value)
 
 
 def _failed_sequence_numbers(result: Any, batch: set[int]) -> set[int]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from aws_cdk import Annotations, Aws, Duration, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -174,6 +176,7 @@ class Functions(Construct):
                     retry_attempts=spec.stream.max_retries,
                     bisect_batch_on_error=True,
                     report_batch_item_failures=True,
+                    filters=[{"pattern": json.dumps(spec.stream.filter_pattern)}] if spec.stream.filter_pattern else None,
                     on_failure=EncryptedFailureQueue(
                         self._messaging.failure_queues[spec.stream.failure_queue], self._messaging.key
                     ),

@@ -84,6 +84,26 @@ def test_stream_consumer_has_a_mapping_with_retries_bisect_and_on_failure_queue(
     assert mapping["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": [failure_queue_id, "Arn"]}}}
 
 
+@pytest.mark.parametrize(("fixture", "topology", "spec"), STREAM_CONSUMERS)
+def test_the_mapping_filters_on_what_the_consumer_acts_on(request: pytest.FixtureRequest, fixture: str, topology: Topology, spec: Function) -> None:
+    """Given a stream consumer with a filter / Then Lambda drops every other record before invoking it."""
+    import json
+
+    mapping = _stream_mapping(request.getfixturevalue(fixture), spec)
+    pattern = _stream(spec).filter_pattern
+    if pattern is None:
+        assert "FilterCriteria" not in mapping
+    else:
+        assert [json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]] == [pattern]
+
+
+def test_the_outbox_publishers_read_only_outbox_inserts() -> None:
+    from infra.topology import OUTBOX_INSERTS
+
+    publishers = [fn for fn in TOPOLOGY.functions if fn.stream]
+    assert publishers and all(_stream(fn).filter_pattern == OUTBOX_INSERTS for fn in publishers)
+
+
 @pytest.mark.parametrize(("fixture", "topology"), FIXTURES, ids=["real", "small"])
 def test_exactly_one_mapping_per_consumer(request: pytest.FixtureRequest, fixture: str, topology: Topology) -> None:
     """Given the topology's queue and stream consumers / Then no other event source mapping exists."""

@@ -121,6 +121,24 @@ def test_an_item_outside_the_outbox_is_not_published(cloud: LocalCloud, tap: Out
     assert tap.with_marker(marker) == []
 
 
+def test_writes_outside_the_outbox_invoke_no_publisher(cloud: LocalCloud, tap: OutboxTap) -> None:
+    # Given the coupons table's publisher, and its invocations so far
+    (poller,) = [p for p in cloud.stream_pollers if p.source.table == "coupons"]
+    flush(cloud, tap)
+    invoked, read = poller.batches, poller.batches_read
+    # When only items outside the outbox change (a counter bumped twice, then deleted)
+    key = {"pk": {"S": f"COUNTER#{uuid.uuid4().hex}"}, "sk": {"S": "C"}}
+    for _ in range(2):
+        cloud.clients.dynamodb.update_item(TableName="coupons", Key=key, UpdateExpression="ADD n :one",
+                                           ExpressionAttributeValues={":one": {"N": "1"}})
+    cloud.clients.dynamodb.delete_item(TableName="coupons", Key=key)
+    # Then the stream carried them, as Lambda's filter sees them, but no publisher ran for them
+    from tests.support.api import eventually
+
+    eventually(lambda: poller.batches_read > read, timeout_s=10)
+    assert poller.batches == invoked
+
+
 @dataclass
 class PutEventsSpy:
     """Wraps the handlers' EventBridge client and records the size of every PutEvents call."""
