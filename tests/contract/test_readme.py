@@ -26,7 +26,7 @@ SHOWS = {
     "points": ['"status":"held"', '"kind":"redeem"'],
     "campaigns": ['"status":"active"', '"arm":"points-200"'],
     "scoring": ['"segmentId":"readme-payroll"', '"estimatedMembers"'],
-    "privacy": ["exported c-004", '"resource":"customers/c-001"'],
+    "privacy": ["exported c-004", '"resource":"customers/c-004"', '"route":"POST /v1/admin/customers/{customerId}/export"'],
 }
 
 

@@ -44,10 +44,12 @@ class CustomerItem(ItemModel):
     erased = BooleanAttribute(null=True)
 
     def plain(self) -> dict[str, Any]:
-        """The item as plain values (integers exact), for the domain's `CustomerProfile`."""
-        from loyalty.core.dynamo import from_item
-
-        return from_item(self.serialize())
+        """The item as plain values, for the domain's `CustomerProfile`. PynamoDB reads numbers as
+        JSON does (integers exact); only the raw map of scores needs turning into a dict."""
+        values = dict(self.attribute_values)
+        if self.scores is not None:
+            values["scores"] = self.scores.as_dict()
+        return values
 
 
 # The attributes a profile snapshot from core banking sets (`logic.snapshot_from_event`).
