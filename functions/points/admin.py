@@ -135,7 +135,7 @@ def list_points_catalogue_items() -> CataloguePage:
 
 
 def _redemption_now(call: Call) -> Any:
-    found = service.default_store().get_record(redemption.redemption_key(call.path_param("redemptionId")))
+    found = service.default_store().redemption(call.path_param("redemptionId"))
     return redemption.view(found) if found else None
 
 
@@ -203,7 +203,7 @@ def list_risk_holds() -> RiskHoldList:
 
 
 def _hold_now(call: Call) -> Any:
-    found = service.default_store().get_record(risk.hold_key(call.path_param("holdId")))
+    found = service.default_store().risk_hold(call.path_param("holdId"))
     return risk.view(found) if found else None
 
 

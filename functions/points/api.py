@@ -8,7 +8,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from loyalty.core.api import CallerDep, Routes, serve
 from loyalty.core.api_params import Cursor, CustomerIdPath, limit_query
 from loyalty.core.clock import utc_now
-from loyalty.core.dynamo import decode_cursor, encode_cursor
 from loyalty.points import redemption, service
 from loyalty.points.model import EntryKind, QuoteRequest
 from loyalty.points.views import BalanceView, CataloguePage, HistoryPage, QuoteView
@@ -36,13 +35,13 @@ def get_points_history(
     """Every ledger entry, newest first: earnings, redemptions, expiries, reversals (refunds, released
     redemptions) and operators' adjustments."""
     caller.require_owner_or_operator(customerId)
-    entries, last = service.default_store().history(customerId, kind, limit, decode_cursor(cursor))
+    entries, next_cursor = service.default_store().history(customerId, kind, limit, cursor)
     items = [
         {"entryId": e["entryId"], "kind": e["kind"], "points": e["points"], "growth": e.get("growth", 0), "at": e["at"],
          "costCentre": e.get("costCentre"), "source": json.loads(e["source"]), "debtChange": e.get("debtChange", 0)}
         for e in entries
     ]
-    return HistoryPage.model_validate({"items": items, "nextCursor": encode_cursor(last)})
+    return HistoryPage.model_validate({"items": items, "nextCursor": next_cursor})
 
 
 @routes.post("/v1/points/quote", summary="Quote what an event would earn (积分试算)", idempotency="none",

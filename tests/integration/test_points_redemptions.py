@@ -16,7 +16,6 @@ from tests.support.api import Api, eventually
 from tests.support.coupons import active_template, set_status, wallet_items
 from tests.support.points import (
     OPERATOR,
-    POINTS_TABLE,
     adjust,
     balance,
     error_code,
@@ -220,7 +219,7 @@ def test_a_hold_nobody_settles_is_released_by_the_sweep(cloud: LocalCloud, api: 
     paid = redeem(api, customer, item_id).json()["redemptionId"]
     assert settle(api, paid, "paid").status_code == 200
     # When the sweep runs ten minutes later
-    store = DynamoPointsStore(POINTS_TABLE, cloud.clients.dynamodb)
+    store = DynamoPointsStore()
     release_lapsed_holds(store, datetime.now(UTC) + timedelta(minutes=10))
     # Then only the unsettled hold is released
     assert redemption(api, customer, lapsing)["status"] == "released"

@@ -126,7 +126,7 @@ def test_the_monthly_run_downgrades_only_after_the_grace_period(cloud: LocalClou
     growth_and_points_rules(api, merchant, {})
     accrue(cloud, posted(card_transaction(customer, merchant, 150_000)))
     assert balance(api, customer)["tier"] == "silver"
-    store = DynamoPointsStore(POINTS_TABLE, cloud.clients.dynamodb)
+    store = DynamoPointsStore()
     # When the run happens 13 months later, when that growth no longer counts
     later = datetime.now(UTC) + timedelta(days=400)
     tier_service.reevaluate_all(store, later)
@@ -141,16 +141,16 @@ def test_the_monthly_run_downgrades_only_after_the_grace_period(cloud: LocalClou
 
 
 def test_an_erased_member_is_left_alone_by_the_monthly_run(cloud: LocalCloud, api: Api, ladder: dict[str, Any]) -> None:
-    from loyalty.privacy import service as privacy
+    from loyalty.points import privacy
 
     # Given a silver customer, erased
     customer, merchant = new_customer(), unique("m")
     growth_and_points_rules(api, merchant, {})
     accrue(cloud, posted(card_transaction(customer, merchant, 150_000)))
-    privacy.default_store().mark_points_erased(customer, datetime.now(UTC).isoformat())
+    privacy.erase(customer, datetime.now(UTC))
     before = stored(cloud.clients.dynamodb, customer).balance
     # When the monthly run comes after their growth lapsed
-    store = DynamoPointsStore(POINTS_TABLE, cloud.clients.dynamodb)
+    store = DynamoPointsStore()
     for days in (400, 431):
         tier_service.reevaluate_all(store, datetime.now(UTC) + timedelta(days=days))
     # Then their account is not touched: no level change, no benefits, nothing announced
@@ -184,7 +184,7 @@ def test_a_refund_takes_back_growth_from_its_month_so_the_level_it_bought_lapses
     assert sorted((conforms(e)["points"], conforms(e)["growth"]) for e in reversals) == [(-100, 0), (0, -100)]
     # And the level stays until the monthly run, which finds 50 growth short of silver and lowers it after the grace period
     assert after["tier"] == "silver"
-    store = DynamoPointsStore(POINTS_TABLE, cloud.clients.dynamodb)
+    store = DynamoPointsStore()
     tier_service.reevaluate_all(store, datetime.now(UTC))
     assert balance(api, customer)["tier"] == "silver"
     tier_service.reevaluate_all(store, datetime.now(UTC) + timedelta(days=31))

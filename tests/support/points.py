@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import requests
 
 from infra.topology import BANK_SOURCE, DEFAULT_BANK_TIME_ZONE
-from loyalty.points.store import lot_index_keys
+from loyalty.points.items import lot_index_keys
 from tests.support.api import Api, bank_event
 from tests.support.bus import BusTap
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from loyalty.core.errors import BusinessRuleViolation
+from loyalty.points.writes import GuardedWrite
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class Change:
     pending: int = 0
     # Writes that say "not done yet" (a redemption, a held accrual): when one fails the change was
     # already applied. Other writes that ride along (tier fields) go in `balance_sets`.
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[GuardedWrite] = field(default_factory=list)
     balance_sets: dict[str, Any] = field(default_factory=dict)
     # The business date: lots dated before it have lapsed (the daily run has not deleted them yet)
     # and are never spent.

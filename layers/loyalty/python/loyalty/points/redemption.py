@@ -19,7 +19,6 @@ from pydantic import ConfigDict, Field, StrictInt, model_validator
 
 from loyalty.core.clock import business_date, iso_utc
 from loyalty.core.config import get_settings
-from loyalty.core.dynamo import to_item, to_value
 from loyalty.core.errors import BusinessRuleViolation, Conflict, NotFound
 from loyalty.core.money import Currency, MinorUnits
 from loyalty.core.outbox import PendingEvent
@@ -27,12 +26,12 @@ from loyalty.core.strict import Flag
 from loyalty.points import ledger
 from loyalty.points.ledger import Account, Change
 from loyalty.points.model import Key, Name, PositiveInt, RuleId, Strict
-from loyalty.points.service import entry_event, with_retries
-from loyalty.points.store import DynamoPointsStore
+from loyalty.points.service import Decision, entry_event, with_retries
+from loyalty.points.storage import PointsStore
+from loyalty.points.writes import OPEN_REDEMPTION, NewRedemption, SettleRedemption
 
 SOURCE = "loyalty.points"
-OPEN_STATES = ("issuing", "held")
-HOLDS_INDEX_KEY = "HOLDS"
+OPEN_STATES = OPEN_REDEMPTION
 
 
 class CatalogueItem(Strict):
@@ -86,53 +85,48 @@ def _fingerprint(customer_id: str, item_id: str) -> str:
     return hashlib.sha256(f"{customer_id}\x1f{item_id}".encode()).hexdigest()[:32]
 
 
-def redemption_key(rid: str) -> dict[str, str]:
-    return {"pk": f"REDEMPTION#{rid}", "sk": "REDEMPTION"}
-
-
 def view(record: dict[str, Any]) -> dict[str, Any]:
     fields = ("redemptionId", "customerId", "itemId", "kind", "points", "cashMinor", "currency", "templateId",
               "status", "createdAt", "settledAt", "holdExpiresAt", "reason", "paymentId")
     return {k: record[k] for k in fields if record.get(k) is not None}
 
 
-def find(store: DynamoPointsStore, rid: str) -> dict[str, Any]:
+def find(store: PointsStore, rid: str) -> dict[str, Any]:
     """The stored redemption; 404 REDEMPTION_NOT_FOUND if there is none."""
-    record = store.get_record(redemption_key(rid))
+    record = store.redemption(rid)
     if record is None:
         raise NotFound(f"redemption {rid} does not exist", code="REDEMPTION_NOT_FOUND")
     return record
 
 
-def redeem(store: DynamoPointsStore, customer_id: str, request: RedemptionRequest, idempotency_key: str, now: datetime) -> tuple[dict[str, Any], bool]:
+def redeem(store: PointsStore, customer_id: str, request: RedemptionRequest, idempotency_key: str,
+           now: datetime) -> tuple[dict[str, Any], bool]:
     """Takes the points and records the redemption; (its view, whether it was created now)."""
     rid = redemption_id(customer_id, idempotency_key)
     fingerprint = _fingerprint(customer_id, request.itemId)
-    existing = store.get_record(redemption_key(rid))
+    existing = store.redemption(rid)
     if existing is not None:
         return _replayed(existing, fingerprint), False
     item = catalogue_item(store, request.itemId)
     if not item.active:
         raise BusinessRuleViolation(f"catalogue item {item.itemId} is not available", code="ITEM_NOT_AVAILABLE")
     record: dict[str, Any] = {
-        **redemption_key(rid), "redemptionId": rid, "customerId": customer_id, "itemId": item.itemId, "kind": item.kind,
+        "redemptionId": rid, "customerId": customer_id, "itemId": item.itemId, "kind": item.kind,
         "points": item.points, "cashMinor": item.cashMinor, "currency": item.currency, "templateId": item.templateId,
         "status": "issuing" if item.kind == "coupon" else "held", "createdAt": iso_utc(now), "fingerprint": fingerprint,
     }
     if item.kind == "mall_item":
         # Only mall holds time out: a coupon command is always answered (issued, or refused and
         # announced), so releasing it on a timer could give both the coupon and the points.
-        expires = iso_utc(now + timedelta(minutes=item.holdMinutes))
-        record.update(holdExpiresAt=expires, gsi2pk=HOLDS_INDEX_KEY, gsi2sk=f"{expires}#{rid}")
+        record["holdExpiresAt"] = iso_utc(now + timedelta(minutes=item.holdMinutes))
 
-    def decide(account: Account, caps: dict[str, int]) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]]:
+    def decide(account: Account, caps: dict[str, int]) -> Decision:
         change = Change(today=business_date(now, get_settings().bank_zone).isoformat())
         ledger.redeem(account, change, entry_id=f"redeem:{rid}", points=item.points, at=iso_utc(now),
                       source={"redemptionId": rid, "itemId": item.itemId, "kind": item.kind})
         change.held += item.points
         taken = change.entries[-1].lots
-        change.records.append({"Put": {"TableName": store.table, "Item": to_item({**record, "lots": [list(t) for t in taken]}),
-                                       "ConditionExpression": "attribute_not_exists(pk)"}})
+        change.records.append(NewRedemption({**record, "lots": [list(t) for t in taken]}))
         events = [entry_event("PointsRedeemed", customer_id, change.entries[-1], redemptionId=rid, itemId=item.itemId)]
         if item.templateId is not None:
             events.append(PendingEvent(SOURCE, "IssueCoupon", {"commandId": rid, "customerId": customer_id, "templateId": item.templateId,
@@ -140,7 +134,7 @@ def redeem(store: DynamoPointsStore, customer_id: str, request: RedemptionReques
         return change, [], events
 
     if with_retries(store, customer_id, decide, now) is None:
-        return _replayed(store.get_record(redemption_key(rid)) or {}, fingerprint), False
+        return _replayed(store.redemption(rid) or {}, fingerprint), False
     return view(record), True
 
 
@@ -150,10 +144,11 @@ def _replayed(record: dict[str, Any], fingerprint: str) -> dict[str, Any]:
     return view(record)
 
 
-def settle(store: DynamoPointsStore, rid: str, *, completed: bool, now: datetime, reason: str, payment_id: str | None = None) -> dict[str, Any] | None:
+def settle(store: PointsStore, rid: str, *, completed: bool, now: datetime, reason: str,
+           payment_id: str | None = None) -> dict[str, Any] | None:
     """Completes an open redemption, or puts its points back. A settled one is left as it is: the
     status condition makes a second settlement (a redelivered event, a retried call) a no-op."""
-    record = store.get_record(redemption_key(rid))
+    record = store.redemption(rid)
     if record is None:
         return None
     if record["status"] not in OPEN_STATES:
@@ -162,10 +157,10 @@ def settle(store: DynamoPointsStore, rid: str, *, completed: bool, now: datetime
     status = "completed" if completed else "released"
     settled = {"status": status, "settledAt": iso_utc(now), "reason": reason, "paymentId": payment_id}
 
-    def decide(account: Account, caps: dict[str, int]) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]]:
+    def decide(account: Account, caps: dict[str, int]) -> Decision:
         change = Change(today=business_date(now, get_settings().bank_zone).isoformat())
         change.held -= int(record["points"])
-        change.records.append(_settle_update(store.table, rid, {k: v for k, v in settled.items() if v is not None}))
+        change.records.append(SettleRedemption(rid, {k: v for k, v in settled.items() if v is not None}))
         detail = {"redemptionId": rid, "itemId": record["itemId"], "points": int(record["points"]), "reason": reason}
         if completed:
             return change, [], [PendingEvent(SOURCE, "PointsRedemptionCompleted", {"customerId": customer_id, **detail})]
@@ -175,27 +170,10 @@ def settle(store: DynamoPointsStore, rid: str, *, completed: bool, now: datetime
         return change, [], [entry_event("PointsReleased", customer_id, change.entries[-1], redemptionId=rid)]
 
     with_retries(store, customer_id, decide, now)
-    return view(store.get_record(redemption_key(rid)) or record)
+    return view(store.redemption(rid) or record)
 
 
-def _settle_update(table: str, rid: str, fields: dict[str, Any]) -> dict[str, Any]:
-    names = {f"#f{i}": k for i, k in enumerate(fields)}
-    values = {f":f{i}": to_value(v) for i, v in enumerate(fields.values())}
-    values.update({":issuing": to_value("issuing"), ":held": to_value("held")})
-    return {
-        "Update": {
-            "TableName": table,
-            "Key": to_item(redemption_key(rid)),
-            # Leaving the holds index: a settled redemption is never swept.
-            "UpdateExpression": "SET " + ", ".join(f"{n} = {v}" for n, v in zip(names, values, strict=False)) + " REMOVE gsi2pk, gsi2sk",
-            "ConditionExpression": "#st IN (:issuing, :held)",
-            "ExpressionAttributeNames": {**names, "#st": "status"},
-            "ExpressionAttributeValues": values,
-        }
-    }
-
-
-def settle_payment(store: DynamoPointsStore, rid: str, request: SettlementRequest, now: datetime) -> dict[str, Any]:
+def settle_payment(store: PointsStore, rid: str, request: SettlementRequest, now: datetime) -> dict[str, Any]:
     record = find(store, rid)
     if record["kind"] != "mall_item":
         raise BusinessRuleViolation("only mall redemptions settle by payment; coupons settle by their issue", code="NOT_A_MALL_REDEMPTION")
@@ -205,11 +183,11 @@ def settle_payment(store: DynamoPointsStore, rid: str, request: SettlementReques
     return settle(store, rid, completed=request.outcome == "paid", now=now, reason=outcome, payment_id=request.paymentId) or view(record)
 
 
-def release_lapsed_holds(store: DynamoPointsStore, now: datetime) -> int:
+def release_lapsed_holds(store: PointsStore, now: datetime) -> int:
     """Mall holds nobody settled in time: the points go back."""
     released = 0
-    for item in store.query_index_before("gsi2", HOLDS_INDEX_KEY, iso_utc(now)):
-        if settle(store, item["redemptionId"], completed=False, now=now, reason="hold_expired"):
+    for rid in store.lapsed_holds(iso_utc(now)):
+        if settle(store, rid, completed=False, now=now, reason="hold_expired"):
             released += 1
     return released
 
@@ -217,18 +195,18 @@ def release_lapsed_holds(store: DynamoPointsStore, now: datetime) -> int:
 # ---- the catalogue --------------------------------------------------------------------------------
 
 
-def catalogue_item(store: DynamoPointsStore, item_id: str) -> CatalogueItem:
-    record = store.get_record({"pk": "CATALOGUE", "sk": item_id})
+def catalogue_item(store: PointsStore, item_id: str) -> CatalogueItem:
+    record = store.catalogue_record(item_id)
     if record is None:
         raise NotFound(f"catalogue item {item_id} does not exist", code="ITEM_NOT_FOUND")
     return CatalogueItem.model_validate_json(record["item"])
 
 
-def save_catalogue_item(store: DynamoPointsStore, item: CatalogueItem, operator: str, now: datetime) -> dict[str, Any]:
-    store.put_record({"pk": "CATALOGUE", "sk": item.itemId, "item": item.model_dump_json(), "updatedBy": operator, "updatedAt": iso_utc(now)})
+def save_catalogue_item(store: PointsStore, item: CatalogueItem, operator: str, now: datetime) -> dict[str, Any]:
+    store.save_catalogue_record(item.itemId, item.model_dump_json(), operator, iso_utc(now))
     return item.model_dump(mode="json", exclude_none=True)
 
 
-def catalogue(store: DynamoPointsStore, *, active_only: bool) -> list[dict[str, Any]]:
-    items = [CatalogueItem.model_validate_json(r["item"]) for r in store.records_under("CATALOGUE")]
+def catalogue(store: PointsStore, *, active_only: bool) -> list[dict[str, Any]]:
+    items = [CatalogueItem.model_validate_json(r["item"]) for r in store.catalogue_records()]
     return [i.model_dump(mode="json", exclude_none=True) for i in items if i.active or not active_only]

@@ -18,11 +18,9 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ConfigDict, Field, StrictInt
 
-from loyalty.core.dynamo import to_item, to_value
 from loyalty.core.text import Note
 from loyalty.points.model import Points, Strict
 
-RISK_INDEX_KEY = "RISKHOLDS"
 # Velocity counters only count; the limit is applied by holding, never by refusing the write.
 COUNTER_CEILING = 10**15
 
@@ -80,49 +78,14 @@ def hold_id(event_type: str, customer_id: str, subject: str) -> str:
     return "rh-" + hashlib.sha256(f"{event_type}\x1f{customer_id}\x1f{subject}".encode()).hexdigest()[:32]
 
 
-def hold_key(hid: str) -> dict[str, str]:
-    return {"pk": f"RISKHOLD#{hid}", "sk": "RISKHOLD"}
-
-
-def customer_holds_key(customer_id: str) -> str:
-    return f"RISKHOLDS#{customer_id}"
-
-
-def hold_put(table: str, hid: str, customer_id: str, planned: list[PlannedEarn], found: dict[str, Any], at: str, origin: dict[str, str]) -> dict[str, Any]:
-    record = {
-        **hold_key(hid), "holdId": hid, "customerId": customer_id, "status": "pending", "heldAt": at,
+def hold_fields(hid: str, customer_id: str, planned: list[PlannedEarn], found: dict[str, Any], at: str,
+                origin: dict[str, str]) -> dict[str, Any]:
+    """The hold as stored: what it would book (`planned`), the limit it passed (`found`) and the event
+    that passed it (`origin`)."""
+    return {
+        "holdId": hid, "customerId": customer_id, "status": "pending", "heldAt": at,
         "points": sum(p.points for p in planned if not p.growth), "growth": sum(p.points for p in planned if p.growth),
         "planned": [asdict(p) for p in planned], **found, **origin,
-        "gsi2pk": RISK_INDEX_KEY, "gsi2sk": f"{at}#{hid}",
-        # every hold of the customer, decided or not (a PIPL export lists them)
-        "gsi1pk": customer_holds_key(customer_id), "gsi1sk": f"{at}#{hid}",
-    }
-    return {"Put": {"TableName": table, "Item": to_item(record), "ConditionExpression": "attribute_not_exists(pk)"}}
-
-
-def entries_not_booked(table: str, customer_ledger_pk: str, planned: list[PlannedEarn]) -> list[dict[str, Any]]:
-    return [
-        {"ConditionCheck": {"TableName": table, "Key": to_item({"pk": customer_ledger_pk, "sk": f"ENTRY#{p.entry_id}"}),
-                            "ConditionExpression": "attribute_not_exists(pk)"}}
-        for p in planned
-    ]
-
-
-def not_held(table: str, hid: str) -> dict[str, Any]:
-    return {"ConditionCheck": {"TableName": table, "Key": to_item(hold_key(hid)), "ConditionExpression": "attribute_not_exists(pk)"}}
-
-
-def decide_update(table: str, hid: str, status: str, operator: str, note: str, at: str) -> dict[str, Any]:
-    return {
-        "Update": {
-            "TableName": table,
-            "Key": to_item(hold_key(hid)),
-            "UpdateExpression": "SET #s = :s, decidedBy = :by, decidedAt = :at, note = :n REMOVE gsi2pk, gsi2sk",
-            "ConditionExpression": "#s = :pending",
-            "ExpressionAttributeNames": {"#s": "status"},
-            "ExpressionAttributeValues": {":s": to_value(status), ":by": to_value(operator), ":at": to_value(at),
-                                          ":n": to_value(note), ":pending": to_value("pending")},
-        }
     }
 
 

@@ -13,31 +13,32 @@ from loyalty.core.outbox import PendingEvent
 from loyalty.points import risk, rules, service
 from loyalty.points.ledger import Account, Change
 from loyalty.points.risk import PlannedEarn, RiskDecision, RiskSettings
-from loyalty.points.store import DynamoPointsStore
+from loyalty.points.storage import PointsStore
+from loyalty.points.writes import DecideRiskHold
 
 
-def save_settings(store: DynamoPointsStore, settings: RiskSettings, operator: str, now: datetime) -> dict[str, Any]:
-    store.put_record({"pk": "RISK", "sk": "CURRENT", "settings": settings.model_dump_json(), "updatedBy": operator, "updatedAt": iso_utc(now)})
+def save_settings(store: PointsStore, settings: RiskSettings, operator: str, now: datetime) -> dict[str, Any]:
+    store.save_risk_settings(settings.model_dump_json(), operator, iso_utc(now))
     service.forget_cached_config()
     return {**settings.model_dump(mode="json"), "updatedBy": operator, "updatedAt": iso_utc(now)}
 
 
-def settings_view(store: DynamoPointsStore) -> dict[str, Any]:
+def settings_view(store: PointsStore) -> dict[str, Any]:
     """The limits as last saved, read past the accrual's cache; before any were saved, no limits
     (every field null): nothing is held."""
-    record = store.get_record({"pk": "RISK", "sk": "CURRENT"})
+    record = store.risk_settings()
     if record is None:
         return {"maxPointsPerDay": None, "maxEventsPerHour": None, "updatedBy": None, "updatedAt": None}
     settings = RiskSettings.model_validate_json(record["settings"])
     return {**settings.model_dump(mode="json"), "updatedBy": record["updatedBy"], "updatedAt": record["updatedAt"]}
 
 
-def pending_holds(store: DynamoPointsStore) -> list[dict[str, Any]]:
+def pending_holds(store: PointsStore) -> list[dict[str, Any]]:
     """Every hold waiting for an operator, oldest first."""
-    return [risk.view(item) for item in store.query_index_before("gsi2", risk.RISK_INDEX_KEY, "~")]
+    return [risk.view(item) for item in store.pending_risk_holds()]
 
 
-def _valid_from(store: DynamoPointsStore, earn: PlannedEarn, today: str) -> PlannedEarn:
+def _valid_from(store: PointsStore, earn: PlannedEarn, today: str) -> PlannedEarn:
     """Released points are credited today: their validity runs from today (like any late accrual),
     by the rule version that awarded them, so a long review never releases lapsed points."""
     rule_id, version = earn.source.get("ruleId"), earn.source.get("ruleVersion")
@@ -47,10 +48,10 @@ def _valid_from(store: DynamoPointsStore, earn: PlannedEarn, today: str) -> Plan
     return replace(earn, expires_on=max(earn.expires_on, expires_on))
 
 
-def decide(store: DynamoPointsStore, hid: str, decision: RiskDecision, operator: str, now: datetime) -> dict[str, Any]:
+def decide(store: PointsStore, hid: str, decision: RiskDecision, operator: str, now: datetime) -> dict[str, Any]:
     """Releases a hold (its earnings are booked as accrual would have) or rejects it. Decided once:
     the hold's status is the condition, so a second decision finds it decided."""
-    record = store.get_record(risk.hold_key(hid))
+    record = store.risk_hold(hid)
     if record is None:
         raise NotFound(f"risk hold {hid} does not exist", code="RISK_HOLD_NOT_FOUND")
     if record["status"] != "pending":
@@ -60,10 +61,10 @@ def decide(store: DynamoPointsStore, hid: str, decision: RiskDecision, operator:
     today = business_date(now, get_settings().bank_zone).isoformat()
     planned = [_valid_from(store, PlannedEarn(**p), today) for p in record["planned"]]
 
-    def change_for(account: Account, caps: dict[str, int]) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]]:
+    def change_for(account: Account, caps: dict[str, int]) -> service.Decision:
         change = Change(today=today, growth_month=record["earnedOn"][:7])
         change.pending -= int(record["points"])
-        change.records.append(risk.decide_update(store.table, hid, status, operator, decision.note, iso_utc(now)))
+        change.records.append(DecideRiskHold(hid, status, operator, decision.note, iso_utc(now)))
         resolved = PendingEvent(service.SOURCE, "PointsRiskResolved", {"customerId": customer_id, "holdId": hid, "decision": status,
                                                                         "points": int(record["points"]), "decidedBy": operator})
         if status == "rejected":
@@ -72,4 +73,4 @@ def decide(store: DynamoPointsStore, hid: str, decision: RiskDecision, operator:
 
     if service.with_retries(store, customer_id, change_for, now) is None:
         raise Conflict(f"risk hold {hid} was decided meanwhile", code="RISK_HOLD_DECIDED")
-    return risk.view(store.get_record(risk.hold_key(hid)) or record)
+    return risk.view(store.risk_hold(hid) or record)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
+from loyalty.core import config_cache
 from loyalty.core.clock import business_date, iso_utc
 from loyalty.core.config import get_settings
 from loyalty.core.errors import Conflict, InvalidInput
@@ -31,8 +32,9 @@ from loyalty.points.model import (
     RuleDefinition,
 )
 from loyalty.points.risk import PlannedEarn, RiskSettings
-from loyalty.points.store import AlreadyApplied, DynamoPointsStore, StaleAccount, ledger_pk
+from loyalty.points.storage import AlreadyApplied, CapUpdate, PointsStore, StaleAccount
 from loyalty.points.tiers import TierLadder, upgrade_on_growth
+from loyalty.points.writes import NewRiskHold, NotBooked, NotHeld
 
 SOURCE = "loyalty.points"
 MAX_ATTEMPTS = 8
@@ -40,48 +42,45 @@ ADJUSTMENT_VALIDITY_DAYS = 365
 
 
 @cache
-def default_store() -> DynamoPointsStore:
-    from loyalty.core.aws import dynamodb
+def default_store() -> PointsStore:
+    from loyalty.points.store import DynamoPointsStore
 
-    return DynamoPointsStore(get_settings().points_table, dynamodb())
-
-
-# Operator configuration (earn rules, member levels, risk limits), per table, for
-# `RULES_CACHE_SECONDS`: accrual reads it on every event, operators change it rarely.
-_config_cache: dict[tuple[str, str], tuple[float, Any]] = {}
+    return DynamoPointsStore()
 
 
-def _cached(store: DynamoPointsStore, name: str, load: Callable[[], Any]) -> Any:
-    cached = _config_cache.get((store.table, name))
-    if cached and time.monotonic() - cached[0] < get_settings().rules_cache_seconds:
-        return cached[1]
-    value = load()
-    _config_cache[(store.table, name)] = (time.monotonic(), value)
-    return value
+# Operator configuration (earn rules, member levels, risk limits) for `RULES_CACHE_SECONDS`:
+# accrual reads it on every event, operators change it rarely.
+CONFIG = ("rules", "ladder", "risk")
+_monotonic = time.monotonic  # the cache's clock (unit tests move it)
+
+
+def _cached(name: str, load: Callable[[], Any]) -> Any:
+    return config_cache.cached(("points", name), get_settings().rules_cache_seconds, load, clock=_monotonic)
 
 
 def forget_cached_config() -> None:
     """After an operator saves configuration: this instance sees it at once, others within the TTL."""
-    _config_cache.clear()
+    for name in CONFIG:
+        config_cache.forget(("points", name))
 
 
-def current_rules(store: DynamoPointsStore) -> list[Rule]:
-    return _cached(store, "rules", store.rules)  # type: ignore[no-any-return]
+def current_rules(store: PointsStore) -> list[Rule]:
+    return _cached("rules", store.rules)  # type: ignore[no-any-return]
 
 
-def current_ladder(store: DynamoPointsStore) -> TierLadder | None:
+def current_ladder(store: PointsStore) -> TierLadder | None:
     """The member levels in force; None until an operator sets them."""
-    return _cached(store, "ladder", lambda: (found := store.ladder()) and found[0])  # type: ignore[no-any-return]
+    return _cached("ladder", lambda: (found := store.ladder()) and found[0])  # type: ignore[no-any-return]
 
 
-def current_risk(store: DynamoPointsStore) -> RiskSettings | None:
+def current_risk(store: PointsStore) -> RiskSettings | None:
     """The velocity limits in force; None (nothing held) until an operator sets them."""
 
     def load() -> RiskSettings | None:
-        record = store.get_record({"pk": "RISK", "sk": "CURRENT"})
+        record = store.risk_settings()
         return RiskSettings.model_validate_json(record["settings"]) if record else None
 
-    return _cached(store, "risk", load)  # type: ignore[no-any-return]
+    return _cached("risk", load)  # type: ignore[no-any-return]
 
 
 def tier_of(ladder: TierLadder | None, account: Account) -> str | None:
@@ -89,7 +88,11 @@ def tier_of(ladder: TierLadder | None, account: Account) -> str | None:
     return ladder.level_of(account).tierId if ladder else account.tier
 
 
-def with_retries(store: DynamoPointsStore, customer_id: str, decide: Callable[[Account, dict[str, int]], tuple[Change, list[tuple[str, int, int]], list[PendingEvent]] | None], now: datetime) -> Change | None:
+Decision = tuple[Change, list[CapUpdate], list[PendingEvent]]
+
+
+def with_retries(store: PointsStore, customer_id: str, decide: Callable[[Account, dict[str, int]], Decision | None],
+                 now: datetime) -> Change | None:
     """Read, decide, write conditioned on the version read; again on a race. None: nothing to do
     (or it was already booked)."""
     for attempt in range(MAX_ATTEMPTS):
@@ -143,7 +146,7 @@ def award_plan(rules_now: list[Rule], ctx: rules.EarnContext, caps: dict[str, in
     return plan
 
 
-def accrue(store: DynamoPointsStore, event_type: str, detail: Inbound, event_id: str, now: datetime) -> Change | None:
+def accrue(store: PointsStore, event_type: str, detail: Inbound, event_id: str, now: datetime) -> Change | None:
     """Books what a bank event earns, once per (event, rule), whatever the delivery count; or holds
     it whole when it passes the risk limits."""
     ctx = rules.context_of(event_type, detail)
@@ -155,7 +158,7 @@ def accrue(store: DynamoPointsStore, event_type: str, detail: Inbound, event_id:
     valid_from = max(earned_on, business_date(now, zone))
     hid = risk.hold_id(event_type, ctx.customer_id, ctx.subject)
 
-    def decide(account: Account, caps: dict[str, int]) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]] | None:
+    def decide(account: Account, caps: dict[str, int]) -> Decision | None:
         if account.erased:
             logger.info("accrual for an erased customer dropped", extra={"event_id": event_id})
             return None
@@ -182,12 +185,12 @@ def accrue(store: DynamoPointsStore, event_type: str, detail: Inbound, event_id:
             if found is not None:
                 change.pending += points
                 origin = {"eventType": event_type, "sourceEventId": event_id}
-                change.records += [risk.hold_put(store.table, hid, ctx.customer_id, planned, found, iso_utc(now),
-                                                 {**origin, "earnedOn": earned_on.isoformat()}),
-                                   *risk.entries_not_booked(store.table, ledger_pk(ctx.customer_id), planned)]
+                change.records += [NewRiskHold(risk.hold_fields(hid, ctx.customer_id, planned, found, iso_utc(now),
+                                                                {**origin, "earnedOn": earned_on.isoformat()})),
+                                   *(NotBooked(ctx.customer_id, p.entry_id) for p in planned)]
                 flagged = {"customerId": ctx.customer_id, "holdId": hid, "points": points, **origin, **found}
                 return change, cap_updates, [PendingEvent(SOURCE, "PointsRiskFlagged", flagged)]
-            change.records.append(risk.not_held(store.table, hid))
+            change.records.append(NotHeld(hid))
         return change, cap_updates, book(ladder, account, change, planned, ctx.customer_id, now)
 
     booked = with_retries(store, ctx.customer_id, decide, now)
@@ -207,14 +210,14 @@ def book(ladder: TierLadder | None, account: Account, change: Change, planned: l
     return events
 
 
-def reverse_refund(store: DynamoPointsStore, refund: CardTransactionRefunded, now: datetime) -> Change | None:
+def reverse_refund(store: PointsStore, refund: CardTransactionRefunded, now: datetime) -> Change | None:
     """Takes back what the original transaction earned, in proportion to the amount refunded
     (cumulatively over partial refunds); points already spent become a debt. Growth value is taken
     back too, from the month it counted in, so buying and returning cannot buy a member level: the
     next monthly re-evaluation sees the lower growth (downgrades happen only there)."""
     tx = refund.originalTransactionId
 
-    def decide(account: Account, caps: dict[str, int]) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]] | None:
+    def decide(account: Account, caps: dict[str, int]) -> Decision | None:
         earned = [e for e in store.entries_with_prefix(refund.customerId, f"earn:CardTransactionPosted:{tx}:")
                   if e.get("points", 0) > 0 or e.get("growth", 0) > 0]
         if not earned:
@@ -265,17 +268,19 @@ def require_known_customer(customer_id: str) -> None:
     """An operator acts only on a customer the engine has seen (a profile from core banking): a
     mistyped id must answer 404 CUSTOMER_NOT_FOUND, never open a points account. An erased
     customer's tombstone is a profile too: their books stay correct under the same rules."""
-    from loyalty.customers import service as customers
+    from loyalty.core.errors import NotFound
+    from loyalty.customers.ports import directory
 
-    customers.get_profile(customers.default_store(), customer_id)
+    if directory().profile(customer_id) is None:
+        raise NotFound(f"customer {customer_id} is not known", code="CUSTOMER_NOT_FOUND")
 
 
-def adjust(store: DynamoPointsStore, customer_id: str, request: AdjustmentRequest, operator: str, key: str, now: datetime) -> Change | None:
+def adjust(store: PointsStore, customer_id: str, request: AdjustmentRequest, operator: str, key: str, now: datetime) -> Change | None:
     entry_id = f"adjust:{operator}:{key}"
     source = {"operator": operator, "reason": request.reason}
     expires_on = (business_date(now, get_settings().bank_zone) + timedelta(days=ADJUSTMENT_VALIDITY_DAYS)).isoformat()
 
-    def decide(account: Account, caps: dict[str, int]) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]]:
+    def decide(account: Account, caps: dict[str, int]) -> Decision:
         change = Change(today=business_date(now, get_settings().bank_zone).isoformat())
         if request.points > 0:
             ledger.earn(account, change, entry_id=entry_id, points=request.points, growth=False, expires_on=expires_on,
@@ -287,12 +292,12 @@ def adjust(store: DynamoPointsStore, customer_id: str, request: AdjustmentReques
     return with_retries(store, customer_id, decide, now)
 
 
-def award_for_command(store: DynamoPointsStore, command: AwardPointsCommand, now: datetime) -> Change | None:
+def award_for_command(store: PointsStore, command: AwardPointsCommand, now: datetime) -> Change | None:
     """Points a campaign grants: booked once per command id, into a lot paid by its cost centre."""
     today = business_date(now, get_settings().bank_zone)
     source = {"commandId": command.commandId, "campaignId": command.campaignId, "reason": command.reason, "category": "campaign"}
 
-    def decide(account: Account, caps: dict[str, int]) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]]:
+    def decide(account: Account, caps: dict[str, int]) -> Decision:
         change = Change(today=today.isoformat())
         ledger.earn(account, change, entry_id=f"award:{command.commandId}", points=command.points, growth=False,
                     expires_on=(today + timedelta(days=command.validityDays)).isoformat(), cost_centre=command.costCentre,
@@ -305,7 +310,7 @@ def award_for_command(store: DynamoPointsStore, command: AwardPointsCommand, now
 # ---- expiry ---------------------------------------------------------------------------------------
 
 
-def expire_due(store: DynamoPointsStore, now: datetime) -> dict[str, int]:
+def expire_due(store: PointsStore, now: datetime) -> dict[str, int]:
     """Expires every lot whose date has passed in the bank's time zone (a lot is valid through its
     date), however many runs were missed, and announces lots expiring soon. Safe to run twice: an
     expired lot is deleted."""
@@ -315,7 +320,7 @@ def expire_due(store: DynamoPointsStore, now: datetime) -> dict[str, int]:
     # Every lapsed lot, however old: the index finds them all, so missed runs catch up by themselves.
     for customer_id, lot in list(store.lots_lapsed_before(today.isoformat())):
 
-        def decide(account: Account, caps: dict[str, int], lot_id: str = lot.lot_id, customer: str = customer_id) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]] | None:
+        def decide(account: Account, caps: dict[str, int], lot_id: str = lot.lot_id, customer: str = customer_id) -> Decision | None:
             current = next((x for x in account.lots if x.lot_id == lot_id), None)
             if current is None:
                 return None
@@ -346,7 +351,7 @@ def expire_due(store: DynamoPointsStore, now: datetime) -> dict[str, int]:
 # ---- reads ----------------------------------------------------------------------------------------
 
 
-def balance(store: DynamoPointsStore, customer_id: str, now: datetime) -> dict[str, Any]:
+def balance(store: PointsStore, customer_id: str, now: datetime) -> dict[str, Any]:
     account, _ = store.load(customer_id)
     today = business_date(now, get_settings().bank_zone)
     horizon = (today + timedelta(days=30)).isoformat()
@@ -368,7 +373,7 @@ def balance(store: DynamoPointsStore, customer_id: str, now: datetime) -> dict[s
     }
 
 
-def quote(store: DynamoPointsStore, event_type: str, detail: dict[str, Any]) -> dict[str, Any]:
+def quote(store: PointsStore, event_type: str, detail: dict[str, Any]) -> dict[str, Any]:
     """积分试算: what each rule would award this event now, and the caps that apply. Changes nothing."""
     from pydantic import ValidationError
 
@@ -400,7 +405,7 @@ def quote(store: DynamoPointsStore, event_type: str, detail: dict[str, Any]) -> 
     }
 
 
-def liability(store: DynamoPointsStore) -> dict[str, Any]:
+def liability(store: PointsStore) -> dict[str, Any]:
     """Outstanding points by cost centre and expiry month, from the lots; with the balances' total,
     which must agree (both are written by the same transactions)."""
     table: dict[tuple[str, str], int] = defaultdict(int)
@@ -420,7 +425,7 @@ def liability(store: DynamoPointsStore) -> dict[str, Any]:
 # ---- rules ----------------------------------------------------------------------------------------
 
 
-def save_rule(store: DynamoPointsStore, definition: RuleDefinition, operator: str, now: datetime, *, create: bool) -> Rule:
+def save_rule(store: PointsStore, definition: RuleDefinition, operator: str, now: datetime, *, create: bool) -> Rule:
     version = 1
     if not create:
         version = store.rule(definition.ruleId).version + 1

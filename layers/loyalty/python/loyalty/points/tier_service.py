@@ -10,16 +10,15 @@ from loyalty.core.clock import business_date, iso_utc
 from loyalty.core.config import get_settings
 from loyalty.core.errors import Conflict, NotFound
 from loyalty.core.observability import logger
-from loyalty.core.outbox import PendingEvent
 from loyalty.points import service, tiers
 from loyalty.points.ledger import Account, Change
-from loyalty.points.store import DynamoPointsStore
+from loyalty.points.storage import PointsStore
 from loyalty.points.tiers import TierLadder
 
 SCAN_SEGMENTS = 4
 
 
-def save_ladder(store: DynamoPointsStore, ladder: TierLadder, operator: str, now: datetime) -> dict[str, Any]:
+def save_ladder(store: PointsStore, ladder: TierLadder, operator: str, now: datetime) -> dict[str, Any]:
     current = store.ladder()
     version = current[1] + 1 if current else 1
     store.save_ladder(ladder, version, operator, iso_utc(now))
@@ -27,7 +26,7 @@ def save_ladder(store: DynamoPointsStore, ladder: TierLadder, operator: str, now
     return ladder_view(ladder, version, operator, iso_utc(now))
 
 
-def current_view(store: DynamoPointsStore) -> dict[str, Any]:
+def current_view(store: PointsStore) -> dict[str, Any]:
     """The ladder in force, read past the accrual's cache; 404 TIERS_NOT_SET before the first."""
     found = store.ladder()
     if found is None:
@@ -40,7 +39,7 @@ def ladder_view(ladder: TierLadder, version: int, updated_by: str, updated_at: s
     return {**ladder.model_dump(mode="json"), "version": version, "updatedBy": updated_by, "updatedAt": updated_at}
 
 
-def reevaluate_all(store: DynamoPointsStore, now: datetime) -> dict[str, int]:
+def reevaluate_all(store: PointsStore, now: datetime) -> dict[str, int]:
     """Every account with a balance, in parallel scan segments. Safe to run again: a downgrade is
     due once, benefits go out once a month, and each account is one conditioned transaction."""
     found = store.ladder()
@@ -54,7 +53,7 @@ def reevaluate_all(store: DynamoPointsStore, now: datetime) -> dict[str, int]:
         for customer_id in store.balance_customers(segment, SCAN_SEGMENTS):
             accounts += 1
 
-            def decide(account: Account, caps: dict[str, int]) -> tuple[Change, list[tuple[str, int, int]], list[PendingEvent]] | None:
+            def decide(account: Account, caps: dict[str, int]) -> service.Decision | None:
                 if account.erased:
                     return None  # erased (loyalty.privacy): no more levels, benefits or TierChanged
                 change = Change(today=today.isoformat())
