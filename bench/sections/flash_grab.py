@@ -335,11 +335,11 @@ def run() -> Table:
     try:
         _clear_library_caches()  # another section's local cloud may have left them on its (stopped) emulator
         from loyalty.core import aws
-        from loyalty.coupons import service
+        from loyalty.core.config import get_settings
 
         client = aws.dynamodb()
         meter.attach(client)
-        cache_s = service.default_store().template_cache_seconds
+        cache_s = get_settings().template_cache_seconds
         # Only the claims may talk to the emulator while they run: stop the local cloud's background work.
         cloud.stop_background_work()
         for shards in (1, SHARDED):
@@ -355,12 +355,14 @@ def run() -> Table:
 
 
 def _clear_library_caches() -> None:
-    from loyalty.core import aws
+    from loyalty.core import aws, config_cache, tables, transactions
     from loyalty.core.config import get_settings
     from loyalty.coupons import service
 
-    for cached in (aws.dynamodb, aws.sqs, aws.events, service.default_store, get_settings):
+    for cached in (aws.dynamodb, aws.sqs, aws.events, service.default_store, get_settings, transactions.shared_connection):
         cached.cache_clear()
+    tables.unbind_all()  # the item models' connections hold the client of the emulator they were bound on
+    config_cache.clear()
 
 
 def build_table(runs: list[Run], cache_s: float) -> Table:

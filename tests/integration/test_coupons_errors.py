@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -94,15 +93,17 @@ def test_pausing_stops_claims_at_once(api: Api) -> None:
 
 def test_a_claimer_with_a_stale_cached_template_is_stopped_by_the_shards(cloud: LocalCloud, api: Api) -> None:
     # Given a claimer (another Lambda instance) holding the template in its 5 s cache as active
+    from loyalty.core import config_cache
     from loyalty.coupons import service
 
     template_id = active_template(api, stock=5, shards=4)
     store = service.default_store()  # the store the in-process handlers share
     cached_active = store.get_template(template_id, fresh=True)
-    # When an operator pauses the template, and the claimer still has the active copy
+    # When an operator pauses the template, and the claimer still has the active copy in its cache
     assert set_status(api, template_id, "paused").status_code == 200
-    store._templates[template_id] = (time.monotonic(), cached_active)
-    assert store.get_template(template_id).status == "active"
+    config_cache.forget(service.template_cache_key(template_id))
+    config_cache.cached(service.template_cache_key(template_id), 60, lambda: cached_active)
+    assert service.cached_template(store, template_id).status == "active"
     customer = new_customer()
     response = claim(api, customer, template_id)
     # Then the shards' active flags refuse the claim: not active, not out of stock

@@ -220,13 +220,16 @@ def test_a_template_item_is_keyed_and_listed() -> None:
     assert isinstance(item["definition"], str)
 
 
-def test_a_template_item_with_numbers_as_strings_reads() -> None:
-    # Given an item whose counters come back as text (or Decimal from boto3)
-    item = {**template_item(template()), "version": "3", "stockAdded": "1500"}
+def test_a_template_item_with_numbers_as_decimals_reads() -> None:
+    # Given an item whose counters come back as boto3 reads DynamoDB numbers (Decimal)
+    from decimal import Decimal
+
+    item = {**template_item(template()), "version": Decimal("3"), "stockAdded": Decimal("1500")}
     # When read
     back = template_from_item(item)
     # Then they are integers
     assert (back.version, back.stockAdded) == (3, 1500)
+    assert isinstance(back.version, int) and isinstance(back.stockAdded, int)
 
 
 # --- code buckets -------------------------------------------------------------------------------

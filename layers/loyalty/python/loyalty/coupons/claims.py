@@ -11,19 +11,30 @@ A claim is one `TransactWriteItems`:
 
 If a shard is empty the claim moves to the next shard of that template, so it answers out of stock
 only after every shard said so. Nothing is read and then written unconditionally.
+
+`ClaimExecutor` decides (which shard next, retry or refuse) and `DynamoClaimWriter` writes: the
+executor runs unchanged against an in-memory writer in the unit tests.
 """
 
 from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Protocol
+
+from pynamodb.attributes import NumberAttribute
+from pynamodb.expressions.update import Action
 
 from loyalty.core.errors import BusinessRuleViolation, Conflict, Throttled
-from loyalty.core.outbox import PendingEvent, outbox_put
+from loyalty.core.outbox import PendingEvent
+from loyalty.core.tables import ItemModel
+from loyalty.core.transactions import CONDITION_FAILED, Refused, Transaction
 from loyalty.coupons import records
-from loyalty.coupons.logic import Coupon, shard_order, split
+from loyalty.coupons.items import ClaimCounter, CodeItem, CouponsOutbox, DayStock, StockShard
+from loyalty.coupons.items_coupon import BundleRecord, CouponItem
+from loyalty.coupons.logic import BundleClaim, Coupon, shard_order, split
 from loyalty.coupons.model import Template
 
 MAX_CODE_ATTEMPTS = 5
@@ -62,21 +73,36 @@ class ClaimPlan:
     expires_at_epoch: int  # when business-date counters may be deleted
     # A bundle's own record under the claim's id: the parts have ids of their own, so without it
     # the same Idempotency-Key could later serve a different template.
-    claim_record: dict[str, Any] | None = None
+    claim_record: BundleClaim | None = None
 
 
-def _n(value: int) -> dict[str, str]:
-    return {"N": str(value)}
+@dataclass
+class Cancelled(Exception):
+    """The claim's transaction did not commit. By label (`claim`, `coupon#<i>`, `limit#<period>`,
+    `stock#<draw>`, `daily#<draw>`, `code#<i>`, `outbox`): `refused` the items whose condition
+    failed; `busy` those cancelled by throttling or a conflicting transaction (nothing is known of
+    their conditions); `inactive` the refused stock items whose shard says the template is not active."""
+
+    refused: set[str]
+    busy: set[str] = field(default_factory=set)
+    inactive: set[str] = field(default_factory=set)
 
 
-def _key(key: dict[str, str]) -> dict[str, Any]:
-    return {k: {"S": v} for k, v in key.items()}
+class ClaimWriter(Protocol):
+    def write(self, plan: ClaimPlan, coupons: list[Coupon]) -> None:
+        """The claim as one transaction, each draw on its current shard; raises `Cancelled`."""
+
+    def shards_with_stock(self, template_id: str, shards: list[int]) -> list[int]:
+        """Of `shards`, in order, those with stock left or not read: one consistent read."""
+
+    def free_codes(self, template_id: str, bucket: int) -> list[str]:
+        """A few codes of the bucket not assigned yet, as an eventually consistent index has them."""
 
 
 class ClaimExecutor:
-    def __init__(self, table: str, client: Any):
-        self.table = table
-        self.client = client
+    def __init__(self, writer: ClaimWriter, sleep: Callable[[float], None] = time.sleep):
+        self.writer = writer
+        self.sleep = sleep
 
     def issue(self, plan: ClaimPlan) -> list[Coupon]:
         for draw in plan.draws:
@@ -85,18 +111,13 @@ class ClaimExecutor:
         code_attempts = busy = 0
         while True:
             coupons = [self._with_code(c) if c.kind == "voucher_code" and c.code is None else c for c in coupons]
-            items, roles = self._transaction(plan, coupons)
             try:
-                self.client.transact_write_items(TransactItems=items)
+                self.writer.write(plan, coupons)
                 return coupons
-            except Exception as error:
-                reasons = _cancellation_reasons(error)
-                if reasons is None:
-                    raise
-                failed = [(roles[i], r) for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"]
-                if failed:
-                    code_attempts = self._resolve(failed, coupons, code_attempts)
-                    coupons = [replace(c, code=None) if role_is_code_failure(failed, c) else c for c in coupons]
+            except Cancelled as cancelled:
+                if cancelled.refused:
+                    code_attempts = self._resolve(plan, coupons, cancelled, code_attempts)
+                    coupons = [replace(c, code=None) if f"code#{i}" in cancelled.refused else c for i, c in enumerate(coupons)]
                     continue
                 # Throttled or conflicting, not refused: nothing is known about stock or limits, so
                 # never answer out of stock for it. Spread to the next shard, back off, and give up
@@ -104,130 +125,40 @@ class ClaimExecutor:
                 busy += 1
                 if busy > MAX_BUSY_RETRIES:
                     raise Throttled("coupon claims are throttled; retry shortly", code="CLAIMS_THROTTLED") from None
-                for (role, draw), reason in zip(roles, reasons, strict=True):
-                    if role == "stock" and reason.get("Code") not in (None, "None", "ConditionalCheckFailed"):
+                for i, draw in enumerate(plan.draws):
+                    if f"stock#{i}" in cancelled.busy:
                         draw.shards_left.append(draw.shards_left.pop(0))
-                time.sleep(random.uniform(0.005, 0.02) * busy)
+                self.sleep(random.uniform(0.005, 0.02) * busy)
 
-    def _resolve(self, failed: list[tuple[tuple[str, Any], dict[str, Any]]], coupons: list[Coupon], code_attempts: int) -> int:
-        kinds = {role[0] for role, _ in failed}
-        if "claim" in kinds:
-            raise AlreadyIssued(next(role[1] for role, _ in failed if role[0] == "claim"))
-        if "coupon" in kinds:
-            coupon = next(role[1] for role, _ in failed if role[0] == "coupon")
-            raise AlreadyIssued(coupon.coupon_id)
-        if "limit" in kinds:
+    def _resolve(self, plan: ClaimPlan, coupons: list[Coupon], cancelled: Cancelled, code_attempts: int) -> int:
+        refused = cancelled.refused
+        if "claim" in refused and plan.claim_record is not None:
+            raise AlreadyIssued(plan.claim_record.bundle_id)
+        for i, coupon in enumerate(coupons):
+            if f"coupon#{i}" in refused:
+                raise AlreadyIssued(coupon.coupon_id)
+        if any(label.startswith("limit#") for label in refused):
             raise Conflict("the customer has reached this template's claim limit", code="COUPON_LIMIT_REACHED")
-        for (role, draw), reason in failed:
-            if role in ("stock", "daily"):
-                old = reason.get("Item") or {}
-                if role == "stock" and draw.require_active and old and not old.get("active", {}).get("BOOL", False):
+        for i, draw in enumerate(plan.draws):
+            for role in ("stock", "daily"):
+                label = f"{role}#{i}"
+                if label not in refused:
+                    continue
+                if draw.require_active and label in cancelled.inactive:
                     raise BusinessRuleViolation("the template is not active", code="TEMPLATE_NOT_ACTIVE")
                 draw.shards_left.pop(0)
                 if role == "stock" and len(draw.shards_left) > 1:
-                    draw.shards_left = self._shards_with_stock(draw)
+                    # After one empty shard, one consistent read of the others, rather than a write per
+                    # shard: near a sell-out (and after it) a claim costs at most one more read.
+                    draw.shards_left = self.writer.shards_with_stock(draw.template.template_id, draw.shards_left)
                 if not draw.shards_left:
                     scope = "today's" if role == "daily" else "its"
                     raise Conflict(f"template {draw.template.template_id} has used up {scope} stock", code="COUPON_OUT_OF_STOCK")
-        if "code" in kinds:
+        if any(label.startswith("code#") for label in refused):
             code_attempts += 1
             if code_attempts > MAX_CODE_ATTEMPTS:
                 raise Conflict("no voucher code could be reserved; retry", code="CLAIM_CONTENDED")
         return code_attempts
-
-    def _shards_with_stock(self, draw: StockDraw) -> list[int]:
-        """After one empty shard, one consistent read of the others, rather than a write per shard:
-        near a sell-out (and after it) a claim costs at most one more read, not N cancelled writes."""
-        keys = [_key(records.shard_key(draw.template.template_id, s)) for s in draw.shards_left]
-        found = self.client.batch_get_item(RequestItems={self.table: {"Keys": keys, "ConsistentRead": True}})
-        left = {int(i["pk"]["S"].rsplit("#", 1)[1]): int(i["left"]["N"]) for i in found["Responses"].get(self.table, [])}
-        unread = {int(k["pk"]["S"].rsplit("#", 1)[1]) for k in (found.get("UnprocessedKeys") or {}).get(self.table, {}).get("Keys", [])}
-        return [s for s in draw.shards_left if left.get(s, 0) > 0 or s in unread]
-
-    def _transaction(self, plan: ClaimPlan, coupons: list[Coupon]) -> tuple[list[dict[str, Any]], list[tuple[str, Any]]]:
-        items: list[dict[str, Any]] = []
-        roles: list[tuple[str, Any]] = []
-
-        def add(role: tuple[str, Any], item: dict[str, Any]) -> None:
-            items.append(item)
-            roles.append(role)
-
-        from loyalty.core.dynamo import to_item
-
-        if plan.claim_record is not None:
-            add(
-                ("claim", plan.claim_record["pk"].removeprefix("CPN#")),
-                {"Put": {"TableName": self.table, "Item": to_item(plan.claim_record), "ConditionExpression": "attribute_not_exists(pk)"}},
-            )
-        for coupon in coupons:
-            add(
-                ("coupon", coupon),
-                {"Put": {"TableName": self.table, "Item": to_item(records.coupon_item(coupon)), "ConditionExpression": "attribute_not_exists(pk)"}},
-            )
-        limits = plan.limits_of.definition.limits
-        for period, limit in (("LIFE", limits.perCustomerLifetime), (f"DAY#{plan.business_date}", limits.perCustomerDaily)):
-            if limit is not None:
-                key = records.limit_key(plan.limits_of.template_id, plan.customer_id, period)
-                add(("limit", period), self._counter(key, limit, plan, dated=period != "LIFE"))
-        for draw in plan.draws:
-            definition = draw.template.definition
-            condition = "#left >= :one" + (" AND #active = :true" if draw.require_active else "")
-            values = {":one": _n(1), **({":true": {"BOOL": True}} if draw.require_active else {})}
-            names = {"#left": "left", **({"#active": "active"} if draw.require_active else {})}
-            add(
-                ("stock", draw),
-                {
-                    "Update": {
-                        "TableName": self.table,
-                        "Key": _key(records.shard_key(draw.template.template_id, draw.shard)),
-                        "UpdateExpression": "SET #left = #left - :one",
-                        "ConditionExpression": condition,
-                        "ExpressionAttributeNames": names,
-                        "ExpressionAttributeValues": values,
-                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                    }
-                },
-            )
-            if definition.dailyStock is not None:
-                quota = split(definition.dailyStock, definition.shards)[draw.shard]
-                key = records.daily_shard_key(draw.template.template_id, plan.business_date, draw.shard)
-                add(("daily", draw), self._counter(key, quota, plan, dated=True))
-        for coupon in coupons:
-            if coupon.code is not None:
-                add(("code", coupon), self._assign_code(coupon))
-        for event in plan.events:
-            add(("outbox", event), outbox_put(self.table, event))
-        return items, roles
-
-    def _counter(self, key: dict[str, str], limit: int, plan: ClaimPlan, *, dated: bool) -> dict[str, Any]:
-        """One more, on condition there are fewer than `limit`; dated counters expire after the day."""
-        values = {":one": _n(1), ":limit": _n(limit)}
-        update = "ADD #count :one"
-        if dated:
-            update += " SET expiresAt = if_not_exists(expiresAt, :exp)"
-            values[":exp"] = _n(plan.expires_at_epoch)
-        return {
-            "Update": {
-                "TableName": self.table,
-                "Key": _key(key),
-                "UpdateExpression": update,
-                "ConditionExpression": "attribute_not_exists(#count) OR #count < :limit",
-                "ExpressionAttributeNames": {"#count": "count"},
-                "ExpressionAttributeValues": values,
-            }
-        }
-
-    def _assign_code(self, coupon: Coupon) -> dict[str, Any]:
-        assert coupon.code is not None
-        return {
-            "Update": {
-                "TableName": self.table,
-                "Key": _key(records.code_key(coupon.template_id, coupon.code)),
-                "UpdateExpression": "SET assignedTo = :coupon REMOVE gsi2pk, gsi2sk",
-                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(assignedTo)",
-                "ExpressionAttributeValues": {":coupon": {"S": coupon.coupon_id}},
-            }
-        }
 
     def _with_code(self, coupon: Coupon) -> Coupon:
         """Picks a free code from a random bucket (the index is eventually consistent; the
@@ -235,24 +166,82 @@ class ClaimExecutor:
         buckets = list(range(records.CODE_BUCKETS))
         random.shuffle(buckets)
         for bucket in buckets:
-            found = self.client.query(
-                TableName=self.table,
-                IndexName="gsi2",
-                KeyConditionExpression="gsi2pk = :p",
-                ExpressionAttributeValues={":p": {"S": records.free_codes_index_key(coupon.template_id, bucket)}},
-                Limit=10,
-            ).get("Items", [])
+            found = self.writer.free_codes(coupon.template_id, bucket)
             if found:
-                return replace(coupon, code=random.choice(found)["sk"]["S"])
+                return replace(coupon, code=random.choice(found))
         raise Conflict(f"template {coupon.template_id} has no free voucher codes", code="COUPON_OUT_OF_STOCK")
 
 
-def role_is_code_failure(failed: list[tuple[tuple[str, Any], dict[str, Any]]], coupon: Coupon) -> bool:
-    return any(role[0] == "code" and role[1].coupon_id == coupon.coupon_id for role, _ in failed)
+class DynamoClaimWriter:
+    """The claim's one TransactWriteItems, on the coupons table's models."""
+
+    def write(self, plan: ClaimPlan, coupons: list[Coupon]) -> None:
+        transaction = Transaction()
+        if plan.claim_record is not None:
+            transaction.put("claim", BundleRecord.of(plan.claim_record), BundleRecord.pk.does_not_exist())
+        for i, coupon in enumerate(coupons):
+            transaction.put(f"coupon#{i}", CouponItem.written_over(None, coupon), CouponItem.pk.does_not_exist())
+        self._limits(transaction, plan)
+        for i, draw in enumerate(plan.draws):
+            self._draw(transaction, plan, i, draw)
+        for i, coupon in enumerate(coupons):
+            if coupon.code is not None:
+                self._assign_code(transaction, f"code#{i}", coupon)
+        CouponsOutbox.add_to(transaction, plan.events)
+        try:
+            transaction.commit()
+        except Refused as refusal:
+            refused = {label for label, code in refusal.reasons.items() if code == CONDITION_FAILED}
+            inactive = {label for label in refused if label.startswith("stock#") and label in refusal.old
+                        and not StockShard.from_raw_data(refusal.old[label]).active}
+            raise Cancelled(refused, set(refusal.reasons) - refused, inactive) from None
+
+    def _limits(self, transaction: Transaction, plan: ClaimPlan) -> None:
+        limits = plan.limits_of.definition.limits
+        for period, limit in (("LIFE", limits.perCustomerLifetime), (f"DAY#{plan.business_date}", limits.perCustomerDaily)):
+            if limit is not None:
+                counter = ClaimCounter.key(plan.limits_of.template_id, plan.customer_id, period)
+                _count_one(transaction, f"limit#{period}", counter, ClaimCounter.claims, ClaimCounter.expiresAt, limit,
+                           plan.expires_at_epoch if period != "LIFE" else None)
+
+    def _draw(self, transaction: Transaction, plan: ClaimPlan, i: int, draw: StockDraw) -> None:
+        template_id = draw.template.template_id
+        condition = StockShard.left >= 1
+        if draw.require_active:
+            condition &= StockShard.active == True  # noqa: E712  # a PynamoDB condition, not a comparison
+        # The shard as it was when refused: empty, or paused (`active` false)?
+        transaction.update(f"stock#{i}", StockShard.key(template_id, draw.shard), [StockShard.left.set(StockShard.left - 1)],
+                           condition, return_old=True)
+        definition = draw.template.definition
+        if definition.dailyStock is not None:
+            quota = split(definition.dailyStock, definition.shards)[draw.shard]
+            day = DayStock.key(template_id, plan.business_date, draw.shard)
+            _count_one(transaction, f"daily#{i}", day, DayStock.issued, DayStock.expiresAt, quota, plan.expires_at_epoch)
+
+    def _assign_code(self, transaction: Transaction, label: str, coupon: Coupon) -> None:
+        assert coupon.code is not None
+        transaction.update(label, CodeItem.key(coupon.template_id, coupon.code),
+                           [CodeItem.assignedTo.set(coupon.coupon_id), CodeItem.gsi2pk.remove(), CodeItem.gsi2sk.remove()],
+                           CodeItem.pk.exists() & CodeItem.assignedTo.does_not_exist())
+
+    def shards_with_stock(self, template_id: str, shards: list[int]) -> list[int]:
+        keys = [{"pk": StockShard.key(template_id, s).pk, "sk": "STOCK"} for s in shards]
+        # One BatchGetItem on the model's connection: PynamoDB's batch_get would send the unprocessed
+        # keys again at once, and here one read decides (a shard not read may still have stock).
+        found = StockShard._get_connection().batch_get_item(keys, consistent_read=True)
+        table = StockShard.Meta.table_name
+        left = {int(s.pk.rsplit("#", 1)[1]): int(s.left) for s in map(StockShard.from_raw_data, found["Responses"].get(table, []))}
+        unread = {int(k["pk"]["S"].rsplit("#", 1)[1]) for k in (found.get("UnprocessedKeys") or {}).get(table, {}).get("Keys", [])}
+        return [s for s in shards if left.get(s, 0) > 0 or s in unread]
+
+    def free_codes(self, template_id: str, bucket: int) -> list[str]:
+        return [item.sk for item in CodeItem.free.query(records.free_codes_index_key(template_id, bucket), limit=10)]
 
 
-def _cancellation_reasons(error: Exception) -> list[dict[str, Any]] | None:
-    response = getattr(error, "response", None) or {}
-    if response.get("Error", {}).get("Code") != "TransactionCanceledException":
-        return None
-    return list(response.get("CancellationReasons") or [])
+def _count_one(transaction: Transaction, label: str, item: ItemModel, counter: NumberAttribute, expires: NumberAttribute, limit: int,
+               expires_at: int | None) -> None:
+    """One more, on condition there are fewer than `limit`; dated counters expire after the day."""
+    actions: list[Action] = [counter.add(1)]
+    if expires_at is not None:
+        actions.append(expires.set(expires | expires_at))  # if_not_exists: the first claim of the day sets it
+    transaction.update(label, item, actions, counter.does_not_exist() | (counter < limit))

@@ -132,6 +132,28 @@ class Coupon:
     discount_minor: int | None = None
 
 
+@dataclass(frozen=True)
+class BundleClaim:
+    """What a bundle's claim or command issued, under its own id (the parts have ids of their own)."""
+
+    bundle_id: str
+    parts: tuple[str, ...]  # the parts' coupon ids
+    template_id: str
+    customer_id: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class IssueRefusal:
+    """A refused `IssueCoupon` command: its coupon id is taken for good by the refusal's code."""
+
+    coupon_id: str
+    code: str
+
+
+ClaimRecord = Coupon | BundleClaim | IssueRefusal  # whatever a claim's or a command's id holds
+
+
 def draw_random_amount(coupon_id: str, minimum: int, maximum: int) -> int:
     """Uniform over [minimum, maximum], drawn from the coupon id: a replay draws the same amount."""
     span = maximum - minimum + 1

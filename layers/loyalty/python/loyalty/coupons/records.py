@@ -1,23 +1,15 @@
-"""The coupons table's items: keys and the mapping between domain objects and items.
-
-One table, several item types (see docs/data-model.md):
-  TPL#<template>            / META     template definition and lifecycle       gsi1: TEMPLATES
-  STOCK#<template>#<n>      / STOCK    one stock shard: left, active
-  DAYSTOCK#<t>#<date>#<n>   / DAY      a shard's issues on one business date
-  LIMIT#<t>#<customer>      / LIFE | DAY#<date>   a customer's claims of a template
-  CPN#<coupon>              / CPN      a coupon                  gsi1: wallet, gsi2: expiry (16 shards a date)
-  CODE#<t>#<bucket>         / <code>   a voucher code                          gsi2: free codes
-"""
+"""The coupons table's keys (the key design: see `items` and docs/data-model.md), and the API's view
+of a coupon. The items themselves are PynamoDB models (`items`, `items_coupon`); the plain-value
+helpers below go through them, for the tests and the bench."""
 
 from __future__ import annotations
 
 import hashlib
-import json
-from dataclasses import asdict, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from loyalty.coupons.logic import Coupon
-from loyalty.coupons.model import Template, TemplateCreate
+if TYPE_CHECKING:
+    from loyalty.coupons.logic import Coupon
+    from loyalty.coupons.model import Template
 
 CODE_BUCKETS = 16
 
@@ -70,64 +62,47 @@ def expiry_index_key(valid_until: str, coupon_id: str) -> str:
     return f"EXP#{valid_until[:10]}#{shard}"
 
 
-# ---- templates ------------------------------------------------------------------------------------
+# ---- items as plain values (tests, the bench, and the on-disk format's own tests) -------------------
 
 
 def template_item(template: Template) -> dict[str, Any]:
-    return {
-        **template_key(template.template_id),
-        "definition": template.definition.model_dump_json(),
-        "status": template.status,
-        "version": template.version,
-        "stockAdded": template.stockAdded,
-        "createdAt": template.createdAt,
-        "createdBy": template.createdBy,
-        "updatedAt": template.updatedAt,
-        "gsi1pk": "TEMPLATES",
-        "gsi1sk": f"{template.createdAt}#{template.template_id}",
-    }
+    """The template's item as stored, attribute by attribute (plain values)."""
+    from loyalty.coupons.items import TemplateItem
+
+    return _plain(TemplateItem.of(template))
 
 
 def template_from_item(item: dict[str, Any]) -> Template:
-    return Template(
-        definition=TemplateCreate.model_validate_json(item["definition"]),
-        status=item["status"],
-        version=int(item["version"]),
-        stockAdded=int(item["stockAdded"]),
-        createdAt=item["createdAt"],
-        createdBy=item["createdBy"],
-        updatedAt=item["updatedAt"],
-    )
+    """A template from its item's plain values (as `loyalty.core.dynamo.from_item` reads them)."""
+    from loyalty.coupons.items import TemplateItem
 
-
-# ---- coupons --------------------------------------------------------------------------------------
-
-_COUPON_FIELDS = {f.name for f in fields(Coupon)}
-_LIVE = ("available", "locked")
+    return TemplateItem.from_raw_data(_raw(item)).template()
 
 
 def coupon_item(coupon: Coupon) -> dict[str, Any]:
-    values = asdict(coupon)
-    item: dict[str, Any] = {
-        **coupon_key(coupon.coupon_id),
-        **{k: v for k, v in values.items() if k not in ("benefit", "funding", "redemption")},
-        "benefit": json.dumps(coupon.benefit, separators=(",", ":")),
-        "funding": json.dumps(coupon.funding, separators=(",", ":")),
-        "redemption": json.dumps(coupon.redemption, separators=(",", ":")),
-        "gsi1pk": wallet_index_key(coupon.customer_id),
-        "gsi1sk": f"{coupon.issued_at}#{coupon.coupon_id}",
-    }
-    if coupon.status in _LIVE:  # sparse: only coupons the sweep may still have to expire
-        item["gsi2pk"] = expiry_index_key(coupon.valid_until, coupon.coupon_id)
-        item["gsi2sk"] = f"{coupon.valid_until}#{coupon.coupon_id}"
-    return {k: v for k, v in item.items() if v is not None}
+    """The coupon's item as stored, attribute by attribute (plain values)."""
+    from loyalty.coupons.items_coupon import CouponItem
+
+    return _plain(CouponItem.of(coupon))
 
 
 def coupon_from_item(item: dict[str, Any]) -> Coupon:
-    values = {k: v for k, v in item.items() if k in _COUPON_FIELDS}
-    for name in ("benefit", "funding", "redemption"):
-        values[name] = json.loads(item.get(name) or "{}")
-    return Coupon(**values)
+    """A coupon from its item's plain values (as `loyalty.core.dynamo.from_item` reads them)."""
+    from loyalty.coupons.items_coupon import CouponItem
+
+    return CouponItem.from_raw_data(_raw(item)).coupon()
+
+
+def _plain(model: Any) -> dict[str, Any]:
+    from loyalty.core.dynamo import from_item
+
+    return from_item(model.serialize())
+
+
+def _raw(item: dict[str, Any]) -> dict[str, Any]:
+    from loyalty.core.dynamo import to_item
+
+    return to_item(item)
 
 
 def coupon_view(coupon: Coupon, status: str) -> dict[str, Any]:

@@ -5,17 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from loyalty.core import config_cache
 from loyalty.core.auth import Caller
 from loyalty.core.clock import business_date, iso_utc
 from loyalty.core.config import get_settings
 from loyalty.core.errors import BusinessRuleViolation, DomainError, InvalidInput, NotFound
 from loyalty.core.observability import count
 from loyalty.core.outbox import PendingEvent
-from loyalty.coupons import logic, records
+from loyalty.coupons import logic
 from loyalty.coupons.claims import AlreadyIssued, ClaimPlan, StockDraw
-from loyalty.coupons.logic import SOURCE, Coupon, CustomerFacts
+from loyalty.coupons.logic import SOURCE, BundleClaim, Coupon, CustomerFacts, IssueRefusal
 from loyalty.coupons.model import (
     Bundle,
     ClaimRequest,
@@ -28,7 +29,9 @@ from loyalty.coupons.model import (
     TemplateCreate,
     TemplateStatus,
 )
-from loyalty.coupons.store import DynamoCouponStore
+
+if TYPE_CHECKING:
+    from loyalty.coupons.store import CouponStore, DynamoCouponStore
 
 STATUS_TRANSITIONS: dict[str, set[str]] = {
     "draft": {"active", "ended"},
@@ -51,9 +54,9 @@ class ProfileFacts:
     def facts(self, customer_id: str) -> CustomerFacts:
         import math
 
-        from loyalty.customers import service as customers
+        from loyalty.customers.ports import directory
 
-        profile = customers.default_store().get(customer_id)
+        profile = directory().profile(customer_id)
         if profile is None or profile.erased:
             return CustomerFacts(customer_id, known=False)
         abuse = profile.scores.get("abuseRisk")
@@ -70,22 +73,44 @@ class ProfileFacts:
 
 @cache
 def default_store() -> DynamoCouponStore:
-    from loyalty.core.aws import dynamodb
+    from loyalty.coupons.store import DynamoCouponStore
 
-    return DynamoCouponStore(get_settings().coupons_table, dynamodb())
+    return DynamoCouponStore()
+
+
+# ---- the template, read from memory for a few seconds ---------------------------------------------
+
+
+def template_cache_key(template_id: str) -> tuple[str, str]:
+    return ("coupons.template", template_id)
+
+
+def cached_template(store: CouponStore, template_id: str) -> Template:
+    """The template as this process read it at most `template_cache_seconds` ago: claims and
+    commands read it for its definition only. A pause still stops claims at once, because every
+    stock shard carries the template's active flag."""
+    return config_cache.cached(template_cache_key(template_id), get_settings().template_cache_seconds,
+                               lambda: store.get_template(template_id))
+
+
+def fresh_template(store: CouponStore, template_id: str) -> Template:
+    """A consistent read, which this process's claims then use too."""
+    config_cache.forget(template_cache_key(template_id))
+    return config_cache.cached(template_cache_key(template_id), get_settings().template_cache_seconds,
+                               lambda: store.get_template(template_id, fresh=True))
 
 
 # ---- templates ------------------------------------------------------------------------------------
 
 
-def create_template(store: DynamoCouponStore, definition: TemplateCreate, operator: str, now: datetime) -> Template:
+def create_template(store: CouponStore, definition: TemplateCreate, operator: str, now: datetime) -> Template:
     benefit = definition.benefit
     if benefit.kind == "voucher_code" and definition.totalStock != 0:
         raise InvalidInput("a voucher_code template takes its stock from uploaded codes: totalStock must be 0", code="VALIDATION_ERROR")
     if isinstance(benefit, Bundle):
         for part_id in benefit.parts:
             try:
-                part = store.get_template(part_id, fresh=True)
+                part = fresh_template(store, part_id)
             except NotFound:
                 raise InvalidInput(f"part {part_id} is not a known template", code="VALIDATION_ERROR") from None
             if part.kind == "bundle":
@@ -98,8 +123,8 @@ def create_template(store: DynamoCouponStore, definition: TemplateCreate, operat
     return template
 
 
-def change_status(store: DynamoCouponStore, template_id: str, status: TemplateStatus, now: datetime) -> Template:
-    before = store.get_template(template_id, fresh=True)
+def change_status(store: CouponStore, template_id: str, status: TemplateStatus, now: datetime) -> Template:
+    before = fresh_template(store, template_id)
     if before.status == status:
         return before
     if status not in STATUS_TRANSITIONS[before.status]:
@@ -107,11 +132,12 @@ def change_status(store: DynamoCouponStore, template_id: str, status: TemplateSt
     after = before.model_copy(update={"status": status, "version": before.version + 1, "updatedAt": iso_utc(now)})
     event = PendingEvent(SOURCE, "CouponTemplateStatusChanged", {"templateId": template_id, "from": before.status, "to": status})
     store.change_status(before, after, [event])
+    config_cache.forget(template_cache_key(template_id))
     return after
 
 
-def add_stock(store: DynamoCouponStore, template_id: str, amount: int, now: datetime) -> Template:
-    before = store.get_template(template_id, fresh=True)
+def add_stock(store: CouponStore, template_id: str, amount: int, now: datetime) -> Template:
+    before = fresh_template(store, template_id)
     if before.kind == "voucher_code":
         raise BusinessRuleViolation("a voucher_code template gets stock by uploading codes", code="USE_CODE_UPLOAD")
     if before.status == "ended":
@@ -119,11 +145,12 @@ def add_stock(store: DynamoCouponStore, template_id: str, amount: int, now: date
     after = before.model_copy(update={"stockAdded": before.stockAdded + amount, "version": before.version + 1, "updatedAt": iso_utc(now)})
     event = PendingEvent(SOURCE, "CouponStockAdded", {"templateId": template_id, "added": amount, "stockAdded": after.stockAdded})
     store.add_stock(before, after, amount, [event])
+    config_cache.forget(template_cache_key(template_id))
     return after
 
 
-def upload_codes(store: DynamoCouponStore, template_id: str, upload: CodeUpload, upload_id: str) -> dict[str, Any]:
-    template = store.get_template(template_id, fresh=True)
+def upload_codes(store: CouponStore, template_id: str, upload: CodeUpload, upload_id: str) -> dict[str, Any]:
+    template = fresh_template(store, template_id)
     if template.kind != "voucher_code":
         raise BusinessRuleViolation("only voucher_code templates take codes", code="NOT_A_VOUCHER_TEMPLATE")
     if template.status == "ended":
@@ -136,11 +163,12 @@ def upload_codes(store: DynamoCouponStore, template_id: str, upload: CodeUpload,
     if existing:
         raise InvalidInput("some codes were uploaded before", code="DUPLICATE_CODES", details=existing)
     store.add_codes(template, upload.codes, upload_id)
+    config_cache.forget(template_cache_key(template_id))
     return {"templateId": template_id, "added": len(upload.codes)}
 
 
-def template_view(store: DynamoCouponStore, template_id: str) -> dict[str, Any]:
-    template = store.get_template(template_id, fresh=True)
+def template_view(store: CouponStore, template_id: str) -> dict[str, Any]:
+    template = fresh_template(store, template_id)
     return {**template.view(), "stockLeft": store.stock_left(template)}
 
 
@@ -166,7 +194,7 @@ def _issue_events(coupon: Coupon) -> list[PendingEvent]:
 
 
 def _plan(
-    store: DynamoCouponStore,
+    store: CouponStore,
     template: Template,
     *,
     coupon_id: str,
@@ -184,7 +212,7 @@ def _plan(
     bundle_id = None
     if isinstance(template.definition.benefit, Bundle):
         bundle_id = coupon_id
-        parts = [store.get_template(part_id) for part_id in template.definition.benefit.parts]
+        parts = [cached_template(store, part_id) for part_id in template.definition.benefit.parts]
         draws += [StockDraw(part, require_active=False) for part in parts]
         coupons = [
             logic.new_coupon(part, coupon_id=logic.part_coupon_id(bundle_id, i), bundle_id=bundle_id, **common)  # type: ignore[arg-type]
@@ -195,8 +223,7 @@ def _plan(
     day = business_date(now, zone)
     record = None
     if bundle_id is not None:
-        record = {**records.coupon_key(bundle_id), "bundleParts": [c.coupon_id for c in coupons], "templateId": template.template_id,
-                  "customerId": customer_id, "fingerprint": fingerprint}
+        record = BundleClaim(bundle_id, tuple(c.coupon_id for c in coupons), template.template_id, customer_id, fingerprint)
     plan = ClaimPlan(
         customer_id=customer_id,
         business_date=day.isoformat(),
@@ -211,15 +238,15 @@ def _plan(
     return plan, bundle_id
 
 
-def _replayed(store: DynamoCouponStore, coupon_id: str, fingerprint: str) -> Issued:
+def _replayed(store: CouponStore, coupon_id: str, fingerprint: str) -> Issued:
     """What the first try of this claim or command issued, if it asked for the same thing."""
     record = store.claim_record(coupon_id)
-    if record is None or "failure" in record:
+    if record is None or isinstance(record, IssueRefusal):
         raise NotFound(f"coupon {coupon_id} does not exist", code="COUPON_NOT_FOUND")
-    if record.get("fingerprint") != fingerprint:
+    if record.fingerprint != fingerprint:
         raise BusinessRuleViolation("this Idempotency-Key was used with a different request", code="IDEMPOTENCY_KEY_REUSED")
-    if "bundleParts" in record:
-        return Issued([store.get_coupon(p) for p in record["bundleParts"]], coupon_id, replayed=True)
+    if isinstance(record, BundleClaim):
+        return Issued([store.get_coupon(p) for p in record.parts], coupon_id, replayed=True)
     return Issued([store.get_coupon(coupon_id)], None, replayed=True)
 
 
@@ -236,12 +263,12 @@ def _refusal(template: Template, facts: CustomerFactsSource, customer_id: str, c
 
 
 def claim(
-    store: DynamoCouponStore, facts: CustomerFactsSource, customer_id: str, request: ClaimRequest, idempotency_key: str, now: datetime
+    store: CouponStore, facts: CustomerFactsSource, customer_id: str, request: ClaimRequest, idempotency_key: str, now: datetime
 ) -> Issued:
     """A customer's claim: one transaction; the coupon id derives from the Idempotency-Key."""
     coupon_id = logic.claim_coupon_id(customer_id, idempotency_key)
     fingerprint = logic.request_fingerprint("claim", request.model_dump_json())
-    template = store.get_template(request.templateId)
+    template = cached_template(store, request.templateId)
     refusal = _refusal(template, facts, customer_id, request.channel, now)
     if refusal is not None:
         try:  # refused now, but an earlier try of this very claim may have been served: look once
@@ -261,13 +288,13 @@ def claim(
 ISSUE_REFUSALS = {"TEMPLATE_NOT_FOUND", "TEMPLATE_NOT_ACTIVE", "NOT_ELIGIBLE", "COUPON_OUT_OF_STOCK", "COUPON_LIMIT_REACHED"}
 
 
-def issue_for_command(store: DynamoCouponStore, facts: CustomerFactsSource, command: IssueCouponCommand, now: datetime) -> Issued | None:
+def issue_for_command(store: CouponStore, facts: CustomerFactsSource, command: IssueCouponCommand, now: datetime) -> Issued | None:
     """An `IssueCoupon` command: served once per command id. A business refusal is recorded and
     announced (`CouponIssueFailed`), so the sender can roll back its budget; None then."""
     coupon_id = logic.command_coupon_id(command.commandId)
     fingerprint = logic.request_fingerprint("command", command.model_dump_json())
     try:
-        template = store.get_template(command.templateId)
+        template = cached_template(store, command.templateId)
         refusal = _refusal(template, facts, command.customerId, None, now)
         if refusal is not None:
             raise refusal
@@ -294,7 +321,7 @@ def issue_for_command(store: DynamoCouponStore, facts: CustomerFactsSource, comm
 # ---- wallet ---------------------------------------------------------------------------------------
 
 
-def wallet(store: DynamoCouponStore, customer_id: str, status: str | None, limit: int, cursor: str | None, now: datetime) -> dict[str, Any]:
+def wallet(store: CouponStore, customer_id: str, status: str | None, limit: int, cursor: str | None, now: datetime) -> dict[str, Any]:
     from loyalty.coupons.records import coupon_view
 
     page: list[dict[str, Any]] = []
@@ -312,13 +339,13 @@ def wallet(store: DynamoCouponStore, customer_id: str, status: str | None, limit
 # ---- redemption -----------------------------------------------------------------------------------
 
 
-def _owned(store: DynamoCouponStore, caller: Caller, coupon_id: str) -> Coupon:
+def _owned(store: CouponStore, caller: Caller, coupon_id: str) -> Coupon:
     coupon = store.get_coupon(coupon_id)
     caller.require_owner_or_operator(coupon.customer_id)
     return coupon
 
 
-def quote(store: DynamoCouponStore, caller: Caller, coupon_id: str, order: OrderDetails, now: datetime) -> dict[str, Any]:
+def quote(store: CouponStore, caller: Caller, coupon_id: str, order: OrderDetails, now: datetime) -> dict[str, Any]:
     coupon = _owned(store, caller, coupon_id)
     status = logic.effective_status(coupon, now)
     result = logic.quote(coupon, order)
@@ -336,20 +363,20 @@ def quote(store: DynamoCouponStore, caller: Caller, coupon_id: str, order: Order
     }
 
 
-def _transition(store: DynamoCouponStore, before: Coupon, after: Coupon, detail_type: str, **extra: Any) -> Coupon:
+def _transition(store: CouponStore, before: Coupon, after: Coupon, detail_type: str, **extra: Any) -> Coupon:
     if after is before:
         return before  # the same request again: nothing to write, nothing to announce
     store.save_transitions([(before, after)], [PendingEvent(SOURCE, detail_type, logic.event_detail(after, **extra))])
     return after
 
 
-def lock(store: DynamoCouponStore, caller: Caller, coupon_id: str, request: LockRequest, now: datetime) -> Coupon:
+def lock(store: CouponStore, caller: Caller, coupon_id: str, request: LockRequest, now: datetime) -> Coupon:
     before = _owned(store, caller, coupon_id)
     after = logic.lock(before, request.orderId, request.ttlSeconds, now, request.order)
     return _transition(store, before, after, "CouponLocked", orderId=request.orderId, lockedUntil=after.locked_until)
 
 
-def redeem(store: DynamoCouponStore, caller: Caller, coupon_id: str, request: RedeemRequest, now: datetime) -> Coupon:
+def redeem(store: CouponStore, caller: Caller, coupon_id: str, request: RedeemRequest, now: datetime) -> Coupon:
     before = _owned(store, caller, coupon_id)
     after = logic.redeem(before, request.orderId, now, request.order)
     redeemed = _transition(store, before, after, "CouponRedeemed", orderId=request.orderId, discountMinor=after.discount_minor)
@@ -359,12 +386,12 @@ def redeem(store: DynamoCouponStore, caller: Caller, coupon_id: str, request: Re
     return redeemed
 
 
-def release(store: DynamoCouponStore, caller: Caller, coupon_id: str, order_id: str, now: datetime) -> Coupon:
+def release(store: CouponStore, caller: Caller, coupon_id: str, order_id: str, now: datetime) -> Coupon:
     before = _owned(store, caller, coupon_id)
     return _transition(store, before, logic.release(before, order_id, now), "CouponReleased", orderId=order_id)
 
 
-def give_back(store: DynamoCouponStore, caller: Caller, coupon_id: str, order_id: str, now: datetime) -> list[Coupon]:
+def give_back(store: CouponStore, caller: Caller, coupon_id: str, order_id: str, now: datetime) -> list[Coupon]:
     """A refund returns the coupon; a bundle's parts redeemed for the same order return with it."""
     coupon = _owned(store, caller, coupon_id)
     logic.give_back(coupon, order_id, now)  # refuses a coupon not redeemed for this order, bundle or not
@@ -377,16 +404,17 @@ def give_back(store: DynamoCouponStore, caller: Caller, coupon_id: str, order_id
     return [after for _, after in changes]
 
 
-def _bundle_parts(store: DynamoCouponStore, coupon: Coupon) -> list[Coupon]:
+def _bundle_parts(store: CouponStore, coupon: Coupon) -> list[Coupon]:
     assert coupon.bundle_id is not None
-    record = store.claim_record(coupon.bundle_id) or {}
-    return [store.get_coupon(part_id) for part_id in record.get("bundleParts", [coupon.coupon_id])]
+    record = store.claim_record(coupon.bundle_id)
+    parts = record.parts if isinstance(record, BundleClaim) else (coupon.coupon_id,)
+    return [store.get_coupon(part_id) for part_id in parts]
 
 
 # ---- expiry ---------------------------------------------------------------------------------------
 
 
-def sweep_expired(store: DynamoCouponStore, now: datetime) -> dict[str, int]:
+def sweep_expired(store: CouponStore, now: datetime) -> dict[str, int]:
     """Expires every lapsed live coupon, date by date from the last fully swept date. Safe to run
     twice or to resume after a failure: each coupon is conditioned on the version it was read at."""
     today = now.date()

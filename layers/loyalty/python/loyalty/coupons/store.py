@@ -1,144 +1,128 @@
-"""Coupon persistence in the `coupons` table. Every invariant is a condition or a transaction."""
+"""Coupon persistence in the `coupons` table, on its models (`items`, `items_coupon`). Every
+invariant is a condition or a transaction; the service sees only the `CouponStore` protocol."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Protocol
 
-from loyalty.core.dynamo import (
-    GSI1_KEYS,
-    checked_start,
-    decode_cursor,
-    encode_cursor,
-    from_item,
-    get_marker,
-    is_condition_failure,
-    set_marker,
-    to_item,
-    to_value,
-)
+from loyalty.core.dynamo import GSI1_KEYS, checked_start, decode_cursor, encode_cursor
 from loyalty.core.errors import Conflict, NotFound
-from loyalty.core.outbox import PendingEvent, outbox_put
+from loyalty.core.outbox import PendingEvent
+from loyalty.core.tables import page
+from loyalty.core.transactions import CONDITION_FAILED, Refused, Transaction
 from loyalty.coupons import records
-from loyalty.coupons.claims import ClaimExecutor, ClaimPlan
-from loyalty.coupons.logic import Coupon, split
+from loyalty.coupons.claims import ClaimExecutor, ClaimPlan, DynamoClaimWriter
+from loyalty.coupons.items import CodeItem, CouponsOutbox, StockShard, SweepMarker, TemplateItem, UploadChunk
+from loyalty.coupons.items_coupon import BundleRecord, CouponItem, IssueFailure, read_cpn
+from loyalty.coupons.logic import ClaimRecord, Coupon, IssueRefusal, split
 from loyalty.coupons.model import Template
 
 CODES_PER_TRANSACTION = 90
 MAX_PAGE = 100
 
 
-class DynamoCouponStore:
-    def __init__(self, table: str, client: Any, template_cache_seconds: float = 5.0):
-        self.table = table
-        self.client = client
-        self.template_cache_seconds = template_cache_seconds
-        self._templates: dict[str, tuple[float, Template]] = {}
+class CouponStore(Protocol):
+    def create_template(self, template: Template) -> None:
+        """The template and its stock shards, all at once; an existing id is 409 TEMPLATE_EXISTS."""
 
+    def get_template(self, template_id: str, *, fresh: bool = False) -> Template:
+        """`fresh`: a consistent read. 404 TEMPLATE_NOT_FOUND."""
+
+    def list_templates(self, limit: int, cursor: str | None) -> tuple[list[Template], str | None]: ...
+
+    def change_status(self, before: Template, after: Template, events: list[PendingEvent]) -> None:
+        """`after` over `before` (409 VERSION_CONFLICT if it moved), with every shard's `active`."""
+
+    def add_stock(self, before: Template, after: Template, amount: int, events: list[PendingEvent]) -> None:
+        """`after` over `before` (409 VERSION_CONFLICT if it moved), `amount` spread over the shards."""
+
+    def stock_left(self, template: Template) -> int: ...
+
+    def existing_codes(self, template_id: str, codes: list[str], upload_id: str) -> list[str]: ...
+
+    def add_codes(self, template: Template, codes: list[str], upload_id: str) -> None: ...
+
+    def issue(self, plan: ClaimPlan) -> list[Coupon]:
+        """The plan's coupons in one transaction; raises AlreadyIssued, or the refusal's domain error."""
+
+    def claim_record(self, coupon_id: str) -> ClaimRecord | None:
+        """Whatever a claim or command id holds: a coupon, a bundle's claim, or a command's refusal."""
+
+    def get_coupon(self, coupon_id: str) -> Coupon:
+        """404 COUPON_NOT_FOUND (also for a bundle's claim or a refusal under that id)."""
+
+    def get_issue_failure(self, coupon_id: str) -> str | None: ...
+
+    def record_issue_failure(self, coupon_id: str, code: str, event: PendingEvent) -> bool:
+        """The refusal under the command's coupon id, with its event; False if the id was taken."""
+
+    def save_transitions(self, changes: list[tuple[Coupon, Coupon]], events: list[PendingEvent]) -> None:
+        """Each `after` over its `before`, all or nothing; 409 COUPON_CHANGED if any moved."""
+
+    def wallet_pages(self, customer_id: str, cursor: str | None) -> Iterator[tuple[Coupon, str]]: ...
+
+    def lapsed_coupons(self, expiry_date: str, before: str) -> Iterator[Coupon]: ...
+
+    def get_marker(self, name: str) -> str | None: ...
+
+    def set_marker(self, name: str, value: str) -> None: ...
+
+
+class DynamoCouponStore:
     # ---- templates --------------------------------------------------------------------------------
 
     def create_template(self, template: Template) -> None:
-        """The template and its stock shards, all at once; an existing id is a conflict."""
-        shares = split(template.stockAdded, template.definition.shards)
-        items: list[dict[str, Any]] = [
-            {"Put": {"TableName": self.table, "Item": to_item(records.template_item(template)), "ConditionExpression": "attribute_not_exists(pk)"}}
-        ]
-        for shard, left in enumerate(shares):
-            shard_item = {**records.shard_key(template.template_id, shard), "left": left, "active": template.status == "active"}
-            items.append({"Put": {"TableName": self.table, "Item": to_item(shard_item)}})
+        transaction = Transaction()
+        transaction.put("template", TemplateItem.written_over(None, template), TemplateItem.pk.does_not_exist())
+        for shard, left in enumerate(split(template.stockAdded, template.definition.shards)):
+            item = StockShard.key(template.template_id, shard)
+            item.left, item.active = left, template.status == "active"
+            transaction.put(f"shard#{shard}", item)
         try:
-            self.client.transact_write_items(TransactItems=items)
-        except Exception as error:
-            if _first_failed(error) == 0:
+            transaction.commit()
+        except Refused as refusal:
+            if refusal.failed("template"):
                 raise Conflict(f"template {template.template_id} already exists", code="TEMPLATE_EXISTS") from None
             raise
 
     def get_template(self, template_id: str, *, fresh: bool = False) -> Template:
-        cached = self._templates.get(template_id)
-        if cached and not fresh and time.monotonic() - cached[0] < self.template_cache_seconds:
-            return cached[1]
-        item = self.client.get_item(TableName=self.table, Key=to_item(records.template_key(template_id)), ConsistentRead=fresh)
-        if "Item" not in item:
-            raise NotFound(f"coupon template {template_id} does not exist", code="TEMPLATE_NOT_FOUND")
-        template = records.template_from_item(from_item(item["Item"]))
-        self._templates[template_id] = (time.monotonic(), template)
-        return template
+        key = TemplateItem.key(template_id)
+        try:
+            return TemplateItem.get(key.pk, key.sk, consistent_read=fresh).template()
+        except TemplateItem.DoesNotExist:
+            raise NotFound(f"coupon template {template_id} does not exist", code="TEMPLATE_NOT_FOUND") from None
 
     def list_templates(self, limit: int, cursor: str | None) -> tuple[list[Template], str | None]:
-        request: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": "gsi1",
-            "KeyConditionExpression": "gsi1pk = :p",
-            "ExpressionAttributeValues": {":p": to_value("TEMPLATES")},
-            "ScanIndexForward": False,
-            "Limit": min(limit, MAX_PAGE),
-        }
         start = checked_start(decode_cursor(cursor), GSI1_KEYS, ("gsi1pk", "TEMPLATES"))
-        if start:
-            request["ExclusiveStartKey"] = start
-        page = self.client.query(**request)
-        return [records.template_from_item(from_item(i)) for i in page.get("Items", [])], encode_cursor(page.get("LastEvaluatedKey"))
+        size = min(limit, MAX_PAGE)
+        items, next_cursor = page(TemplateItem.listing.query("TEMPLATES", scan_index_forward=False, limit=size,
+                                                             last_evaluated_key=start), size)
+        return [item.template() for item in items], next_cursor
 
     def change_status(self, before: Template, after: Template, events: list[PendingEvent]) -> None:
         """The template and every shard's `active` flag in one transaction: a pause stops claims at
         once, whatever a claimer's cached copy of the template says."""
-        items = [self._versioned_template_put(before, after)]
+        transaction = Transaction()
+        transaction.put("template", TemplateItem.written_over(before, after))
         for shard in range(after.definition.shards):
-            items.append(
-                {
-                    "Update": {
-                        "TableName": self.table,
-                        "Key": to_item(records.shard_key(after.template_id, shard)),
-                        "UpdateExpression": "SET active = :active",
-                        "ExpressionAttributeValues": {":active": to_value(after.status == "active")},
-                    }
-                }
-            )
-        items += [outbox_put(self.table, e) for e in events]
-        self._transact_versioned(items, after.template_id)
+            transaction.update(f"shard#{shard}", StockShard.key(after.template_id, shard), [StockShard.active.set(after.status == "active")])
+        CouponsOutbox.add_to(transaction, events)
+        _commit_versioned(transaction, after.template_id)
 
     def add_stock(self, before: Template, after: Template, amount: int, events: list[PendingEvent]) -> None:
-        items = [self._versioned_template_put(before, after)]
+        transaction = Transaction()
+        transaction.put("template", TemplateItem.written_over(before, after))
         for shard, share in enumerate(split(amount, after.definition.shards)):
             if share:
-                items.append(
-                    {
-                        "Update": {
-                            "TableName": self.table,
-                            "Key": to_item(records.shard_key(after.template_id, shard)),
-                            "UpdateExpression": "ADD #left :share",
-                            "ExpressionAttributeNames": {"#left": "left"},
-                            "ExpressionAttributeValues": {":share": to_value(share)},
-                        }
-                    }
-                )
-        items += [outbox_put(self.table, e) for e in events]
-        self._transact_versioned(items, after.template_id)
+                transaction.update(f"shard#{shard}", StockShard.key(after.template_id, shard), [StockShard.left.add(share)])
+        CouponsOutbox.add_to(transaction, events)
+        _commit_versioned(transaction, after.template_id)
 
     def stock_left(self, template: Template) -> int:
-        keys = [to_item(records.shard_key(template.template_id, s)) for s in range(template.definition.shards)]
-        found = self.client.batch_get_item(RequestItems={self.table: {"Keys": keys, "ConsistentRead": True}})
-        return sum(int(i["left"]["N"]) for i in found["Responses"].get(self.table, []))
-
-    def _versioned_template_put(self, before: Template, after: Template) -> dict[str, Any]:
-        return {
-            "Put": {
-                "TableName": self.table,
-                "Item": to_item(records.template_item(after)),
-                "ConditionExpression": "version = :v",
-                "ExpressionAttributeValues": {":v": to_value(before.version)},
-            }
-        }
-
-    def _transact_versioned(self, items: list[dict[str, Any]], template_id: str) -> None:
-        try:
-            self.client.transact_write_items(TransactItems=items)
-        except Exception as error:
-            if _first_failed(error) == 0:
-                raise Conflict(f"template {template_id} changed meanwhile; read it and retry", code="VERSION_CONFLICT") from None
-            raise
-        self._templates.pop(template_id, None)
+        keys = [(StockShard.key(template.template_id, s).pk, "STOCK") for s in range(template.definition.shards)]
+        return sum(int(shard.left) for shard in StockShard.batch_get(keys, consistent_read=True))
 
     # ---- voucher codes ----------------------------------------------------------------------------
 
@@ -147,12 +131,9 @@ class DynamoCouponStore:
         that died half-way, are not duplicates: its applied chunks are skipped)."""
         found: list[str] = []
         for start in range(0, len(codes), 100):
-            keys = [to_item(records.code_key(template_id, c)) for c in codes[start : start + 100]]
-            request: dict[str, Any] = {self.table: {"Keys": keys, "ProjectionExpression": "sk, uploadId", "ConsistentRead": True}}
-            while request:
-                page = self.client.batch_get_item(RequestItems=request)
-                found += [i["sk"]["S"] for i in page["Responses"].get(self.table, []) if i.get("uploadId", {}).get("S") != upload_id]
-                request = page.get("UnprocessedKeys") or {}
+            keys = [(item.pk, item.sk) for item in (CodeItem.key(template_id, c) for c in codes[start : start + 100])]
+            found += [item.sk for item in CodeItem.batch_get(keys, consistent_read=True, attributes_to_get=["sk", "uploadId"])
+                      if item.uploadId != upload_id]
         return sorted(found)
 
     def add_codes(self, template: Template, codes: list[str], upload_id: str) -> None:
@@ -160,163 +141,105 @@ class DynamoCouponStore:
         applied under this upload id (a retried call) is skipped, so no stock is added twice."""
         for number, start in enumerate(range(0, len(codes), CODES_PER_TRANSACTION)):
             chunk = codes[start : start + CODES_PER_TRANSACTION]
-            marker = {"pk": f"UPLOAD#{template.template_id}#{upload_id}", "sk": f"CHUNK#{number}", "expiresAt": int(time.time()) + 7 * 86400}
-            items: list[dict[str, Any]] = [
-                {"Put": {"TableName": self.table, "Item": to_item(marker), "ConditionExpression": "attribute_not_exists(pk)"}},
-                {
-                    "Update": {
-                        "TableName": self.table,
-                        "Key": to_item(records.shard_key(template.template_id, number % template.definition.shards)),
-                        "UpdateExpression": "ADD #left :n",
-                        "ExpressionAttributeNames": {"#left": "left"},
-                        "ExpressionAttributeValues": {":n": to_value(len(chunk))},
-                    }
-                },
-                {
-                    "Update": {
-                        "TableName": self.table,
-                        "Key": to_item(records.template_key(template.template_id)),
-                        # The version moves too: a concurrent status change must not overwrite stockAdded.
-                        "UpdateExpression": "ADD stockAdded :n, version :one",
-                        "ExpressionAttributeValues": {":n": to_value(len(chunk)), ":one": to_value(1)},
-                    }
-                },
-            ]
+            transaction = Transaction()
+            marker = UploadChunk(f"UPLOAD#{template.template_id}#{upload_id}", f"CHUNK#{number}", expiresAt=int(time.time()) + 7 * 86400)
+            transaction.put("chunk", marker, UploadChunk.pk.does_not_exist())
+            shard = StockShard.key(template.template_id, number % template.definition.shards)
+            transaction.update("shard", shard, [StockShard.left.add(len(chunk))])
+            # The version moves too, unconditionally: a concurrent status change (conditioned on the
+            # version it read) must not overwrite stockAdded. PynamoDB adds one to a version it holds.
+            counters = TemplateItem.key(template.template_id)
+            counters.version = template.version
+            transaction.update("template", counters, [TemplateItem.stockAdded.add(len(chunk))], add_version_condition=False)
             for code in chunk:
-                bucket = records.code_bucket(code)
-                item = {
-                    **records.code_key(template.template_id, code),
-                    "gsi2pk": records.free_codes_index_key(template.template_id, bucket),
-                    "gsi2sk": code,
-                    "uploadId": upload_id,
-                }
-                items.append({"Put": {"TableName": self.table, "Item": to_item(item), "ConditionExpression": "attribute_not_exists(pk)"}})
+                transaction.put("code", CodeItem.uploaded(template.template_id, code, upload_id), CodeItem.pk.does_not_exist())
             try:
-                self.client.transact_write_items(TransactItems=items)
-            except Exception as error:
-                failed = _first_failed(error)
-                if failed == 0:
+                transaction.commit()
+            except Refused as refusal:
+                if refusal.failed("chunk"):
                     continue  # this chunk was applied by an earlier try of the same upload
-                if failed is not None and failed >= 3:
+                if refusal.failed("code"):
                     raise Conflict("a code was uploaded meanwhile by another call", code="DUPLICATE_CODES", details=chunk) from None
                 raise
-        self._templates.pop(template.template_id, None)
 
     # ---- coupons ----------------------------------------------------------------------------------
 
     def issue(self, plan: ClaimPlan) -> list[Coupon]:
-        return ClaimExecutor(self.table, self.client).issue(plan)
+        return ClaimExecutor(DynamoClaimWriter()).issue(plan)
 
-    def claim_record(self, coupon_id: str) -> dict[str, Any] | None:
-        """Whatever a claim or command id holds: a coupon, a bundle's record, or a refusal marker."""
-        item = self.client.get_item(TableName=self.table, Key=to_item(records.coupon_key(coupon_id)), ConsistentRead=True)
-        return from_item(item["Item"]) if "Item" in item else None
+    def claim_record(self, coupon_id: str) -> ClaimRecord | None:
+        item = read_cpn(coupon_id)
+        if isinstance(item, CouponItem):
+            return item.coupon()
+        if isinstance(item, BundleRecord):
+            return item.claim()
+        return item.refusal() if item is not None else None
 
     def get_coupon(self, coupon_id: str) -> Coupon:
-        item = self.client.get_item(TableName=self.table, Key=to_item(records.coupon_key(coupon_id)), ConsistentRead=True)
-        if "Item" not in item or "failure" in item["Item"] or "bundleParts" in item["Item"]:
+        record = self.claim_record(coupon_id)
+        if not isinstance(record, Coupon):
             raise NotFound(f"coupon {coupon_id} does not exist", code="COUPON_NOT_FOUND")
-        return records.coupon_from_item(from_item(item["Item"]))
+        return record
 
     def get_issue_failure(self, coupon_id: str) -> str | None:
         """The refusal recorded for a command, if the command was refused."""
-        item = self.client.get_item(TableName=self.table, Key=to_item(records.coupon_key(coupon_id)), ConsistentRead=True)
-        return item.get("Item", {}).get("failure", {}).get("S")
+        record = self.claim_record(coupon_id)
+        return record.code if isinstance(record, IssueRefusal) else None
 
     def record_issue_failure(self, coupon_id: str, code: str, event: PendingEvent) -> bool:
         """Takes the coupon's id for good, so a redelivered command is not served later after it was
         refused (the campaign has already rolled its budget back). False if the id was taken."""
-        marker = {**records.coupon_key(coupon_id), "failure": code}
+        transaction = Transaction()
+        transaction.put("refusal", IssueFailure.of(IssueRefusal(coupon_id, code)), IssueFailure.pk.does_not_exist())
+        CouponsOutbox.add_to(transaction, [event])
         try:
-            self.client.transact_write_items(
-                TransactItems=[
-                    {"Put": {"TableName": self.table, "Item": to_item(marker), "ConditionExpression": "attribute_not_exists(pk)"}},
-                    outbox_put(self.table, event),
-                ]
-            )
+            transaction.commit()
             return True
-        except Exception as error:
-            if _first_failed(error) == 0:
+        except Refused as refusal:
+            if refusal.failed("refusal"):
                 return False
             raise
 
     def save_transitions(self, changes: list[tuple[Coupon, Coupon]], events: list[PendingEvent]) -> None:
         """Each coupon conditioned on the version it was read at, with its events, all or nothing."""
-        items: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "TableName": self.table,
-                    "Item": to_item(records.coupon_item(after)),
-                    "ConditionExpression": "version = :v",
-                    "ExpressionAttributeValues": {":v": to_value(before.version)},
-                }
-            }
-            for before, after in changes
-        ]
-        items += [outbox_put(self.table, e) for e in events]
+        transaction = Transaction()
+        for before, after in changes:
+            transaction.put(f"coupon:{after.coupon_id}", CouponItem.written_over(before, after))
+        CouponsOutbox.add_to(transaction, events)
         try:
-            self.client.transact_write_items(TransactItems=items)
-        except Exception as error:
-            if _first_failed(error) is not None:
+            transaction.commit()
+        except Refused as refusal:
+            if CONDITION_FAILED in refusal.reasons.values():
                 raise Conflict("the coupon changed meanwhile; retry", code="COUPON_CHANGED") from None
             raise
 
     def wallet_pages(self, customer_id: str, cursor: str | None) -> Iterator[tuple[Coupon, str]]:
         """The customer's coupons, newest first, each with the cursor that resumes after it."""
-        start = checked_start(decode_cursor(cursor), GSI1_KEYS, ("gsi1pk", records.wallet_index_key(customer_id)))
-        while True:
-            request: dict[str, Any] = {
-                "TableName": self.table,
-                "IndexName": "gsi1",
-                "KeyConditionExpression": "gsi1pk = :p",
-                "ExpressionAttributeValues": {":p": to_value(records.wallet_index_key(customer_id))},
-                "ScanIndexForward": False,
-                "Limit": MAX_PAGE,
-            }
-            if start:
-                request["ExclusiveStartKey"] = start
-            page = self.client.query(**request)
-            for raw in page.get("Items", []):
-                resume = encode_cursor({k: raw[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")})
-                yield records.coupon_from_item(from_item(raw)), str(resume)
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return
+        partition = records.wallet_index_key(customer_id)
+        start = checked_start(decode_cursor(cursor), GSI1_KEYS, ("gsi1pk", partition))
+        for item in CouponItem.wallet.query(partition, scan_index_forward=False, page_size=MAX_PAGE, last_evaluated_key=start):
+            yield item.coupon(), str(encode_cursor(item.wallet_cursor()))
 
     def lapsed_coupons(self, expiry_date: str, before: str) -> Iterator[Coupon]:
         """Live coupons whose validity ended on `expiry_date` (UTC) before the instant `before`."""
         for shard in range(records.EXPIRY_INDEX_SHARDS):
-            start = None
-            while True:
-                request: dict[str, Any] = {
-                    "TableName": self.table,
-                    "IndexName": "gsi2",
-                    "KeyConditionExpression": "gsi2pk = :p AND gsi2sk < :before",
-                    "ExpressionAttributeValues": {":p": to_value(f"EXP#{expiry_date}#{shard}"), ":before": to_value(before)},
-                }
-                if start:
-                    request["ExclusiveStartKey"] = start
-                page = self.client.query(**request)
-                for raw in page.get("Items", []):
-                    yield records.coupon_from_item(from_item(raw))
-                start = page.get("LastEvaluatedKey")
-                if not start:
-                    break
+            for item in CouponItem.expiry.query(f"EXP#{expiry_date}#{shard}", CouponItem.gsi2sk < before):
+                yield item.coupon()
 
     def get_marker(self, name: str) -> str | None:
-        return get_marker(self.client, self.table, name)
+        try:
+            return SweepMarker.get("SWEEP", name, consistent_read=True).value
+        except SweepMarker.DoesNotExist:
+            return None
 
     def set_marker(self, name: str, value: str) -> None:
-        set_marker(self.client, self.table, name, value)
+        SweepMarker("SWEEP", name, value=value).save()
 
 
-def _first_failed(error: Exception) -> int | None:
-    """The index of the first transaction item whose condition failed, or None."""
-    response = getattr(error, "response", None) or {}
-    if response.get("Error", {}).get("Code") == "TransactionCanceledException":
-        for index, reason in enumerate(response.get("CancellationReasons") or []):
-            if reason.get("Code") == "ConditionalCheckFailed":
-                return index
-    if is_condition_failure(error):
-        return 0
-    return None
+def _commit_versioned(transaction: Transaction, template_id: str) -> None:
+    try:
+        transaction.commit()
+    except Refused as refusal:
+        if refusal.failed("template"):
+            raise Conflict(f"template {template_id} changed meanwhile; read it and retry", code="VERSION_CONFLICT") from None
+        raise
