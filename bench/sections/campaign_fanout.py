@@ -572,9 +572,9 @@ def check(cloud: Any, store: Any, campaign: Any, run_id: str, ids: list[str], se
 
     started = time.perf_counter()
     books = Books(run=runs.get(store, campaign.campaignId, run_id))
-    for arm in store.under(f"STATS#{campaign.campaignId}"):
+    for arm in store.arms(campaign.campaignId):
         books.arms[arm["sk"].removeprefix("ARM#")] = {k: int(arm.get(k, 0)) for k in ("targeted", "granted", "cost")}
-    books.budget_spent = int((store.get_record({"pk": f"BUDGET#{campaign.campaignId}", "sk": "TOTAL"}) or {}).get("spent", 0))
+    books.budget_spent = int((store.budget(campaign.campaignId, "TOTAL") or {}).get("spent", 0))
     books.expected_control = sum(targeting.arm_of(campaign, c) == "control" for c in sent.sampled)
     books.expected_control_all = sum(targeting.arm_of(campaign, c) == "control" for c in ids)
     seeded = set(ids)
@@ -668,11 +668,12 @@ class Results:
 
 def _clear_library_caches() -> None:
     from loyalty.campaigns import service
-    from loyalty.core import aws
+    from loyalty.core import aws, tables, transactions
     from loyalty.core.config import get_settings
 
-    for cached in (aws.dynamodb, aws.sqs, aws.events, service.default_store, get_settings):
+    for cached in (aws.dynamodb, aws.sqs, aws.events, service.default_store, get_settings, transactions.shared_connection):
         cached.cache_clear()
+    tables.unbind_all()  # the item models' connections hold the client of the emulator they were bound on
     service.forget_cached_campaigns()
 
 

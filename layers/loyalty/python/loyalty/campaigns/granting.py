@@ -1,6 +1,6 @@
 """Granting a campaign's reward to one customer, for one occurrence of its trigger.
 
-A grant is one transaction (see `DynamoCampaignStore.grant`): budget, caps and the reward's commands
+A grant is one transaction (see `CampaignStore.grant`): budget, caps and the reward's commands
 commit together or not at all, so no interleaving of concurrent triggers can overspend. The grant id
 comes from the campaign, the customer and the trigger's business id, so a replayed trigger finds the
 grant already there.
@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from loyalty.campaigns import records, service, targeting, uploads
+from loyalty.campaigns import records, service, targeting
 from loyalty.campaigns.model import Action, CampaignDefinition
-from loyalty.campaigns.store import AlreadyGranted, Contended, DynamoCampaignStore, GrantPlan, Refused
+from loyalty.campaigns.store import AlreadyGranted, CampaignStore, Contended, GrantPlan, Refused
 from loyalty.core.clock import business_date, iso_utc
 from loyalty.core.config import get_settings
 from loyalty.core.errors import Conflict
@@ -34,7 +34,7 @@ def command_id(campaign_id: str, customer_id: str, trigger: str, index: int) -> 
     return "cg-" + hashlib.sha256(f"{campaign_id}\x1f{customer_id}\x1f{trigger}\x1f{index}".encode()).hexdigest()[:32]
 
 
-def grant(store: DynamoCampaignStore, meta: dict[str, Any], customer_id: str, trigger: str, now: datetime,
+def grant(store: CampaignStore, meta: dict[str, Any], customer_id: str, trigger: str, now: datetime,
           actions: Sequence[Action] | None = None, context: Mapping[str, Any] | None = None) -> str:
     """granted, control, already, capped, budget_exhausted, not_active or erased. `actions` replace the
     arm's own (an MGM inviter's reward); the arm still decides control or not. `context` (the
@@ -134,7 +134,7 @@ def _rewards(definition: CampaignDefinition, actions: Sequence[Action], customer
     return events, coupons, notified
 
 
-def _exhausted(store: DynamoCampaignStore, definition: CampaignDefinition, budget: tuple[str, str, int], now: datetime) -> None:
+def _exhausted(store: CampaignStore, definition: CampaignDefinition, budget: tuple[str, str, int], now: datetime) -> None:
     """The total budget pauses the campaign; a period's (day, week, month) only refuses until the
     next; an attribute value's refuses that value for good, the others go on."""
     cid = definition.campaignId
@@ -146,29 +146,28 @@ def _exhausted(store: DynamoCampaignStore, definition: CampaignDefinition, budge
     if period == "total":
         service.pause_for_budget(store, cid, now, detail)
         return
-    store.once(records.budget_key(cid, key), "exhaustedAt", "", {":now": iso_utc(now)},
-               [PendingEvent(SOURCE, "BudgetExhausted", detail)])
+    store.flag_budget(cid, key, "exhaustedAt", iso_utc(now), [PendingEvent(SOURCE, "BudgetExhausted", detail)])
 
 
-def _warn_on_burn(store: DynamoCampaignStore, definition: CampaignDefinition, now: datetime) -> None:
+def _warn_on_burn(store: CampaignStore, definition: CampaignDefinition, now: datetime) -> None:
     total = definition.budget.total
     if total <= 0:
         return
     threshold = math.ceil(total * BURN_WARNING_SHARE)
     # A read first: the conditional write (and its event) is tried only once the threshold is passed.
-    budget = store.get_record(records.budget_key(definition.campaignId, "TOTAL"), consistent=False) or {}
+    budget = store.budget(definition.campaignId, "TOTAL", consistent=False) or {}
     if int(budget.get("spent", 0)) < threshold or "warnedAt" in budget:
         return
     detail = {"campaignId": definition.campaignId, "limit": total, "threshold": threshold, "unit": definition.budget.unit}
-    if store.once(records.budget_key(definition.campaignId, "TOTAL"), "warnedAt", "spent >= :t", {":t": threshold, ":now": iso_utc(now)},
-                  [PendingEvent(SOURCE, "BudgetBurnWarning", detail)]):
+    if store.flag_budget(definition.campaignId, "TOTAL", "warnedAt", iso_utc(now), [PendingEvent(SOURCE, "BudgetBurnWarning", detail)],
+                         spent_at_least=threshold):
         logger.warning("campaign budget 80% spent", extra=detail)
 
 
 # ---- triggers ------------------------------------------------------------------------------------
 
 
-def on_event(store: DynamoCampaignStore, event_type: str, detail: dict[str, Any], occurrence: str, now: datetime) -> dict[str, str]:
+def on_event(store: CampaignStore, event_type: str, detail: dict[str, Any], occurrence: str, now: datetime) -> dict[str, str]:
     """Every active campaign this event triggers: each grants at most once per occurrence (its
     business id, `loyalty.core.occurrence`: a replayed or re-published event grants once)."""
     customer_id = str(detail["customerId"])
@@ -198,7 +197,7 @@ def on_event(store: DynamoCampaignStore, event_type: str, detail: dict[str, Any]
 class Eligibility:
     """Whether one customer is in a campaign's audience; the profile is read once, if a rule needs it."""
 
-    def __init__(self, store: DynamoCampaignStore, customer_id: str, now: datetime):
+    def __init__(self, store: CampaignStore, customer_id: str, now: datetime):
         self.store, self.customer_id, self.now = store, customer_id, now
         self._profile: dict[str, Any] | None = None
         self._loaded = False
@@ -213,12 +212,12 @@ class Eligibility:
         if not self._loaded and definition.audience.needs_profile:
             self._profile, self._loaded = load_profile(self.customer_id), True
         if definition.audience.uploaded:
-            return uploads.is_member(self.store, definition.campaignId, self.customer_id)
+            return self.store.is_member(definition.campaignId, self.customer_id)
         return targeting.in_audience(definition.audience, self.customer_id, self._profile, business_date(self.now, get_settings().bank_zone))
 
 
 def load_profile(customer_id: str) -> dict[str, Any] | None:
-    from loyalty.customers import service as customers
+    from loyalty.customers.ports import directory
 
-    found = customers.default_store().get(customer_id)
+    found = directory().profile(customer_id)
     return found.model_dump() if found is not None else None

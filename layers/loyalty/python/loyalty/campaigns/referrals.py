@@ -4,11 +4,11 @@ A customer's invite code is derived from their id under the engine's PII key (so
 guessed from the id) and registered once; a clash with another customer's code moves to the next
 candidate. An invitee binds a code with the `referralCode` of their `AccountOpened`. The binding is
 refused, and announced, when the code is unknown, names the invitee, or the invitee's device or
-phone hash is one the inviter has used (the shared identity index that scoring keeps). A bound
-invitee qualifies with their first card transaction of at least the campaign's amount within its
-days; the qualification is one conditional write, so of two racing transactions one wins. Both
-rewards are ordinary grants keyed `referral:<invitee>`, each under the campaign's budget and caps,
-so a redelivered transaction finds them granted.
+phone hash is one the inviter has used (the shared identity index that scoring keeps, asked through
+`loyalty.scoring.ports`). A bound invitee qualifies with their first card transaction of at least the
+campaign's amount within its days; the qualification is one conditional write, so of two racing
+transactions one wins. Both rewards are ordinary grants keyed `referral:<invitee>`, each under the
+campaign's budget and caps, so a redelivered transaction finds them granted.
 """
 
 from __future__ import annotations
@@ -18,13 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from loyalty.campaigns import granting, records, service, targeting
 from loyalty.campaigns.model import ReferralTrigger
-from loyalty.campaigns.store import DynamoCampaignStore
+from loyalty.campaigns.store import CampaignStore
 from loyalty.campaigns.tasks import occurred_at
 from loyalty.core.clock import iso_utc
-from loyalty.core.dynamo import to_item, to_value
 from loyalty.core.errors import Conflict
 from loyalty.core.observability import count
-from loyalty.core.outbox import PendingEvent, outbox_put
+from loyalty.core.outbox import PendingEvent
 
 if TYPE_CHECKING:
     from loyalty.campaigns.granting import Eligibility
@@ -42,23 +41,20 @@ def code_candidate(customer_id: str, attempt: int) -> str:
     return "".join(ALPHABET[(digest >> (5 * i)) & 31] for i in range(CODE_LENGTH))
 
 
-def invite_code(store: DynamoCampaignStore, customer_id: str, now: datetime) -> dict[str, Any]:
+def invite_code(store: CampaignStore, customer_id: str, now: datetime) -> dict[str, Any]:
     """The customer's code, registered on first request; the same code every time after."""
     for attempt in range(CANDIDATES):
-        existing = store.get_record(records.inviter_key(customer_id))
+        existing = store.inviter(customer_id)
         if existing:
             return {"customerId": customer_id, "code": existing["code"], "createdAt": existing["createdAt"]}
         code, at = code_candidate(customer_id, attempt), iso_utc(now)
-        mine = {**records.inviter_key(customer_id), "customerId": customer_id, "code": code, "createdAt": at}
-        owner = {**records.invite_key(code), "customerId": customer_id, "code": code, "createdAt": at}
-        outcome = store.put_all_new([mine, owner])
-        if outcome is None:
+        if store.register_code(customer_id, code, at):
             return {"customerId": customer_id, "code": code, "createdAt": at}
-        # 0: a concurrent request registered the customer's code first (read it); 1: the code is taken
+        # a concurrent request registered the customer's code first (read it), or the code is taken
     raise Conflict("no free invite code; retry", code="INVITE_CODE_CONTENDED")
 
 
-def on_event(store: DynamoCampaignStore, event_type: str, detail: dict[str, Any], audience: Eligibility, now: datetime) -> dict[str, str]:
+def on_event(store: CampaignStore, event_type: str, detail: dict[str, Any], audience: Eligibility, now: datetime) -> dict[str, str]:
     active = [m for m in service.campaigns_for(store, "REFERRAL") if service.view(m, now)["effectiveStatus"] == "active"]
     outcomes: dict[str, str] = {}
     if active and audience.erased:
@@ -80,21 +76,21 @@ def refusal(invitee_id: str, inviter: dict[str, Any] | None, detail: dict[str, A
         return "self_referral"
     hashes = [str(detail[name]) for name in ("deviceHash", "phoneHash") if detail.get(name)]
     if hashes:
-        from loyalty.scoring.identities import shares_identity
+        from loyalty.scoring.ports import shared_identities  # scoring's identity index, through its port
 
-        if shares_identity(str(inviter["customerId"]), hashes):
+        if shared_identities().shares_identity(str(inviter["customerId"]), hashes):
             return "shared_identity"
     return None
 
 
-def bind(store: DynamoCampaignStore, meta: dict[str, Any], detail: dict[str, Any], audience: Eligibility, now: datetime) -> str:
+def bind(store: CampaignStore, meta: dict[str, Any], detail: dict[str, Any], audience: Eligibility, now: datetime) -> str:
     """bound, refused:<reason>, already (the invitee was bound or refused before) or not_in_audience."""
     definition = service.definition_of(meta)
     trigger: ReferralTrigger = definition.trigger  # type: ignore[assignment]
     invitee_id, code = str(detail["customerId"]), str(detail["referralCode"]).strip().upper()
     if not audience.admits(definition):
         return "not_in_audience"
-    inviter = store.get_record(records.invite_key(code))
+    inviter = store.invite(code)
     reason = refusal(invitee_id, inviter, detail)
     opened = occurred_at(detail, now)
     inviter_id = str(inviter["customerId"]) if inviter else None
@@ -107,19 +103,18 @@ def bind(store: DynamoCampaignStore, meta: dict[str, Any], detail: dict[str, Any
     }
     event = {"campaignId": definition.campaignId, "inviteeId": invitee_id, "inviterId": inviter_id, "reason": reason}
     announced = PendingEvent(SOURCE, "ReferralRefused" if reason else "ReferralBound", {k: v for k, v in event.items() if v is not None})
-    if not store.apply_once([records.put_new(store.table, record), outbox_put(store.table, announced)]):
+    if not store.bind_referral(record, announced):
         return "already"
     count("ReferralsRefused" if reason else "ReferralsBound")
     return f"refused:{reason}" if reason else "bound"
 
 
-def qualify(store: DynamoCampaignStore, meta: dict[str, Any], detail: dict[str, Any], now: datetime) -> str:
+def qualify(store: CampaignStore, meta: dict[str, Any], detail: dict[str, Any], now: datetime) -> str:
     """not_referred, not_qualifying, already, or the outcomes of the invitee's and inviter's grants."""
     definition = service.definition_of(meta)
     trigger: ReferralTrigger = definition.trigger  # type: ignore[assignment]
     invitee_id, transaction = str(detail["customerId"]), str(detail["transactionId"])
-    key = records.referral_key(definition.campaignId, invitee_id)
-    referral = store.get_record(key)
+    referral = store.referral(definition.campaignId, invitee_id)
     if referral is None or referral["status"] == "refused":
         return "not_referred"
     if referral["status"] == "bound":
@@ -129,7 +124,7 @@ def qualify(store: DynamoCampaignStore, meta: dict[str, Any], detail: dict[str, 
             return "not_qualifying"
         if _mark_qualified(store, definition.campaignId, referral, transaction, now):
             count("ReferralsQualified")
-        referral = store.get_record(key) or referral
+        referral = store.referral(definition.campaignId, invitee_id) or referral
     if referral.get("qualifyingTransaction") != transaction:
         return "already"  # qualified by another transaction, whose delivery pays the rewards
     reason = f"referral:{invitee_id}"
@@ -140,31 +135,19 @@ def qualify(store: DynamoCampaignStore, meta: dict[str, Any], detail: dict[str, 
     return f"invitee:{invitee},inviter:{inviter}"
 
 
-def _mark_qualified(store: DynamoCampaignStore, campaign_id: str, referral: dict[str, Any], transaction: str, now: datetime) -> bool:
-    qualified = {
-        "Update": {
-            "TableName": store.table,
-            "Key": to_item(records.referral_key(campaign_id, referral["inviteeId"])),
-            "UpdateExpression": "SET #s = :q, qualifiedAt = :now, qualifyingTransaction = :tx",
-            "ConditionExpression": "#s = :bound",
-            "ExpressionAttributeNames": {"#s": "status"},
-            "ExpressionAttributeValues": {":q": to_value("qualified"), ":bound": to_value("bound"), ":now": to_value(iso_utc(now)),
-                                          ":tx": to_value(transaction)},
-        }
-    }
+def _mark_qualified(store: CampaignStore, campaign_id: str, referral: dict[str, Any], transaction: str, now: datetime) -> bool:
     event = PendingEvent(SOURCE, "ReferralQualified", {"campaignId": campaign_id, "inviteeId": referral["inviteeId"],
                                                       "inviterId": referral["inviterId"], "transactionId": transaction})
-    return store.apply_once([qualified, outbox_put(store.table, event)])
+    return store.qualify_referral(campaign_id, referral["inviteeId"], transaction, iso_utc(now), event)
 
 
-def referrals_of(store: DynamoCampaignStore, customer_id: str) -> dict[str, Any]:
+def referrals_of(store: CampaignStore, customer_id: str) -> dict[str, Any]:
     """A customer's code and the referrals made with it. Invitees are shown masked: they are other
     customers."""
     from loyalty.core.pii import masked
 
-    mine = store.get_record(records.inviter_key(customer_id), consistent=False)
-    made = store.query({"IndexName": "gsi1", "KeyConditionExpression": "gsi1pk = :p",
-                        "ExpressionAttributeValues": {":p": to_value(f"INVITER#{customer_id}")}})
+    mine = store.inviter(customer_id, consistent=False)
+    made = store.referrals_made(customer_id)
     return {"customerId": customer_id, "code": mine["code"] if mine else None,
             "referrals": [{"campaignId": r["campaignId"], "invitee": masked(r["inviteeId"]), "status": r["status"], "boundAt": r["boundAt"],
                            **{k: r[k] for k in ("reason", "qualifiedAt") if r.get(k)}} for r in made]}

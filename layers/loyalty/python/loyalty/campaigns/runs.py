@@ -1,7 +1,8 @@
 """Audience runs: a manual fire, a scheduled slot or a bank scheduler's request grants the reward to
 everyone in the audience.
 
-The run pages through the audience (an uploaded list, or the customers table filtered by the rule),
+The run pages through the audience (an uploaded list, or every profile, through the customers
+capability's port, filtered by the rule),
 sends work items of up to 10 customers to the `campaign-grants` queue in batches of 10, and moves its
 cursor in one transaction with the event that asks for the next page, so each page hands over to
 exactly one next page. A page retried after a crash re-sends its work items; workers grant once per
@@ -18,29 +19,29 @@ from typing import Any
 
 from loyalty.campaigns import records, service, targeting
 from loyalty.campaigns.granting import grant
-from loyalty.campaigns.store import DynamoCampaignStore
+from loyalty.campaigns.store import CampaignStore
 from loyalty.core.clock import business_date, iso_utc
 from loyalty.core.config import get_settings
-from loyalty.core.dynamo import decode_cursor, encode_cursor, to_item, to_value
 from loyalty.core.errors import NotFound
-from loyalty.core.outbox import PendingEvent, outbox_put
+from loyalty.core.outbox import PendingEvent
 
 PAGE_SIZE = 500
 CUSTOMERS_PER_ITEM = 10
 SQS_BATCH = 10
+WORK_MARKER_DAYS = 30
 
 
 def run_id_for(campaign_id: str, request_id: str) -> str:
     return "run-" + hashlib.sha256(f"{campaign_id}\x1f{request_id}".encode()).hexdigest()[:24]
 
 
-def fire(store: DynamoCampaignStore, campaign_id: str, request_id: str, requested_by: str, now: datetime,
+def fire(store: CampaignStore, campaign_id: str, request_id: str, requested_by: str, now: datetime,
          customer_ids: list[str] | None = None, not_before: datetime | None = None) -> dict[str, Any]:
     """Starts a run (or schedules it for `not_before`), once per request id: the same request
     answers the run it started."""
     meta = store.get(campaign_id)
     run_id = run_id_for(campaign_id, request_id)
-    existing = store.get_record(records.run_key(campaign_id, run_id))
+    existing = store.run(campaign_id, run_id)
     if existing is not None:
         return view(existing)
     later = not_before is not None and not_before > now
@@ -54,11 +55,8 @@ def fire(store: DynamoCampaignStore, campaign_id: str, request_id: str, requeste
     if later:
         at = iso_utc(not_before)  # type: ignore[arg-type]
         run.update(notBefore=at, gsi2pk="PENDINGRUNS", gsi2sk=f"{at}#{campaign_id}#{run_id}")
-    items = [records.put_new(store.table, run)]
-    if not later:
-        items.append(outbox_put(store.table, _first_page(campaign_id, run_id)))
-    if not store.apply_once(items):
-        return view(store.get_record(records.run_key(campaign_id, run_id)) or run)
+    if not store.start_run(run, None if later else _first_page(campaign_id, run_id)):
+        return view(store.run(campaign_id, run_id) or run)
     return view(run)
 
 
@@ -66,21 +64,15 @@ def _first_page(campaign_id: str, run_id: str) -> PendingEvent:
     return PendingEvent(service.SOURCE, "CampaignRunPageRequested", {"campaignId": campaign_id, "runId": run_id, "page": 0})
 
 
-def start_due_runs(store: DynamoCampaignStore, now: datetime) -> int:
+def start_due_runs(store: CampaignStore, now: datetime) -> int:
     """Runs a bank scheduler asked for later (`runAt`) start once their time comes, if the campaign
     is active then; otherwise they are cancelled, with the reason."""
     started = 0
-    for run in store.query({"IndexName": "gsi2", "KeyConditionExpression": "gsi2pk = :p AND gsi2sk < :now",
-                            "ExpressionAttributeValues": {":p": to_value("PENDINGRUNS"), ":now": to_value(iso_utc(now))}}):
+    for run in store.due_runs(iso_utc(now)):
         meta = store.get(run["campaignId"])
         active = service.view(meta, now)["effectiveStatus"] == "active"
-        update = {"Update": {"TableName": store.table, "Key": to_item(records.run_key(run["campaignId"], run["runId"])),
-                             "UpdateExpression": "SET #s = :s REMOVE gsi2pk, gsi2sk", "ConditionExpression": "#s = :scheduled",
-                             "ExpressionAttributeNames": {"#s": "status"},
-                             "ExpressionAttributeValues": {":s": to_value("running" if active else "cancelled_not_active"),
-                                                           ":scheduled": to_value("scheduled")}}}
-        follow = [outbox_put(store.table, _first_page(run["campaignId"], run["runId"]))] if active else []
-        started += int(store.apply_once([update, *follow]) and active)
+        first = _first_page(run["campaignId"], run["runId"]) if active else None
+        started += int(store.begin_due_run(run["campaignId"], run["runId"], "running" if active else "cancelled_not_active", first) and active)
     return started
 
 
@@ -91,38 +83,30 @@ def view(run: dict[str, Any]) -> dict[str, Any]:
     return {**shown, "status": "completed" if done else shown.get("status"), "progress": f"{run.get('processed', 0)}/{run.get('total', 0)}"}
 
 
-def get(store: DynamoCampaignStore, campaign_id: str, run_id: str) -> dict[str, Any]:
-    run = store.get_record(records.run_key(campaign_id, run_id))
+def get(store: CampaignStore, campaign_id: str, run_id: str) -> dict[str, Any]:
+    run = store.run(campaign_id, run_id)
     if run is None:
         raise NotFound(f"run {run_id} of campaign {campaign_id} does not exist", code="RUN_NOT_FOUND")
     return view(run)
 
 
-def page(store: DynamoCampaignStore, campaign_id: str, run_id: str, number: int, now: datetime) -> int:
+def page(store: CampaignStore, campaign_id: str, run_id: str, number: int, now: datetime) -> int:
     """One page of the audience into work items; the number of customers sent (0 if done already)."""
-    run = store.get_record(records.run_key(campaign_id, run_id))
+    run = store.run(campaign_id, run_id)
     if run is None or int(run["page"]) != number or run["status"] != "running":
         return 0  # this page was handed over already: a redelivered request
     definition = service.definition_of(store.get(campaign_id))
     customers, cursor = _audience_page(store, run, definition, number, now)
     items = [customers[i : i + CUSTOMERS_PER_ITEM] for i in range(0, len(customers), CUSTOMERS_PER_ITEM)]
     _send_work(campaign_id, run_id, number, items)
-    done = cursor is None
-    update = {"Update": {"TableName": store.table, "Key": to_item(records.run_key(campaign_id, run_id)),
-                         "UpdateExpression": "SET #p = :next, #c = :cursor, #s = :status" + (", finishedPagingAt = :now" if done else "")
-                         + " ADD #t :n, workItems :w",
-                         "ConditionExpression": "#p = :page",
-                         "ExpressionAttributeNames": {"#s": "status", "#p": "page", "#c": "cursor", "#t": "total"},
-                         "ExpressionAttributeValues": {":next": to_value(number + 1), ":cursor": to_value(cursor or ""), ":page": to_value(number),
-                                                       ":status": to_value("paged" if done else "running"), ":n": to_value(len(customers)),
-                                                       ":w": to_value(len(items)), **({":now": to_value(iso_utc(now))} if done else {})}}}
-    follow = [] if done else [outbox_put(store.table, PendingEvent(service.SOURCE, "CampaignRunPageRequested",
-                                                                   {"campaignId": campaign_id, "runId": run_id, "page": number + 1}))]
-    store.apply_once([update, *follow])
+    following = None if cursor is None else PendingEvent(service.SOURCE, "CampaignRunPageRequested",
+                                                          {"campaignId": campaign_id, "runId": run_id, "page": number + 1})
+    store.page_done(campaign_id, run_id, number, cursor=cursor, customers=len(customers), work_items=len(items), at=iso_utc(now),
+                    next_page=following)
     return len(customers)
 
 
-def _audience_page(store: DynamoCampaignStore, run: dict[str, Any], definition: Any, number: int, now: datetime) -> tuple[list[str], str | None]:
+def _audience_page(store: CampaignStore, run: dict[str, Any], definition: Any, number: int, now: datetime) -> tuple[list[str], str | None]:
     if "customerIds" in run or definition.audience.customerIds:
         ids = run.get("customerIds") or definition.audience.customerIds
         chunk = ids[number * PAGE_SIZE : (number + 1) * PAGE_SIZE]
@@ -130,36 +114,24 @@ def _audience_page(store: DynamoCampaignStore, run: dict[str, Any], definition: 
             chunk = _within_audience(store, definition, chunk, now)
         return chunk, (str(number + 1) if (number + 1) * PAGE_SIZE < len(ids) else None)
     if definition.audience.uploaded:
-        from loyalty.campaigns.uploads import members_page
+        return store.members_page(run["campaignId"], PAGE_SIZE, run.get("cursor") or None)
+    from loyalty.customers.ports import directory
 
-        members, last_key = members_page(store, run["campaignId"], PAGE_SIZE, decode_cursor(run["cursor"]) if run.get("cursor") else None)
-        return members, encode_cursor(last_key) if last_key else None
-    from loyalty.core.aws import dynamodb
-    from loyalty.core.dynamo import from_item
-
-    request: dict[str, Any] = {"TableName": get_settings().customers_table, "Limit": PAGE_SIZE}
-    if run.get("cursor"):
-        request["ExclusiveStartKey"] = decode_cursor(run["cursor"])
-    result = dynamodb().scan(**request)
+    profiles, cursor = directory().page(run.get("cursor") or None, PAGE_SIZE)
     today = business_date(now, get_settings().bank_zone)
-    found = [p["customerId"] for p in map(from_item, result.get("Items", []))
-             if targeting.in_audience(definition.audience, p["customerId"], p, today)]
-    last = result.get("LastEvaluatedKey")
-    return found, encode_cursor(last) if last else None
+    return [p.customerId for p in profiles if targeting.in_audience(definition.audience, p.customerId, p.model_dump(), today)], cursor
 
 
-def _within_audience(store: DynamoCampaignStore, definition: Any, ids: list[str], now: datetime) -> list[str]:
+def _within_audience(store: CampaignStore, definition: Any, ids: list[str], now: datetime) -> list[str]:
     """The ids of a fire's override that are in the audience the checker approved: an override
     narrows the audience (who, of them, today), never widens it, so no single operator can point an
     approved budget at people of their choosing."""
     audience = definition.audience
     if audience.uploaded:
-        from loyalty.campaigns.uploads import is_member
-
-        return [i for i in ids if is_member(store, definition.campaignId, i)]
+        return [i for i in ids if store.is_member(definition.campaignId, i)]
     from loyalty.campaigns.uploads import profiles_of
 
-    profiles, today = profiles_of(store.client, ids), business_date(now, get_settings().bank_zone)
+    profiles, today = profiles_of(ids), business_date(now, get_settings().bank_zone)
     return [i for i in ids if targeting.in_audience(audience, i, profiles.get(i), today)]
 
 
@@ -175,7 +147,7 @@ def _send_work(campaign_id: str, run_id: str, number: int, items: list[list[str]
             raise RuntimeError(f"work items not sent: {result['Failed']}")  # the page is retried; grants are idempotent
 
 
-def work(store: DynamoCampaignStore, item: dict[str, Any], now: datetime) -> dict[str, int]:
+def work(store: CampaignStore, item: dict[str, Any], now: datetime) -> dict[str, int]:
     """Grants to each customer of a work item, and counts the item once toward the run's progress."""
     campaign_id, run_id = item["campaignId"], item["runId"]
     meta = store.get(campaign_id)
@@ -183,15 +155,12 @@ def work(store: DynamoCampaignStore, item: dict[str, Any], now: datetime) -> dic
     for customer_id in item["customerIds"]:
         outcome = grant(store, meta, customer_id, f"run:{run_id}", now)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    granted = outcomes.get("granted", 0)
-    marker = records.put_new(store.table, {"pk": f"RUNITEM#{run_id}", "sk": item["itemId"], "expiresAt": int(now.timestamp()) + 30 * 86400})
-    progress = records.plain_add(store.table, records.run_key(campaign_id, run_id), {"processed": len(item["customerIds"]), "granted": granted})
-    store.apply_once([marker, progress])
+    store.work_done(campaign_id, run_id, item["itemId"], processed=len(item["customerIds"]), granted=outcomes.get("granted", 0),
+                    expires_at=int(now.timestamp()) + WORK_MARKER_DAYS * 86400)
     return outcomes
 
 
-
-def tick(store: DynamoCampaignStore, now: datetime) -> list[str]:
+def tick(store: CampaignStore, now: datetime) -> list[str]:
     """Every minute: scheduled campaigns whose cron (or one shot) came due start a run, once per
     slot (the slot is claimed on the campaign before the run starts)."""
     started = []

@@ -10,7 +10,8 @@ from typing import Any
 
 from loyalty.campaigns import lifecycle, records, targeting, templates
 from loyalty.campaigns.model import PERSONAL_ATTRIBUTES, CampaignDefinition, FromTemplate, Transition
-from loyalty.campaigns.store import DynamoCampaignStore
+from loyalty.campaigns.store import CampaignStore
+from loyalty.core import config_cache
 from loyalty.core.auth import Caller
 from loyalty.core.clock import iso_utc
 from loyalty.core.config import get_settings
@@ -21,10 +22,10 @@ SOURCE = "loyalty.campaigns"
 
 
 @cache
-def default_store() -> DynamoCampaignStore:
-    from loyalty.core.aws import dynamodb
+def default_store() -> CampaignStore:
+    from loyalty.campaigns.store import DynamoCampaignStore
 
-    return DynamoCampaignStore(get_settings().campaigns_table, dynamodb())
+    return DynamoCampaignStore()
 
 
 def definition_of(meta: dict[str, Any]) -> CampaignDefinition:
@@ -50,7 +51,7 @@ def view(meta: dict[str, Any], now: datetime) -> dict[str, Any]:
 # ---- definitions ---------------------------------------------------------------------------------
 
 
-def save(store: DynamoCampaignStore, definition: CampaignDefinition, operator: str, now: datetime, *, create: bool) -> dict[str, Any]:
+def save(store: CampaignStore, definition: CampaignDefinition, operator: str, now: datetime, *, create: bool) -> dict[str, Any]:
     """A new draft (version 1), or a new version of a draft. The editor becomes its author: an
     approver who edits can no longer approve it."""
     personal = [b.attribute for b in definition.budget.byAttribute if b.attribute in PERSONAL_ATTRIBUTES]
@@ -73,14 +74,14 @@ def save(store: DynamoCampaignStore, definition: CampaignDefinition, operator: s
     return view(meta, now)
 
 
-def save_from_template(store: DynamoCampaignStore, template: str, request: FromTemplate, operator: str, now: datetime) -> dict[str, Any]:
+def save_from_template(store: CampaignStore, template: str, request: FromTemplate, operator: str, now: datetime) -> dict[str, Any]:
     return save(store, templates.build(template, request), operator, now, create=True)
 
 
 # ---- lifecycle -----------------------------------------------------------------------------------
 
 
-def transition(store: DynamoCampaignStore, campaign_id: str, action: str, request: Transition, caller: Caller, now: datetime) -> dict[str, Any]:
+def transition(store: CampaignStore, campaign_id: str, action: str, request: Transition, caller: Caller, now: datetime) -> dict[str, Any]:
     meta = store.get(campaign_id)
     after = lifecycle.next_status(action, meta["status"], caller, meta["author"])
     at = iso_utc(now)
@@ -98,7 +99,7 @@ def transition(store: DynamoCampaignStore, campaign_id: str, action: str, reques
     return view(store.get(campaign_id), now)
 
 
-def pause_for_budget(store: DynamoCampaignStore, campaign_id: str, now: datetime, detail: dict[str, Any]) -> bool:
+def pause_for_budget(store: CampaignStore, campaign_id: str, now: datetime, detail: dict[str, Any]) -> bool:
     """Auto-pause on an exhausted total budget, announced once (whoever gets there first)."""
     from loyalty.core.errors import Conflict
 
@@ -114,22 +115,25 @@ def pause_for_budget(store: DynamoCampaignStore, campaign_id: str, now: datetime
 
 
 # Campaigns a trigger concerns, for a few seconds: the kill switch still acts at once, because every
-# grant re-checks the campaign's status in its own transaction.
-_by_trigger: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+# grant re-checks the campaign's status in its own transaction. The keys this process cached, so that
+# a change it makes itself is seen by its next read of every one of them.
+_cached_keys: set[tuple[str, str]] = set()
+_clock = time.monotonic  # the cache's clock (tests move it)
 
 
-def campaigns_for(store: DynamoCampaignStore, index_key: str) -> list[dict[str, Any]]:
-    cached = _by_trigger.get(index_key)
-    if cached and time.monotonic() - cached[0] < get_settings().template_cache_seconds:
-        return cached[1]
-    listed = store.listed() if index_key == "ALL" else store.by_trigger(index_key)
-    found = [m for m in listed if m["status"] == "approved"]
-    _by_trigger[index_key] = (time.monotonic(), found)
-    return found
+def campaigns_for(store: CampaignStore, index_key: str) -> list[dict[str, Any]]:
+    def load() -> list[dict[str, Any]]:
+        listed = store.listed() if index_key == "ALL" else store.by_trigger(index_key)
+        return [m for m in listed if m["status"] == "approved"]
+
+    key = ("campaigns", index_key)
+    _cached_keys.add(key)
+    return config_cache.cached(key, get_settings().template_cache_seconds, load, clock=_clock)
 
 
 def forget_cached_campaigns() -> None:
-    _by_trigger.clear()
+    for key in list(_cached_keys):
+        config_cache.forget(key)
 
 
 def require_active(meta: dict[str, Any], now: datetime) -> None:
@@ -141,13 +145,13 @@ def require_active(meta: dict[str, Any], now: datetime) -> None:
 # ---- the report ----------------------------------------------------------------------------------
 
 
-def report(store: DynamoCampaignStore, campaign_id: str, now: datetime) -> dict[str, Any]:
+def report(store: CampaignStore, campaign_id: str, now: datetime) -> dict[str, Any]:
     """Per arm: targeted, granted, notified, redeemed, cost; card spend per targeted customer and the
     uplift of each arm against control; the budget used and left per period."""
     meta = store.get(campaign_id)
     definition = definition_of(meta)
-    arms = {a["sk"].removeprefix("ARM#"): a for a in store.under(f"STATS#{campaign_id}")}
-    budgets = {b["sk"]: b for b in store.under(f"BUDGET#{campaign_id}")}
+    arms = {a["sk"].removeprefix("ARM#"): a for a in store.arms(campaign_id)}
+    budgets = {b["sk"]: b for b in store.budgets(campaign_id)}
 
     def per_customer(arm: dict[str, Any]) -> float | None:
         return round(int(arm.get("spendMinor", 0)) / int(arm["targeted"]), 2) if int(arm.get("targeted", 0)) else None

@@ -1,34 +1,44 @@
-"""The `campaigns` table (keys in `records`): definitions and their lifecycle, and grants that take
-budget, frequency and notification allowance in one transaction with the reward's own commands."""
+"""The `campaigns` table (models in `items`): definitions and their lifecycle, and grants that take
+budget, frequency and notification allowance in one transaction with the reward's own commands.
+Runs and uploaded audiences are in `store_runs`, a customer's progress and referrals in
+`store_customer`; the services depend on `CampaignStore`, the union of the three protocols."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, Protocol
+
+from pynamodb.attributes import NumberAttribute
+from pynamodb.expressions.condition import Condition
 
 from loyalty.campaigns import records
-from loyalty.core.config import get_settings
-from loyalty.core.dynamo import from_item, query_all, to_item, to_value
+from loyalty.campaigns.items import (
+    ArmStats,
+    BudgetCounter,
+    CampaignAuditEntry,
+    CampaignMeta,
+    CampaignOutbox,
+    CampaignVersion,
+    CommandItem,
+    FrequencyCounter,
+    GrantItem,
+    NotificationCounter,
+    TargetedItem,
+)
+from loyalty.campaigns.items_runs import SpendMarker
+from loyalty.campaigns.refusals import AlreadyGranted, Contended, Refused
+from loyalty.campaigns.store_customer import CustomerRecordStore, DynamoCustomerRecords
+from loyalty.campaigns.store_runs import DynamoRunRecords, RunStore, found, once
 from loyalty.core.errors import Conflict, NotFound
-from loyalty.core.outbox import PendingEvent, outbox_put
+from loyalty.core.outbox import PendingEvent
+from loyalty.core.transactions import CONDITION_FAILED, Transaction
+from loyalty.core.transactions import Refused as Cancelled
 
+__all__ = ["AlreadyGranted", "CampaignStore", "Contended", "DynamoCampaignStore", "GrantPlan", "Refused"]
 
-class AlreadyGranted(Exception):
-    pass
-
-
-class Contended(Exception):
-    """Another transaction held an item (TransactionConflict): try again."""
-
-
-class Refused(Exception):
-    """A grant the write refused: `reason` is not_active, budget:<period>, frequency or notify."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
+BudgetFlag = Literal["exhaustedAt", "warnedAt"]
 
 
 @dataclass
@@ -50,76 +60,131 @@ class GrantPlan:
     events: list[PendingEvent] = field(default_factory=list)
 
 
-class DynamoCampaignStore:
-    def __init__(self, table: str, client: Any):
-        self.table = table
-        self.client = client
+class DefinitionStore(Protocol):
+    def get(self, campaign_id: str) -> dict[str, Any]:
+        """The META item; 404 CAMPAIGN_NOT_FOUND."""
 
+    def save(self, meta: dict[str, Any], *, expected_version: int, audit: dict[str, Any]) -> None:
+        """A new version (with its META and audit entry), on the version it replaces and the campaign
+        still a draft (0: a new campaign); else 409 CAMPAIGN_VERSION_CONFLICT."""
+
+    def transition(self, campaign_id: str, before: str, fields: dict[str, Any], audit: dict[str, Any],
+                   events: Sequence[PendingEvent] = ()) -> None:
+        """Sets `fields` on META if its status is still `before`, with the audit entry and the events;
+        else 409 CAMPAIGN_STATE_CONFLICT."""
+
+    def audit(self, campaign_id: str) -> list[dict[str, Any]]: ...
+
+    def listed(self) -> list[dict[str, Any]]: ...
+
+    def by_trigger(self, index_key: str) -> list[dict[str, Any]]: ...
+
+    def claim_slot(self, campaign_id: str, previous: str | None, slot: str) -> bool:
+        """Moves a scheduled campaign's last slot from `previous` to `slot`; False if another run moved it first."""
+
+    def grant(self, plan: GrantPlan) -> None:
+        """All of the grant or nothing; raises AlreadyGranted, Contended or Refused(reason)."""
+
+    def budget(self, campaign_id: str, period_key: str, *, consistent: bool = True) -> dict[str, Any] | None: ...
+
+    def budgets(self, campaign_id: str) -> list[dict[str, Any]]: ...
+
+    def arms(self, campaign_id: str) -> list[dict[str, Any]]: ...
+
+    def flag_budget(self, campaign_id: str, period_key: str, flag: BudgetFlag, at: str, events: Sequence[PendingEvent],
+                    *, spent_at_least: int | None = None) -> bool:
+        """Sets `flag` on a budget period once (and only once `spent_at_least` is reached), with its
+        events; False if it was set already or the condition does not hold."""
+
+    def command(self, command_id: str) -> dict[str, Any] | None: ...
+
+    def grant_record(self, pk: str, sk: str) -> dict[str, Any] | None: ...
+
+    def cancel_grant(self, grant: dict[str, Any], reason: str, at: str, event: PendingEvent) -> bool:
+        """Cancels a granted grant and gives its cost back to its budget periods and arm; False if it
+        is no longer `granted`; 409 CAMPAIGN_CONTENDED on a conflict."""
+
+    def count_redeemed(self, command: dict[str, Any], at: str) -> bool:
+        """Counts a campaign coupon's redemption for its arm, once."""
+
+    def targeted(self, customer_id: str) -> list[dict[str, Any]]: ...
+
+    def count_spend(self, campaign_id: str, arm: str, transaction_id: str, amount_minor: int, expires_at: int) -> bool:
+        """Adds a card transaction's amount to the arm's spend, once per campaign and transaction."""
+
+
+class CampaignStore(DefinitionStore, RunStore, CustomerRecordStore, Protocol):
+    """Everything the campaign services keep in their table."""
+
+
+def bounded(counter: NumberAttribute, add: int, limit: int) -> Condition:
+    """The counter may take `add` without passing `limit`: the write itself refuses, so racing writers
+    never overshoot. A counter not written yet is 0, so it takes `add` only when `add` fits the limit at
+    all (a limit of 0, or one step dearer than the whole limit, refuses the first write too)."""
+    room = counter <= limit - add
+    return counter.does_not_exist() | room if add <= limit else room
+
+
+def _audit_entry(campaign_id: str, audit: dict[str, Any]) -> CampaignAuditEntry:
+    return CampaignAuditEntry(f"CAMPAIGN#{campaign_id}", f"AUDIT#{audit['at']}#{uuid.uuid4().hex[:8]}", **audit)
+
+
+class DynamoCampaignStore(DynamoRunRecords, DynamoCustomerRecords):
     # ---- definitions and lifecycle ----------------------------------------------------------------
 
     def get(self, campaign_id: str) -> dict[str, Any]:
-        item = self.client.get_item(TableName=self.table, Key=to_item(records.meta_key(campaign_id)), ConsistentRead=True).get("Item")
-        if not item:
+        meta = found(CampaignMeta, records.meta_key(campaign_id))
+        if meta is None:
             raise NotFound(f"campaign {campaign_id} does not exist", code="CAMPAIGN_NOT_FOUND")
-        return from_item(item)
+        return meta
 
     def save(self, meta: dict[str, Any], *, expected_version: int, audit: dict[str, Any]) -> None:
-        """A new version of the definition (and the META pointing at it), conditioned on the version
-        it replaces and on the campaign still being a draft."""
         version = meta["version"]
-        guard: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        guard = CampaignMeta.pk.does_not_exist()
         if expected_version:
-            guard = {"ConditionExpression": "version = :prev AND #s = :draft", "ExpressionAttributeNames": {"#s": "status"},
-                     "ExpressionAttributeValues": {":prev": to_value(expected_version), ":draft": to_value("draft")}}
-        items = [
-            records.put_new(self.table, {"pk": meta["pk"], "sk": f"V#{version:06d}", "definition": meta["definition"],
-                                         "savedBy": meta["updatedBy"], "savedAt": meta["updatedAt"]}),
-            {"Put": {"TableName": self.table, "Item": to_item(meta), **guard}},
-            self._audit_put(meta["campaignId"], audit),
-        ]
-        self._transact(items, lambda: Conflict(f"campaign {meta['campaignId']} changed meanwhile, exists already or is no longer a draft",
-                                               code="CAMPAIGN_VERSION_CONFLICT"))
+            guard = (CampaignMeta.version == expected_version) & (CampaignMeta.status == "draft")
+        transaction = Transaction()
+        transaction.put("version", CampaignVersion(meta["pk"], f"V#{version:06d}", definition=meta["definition"], savedBy=meta["updatedBy"],
+                                                   savedAt=meta["updatedAt"]), CampaignVersion.pk.does_not_exist())
+        transaction.put("meta", CampaignMeta(**meta), guard)
+        transaction.put("audit", _audit_entry(meta["campaignId"], audit), CampaignAuditEntry.pk.does_not_exist())
+        try:
+            transaction.commit()
+        except Cancelled:
+            raise Conflict(f"campaign {meta['campaignId']} changed meanwhile, exists already or is no longer a draft",
+                           code="CAMPAIGN_VERSION_CONFLICT") from None
 
     def transition(self, campaign_id: str, before: str, fields: dict[str, Any], audit: dict[str, Any],
-                   events: list[PendingEvent] = ()) -> None:  # type: ignore[assignment]
-        names = {f"#f{i}": k for i, k in enumerate(fields)}
-        values = {f":f{i}": to_value(v) for i, v in enumerate(fields.values())}
-        items = [
-            {"Update": {"TableName": self.table, "Key": to_item(records.meta_key(campaign_id)),
-                        "UpdateExpression": "SET " + ", ".join(f"{n} = {v}" for n, v in zip(names, values, strict=True)),
-                        "ConditionExpression": "#s = :before", "ExpressionAttributeNames": {**names, "#s": "status"},
-                        "ExpressionAttributeValues": {**values, ":before": to_value(before)}}},
-            self._audit_put(campaign_id, audit),
-            *(outbox_put(self.table, e) for e in events),
-        ]
-        self._transact(items, lambda: Conflict(f"campaign {campaign_id} changed meanwhile", code="CAMPAIGN_STATE_CONFLICT"))
-
-    def _audit_put(self, campaign_id: str, audit: dict[str, Any]) -> dict[str, Any]:
-        return records.put_new(self.table, {"pk": f"CAMPAIGN#{campaign_id}", "sk": f"AUDIT#{audit['at']}#{uuid.uuid4().hex[:8]}", **audit})
+                   events: Sequence[PendingEvent] = ()) -> None:
+        transaction = Transaction()
+        transaction.update("meta", CampaignMeta(*records.split(records.meta_key(campaign_id))),
+                           [getattr(CampaignMeta, name).set(value) for name, value in fields.items()], CampaignMeta.status == before)
+        transaction.put("audit", _audit_entry(campaign_id, audit), CampaignAuditEntry.pk.does_not_exist())
+        CampaignOutbox.add_to(transaction, events)
+        try:
+            transaction.commit()
+        except Cancelled:
+            raise Conflict(f"campaign {campaign_id} changed meanwhile", code="CAMPAIGN_STATE_CONFLICT") from None
 
     def audit(self, campaign_id: str) -> list[dict[str, Any]]:
-        return list(self.query({"KeyConditionExpression": "pk = :p AND begins_with(sk, :a)",
-                                "ExpressionAttributeValues": {":p": to_value(f"CAMPAIGN#{campaign_id}"), ":a": to_value("AUDIT#")}}))
+        return [e.plain() for e in CampaignAuditEntry.query(f"CAMPAIGN#{campaign_id}", CampaignAuditEntry.sk.startswith("AUDIT#"))]
 
     def listed(self) -> list[dict[str, Any]]:
-        return list(self.query({"IndexName": "gsi1", "KeyConditionExpression": "gsi1pk = :p",
-                                "ExpressionAttributeValues": {":p": to_value("CAMPAIGNS")}}))
+        return [m.plain() for m in CampaignMeta.listed.query("CAMPAIGNS")]
 
     def by_trigger(self, index_key: str) -> list[dict[str, Any]]:
-        return list(self.query({"IndexName": "gsi2", "KeyConditionExpression": "gsi2pk = :p",
-                                "ExpressionAttributeValues": {":p": to_value(index_key)}}))
+        return [m.plain() for m in CampaignMeta.by_trigger.query(index_key)]
 
     def claim_slot(self, campaign_id: str, previous: str | None, slot: str) -> bool:
-        """Moves a scheduled campaign's last slot forward; False if another run claimed it first."""
-        condition = "attribute_not_exists(lastSlot)" if previous is None else "lastSlot = :prev"
-        values = {":slot": to_value(slot), **({":prev": to_value(previous)} if previous else {})}
-        try:
-            self.client.update_item(TableName=self.table, Key=to_item(records.meta_key(campaign_id)), UpdateExpression="SET lastSlot = :slot",
-                                    ConditionExpression=condition, ExpressionAttributeValues=values)
-            return True
-        except Exception as error:
-            from loyalty.core.dynamo import is_condition_failure
+        from pynamodb.exceptions import UpdateError
 
+        from loyalty.core.dynamo import is_condition_failure
+
+        unchanged = CampaignMeta.lastSlot.does_not_exist() if previous is None else CampaignMeta.lastSlot == previous
+        try:
+            CampaignMeta(*records.split(records.meta_key(campaign_id))).update([CampaignMeta.lastSlot.set(slot)], condition=unchanged)
+            return True
+        except UpdateError as error:
             if is_condition_failure(error):
                 return False
             raise
@@ -128,133 +193,104 @@ class DynamoCampaignStore:
 
     def grant(self, plan: GrantPlan) -> None:
         """Everything a grant is, or nothing: the grant record, the campaign still active at the
-        version decided on, each budget period, the customer's frequency counters, the day's
-        notification allowance, the arm's counters and the reward's commands (outbox)."""
-        t = self.table
-        items: list[dict[str, Any]] = [records.put_new(t, plan.record), records.still_active(t, plan.campaign_id, plan.version),
-                                       records.not_erased(get_settings().customers_table, plan.customer_id)]
-        reasons = ["granted", "not_active", "erased"]
+        version decided on, the customer not erased, each budget period, the customer's frequency
+        counters, the day's notification allowance, the arm's counters and the reward's commands
+        (outbox): one TransactWriteItems."""
+        from loyalty.customers.ports import directory
+
+        cid, transaction = plan.campaign_id, Transaction()
+        transaction.put("granted", GrantItem(**plan.record), GrantItem.pk.does_not_exist())
+        transaction.check("not_active", CampaignMeta, f"CAMPAIGN#{cid}", "META", condition=(CampaignMeta.status == "approved") & (CampaignMeta.version == plan.version))
+        # Atomic with the grant, so an erasure racing a run cannot be rewarded (a missing profile passes).
+        directory().require_not_erased(transaction, plan.customer_id)
+        order = ["granted", "not_active", "customer-not-erased"]
         for period, key, limit in plan.budgets:
-            items.append(records.counted_add(t, records.budget_key(plan.campaign_id, key), "spent", plan.cost, limit, {"limit": limit}))
-            reasons.append(f"budget:{period}")
+            transaction.update(f"budget:{period}", BudgetCounter(*records.split(records.budget_key(cid, key))),
+                               [BudgetCounter.spent.add(plan.cost), BudgetCounter.limit.set(limit)], bounded(BudgetCounter.spent, plan.cost, limit))
+            order.append(f"budget:{period}")
         for key, limit in plan.frequency:
-            items.append(records.counted_add(t, records.freq_key(plan.campaign_id, plan.customer_id, key), "count", 1, limit))
-            reasons.append("frequency")
+            transaction.update("frequency", FrequencyCounter(*records.split(records.freq_key(cid, plan.customer_id, key))),
+                               [FrequencyCounter.grants.add(1)], bounded(FrequencyCounter.grants, 1, limit))
         if plan.notify is not None:
             day, cap = plan.notify
-            items.append(records.counted_add(t, records.notify_key(plan.customer_id, day), "count", 1, cap))
-            reasons.append("notify")
-        items += [records.put_new(t, {**records.command_key(c), "grantPk": plan.record["pk"], "grantSk": plan.record["sk"],
-                                      "campaignId": plan.campaign_id, "arm": plan.arm}) for c in plan.commands]
-        items.append(records.plain_add(t, records.stats_key(plan.campaign_id, plan.arm), plan.stats))
+            transaction.update("notify", NotificationCounter(*records.split(records.notify_key(plan.customer_id, day))),
+                               [NotificationCounter.notifications.add(1)], bounded(NotificationCounter.notifications, 1, cap))
+        order += ["frequency", "notify"]
+        for command in plan.commands:
+            transaction.put("command", CommandItem(*records.split(records.command_key(command)), grantPk=plan.record["pk"], grantSk=plan.record["sk"],
+                                                   campaignId=cid, arm=plan.arm), CommandItem.pk.does_not_exist())
+        transaction.update("stats", ArmStats(*records.split(records.stats_key(cid, plan.arm))), [getattr(ArmStats, k).add(n) for k, n in plan.stats.items()])
         # The campaigns a customer was targeted by, so their card spend is counted with one query.
-        items.append({"Put": {"TableName": t, "Item": to_item({**records.targeted_key(plan.customer_id, plan.campaign_id),
-                                                                "arm": plan.arm, "endsAt": plan.ends_at,
-                                                                "currency": plan.spend_currency})}})
-        items += [outbox_put(t, e) for e in plan.events]
+        transaction.put("targeted", TargetedItem(*records.split(records.targeted_key(plan.customer_id, cid)), arm=plan.arm, endsAt=plan.ends_at,
+                                                 currency=plan.spend_currency))
+        CampaignOutbox.add_to(transaction, plan.events)
         try:
-            self.client.transact_write_items(TransactItems=items)
-        except Exception as error:
-            failed = _failed_items(error)
-            if failed is None:
-                raise
-            if any(code != "ConditionalCheckFailed" for _, code in failed):
+            transaction.commit()
+        except Cancelled as refused:
+            if any(code != CONDITION_FAILED for code in refused.reasons.values()):
                 raise Contended() from None
-            first = next((reasons[i] for i, _ in failed if i < len(reasons)), "not_active")
+            first = next((label for label in order if refused.failed(label)), "not_active")
             if first == "granted":
                 raise AlreadyGranted() from None
-            raise Refused(first) from None
+            raise Refused("erased" if first == "customer-not-erased" else first) from None
 
-    def once(self, key: dict[str, str], flag: str, condition: str, values: dict[str, Any], events: list[PendingEvent]) -> bool:
-        """Sets `flag` on an item once, when `condition` holds, with its events; False if not now."""
-        guard = f"attribute_not_exists({flag})" + (f" AND ({condition})" if condition else "")
-        items = [{"Update": {"TableName": self.table, "Key": to_item(key), "UpdateExpression": f"SET {flag} = :now",
-                             "ConditionExpression": guard,
-                             "ExpressionAttributeValues": {k: to_value(v) for k, v in values.items()}}},
-                 *(outbox_put(self.table, e) for e in events)]
+    def budget(self, campaign_id: str, period_key: str, *, consistent: bool = True) -> dict[str, Any] | None:
+        return found(BudgetCounter, records.budget_key(campaign_id, period_key), consistent=consistent)
+
+    def budgets(self, campaign_id: str) -> list[dict[str, Any]]:
+        return [b.plain() for b in BudgetCounter.query(f"BUDGET#{campaign_id}", consistent_read=True)]
+
+    def arms(self, campaign_id: str) -> list[dict[str, Any]]:
+        return [a.plain() for a in ArmStats.query(f"STATS#{campaign_id}", consistent_read=True)]
+
+    def flag_budget(self, campaign_id: str, period_key: str, flag: BudgetFlag, at: str, events: Sequence[PendingEvent],
+                    *, spent_at_least: int | None = None) -> bool:
+        flagged = BudgetCounter.exhaustedAt if flag == "exhaustedAt" else BudgetCounter.warnedAt
+        condition = flagged.does_not_exist()
+        if spent_at_least is not None:
+            condition &= BudgetCounter.spent >= spent_at_least
+        transaction = Transaction()
+        transaction.update("budget", BudgetCounter(*records.split(records.budget_key(campaign_id, period_key))), [flagged.set(at)], condition)
+        CampaignOutbox.add_to(transaction, events)
         try:
-            self.client.transact_write_items(TransactItems=items)
+            transaction.commit()
             return True
-        except Exception as error:
-            if _failed_items(error) is None:
-                raise
+        except Cancelled:
             return False
 
-    def apply_once(self, items: list[dict[str, Any]]) -> bool:
-        """A transaction whose first item says "not done yet": False if it was done already."""
-        try:
-            self.client.transact_write_items(TransactItems=items)
-            return True
-        except Exception as error:
-            failed = _failed_items(error)
-            if failed is None:
-                raise
-            if failed and failed[0] == (0, "ConditionalCheckFailed"):
-                return False
-            raise Conflict("the campaign's counters changed meanwhile; retry", code="CAMPAIGN_CONTENDED") from None
+    # ---- what happens to rewards after the grant ----------------------------------------------------
 
-    def put_all_new(self, items: list[dict[str, Any]]) -> int | None:
-        """Creates every item or none: None when created, else the index of an item that existed."""
-        try:
-            self.client.transact_write_items(TransactItems=[records.put_new(self.table, item) for item in items])
-            return None
-        except Exception as error:
-            failed = _failed_items(error)
-            if not failed or failed[0][1] != "ConditionalCheckFailed":
-                raise
-            return failed[0][0]
+    def command(self, command_id: str) -> dict[str, Any] | None:
+        return found(CommandItem, records.command_key(command_id))
 
-    # ---- plain reads and writes ----------------------------------------------------------------------
+    def grant_record(self, pk: str, sk: str) -> dict[str, Any] | None:
+        return found(GrantItem, {"pk": pk, "sk": sk})
 
-    def get_record(self, key: dict[str, str], *, consistent: bool = True) -> dict[str, Any] | None:
-        item = self.client.get_item(TableName=self.table, Key=to_item(key), ConsistentRead=consistent).get("Item")
-        return from_item(item) if item else None
+    def cancel_grant(self, grant: dict[str, Any], reason: str, at: str, event: PendingEvent) -> bool:
+        cid, cost = grant["campaignId"], int(grant.get("cost", 0))
+        transaction = Transaction()
+        transaction.update("grant", GrantItem(grant["pk"], grant["sk"]),
+                           [GrantItem.status.set("cancelled"), GrantItem.cancelledAt.set(at), GrantItem.cancelReason.set(reason)],
+                           GrantItem.status == "granted")
+        for key in grant.get("budgetKeys", []):
+            transaction.update("budget", BudgetCounter(*records.split(records.budget_key(cid, key))), [BudgetCounter.spent.add(-cost)])
+        transaction.update("stats", ArmStats(*records.split(records.stats_key(cid, grant["arm"]))),
+                           [ArmStats.granted.add(-1), ArmStats.cancelled.add(1), ArmStats.cost.add(-cost)])
+        CampaignOutbox.add_to(transaction, [event])
+        return once(transaction, "grant")
 
-    def put(self, record: dict[str, Any]) -> None:
-        self.client.put_item(TableName=self.table, Item=to_item(record))
+    def count_redeemed(self, command: dict[str, Any], at: str) -> bool:
+        transaction = Transaction()
+        transaction.update("command", CommandItem(command["pk"], command["sk"]), [CommandItem.redeemedAt.set(at)],
+                           CommandItem.redeemedAt.does_not_exist())
+        transaction.update("stats", ArmStats(*records.split(records.stats_key(command["campaignId"], command["arm"]))), [ArmStats.redeemed.add(1)])
+        return once(transaction, "command")
 
-    def put_versioned(self, record: dict[str, Any], expected_version: int, customer_id: str) -> bool:
-        """Optimistic concurrency: False if someone else wrote the record since it was read. In one
-        transaction with the check that the customer it describes was not erased (Refused("erased"))."""
-        condition: dict[str, Any] = (
-            {"ConditionExpression": "attribute_not_exists(pk)"} if expected_version == 0
-            else {"ConditionExpression": "version = :v", "ExpressionAttributeValues": {":v": to_value(expected_version)}})
-        put = {"Put": {"TableName": self.table, "Item": to_item({**record, "version": expected_version + 1}), **condition}}
-        try:
-            self.client.transact_write_items(TransactItems=[put, records.not_erased(get_settings().customers_table, customer_id)])
-            return True
-        except Exception as error:
-            failed = _failed_items(error)
-            if failed is None:
-                raise
-            if any(index == 1 and code == "ConditionalCheckFailed" for index, code in failed):
-                raise Refused("erased") from None
-            return False
+    def targeted(self, customer_id: str) -> list[dict[str, Any]]:
+        return [t.plain() for t in TargetedItem.query(f"TARGETED#{customer_id}", consistent_read=True)]
 
-    def under(self, pk: str, limit: int | None = None) -> list[dict[str, Any]]:
-        request: dict[str, Any] = {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": to_value(pk)}, "ConsistentRead": True}
-        if limit:
-            request["Limit"] = limit
-            page = self.client.query(TableName=self.table, **request)
-            return [from_item(i) for i in page.get("Items", [])]
-        return list(self.query(request))
-
-    def query(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        return query_all(self.client, {"TableName": self.table, **request})
-
-    def _transact(self, items: list[dict[str, Any]], conflict: Any) -> None:
-        try:
-            self.client.transact_write_items(TransactItems=items)
-        except Exception as error:
-            if _failed_items(error) is None:
-                raise
-            raise conflict() from None
-
-
-def _failed_items(error: Exception) -> list[tuple[int, str]] | None:
-    """(index, code) of each item that cancelled the transaction; None if it was not cancelled."""
-    response = getattr(error, "response", None) or {}
-    if response.get("Error", {}).get("Code") != "TransactionCanceledException":
-        return None
-    reasons = response.get("CancellationReasons") or []
-    return [(i, r["Code"]) for i, r in enumerate(reasons) if r.get("Code") not in (None, "None")]
+    def count_spend(self, campaign_id: str, arm: str, transaction_id: str, amount_minor: int, expires_at: int) -> bool:
+        transaction = Transaction()
+        transaction.put("marker", SpendMarker(f"SPEND#{campaign_id}", transaction_id, expiresAt=expires_at), SpendMarker.pk.does_not_exist())
+        transaction.update("stats", ArmStats(*records.split(records.stats_key(campaign_id, arm))), [ArmStats.spendMinor.add(amount_minor)])
+        return once(transaction, "marker")

@@ -14,7 +14,7 @@ from typing import Any
 
 from loyalty.campaigns import granting, progress, records, service
 from loyalty.campaigns.model import CampaignDefinition, EventTrigger, Target
-from loyalty.campaigns.store import DynamoCampaignStore, Refused
+from loyalty.campaigns.store import CampaignStore, Refused
 from loyalty.core.clock import business_date, iso_utc
 from loyalty.core.config import get_settings
 from loyalty.core.errors import Conflict
@@ -34,7 +34,7 @@ def occurred_at(detail: dict[str, Any], now: datetime) -> datetime:
     return now
 
 
-def on_progress(store: DynamoCampaignStore, meta: dict[str, Any], customer_id: str, detail: dict[str, Any], occurrence: str,
+def on_progress(store: CampaignStore, meta: dict[str, Any], customer_id: str, detail: dict[str, Any], occurrence: str,
                 now: datetime) -> str:
     """counted (no reward due yet), or the outcome of the grant now due."""
     definition = service.definition_of(meta)
@@ -54,11 +54,11 @@ def on_progress(store: DynamoCampaignStore, meta: dict[str, Any], customer_id: s
     return outcome
 
 
-def _count(store: DynamoCampaignStore, definition: CampaignDefinition, key: dict[str, str], detail: dict[str, Any],
+def _count(store: CampaignStore, definition: CampaignDefinition, key: dict[str, str], detail: dict[str, Any],
            occurrence: str, now: datetime) -> progress.Step:
     trigger: EventTrigger = definition.trigger  # type: ignore[assignment]
     for attempt in range(MAX_ATTEMPTS):
-        current = store.get_record(key) or {}
+        current = store.progress(*_ids(key)) or {}
         state = current.get("state")
         if trigger.streakDays is not None:
             step = progress.check_in(trigger.streakDays, state, _check_in_day(detail, now))
@@ -69,22 +69,27 @@ def _count(store: DynamoCampaignStore, definition: CampaignDefinition, key: dict
             return step
         record = {**key, "campaignId": definition.campaignId, "customerId": key["pk"].removeprefix("PROGRESS#"), "state": step.state,
                   "updatedAt": iso_utc(now)}
-        if store.put_versioned(record, int(current.get("version", 0)), str(record["customerId"])):
+        if store.put_progress(record, int(current.get("version", 0)), str(record["customerId"])):
             return step
         time.sleep(0.005 * (attempt + 1))
     raise Conflict("the customer's progress changed meanwhile; retry", code="CAMPAIGN_CONTENDED")
 
 
-def _next_cycle(store: DynamoCampaignStore, target: Target, key: dict[str, str], due: str) -> str | None:
+def _next_cycle(store: CampaignStore, target: Target, key: dict[str, str], due: str) -> str | None:
     """Moves past the settled cycle; the new cycle's reward, if it is due already."""
     for _ in range(MAX_ATTEMPTS):
-        current = store.get_record(key)
+        current = store.progress(*_ids(key))
         if current is None or f"task:{current['state']['cycle']}" != due:
             return None  # another delivery moved it on already, and pays what came due after
         step = progress.next_cycle(target, current["state"])
-        if store.put_versioned({**current, "state": step.state}, int(current["version"]), str(current["customerId"])):
+        if store.put_progress({**current, "state": step.state}, int(current["version"]), str(current["customerId"])):
             return step.due
     raise Conflict("the customer's progress changed meanwhile; retry", code="CAMPAIGN_CONTENDED")
+
+
+def _ids(key: dict[str, str]) -> tuple[str, str]:
+    """(customer, campaign) of a progress record's key."""
+    return key["pk"].removeprefix("PROGRESS#"), key["sk"]
 
 
 def _check_in_day(detail: dict[str, Any], now: datetime) -> date:
@@ -94,9 +99,9 @@ def _check_in_day(detail: dict[str, Any], now: datetime) -> date:
     return date.fromisoformat(day) if day else business_date(now, get_settings().bank_zone)
 
 
-def task_centre(store: DynamoCampaignStore, customer_id: str, now: datetime) -> list[dict[str, Any]]:
+def task_centre(store: CampaignStore, customer_id: str, now: datetime) -> list[dict[str, Any]]:
     """Every active task and streak campaign, with this customer's progress in it (任务中心)."""
-    saved = {r["sk"]: r.get("state") for r in store.under(f"PROGRESS#{customer_id}")}
+    saved = {r["sk"]: r.get("state") for r in store.progress_of(customer_id)}
     today = business_date(now, get_settings().bank_zone)
     shown = []
     for meta in service.campaigns_for(store, "ALL"):

@@ -1,7 +1,7 @@
 """Audiences uploaded as lists of customer ids (CSV), imported in batches with progress.
 
 Each call imports one batch (one CSV body, up to ~4,000 ids of 10 characters): ids the engine
-knows (a profile in `customers`) join the campaign's uploaded audience (`AUDIENCE#<campaign>` /
+knows (a profile, by the customers capability's port) join the campaign's uploaded audience (`AUDIENCE#<campaign>` /
 `<customer id>`); unknown and malformed ids are listed in the answer and counted on the upload,
 and the rest still import. A campaign whose audience says `uploaded` grants only to that list, in
 runs and on events.
@@ -18,11 +18,9 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, StringConstraints
 
 from loyalty.campaigns.model import CampaignId, Strict
-from loyalty.campaigns.store import DynamoCampaignStore
+from loyalty.campaigns.store import CampaignStore
 from loyalty.core.auth import APPROVERS, Caller
 from loyalty.core.clock import iso_utc
-from loyalty.core.config import get_settings
-from loyalty.core.dynamo import to_item, to_value
 from loyalty.core.errors import BusinessRuleViolation, Forbidden, InvalidInput, NotFound
 
 CUSTOMER_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -44,14 +42,6 @@ class AudienceUpload(Strict):
         f"At most {MAX_CSV_CHARS} characters and {MAX_IDS_PER_BATCH} ids a batch.")
 
 
-def audience_key(campaign_id: str, customer_id: str) -> dict[str, str]:
-    return {"pk": f"AUDIENCE#{campaign_id}", "sk": customer_id}
-
-
-def upload_key(campaign_id: str, upload_id: str) -> dict[str, str]:
-    return {"pk": f"UPLOAD#{campaign_id}", "sk": upload_id}
-
-
 def parse_ids(text: str) -> tuple[list[str], list[str]]:
     """(well-formed ids in order, without duplicates; malformed entries). The first column counts;
     a `customerId` header line and blank lines are skipped."""
@@ -70,27 +60,21 @@ def parse_ids(text: str) -> tuple[list[str], list[str]]:
     return ids, invalid
 
 
-def profiles_of(client: Any, ids: list[str], projection: str | None = None) -> dict[str, dict[str, Any]]:
-    """The profiles of these customers that exist, 100 a BatchGetItem."""
-    from loyalty.core.dynamo import from_item
+def profiles_of(ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The profiles of these customers that exist (the customers capability's port: 100 a BatchGetItem)."""
+    from loyalty.customers.ports import directory
 
-    table, found = get_settings().customers_table, {}
-    for start in range(0, len(ids), 100):
-        keys = [{"customerId": {"S": i}} for i in dict.fromkeys(ids[start : start + 100])]
-        request: dict[str, Any] = {table: {"Keys": keys, **({"ProjectionExpression": projection} if projection else {})}}
-        while request:
-            result = client.batch_get_item(RequestItems=request)
-            found.update({item["customerId"]["S"]: from_item(item) for item in result.get("Responses", {}).get(table, [])})
-            request = result.get("UnprocessedKeys") or {}
-    return found
+    return {i: p.model_dump() for i, p in directory().profiles(ids).items()}
 
 
-def known_customers(client: Any, ids: list[str]) -> set[str]:
+def known_customers(ids: list[str]) -> set[str]:
     """The ids with a profile that was not erased (an erased customer joins no audience again)."""
-    return {i for i, p in profiles_of(client, ids, projection="customerId, erased").items() if not p.get("erased")}
+    from loyalty.customers.ports import directory
+
+    return {i for i, p in directory().profiles(ids).items() if not p.erased}
 
 
-def upload(store: DynamoCampaignStore, campaign_id: str, batch: AudienceUpload, caller: Caller, now: datetime) -> dict[str, Any]:
+def upload(store: CampaignStore, campaign_id: str, batch: AudienceUpload, caller: Caller, now: datetime) -> dict[str, Any]:
     """One batch into the campaign's list. Once the campaign is approved the list is part of what
     was approved: adding to it needs the approvers group (maker-checker covers the content too)."""
     meta = store.get(campaign_id)
@@ -103,39 +87,18 @@ def upload(store: DynamoCampaignStore, campaign_id: str, batch: AudienceUpload, 
             raise Forbidden("the campaign's author may not add to its approved audience", code="APPROVER_IS_AUTHOR")
     operator = caller.subject
     ids, invalid = parse_ids(batch.csv)
-    known = known_customers(store.client, ids)
+    known = known_customers(ids)
     imported = [i for i in ids if i in known]
     unknown = [i for i in ids if i not in known]
-    for start in range(0, len(imported), 25):
-        requests = [{"PutRequest": {"Item": to_item({**audience_key(campaign_id, i), "uploadId": batch.uploadId})}} for i in imported[start : start + 25]]
-        while requests:
-            requests = store.client.batch_write_item(RequestItems={store.table: requests}).get("UnprocessedItems", {}).get(store.table, [])
-    store.client.update_item(
-        TableName=store.table, Key=to_item(upload_key(campaign_id, batch.uploadId)),
-        UpdateExpression="ADD batches :one, imported :i, #u :u, invalid :x SET lastBatchAt = :at, uploadedBy = :by",
-        ExpressionAttributeNames={"#u": "unknown"},
-        ExpressionAttributeValues={":one": to_value(1), ":i": to_value(len(imported)), ":u": to_value(len(unknown)),
-                                   ":x": to_value(len(invalid)), ":at": to_value(iso_utc(now)), ":by": to_value(operator)})
+    store.add_members(campaign_id, batch.uploadId, imported)
+    store.count_upload(campaign_id, batch.uploadId, imported=len(imported), unknown=len(unknown), invalid=len(invalid), at=iso_utc(now),
+                       by=operator)
     return {"uploadId": batch.uploadId, "batch": {"received": len(ids) + len(invalid), "imported": len(imported), "unknown": unknown,
                                                   "invalid": invalid}, "progress": progress(store, campaign_id, batch.uploadId)}
 
 
-def progress(store: DynamoCampaignStore, campaign_id: str, upload_id: str) -> dict[str, Any]:
-    record = store.get_record(upload_key(campaign_id, upload_id))
+def progress(store: CampaignStore, campaign_id: str, upload_id: str) -> dict[str, Any]:
+    record = store.upload(campaign_id, upload_id)
     if record is None:
         raise NotFound(f"upload {upload_id} of campaign {campaign_id} does not exist", code="UPLOAD_NOT_FOUND")
     return {k: record.get(k, 0) for k in ("batches", "imported", "unknown", "invalid")} | {"lastBatchAt": record.get("lastBatchAt")}
-
-
-def is_member(store: DynamoCampaignStore, campaign_id: str, customer_id: str) -> bool:
-    return store.get_record(audience_key(campaign_id, customer_id), consistent=False) is not None
-
-
-def members_page(store: DynamoCampaignStore, campaign_id: str, size: int, cursor: dict[str, Any] | None) -> tuple[list[str], dict[str, Any] | None]:
-    request: dict[str, Any] = {"TableName": store.table, "KeyConditionExpression": "pk = :p", "Limit": size,
-                               "ExpressionAttributeValues": {":p": to_value(f"AUDIENCE#{campaign_id}")}}
-    if cursor:
-        request["ExclusiveStartKey"] = cursor
-    page = store.client.query(**request)
-    return [i["sk"]["S"] for i in page.get("Items", [])], page.get("LastEvaluatedKey")
-
