@@ -18,8 +18,8 @@ from infra.local.cloud import LocalCloud
 from loyalty.core.dynamo import from_item, to_item
 from loyalty.core.pii import keyed_hash
 from loyalty.scoring import nightly, service
-from loyalty.scoring.identities import identity_key, shares_identity
-from loyalty.scoring.store import state_key
+from loyalty.scoring.items import identity_key, state_key
+from loyalty.scoring.ports import shared_identities
 from tests.support.api import Api
 from tests.support.scoring import (
     OPERATOR,
@@ -73,6 +73,11 @@ def shared(api: Api, customer_id: str) -> int:
 def abuse(cloud: LocalCloud, customer_id: str) -> float:
     """The abuse score on the profile: what coupons' and campaigns' eligibility gate reads."""
     return float(stored_profile(cloud, customer_id)["scores"]["abuseRisk"])
+
+
+def shares_identity(customer_id: str, raw_hashes: list[str]) -> bool:
+    """Scoring's port, as campaigns asks it."""
+    return shared_identities().shares_identity(customer_id, raw_hashes)
 
 
 def scoring_item(cloud: LocalCloud, key: dict[str, str]) -> dict[str, Any] | None:
@@ -193,7 +198,7 @@ def test_the_nightly_run_recounts_the_customers_on_a_hash(cloud: LocalCloud, api
     # When the nightly run scores the first one's page
     store, now = service.default_store(), datetime.now(UTC)
     models, versions = service.active_models(store)
-    state = store.get(state_key(first))
+    state = store.state(first)
     assert state is not None
     written, _ = nightly.score_page(store, [state], models, versions, service.active_segments(store), service.bank_today(now), now)
     # Then they count nobody any more, and their abuse score is back to the one-alone score

@@ -12,11 +12,14 @@ import pytest
 from infra.local.cloud import LocalCloud
 from loyalty.core.clock import iso_utc
 from loyalty.core.config import Settings
+from loyalty.core.dynamo import to_item
 from loyalty.scoring import nightly, service
 from loyalty.scoring.defaults import DEFAULT_MODELS
-from loyalty.scoring.features import CustomerFeatures
+from loyalty.scoring.features import CustomerFeatures, FeatureState
+from loyalty.scoring.items import state_key
 from loyalty.scoring.models import RfmModel
 from loyalty.scoring.scores import rfm
+from loyalty.scoring.store import InvalidWrites, Rescoring
 from tests.support.api import Api
 from tests.support.scoring import NIGHTLY, OPERATOR, card, ingest_ok, opened, put_profile, save_model, scores_of, unique
 
@@ -58,10 +61,9 @@ def test_a_new_day_supersedes_an_unfinished_run_and_a_run_never_rescores_as_of_a
     stuck = run_progress(api)
     assert stuck["runId"] == (today - timedelta(days=2)).isoformat() and stuck["status"] == "rescoring"
     # When another invocation holds the run's lease, a resume leaves it alone
-    lease = nightly.run_key(stuck["runId"], "LEASE")
-    assert store.claim(lease, iso_utc(now + timedelta(minutes=5)), iso_utc(now))
+    assert store.claim(stuck["runId"], iso_utc(now + timedelta(minutes=5)), iso_utc(now))
     assert nightly.start_or_resume(store, None, now, lambda: 900.0)["busy"] is True
-    store.release(lease)
+    store.release(stuck["runId"])
     # When yesterday's run starts
     done = nightly.start_or_resume(store, today - timedelta(days=1), now, lambda: 900.0)
     # Then the stuck run is superseded, and yesterday's ran to the end
@@ -70,18 +72,30 @@ def test_a_new_day_supersedes_an_unfinished_run_and_a_run_never_rescores_as_of_a
     assert {c: scores_of(api, c)["features"]["asOf"] for c in customers} == before
 
 
+def rescoring_of(customer: str, **writes: Any) -> Rescoring:
+    """A first scoring of the customer (a STATE with empty features), with these writes too."""
+    at = iso_utc(datetime.now(UTC))
+    return Rescoring(customer, 0, {"features": FeatureState().model_dump_json(), "scoredAt": at}, True, "potential", [], {}, at, **writes)
+
+
 def test_a_customer_whose_writes_are_invalid_is_left_out_and_the_rest_are_written(cloud: LocalCloud) -> None:
-    # Given a page's writes for two customers, one of them refused by DynamoDB as invalid (more than a
-    # transaction may hold)
-    table = service.default_store().table
-    good, bad = unique("wg"), unique("wg")
-    valid = [{"Put": {"TableName": table, "Item": {"pk": {"S": f"CUST#{good}"}, "sk": {"S": "TEST"}}}}]
-    invalid = [{"Put": {"TableName": table, "Item": {"pk": {"S": f"CUST#{bad}"}, "sk": {"S": f"TEST#{i}"}}}} for i in range(101)]
+    # Given a page's writes for three customers: one valid; one DynamoDB refuses as invalid (it enters
+    # and leaves one segment: two operations on one item of a transaction); one with more writes than
+    # a transaction may hold
+    good, bad, big = unique("wg"), unique("wg"), unique("wg")
+    for customer in (good, bad, big):
+        put_profile(cloud, customer)
+    writes = [rescoring_of(good), rescoring_of(bad, entered=["seg-x"], left=["seg-x"]),
+              rescoring_of(big, entered=[f"seg-{i}" for i in range(101)])]
+    with pytest.raises(InvalidWrites):
+        service.default_store().commit(writes[1:2])
     # When they are written together
-    written = nightly.write_groups(service.default_store(), [valid, invalid])
-    # Then the valid one is, and the invalid one is left out rather than stopping the run
+    written = nightly.write_groups(service.default_store(), writes)
+    # Then the valid one is, and the invalid ones are left out rather than stopping the run
     assert written == 1
-    assert "Item" in cloud.clients.dynamodb.get_item(TableName=table, Key={"pk": {"S": f"CUST#{good}"}, "sk": {"S": "TEST"}})
+    stored = [customer for customer in (good, bad, big)
+              if "Item" in cloud.clients.dynamodb.get_item(TableName="scoring", Key=to_item(state_key(customer)))]
+    assert stored == [good]
 
 
 def test_a_failed_run_resumes_from_its_checkpoints(cloud: LocalCloud, api: Api, customers: list[str], monkeypatch: pytest.MonkeyPatch) -> None:

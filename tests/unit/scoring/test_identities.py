@@ -14,7 +14,7 @@ from loyalty.scoring import identities
 from loyalty.scoring.inbound import AccountOpened, LoginCompleted, ProfileChanged
 from loyalty.scoring.scores import abuse_risk
 from loyalty.scoring.segments import Facts
-from loyalty.scoring.store import DynamoScoringStore
+from loyalty.scoring.store import manager_moves
 from tests.unit.scoring.builders import features, models
 
 DEVICE, PHONE = "d" * 64, "p" * 64
@@ -137,13 +137,16 @@ def test_the_customers_already_on_a_new_hash_are_re_scored_only_while_their_sign
 
 def test_the_index_item_holds_the_keyed_hash_only() -> None:
     # Given a device hash as the bank sent it, keyed
+    from loyalty.scoring.items import IdentityItem
+
     keyed = pii.keyed_hash(DEVICE)
-    index = identities.IdentityIndex("scoring", client=None)
-    # When the index item is written
-    (op,) = index.record_ops("c-1", {keyed: "device"}, AT)
+    # When the index item is made for a customer, as the re-scoring writes it
+    item = IdentityItem.of(keyed, "c-1")
+    item.customerId, item.kind, item.firstSeenAt = "c-1", "device", AT
+    stored = item.serialize()
     # Then its key is the keyed hash and the customer, and the raw value is nowhere in it
-    assert op["Update"]["Key"] == {"pk": {"S": f"IDENT#{keyed}"}, "sk": {"S": "CUST#c-1"}}
-    assert DEVICE not in str(op)
+    assert {k: stored[k] for k in ("pk", "sk")} == {"pk": {"S": f"IDENT#{keyed}"}, "sk": {"S": "CUST#c-1"}}
+    assert DEVICE not in str(stored)
 
 
 def test_scoring_keeps_the_relationship_manager_with_the_profile_facts() -> None:
@@ -153,9 +156,8 @@ def test_scoring_keeps_the_relationship_manager_with_the_profile_facts() -> None
 
 
 def manager_ops(was: str | None, manager: str | None, value_changed: bool = False) -> list[tuple[str, str]]:
-    store = DynamoScoringStore("scoring", "customers", client=None)
-    return [(kind, body.get("Key", body.get("Item", {}))["pk"]["S"])
-            for op in store.manager_ops("c-1", was, manager, 12.5, value_changed, AT) for kind, body in op.items()]
+    leave, join = manager_moves(was, manager, value_changed)
+    return [*([("Delete", f"RM#{leave}")] if leave else []), *([("Put", f"RM#{join}")] if join else [])]
 
 
 def test_a_customer_moving_to_another_manager_leaves_the_former_s_book_in_the_same_writes() -> None:

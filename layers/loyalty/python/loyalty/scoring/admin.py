@@ -9,12 +9,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from loyalty.core.dynamo import TABLE_KEYS, checked_start, decode_cursor, encode_cursor, to_value
-from loyalty.core.errors import BusinessRuleViolation, Conflict, InvalidInput, NotFound
+from loyalty.core.dynamo import decode_cursor, encode_cursor
+from loyalty.core.errors import InvalidInput, NotFound
 from loyalty.scoring.models import AbuseModel, ChurnModel, LifecycleModel, RfmModel, ValueModel
 from loyalty.scoring.scores import ManagerRollup
 from loyalty.scoring.segments import MAX_SEGMENTS, Facts, SegmentDefinition, matches
-from loyalty.scoring.store import DynamoScoringStore
+from loyalty.scoring.store import MANAGER_SHARDS, ConfigStore
 
 MODEL_CLASSES: dict[str, type[BaseModel]] = {"rfm": RfmModel, "value": ValueModel, "lifecycle": LifecycleModel, "churn": ChurnModel, "abuse": AbuseModel}
 ESTIMATE_SAMPLE = 5000  # STATE items read for an estimate; below this the figure is exact
@@ -48,7 +48,7 @@ def parse_config(name: str, body: Any) -> BaseModel:
         raise InvalidInput("the request failed validation", code="VALIDATION_ERROR", details=details) from None
 
 
-def save_model(store: DynamoScoringStore, name: str, body: dict[str, Any], operator: str, at: str) -> dict[str, Any]:
+def save_model(store: ConfigStore, name: str, body: dict[str, Any], operator: str, at: str) -> dict[str, Any]:
     """A valid configuration becomes the next version and is in force at once (here; elsewhere within
     the cache time). An invalid one is a 400 with pydantic's details, and changes nothing."""
     from loyalty.scoring import service
@@ -60,7 +60,7 @@ def save_model(store: DynamoScoringStore, name: str, body: dict[str, Any], opera
     return model_view(store, name)
 
 
-def model_view(store: DynamoScoringStore, name: str, version: int | None = None) -> dict[str, Any]:
+def model_view(store: ConfigStore, name: str, version: int | None = None) -> dict[str, Any]:
     from loyalty.scoring import service
 
     _model_class(name)
@@ -75,12 +75,14 @@ def model_view(store: DynamoScoringStore, name: str, version: int | None = None)
             "updatedAt": found["updatedAt"]}
 
 
-def save_segment(store: DynamoScoringStore, definition: SegmentDefinition, operator: str, at: str, *, create: bool) -> dict[str, Any]:
+def save_segment(store: ConfigStore, definition: SegmentDefinition, operator: str, at: str, *, create: bool) -> dict[str, Any]:
+    """A new segment takes its id once and counts against MAX_SEGMENTS (a re-scoring writes its
+    membership changes in one transaction, so segments are limited); an update is the next version."""
     from loyalty.scoring import service
 
     body = {"definition": definition.model_dump_json(), "updatedBy": operator, "updatedAt": at}
     if create:
-        _reserve_segment(store, definition.segmentId)
+        store.reserve_segment(definition.segmentId, MAX_SEGMENTS)
         version = 1
     else:
         version = int(store.version("SEGMENT", definition.segmentId)["version"]) + 1
@@ -89,45 +91,23 @@ def save_segment(store: DynamoScoringStore, definition: SegmentDefinition, opera
     return segment_view(store.version("SEGMENT", definition.segmentId))
 
 
-def _reserve_segment(store: DynamoScoringStore, segment_id: str) -> None:
-    """A re-scoring writes its membership changes in one transaction, so segments are limited; the
-    limit is a conditional counter, and the id is taken once (both in one transaction)."""
-    try:
-        store.client.transact_write_items(TransactItems=[
-            {"Update": {"TableName": store.table, "Key": {"pk": to_value("SEGMENT-COUNT"), "sk": to_value("COUNT")},
-                        "UpdateExpression": "ADD #n :one", "ConditionExpression": "attribute_not_exists(#n) OR #n < :max",
-                        "ExpressionAttributeNames": {"#n": "count"}, "ExpressionAttributeValues": {":one": to_value(1), ":max": to_value(MAX_SEGMENTS)}}},
-            {"Put": {"TableName": store.table, "Item": {"pk": to_value("SEGMENT-ID"), "sk": to_value(segment_id)},
-                     "ConditionExpression": "attribute_not_exists(pk)"}},
-        ])
-    except Exception as error:
-        response = getattr(error, "response", None) or {}
-        if response.get("Error", {}).get("Code") != "TransactionCanceledException":
-            raise
-        reasons = response.get("CancellationReasons") or [{}]
-        if reasons[0].get("Code") == "ConditionalCheckFailed":
-            raise BusinessRuleViolation(f"at most {MAX_SEGMENTS} segments", code="SEGMENT_LIMIT_REACHED") from None
-        raise Conflict(f"segment {segment_id} already exists", code="SEGMENT_EXISTS") from None
-
-
 def segment_view(record: dict[str, Any]) -> dict[str, Any]:
     return {**json.loads(record["definition"]), "version": int(record["version"]), "updatedBy": record["updatedBy"], "updatedAt": record["updatedAt"]}
 
 
-def segments(store: DynamoScoringStore, limit: int, cursor: str | None) -> dict[str, Any]:
+def segments(store: ConfigStore, limit: int, cursor: str | None) -> dict[str, Any]:
     """The current version of each segment, by id."""
-    start = checked_start(decode_cursor(cursor), TABLE_KEYS, ("pk", "SEGMENTS"))
-    items, last = store.page_under("SEGMENTS", limit, start)
-    return {"items": [segment_view(item) for item in items], "nextCursor": encode_cursor(last)}
+    items, following = store.in_force_page("SEGMENT", limit, cursor)
+    return {"items": [segment_view(item) for item in items], "nextCursor": following}
 
 
-def members(store: DynamoScoringStore, segment_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
+def members(store: ConfigStore, segment_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
     store.version("SEGMENT", segment_id)  # 404 for a segment that does not exist
-    items, last = store.members(segment_id, limit, decode_cursor(cursor))
-    return {"items": [{"customerId": i["customerId"], "since": i["since"]} for i in items], "nextCursor": encode_cursor(last)}
+    items, following = store.members(segment_id, limit, cursor)
+    return {"items": [{"customerId": i["customerId"], "since": i["since"]} for i in items], "nextCursor": following}
 
 
-def estimate(store: DynamoScoringStore, segment_id: str) -> dict[str, Any]:
+def estimate(store: ConfigStore, segment_id: str) -> dict[str, Any]:
     """The rule applied to a sample of scored customers (the facts and scores of their last scoring).
     Customers are read bucket by bucket, and buckets are by a hash of the id, so the first ones are a
     fair sample; when every bucket fits in the sample the count is exact, otherwise it is scaled to
@@ -146,12 +126,12 @@ def estimate(store: DynamoScoringStore, segment_id: str) -> dict[str, Any]:
         if start is None:
             break
     exact = start is None
-    population = sampled if exact else int((store.get({"pk": "RUNS", "sk": "LATEST"}) or {}).get("customers", sampled))
+    population = sampled if exact else int((store.latest_run() or {}).get("customers", sampled))
     estimated = matched if exact else round(matched / sampled * max(population, sampled)) if sampled else 0
     return {"segmentId": segment_id, "version": int(saved["version"]), "sampled": sampled, "matched": matched, "exact": exact, "estimatedMembers": estimated}
 
 
-def manager_value(store: DynamoScoringStore, manager_id: str) -> dict[str, Any]:
+def manager_value(store: ConfigStore, manager_id: str) -> dict[str, Any]:
     """A relationship manager's book: their customers and the sum and mean of their value scores
     (客户贡献分值), from the index the re-scorings keep (RM#<manager>), as of each customer's last
     scoring. The engine has no register of managers: one without customers has an empty book."""
@@ -166,11 +146,10 @@ def book_view(manager_id: str, found: ManagerRollup | None) -> dict[str, Any]:
     return {"managerId": manager_id, "customers": found.customers, "totalValue": round(found.totalValue, 2), "meanValue": round(found.meanValue, 2)}
 
 
-def manager_books(store: DynamoScoringStore, limit: int, cursor: str | None) -> dict[str, Any]:
+def manager_books(store: ConfigStore, limit: int, cursor: str | None) -> dict[str, Any]:
     """Every relationship manager's book, `limit` managers a page (whole books), in the shape of
     `manager_value`. Ordered by manager id within each of the index's shards, not overall."""
     from loyalty.scoring.scores import rollup_by_manager
-    from loyalty.scoring.store import MANAGER_SHARDS
 
     position = decode_cursor(cursor) or {"shard": 0, "after": None}
     shard, after = position.get("shard"), position.get("after")

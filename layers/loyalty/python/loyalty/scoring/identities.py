@@ -12,17 +12,16 @@ Query, and "is this hash recorded for this customer" is one GetItem. The custome
 lists their keyed hashes (`identities`: keyed hash -> kind), written in the same transaction as
 the index items, so a scoring knows which hashes are new, and an erasure knows what to delete.
 
-The pure parts (what an event carries, merging, the feature) take no AWS; `IdentityIndex` is the
-DynamoDB side; `shares_identity` is for other capabilities (campaigns' member-get-member).
+This module is pure (what an event carries, merging, the feature, counting through the store's
+`others_on`): the items are `items.IdentityItem`, written in the re-scoring's transaction
+(`store_dynamo`). Other capabilities ask `loyalty.scoring.ports.shared_identities().shares_identity`
+(campaigns' member-get-member).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from functools import cache
-from typing import Any, Literal
-
-from loyalty.core.dynamo import from_item, to_item, to_value
+from typing import Any, Literal, Protocol
 
 Kind = Literal["device", "phone"]
 # Other customers counted per hash: the abuse model's signal is full long before this
@@ -38,10 +37,6 @@ NEIGHBOUR_RESCORE_LIMIT = 10
 COUNT_THREADS = 8  # the nightly run's count queries for a page, in parallel
 
 _FIELDS: tuple[tuple[str, Kind], ...] = (("deviceHash", "device"), ("phoneHash", "phone"))
-
-
-def identity_key(keyed: str, customer_id: str) -> dict[str, str]:
-    return {"pk": f"IDENT#{keyed}", "sk": f"CUST#{customer_id}"}
 
 
 # ---- pure -------------------------------------------------------------------------------------------
@@ -98,91 +93,27 @@ def neighbours_to_rescore(others_per_hash: Mapping[str, int], added: Iterable[st
     return [h for h in added if 1 <= others_per_hash.get(h, 0) <= ceiling]
 
 
-# ---- DynamoDB ---------------------------------------------------------------------------------------
+# ---- counting, on the store's identity index ------------------------------------------------------
 
 
-class IdentityIndex:
-    def __init__(self, table: str, client: Any):
-        self.table, self.client = table, client
-
+class IdentityCounts(Protocol):
     def others_on(self, keyed: str, customer_id: str) -> int:
-        """How many customers other than `customer_id` the hash is recorded for, up to SHARED_CAP.
-        The Limit bounds what is read (SHARED_CAP + 1 items: one may be the customer's own)."""
-        page = self.client.query(
-            TableName=self.table, Select="COUNT", Limit=SHARED_CAP + 1, ConsistentRead=True,
-            KeyConditionExpression="pk = :p AND begins_with(sk, :c)", FilterExpression="sk <> :me",
-            ExpressionAttributeValues={":p": to_value(f"IDENT#{keyed}"), ":c": to_value("CUST#"), ":me": to_value(f"CUST#{customer_id}")},
-        )
-        return min(int(page.get("Count", 0)), SHARED_CAP)
-
-    def others_per_hash(self, customer_id: str, keyed_hashes: Iterable[str]) -> dict[str, int]:
-        return {keyed: self.others_on(keyed, customer_id) for keyed in keyed_hashes}
-
-    def shared_accounts_of_many(self, customers: list[tuple[str, Iterable[str]]]) -> list[int]:
-        """`sharedIdentityAccounts` of each (customer, keyed hashes), the nightly page's worth: one
-        Query per hash, on a few threads (customers without hashes cost nothing)."""
-        def one(customer: tuple[str, Iterable[str]]) -> int:
-            return shared_accounts(self.others_per_hash(customer[0], customer[1]).values())
-
-        if not any(hashes for _, hashes in customers):
-            return [0] * len(customers)
-        from concurrent.futures import ThreadPoolExecutor  # here, not at import: the ingest never needs it
-
-        with ThreadPoolExecutor(max_workers=COUNT_THREADS) as pool:
-            return list(pool.map(one, customers))
-
-    def customers_on(self, keyed: str, except_customer: str, limit: int) -> list[str]:
-        """Up to `limit` customers recorded on the hash, other than `except_customer`."""
-        page = self.client.query(
-            TableName=self.table, Limit=limit + 1, ConsistentRead=True, KeyConditionExpression="pk = :p AND begins_with(sk, :c)",
-            ProjectionExpression="customerId", ExpressionAttributeValues={":p": to_value(f"IDENT#{keyed}"), ":c": to_value("CUST#")},
-        )
-        found = [from_item(i)["customerId"] for i in page.get("Items", [])]
-        return [c for c in found if c != except_customer][:limit]
-
-    def record_ops(self, customer_id: str, added: Mapping[str, str], at: str) -> list[dict[str, Any]]:
-        """Transaction items recording the customer on each new hash. An Update without a condition:
-        it cannot cancel the scoring transaction it is part of, writing it again changes nothing, and
-        `firstSeenAt` keeps the first time."""
-        return [
-            {"Update": {"TableName": self.table, "Key": to_item(identity_key(keyed, customer_id)),
-                        "UpdateExpression": "SET customerId = :c, #k = if_not_exists(#k, :k), firstSeenAt = if_not_exists(firstSeenAt, :at)",
-                        "ExpressionAttributeNames": {"#k": "kind"},
-                        "ExpressionAttributeValues": {":c": to_value(customer_id), ":k": to_value(kind), ":at": to_value(at)}}}
-            for keyed, kind in added.items()
-        ]
-
-    def retire_ops(self, customer_id: str, retired: Iterable[str]) -> list[dict[str, Any]]:
-        """Transaction items taking the customer off hashes they no longer use (a replaced phone)."""
-        return [{"Delete": {"TableName": self.table, "Key": to_item(identity_key(keyed, customer_id))}} for keyed in retired]
-
-    def is_recorded(self, keyed: str, customer_id: str) -> bool:
-        item = self.client.get_item(TableName=self.table, Key=to_item(identity_key(keyed, customer_id)), ConsistentRead=True,
-                                    ProjectionExpression="pk")
-        return "Item" in item
-
-    def items_of(self, customer_id: str, keyed_hashes: Iterable[str]) -> list[dict[str, Any]]:
-        """The customer's identity items (for a PIPL export): keyed hash, kind, first seen."""
-        found = []
-        for keyed in keyed_hashes:
-            item = self.client.get_item(TableName=self.table, Key=to_item(identity_key(keyed, customer_id)), ConsistentRead=True).get("Item")
-            if item:
-                plain = from_item(item)
-                found.append({"keyedHash": keyed, "kind": plain.get("kind"), "firstSeenAt": plain.get("firstSeenAt")})
-        return found
+        """How many customers other than `customer_id` the keyed hash is recorded for, up to SHARED_CAP."""
 
 
-@cache
-def default_index() -> IdentityIndex:
-    from loyalty.core.aws import dynamodb
-    from loyalty.core.config import get_settings
-
-    return IdentityIndex(get_settings().scoring_table, dynamodb())
+def others_per_hash(index: IdentityCounts, customer_id: str, keyed_hashes: Iterable[str]) -> dict[str, int]:
+    return {keyed: index.others_on(keyed, customer_id) for keyed in keyed_hashes}
 
 
-def shares_identity(customer_id: str, raw_hashes: Iterable[str]) -> bool:
-    """True if any of these bank-supplied device/phone hashes (as received, un-keyed) is recorded for `customer_id`."""
-    from loyalty.core.pii import keyed_hash
+def shared_accounts_of_many(index: IdentityCounts, customers: list[tuple[str, Iterable[str]]]) -> list[int]:
+    """`sharedIdentityAccounts` of each (customer, keyed hashes), the nightly page's worth: one
+    Query per hash, on a few threads (customers without hashes cost nothing)."""
+    def one(customer: tuple[str, Iterable[str]]) -> int:
+        return shared_accounts(others_per_hash(index, customer[0], customer[1]).values())
 
-    index = default_index()
-    return any(index.is_recorded(keyed_hash(raw), customer_id) for raw in dict.fromkeys(raw_hashes) if raw)
+    if not any(hashes for _, hashes in customers):
+        return [0] * len(customers)
+    from concurrent.futures import ThreadPoolExecutor  # here, not at import: the ingest never needs it
+
+    with ThreadPoolExecutor(max_workers=COUNT_THREADS) as pool:
+        return list(pool.map(one, customers))

@@ -30,57 +30,59 @@ import numpy as np
 from loyalty.core.clock import iso_utc
 from loyalty.core.config import get_settings
 from loyalty.core.observability import logger
-from loyalty.scoring import batch, features, service
+from loyalty.scoring import batch, features, identities, service
 from loyalty.scoring.assess import Outcome, outcome_of, value_segment
 from loyalty.scoring.features import FeatureState
 from loyalty.scoring.models import STAGES
 from loyalty.scoring.scores import Scores
 from loyalty.scoring.segments import Facts
-from loyalty.scoring.store import AlreadyApplied, DynamoScoringStore, StaleState, UnknownCustomer
+from loyalty.scoring.store import (
+    MAX_TRANSACTION_ITEMS,
+    AlreadyApplied,
+    InvalidWrites,
+    Rescoring,
+    RunStore,
+    ScoringStore,
+    StaleState,
+    UnknownCustomer,
+)
 
-MAX_TRANSACTION_ITEMS = 100
 MAX_LEASE_SECONDS = 900  # a Lambda's longest run
 
 
-def run_key(run_id: str, sk: str = "RUN") -> dict[str, str]:
-    return {"pk": f"RUN#{run_id}", "sk": sk}
-
-
-def start_or_resume(store: DynamoScoringStore, run_date: date | None, now: datetime, time_left: Callable[[], float]) -> dict[str, Any]:
+def start_or_resume(store: ScoringStore, run_date: date | None, now: datetime, time_left: Callable[[], float]) -> dict[str, Any]:
     """Starts the run of `run_date` (None: only resume an unfinished one), then works until it is done
     or `time_left()` (seconds) runs low. The progress record."""
-    latest = store.get({"pk": "RUNS", "sk": "LATEST"})
-    run = store.get(run_key(latest["runId"])) if latest else None
+    latest = store.latest_run()
+    run = store.run(latest["runId"]) if latest else None
     if run_date is not None and (run is None or run["runId"] < run_date.isoformat()):
         if run is not None and run["status"] != "done":
             logger.warning("scoring run superseded before it finished", extra={"runId": run["runId"], "by": run_date.isoformat()})
-            store.put({**run, "status": "superseded", "supersededBy": run_date.isoformat(), "finishedAt": iso_utc(now)})
+            store.put_run({**run, "status": "superseded", "supersededBy": run_date.isoformat(), "finishedAt": iso_utc(now)})
         segments = get_settings().scoring_scan_segments
-        run = {**run_key(run_date.isoformat()), "runId": run_date.isoformat(), "asOf": run_date.isoformat(), "status": "cuts",
-               "totalSegments": segments, "startedAt": iso_utc(now)}
-        store.put(run)
-        store.put({"pk": "RUNS", "sk": "LATEST", "runId": run["runId"], "customers": int((latest or {}).get("customers", 0))})
+        run = {"runId": run_date.isoformat(), "asOf": run_date.isoformat(), "status": "cuts", "totalSegments": segments, "startedAt": iso_utc(now)}
+        store.put_run(run)
+        store.put_latest_run(run["runId"], int((latest or {}).get("customers", 0)))
     if run is None or run["status"] in ("done", "superseded"):
         return progress(store, run["runId"]) if run else {"status": "none"}
-    lease = run_key(run["runId"], "LEASE")
     until = now + timedelta(seconds=min(time_left(), MAX_LEASE_SECONDS))
-    if not store.claim(lease, iso_utc(until), iso_utc(now)):
+    if not store.claim(run["runId"], iso_utc(until), iso_utc(now)):
         return {**progress(store, run["runId"]), "busy": True}  # another invocation is on it
     try:
         if run["status"] == "cuts":
             run = cut_points(store, run, now)
         rescore_all(store, run, now, time_left)
     finally:
-        store.release(lease)
+        store.release(run["runId"])
     return progress(store, run["runId"])
 
 
-def _parallel(store: DynamoScoringStore, run: dict[str, Any], work: Callable[[int], Any]) -> list[Any]:
+def _parallel(store: ScoringStore, run: dict[str, Any], work: Callable[[int], Any]) -> list[Any]:
     with ThreadPoolExecutor(max_workers=int(run["totalSegments"])) as pool:
         return list(pool.map(work, range(int(run["totalSegments"]))))
 
 
-def cut_points(store: DynamoScoringStore, run: dict[str, Any], now: datetime) -> dict[str, Any]:
+def cut_points(store: ScoringStore, run: dict[str, Any], now: datetime) -> dict[str, Any]:
     models, _ = service.active_models(store)
     days, as_of = models.rfm.windowDays, date.fromisoformat(run["asOf"])
     page_size = get_settings().scoring_page_size
@@ -109,23 +111,22 @@ def cut_points(store: DynamoScoringStore, run: dict[str, Any], now: datetime) ->
         if saved["config"] != json.loads(rfm.model_dump_json()):
             saved = admin.save_model(store, "rfm", rfm.model_dump(), f"nightly:{run['runId']}", iso_utc(now))
         run.update({"rfmVersion": saved["version"], "cutPoints": json.dumps(saved["config"])})
-    store.put(run)
-    store.put({"pk": "RUNS", "sk": "LATEST", "runId": run["runId"], "customers": len(rows)})
+    store.put_run(run)
+    store.put_latest_run(run["runId"], len(rows))
     return run
 
 
-def rescore_all(store: DynamoScoringStore, run: dict[str, Any], now: datetime, time_left: Callable[[], float]) -> None:
+def rescore_all(store: ScoringStore, run: dict[str, Any], now: datetime, time_left: Callable[[], float]) -> None:
     def work(segment: int) -> bool:
         return rescore_segment(store, run, segment, now, time_left)
 
     if all(_parallel(store, run, work)):
-        store.put({**run, "status": "done", "finishedAt": iso_utc(now)})
+        store.put_run({**run, "status": "done", "finishedAt": iso_utc(now)})
 
 
-def rescore_segment(store: DynamoScoringStore, run: dict[str, Any], segment: int, now: datetime, time_left: Callable[[], float]) -> bool:
+def rescore_segment(store: ScoringStore, run: dict[str, Any], segment: int, now: datetime, time_left: Callable[[], float]) -> bool:
     """True once the segment is done; False when time ran low (the checkpoint says where to go on)."""
-    checkpoint = store.get(run_key(run["runId"], f"SCAN#{segment}")) or {
-        **run_key(run["runId"], f"SCAN#{segment}"), "segment": segment, "done": False, "scanned": 0, "written": 0, "skipped": 0}
+    checkpoint = store.checkpoint(run["runId"], segment) or {"segment": segment, "done": False, "scanned": 0, "written": 0, "skipped": 0}
     models, versions = service.active_models(store)
     segments = service.active_segments(store)
     as_of = date.fromisoformat(run["asOf"])
@@ -140,33 +141,33 @@ def rescore_segment(store: DynamoScoringStore, run: dict[str, Any], segment: int
                            "unchanged": checkpoint.get("unchanged", 0) + unchanged_,
                            "skipped": checkpoint["skipped"] + len(page) - written - unchanged_,
                            "lastKey": json.dumps(last) if last else None, "done": last is None})
-        store.put(checkpoint)
+        store.put_checkpoint(run["runId"], checkpoint)
     return True
 
 
-def score_page(store: DynamoScoringStore, page: list[dict[str, Any]], models: Any, versions: dict[str, int], segments: list[Any],
+def score_page(store: ScoringStore, page: list[dict[str, Any]], models: Any, versions: dict[str, int], segments: list[Any],
                as_of: date, now: datetime) -> tuple[int, int]:
     if not page:
         return 0, 0
     profiles = store.profiles([r["customerId"] for r in page])
-    known = [r for r in page if r["customerId"] in profiles and not profiles[r["customerId"]].get("erased")]
+    known = [r for r in page if r["customerId"] in profiles and not profiles[r["customerId"]].erased]
     states = [FeatureState.model_validate_json(r["features"]) for r in known]
-    facts = [Facts.of_profile(profiles[r["customerId"]]) for r in known]
+    facts = [Facts.of_profile(service.facts_of(profiles[r["customerId"]])) for r in known]
     # Every customer's shared-identity count is taken again: others joined or left (erasure) their
     # hashes since. One Query per hash, for the customers who have any.
-    shared = service.identity_index(store).shared_accounts_of_many([(r["customerId"], list(r.get("identities") or {})) for r in known])
+    shared = identities.shared_accounts_of_many(store, [(r["customerId"], list(r.get("identities") or {})) for r in known])
     rows = [features.snapshot(s, max(as_of, s.latestDay or as_of), shared[i]) for i, s in enumerate(states)]
     names = list(models.value.segments)
     codes = np.array([names.index(value_segment(models.value, f)) for f in facts], dtype=np.int64)
     scored = batch.score_batch(batch.columns_of(rows), codes, names, models) if rows else None
-    groups: list[list[dict[str, Any]]] = []
+    groups: list[Rescoring] = []
     for i, record in enumerate(known):
         assert scored is not None
         outcome: Outcome = outcome_of(_row(scored, i), facts[i], segments)
         if unchanged(record, outcome, facts[i], shared[i]) or str(record.get("asOf") or "") > as_of.isoformat():
             continue  # nothing to write; or an event scored them as of a later day than this run's
         sets = {"asOf": max(as_of, states[i].latestDay or as_of).isoformat(), "sharedAccounts": shared[i]}
-        groups.append(service.rescore_items(store, record["customerId"], record, outcome, facts[i], versions, now, "nightly", sets))
+        groups.append(service.rescoring(record["customerId"], record, outcome, facts[i], versions, now, "nightly", sets))
     return write_groups(store, groups), len(known) - len(groups)
 
 
@@ -188,22 +189,22 @@ def _row(b: batch.BatchScores, i: int) -> Scores:
                   abuseGated=bool(b.abuseGated[i]))
 
 
-def write_groups(store: DynamoScoringStore, groups: list[list[dict[str, Any]]]) -> int:
+def write_groups(store: ScoringStore, groups: list[Rescoring]) -> int:
     """Whole customers per transaction (≤ 100 items). A customer refused (changed meanwhile, or the
     profile gone) is left out and the rest of its transaction written again. The number written."""
     written, size = 0, 0
-    chunk: list[list[dict[str, Any]]] = []
-    for group in [*groups, []]:
-        if chunk and (not group or size + len(group) > MAX_TRANSACTION_ITEMS):
+    chunk: list[Rescoring] = []
+    for group in [*groups, None]:
+        if chunk and (group is None or size + group.items > MAX_TRANSACTION_ITEMS):
             written += _commit_dropping_refused(store, chunk)
             chunk, size = [], 0
-        if group:
+        if group is not None:
             chunk.append(group)
-            size += len(group)
+            size += group.items
     return written
 
 
-def _commit_dropping_refused(store: DynamoScoringStore, chunk: list[list[dict[str, Any]]]) -> int:
+def _commit_dropping_refused(store: ScoringStore, chunk: list[Rescoring]) -> int:
     try:
         store.commit(chunk)
         return len(chunk)
@@ -212,28 +213,22 @@ def _commit_dropping_refused(store: DynamoScoringStore, chunk: list[list[dict[st
         if len(chunk) == 1:
             return 0
         return sum(_commit_dropping_refused(store, [group]) for group in chunk)
-    except Exception as error:
-        if (getattr(error, "response", None) or {}).get("Error", {}).get("Code") != "ValidationException":
-            raise  # the table or the network: the run stops, and resumes from its checkpoint
+    except InvalidWrites:
+        # Not the table or the network (those stop the run, which resumes from its checkpoint).
         if len(chunk) > 1:
             return sum(_commit_dropping_refused(store, [group]) for group in chunk)
         logger.exception("nightly re-scoring of a customer refused as invalid; left for the next run",
-                         extra={"customerId": _customer_of(chunk[0])})
+                         extra={"customerId": chunk[0].customer_id})
         return 0
 
 
-def _customer_of(group: list[dict[str, Any]]) -> str:
-    operation = next(iter(group[0].values()))
-    return str((operation.get("Key") or operation.get("Item"))["pk"]["S"]).removeprefix("CUST#")
-
-
-def progress(store: DynamoScoringStore, run_id: str) -> dict[str, Any]:
-    run = store.get(run_key(run_id))
+def progress(store: RunStore, run_id: str) -> dict[str, Any]:
+    run = store.run(run_id)
     if run is None:
         from loyalty.core.errors import NotFound
 
         raise NotFound(f"no scoring run {run_id}", code="RUN_NOT_FOUND")
-    scans = [i for i in store.under(f"RUN#{run_id}") if i["sk"].startswith("SCAN#")]
+    scans = store.checkpoints(run_id)
     processed = sum(int(s["scanned"]) for s in scans)
     customers = int(run.get("customers", 0))
     return {"runId": run_id, "status": run["status"], "asOf": run["asOf"], "startedAt": run["startedAt"], "finishedAt": run.get("finishedAt"),
@@ -253,10 +248,10 @@ def log_progress(result: dict[str, Any]) -> None:
 
 
 
-def progress_of(store: DynamoScoringStore, run_id: str) -> dict[str, Any]:
+def progress_of(store: RunStore, run_id: str) -> dict[str, Any]:
     """A run's progress; `latest` names the newest run."""
     if run_id == "latest":
-        latest = store.get({"pk": "RUNS", "sk": "LATEST"})
+        latest = store.latest_run()
         if latest is None:
             from loyalty.core.errors import NotFound
 

@@ -2,9 +2,12 @@
 
 Each event is applied by reading the customer's state, applying it with the pure feature logic,
 scoring with the models in force, and writing everything in one transaction conditioned on the
-version read, on the event's marker not existing and on the profile existing (see store.py).
+version read, on the event's marker not existing and on the profile existing (`store.Rescoring`).
 An event carrying device or phone hashes also records them in the identity index (identities.py),
 in the same transaction, and counts the other customers on them (`sharedIdentityAccounts`).
+
+The use cases are typed to the store's ports (`store.StateStore`, ...): the unit tests run them on
+in-memory stores, the functions on `store_dynamo.DynamoScoringStore`.
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ import time
 from collections.abc import Mapping
 from datetime import date, datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from loyalty.core import pii
+from loyalty.core import config_cache, pii
 from loyalty.core.clock import business_date, iso_utc
 from loyalty.core.config import get_settings
 from loyalty.core.errors import Conflict, InvalidInput, NotFound
@@ -29,40 +32,41 @@ from loyalty.scoring.defaults import DEFAULT_MODELS
 from loyalty.scoring.features import FeatureState
 from loyalty.scoring.models import ScoringModels
 from loyalty.scoring.segments import Facts, SegmentDefinition
-from loyalty.scoring.store import AlreadyApplied, DynamoScoringStore, StaleState, UnknownCustomer, state_key
+from loyalty.scoring.store import (
+    AlreadyApplied,
+    ConfigStore,
+    Rescoring,
+    StaleState,
+    StateStore,
+    UnknownCustomer,
+    manager_moves,
+)
+
+if TYPE_CHECKING:
+    from loyalty.customers.model import CustomerProfile
+    from loyalty.scoring.store_dynamo import DynamoScoringStore
 
 MAX_ATTEMPTS = 8
+# Models and segments change rarely and are read on every event: kept in memory for
+# RULES_CACHE_SECONDS (this instance forgets at once when it saves a version).
+_CONFIG_KEYS = (("scoring", "models"), ("scoring", "segments"))
 
 
 @cache
 def default_store() -> DynamoScoringStore:
-    from loyalty.core.aws import dynamodb
+    from loyalty.scoring.store_dynamo import DynamoScoringStore
 
-    settings = get_settings()
-    return DynamoScoringStore(settings.scoring_table, settings.customers_table, dynamodb())
-
-
-# Models and segments change rarely and are read on every event: kept in memory for
-# RULES_CACHE_SECONDS (this instance forgets at once when it saves a version).
-_cache: dict[tuple[str, str], tuple[float, Any]] = {}
-
-
-def _cached(store: DynamoScoringStore, name: str, load: Any) -> Any:
-    hit = _cache.get((store.table, name))
-    if hit and time.monotonic() - hit[0] < get_settings().rules_cache_seconds:
-        return hit[1]
-    value = load()
-    _cache[(store.table, name)] = (time.monotonic(), value)
-    return value
+    return DynamoScoringStore()
 
 
 def forget_cached_config() -> None:
-    _cache.clear()
+    for key in _CONFIG_KEYS:
+        config_cache.forget(key)
 
 
-def model_pointers(store: DynamoScoringStore) -> dict[str, dict[str, Any]]:
+def model_pointers(store: StateStore | ConfigStore) -> dict[str, dict[str, Any]]:
     """Per model, the version in force: {version, config, updatedBy, updatedAt}; version 0 is the default."""
-    saved = {item["sk"]: item for item in store.under("MODELS")}
+    saved = {item["sk"]: item for item in store.in_force("MODEL")}
     return {
         name: {"version": int(saved[name]["version"]), "config": json.loads(saved[name]["config"]),
                "updatedBy": saved[name]["updatedBy"], "updatedAt": saved[name]["updatedAt"]}
@@ -71,26 +75,26 @@ def model_pointers(store: DynamoScoringStore) -> dict[str, dict[str, Any]]:
     }
 
 
-def active_models(store: DynamoScoringStore) -> tuple[ScoringModels, dict[str, int]]:
+def active_models(store: StateStore) -> tuple[ScoringModels, dict[str, int]]:
     def load() -> tuple[ScoringModels, dict[str, int]]:
         pointers = model_pointers(store)
         return models_of({n: p["config"] for n, p in pointers.items()}), {n: p["version"] for n, p in pointers.items()}
 
-    return _cached(store, "models", load)  # type: ignore[no-any-return]
+    return config_cache.cached(_CONFIG_KEYS[0], get_settings().rules_cache_seconds, load)
 
 
-def active_segments(store: DynamoScoringStore) -> list[SegmentDefinition]:
+def active_segments(store: StateStore) -> list[SegmentDefinition]:
     def load() -> list[SegmentDefinition]:
-        return [SegmentDefinition.model_validate_json(item["definition"]) for item in store.under("SEGMENTS")]
+        return [SegmentDefinition.model_validate_json(item["definition"]) for item in store.in_force("SEGMENT")]
 
-    return _cached(store, "segments", load)  # type: ignore[no-any-return]
+    return config_cache.cached(_CONFIG_KEYS[1], get_settings().rules_cache_seconds, load)
 
 
 def bank_today(now: datetime) -> date:
     return business_date(now, get_settings().bank_zone)
 
 
-def assess(state: FeatureState, profile: dict[str, Any], models: ScoringModels, segments: list[SegmentDefinition], today: date,
+def assess(state: FeatureState, profile: Mapping[str, Any], models: ScoringModels, segments: list[SegmentDefinition], today: date,
            shared_identity_accounts: int = 0) -> tuple[Outcome, Facts, date]:
     """Scores as of today, or as of the newest bucket when an event is dated after today (clock skew)."""
     as_of = max(today, state.latestDay or today)
@@ -99,32 +103,30 @@ def assess(state: FeatureState, profile: dict[str, Any], models: ScoringModels, 
     return outcome_of(found, facts, segments), facts, as_of
 
 
-def rescore_items(
-    store: DynamoScoringStore, customer_id: str, before: dict[str, Any], outcome: Outcome, facts: Facts, versions: dict[str, int],
-    now: datetime, cause: str, state_sets: dict[str, Any],
-) -> list[dict[str, Any]]:
-    """The writes of one re-scoring: state (`state_sets` decides Put with features, or Update of
-    scores), profile, membership changes, the relationship-manager index, and the events they announce."""
+def rescoring(
+    customer_id: str, before: Mapping[str, Any], outcome: Outcome, facts: Facts, versions: dict[str, int], now: datetime, cause: str,
+    state_sets: dict[str, Any],
+) -> Rescoring:
+    """The writes of one re-scoring: the state (`state_sets` with the features: the whole STATE; else
+    only the scores), the profile, membership changes, the relationship-manager index, and the events
+    they announce."""
     at = iso_utc(now)
-    was_manager = (before.get("facts") or {}).get("relationshipManagerId")
     value_before = (before.get("scores") or {}).get("value")
-    value_changed = value_before is None or float(value_before) != float(outcome.scores["value"])
+    value = float(outcome.scores["value"])
+    leave, join = manager_moves((before.get("facts") or {}).get("relationshipManagerId"), facts.relationshipManagerId,
+                                value_before is None or float(value_before) != value)
     record = {"scores": outcome.scores, "stage": outcome.stage, "gated": outcome.gated, "segments": outcome.segments,
               "modelVersions": versions, "facts": {k: v for k, v in facts.as_record().items() if v is not None}, "scoredAt": at, **state_sets}
-    version = int(before.get("version", 0))
     was = set(before.get("segments") or [])
     events = [PendingEvent(SOURCE, kind, detail) for kind, detail in events_for(customer_id, before or None, outcome, versions, cause)]
-    state = store.state_put(customer_id, record, version) if "features" in state_sets else store.state_update(customer_id, record, version)
-    return [
-        state,
-        store.profile_update(customer_id, outcome.stage, outcome.segments, outcome.scores, at),
-        *store.membership_ops(customer_id, sorted(set(outcome.segments) - was), sorted(was - set(outcome.segments)), at),
-        *store.manager_ops(customer_id, was_manager, facts.relationshipManagerId, float(outcome.scores["value"]), value_changed, at),
-        *store.outbox(events),
-    ]
+    return Rescoring(
+        customer_id, int(before.get("version", 0)), record, "features" in state_sets, outcome.stage, outcome.segments, outcome.scores, at,
+        entered=sorted(set(outcome.segments) - was), left=sorted(was - set(outcome.segments)), leave_manager=leave, join_manager=join,
+        value=value, events=events,
+    )
 
 
-def ingest(store: DynamoScoringStore, detail_type: str, detail: inbound.Inbound, event_id: str, sent_at: datetime | None, now: datetime) -> bool:
+def ingest(store: StateStore, detail_type: str, detail: inbound.Inbound, event_id: str, sent_at: datetime | None, now: datetime) -> bool:
     """Applies one event to its customer's features and re-scores them; False when it was applied before.
     An event for a customer without a profile raises NotFound: SQS retries it (the profile may be on
     its way), and after the queue's receives it waits in the DLQ. It is never dropped."""
@@ -139,26 +141,26 @@ def ingest(store: DynamoScoringStore, detail_type: str, detail: inbound.Inbound,
     segments = active_segments(store)
     # Keyed at once: the hashes as received live only in this function's memory.
     seen = {pii.keyed_hash(raw): kind for raw, kind in identities.carried(detail).items()}
-    index = identity_index(store)
     for attempt in range(MAX_ATTEMPTS):
-        before = store.get(state_key(customer)) or {}
+        before = store.state(customer) or {}
         state = FeatureState.model_validate_json(before["features"]) if before else FeatureState()
         for event in found:
             state = features.apply(state, event)
-        profile = store.profile(customer)
-        if profile is None:
+        found_profile = store.profile(customer)
+        if found_profile is None:
             raise NotFound(f"customer {customer} has no profile yet; the event is retried until it arrives", code="CUSTOMER_NOT_FOUND")
-        if profile.get("erased"):
+        if found_profile.erased:
             logger.info("scoring event for an erased customer dropped", extra={"event_id": event_id})
             return False  # erased (loyalty.privacy): nothing is derived about them again
+        profile = facts_of(found_profile)
         if not caught_up(detail_type, detail, profile):
             raise Conflict(f"the profile does not show {detail_type} yet; retried", code="PROFILE_NOT_CAUGHT_UP")
         known, seen_now, retired, phone_as_of = current_identities(detail_type, detail, before, seen)
         known, added = identities.merge(known, seen_now)
         # Counted again only when the event is about identities (a login, an account opening, a
         # profile): other events reuse what the last scoring counted, and the nightly run recounts.
-        others = index.others_per_hash(customer, known) if seen else {}
-        left = index.others_per_hash(customer, retired)
+        others = identities.others_per_hash(store, customer, known) if seen else {}
+        left = identities.others_per_hash(store, customer, retired)
         shared = identities.shared_accounts(others.values()) if seen else int(before.get("sharedAccounts", 0))
         outcome, facts, as_of = assess(state, profile, models, segments, bank_today(now), shared)
         sets: dict[str, Any] = {"features": state.model_dump_json(), "asOf": as_of.isoformat(), "sharedAccounts": shared}
@@ -166,11 +168,10 @@ def ingest(store: DynamoScoringStore, detail_type: str, detail: inbound.Inbound,
             sets["identities"] = known
         if phone_as_of:
             sets["phoneAsOf"] = phone_as_of
-        items = [store.marker_put(customer, event_id, int(now.timestamp())),
-                 *rescore_items(store, customer, before, outcome, facts, versions, now, "event", sets),
-                 *index.record_ops(customer, added, iso_utc(now)), *index.retire_ops(customer, retired)]
+        writes = dataclasses.replace(rescoring(customer, before, outcome, facts, versions, now, "event", sets),
+                                     marker=(event_id, int(now.timestamp())), identities_added=added, identities_retired=retired)
         try:
-            store.commit([items])
+            store.commit([writes])
         except AlreadyApplied:
             logger.info("scoring event already applied", extra={"event_id": event_id})
             return False
@@ -186,12 +187,17 @@ def ingest(store: DynamoScoringStore, detail_type: str, detail: inbound.Inbound,
         hashes = {h: others[h] for h in identities.neighbours_to_rescore(others, added, full)}
         hashes.update({h: left[h] for h in identities.neighbours_to_rescore(left, retired, full)})
         if hashes:
-            rescore_neighbours(store, index, customer, hashes, now)
+            rescore_neighbours(store, customer, hashes, now)
         return True
     raise Conflict("the customer's scores are busy; retry", code="SCORING_CONTENDED")
 
 
-def current_identities(detail_type: str, detail: inbound.Inbound, before: dict[str, Any], seen: Mapping[str, str]
+def facts_of(profile: CustomerProfile) -> dict[str, Any]:
+    """The profile as the rules and `caught_up` read it (by attribute name)."""
+    return profile.model_dump()
+
+
+def current_identities(detail_type: str, detail: inbound.Inbound, before: Mapping[str, Any], seen: Mapping[str, str]
                        ) -> tuple[dict[str, str], dict[str, str], list[str], str | None]:
     """(known hashes, the event's hashes to add, phones retired, phone as of): a profile snapshot
     replaces the customer's phone (`identities.replace_phone`); other events only add."""
@@ -201,24 +207,19 @@ def current_identities(detail_type: str, detail: inbound.Inbound, before: dict[s
     return identities.replace_phone(known, seen, iso_utc(detail.changedAt), phone_as_of)  # type: ignore[attr-defined]
 
 
-def identity_index(store: DynamoScoringStore) -> identities.IdentityIndex:
-    return identities.IdentityIndex(store.table, store.client)
-
-
-def rescore_neighbours(store: DynamoScoringStore, index: identities.IdentityIndex, customer_id: str, others: dict[str, int],
-                       now: datetime) -> None:
+def rescore_neighbours(store: StateStore, customer_id: str, others: dict[str, int], now: datetime) -> None:
     """Re-scores the customers on these hashes (keyed hash -> how many there are) other than
     `customer_id`. Best effort: the event that caused it is already committed (a failure here cannot
     be retried through it: its marker exists), and the nightly run recounts every customer anyway."""
     try:
-        neighbours = dict.fromkeys(n for keyed, count in others.items() for n in index.customers_on(keyed, customer_id, count))
+        neighbours = dict.fromkeys(n for keyed, count in others.items() for n in store.customers_on(keyed, customer_id, count))
         for neighbour in neighbours:
-            rescore_identity(store, index, neighbour, now)
+            rescore_identity(store, neighbour, now)
     except Exception:
         logger.warning("re-scoring the customers sharing an identity failed; the nightly run will", exc_info=True)
 
 
-def rescore_identity(store: DynamoScoringStore, index: identities.IdentityIndex, customer_id: str, now: datetime) -> bool:
+def rescore_identity(store: StateStore, customer_id: str, now: datetime) -> bool:
     """Re-scores a customer with their shared-identity count taken again (their features unchanged),
     as the nightly run would; True when something was written."""
     from loyalty.scoring.nightly import unchanged
@@ -226,18 +227,18 @@ def rescore_identity(store: DynamoScoringStore, index: identities.IdentityIndex,
     models, versions = active_models(store)
     segments = active_segments(store)
     for _ in range(3):
-        before = store.get(state_key(customer_id))
-        profile = store.profile(customer_id)
-        if before is None or profile is None or profile.get("erased"):
+        before = store.state(customer_id)
+        found_profile = store.profile(customer_id)
+        if before is None or found_profile is None or found_profile.erased:
             return False
         state = FeatureState.model_validate_json(before["features"])
-        shared = identities.shared_accounts(index.others_per_hash(customer_id, before.get("identities") or {}).values())
-        outcome, facts, as_of = assess(state, profile, models, segments, bank_today(now), shared)
+        shared = identities.shared_accounts(identities.others_per_hash(store, customer_id, before.get("identities") or {}).values())
+        outcome, facts, as_of = assess(state, facts_of(found_profile), models, segments, bank_today(now), shared)
         if unchanged(before, outcome, facts, shared):
             return False
         sets = {"asOf": as_of.isoformat(), "sharedAccounts": shared}
         try:
-            store.commit([rescore_items(store, customer_id, before, outcome, facts, versions, now, "event", sets)])
+            store.commit([rescoring(customer_id, before, outcome, facts, versions, now, "event", sets)])
             return True
         except (UnknownCustomer, AlreadyApplied):
             return False
@@ -250,7 +251,7 @@ def rescore_identity(store: DynamoScoringStore, index: identities.IdentityIndex,
 _STORED_AS_OF = {"CustomerProfileChanged": "changedAt", "TierChanged": "tierChangedAt", "CustomerTagsChanged": "operatorTagsChangedAt"}
 
 
-def caught_up(detail_type: str, detail: inbound.Inbound, profile: dict[str, Any]) -> bool:
+def caught_up(detail_type: str, detail: inbound.Inbound, profile: Mapping[str, Any]) -> bool:
     """A profile, tier or tag change re-scores the customer only once the profile shows it (or
     something newer): a profile or tier change reaches customers-ingest through its own queue, maybe
     after it reaches here."""
@@ -261,10 +262,10 @@ def caught_up(detail_type: str, detail: inbound.Inbound, profile: dict[str, Any]
     return stored is not None and stored >= changed
 
 
-def customer_scores(store: DynamoScoringStore, customer_id: str, now: datetime) -> dict[str, Any]:
+def customer_scores(store: StateStore, customer_id: str, now: datetime) -> dict[str, Any]:
     """What an operator sees: the stored scores, stage, segments and model versions, and the features
     as of today."""
-    record = store.get(state_key(customer_id))
+    record = store.state(customer_id)
     if record is None:
         raise NotFound(f"customer {customer_id} has not been scored", code="SCORES_NOT_FOUND")
     state = FeatureState.model_validate_json(record["features"])

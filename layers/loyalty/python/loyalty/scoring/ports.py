@@ -1,0 +1,48 @@
+"""What other capabilities may ask of scoring: the only way they reach the scoring table. (Scores,
+stage and segments are on the customer profile, `loyalty.customers.ports`; privacy's part is `privacy()`
+below.)"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cache
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from loyalty.scoring.privacy import ScoringPrivacy
+
+
+class SharedIdentities(Protocol):
+    def shares_identity(self, customer_id: str, raw_hashes: Iterable[str]) -> bool:
+        """True if any of these bank-supplied device or phone hashes (as received, un-keyed) is
+        recorded for the customer: one GetItem per distinct hash. The caller needs the PII key
+        (`pii_key` in the topology) and read access to the scoring table."""
+
+
+class DynamoSharedIdentities:
+    def shares_identity(self, customer_id: str, raw_hashes: Iterable[str]) -> bool:
+        from loyalty.core.pii import keyed_hash
+
+        return any(_recorded(keyed_hash(raw), customer_id) for raw in dict.fromkeys(raw_hashes) if raw)
+
+
+def _recorded(keyed: str, customer_id: str) -> bool:
+    from loyalty.scoring.items import IdentityItem, customer_pk
+
+    try:
+        IdentityItem.get(f"IDENT#{keyed}", customer_pk(customer_id), consistent_read=True, attributes_to_get=["pk"])
+        return True
+    except IdentityItem.DoesNotExist:
+        return False
+
+
+@cache
+def shared_identities() -> SharedIdentities:
+    return DynamoSharedIdentities()
+
+
+def privacy() -> ScoringPrivacy:
+    """Scoring's part of PIPL export and erasure (`loyalty.scoring.privacy`)."""
+    from loyalty.scoring.privacy import privacy as scoring_privacy
+
+    return scoring_privacy()
