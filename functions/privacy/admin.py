@@ -19,7 +19,7 @@ def export(customerId: CustomerIdPath) -> CustomerExport:
     entry, redemption and risk hold, the wallet, what campaigns hold, the scoring state, the device and
     phone identities scoring recorded (keyed hashes), and the operator actions on their profile. 404
     when the engine holds nothing on them."""
-    return CustomerExport.model_validate(service.export(service.default_store(), customerId, utc_now()))
+    return CustomerExport.model_validate(service.export(service.default_holders(), customerId, utc_now()))
 
 
 @routes.post("/v1/admin/customers/{customerId}/erase", summary="Erase a customer (PIPL)", operation_id="eraseCustomer",
@@ -29,7 +29,7 @@ def erase(customerId: CustomerIdPath, key: IdempotencyKey) -> ErasureReceipt:
     can overwrite, the scoring state and campaigns' records of their behaviour are deleted, and the
     points account is marked erased (nothing more is earned). The points ledger, coupons, campaign
     grants and the audit log stay, under the customer id. Running it again is safe."""
-    return ErasureReceipt.model_validate(service.erase(service.default_store(), customerId, utc_now()))
+    return ErasureReceipt.model_validate(service.erase(service.default_holders(), customerId, utc_now()))
 
 
 handler = serve(routes)

@@ -163,3 +163,8 @@ def query(by: str, value: str, limit: int, cursor: dict[str, Any] | None) -> tup
                            last_evaluated_key=checked_start(cursor, names, (names[-2], partition)))
     items = [entry.view() for _, entry in zip(range(limit), results, strict=False)]
     return items, results.last_evaluated_key
+
+
+def about(resource: str) -> list[dict[str, Any]]:
+    """Every entry on one resource, oldest first (a PIPL export's operator actions)."""
+    return [entry.view() for entry in AuditEntry.query(f"RES#{resource}", consistent_read=True)]

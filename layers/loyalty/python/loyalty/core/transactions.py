@@ -71,8 +71,11 @@ class Transaction:
         self._labels["Put"].append(label)
 
     def update(self, label: str, item: Model, actions: list[Action], condition: Condition | None = None,
-               *, return_old: bool = False) -> None:
-        self._write.update(item, actions, condition=condition, return_values="ALL_OLD" if return_old else None)
+               *, return_old: bool = False, add_version_condition: bool = True) -> None:
+        """`add_version_condition=False`: a model's VersionAttribute still moves up by one, but the
+        write is not conditioned on the version the model holds (a counter beside a versioned item)."""
+        self._write.update(item, actions, condition=condition, return_values="ALL_OLD" if return_old else None,
+                           add_version_condition=add_version_condition)
         self._labels["Update"].append(label)
 
     def delete(self, label: str, item: Model, condition: Condition | None = None) -> None:

@@ -42,6 +42,7 @@ class CustomerItem(ItemModel):
     scores = MapAttribute(null=True)  # type: ignore[var-annotated]  # raw: score name to number
     scoredAt = UnicodeAttribute(null=True)
     erased = BooleanAttribute(null=True)
+    erasedAt = UnicodeAttribute(null=True)
 
     def plain(self) -> dict[str, Any]:
         """The item as plain values, for the domain's `CustomerProfile`. PynamoDB reads numbers as

@@ -7,6 +7,7 @@ conditions stay here.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from functools import cache
 from typing import Any, Protocol
 
@@ -82,3 +83,19 @@ class DynamoCustomerDirectory:
 @cache
 def directory() -> CustomerDirectory:
     return DynamoCustomerDirectory()
+
+
+class CustomersPrivacy(Protocol):
+    def export(self, customer_id: str) -> dict[str, Any] | None:
+        """The profile as stored; None if core banking never sent one."""
+
+    def erase(self, customer_id: str, now: datetime) -> list[str] | None:
+        """Replaces the profile with a tombstone no later profile event can overwrite; the names of
+        the personal fields removed. None (nothing written) when there is no profile."""
+
+
+@cache
+def privacy() -> CustomersPrivacy:
+    from loyalty.customers.privacy import DynamoCustomersPrivacy
+
+    return DynamoCustomersPrivacy()
