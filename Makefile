@@ -31,9 +31,11 @@ run: $(STAMP)  ## the whole system on 127.0.0.1:3000 (API) and :4566 (AWS emulat
 
 test: lint unit integration infra contract e2e  ## every suite, as CI runs it
 
+# Style, types, and the capability boundaries (import-linter's contracts in pyproject.toml).
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy layers/loyalty/python/loyalty functions infra bench tests
+	$(VENV)/bin/lint-imports --no-cache
 
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit -q

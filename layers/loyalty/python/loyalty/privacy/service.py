@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from loyalty.coupons.ports import CouponsPrivacy
     from loyalty.customers.ports import CustomersPrivacy
     from loyalty.points.ports import PointsPrivacy
-    from loyalty.scoring.privacy import ScoringPrivacy
+    from loyalty.scoring.ports import ScoringPrivacy
 
 KEPT = ["points ledger and balance", "coupons", "campaign grants and budget counters", "audit log"]
 

@@ -5,11 +5,9 @@ below.)"""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from loyalty.scoring.privacy import ScoringPrivacy
+from typing import Any, Protocol
 
 
 class SharedIdentities(Protocol):
@@ -41,8 +39,17 @@ def shared_identities() -> SharedIdentities:
     return DynamoSharedIdentities()
 
 
+class ScoringPrivacy(Protocol):
+    def export(self, customer_id: str) -> dict[str, Any]:
+        """`{"scoring": [...], "identities": [...]}`: both empty when scoring holds nothing on them."""
+
+    def erase(self, customer_id: str, now: datetime) -> dict[str, Any]:
+        """`{"scoringItemsDeleted": n}`: the customer's items and index entries deleted."""
+
+
+@cache
 def privacy() -> ScoringPrivacy:
     """Scoring's part of PIPL export and erasure (`loyalty.scoring.privacy`)."""
-    from loyalty.scoring.privacy import privacy as scoring_privacy
+    from loyalty.scoring.privacy import DynamoScoringPrivacy
 
-    return scoring_privacy()
+    return DynamoScoringPrivacy()

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from functools import cache
-from typing import Any, Protocol
+from typing import Any
 
 from loyalty.scoring.items import (
     EventMarkerItem,
@@ -30,14 +29,6 @@ from loyalty.scoring.items import (
 
 HIDDEN = ("pk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "expiresAt")
 _BY_SORT_KEY: tuple[tuple[str, type[ScoringItem]], ...] = (("STATE", FeatureStateItem), ("EVT#", EventMarkerItem), ("SEG#", MembershipItem))
-
-
-class ScoringPrivacy(Protocol):
-    def export(self, customer_id: str) -> dict[str, Any]:
-        """`{"scoring": [...], "identities": [...]}`: both empty when scoring holds nothing on them."""
-
-    def erase(self, customer_id: str, now: datetime) -> dict[str, Any]:
-        """`{"scoringItemsDeleted": n}`: the customer's items and index entries deleted."""
 
 
 class DynamoScoringPrivacy:
@@ -57,17 +48,12 @@ class DynamoScoringPrivacy:
         return {"scoringItemsDeleted": len(items) + len(indexed)}
 
 
-@cache
-def privacy() -> ScoringPrivacy:
-    return DynamoScoringPrivacy()
-
-
 def export(customer_id: str) -> dict[str, Any]:
-    return privacy().export(customer_id)
+    return DynamoScoringPrivacy().export(customer_id)
 
 
 def erase(customer_id: str, now: datetime) -> dict[str, Any]:
-    return privacy().erase(customer_id, now)
+    return DynamoScoringPrivacy().erase(customer_id, now)
 
 
 def customer_items(customer_id: str) -> list[ScoringItem]:
