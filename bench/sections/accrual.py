@@ -41,6 +41,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bench import child
+from bench.process_state import forget_engine_state
 from bench.sections.overhead import api_event, free_port
 from bench.stats import median, percentile
 from bench.table import Column, Table
@@ -654,16 +655,6 @@ def _admin(cloud: Any, body: dict[str, Any]) -> None:
         raise RuntimeError(f"POST {route.path} answered {result['statusCode']}: {result.get('body')}")
 
 
-def _clear_library_caches() -> None:
-    from loyalty.core import aws
-    from loyalty.core.config import get_settings
-    from loyalty.points import service
-
-    for cached in (aws.dynamodb, aws.sqs, aws.events, service.default_store, get_settings):
-        cached.cache_clear()
-    service.forget_cached_config()
-
-
 @dataclass
 class Results:
     runs: dict[str, Run]
@@ -689,7 +680,7 @@ def run() -> Table:
     client = None
     meter = Meter()
     try:
-        _clear_library_caches()  # another section's local cloud may have left them on its (stopped) emulator
+        forget_engine_state()  # another section's local cloud may have left them on its (stopped) emulator
         from loyalty.core import aws
         from loyalty.points import service
 
@@ -716,7 +707,7 @@ def run() -> Table:
         cloud.stop()
         os.environ.clear()
         os.environ.update(saved_environment)
-        _clear_library_caches()
+        forget_engine_state()
     return build_table(results)
 
 

@@ -55,6 +55,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bench import child
+from bench.process_state import forget_engine_state
 from bench.sections.overhead import free_port
 from bench.stats import median, percentile
 from bench.table import Column, Table
@@ -666,24 +667,13 @@ class Results:
     problems: list[str]
 
 
-def _clear_library_caches() -> None:
-    from loyalty.campaigns import service
-    from loyalty.core import aws, tables, transactions
-    from loyalty.core.config import get_settings
-
-    for cached in (aws.dynamodb, aws.sqs, aws.events, service.default_store, get_settings, transactions.shared_connection):
-        cached.cache_clear()
-    tables.unbind_all()  # the item models' connections hold the client of the emulator they were bound on
-    service.forget_cached_campaigns()
-
-
 def run() -> Table:
     from infra.local.cloud import LocalCloud, Ports
 
     saved_environment = dict(os.environ)
     cloud = LocalCloud(TOPOLOGY, Ports(emulator=free_port(), api=free_port())).start()
     try:
-        _clear_library_caches()  # another section's local cloud may have left them on its (stopped) emulator
+        forget_engine_state()  # another section's local cloud may have left them on its (stopped) emulator
         cloud.stop_background_work()  # only the fan-out talks to the emulator: no pollers, no schedules
         from loyalty.core.observability import logger
 
@@ -700,7 +690,7 @@ def run() -> Table:
         cloud.stop()
         os.environ.clear()
         os.environ.update(saved_environment)
-        _clear_library_caches()
+        forget_engine_state()
     return build_table(results)
 
 

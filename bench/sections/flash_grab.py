@@ -30,6 +30,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.process_state import forget_engine_state
 from bench.sections.overhead import api_event, free_port
 from bench.table import Column, Table
 from infra.topology import TOPOLOGY
@@ -333,7 +334,7 @@ def run() -> Table:
     client = None
     meter = ClaimMeter()
     try:
-        _clear_library_caches()  # another section's local cloud may have left them on its (stopped) emulator
+        forget_engine_state()  # another section's local cloud may have left them on its (stopped) emulator
         from loyalty.core import aws
         from loyalty.core.config import get_settings
 
@@ -350,19 +351,8 @@ def run() -> Table:
         cloud.stop()
         os.environ.clear()
         os.environ.update(saved_environment)
-        _clear_library_caches()
+        forget_engine_state()
     return build_table(runs, cache_s)
-
-
-def _clear_library_caches() -> None:
-    from loyalty.core import aws, config_cache, tables, transactions
-    from loyalty.core.config import get_settings
-    from loyalty.coupons import service
-
-    for cached in (aws.dynamodb, aws.sqs, aws.events, service.default_store, get_settings, transactions.shared_connection):
-        cached.cache_clear()
-    tables.unbind_all()  # the item models' connections hold the client of the emulator they were bound on
-    config_cache.clear()
 
 
 def build_table(runs: list[Run], cache_s: float) -> Table:

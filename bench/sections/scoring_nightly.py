@@ -20,6 +20,7 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from bench.process_state import forget_engine_state
 from bench.sections.overhead import free_port
 from bench.table import Column, Table
 from infra.topology import TOPOLOGY
@@ -142,23 +143,13 @@ def realtime(client: Any) -> tuple[float, Calls]:
     return time.perf_counter() - started, calls
 
 
-def _clear_library_caches() -> None:
-    from loyalty.core import aws
-    from loyalty.core.config import get_settings
-    from loyalty.scoring import service
-
-    for cached in (aws.dynamodb, aws.sqs, aws.events, service.default_store, get_settings):
-        cached.cache_clear()
-    service.forget_cached_config()
-
-
 def run() -> Table:
     from infra.local.cloud import LocalCloud, Ports
 
     saved_environment = dict(os.environ)
     cloud = LocalCloud(TOPOLOGY, Ports(emulator=free_port(), api=free_port())).start()
     try:
-        _clear_library_caches()
+        forget_engine_state()
         cloud.stop_background_work()  # only the run talks to the emulator: no pollers, no schedules
         from loyalty.core import aws
         from loyalty.scoring import admin, service
@@ -179,7 +170,7 @@ def run() -> Table:
         cloud.stop()
         os.environ.clear()
         os.environ.update(saved_environment)
-        _clear_library_caches()
+        forget_engine_state()
     return build_table(first, second, live, seed_s, rss_mb)
 
 
