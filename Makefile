@@ -13,7 +13,7 @@ CDK := npx --yes aws-cdk@2.1148.1
 ENV ?= dev
 LAMBDA_PYTHON = $(shell $(PY) -c "from infra.topology import LAMBDA_PYTHON_VERSION as v; print(v)" 2>/dev/null)
 
-.PHONY: run test unit integration infra contract fuzz e2e lint bench token fire deploy synth redrive openapi clean
+.PHONY: run test unit integration infra contract fuzz e2e browser console chromium lint bench token fire deploy synth redrive openapi clean
 
 $(STAMP): requirements-dev.txt layers/dependencies/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ $(CONSOLE_STAMP): console/package.json console/package-lock.json
 run: $(STAMP)  ## the whole system on 127.0.0.1:3000 (API) and :4566 (AWS emulator)
 	$(PY) -m infra.local run
 
-test: lint unit integration infra contract e2e  ## every suite, as CI runs it
+test: lint unit integration infra contract e2e console browser  ## every suite, as CI runs it
 
 # Style, types, and the capability boundaries (import-linter's contracts in pyproject.toml).
 lint: $(STAMP)
@@ -54,6 +54,24 @@ e2e: $(STAMP)
 # The API contract: the generated document, schemathesis against `make run`, the TypeScript client.
 contract: $(STAMP) $(CONSOLE_STAMP)
 	$(PY) -m pytest tests/contract -q
+
+# The console's own checks: its types (the generated client's included) and Vitest (forms, reports).
+console: $(CONSOLE_STAMP)
+	npm --prefix console run --silent typecheck
+	npm --prefix console test --silent
+
+# The console in headless Chromium against the whole local system, with an axe check on every screen;
+# a screenshot of each screen lands in tests/browser/screenshots (CI keeps the folder).
+browser: $(STAMP) $(CONSOLE_STAMP) chromium
+	$(PY) -m pytest tests/browser -q
+
+# Debian's Chromium: one on PATH (or CHROMIUM=/path), else apt where we are root, else a clear failure.
+chromium:
+	@if [ -n "$$CHROMIUM" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium && exit 0; fi; \
+	echo "make: no Chromium for the browser tests: install Debian's package (apt-get install -y chromium as root)," \
+	  "put one on PATH, or set CHROMIUM=/path/to/chromium" >&2; exit 1
 
 fuzz: $(STAMP)  ## the contract run with schemathesis' coverage phase too (about 10,000 cases a caller)
 	CONTRACT_FUZZ_PHASES=examples,coverage,fuzzing,stateful $(PY) -m pytest tests/contract/test_fuzz.py -q

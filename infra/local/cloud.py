@@ -159,4 +159,7 @@ class LocalCloud:
             result = self.scheduler.fire_now(name)
             return Response(json.dumps({"fired": name, "result": result}, default=str), content_type="application/json")
 
-        return {"/openapi.json": document, "/docs": reference, "/_local/health": health, "/_local/schedules/fire": fire}
+        from infra.local import console
+
+        return {"/openapi.json": document, "/docs": reference, "/_local/health": health, "/_local/schedules/fire": fire,
+                **console.routes()}

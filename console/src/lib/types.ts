@@ -1,0 +1,30 @@
+/** The document's schemas the screens name (aliases only: every field comes from schema.d.ts). */
+import type { Schema } from "../api/client";
+
+export type Campaign = Schema<"CampaignView">;
+export type CampaignRequest = Schema<"CampaignRequest">;
+export type FromTemplate = Schema<"FromTemplate">;
+export type CampaignReport = Schema<"CampaignReport">;
+export type ArmReport = Schema<"ArmReport">;
+export type BudgetUse = Schema<"BudgetUse">;
+export type CampaignAuditEntry = Schema<"CampaignAuditEntry">;
+export type RunView = Schema<"RunView">;
+export type CouponTemplate = Schema<"TemplateView">;
+export type CouponTemplateWithStock = Schema<"TemplateWithStock">;
+export type CouponTemplateCreate = Schema<"TemplateCreate">;
+export type AuditEntry = Schema<"AuditEntry">;
+export type PointRule = Schema<"RuleView">;
+export type RuleDefinition = Schema<"RuleDefinition">;
+export type QuoteView = Schema<"QuoteView">;
+export type TierLadder = Schema<"TierLadder">;
+export type CatalogueItem = Schema<"CatalogueItem">;
+export type RiskHold = Schema<"RiskHoldView">;
+export type Liability = Schema<"LiabilityView">;
+export type Segment = Schema<"SegmentView">;
+export type SegmentDefinition = Schema<"SegmentDefinition">;
+export type SegmentMember = Schema<"SegmentMember">;
+export type OperatorCustomer = Schema<"OperatorCustomerView">;
+export type HistoryEntry = Schema<"HistoryEntry">;
+export type Coupon = Schema<"CouponView">;
+export type CampaignStatus = Campaign["effectiveStatus"];
+export type CouponKind = CouponTemplate["benefit"]["kind"];

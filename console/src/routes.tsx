@@ -1,0 +1,105 @@
+/**
+ * Every screen is its own chunk (React.lazy): the first load carries the shell, sign-in and the
+ * home screen's code only; charts (ECharts) load with the screens that draw them.
+ */
+import { Result, Spin } from "antd";
+import { lazy, Suspense, type ReactNode } from "react";
+import { useTranslation } from "react-i18next";
+import { Navigate, Route, Routes, useLocation } from "react-router";
+
+import { useAuth } from "./auth/AuthContext";
+import { APPROVERS, OPERATORS } from "./auth/session";
+import { Shell } from "./layout/Shell";
+
+const SignInPage = lazy(() => import("./auth/SignInPage"));
+const CallbackPage = lazy(() => import("./auth/CallbackPage"));
+const HomePage = lazy(() => import("./features/home/HomePage"));
+const CampaignsPage = lazy(() => import("./features/campaigns/CampaignsPage"));
+const CampaignDetailPage = lazy(() => import("./features/campaigns/CampaignDetailPage"));
+const BuilderPage = lazy(() => import("./features/campaigns/builder/BuilderPage"));
+const ApprovalsPage = lazy(() => import("./features/campaigns/ApprovalsPage"));
+const ReportPage = lazy(() => import("./features/campaigns/report/ReportPage"));
+const CouponsPage = lazy(() => import("./features/coupons/CouponsPage"));
+const CouponTemplatePage = lazy(() => import("./features/coupons/CouponTemplatePage"));
+const CouponFormPage = lazy(() => import("./features/coupons/CouponFormPage"));
+const PointsPage = lazy(() => import("./features/points/PointsPage"));
+const SegmentsPage = lazy(() => import("./features/segments/SegmentsPage"));
+const SegmentPage = lazy(() => import("./features/segments/SegmentPage"));
+const CustomerSearchPage = lazy(() => import("./features/customers/CustomerSearchPage"));
+const CustomerPage = lazy(() => import("./features/customers/CustomerPage"));
+const AuditPage = lazy(() => import("./features/audit/AuditPage"));
+
+function Loading() {
+  const { t } = useTranslation();
+  return (
+    <div style={{ padding: 48, textAlign: "center" }}>
+      <Spin description={t("common.loading")} />
+    </div>
+  );
+}
+
+function RequireSignIn({ children }: { children: ReactNode }) {
+  const { session } = useAuth();
+  const location = useLocation();
+  if (!session) return <Navigate to="/signin" replace state={{ from: location.pathname + location.search }} />;
+  return <>{children}</>;
+}
+
+function RequireGroup({ group, children }: { group: string; children: ReactNode }) {
+  const { can } = useAuth();
+  const { t } = useTranslation();
+  if (!can(group)) return <Result status="403" title={t("common.forbiddenTitle")} subTitle={t("common.forbidden", { group })} />;
+  return <>{children}</>;
+}
+
+function NotFound() {
+  const { t } = useTranslation();
+  return <Result status="404" title={t("common.notFoundTitle")} subTitle={t("common.notFound")} />;
+}
+
+export function AppRoutes() {
+  return (
+    <Suspense fallback={<Loading />}>
+      <Routes>
+        <Route path="/signin" element={<SignInPage />} />
+        <Route path="/auth/callback" element={<CallbackPage />} />
+        <Route
+          element={
+            <RequireSignIn>
+              <RequireGroup group={OPERATORS}>
+                <Shell />
+              </RequireGroup>
+            </RequireSignIn>
+          }
+        >
+          <Route index element={<HomePage />} />
+          <Route path="campaigns" element={<CampaignsPage />} />
+          <Route path="campaigns/new" element={<BuilderPage />} />
+          <Route path="campaigns/:campaignId" element={<CampaignDetailPage />} />
+          <Route path="campaigns/:campaignId/edit" element={<BuilderPage />} />
+          <Route path="campaigns/:campaignId/report" element={<ReportPage />} />
+          <Route
+            path="approvals"
+            element={
+              <RequireGroup group={APPROVERS}>
+                <ApprovalsPage />
+              </RequireGroup>
+            }
+          />
+          <Route path="coupons" element={<CouponsPage />} />
+          <Route path="coupons/new" element={<CouponFormPage />} />
+          <Route path="coupons/:templateId" element={<CouponTemplatePage />} />
+          <Route path="points" element={<Navigate to="/points/rules" replace />} />
+          <Route path="points/:tab" element={<PointsPage />} />
+          <Route path="segments" element={<SegmentsPage />} />
+          <Route path="segments/new" element={<SegmentPage />} />
+          <Route path="segments/:segmentId" element={<SegmentPage />} />
+          <Route path="customers" element={<CustomerSearchPage />} />
+          <Route path="customers/:customerId" element={<CustomerPage />} />
+          <Route path="audit" element={<AuditPage />} />
+          <Route path="*" element={<NotFound />} />
+        </Route>
+      </Routes>
+    </Suspense>
+  );
+}
