@@ -153,6 +153,8 @@ class Functions(Construct):
         for queue_name in spec.sends_to:
             grant_send(self._messaging.queues[queue_name], self._messaging.key, fn)
         if spec.queue is not None:
+            # Poison goes to the DLQ at once (loyalty.core.poison): send on this queue's DLQ only.
+            grant_send(self._messaging.dead_letter_queues[spec.queue], self._messaging.key, fn)
             # grantConsumeMessages: receive/delete on this queue, kms:Decrypt on the messaging key.
             queue_spec = self._topology.queue(spec.queue)
             fn.add_event_source(

@@ -98,7 +98,7 @@ def test_a_snapshot_clears_fields_it_omits_but_keeps_operator_tags(cloud: LocalC
     assert body["operatorTags"] == ["vip"]
 
 
-def test_a_malformed_message_fails_alone_and_reaches_the_dlq(cloud: LocalCloud) -> None:
+def test_a_contract_violation_goes_to_the_dlq_at_once_with_its_reason(cloud: LocalCloud) -> None:
     # Given a batch holding a good event and one that breaks the contract
     good, bad = new_customer_id(), new_customer_id()
     url = cloud.provisioned.queue_urls["customer-profile-events"]
@@ -106,14 +106,24 @@ def test_a_malformed_message_fails_alone_and_reaches_the_dlq(cloud: LocalCloud) 
     cloud.clients.sqs.send_message(QueueUrl=url, MessageBody=envelope(bad, "2026-11-23T10:00:00Z", aumMinor=-5, currency="CNY"))
     cloud.clients.sqs.send_message(QueueUrl=url, MessageBody=envelope(good, "2026-11-23T10:00:00Z"))
     # When the poller delivers them
-    # Then the good one is stored, and the bad one lands in the DLQ after its retries, untouched
+    # Then the good one is stored, and the bad one is in the DLQ, untouched, with the reason beside it
     eventually(lambda: stored(cloud, good))
+    found: list[dict[str, Any]] = []
 
     def bad_message_in_dlq() -> bool:
-        messages = cloud.clients.sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
-        return any(bad in m["Body"] for m in messages)
+        messages = cloud.clients.sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=0,
+                                                     MessageAttributeNames=["All"], AttributeNames=["All"]).get("Messages", [])
+        found[:] = [m for m in messages if bad in m["Body"]]
+        return bool(found)
 
     eventually(bad_message_in_dlq, timeout_s=20)
+    reason = {name: value["StringValue"] for name, value in found[0]["MessageAttributes"].items()}
+    assert reason["errorCode"] == "CONTRACT_VIOLATION" and reason["sourceQueue"] == "customer-profile-events"
+    assert "aumMinor" in reason["errorDetails"] and reason["originalMessageId"]
+    assert json.loads(found[0]["Body"])["detail"]["customerId"] == bad
+    # And it was not retried first: it left the queue on its first receive
+    attributes = cloud.clients.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert (attributes["ApproximateNumberOfMessages"], attributes["ApproximateNumberOfMessagesNotVisible"]) == ("0", "0")
     assert stored(cloud, bad) is None
 
 

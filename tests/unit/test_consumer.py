@@ -293,3 +293,23 @@ def test_every_bus_event_a_consumer_parses_names_its_occurrence() -> None:
     second = parse_bus_event(json.dumps(envelope(detail, "CardTransactionPosted", event_id="e-2")), {"CardTransactionPosted": Detail})
     # Then both name one occurrence, read from the event as sent
     assert first.occurrence == second.occurrence == "CardTransactionPosted:tx-5"
+
+
+def test_poison_whose_dlq_cannot_be_reached_is_reported_failed_so_nothing_is_lost() -> None:
+    # Given a poison record from a queue whose ARN names no DLQ the consumer can reach
+    recorder = Recorder()
+    bad = {**sqs_record("msg-bad", "{{{ not json"), "eventSourceARN": "not-an-arn"}
+    # When the consumer handles it
+    result = consumer(recorder)({"Records": [bad]}, LAMBDA_CONTEXT)
+    # Then it is reported failed: the queue's redrive still takes it to the DLQ
+    assert result == {"batchItemFailures": [{"itemIdentifier": "msg-bad"}]}
+
+
+def test_a_refusal_while_processing_is_not_poison_and_keeps_its_retries() -> None:
+    # Given a well-formed event whose processing is refused as invalid (a fact that may change on a retry)
+    recorder = Recorder(fail_for={"evt-1"}, error=errors.InvalidInput("no such template yet"))
+    record = {**sqs_record("msg-1", envelope(PROFILE, event_id="evt-1")), "eventSourceARN": "arn:aws:sqs:ap-east-1:123456789012:q"}
+    # When the consumer handles it
+    result = consumer(recorder)({"Records": [record]}, LAMBDA_CONTEXT)
+    # Then it is reported failed for a retry, not sent to the DLQ
+    assert result == {"batchItemFailures": [{"itemIdentifier": "msg-1"}]}

@@ -1,8 +1,13 @@
 """SQS consumers of bus events, with partial batch failures.
 
-Each record is one EventBridge event (the rule's SQS target delivers the whole envelope). A record
-that fails, malformed or not, is reported in `batchItemFailures`: SQS retries only that record, and
-after the queue's maxReceiveCount it moves to the DLQ. It never blocks the rest of its batch.
+Each record is one EventBridge event (the rule's SQS target delivers the whole envelope), or a
+command. A record never blocks the rest of its batch:
+- **Poison** (not JSON, not an event, an unexpected detail-type, a contract violation) can never
+  succeed: it is sent to the queue's DLQ at once (`loyalty.core.poison`), with the reason in its
+  message attributes, and taken off the queue. Should that send fail, it is reported as failed
+  instead and reaches the DLQ through the queue's redrive, as before: nothing is lost.
+- **Any other failure** is reported in `batchItemFailures`: SQS retries only that record, and after
+  the queue's maxReceiveCount it moves to the DLQ.
 """
 
 from __future__ import annotations
@@ -15,12 +20,16 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from loyalty.core import errors
+from loyalty.core import errors, poison
 from loyalty.core.errors import validation_details
 from loyalty.core.observability import lambda_entry, logger, set_correlation_id
 from loyalty.core.occurrence import occurrence_key
 
 Command = TypeVar("Command", bound=BaseModel)
+
+
+class Poison(errors.InvalidInput):
+    """A message that breaks its contract: no retry can make it succeed."""
 
 
 @dataclass(frozen=True)
@@ -42,23 +51,23 @@ def parse_bus_event(body: str, detail_models: Mapping[str, type[BaseModel]]) -> 
     try:
         envelope = json.loads(body)
     except ValueError:
-        raise errors.InvalidInput("the message is not JSON", code="MALFORMED_MESSAGE") from None
+        raise Poison("the message is not JSON", code="MALFORMED_MESSAGE") from None
     if not isinstance(envelope, dict) or not envelope.get("id") or "detail" not in envelope:
-        raise errors.InvalidInput("the message is not an EventBridge event", code="MALFORMED_MESSAGE")
+        raise Poison("the message is not an EventBridge event", code="MALFORMED_MESSAGE")
     detail_type = envelope.get("detail-type", "")
     model = detail_models.get(detail_type)
     if model is None:
-        raise errors.InvalidInput(f"unexpected detail-type {detail_type!r}", code="UNEXPECTED_EVENT")
+        raise Poison(f"unexpected detail-type {detail_type!r}", code="UNEXPECTED_EVENT")
     try:
         detail = model.model_validate(envelope["detail"])
     except ValidationError as error:
-        raise errors.InvalidInput(
+        raise Poison(
             f"{detail_type} breaks the event contract", code="CONTRACT_VIOLATION", details=validation_details(error)
         ) from None
     try:
         time = datetime.fromisoformat(str(envelope["time"]).replace("Z", "+00:00")) if envelope.get("time") else None
     except ValueError:
-        raise errors.InvalidInput("the event's time is not ISO 8601", code="MALFORMED_MESSAGE") from None
+        raise Poison("the event's time is not ISO 8601", code="MALFORMED_MESSAGE") from None
     carried = envelope["detail"].get("correlationId") if isinstance(envelope["detail"], dict) else None
     return BusEvent(id=str(envelope["id"]), source=envelope.get("source", ""), detail_type=detail_type, time=time, detail=detail,
                     correlation_id=str(carried) if carried else None,
@@ -70,13 +79,13 @@ def parse_command(body: str, model: type[Command], detail_type: str) -> Command:
     try:
         data = json.loads(body)
     except ValueError:
-        raise errors.InvalidInput("the message is not JSON", code="MALFORMED_MESSAGE") from None
+        raise Poison("the message is not JSON", code="MALFORMED_MESSAGE") from None
     if isinstance(data, dict) and data.get("detail-type") == detail_type and isinstance(data.get("detail"), dict):
         data = data["detail"]
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        raise errors.InvalidInput(
+        raise Poison(
             f"{detail_type} breaks its contract", code="CONTRACT_VIOLATION", details=validation_details(error)
         ) from None
 
@@ -129,6 +138,9 @@ def _batch_handler(parse_and_process: Callable[[str], None]) -> Callable[[dict[s
             logger.append_keys(message_id=message_id)
             try:
                 parse_and_process(record.get("body", ""))
+            except Poison as error:
+                if not poison.dead_letter(record, error):
+                    failures.append({"itemIdentifier": message_id})
             except errors.DomainError as error:
                 logger.warning(
                     "message refused; it will reach the DLQ after its retries",
