@@ -26,6 +26,7 @@ SECTIONS: dict[str, str] = {
     "flash_grab": "bench.sections.flash_grab",
     "partitions": "bench.sections.partitions",
     "accrual": "bench.sections.accrual",
+    "outbox_filter": "bench.sections.outbox_filter",
     "scoring": "bench.sections.scoring",
     "scoring_nightly": "bench.sections.scoring_nightly",
     "campaign_fanout": "bench.sections.campaign_fanout",

@@ -192,7 +192,8 @@ class StreamPoller(BackgroundPoller):
             failed, error = {sequence[0]}, type(exc).__name__
 
         if not failed:
-            shard.checkpoint, shard.attempts, shard.iterator = sequence[-1], 0, next_iterator
+            # The last record read, not the last delivered: filtered-out records after it are done too.
+            shard.checkpoint, shard.attempts, shard.iterator = int(everything[-1]["dynamodb"]["SequenceNumber"]), 0, next_iterator
             shard.closed = next_iterator is None
             return
 
@@ -209,7 +210,7 @@ class StreamPoller(BackgroundPoller):
         given_up = [r for r, s in zip(records, sequence, strict=True) if s >= lowest]
         self._send_failure(shard, given_up, error)
         self.sent_to_failure_queue += 1
-        shard.checkpoint, shard.attempts, shard.not_before, shard.iterator = sequence[-1], 0, 0.0, next_iterator
+        shard.checkpoint, shard.attempts, shard.not_before, shard.iterator = int(everything[-1]["dynamodb"]["SequenceNumber"]), 0, 0.0, next_iterator
         shard.closed = next_iterator is None
 
     def _send_failure(self, shard: _Shard, records: list[dict[str, Any]], error: str | None) -> None:
