@@ -19,7 +19,13 @@ def _template_now(call: Call) -> Any:
     return service.template_view(service.default_store(), call.path_param("templateId"))
 
 
-@routes.post(BASE, summary="Create a coupon template", status=201,
+def _template_as_stored(call: Call) -> TemplateView:
+    """A retry's answer when the first try committed and died before answering."""
+    template_id = call.path_params.get("templateId") or getattr(call.body, "templateId", "")
+    return TemplateView.model_validate(service.default_store().get_template(template_id, fresh=True).view())
+
+
+@routes.post(BASE, summary="Create a coupon template", status=201, replay=_template_as_stored,
              links={"getCouponTemplate": {"templateId": "$response.body#/templateId"}, "changeCouponTemplateStatus": {"templateId": "$response.body#/templateId"}, "addCouponStock": {"templateId": "$response.body#/templateId"}},
              errors={400: ["VALIDATION_ERROR"], 409: ["TEMPLATE_EXISTS"]})
 def create_coupon_template(body: TemplateCreate, key: IdempotencyKey, caller: CallerDep) -> TemplateView:
@@ -43,7 +49,7 @@ def get_coupon_template(templateId: TemplateIdPath) -> TemplateWithStock:
 
 @routes.put(f"{BASE}/{{templateId}}/status", summary="Activate, pause or end a template",
             errors={**NOT_FOUND, 409: ["VERSION_CONFLICT"], 422: ["INVALID_STATUS_TRANSITION"]},
-            audit=Audit(before=_template_now))
+            audit=Audit(before=_template_now), replay=_template_as_stored)
 def change_coupon_template_status(templateId: TemplateIdPath, body: StatusChange, key: IdempotencyKey) -> TemplateView:
     """Pausing stops claims at once (every stock shard carries the template's active flag); an
     ended template never opens again."""
@@ -52,7 +58,7 @@ def change_coupon_template_status(templateId: TemplateIdPath, body: StatusChange
 
 @routes.post(f"{BASE}/{{templateId}}/stock", summary="Add stock to a template",
              errors={**NOT_FOUND, 409: ["VERSION_CONFLICT"], 422: ["USE_CODE_UPLOAD", "TEMPLATE_ENDED"]},
-             audit=Audit(before=_template_now))
+             audit=Audit(before=_template_now), replay=_template_as_stored)
 def add_coupon_stock(templateId: TemplateIdPath, body: StockAddition, key: IdempotencyKey) -> TemplateView:
     """Spread over the template's shards."""
     return TemplateView.model_validate(service.add_stock(service.default_store(), templateId, body.add, utc_now()).view())

@@ -125,8 +125,8 @@ def test_function_kms_access_to_the_messaging_key_is_what_its_queues_need(
     request: pytest.FixtureRequest, fixture: str, spec: Function
 ) -> None:
     """Given a function / Then on the messaging key it may GenerateDataKey+Decrypt if it sends (a
-    `sends_to` queue or its stream failure queue), Decrypt if it consumes a queue, nothing otherwise;
-    never a wildcard action."""
+    `sends_to` queue, its stream failure queue, or, as a consumer, poison to its queue's DLQ) and
+    Decrypt if it consumes a queue, nothing otherwise; never a wildcard action."""
     s: Synthesized = request.getfixturevalue(fixture)
     role_id = s.logical_id(s.stack.compute.roles[spec.name])
     key_id = s.logical_id(s.stack.messaging.key)
@@ -135,10 +135,8 @@ def test_function_kms_access_to_the_messaging_key_is_what_its_queues_need(
         if st["Effect"] == "Allow" and key_id in referenced_ids(st.get("Resource")):
             actions |= set(as_list(st["Action"]))
     expected: set[str] = set()
-    if spec.sends_to or spec.stream:
+    if spec.sends_to or spec.stream or spec.queue:
         expected |= {"kms:GenerateDataKey", "kms:Decrypt"}
-    if spec.queue:
-        expected |= {"kms:Decrypt"}
     assert actions == expected
     assert not any("*" in a for a in actions)
 

@@ -72,7 +72,8 @@ def test_dynamodb_access_is_exactly_the_declared_tables(
 def test_bus_and_queue_access_is_exactly_declared(
     request: pytest.FixtureRequest, fixture: str, topology: Topology, spec: Function
 ) -> None:
-    """Given publishes_events / sends_to / queue / Then PutEvents, SendMessage, Receive match them."""
+    """Given publishes_events / sends_to / queue / Then PutEvents, SendMessage, Receive match them (a
+    consumer also sends to its own queue's DLQ: poison goes there at once)."""
     s: Synthesized = request.getfixturevalue(fixture)
     grants = _grants(s, spec)
     bus_id = s.logical_id(s.stack.messaging.bus)
@@ -85,7 +86,8 @@ def test_bus_and_queue_access_is_exactly_declared(
     failure_queue = (
         {s.logical_id(s.stack.messaging.failure_queues[spec.stream.failure_queue])} if spec.stream else set()
     )
-    assert send_targets == {queue_ids[q] for q in spec.sends_to} | failure_queue
+    own_dlq = {s.logical_id(s.stack.messaging.dead_letter_queues[spec.queue])} if spec.queue else set()
+    assert send_targets == {queue_ids[q] for q in spec.sends_to} | failure_queue | own_dlq
 
     receive_sources = set().union(*([ids for actions, ids, _ in grants if "sqs:ReceiveMessage" in actions] or [set()]))
     assert receive_sources == ({queue_ids[spec.queue]} if spec.queue else set())

@@ -29,7 +29,9 @@ class InMemoryIdempotencyStore:
       it is an IN_FLIGHT claim older than `in_flight_seconds` (its holder died). Otherwise it returns
       the existing record, as `ReturnValuesOnConditionCheckFailure=ALL_OLD` does.
     - `complete` is the update: COMPLETED, the status, the body as compact JSON text, a fresh TTL.
-    - `release` deletes the record.
+    - `release` deletes the record, unless the call committed a write (state COMMITTED).
+    - `commit` is what a business transaction's mark does (`loyalty.core.commit_marker`): COMMITTED,
+      only while the claim is still the one given.
     """
 
     def __init__(self, ttl_seconds: int = 24 * 3600, in_flight_seconds: int = 60) -> None:
@@ -70,7 +72,15 @@ class InMemoryIdempotencyStore:
 
     def release(self, key: str) -> None:
         self.releases.append(key)
-        self.records.pop(key, None)
+        if self.records.get(key, {}).get("state") == "IN_FLIGHT":
+            self.records.pop(key)
+
+    def commit(self, key: str, claimed_at: int) -> bool:
+        record = self.records.get(key)
+        if record is None or record["claimedAt"] != claimed_at or record["state"] not in ("IN_FLIGHT", "COMMITTED"):
+            return False
+        record["state"] = "COMMITTED"
+        return True
 
 
 # Statically checked by mypy: the fake satisfies the port.

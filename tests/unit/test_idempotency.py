@@ -343,3 +343,110 @@ def test_the_default_store_is_used_when_none_is_given(store: InMemoryIdempotency
     run_idempotently(make_request(), handler, clock=clock)
     # Then the default store holds the record
     assert list(store.records) == [f"c-001#POST#{ROUTE}#key-1"]
+
+
+# --- exactly once under crashes (loyalty.core.commit_marker) -------------------------------------
+
+
+class Writer(Handler):
+    """A route whose business write marks the key it holds, as a Transaction does."""
+
+    def __init__(self, memory: InMemoryIdempotencyStore, error: BaseException | None = None) -> None:
+        super().__init__(error=error)
+        self.memory = memory
+        self.committed: list[bool] = []
+
+    def __call__(self) -> Response:
+        from loyalty.core.commit_marker import current_claim
+
+        claim = current_claim()
+        assert claim is not None
+        self.committed.append(self.memory.commit(claim.key, claim.claimed_at))
+        return super().__call__()
+
+
+class Dies(InMemoryIdempotencyStore):
+    """The process is killed after its commit: nothing after it runs."""
+
+    def complete(self, key: str, status: int, body: Any, now: int) -> None:
+        raise KeyboardInterrupt("killed")
+
+
+def test_the_route_runs_holding_its_claim_and_only_while_it_runs(memory: InMemoryIdempotencyStore, clock: FakeClock) -> None:
+    from loyalty.core.commit_marker import current_claim
+
+    # Given a route that writes
+    writer = Writer(memory)
+    # When it runs
+    run_idempotently(make_request(), writer, memory, clock)
+    # Then its write found the claim and marked it, and no claim is held afterwards
+    assert writer.committed == [True] and current_claim() is None
+
+
+@pytest.mark.parametrize(("age", "replayed"), [(IN_FLIGHT, False), (IN_FLIGHT + 1, True)])
+def test_a_call_killed_after_its_commit_is_replayed_not_run_again(age: int, replayed: bool, clock: FakeClock) -> None:
+    # Given a call whose process died right after its write committed
+    dying = Dies(ttl_seconds=TTL, in_flight_seconds=IN_FLIGHT)
+    first = Writer(dying)
+    with pytest.raises(KeyboardInterrupt):
+        run_idempotently(make_request(), first, dying, clock)
+    clock.advance(age)
+    retry = Writer(dying)
+    replays: list[int] = []
+
+    def replay() -> Response:
+        replays.append(1)
+        return Response(201, content_types.APPLICATION_JSON, {"granted": 100})
+
+    # When the client retries with the same key
+    if not replayed:
+        # Then within the in-flight limit it is still in progress
+        with pytest.raises(errors.Conflict) as refused:
+            run_idempotently(make_request(), retry, dying, clock, replay=replay)
+        assert refused.value.code == "IDEMPOTENCY_IN_PROGRESS"
+    else:
+        # Then past it the answer is rebuilt by the route's replay, and the route never runs again
+        assert answer(run_idempotently(make_request(), retry, dying, clock, replay=replay)) == (201, {"granted": 100}, REPLAYED)
+        assert replays == [1]
+    assert retry.calls == 0
+
+
+def test_a_committed_call_without_a_replay_is_409_committed(clock: FakeClock) -> None:
+    # Given a call killed after its commit, on a route that cannot rebuild its answer
+    dying = Dies(ttl_seconds=TTL, in_flight_seconds=IN_FLIGHT)
+    with pytest.raises(KeyboardInterrupt):
+        run_idempotently(make_request(), Writer(dying), dying, clock)
+    clock.advance(IN_FLIGHT + 1)
+    # When the client retries
+    with pytest.raises(errors.Conflict) as refused:
+        run_idempotently(make_request(), Writer(dying), dying, clock)
+    # Then it is told the call was applied, and nothing runs again
+    assert refused.value.code == "IDEMPOTENCY_COMMITTED"
+
+
+def test_a_call_that_fails_after_its_commit_keeps_its_key(memory: InMemoryIdempotencyStore, clock: FakeClock) -> None:
+    # Given a route that writes, then fails
+    failing = Writer(memory, error=RuntimeError("after the write"))
+    with pytest.raises(RuntimeError):
+        run_idempotently(make_request(), failing, memory, clock)
+    # Then its key is not freed (a retry must not apply the write twice)
+    record = memory.records[record_key(make_request(), "key-1")]
+    assert record["state"] == "COMMITTED"
+    clock.advance(IN_FLIGHT + 1)
+    again = Writer(memory)
+    with pytest.raises(errors.Conflict):
+        run_idempotently(make_request(), again, memory, clock)
+    assert again.calls == 0
+
+
+def test_a_stale_claim_taken_over_cannot_commit_any_more(memory: InMemoryIdempotencyStore, clock: FakeClock) -> None:
+    # Given a claim held by a slow call, taken over by a retry once stale
+    request = make_request()
+    key = record_key(request, "key-1")
+    memory.claim(key, fingerprint(request), int(clock()))
+    slow_claim = int(clock())
+    clock.advance(IN_FLIGHT + 1)
+    assert run_idempotently(make_request(), Writer(memory), memory, clock).status_code == 201
+    # When the slow call's write finally tries to commit under its old claim
+    # Then it is refused: the write is the retry's, once
+    assert memory.commit(key, slow_claim) is False

@@ -80,6 +80,9 @@ class RouteOptions:
     errors: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
     # Operations that take what this one answers: {operationId: {parameter: "$response.body#/field"}}.
     links: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # What a retry answers when the first try committed and died before answering: the route's
+    # answer rebuilt from the resource as it now is (loyalty.core.commit_marker).
+    replay: Callable[[Call], Any] | None = None
 
 
 _invocation = threading.local()
@@ -157,17 +160,20 @@ class Routes:
         approvers: bool = False,
         operation_id: str | None = None,
         links: Mapping[str, Mapping[str, str]] | None = None,
+        replay: Callable[[Call], Any] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """`path` as API Gateway writes it (`/v1/customers/{customerId}`); `errors` the codes the
         route's own logic answers, by status (the conventions' codes are added for it);
         `operators_too` whether an operator may call a customer route on a customer's behalf;
         `links` the operations that take what this one answers (OpenAPI links: clients and the
-        contract tests follow them, e.g. create, then read)."""
+        contract tests follow them, e.g. create, then read); `replay` the answer to a retry of a
+        call that committed and then died before answering (the resource as it now is, in the
+        route's response model); without one that retry gets 409 IDEMPOTENCY_COMMITTED."""
         from loyalty.core.api_responses import responses_for
 
         idempotency = idempotency if method in MUTATING_METHODS else "none"
         options = RouteOptions(method, path, status, idempotency, audit or Audit(),
-                               {code: tuple(names) for code, names in (errors or {}).items()}, links or {})
+                               {code: tuple(names) for code, names in (errors or {}).items()}, links or {}, replay)
 
         def register(function: Callable[..., Any]) -> Callable[..., Any]:
             function.__route_options__ = options  # type: ignore[attr-defined]  # read by the middleware

@@ -16,7 +16,7 @@ import binascii
 import json
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -29,7 +29,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 
 from loyalty.core import errors
-from loyalty.core.api import ADMIN_PREFIX, MUTATING_METHODS, Call, Routes, options_of, set_call, set_caller
+from loyalty.core.api import ADMIN_PREFIX, MUTATING_METHODS, Call, RouteOptions, Routes, options_of, set_call, set_caller
 from loyalty.core.auth import Caller
 from loyalty.core.config import get_settings
 from loyalty.core.observability import correlation_id, logger, set_correlation_id
@@ -206,7 +206,7 @@ def conventions(app: EngineResolver, next_middleware: Any) -> Response:
         if options.idempotency == "record":
             from loyalty.core.idempotency import run_idempotently
 
-            return run_idempotently(call, run_route)
+            return run_idempotently(call, run_route, replay=_replay(options, call))
         if options.idempotency == "domain":
             from loyalty.core.idempotency import require_key
 
@@ -219,6 +219,19 @@ def conventions(app: EngineResolver, next_middleware: Any) -> Response:
 
         return audited(call, run_once, options.audit)
     return run_once()
+
+
+def _replay(options: RouteOptions, call: Call) -> Callable[[], Response] | None:
+    load = options.replay
+    if load is None:
+        return None
+
+    def answer() -> Response:
+        from aws_lambda_powertools.event_handler.openapi.encoders import jsonable_encoder
+
+        return Response(options.status, content_types.APPLICATION_JSON, jsonable_encoder(load(call)))
+
+    return answer
 
 
 def _validation_details(problems: Sequence[Any]) -> tuple[str, list[dict[str, Any]]]:

@@ -52,6 +52,8 @@ def error_codes(options: RouteOptions, *, takes_body: bool) -> dict[int, list[st
         codes[400] += ["IDEMPOTENCY_KEY_REQUIRED", "IDEMPOTENCY_KEY_INVALID"]
     if options.idempotency == "record":
         codes.setdefault(409, []).append("IDEMPOTENCY_IN_PROGRESS")
+        if options.replay is None:  # a retry of a call that committed and died before answering
+            codes[409].append("IDEMPOTENCY_COMMITTED")
         codes.setdefault(422, []).append("IDEMPOTENCY_KEY_REUSED")
     if options.path.startswith(ADMIN_PREFIX):
         codes.setdefault(403, []).append("OPERATOR_REQUIRED")

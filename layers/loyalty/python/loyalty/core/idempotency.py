@@ -6,6 +6,8 @@
   gets 409.
 - Only successful (2xx) responses are kept. A refused or failed call releases the key, so a
   rejected call leaves no trace and the client may correct it and retry under the same key.
+- Exactly once under crashes: the call's business write marks the key COMMITTED in the same
+  transaction (`loyalty.core.commit_marker`); a retry never runs a committed call again.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ class IdempotencyRecord(ItemModel):
         table_name = None
 
     pk = UnicodeAttribute(hash_key=True)
-    state = UnicodeAttribute()  # IN_FLIGHT, then COMPLETED
+    state = UnicodeAttribute()  # IN_FLIGHT; COMMITTED once its business write is (commit_marker); COMPLETED
     fingerprint = UnicodeAttribute()
     claimedAt = NumberAttribute()
     expiresAt = NumberAttribute()  # the table's TTL attribute (epoch seconds)
@@ -90,7 +92,17 @@ class DynamoIdempotencyStore:
         ])
 
     def release(self, key: str) -> None:
-        IdempotencyRecord(key).delete()
+        """Frees the key, unless the call committed a write before it failed: that stays marked,
+        so a retry replays rather than applies it twice."""
+        from pynamodb.exceptions import DeleteError
+
+        from loyalty.core.dynamo import is_condition_failure
+
+        try:
+            IdempotencyRecord(key).delete(condition=IdempotencyRecord.state == "IN_FLIGHT")
+        except DeleteError as error:
+            if not is_condition_failure(error):
+                raise
 
 
 _store: IdempotencyRecordStore | None = None
@@ -131,25 +143,34 @@ def run_idempotently(
     handle: Callable[[], Response],
     store: IdempotencyRecordStore | None = None,
     clock: Callable[[], float] = time.time,
+    replay: Callable[[], Response] | None = None,
 ) -> Response:
+    """`replay` answers a retry whose first try committed and then died before storing its answer
+    (the resource as it now is); without one, such a retry gets 409 IDEMPOTENCY_COMMITTED."""
     from aws_lambda_powertools.event_handler import Response, content_types
+
+    from loyalty.core.commit_marker import Claim, holding
 
     store = store or default_store()
     key = record_key(call, require_key(call))
     request_fingerprint = fingerprint(call)
-    existing = store.claim(key, request_fingerprint, int(clock()))
+    now = int(clock())
+    existing = store.claim(key, request_fingerprint, now)
     if existing is not None:
         if existing.get("fingerprint") != request_fingerprint:
             raise errors.BusinessRuleViolation(
                 "this Idempotency-Key was used with a different request", code="IDEMPOTENCY_KEY_REUSED"
             )
+        if existing.get("state") == "COMMITTED" and _stale(existing, now):
+            return _replayed(key, replay)
         if existing.get("state") != "COMPLETED":
             raise errors.Conflict("a request with this Idempotency-Key is still in progress", code="IDEMPOTENCY_IN_PROGRESS")
         logger.info("idempotent replay", extra={"idempotency_key": key})
         return Response(int(existing["statusCode"]), content_types.APPLICATION_JSON, json.loads(existing["responseBody"]),
                         {"Idempotent-Replayed": "true"})
     try:
-        response = handle()
+        with holding(Claim(key, now)):
+            response = handle()
     except BaseException:
         store.release(key)
         raise
@@ -157,4 +178,19 @@ def run_idempotently(
         store.complete(key, response.status_code, response.body, int(clock()))
     else:
         store.release(key)
+    return response
+
+
+def _stale(record: dict[str, Any], now: int) -> bool:
+    """Its holder has had longer than any Lambda runs: it died after its commit."""
+    return int(record.get("claimedAt", now)) < now - get_settings().idempotency_in_flight_seconds
+
+
+def _replayed(key: str, replay: Callable[[], Response] | None) -> Response:
+    logger.warning("a retry found its first try committed without an answer; replayed, not run again", extra={"idempotency_key": key})
+    if replay is None:
+        raise errors.Conflict("this request was applied, but its answer was lost: read the resource for its outcome",
+                              code="IDEMPOTENCY_COMMITTED")
+    response = replay()
+    response.headers["Idempotent-Replayed"] = "true"
     return response

@@ -20,9 +20,14 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from pynamodb.attributes import ListAttribute, UnicodeAttribute
+from pynamodb.exceptions import DeleteError, PutError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
 _bind_lock = threading.Lock()
+_ITEM = "item"
+CONFLICT_RETRIES = 3  # a marked write is a transaction: another one on the same item cancels it
 
 
 class ItemModel(Model):
@@ -33,6 +38,28 @@ class ItemModel(Model):
 
     class Meta:
         table_name: str | None = None
+
+    # While an API call holds an Idempotency-Key claim, a plain write is a transaction with the
+    # key's COMMITTED mark (loyalty.core.commit_marker), so a crash after it is never run again.
+    def save(self, condition: Condition | None = None, *, add_version_condition: bool = True) -> dict[str, Any]:
+        if not (add_version_condition and _marked_here(self)):
+            return super().save(condition, add_version_condition=add_version_condition)
+        _with_mark(lambda transaction: transaction.put(_ITEM, self, condition), PutError, "PutItem")
+        return {}
+
+    def update(self, actions: list[Action], condition: Condition | None = None, *, add_version_condition: bool = True) -> Any:
+        if not _marked_here(self):
+            return super().update(actions, condition, add_version_condition=add_version_condition)
+        _with_mark(lambda transaction: transaction.update(_ITEM, self, actions, condition, add_version_condition=add_version_condition),
+                   UpdateError, "UpdateItem")
+        self.refresh(consistent_read=True)  # what UpdateItem's ALL_NEW gave: a transaction returns nothing
+        return {}
+
+    def delete(self, condition: Condition | None = None, *, add_version_condition: bool = True) -> Any:
+        if not (add_version_condition and _marked_here(self)):
+            return super().delete(condition, add_version_condition=add_version_condition)
+        _with_mark(lambda transaction: transaction.delete(_ITEM, self, condition), DeleteError, "DeleteItem")
+        return {}
 
     @classmethod
     def _get_connection(cls) -> Any:
@@ -124,3 +151,40 @@ def text_list(*, null: bool = False, attr_name: str | None = None) -> ListAttrib
     """A list of strings. (PynamoDB types `ListAttribute(of=...)` by the element's attribute class,
     which makes `.set(["a", "b"])` a type error; this says what the list holds.)"""
     return ListAttribute(of=UnicodeAttribute, null=null, attr_name=attr_name)  # type: ignore[arg-type]
+
+
+def _marked_here(item: Model) -> bool:
+    from loyalty.core.commit_marker import current_claim
+
+    return current_claim() is not None and item.Meta.table_name != _idempotency_table()
+
+
+def _idempotency_table() -> str:
+    from loyalty.core.config import get_settings
+
+    return get_settings().idempotency_table
+
+
+def _with_mark(add: Callable[[Any], None], error_type: type[Exception], operation: str) -> None:
+    """The write and the key's mark in one transaction; a refused condition raises what the plain
+    write would have (PynamoDB's error around ConditionalCheckFailedException), so stores need not
+    know which way it went."""
+    from botocore.exceptions import ClientError
+
+    from loyalty.core.transactions import CONDITION_FAILED, Refused, Transaction
+
+    for attempt in range(CONFLICT_RETRIES):
+        transaction = Transaction()
+        add(transaction)
+        try:
+            transaction.commit()
+            return
+        except Refused as refused:
+            code = refused.reasons.get(_ITEM)
+            if code == CONDITION_FAILED:
+                cause = ClientError({"Error": {"Code": "ConditionalCheckFailedException", "Message": "The conditional request failed"}},
+                                    operation)
+                raise error_type("Failed to write item", cause=cause) from None  # type: ignore[call-arg]
+            if not refused.conflicted or attempt == CONFLICT_RETRIES - 1:
+                raise
+            time.sleep(random.uniform(0.01, 0.05) * 2**attempt)

@@ -83,7 +83,19 @@ class Transaction:
         self._labels["Delete"].append(label)
 
     def commit(self) -> None:
-        """One TransactWriteItems; raises `Refused` naming the items that refused it."""
+        """One TransactWriteItems; raises `Refused` naming the items that refused it. Inside an API
+        call holding an Idempotency-Key claim, the key's COMMITTED mark is one more item
+        (`loyalty.core.commit_marker`); a claim a retry took over refuses it with a 409."""
+        from loyalty.core.commit_marker import MARK_LABEL, current_claim
+
+        claim = current_claim()
+        if claim is not None and MARK_LABEL not in self._labels["Update"]:
+            from loyalty.core.idempotency import IdempotencyRecord
+
+            mark = IdempotencyRecord(claim.key)
+            self.update(MARK_LABEL, mark, [IdempotencyRecord.state.set("COMMITTED")],
+                        condition=(IdempotencyRecord.claimedAt == claim.claimed_at)
+                        & IdempotencyRecord.state.is_in("IN_FLIGHT", "COMMITTED"))
         if len(self) > MAX_ITEMS:
             raise ValueError(f"a transaction holds at most {MAX_ITEMS} items, not {len(self)}")
         try:
@@ -94,6 +106,11 @@ class Transaction:
             if not codes:
                 raise
             labels = [label for kind in _KINDS for label in self._labels[kind]]
+            if dict(zip(labels, codes, strict=False)).get(MARK_LABEL) == CONDITION_FAILED:
+                from loyalty.core.errors import Conflict
+
+                raise Conflict("a retry with this Idempotency-Key took this request over; it was not applied",
+                               code="IDEMPOTENCY_IN_PROGRESS") from error
             raise Refused(
                 {label: code for label, code in zip(labels, codes, strict=False) if code and code != "None"},
                 {label: old for label, old in zip(labels, cancellation_items(error), strict=False) if old},
