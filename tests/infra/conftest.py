@@ -3,7 +3,8 @@
 Synthesis is local only: no Docker, no downloads, no AWS credentials. It takes ~15 s, hence the
 session scope. A second, small synthesis covers code paths the real topology does not use yet
 (schedules, indexes, event publishing, queue senders) and the prod settings. A third has the API
-trust a bank's own identity provider (context `identityProvider`) instead of Cognito.
+trust a bank's own identity provider (context `identityProvider`) instead of Cognito. A fourth has
+an account and region, so it adds the operator console's stacks (and builds console/dist if stale).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ if str(REPO_ROOT) not in sys.path:  # pyproject's pytest `pythonpath` does this 
 
 import pytest  # noqa: E402
 
+from infra.local.console_build import ensure_built  # noqa: E402
 from infra.stacks import SourceLayout  # noqa: E402
-from tests.infra.infra_support import ALARM_EMAIL, BANK_IDP, SMALL_TOPOLOGY, Synthesized, synthesize  # noqa: E402
+from tests.infra.infra_support import ALARM_EMAIL, BANK_IDP, CONSOLE_ENV, SMALL_TOPOLOGY, Synthesized, synthesize  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +65,13 @@ def idp_synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The real app in staging, its API trusting the bank's identity provider (a Lambda TOKEN
     authorizer) instead of the Cognito user pool."""
     return synthesize(tmp_path_factory.mktemp("cdk-idp"), {"env": "staging", "identityProvider": json.dumps(BANK_IDP)})
+
+
+@pytest.fixture(scope="session")
+def console_synth(tmp_path_factory: pytest.TempPathFactory, small_source: SourceLayout) -> Synthesized:
+    """SMALL_TOPOLOGY in staging with an account and region: loyalty-staging plus the operator
+    console (loyalty-staging-console, and loyalty-staging-console-edge in us-east-1)."""
+    ensure_built()  # the deployment stages console/dist; builds only when a source is newer
+    return synthesize(
+        tmp_path_factory.mktemp("cdk-console"), {"env": "staging"}, topology=SMALL_TOPOLOGY, source=small_source, env=CONSOLE_ENV
+    )

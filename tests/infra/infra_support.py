@@ -31,6 +31,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 ALARM_EMAIL = "loyalty-oncall@bank.example"  # small_synth's alarm subscriber (context alarmEmail)
 # idp_synth's bank identity provider (context identityProvider), as `-c identityProvider=...` passes it.
 BANK_IDP = {"issuer": "https://idp.bank.example/", "audience": "loyalty-api"}
+# console_synth's account and region: the console stacks need both (stacks/console_app.py).
+CONSOLE_ENV = cdk.Environment(account="111111111111", region="ap-southeast-1")
 
 
 @dataclass
@@ -44,6 +46,12 @@ class Synthesized:
     @cached_property
     def nested(self) -> list[cdk.NestedStack]:
         return [c for c in self.stack.node.find_all() if isinstance(c, cdk.NestedStack)]
+
+    @cached_property
+    def top_level(self) -> list[cdk.Stack]:
+        """Every stack `cdk deploy --all` deploys: loyalty-<env>, and the console's two when the
+        app has an account and region (stacks/console_app.py)."""
+        return [c for c in self.app.node.children if isinstance(c, cdk.Stack)]
 
     @cached_property
     def resources(self) -> dict[str, dict[str, Any]]:
@@ -64,11 +72,11 @@ class Synthesized:
         import csv
 
         reports = list(self.outdir.glob("AwsSolutions-*-NagReport.csv"))
-        assert len(reports) == 1 + len(self.nested), reports
+        assert len(reports) == len(self.top_level) + len(self.nested), reports
         return [row for report in reports for row in csv.DictReader(report.open())]
 
     def template_files(self) -> list[Path]:
-        return [self.outdir / self.stack.template_file, *(self.outdir / n.template_file for n in self.nested)]
+        return [*(self.outdir / s.template_file for s in self.top_level), *(self.outdir / n.template_file for n in self.nested)]
 
     def logical_id(self, construct: Any) -> str:
         """Logical ID of an L2 construct's CloudFormation resource (or of an L1 itself), in its own stack."""

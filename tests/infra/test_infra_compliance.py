@@ -8,7 +8,7 @@ from cfnlint.api import ManualArgs, lint_file
 
 from tests.infra.infra_support import Synthesized
 
-FIXTURES = ["synth", "small_synth", "idp_synth"]
+FIXTURES = ["synth", "small_synth", "idp_synth", "console_synth"]
 
 # W3005 "dependency already enforced by Ref/GetAtt": CDK's Function always adds an explicit
 # DependsOn on its role (which it also references). Redundant, harmless, not ours to remove.
@@ -42,6 +42,13 @@ def test_nag_report_has_only_compliant_or_justified_rules(request: pytest.Fixtur
         "AwsSolutions-COG8",
         "AwsSolutions-SQS3",  # a stream consumer's failure queue is itself the DLQ
         "AwsSolutions-COG4",  # with a bank identity provider only: a Lambda TOKEN authorizer instead
+        # The operator console (stacks/console_nag.py): its log bucket and static-site bucket
+        # (reads are the distribution's, logged there), geo restriction left to the bank, the
+        # default *.cloudfront.net certificate without consoleDomain, and CDK's deployment handler.
+        "AwsSolutions-S1",
+        "AwsSolutions-CFR1",
+        "AwsSolutions-CFR4",
+        "AwsSolutions-L1",
     }
 
 
