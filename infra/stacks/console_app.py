@@ -1,9 +1,9 @@
 """Adds the operator console to the app: `loyalty-<env>-console` in the environment's region and
 `loyalty-<env>-console-edge` in us-east-1 (its WAF and access logs; `stacks/console_edge.py`).
 
-Both read what they need from `loyalty-<env>` (the API URL, the staff user pool) and from each
-other through weak cross-stack references (`Fn::GetStackOutput`). A reference across regions needs
-both regions known, so the console is added only when the app has an account and region
+Both read what they need from `loyalty-<env>` (the API's URL, ID and stage, the staff user pool)
+and from each other through weak cross-stack references (`Fn::GetStackOutput`). A reference across
+regions needs both regions known, so the console is added only when the app has an account and region
 (`cdk deploy` always has them: CDK_DEFAULT_ACCOUNT/REGION from the credentials). It is also left
 out when the bank's own identity provider replaces Cognito: the console signs in with the Cognito
 Hosted UI only.
@@ -17,7 +17,7 @@ from pathlib import Path
 from aws_cdk import Annotations, App, Environment, Tags, Token
 
 from infra.stacks.assets import REPO_ROOT
-from infra.stacks.console import ConsoleStack, console_domain
+from infra.stacks.console import ConsoleApi, ConsoleStack, console_domain
 from infra.stacks.console_edge import EDGE_REGION, ConsoleEdgeStack
 from infra.stacks.loyalty_stack import LoyaltyStack
 
@@ -42,6 +42,7 @@ def add_console(app: App, loyalty: LoyaltyStack, *, dist: Path = CONSOLE_DIST) -
     settings = loyalty.settings
     domain = console_domain(app.node.try_get_context("consoleDomain"), app.node.try_get_context("consoleCertificateArn"))
     user_pool = loyalty.api.user_pool
+    rest_api = loyalty.api.rest_api
     if user_pool is None:
         Annotations.of(loyalty).add_info(SKIPPED_WITH_IDENTITY_PROVIDER)
         return None
@@ -60,7 +61,9 @@ def add_console(app: App, loyalty: LoyaltyStack, *, dist: Path = CONSOLE_DIST) -
         app,
         f"{settings.prefix}-console",
         settings=settings,
-        api_url=loyalty.api.rest_api.url,
+        api=ConsoleApi(
+            url=rest_api.url, rest_api_id=rest_api.rest_api_id, stage_name=rest_api.deployment_stage.stage_name
+        ),
         user_pool_id=user_pool.user_pool_id,
         web_acl_arn=edge.web_acl.attr_arn,
         log_bucket=edge.log_bucket,

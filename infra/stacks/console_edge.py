@@ -1,5 +1,8 @@
 """What CloudFront needs in us-east-1 for the operator console: its WAF web ACL and its access-log bucket.
 
+The web ACL sees every request to the distribution: the console's files and its API calls (`/v1/*`,
+which CloudFront sends on to the API stage, where the API's own regional web ACL applies as well).
+
 A web ACL for a distribution must have CLOUDFRONT scope, and CloudFormation creates those only in
 us-east-1, whatever region the rest of the environment is in. So this is a stack of its own,
 `loyalty-<env>-console-edge`, always in us-east-1; the console stack reads the ACL's ARN and the
@@ -29,6 +32,11 @@ MANAGED_RULE_GROUPS = (
     "AWSManagedRulesKnownBadInputsRuleSet",
     "AWSManagedRulesCommonRuleSet",
 )
+# Rules of those groups that count instead of block. The common rule set blocks bodies over 8 KB;
+# the site takes GET and HEAD only, and the API (`/v1/*` on the same distribution) legitimately
+# takes more (a batch of voucher codes, an audience upload, a fire at listed customers): its own
+# limits apply there (API Gateway's payload limit, the request validator's schemas).
+COUNTED_RULES = {"AWSManagedRulesCommonRuleSet": ("SizeRestrictions_BODY",)}
 _LOG_DAYS = {logs.RetentionDays.ONE_MONTH: 30, logs.RetentionDays.THREE_MONTHS: 90, logs.RetentionDays.ONE_YEAR: 365}
 
 
@@ -57,6 +65,7 @@ class ConsoleEdgeStack(Stack):
             )
 
         # Staff often share a few corporate egress IPs: the limit is the API's per-environment one.
+        # It counts the console's API calls too (/v1/* on the distribution), by the staff's own IP.
         rules = [
             wafv2.CfnWebACL.RuleProperty(
                 name="rate-limit-per-ip",
@@ -75,7 +84,17 @@ class ConsoleEdgeStack(Stack):
                     priority=priority,
                     override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
                     statement=wafv2.CfnWebACL.StatementProperty(
-                        managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(vendor_name="AWS", name=group)
+                        managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                            vendor_name="AWS",
+                            name=group,
+                            rule_action_overrides=[
+                                wafv2.CfnWebACL.RuleActionOverrideProperty(
+                                    name=rule, action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={})
+                                )
+                                for rule in COUNTED_RULES.get(group, ())
+                            ]
+                            or None,
+                        )
                     ),
                     visibility_config=visibility(group.removeprefix("AWSManagedRules")),
                 )

@@ -1,9 +1,9 @@
 """The operator console's response headers: a strict Content-Security-Policy and the security headers.
 
 The local cloud sends the same policy (`infra.local.console.CONTENT_SECURITY_POLICY`; a test holds
-the two equal), except that there the API is on the console's own origin. Deployed, the console
-calls the API on its execute-api origin and exchanges the sign-in code at the Cognito domain, so
-`connect-src` names those two origins and nothing else.
+the two equal), except for the sign-in. Deployed, the console calls the API on its own origin (the
+distribution sends `/v1/*` to the API stage) and exchanges the sign-in code at the Cognito domain,
+so `connect-src` is `'self'` and that one origin; the local cloud signs in on its own origin too.
 """
 
 from __future__ import annotations

@@ -22,9 +22,10 @@ SITE_BUCKET_ACCESS_LOG_REASON = (
     "access logs; the only writer is the CDK deployment."
 )
 GEO_REASON = (
-    "Bank staff sign in through the Cognito Hosted UI with MFA, and the distribution serves only "
-    "static files behind WAF (IP reputation, managed rules, rate limit); which countries staff work "
-    "from is the bank's choice, not a default we can set."
+    "Bank staff sign in through the Cognito Hosted UI with MFA; the distribution serves the console's "
+    "static files and passes its API calls (each with a staff token) to the API, behind WAF (IP "
+    "reputation, managed rules, rate limit); which countries staff work from is the bank's choice, "
+    "not a default we can set."
 )
 DEFAULT_CERTIFICATE_REASON = (
     "No context consoleDomain: the distribution answers on its *.cloudfront.net name, whose default "
@@ -39,6 +40,12 @@ DEPLOY_WILDCARD_REASON = (
     "BucketDeployment copies the built files from the CDK asset bucket into the console bucket: "
     "CDK's read grant on the asset objects and its read/write grant on the console bucket's objects "
     "(object-level wildcards on those two buckets only)."
+)
+API_KEY_ROTATION_REASON = (
+    "The console's API key only places the console's calls in its usage plan (throttle, quota): every "
+    "method still requires a staff member's Cognito token. CloudFormation resolves the secret into the "
+    "API key and the distribution's origin header when it creates or updates them, so a rotation in "
+    "Secrets Manager would reach neither; the key is replaced by a deploy that replaces the secret."
 )
 DEPLOY_WILDCARD_ACTIONS = ("s3:GetBucket*", "s3:GetObject*", "s3:List*", "s3:Abort*", "s3:DeleteObject*")
 # The bootstrap's asset bucket: cdk-<qualifier>-assets-<account>-<region>.
@@ -57,6 +64,10 @@ def suppress_console(console: ConsoleStack) -> None:
     if console.domain is None:
         distribution.append(NagPackSuppression(id="AwsSolutions-CFR4", reason=DEFAULT_CERTIFICATE_REASON))
     NagSuppressions.add_resource_suppressions(console.distribution, distribution)
+    if console.api_key_secret is not None:
+        NagSuppressions.add_resource_suppressions(
+            console.api_key_secret, [NagPackSuppression(id="AwsSolutions-SMG4", reason=API_KEY_ROTATION_REASON)]
+        )
     site_objects = f"Resource::<{console.resolve(console.get_logical_id(console.bucket.node.default_child))}.Arn>/*"  # type: ignore[arg-type]
     NagSuppressions.add_resource_suppressions(
         console.deploy_role,

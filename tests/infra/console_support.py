@@ -5,14 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
 from aws_cdk import Stack
 from aws_cdk.assertions import Template
+from cdk_nag import AwsSolutionsChecks
 
-from infra.stacks.console import ConsoleStack
-from infra.stacks.console_edge import ConsoleEdgeStack
-from tests.infra.infra_support import Synthesized
+from infra.stacks import settings_for
+from infra.stacks.console import API_PATH_PATTERN, ConsoleApi, ConsoleDomain, ConsoleStack
+from infra.stacks.console_app import CONSOLE_DIST
+from infra.stacks.console_edge import EDGE_REGION, ConsoleEdgeStack
+from infra.topology import DEFAULT_BANK_TIME_ZONE
+from tests.infra.infra_support import CONSOLE_ENV, Synthesized, cdk_json_context
 
 PSEUDO = {"AWS::URLSuffix": "amazonaws.com", "AWS::Partition": "aws"}
 
@@ -75,3 +81,46 @@ def resources_of(stack: Stack, cfn_type: str) -> dict[str, dict[str, Any]]:
 def only(stack: Stack, cfn_type: str) -> dict[str, Any]:
     (props,) = resources_of(stack, cfn_type).values()
     return props
+
+
+# Managed CloudFront policies, by the IDs CloudFront gives them.
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+ALL_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}
+
+
+def standalone_api(env_name: str) -> ConsoleApi:
+    """The API as literals: the console stacks read loyalty-<env>'s values at deploy time anyway."""
+    return ConsoleApi(
+        url=f"https://abc123.execute-api.{CONSOLE_ENV.region}.amazonaws.com/{env_name}/", rest_api_id="abc123", stage_name=env_name
+    )
+
+
+def standalone_console(outdir: Path, env_name: str, domain: ConsoleDomain | None = None) -> ConsoleStack:
+    """Only the console's two stacks (`console`, `console-edge`) in one environment, with cdk-nag, synthesized into outdir."""
+    app = cdk.App(context=cdk_json_context(), outdir=str(outdir))
+    settings = settings_for(env_name, DEFAULT_BANK_TIME_ZONE)
+    edge = ConsoleEdgeStack(app, "console-edge", settings=settings, env=cdk.Environment(account=CONSOLE_ENV.account, region=EDGE_REGION))
+    site = ConsoleStack(
+        app,
+        "console",
+        settings=settings,
+        api=standalone_api(env_name),
+        user_pool_id=f"{CONSOLE_ENV.region}_AbCdEf123",
+        web_acl_arn=edge.web_acl.attr_arn,
+        log_bucket=edge.log_bucket,
+        dist=CONSOLE_DIST,
+        domain=domain,
+        env=CONSOLE_ENV,
+    )
+    cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
+    app.synth()
+    return site
+
+
+def api_behavior(site: ConsoleStack) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The distribution's `/v1/*` cache behavior and the origin it targets."""
+    config = only(site, "AWS::CloudFront::Distribution")["DistributionConfig"]
+    (behavior,) = [b for b in config.get("CacheBehaviors", []) if b["PathPattern"] == API_PATH_PATTERN]
+    (origin,) = [o for o in config["Origins"] if o["Id"] == behavior["TargetOriginId"]]
+    return behavior, origin

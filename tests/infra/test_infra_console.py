@@ -9,22 +9,40 @@ import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Match
-from cdk_nag import AwsSolutionsChecks
+from aws_cdk.assertions import Match, Template
 
 from infra.local.console import CONTENT_SECURITY_POLICY as LOCAL_CSP
-from infra.stacks import settings_for
-from infra.stacks.console import BASE_PATH, SCOPES, SPA_ROUTING_JS, ConsoleDomain, ConsoleStack, console_domain
-from infra.stacks.console_app import CONSOLE_DIST, SKIPPED_WITH_IDENTITY_PROVIDER, SKIPPED_WITHOUT_ENVIRONMENT
+from infra.stacks.console import (
+    API_KEY_HEADER,
+    API_PATH_PATTERN,
+    BASE_PATH,
+    CONSOLE_API_SHARE_PERCENT,
+    SCOPES,
+    SPA_ROUTING_JS,
+    ConsoleDomain,
+    ConsoleStack,
+    console_domain,
+)
+from infra.stacks.console_app import SKIPPED_WITH_IDENTITY_PROVIDER, SKIPPED_WITHOUT_ENVIRONMENT
 from infra.stacks.console_edge import EDGE_REGION, MANAGED_RULE_GROUPS, ConsoleEdgeStack
 from infra.stacks.console_headers import content_security_policy
-from infra.topology import DEFAULT_BANK_TIME_ZONE
-from tests.infra.console_support import Rendered, console_stacks, only, resources_of
-from tests.infra.infra_support import CONSOLE_ENV, REPO_ROOT, Synthesized, cdk_json_context
+from infra.topology import TOPOLOGY
+from tests.infra.console_support import (
+    ALL_METHODS,
+    ALL_VIEWER_EXCEPT_HOST_HEADER,
+    CACHING_DISABLED,
+    Rendered,
+    api_behavior,
+    console_stacks,
+    only,
+    resources_of,
+    standalone_console,
+)
+from tests.infra.infra_support import CONSOLE_ENV, REPO_ROOT, SMALL_TOPOLOGY, Synthesized
 
 DOMAIN = ConsoleDomain("console.loyalty.bank.example", "arn:aws:acm:us-east-1:111111111111:certificate/12345678-1234-1234-1234-123456789012")
 
@@ -79,34 +97,65 @@ def test_bucket_blocks_all_public_access_and_only_the_distribution_reads_it(site
 
     oac = only(site, "AWS::CloudFront::OriginAccessControl")["OriginAccessControlConfig"]
     assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"], oac["SigningProtocol"]) == ("s3", "always", "sigv4")
-    (origin,) = only(site, "AWS::CloudFront::Distribution")["DistributionConfig"]["Origins"]
+    config = only(site, "AWS::CloudFront::Distribution")["DistributionConfig"]
+    (origin,) = [o for o in config["Origins"] if o["Id"] == config["DefaultCacheBehavior"]["TargetOriginId"]]
     assert origin["DomainName"] == {"Fn::GetAtt": [_logical_id(site.bucket), "RegionalDomainName"]}
     assert "OriginAccessControlId" in origin and origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}
     assert resources_of(site, "AWS::CloudFront::CloudFrontOriginAccessIdentity") == {}
 
 
-def test_viewers_are_redirected_to_https(site: ConsoleStack) -> None:
+def test_viewers_use_https_only(site: ConsoleStack) -> None:
+    """Given the distribution / Then the site redirects HTTP to HTTPS, and the API refuses HTTP
+    (a redirected POST would lose its body)."""
     config = only(site, "AWS::CloudFront::Distribution")["DistributionConfig"]
-    behaviors = [config["DefaultCacheBehavior"], *config.get("CacheBehaviors", [])]
-    assert [b["ViewerProtocolPolicy"] for b in behaviors] == ["redirect-to-https"]
+    assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
     assert config["DefaultCacheBehavior"]["AllowedMethods"] == ["GET", "HEAD"]
+    assert [(b["PathPattern"], b["ViewerProtocolPolicy"]) for b in config["CacheBehaviors"]] == [(API_PATH_PATTERN, "https-only")]
 
 
-def test_content_security_policy_allows_only_the_console_the_api_and_the_sign_in_domain(
-    site: ConsoleStack, rendered: Rendered
+def test_api_behavior_sends_v1_to_the_api_stage_uncached_with_every_method(
+    console_synth: Synthesized, site: ConsoleStack, rendered: Rendered
 ) -> None:
-    """Given the response headers policy / When CloudFormation fills in the API and the Hosted UI
-    domain / Then the CSP is the strict one, connect-src widened to exactly those two origins."""
+    """Given the distribution / When a request's path is /v1/... / Then it goes to the loyalty API's
+    stage (host and stage from loyalty-staging's API URL) over HTTPS with TLS 1.2, never cached,
+    any method, with every viewer header but Host, and the site's security headers on the answer."""
+    behavior, origin = api_behavior(site)
+    assert behavior["CachePolicyId"] == CACHING_DISABLED
+    assert behavior["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST_HEADER
+    assert set(behavior["AllowedMethods"]) == ALL_METHODS
+    assert behavior["ResponseHeadersPolicyId"] == {"Ref": _logical_id(site.headers)}
+    assert "FunctionAssociations" not in behavior  # the SPA routing is the site's only
+
+    api = urlsplit(rendered.api_url())
+    assert rendered(origin["DomainName"]) == api.netloc and api.netloc.endswith(f".execute-api.{CONSOLE_ENV.region}.amazonaws.com")
+    stage = console_synth.stack.api.rest_api.deployment_stage
+    assert rendered(origin["OriginPath"]) == api.path.rstrip("/") == f"/<{console_synth.logical_id(stage)}>"
+    assert "Fn::GetStackOutput" in json.dumps(origin["DomainName"])  # read from loyalty-staging at deploy time
+    assert origin["CustomOriginConfig"] == {"OriginProtocolPolicy": "https-only", "OriginSSLProtocols": ["TLSv1.2"]}
+    assert "OriginAccessControlId" not in origin and "S3OriginConfig" not in origin
+
+
+@pytest.mark.parametrize("topology", [TOPOLOGY, SMALL_TOPOLOGY], ids=["real", "small"])
+def test_every_route_is_under_the_api_behavior(topology: Any) -> None:
+    """Given the topology / Then every route's path is under /v1/, so the distribution sends it to
+    the API; any other path would reach the bucket and answer 403."""
+    prefix = API_PATH_PATTERN.removesuffix("*")
+    assert [route.path for route, _ in topology.routes() if not route.path.startswith(prefix)] == []
+
+
+def test_content_security_policy_allows_only_the_console_and_the_sign_in_domain(site: ConsoleStack, rendered: Rendered) -> None:
+    """Given the response headers policy / When CloudFormation fills in the Hosted UI domain / Then
+    the CSP is the strict one, connect-src 'self' (the API is on the console's origin) and the
+    sign-in domain only: no execute-api origin."""
     policy = only(site, "AWS::CloudFront::ResponseHeadersPolicy")["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
     csp = rendered(policy["ContentSecurityPolicy"]["ContentSecurityPolicy"])
-    api = urlsplit(rendered.api_url())
     sign_in = f"https://<{_logical_id(site.sign_in)}>.auth.{CONSOLE_ENV.region}.amazoncognito.com"
     assert csp == (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-        f"font-src 'self' data:; connect-src 'self' https://{api.netloc} {sign_in}; frame-ancestors 'none'; "
+        f"font-src 'self' data:; connect-src 'self' {sign_in}; frame-ancestors 'none'; "
         "base-uri 'self'; form-action 'self'; object-src 'none'"
     )
-    assert api.netloc.endswith(f".execute-api.{CONSOLE_ENV.region}.amazonaws.com")
+    assert "execute-api" not in csp and urlsplit(rendered.api_url()).netloc not in csp
     assert policy["ContentSecurityPolicy"]["Override"] is True
 
 
@@ -122,8 +171,9 @@ def test_security_headers_hsts_nosniff_referrer_policy_and_no_framing(site: Cons
 
 
 def test_the_local_cloud_sends_the_same_policy() -> None:
-    """Given infra/local/console.py's CSP / Then it is the deployed one with the API on the same origin,
-    so a script or style the deployed policy would block fails under `make run` first."""
+    """Given infra/local/console.py's CSP / Then it is the deployed one but for the Hosted UI domain
+    (the API is on the console's origin in both; the local cloud signs in on it too), so a script or
+    style the deployed policy would block fails under `make run` first."""
     assert content_security_policy() == LOCAL_CSP
 
 
@@ -143,6 +193,13 @@ def test_waf_web_acl_is_cloudfront_scoped_in_us_east_1_and_associated_with_the_d
         "AWSManagedRulesKnownBadInputsRuleSet",
         "AWSManagedRulesAmazonIpReputationList",
     }
+    # The API's bodies may pass 8 KB (voucher codes, audience uploads): that one rule only counts.
+    overrides = {name: r["Statement"]["ManagedRuleGroupStatement"].get("RuleActionOverrides") for name, r in rules.items() if name in managed}
+    assert overrides == {
+        "AWSManagedRulesCommonRuleSet": [{"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}],
+        "AWSManagedRulesKnownBadInputsRuleSet": None,
+        "AWSManagedRulesAmazonIpReputationList": None,
+    }
     assert len({r["Priority"] for r in acl["Rules"]}) == len(acl["Rules"])
 
     web_acl_id = only(site, "AWS::CloudFront::Distribution")["DistributionConfig"]["WebACLId"]
@@ -161,11 +218,12 @@ def test_distribution_logs_to_the_edge_log_bucket(site: ConsoleStack, edge: Cons
     assert bucket["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 90  # staging keeps logs 3 months
 
 
-def test_config_json_is_written_at_deploy_time_with_the_api_url_and_the_console_client(
+def test_config_json_is_written_at_deploy_time_with_the_same_origin_api_and_the_console_client(
     console_synth: Synthesized, site: ConsoleStack, rendered: Rendered
 ) -> None:
     """Given the site deployment / When CloudFormation fills in its markers / Then config.json is
-    what console/src/config.ts parses: the loyalty API's URL, the Hosted UI domain, the new client."""
+    what console/src/config.ts parses: the API on the console's own origin, the Hosted UI domain,
+    the new client."""
     (deployment,) = [
         d for d in resources_of(site, "Custom::CDKBucketDeployment").values() if d["DestinationBucketKeyPrefix"] == "console/"
     ]
@@ -176,16 +234,62 @@ def test_config_json_is_written_at_deploy_time_with_the_api_url_and_the_console_
         text = text.replace(marker, rendered(value))
     config = json.loads(text)
 
-    api_url_marker = next(v for v in deployment["SourceMarkers"][i].values() if "RestApi" in json.dumps(v))
-    assert "Fn::GetStackOutput" in json.dumps(api_url_marker)  # a token from loyalty-staging, not a literal
-    assert config["apiUrl"] == rendered.api_url()
-    assert config["apiUrl"].startswith("https://<ApiRestApi") and config["apiUrl"].endswith("/")
+    assert "RestApi" not in json.dumps(deployment["SourceMarkers"][i])  # the API's URL is not in it
+    assert config["apiUrl"] == "/"
+    # config.ts: new URL(apiUrl, window.location.origin), trailing slashes dropped: the page's origin.
+    for origin in (f"https://<{_logical_id(site.distribution)}.DomainName>", "https://console.loyalty.bank.example"):
+        assert urljoin(origin + "/console/campaigns", config["apiUrl"]).rstrip("/") == origin
     assert config["auth"] == {
         "mode": "cognito",
         "domain": f"https://<{_logical_id(site.sign_in)}>.auth.{CONSOLE_ENV.region}.amazoncognito.com",
         "clientId": f"<{_logical_id(site.client)}>",
         "scopes": list(SCOPES),
     }
+
+
+def test_console_api_key_is_a_secret_the_api_key_and_the_origin_header_resolve_at_deploy_time(
+    site: ConsoleStack, rendered: Rendered
+) -> None:
+    """Given staging (its API requires keys) / Then a generated Secrets Manager secret holds the
+    console's key; the API key's value and CloudFront's x-api-key origin header are both dynamic
+    references to it, so the template holds no key."""
+    (secret_id,) = resources_of(site, "AWS::SecretsManager::Secret")
+    secret = only(site, "AWS::SecretsManager::Secret")
+    assert "SecretString" not in secret  # generated by Secrets Manager, never written in the template
+    assert secret["GenerateSecretString"] == {"ExcludePunctuation": True, "IncludeSpace": False, "PasswordLength": 40}
+    reference = f"{{{{resolve:secretsmanager:<{secret_id}>:SecretString:::}}}}"
+    assert rendered(only(site, "AWS::ApiGateway::ApiKey")["Value"]) == reference
+    _, origin = api_behavior(site)
+    assert [(h["HeaderName"], rendered(h["HeaderValue"])) for h in origin["OriginCustomHeaders"]] == [(API_KEY_HEADER, reference)]
+
+
+def test_console_usage_plan_covers_the_api_stage_with_a_share_of_its_throttle(
+    console_synth: Synthesized, site: ConsoleStack, rendered: Rendered
+) -> None:
+    """Given staging / Then the console's key is the one key of its own usage plan, on the loyalty
+    API's stage (read from loyalty-staging), throttled to a share of the stage, and CloudFront
+    sends the key only once the plan holds it."""
+    plan_id, plan = next(iter(resources_of(site, "AWS::ApiGateway::UsagePlan").items()))
+    (stage,) = plan["ApiStages"]
+    rest_api = console_synth.stack.api.rest_api
+    assert rendered(stage["ApiId"]) == f"<{console_synth.logical_id(rest_api)}>"
+    assert rendered(stage["Stage"]) == f"<{console_synth.logical_id(rest_api.deployment_stage)}>"
+    assert "Fn::GetStackOutput" in json.dumps(stage["ApiId"])
+    settings = site.settings
+    assert plan["UsagePlanName"] == "loyalty-staging-console"
+    assert plan["Throttle"] == {
+        "RateLimit": settings.api_rate_limit * CONSOLE_API_SHARE_PERCENT // 100,
+        "BurstLimit": settings.api_burst_limit * CONSOLE_API_SHARE_PERCENT // 100,
+    } == {"RateLimit": 20, "BurstLimit": 40}
+    assert plan["Quota"] == {"Limit": settings.api_daily_quota * CONSOLE_API_SHARE_PERCENT // 100, "Period": "DAY"}
+    (key_id,) = resources_of(site, "AWS::ApiGateway::ApiKey")
+    assert list(resources_of(site, "AWS::ApiGateway::UsagePlanKey").values()) == [
+        {"KeyId": {"Ref": key_id}, "KeyType": "API_KEY", "UsagePlanId": {"Ref": plan_id}}
+    ]
+    template = Template.from_stack(site).to_json()
+    (distribution,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CloudFront::Distribution"]
+    assert distribution["DependsOn"] == [_logical_id(site.usage_plan_key)]
+    assert template["Outputs"]["ConsoleApiKeyId"]["Value"] == {"Ref": key_id}
 
 
 def test_the_builds_own_config_json_and_manifest_are_not_shipped(console_synth: Synthesized, site: ConsoleStack) -> None:
@@ -215,6 +319,16 @@ def test_console_client_is_public_with_the_code_flow_and_callbacks_on_the_distri
     assert client["CallbackURLs"] == [{"Fn::Join": ["", ["https://", domain, "/console/auth/callback"]]}]
     assert client["LogoutURLs"] == [{"Fn::Join": ["", ["https://", domain, "/console/"]]}]
     assert "Fn::GetStackOutput" in client["UserPoolId"]  # the staff pool of loyalty-staging
+
+
+def test_every_console_suppression_is_listed_in_docs(console_synth: Synthesized, site: ConsoleStack, edge: ConsoleEdgeStack) -> None:
+    """Given cdk-nag's report for the console's stacks / Then every rule they suppress has a row in
+    docs/infra.md's suppression tables."""
+    docs = (REPO_ROOT / "docs" / "infra.md").read_text().split("## cdk-nag suppressions", 1)[1].split("\n## ", 1)[0]
+    stacks = (f"{site.stack_name}/", f"{edge.stack_name}/")
+    suppressed = {r["Rule ID"] for r in console_synth.nag_rows() if r["Compliance"] == "Suppressed" and r["Resource ID"].startswith(stacks)}
+    assert "AwsSolutions-SMG4" in suppressed
+    assert [rule for rule in sorted(suppressed) if f"| {rule.removeprefix('AwsSolutions-')} " not in docs] == []
 
 
 def test_base_and_callback_paths_match_the_console_sources() -> None:
@@ -303,26 +417,51 @@ def test_no_custom_domain_context_means_the_cloudfront_name() -> None:
 @pytest.fixture(scope="module")
 def domain_synth(tmp_path_factory: pytest.TempPathFactory, console_synth: Synthesized) -> tuple[ConsoleStack, Path]:
     """Only the console's two stacks, in prod, with the bank's own host name and certificate (the
-    API URL and pool ID as literals: those stacks read them as deploy-time values anyway)."""
+    API and pool as literals: those stacks read them as deploy-time values anyway)."""
     outdir = tmp_path_factory.mktemp("cdk-console-domain")
-    app = cdk.App(context=cdk_json_context(), outdir=str(outdir))
-    settings = settings_for("prod", DEFAULT_BANK_TIME_ZONE)
-    edge = ConsoleEdgeStack(app, "console-edge", settings=settings, env=cdk.Environment(account=CONSOLE_ENV.account, region=EDGE_REGION))
-    site = ConsoleStack(
-        app,
-        "console",
-        settings=settings,
-        api_url="https://abc123.execute-api.ap-southeast-1.amazonaws.com/prod/",
-        user_pool_id="ap-southeast-1_AbCdEf123",
-        web_acl_arn=edge.web_acl.attr_arn,
-        log_bucket=edge.log_bucket,
-        dist=CONSOLE_DIST,
-        domain=DOMAIN,
-        env=CONSOLE_ENV,
-    )
-    cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
-    app.synth()
-    return site, outdir
+    return standalone_console(outdir, "prod", DOMAIN), outdir
+
+
+@pytest.fixture(scope="module")
+def dev_site(tmp_path_factory: pytest.TempPathFactory, console_synth: Synthesized) -> ConsoleStack:
+    """Only the console's two stacks, in dev: the API requires no API key there."""
+    return standalone_console(tmp_path_factory.mktemp("cdk-console-dev"), "dev")
+
+
+def test_prod_sends_the_console_api_key_as_a_dynamic_reference_in_a_usage_plan_on_the_api_stage(
+    domain_synth: tuple[ConsoleStack, Path],
+) -> None:
+    """Given prod / Then the /v1/* origin's x-api-key header is a {{resolve:secretsmanager:...}}
+    reference to the stack's generated secret (no literal anywhere in the template), the API key's
+    value is the same reference, and the console's usage plan holds that key on the API's stage."""
+    site, outdir = domain_synth
+    (secret_id,) = resources_of(site, "AWS::SecretsManager::Secret")
+    reference = {"Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": secret_id}, ":SecretString:::}}"]]}
+    _, origin = api_behavior(site)
+    assert origin["OriginCustomHeaders"] == [{"HeaderName": API_KEY_HEADER, "HeaderValue": reference}]
+    ((key_id, key),) = resources_of(site, "AWS::ApiGateway::ApiKey").items()
+    assert key["Value"] == reference and key["Enabled"] is True
+    assert "SecretString" not in only(site, "AWS::SecretsManager::Secret")
+    plan_id, plan = next(iter(resources_of(site, "AWS::ApiGateway::UsagePlan").items()))
+    assert plan["ApiStages"] == [{"ApiId": "abc123", "Stage": "prod"}]
+    assert plan["Throttle"] == {"RateLimit": 100, "BurstLimit": 200}  # a tenth of prod's stage
+    assert list(resources_of(site, "AWS::ApiGateway::UsagePlanKey").values()) == [
+        {"KeyId": {"Ref": key_id}, "KeyType": "API_KEY", "UsagePlanId": {"Ref": plan_id}}
+    ]
+    assert origin["OriginPath"] == "/prod" and origin["DomainName"] == f"abc123.execute-api.{CONSOLE_ENV.region}.amazonaws.com"
+    # Whatever CloudFormation resolves stays out of the outputs.
+    outputs = json.loads((outdir / site.template_file).read_text())["Outputs"]
+    assert "resolve:secretsmanager" not in json.dumps(outputs)
+
+
+def test_dev_has_no_console_api_key(dev_site: ConsoleStack) -> None:
+    """Given dev (methods do not require keys) / Then no secret, key or usage plan, and the /v1/*
+    origin adds no header; the API still answers on the console's origin."""
+    for cfn_type in ("AWS::SecretsManager::Secret", "AWS::ApiGateway::ApiKey", "AWS::ApiGateway::UsagePlan", "AWS::ApiGateway::UsagePlanKey"):
+        assert resources_of(dev_site, cfn_type) == {}
+    behavior, origin = api_behavior(dev_site)
+    assert "OriginCustomHeaders" not in origin and origin["OriginPath"] == "/dev"
+    assert behavior["CachePolicyId"] == CACHING_DISABLED
 
 
 def test_custom_domain_gets_its_certificate_with_tls_1_2_2021_and_its_own_callbacks(domain_synth: tuple[ConsoleStack, Path]) -> None:
