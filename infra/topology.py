@@ -111,6 +111,20 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class MetricAlarm:
+    """An alarm on a business metric the function emits with Powertools Metrics (namespace `Loyalty`,
+    dimension `service` = its capability): `statistic` of `metric` over `period_minutes` at or above
+    `threshold`. Named `<name>` like the alarms derived from functions and queues."""
+
+    name: str
+    metric: str
+    description: str
+    threshold: float = 1
+    statistic: Literal["Maximum", "Sum"] = "Maximum"
+    period_minutes: int = 5
+
+
+@dataclass(frozen=True)
 class Function:
     name: str
     capability: str
@@ -125,6 +139,7 @@ class Function:
     publishes_events: bool = False
     sends_to: tuple[str, ...] = ()  # queues it sends commands to
     pii_key: bool = False  # reads the key of `core.pii.keyed_hash` (device and phone hashes, invite codes)
+    alarms: tuple[MetricAlarm, ...] = ()  # on business metrics it emits (infra/stacks/alarms.py)
 
     @property
     def handler(self) -> str:
@@ -243,8 +258,8 @@ TOPOLOGY = Topology(
         Queue("points-accrual", batch_size=10, visibility_timeout_s=60, max_receive_count=5, max_batching_window_s=1),
         Queue("points-redemption-outcomes", batch_size=10, visibility_timeout_s=60, max_receive_count=5),
         Queue("points-commands", batch_size=10, visibility_timeout_s=60, max_receive_count=5),
-        # An event for a customer without a profile yet fails and is retried: 5 receives, a minute
-        # apart, give the profile time to arrive before the event waits in the DLQ.
+        # An event for a customer without a profile yet is parked in the scoring table, not retried;
+        # a profile change waits (5 receives, a minute apart) for customers-ingest to store it.
         Queue("scoring-events", batch_size=10, visibility_timeout_s=60, max_receive_count=5, max_batching_window_s=1),
         Queue("campaign-triggers", batch_size=10, visibility_timeout_s=60, max_receive_count=5, max_batching_window_s=1),
         Queue("campaign-fanout", batch_size=1, visibility_timeout_s=120, max_receive_count=5),
@@ -300,10 +315,11 @@ TOPOLOGY = Topology(
             queue="points-accrual",
         ),
         # Commands put on the bus (through an outbox, so they exist iff their sender's change
-        # committed) reach the coupon-commands queue like commands sent to it directly.
+        # committed) reach the coupon-commands queue like commands sent to it directly. RevokeCoupon
+        # is a campaign grant's compensation (a grant undone).
         Rule(
             "coupon-commands-from-bus",
-            event_pattern={"source": ["loyalty.points", "loyalty.campaigns"], "detail-type": ["IssueCoupon"]},
+            event_pattern={"source": ["loyalty.points", "loyalty.campaigns"], "detail-type": ["IssueCoupon", "RevokeCoupon"]},
             queue="coupon-commands",
         ),
         Rule(
@@ -329,18 +345,25 @@ TOPOLOGY = Topology(
             event_pattern={"source": ["loyalty.campaigns"], "detail-type": ["CampaignRunPageRequested"]},
             queue="campaign-fanout",
         ),
+        # The answers to a grant's commands and to their compensations move its saga.
         Rule(
             "campaign-coupon-outcomes",
             event_pattern={
                 "source": ["loyalty.coupons"],
-                "detail-type": ["CouponIssueFailed", "CouponReturned", "CouponRedeemed"],
+                "detail-type": ["CouponIssued", "CouponIssueFailed", "CouponReturned", "CouponRedeemed", "CouponRevoked",
+                                "CouponRevocationRefused"],
                 "detail": {"source": ["campaign"]},
             },
             queue="campaign-outcomes",
         ),
         Rule(
+            "campaign-points-outcomes",
+            event_pattern={"source": ["loyalty.points"], "detail-type": ["PointsAwarded", "PointsAwardReversed"]},
+            queue="campaign-outcomes",
+        ),
+        Rule(
             "points-commands-from-bus",
-            event_pattern={"source": ["loyalty.campaigns"], "detail-type": ["AwardPoints"]},
+            event_pattern={"source": ["loyalty.campaigns"], "detail-type": ["AwardPoints", "ReversePoints"]},
             queue="points-commands",
         ),
         Rule(
@@ -689,6 +712,21 @@ TOPOLOGY = Topology(
             # checkpoints (after a timeout or a failure); with nothing unfinished it does nothing.
             schedules=(Schedule("scoring-nightly", "cron(0 2 * * ? *)"), Schedule("scoring-nightly-resume", "rate(10 minutes)")),
             tables={"scoring": "write", "customers": "write"},
+        ),
+        Function(
+            "scoring-parked",
+            capability="scoring",
+            module="parked",
+            timeout_s=300,
+            # Events that came before their customer's profile wait in the scoring table until it comes
+            # (docs/scoring.md, "Events before the profile"). Hourly: applies those whose profile's own
+            # event missed them, and counts those waiting longer than SCORING_PARKED_REPORT_DAYS (the
+            # alarm looks at 2 hours: one sweep late or early does not clear it).
+            schedules=(Schedule("scoring-parked-sweep", "rate(1 hour)"),),
+            tables={"scoring": "write", "customers": "write"},  # applying re-scores: the profile's scores too
+            alarms=(MetricAlarm("scoring-parked-events-stale", "ScoringParkedEventsStale", period_minutes=120,
+                                description="events for customers whose profile never arrived have waited longer than "
+                                            "SCORING_PARKED_REPORT_DAYS (the sweep's log names them; the TTL deletes them later)"),),
         ),
         Function(
             "scoring-outbox",

@@ -1,7 +1,9 @@
 """Alarms derived from the topology, to one KMS-encrypted SNS topic per environment.
 
-Per function: errors and throttles (the bank-IdP authorizer: throttles and JWKS outages). Per queue: messages on its DLQ, age of its oldest message. Per
-stream consumer: messages on its failure queue. Per rule: events EventBridge gave up delivering.
+Per function: errors and throttles, and the alarms it declares on business metrics it emits
+(`Function.alarms`, e.g. scoring's stale parked events); the bank-IdP authorizer: throttles and JWKS
+outages. Per queue: messages on its DLQ, age of its oldest message. Per stream consumer: messages on
+its failure queue. Per rule: events EventBridge gave up delivering.
 The bus's own DLQ, and API Gateway 5xx. What each alarm means and what to do: docs/operations.md.
 """
 
@@ -23,7 +25,7 @@ from infra.stacks.compute import Functions
 from infra.stacks.encryption import CLOUDWATCH, customer_managed_key
 from infra.stacks.messaging import Messaging
 from infra.stacks.settings import EnvironmentSettings
-from infra.topology import Queue, Topology
+from infra.topology import MetricAlarm, Queue, Topology
 
 PERIOD = Duration.minutes(5)
 RUNBOOK = "docs/operations.md"
@@ -56,6 +58,8 @@ class Alarms(Construct):
             fn = functions.functions[fn_spec.name]
             self._at_least_one(f"{fn_spec.name}-errors", fn.metric_errors(period=PERIOD), f"{fn_spec.name} failed (errors or timeouts)")
             self._at_least_one(f"{fn_spec.name}-throttles", fn.metric_throttles(period=PERIOD), f"{fn_spec.name} was throttled")
+            for alarm in fn_spec.alarms:
+                self._business(fn_spec.capability, alarm)
         if api.token_authorizer is not None:
             self._authorizer(api.token_authorizer)
         for queue_spec in topology.queues:
@@ -96,6 +100,16 @@ class Alarms(Construct):
                            "the bank-IdP token authorizer could not fetch the issuer's JWKS: callers got 5xx")
         self._at_least_one("authorizer-throttles", token.function.metric_throttles(period=PERIOD),
                            "the bank-IdP token authorizer was throttled: callers got 5xx")
+
+    def _business(self, capability: str, alarm: MetricAlarm) -> None:
+        """An alarm the topology declares on a business metric a function of `capability` emits."""
+        self._add(
+            alarm.name,
+            cw.Metric(namespace=NAMESPACE, metric_name=alarm.metric, dimensions_map={SERVICE_DIMENSION: capability},
+                      period=Duration.minutes(alarm.period_minutes), statistic=alarm.statistic),
+            threshold=alarm.threshold,
+            description=alarm.description,
+        )
 
     def _budget_burn(self, settings: EnvironmentSettings) -> None:
         """Spending faster than the bank expects in any hour, across campaigns (each campaign's own

@@ -23,6 +23,7 @@ def expected_alarms(topology: Topology) -> set[str]:
     names |= {f"{q.dlq_name}-messages" for q in topology.queues} | {f"{q.name}-age" for q in topology.queues}
     names |= {f"{fn.stream.failure_queue}-messages" for fn in topology.functions if fn.stream}
     names |= {f"rule-{r.name}-failed" for r in topology.rules}
+    names |= {alarm.name for fn in topology.functions for alarm in fn.alarms}
     if any(fn.capability == "campaigns" for fn in topology.functions):
         names.add("campaign-budget-burn")
     return names | {"bus-dlq-messages", "api-5xx"}
@@ -214,6 +215,18 @@ def test_business_metric_catalogue_is_documented() -> None:
         for widget in widgets_for(capability):
             for metric in widget.metrics:
                 assert f"`{metric.name}`" in doc, metric.name
+
+
+def test_a_business_alarm_the_topology_declares_watches_its_capability_s_metric(synth: Synthesized) -> None:
+    """Given the alarms functions declare on their business metrics (scoring's stale parked events)
+    / Then each watches namespace Loyalty, dimension service=<capability>, over its period."""
+    declared = [(fn, alarm) for fn in TOPOLOGY.functions for alarm in fn.alarms]
+    assert ("scoring", "ScoringParkedEventsStale") in {(fn.capability, alarm.metric) for fn, alarm in declared}
+    for fn, alarm in declared:
+        props = _alarm(synth, alarm.name)
+        assert (props["Namespace"], props["MetricName"], props["Statistic"]) == (NAMESPACE, alarm.metric, alarm.statistic)
+        assert props["Dimensions"] == [{"Name": "service", "Value": fn.capability}]
+        assert (props["Period"], props["Threshold"]) == (alarm.period_minutes * 60, alarm.threshold)
 
 
 def test_campaign_budget_burn_pages_the_on_call(synth: Synthesized) -> None:

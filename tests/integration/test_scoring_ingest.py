@@ -1,20 +1,18 @@
-"""Scoring keeps features and scores current from events: once per event, only for known customers,
-and announces changes (ScoreChanged, SegmentEntered, SegmentLeft) through the scoring table's outbox."""
+"""Scoring keeps features and scores current from events: once per event, for known customers (an
+event that comes before its customer's profile waits for it), and announces changes (ScoreChanged, SegmentEntered, SegmentLeft) through the scoring table's outbox."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from infra.local.cloud import LocalCloud
 from tests.support.api import Api, eventually
 from tests.support.bus import BusTap
-from tests.support.points import conforms, publish
+from tests.support.points import conforms
 from tests.support.scoring import (
-    DLQ,
     OPERATOR,
     TEST_LIFECYCLE,
     ScoringTap,
@@ -26,6 +24,7 @@ from tests.support.scoring import (
     ingest_ok,
     opened,
     profile,
+    profile_snapshot,
     put_profile,
     save_model,
     scores_of,
@@ -101,41 +100,17 @@ def test_an_event_dated_a_year_ahead_is_refused_and_the_history_stays(cloud: Loc
     assert features["frequency30"] == 1 and features["monetary30Minor"] == 25_000
 
 
-def test_an_event_for_an_unknown_customer_is_retried_until_the_profile_arrives(cloud: LocalCloud, api: Api) -> None:
+def test_an_event_for_an_unknown_customer_is_acknowledged_and_counts_once_the_profile_arrives(cloud: LocalCloud, api: Api) -> None:
+    # (parking in detail, the sweep and the DLQs: test_scoring_parking.py)
     # Given a customer core banking has not published yet
     customer = unique("sc")
     body = envelope(*card(customer, 10_000))
-    # When their transaction arrives, it is reported failed (SQS retries it) and nothing is stored
-    assert ingest(cloud, body) == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
-    assert api.call("GET", f"/v1/admin/customers/{customer}/scores", as_="op", groups=["operators"]).status_code == 404
-    # And when the profile has arrived, the retry scores it
-    put_profile(cloud, customer)
+    # When their transaction arrives, it is acknowledged (parked, not retried) and nothing is scored yet
     assert ingest(cloud, body) == {"batchItemFailures": []}
+    assert api.call("GET", f"/v1/admin/customers/{customer}/scores", as_="op", groups=["operators"]).status_code == 404
+    # And when the profile has arrived, the transaction counts
+    profile_snapshot(cloud, customer)
     assert scores_of(api, customer)["features"]["frequency30"] == 1
-
-
-def test_an_event_whose_profile_never_arrives_waits_in_the_dlq(cloud: LocalCloud) -> None:
-    # Given a customer without a profile, when their transaction is published on the bus
-    customer = unique("sc-ghost")
-    publish(cloud.clients.events, card(customer, 10_000))
-    # Then after its retries it is in the scoring DLQ, not dropped
-    url = cloud.provisioned.queue_urls[DLQ]
-    # (generous: in a full session, other tests' events for customers without profiles are retried too)
-    eventually(lambda: in_dlq(cloud.clients.sqs, url, customer), timeout_s=120, interval_s=1)
-
-
-def in_dlq(sqs: Any, url: str, marker: str, batches: int = 300) -> bool:
-    """Whether a message mentioning `marker` is in the DLQ, reading at most `batches` batches (other
-    tests' events for customers without profiles wait there too), then making them visible again."""
-    seen: list[dict[str, Any]] = []
-    for _ in range(batches):
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30).get("Messages", [])
-        seen += messages
-        if not messages or any(marker in m["Body"] for m in messages):
-            break
-    for message in seen:
-        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
-    return any(marker in m["Body"] for m in seen)
 
 
 def test_transactions_move_a_customer_from_new_to_active_with_events_on_the_bus(cloud: LocalCloud, api: Api, tap: ScoringTap) -> None:

@@ -139,6 +139,16 @@ def stored_profile(cloud: LocalCloud, customer_id: str) -> dict[str, Any]:
     return from_item(item["Item"])
 
 
+def parked_items(cloud: LocalCloud, customer_id: str) -> list[dict[str, Any]]:
+    """The customer's events parked until their profile arrives, as the scoring table holds them."""
+    from loyalty.core.dynamo import from_item
+
+    found = cloud.clients.dynamodb.query(
+        TableName="scoring", KeyConditionExpression="pk = :p AND begins_with(sk, :s)", ConsistentRead=True,
+        ExpressionAttributeValues={":p": {"S": f"CUST#{customer_id}"}, ":s": {"S": "PARKED#"}})
+    return [from_item(item) for item in found["Items"]]
+
+
 class ScoringTap(BusTap):
     """Everything with source `loyalty.scoring` that reaches the bus."""
 

@@ -113,11 +113,11 @@ def test_a_customer_contended_on_every_attempt_is_refused_for_the_queue_to_retry
     assert "c-1" not in scoring.states
 
 
-def test_an_event_before_the_profile_is_refused_and_nothing_is_written() -> None:
+def test_an_event_before_the_profile_is_parked_and_nothing_is_scored() -> None:
+    # (the parking itself: tests/unit/scoring/test_parking_service.py)
     store = InMemoryScoringStore()
-    with pytest.raises(NotFound) as refused:
-        ingest(store, card(), "tx-1")
-    assert refused.value.code == "CUSTOMER_NOT_FOUND" and store.commits == [] and store.states == {}
+    assert ingest(store, card(), "tx-1") is False
+    assert store.commits == [] and store.states == {} and list(store.parked_events) == [("c-1", "tx-1")]
 
 
 def test_a_profile_erased_between_the_read_and_the_write_refuses_the_write(scoring: InMemoryScoringStore,

@@ -7,6 +7,8 @@
 - `save_version` moves the version in force only from the version before (VERSION_CONFLICT);
   `reserve_segment` takes an id once (SEGMENT_EXISTS) and counts against the limit (SEGMENT_LIMIT_REACHED).
 - `claim` takes a lease only when none is held or it ran out.
+- `park` keeps one event per (customer, occurrence), the first; `before_park` runs just before a
+  parking lands (a profile arriving meanwhile); `parked_before` pages a bucket's events parked before a time.
 Records are plain dicts with the stored attribute names, as the Dynamo store's `plain()` gives them.
 """
 
@@ -21,6 +23,7 @@ from loyalty.core.outbox import PendingEvent
 from loyalty.customers.model import CustomerProfile
 from loyalty.scoring.identities import SHARED_CAP
 from loyalty.scoring.items import MANAGER_SHARDS, STATE_BUCKETS, manager_shard, state_bucket
+from loyalty.scoring.parking import ParkedEvent, index_sort_key
 from loyalty.scoring.store import (
     MAX_TRANSACTION_ITEMS,
     AlreadyApplied,
@@ -54,6 +57,8 @@ class InMemoryScoringStore:
         self.commits: list[list[Rescoring]] = []  # every commit attempted
         self.reads: dict[str, int] = {"state": 0, "in_force": 0}
         self.after_state_read: Callable[[str], None] | None = None  # a concurrent writer, between read and write
+        self.parked_events: dict[tuple[str, str], ParkedEvent] = {}  # (customer, occurrence) -> event
+        self.before_park: Callable[[ParkedEvent], None] | None = None
 
     # ---- test set-up ------------------------------------------------------------------------------
 
@@ -124,6 +129,28 @@ class InMemoryScoringStore:
 
     def customers_on(self, keyed: str, except_customer: str, limit: int) -> list[str]:
         return [c for c in sorted(self.identity.get(keyed, {})) if c != except_customer][:limit]
+
+    def park(self, event: ParkedEvent) -> bool:
+        if self.before_park is not None:
+            self.before_park(event)
+        key = (event.customerId, event.occurrence)
+        new = key not in self.parked_events
+        self.parked_events.setdefault(key, copy.deepcopy(event))
+        return new
+
+    def parked(self, customer_id: str) -> list[ParkedEvent]:
+        return [copy.deepcopy(e) for (c, _), e in sorted(self.parked_events.items()) if c == customer_id]
+
+    def unpark(self, customer_id: str, occurrence: str) -> None:
+        self.parked_events.pop((customer_id, occurrence), None)
+
+    def parked_before(self, bucket: int, before: str, limit: int, cursor: dict[str, Any] | None
+                      ) -> tuple[list[ParkedEvent], dict[str, Any] | None]:
+        ordered = sorted((index_sort_key(e), e) for e in self.parked_events.values()
+                         if state_bucket(e.customerId) == bucket and index_sort_key(e) < before)
+        after = [(k, e) for k, e in ordered if cursor is None or k > cursor["at"]]
+        chosen = after[:limit]
+        return [copy.deepcopy(e) for _, e in chosen], {"at": chosen[-1][0]} if len(after) > limit else None
 
     # ---- ConfigStore ------------------------------------------------------------------------------
 

@@ -88,6 +88,7 @@ def test_the_keys_and_the_index_partitions_are_the_key_design_s() -> None:
     assert items.state_key("c-1") == {"pk": "CUST#c-1", "sk": "STATE"}
     assert items.manager_key("rm-7", "c-1") == {"pk": "RM#rm-7", "sk": "CUST#c-1"}
     assert items.identity_key("hk1:abc", "c-1") == {"pk": "IDENT#hk1:abc", "sk": "CUST#c-1"}
+    assert items.parked_key("c-1", "AccountOpened:a-9") == {"pk": "CUST#c-1", "sk": "PARKED#AccountOpened:a-9"}
     assert MembershipItem.of("c-1", "gold", AT).serialize() == to_item(WRITTEN_BY_TODAY[2][1])
     assert 0 <= items.state_bucket("c-1") < items.STATE_BUCKETS and 0 <= items.manager_shard("rm-7") < items.MANAGER_SHARDS
     assert from_item(SegmentCountItem("SEGMENT-COUNT", "COUNT", total=3).serialize())["count"] == 3

@@ -7,7 +7,7 @@ import os
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Settings(BaseModel):
@@ -28,6 +28,11 @@ class Settings(BaseModel):
     scoring_scan_segments: int = Field(default=4, ge=1, le=16)  # ≤ STATE_BUCKETS
     scoring_page_size: int = Field(default=1000, ge=1, le=1000)
     scoring_stop_seconds: float = Field(default=60.0, ge=0)
+    # An event for a customer whose profile has not arrived is parked (docs/scoring.md, "Events before
+    # the profile"): one parked longer than the first is reported and alarmed by the sweep; the table's
+    # TTL deletes it after the second, which must be longer, so it is reported before it goes.
+    scoring_parked_report_days: int = Field(default=7, ge=1)
+    scoring_parked_keep_days: int = Field(default=30, ge=2)
     campaigns_table: str = "campaigns"
     audit_table: str = "audit"
     # The local cloud turns metrics off; counting then would only pile values up in memory.
@@ -71,6 +76,13 @@ class Settings(BaseModel):
     @classmethod
     def _json_object(cls, value: object) -> object:
         return json.loads(value) if isinstance(value, str) and value else value or None
+
+    @model_validator(mode="after")
+    def _parked_kept_longer_than_reported(self) -> Settings:
+        # Fail at cold start: a TTL at or below the report limit would delete parked events unreported.
+        if self.scoring_parked_keep_days <= self.scoring_parked_report_days:
+            raise ValueError("SCORING_PARKED_KEEP_DAYS must be longer than SCORING_PARKED_REPORT_DAYS")
+        return self
 
     @property
     def bank_zone(self) -> ZoneInfo:

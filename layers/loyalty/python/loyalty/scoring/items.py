@@ -5,6 +5,8 @@ reach it only through `loyalty.scoring.ports` (and privacy through `loyalty.scor
                                        gsi2: CUSTOMERS#<bucket 0-15> / <customer>
   CUST#<customer>    / EVT#<event id>  EventMarkerItem: a source event applied (TTL 35 days)
   CUST#<customer>    / SEG#<segment>   MembershipItem (gsi1: MEMBERS#<segment> / <customer>)
+  CUST#<customer>    / PARKED#<event>  ParkedEventItem: an event that came before the profile (parking.py),
+                                       TTL; gsi1: PARKED#<bucket 0-15> / <parkedAt>#<customer>#<event>
   MODELS             / <model>         ModelInForceItem: the version in force, with its configuration
   MODEL#<model>      / V#<000001>      ModelVersionItem: every version saved
   SEGMENTS           / <segment>       SegmentInForceItem, and SEGMENT#<segment> / V#<000001> SegmentVersionItem
@@ -41,6 +43,9 @@ STATE_BUCKETS = 16
 # The list of every manager's book reads gsi1 partitions RMS#<shard>, sorted by manager id: spread
 # over 16 so the nightly run's writes do not all land on one index partition.
 MANAGER_SHARDS = 16
+# A customer's parked events (parking.py): sort keys `PARKED#<occurrence>` beside STATE, so a PIPL
+# export or erasure of the customer's partition includes them; gsi1 `PARKED#<bucket>` for the sweep.
+PARKED_PREFIX = "PARKED#"
 
 
 def _shard(text: str, shards: int) -> int:
@@ -69,6 +74,10 @@ def manager_key(manager_id: str, customer_id: str) -> dict[str, str]:
 
 def identity_key(keyed: str, customer_id: str) -> dict[str, str]:
     return {"pk": f"IDENT#{keyed}", "sk": customer_pk(customer_id)}
+
+
+def parked_key(customer_id: str, occurrence: str) -> dict[str, str]:
+    return {"pk": customer_pk(customer_id), "sk": f"{PARKED_PREFIX}{occurrence}"}
 
 
 def run_pk(run_id: str) -> str:
@@ -200,6 +209,37 @@ class MembershipItem(ScoringItem):
     def of(cls, customer_id: str, segment_id: str, since: str) -> MembershipItem:
         return cls(customer_pk(customer_id), f"SEG#{segment_id}", customerId=customer_id, segmentId=segment_id, since=since,
                    gsi1pk=f"MEMBERS#{segment_id}", gsi1sk=customer_id)
+
+
+class ParkedSinceIndex(GlobalSecondaryIndex["ParkedEventItem"]):
+    """gsi1: the parked events of one bucket (a hash of the customer id, as STATE's), oldest parked
+    first: the sweep reads those parked before a time, never the customers' other items."""
+
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)  # PARKED#<bucket>
+    gsi1sk = UnicodeAttribute(range_key=True)  # <parkedAt>#<customer>#<occurrence>
+
+
+class ParkedEventItem(ScoringItem):
+    """An event for a customer whose profile had not arrived (`CUST#<customer>` / `PARKED#<occurrence>`):
+    what scoring reads of it, the bank's device and phone hashes keyed (never as received), until the
+    profile arrives and it is applied, or its TTL. One item per occurrence: parking again writes nothing."""
+
+    customerId = UnicodeAttribute()
+    occurrence = UnicodeAttribute()
+    detailType = UnicodeAttribute()
+    detail = UnicodeAttribute()  # JSON: the fields scoring reads, without the raw hashes
+    identities = MapAttribute(null=True)  # type: ignore[var-annotated]  # raw: keyed hash to kind
+    occurredAt = UnicodeAttribute()  # the event's own time: the order parked events are applied in
+    sentAt = UnicodeAttribute(null=True)  # the envelope's time (the business date of an event without its own)
+    parkedAt = UnicodeAttribute()
+    expiresAt = NumberAttribute()  # the table's TTL, later than the sweep reports it
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    since = ParkedSinceIndex()
 
 
 # ---- versioned configuration: score models and segments -------------------------------------------

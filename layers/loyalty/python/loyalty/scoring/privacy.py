@@ -1,9 +1,10 @@
 """Scoring's part of the PIPL rights (`loyalty.privacy` calls it): what scoring holds on a customer,
 and its erasure.
 
-- **Export**: the customer's items (the STATE with features and scores, their segment memberships;
-  not the event markers, which are bookkeeping), without the key attributes, and the device and
-  phone identities recorded for them (keyed hashes: the engine never holds them as received).
+- **Export**: the customer's items (the STATE with features and scores, their segment memberships,
+  events parked until their profile arrives; not the event markers, which are bookkeeping), without
+  the key attributes, and the device and phone identities recorded for them (keyed hashes: the
+  engine never holds them as received).
 - **Erase**: the customer's items, and their entries in scoring's indexes: their identities
   (`IDENT#<keyed hash>`, listed on STATE) and their place in their relationship manager's book
   (`RM#<manager>`). The index entries go first, so that an erasure that failed halfway still finds
@@ -18,17 +19,20 @@ from datetime import datetime
 from typing import Any
 
 from loyalty.scoring.items import (
+    PARKED_PREFIX,
     EventMarkerItem,
     FeatureStateItem,
     IdentityItem,
     ManagerEntryItem,
     MembershipItem,
+    ParkedEventItem,
     ScoringItem,
     customer_pk,
 )
 
 HIDDEN = ("pk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "expiresAt")
-_BY_SORT_KEY: tuple[tuple[str, type[ScoringItem]], ...] = (("STATE", FeatureStateItem), ("EVT#", EventMarkerItem), ("SEG#", MembershipItem))
+_BY_SORT_KEY: tuple[tuple[str, type[ScoringItem]], ...] = (("STATE", FeatureStateItem), ("EVT#", EventMarkerItem), ("SEG#", MembershipItem),
+                                                           (PARKED_PREFIX, ParkedEventItem))
 
 
 class DynamoScoringPrivacy:

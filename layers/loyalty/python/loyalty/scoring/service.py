@@ -4,7 +4,9 @@ Each event is applied by reading the customer's state, applying it with the pure
 scoring with the models in force, and writing everything in one transaction conditioned on the
 version read, on the event's marker not existing and on the profile existing (`store.Rescoring`).
 An event carrying device or phone hashes also records them in the identity index (identities.py),
-in the same transaction, and counts the other customers on them (`sharedIdentityAccounts`).
+in the same transaction, and counts the other customers on them (`sharedIdentityAccounts`). An
+event whose customer has no profile yet is parked and applied when the profile arrives (parking.py,
+`park`, `drain`); a scheduled `sweep` applies what a profile's event missed and reports what waits too long.
 
 The use cases are typed to the store's ports (`store.StateStore`, ...): the unit tests run them on
 in-memory stores, the functions on `store_dynamo.DynamoScoringStore`.
@@ -18,21 +20,22 @@ import time
 from collections.abc import Mapping
 from datetime import date, datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from loyalty.core import config_cache, pii
 from loyalty.core.clock import business_date, iso_utc
 from loyalty.core.config import get_settings
 from loyalty.core.errors import Conflict, InvalidInput, NotFound
-from loyalty.core.observability import logger
+from loyalty.core.observability import count, logger
 from loyalty.core.outbox import PendingEvent
-from loyalty.scoring import features, identities, inbound, scores
+from loyalty.scoring import features, identities, inbound, parking, scores
 from loyalty.scoring.assess import MODEL_NAMES, SOURCE, Outcome, events_for, models_of, outcome_of, value_segment
 from loyalty.scoring.defaults import DEFAULT_MODELS
 from loyalty.scoring.features import FeatureState
 from loyalty.scoring.models import ScoringModels
 from loyalty.scoring.segments import Facts, SegmentDefinition
 from loyalty.scoring.store import (
+    STATE_BUCKETS,
     AlreadyApplied,
     ConfigStore,
     Rescoring,
@@ -126,35 +129,113 @@ def rescoring(
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class Incoming:
+    """An event to apply: from the queue, or parked earlier (`drained`). `seen` holds its device and
+    phone hashes already keyed (a parked event never kept them as received)."""
+
+    detail_type: str
+    detail: inbound.Inbound
+    occurrence: str
+    sent_at: datetime | None
+    seen: Mapping[str, str]
+    drained: bool = False
+
+    @classmethod
+    def of_parked(cls, event: parking.ParkedEvent) -> Incoming:
+        return cls(event.detailType, event.model(), event.occurrence, event.sent_at(), event.identities, drained=True)
+
+
+# What applying one event came to: "applied" (scored), "already" (its marker exists), "nothing" (it adds
+# nothing a score reads), "dropped" (an erased customer), "parked" (no profile yet: kept until it comes).
+Result = Literal["applied", "already", "nothing", "dropped", "parked"]
+
+
 def ingest(store: StateStore, detail_type: str, detail: inbound.Inbound, event_id: str, sent_at: datetime | None, now: datetime) -> bool:
-    """Applies one event to its customer's features and re-scores them; False when it was applied before.
-    An event for a customer without a profile raises NotFound: SQS retries it (the profile may be on
-    its way), and after the queue's receives it waits in the DLQ. It is never dropped."""
+    """Applies one event to its customer's features and re-scores them; False when it changed nothing
+    (applied before, nothing a score reads, an erased customer) or was parked.
+
+    An event for a customer whose profile has not arrived is **parked** (parking.py), never refused:
+    it is applied when the profile arrives. A `CustomerProfileChanged` applies its customer's parked
+    events, each once, in the order they occurred, itself taking its place among them (`apply`). It
+    is the one event that waits instead: until customers-ingest has stored the profile it is, it is
+    retried (PROFILE_NOT_CAUGHT_UP)."""
+    # Keyed at once: the hashes as received live only in this function's memory.
+    seen = {pii.keyed_hash(raw): kind for raw, kind in identities.carried(detail).items()}
+    return apply(store, Incoming(detail_type, detail, event_id, sent_at, seen), now) == "applied"
+
+
+def drain(store: StateStore, customer_id: str, now: datetime, waiting: list[parking.ParkedEvent] | None = None) -> int:
+    """Applies the customer's parked events (`waiting`, else all of them) in the order they occurred,
+    each once (its marker, as any event's), and deletes each applied, found applied before, or
+    dropped; how many were applied. One that fails stays parked and is logged: the sweep tries it
+    again, and reports it if it never goes. Stops when the customer still has no profile."""
+    applied = 0
+    events = parking.in_order(store.parked(customer_id) if waiting is None else waiting)
+    for event in events:
+        try:
+            result = apply(store, Incoming.of_parked(event), now)
+        except Exception:
+            logger.warning("a parked event could not be applied; it stays parked for the sweep",
+                           extra={"occurrence": event.occurrence, "detail_type": event.detailType}, exc_info=True)
+            continue
+        if result == "parked":
+            break  # no profile after all: everything stays parked
+        store.unpark(customer_id, event.occurrence)
+        applied += result == "applied"
+    if events:
+        logger.info("parked events applied", extra={"parked": len(events), "applied": applied})
+        count("ScoringParkedEventsApplied", applied)
+    return applied
+
+
+def apply(store: StateStore, incoming: Incoming, now: datetime) -> Result:
+    """One event (from the queue, or parked): read, apply, score, and write it all in one transaction
+    conditioned on the version read, the marker and the profile; parked when there is no profile. A
+    profile snapshot applies the customer's parked events around itself, on the profile it read in
+    the same attempt (deciding on one read and applying on another would let a profile stored in
+    between be applied with its customer's parked events left behind)."""
+    detail_type, detail, event_id = incoming.detail_type, incoming.detail, incoming.occurrence
     customer = detail.customerId
-    found = inbound.feature_events(detail_type, detail, event_id, sent_at, get_settings().bank_zone)
+    found = inbound.feature_events(detail_type, detail, event_id, incoming.sent_at, get_settings().bank_zone)
     if not found and detail_type not in inbound.PROFILE_EVENTS:
-        return False  # nothing a score reads (a withdrawal, a coupon granted rather than claimed)
+        return "nothing"  # nothing a score reads (a withdrawal, a coupon granted rather than claimed)
     ahead = inbound.dated_ahead(found, bank_today(now))
     if ahead is not None:
         raise InvalidInput(f"{detail_type} is dated {ahead}, after the bank's tomorrow", code="EVENT_DATED_AHEAD")
     models, versions = active_models(store)
     segments = active_segments(store)
-    # Keyed at once: the hashes as received live only in this function's memory.
-    seen = {pii.keyed_hash(raw): kind for raw, kind in identities.carried(detail).items()}
+    seen = dict(incoming.seen)
+    later: list[parking.ParkedEvent] | None = None  # a profile snapshot's parked events that occurred after it
     for attempt in range(MAX_ATTEMPTS):
+        found_profile = store.profile(customer)
+        decision = parking.decide(detail_type, has_profile=found_profile is not None, erased=bool(found_profile and found_profile.erased),
+                                  drained=incoming.drained)
+        if decision == "await_profile":
+            raise Conflict(f"customer {customer}'s profile is not stored yet (customers-ingest stores this very event); retried",
+                           code="PROFILE_NOT_CAUGHT_UP")
+        if decision == "keep":
+            return "parked"
+        if decision == "park":
+            return park(store, incoming, now)
+        if decision == "drop" or found_profile is None:
+            logger.info("scoring event for an erased customer dropped", extra={"event_id": event_id})
+            return "dropped"  # erased (loyalty.privacy): nothing is derived about them again
+        profile = facts_of(found_profile)
+        # A parked profile, tier or tag change is applied with the profile as it is: it came before
+        # the profile, which shows whatever is known by now.
+        if not incoming.drained and not caught_up(detail_type, detail, profile):
+            raise Conflict(f"the profile does not show {detail_type} yet; retried", code="PROFILE_NOT_CAUGHT_UP")
+        if detail_type == "CustomerProfileChanged" and later is None:
+            # The profile is stored (read just above, in this attempt): the customer's parked events are
+            # applied around this snapshot, those that occurred before it first (a phone it names then
+            # retires the phone of an account opened earlier, not of one opened later).
+            earlier, later = parking.around(store.parked(customer), detail.changedAt)  # type: ignore[attr-defined]
+            drain(store, customer, now, earlier)
         before = store.state(customer) or {}
         state = FeatureState.model_validate_json(before["features"]) if before else FeatureState()
         for event in found:
             state = features.apply(state, event)
-        found_profile = store.profile(customer)
-        if found_profile is None:
-            raise NotFound(f"customer {customer} has no profile yet; the event is retried until it arrives", code="CUSTOMER_NOT_FOUND")
-        if found_profile.erased:
-            logger.info("scoring event for an erased customer dropped", extra={"event_id": event_id})
-            return False  # erased (loyalty.privacy): nothing is derived about them again
-        profile = facts_of(found_profile)
-        if not caught_up(detail_type, detail, profile):
-            raise Conflict(f"the profile does not show {detail_type} yet; retried", code="PROFILE_NOT_CAUGHT_UP")
         known, seen_now, retired, phone_as_of = current_identities(detail_type, detail, before, seen)
         known, added = identities.merge(known, seen_now)
         # Counted again only when the event is about identities (a login, an account opening, a
@@ -174,9 +255,12 @@ def ingest(store: StateStore, detail_type: str, detail: inbound.Inbound, event_i
             store.commit([writes])
         except AlreadyApplied:
             logger.info("scoring event already applied", extra={"event_id": event_id})
-            return False
+            if later:
+                drain(store, customer, now, later)
+            return "already"
         except UnknownCustomer:
-            raise NotFound(f"customer {customer} has no profile yet", code="CUSTOMER_NOT_FOUND") from None
+            # Read, then erased before the write (the tombstone refuses it): retried, then dropped.
+            raise NotFound(f"customer {customer} has no profile it may be scored on", code="CUSTOMER_NOT_FOUND") from None
         except StaleState:
             time.sleep(0.002 * (attempt + 1))
             continue
@@ -188,8 +272,62 @@ def ingest(store: StateStore, detail_type: str, detail: inbound.Inbound, event_i
         hashes.update({h: left[h] for h in identities.neighbours_to_rescore(left, retired, full)})
         if hashes:
             rescore_neighbours(store, customer, hashes, now)
-        return True
+        if later:
+            drain(store, customer, now, later)
+        return "applied"
     raise Conflict("the customer's scores are busy; retry", code="SCORING_CONTENDED")
+
+
+def park(store: StateStore, incoming: Incoming, now: datetime) -> Result:
+    """Parks an event whose customer has no profile (once per occurrence), then reads the profile
+    again: it may have been stored after this event read it, and its own event may have applied the
+    customer's parked events before this one was among them. Found now, the customer's parked
+    events are applied here (this one among them); still absent, the profile's event will apply
+    them, because it reads the parked events after the profile exists, which is after this read.
+    (docs/scoring.md, "Events before the profile": why not a condition on the customers table.)"""
+    detail = incoming.detail
+    event = parking.parked(incoming.detail_type, detail, incoming.occurrence, incoming.sent_at, incoming.seen, now,
+                           get_settings().scoring_parked_keep_days)
+    new = store.park(event)
+    if store.profile(detail.customerId) is None:
+        logger.info("event parked until the customer's profile arrives" if new else "event parked before",
+                    extra={"occurrence": incoming.occurrence, "detail_type": incoming.detail_type})
+        if new:
+            count("ScoringEventsParked")
+        return "parked"
+    return "applied" if drain(store, detail.customerId, now) else "already"
+
+
+def sweep(store: StateStore, now: datetime, page_size: int = 100) -> parking.SweepReport:
+    """The scheduled sweep of parked events (schedule `scoring-parked-sweep`). Those whose customer's
+    profile has arrived are applied (their profile's event normally does it within seconds: this
+    catches one that did not, e.g. a profile event that waited in the DLQ). Those still waiting are
+    counted, and the ones parked longer than SCORING_PARKED_REPORT_DAYS are stale: counted in the
+    metric `ScoringParkedEventsStale` (alarmed) and named in the log. None is deleted here: the TTL
+    does, SCORING_PARKED_KEEP_DAYS after parking, so a stale event is reported for days first.
+    Events parked within the last `parking.SETTLE` are left to their profile's event."""
+    report_days = get_settings().scoring_parked_report_days
+    report = parking.SweepReport()
+    before = parking.settled_before(now)
+    for bucket in range(STATE_BUCKETS):
+        cursor: dict[str, Any] | None = None
+        while True:
+            events, cursor = store.parked_before(bucket, before, page_size, cursor)
+            profiles = store.profiles(sorted({e.customerId for e in events})) if events else {}
+            for customer in sorted(profiles):
+                report.applied += drain(store, customer, now)
+                report.customers_applied += 1
+            for event in events:
+                if event.customerId not in profiles:
+                    report.still_waiting(event, now, report_days)
+            if cursor is None:
+                break
+    count("ScoringParkedEventsWaiting", report.waiting)
+    count("ScoringParkedEventsStale", report.stale)
+    if report.stale:
+        logger.warning(f"events parked longer than {report_days} days: their customers' profiles never arrived",
+                       extra={**report.as_dict(), "examples": report.examples})
+    return report
 
 
 def facts_of(profile: CustomerProfile) -> dict[str, Any]:

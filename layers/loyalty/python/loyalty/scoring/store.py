@@ -23,6 +23,7 @@ from loyalty.scoring.items import MANAGER_SHARDS, STATE_BUCKETS, manager_key, ma
 
 if TYPE_CHECKING:
     from loyalty.customers.model import CustomerProfile
+    from loyalty.scoring.parking import ParkedEvent
 
 __all__ = ["MANAGER_SHARDS", "STATE_BUCKETS", "manager_key", "manager_shard", "state_bucket", "state_key"]
 
@@ -106,6 +107,23 @@ class StateStore(Protocol):
 
     def customers_on(self, keyed: str, except_customer: str, limit: int) -> list[str]:
         """Up to `limit` customers recorded on the keyed hash, other than `except_customer`."""
+
+    # ---- events parked until their customer's profile arrives (parking.py) ------------------------
+
+    def park(self, event: ParkedEvent) -> bool:
+        """Keeps the event until the profile arrives: one item per occurrence, so False (and nothing
+        written: the first parking's time stays) when it was parked before."""
+
+    def parked(self, customer_id: str) -> list[ParkedEvent]:
+        """The customer's parked events, read consistently, in no particular order."""
+
+    def unpark(self, customer_id: str, occurrence: str) -> None:
+        """Deletes the parked event (nothing when it is gone already)."""
+
+    def parked_before(self, bucket: int, before: str, limit: int, cursor: dict[str, Any] | None
+                      ) -> tuple[list[ParkedEvent], dict[str, Any] | None]:
+        """Up to `limit` events of the customers of `bucket` (`items.state_bucket`) parked before
+        `before` (ISO UTC), oldest first, from `cursor`; the cursor to go on from, None at the end."""
 
 
 class ConfigStore(Protocol):

@@ -1,6 +1,6 @@
 """The scoring store on DynamoDB: `store.ScoringStore` on the models of `items.py`, with the profile
 read and written through the customers port (scoring never touches the customers table itself).
-Configuration, runs and managers' books are in `store_config.py`."""
+Configuration, runs and managers' books are in `store_config.py`; parked events in `store_parking.py`."""
 
 from __future__ import annotations
 
@@ -22,13 +22,14 @@ from loyalty.scoring.items import (
 )
 from loyalty.scoring.store import AlreadyApplied, InvalidWrites, Rescoring, StaleState, UnknownCustomer
 from loyalty.scoring.store_config import DynamoConfigStore, DynamoRunStore
+from loyalty.scoring.store_parking import DynamoParkingStore
 
 if TYPE_CHECKING:
     from loyalty.customers.model import CustomerProfile
     from loyalty.customers.ports import CustomerDirectory
 
 
-class DynamoScoringStore(DynamoConfigStore, DynamoRunStore):
+class DynamoScoringStore(DynamoConfigStore, DynamoRunStore, DynamoParkingStore):
     def __init__(self, customers: CustomerDirectory | None = None):
         if customers is None:
             from loyalty.customers.ports import directory
