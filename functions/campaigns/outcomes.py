@@ -1,16 +1,21 @@
-"""Coupon outcomes of campaign grants: refused or returned gives the budget back, redeemed is counted."""
+"""Answers to campaign grants' commands: each moves its grant's saga (delivered, refused, compensated;
+loyalty.campaigns.saga); a redeemed coupon is counted."""
 
 from loyalty.campaigns import outcomes, service
-from loyalty.campaigns.model import CouponOutcome
+from loyalty.campaigns.model import RewardAnswer
 from loyalty.core.clock import utc_now
 from loyalty.core.consumer import BusEvent, sqs_consumer
 
+ANSWERS = ("CouponIssued", "CouponIssueFailed", "CouponReturned", "CouponRevoked", "CouponRevocationRefused", "PointsAwarded",
+           "PointsAwardReversed")
 
-@sqs_consumer({"CouponIssueFailed": CouponOutcome, "CouponReturned": CouponOutcome, "CouponRedeemed": CouponOutcome})
+
+@sqs_consumer({name: RewardAnswer for name in (*ANSWERS, "CouponRedeemed")})
 def handler(event: BusEvent) -> None:
-    outcome: CouponOutcome = event.detail  # type: ignore[assignment]
+    answer: RewardAnswer = event.detail  # type: ignore[assignment]
     store, now = service.default_store(), utc_now()
     if event.detail_type == "CouponRedeemed":
-        outcomes.count_redeemed(store, outcome.commandId, now)
+        outcomes.count_redeemed(store, answer.commandId, now)
     else:
-        outcomes.give_back(store, outcome.commandId, f"{event.detail_type}:{outcome.reason or 'returned'}", now)
+        read, reason = outcomes.answer_of(event.detail_type, answer)
+        outcomes.on_answer(store, answer.commandId, read, reason, now)

@@ -8,7 +8,7 @@ from typing import Any
 
 from infra.local.cloud import LocalCloud
 from tests.support.api import Api, eventually
-from tests.support.campaigns import card_spend, coupon_campaign, grants_of, iso, launch, trigger, unique
+from tests.support.campaigns import STANDING, card_spend, coupon_campaign, grants_of, iso, launch, trigger, unique
 from tests.support.coupons import active_template, wallet_items
 
 OK: dict[str, list[object]] = {"batchItemFailures": []}
@@ -59,7 +59,7 @@ def test_the_third_qualifying_transaction_pays_the_task_once_however_often_the_e
         assert trigger(cloud, "CardTransactionPosted", third) == OK
     # Then one grant for the task's first cycle, and one coupon in the wallet
     (grant,) = grants_of(cloud.clients.dynamodb, campaign_id, customer)
-    assert (grant["sk"], grant["status"]) == ("task:0", "granted")
+    assert grant["sk"] == "task:0" and grant["status"] in STANDING
     (coupon,) = eventually(lambda: wallet_items(api, customer), timeout_s=60)
     assert coupon["campaignId"] == campaign_id
     # And the task centre shows it completed once, counting again from zero
@@ -85,7 +85,7 @@ def test_concurrent_transactions_toward_one_target_all_count_and_pay_once(cloud:
         results = list(pool.map(lambda n: trigger(cloud, "CardTransactionPosted", spend_at(customer, campaign_id, n)), range(6)))
     # Then every message was handled, and with a lifetime cap of 1 exactly one reward was paid
     assert all(r == OK for r in results)
-    assert [g["status"] for g in grants_of(cloud.clients.dynamodb, campaign_id, customer)] == ["granted"]
+    assert [g["status"] in STANDING for g in grants_of(cloud.clients.dynamodb, campaign_id, customer)] == [True]
 
 
 def test_concurrent_transactions_completing_two_cycles_pay_both(cloud: LocalCloud, api: Api) -> None:

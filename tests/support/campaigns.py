@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from infra.local.cloud import LocalCloud
 
 ROOT = "/v1/admin/campaigns"
+# A grant that stands: its rewards on their way, or all delivered (loyalty.campaigns.saga).
+STANDING = ("granted", "delivered")
 AUTHOR: dict[str, Any] = {"as_": "op-maker", "groups": ["operators"]}
 APPROVER: dict[str, Any] = {"as_": "op-checker", "groups": ["operators", "approvers"]}
 

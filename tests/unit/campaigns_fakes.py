@@ -205,16 +205,19 @@ class InMemoryCampaignStore:
     def grant_record(self, pk: str, sk: str) -> dict[str, Any] | None:
         return self._get({"pk": pk, "sk": sk})
 
-    def cancel_grant(self, grant: dict[str, Any], reason: str, at: str, event: PendingEvent) -> bool:
+    def advance_grant(self, grant: dict[str, Any], fields: dict[str, Any], *, give_back: int, stats: dict[str, int],
+                      events: Sequence[PendingEvent]) -> bool:
         current = self._get(grant)
-        if current is None or current.get("status") != "granted":
+        if current is None or current.get("version") != grant.get("version") or current.get("status") != grant.get("status"):
             return False
-        cost = int(grant.get("cost", 0))
-        self._put({**current, "status": "cancelled", "cancelledAt": at, "cancelReason": reason})
-        for key in grant.get("budgetKeys", []):
-            self._add(records.budget_key(grant["campaignId"], key), {"spent": -cost})
-        self._add(records.stats_key(grant["campaignId"], grant["arm"]), {"granted": -1, "cancelled": 1, "cost": -cost})
-        self.outbox.append(event)
+        updated = {**current, **fields, "version": int(grant.get("version") or 0) + 1}
+        self._put(updated)  # a None field is removed, as the store's REMOVE
+        if give_back:
+            for key in grant.get("budgetKeys", []):
+                self._add(records.budget_key(grant["campaignId"], key), {"spent": -give_back})
+        if stats:
+            self._add(records.stats_key(grant["campaignId"], grant["arm"]), stats)
+        self.outbox += events
         return True
 
     def count_redeemed(self, command: dict[str, Any], at: str) -> bool:

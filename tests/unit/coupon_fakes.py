@@ -16,6 +16,7 @@ from loyalty.coupons import records
 from loyalty.coupons.claims import Cancelled, ClaimExecutor, ClaimPlan
 from loyalty.coupons.logic import ClaimRecord, Coupon, IssueRefusal, split
 from loyalty.coupons.model import Template
+from loyalty.coupons.store import REVOKED_BEFORE_ISSUE, RevocationWrite
 
 
 @dataclass
@@ -40,6 +41,7 @@ class InMemoryCouponStore:
     codes: dict[tuple[str, str], Code] = field(default_factory=dict)
     chunks: set[tuple[str, str, int]] = field(default_factory=set)
     markers: dict[str, str] = field(default_factory=dict)
+    revocations: dict[str, str] = field(default_factory=dict)  # coupon id -> the revocation's outcome
     events: list[PendingEvent] = field(default_factory=list)
     reads: Counter[str] = field(default_factory=Counter)  # what was read, by kind: "template", "coupon", ...
     writes: int = 0  # the claim transactions sent, committed or not
@@ -149,6 +151,23 @@ class InMemoryCouponStore:
                 raise Conflict("the coupon changed meanwhile; retry", code="COUPON_CHANGED")
         self.records.update({after.coupon_id: after for _, after in changes})
         self.events += events
+
+    def record_revocation(self, coupon_id: str, outcome: str, at: str, *, changes: list[tuple[Coupon, Coupon]], take_id: bool,
+                          events: list[PendingEvent]) -> RevocationWrite:
+        if coupon_id in self.revocations:
+            return "duplicate"
+        for before, after in changes:
+            stored = self.records.get(before.coupon_id)
+            if not isinstance(stored, Coupon) or stored.version != before.version or after.version != before.version + 1:
+                return "raced"
+        if take_id and coupon_id in self.records:
+            return "raced"
+        self.revocations[coupon_id] = outcome
+        self.records.update({after.coupon_id: after for _, after in changes})
+        if take_id:
+            self.records[coupon_id] = IssueRefusal(coupon_id, REVOKED_BEFORE_ISSUE)
+        self.events += events
+        return "done"
 
     def wallet_pages(self, customer_id: str, cursor: str | None) -> Iterator[tuple[Coupon, str]]:
         mine = sorted((c for c in self.records.values() if isinstance(c, Coupon) and c.customer_id == customer_id),

@@ -85,13 +85,17 @@ def test_a_grant_takes_the_budget_the_cap_and_the_arm_and_a_replay_finds_it_gran
     # When a customer is granted for a transaction, and the same transaction is delivered again
     first = granting.grant(store, meta, "c-1", "tx-1", NOW)
     again = granting.grant(store, meta, "c-1", "tx-1", NOW)
-    # Then the first is granted with its coupon command and notice, the replay finds it, and the books count one
+    # Then the first is granted with its coupon command, the replay finds it, and the books count one
     assert (first, again) == ("granted", "already")
-    assert [e["customerId"] for e in events(store, "IssueCoupon")] == ["c-1"]
-    assert len(events(store, "NotificationRequested")) == len(events(store, "RewardGranted")) == 1
+    assert [e["customerId"] for e in events(store, "IssueCoupon")] == ["c-1"] and len(events(store, "RewardGranted")) == 1
     assert store.budget("camp-1", "TOTAL") == {"pk": "BUDGET#camp-1", "sk": "TOTAL", "spent": 1, "limit": 10}
     (arm,) = store.arms("camp-1")
-    assert {k: arm[k] for k in ("targeted", "granted", "notified", "cost")} == {"targeted": 1, "granted": 1, "notified": 1, "cost": 1}
+    assert {k: arm[k] for k in ("targeted", "granted", "notified", "cost")} == {"targeted": 1, "granted": 1, "notified": 0, "cost": 1}
+    # And the notice waits for the coupon: once it is issued the grant is delivered and the notice goes, once
+    command = events(store, "IssueCoupon")[0]["commandId"]
+    assert not events(store, "NotificationRequested")
+    assert [outcomes.on_answer(store, command, "delivered", None, NOW) for _ in range(2)] == ["delivered", None]
+    assert len(events(store, "NotificationRequested")) == 1 and store.arms("camp-1")[0]["notified"] == 1
 
 
 def test_a_grant_whose_transaction_conflicts_is_tried_again_until_it_commits(store: InMemoryCampaignStore) -> None:
@@ -158,9 +162,10 @@ def test_a_customer_out_of_notifications_today_still_gets_the_reward_without_one
     store.items[("NOTIFY#c-1", "2027-02-10")] = {"pk": "NOTIFY#c-1", "sk": "2027-02-10", "count": 3}
     # When they qualify
     outcome = granting.grant(store, meta, "c-1", "tx-1", NOW)
-    # Then the reward is granted without a notice, and the arm counts none notified
-    assert outcome == "granted" and events(store, "IssueCoupon") and not events(store, "NotificationRequested")
-    assert store.arms("camp-1")[0]["notified"] == 0
+    # Then the reward is granted without a notice, and the arm counts none notified, even once it is delivered
+    assert outcome == "granted" and events(store, "IssueCoupon")
+    outcomes.on_answer(store, events(store, "IssueCoupon")[0]["commandId"], "delivered", None, NOW)
+    assert not events(store, "NotificationRequested") and store.arms("camp-1")[0]["notified"] == 0
 
 
 def test_a_campaign_paused_after_the_grant_was_decided_refuses_it_at_the_write(store: InMemoryCampaignStore) -> None:
@@ -268,7 +273,7 @@ def test_a_returned_coupon_gives_the_budget_back_once_and_a_redemption_is_counte
         granting.grant(store, meta, customer, "tx-1", NOW)
     returned, redeemed = (granting.command_id("camp-1", c, "tx-1", 0) for c in ("c-1", "c-2"))
     # When one coupon is returned twice and the other redeemed twice
-    gave = [outcomes.give_back(store, returned, "CouponReturned:returned", NOW) for _ in range(2)]
+    gave = [outcomes.on_answer(store, returned, "refused", "CouponReturned:returned", NOW) is not None for _ in range(2)]
     counted = [outcomes.count_redeemed(store, redeemed, NOW) for _ in range(2)]
     # Then each counts once: the budget and the arm give one reward back, and one redemption is counted
     assert gave == [True, False] and counted == [True, False]
@@ -276,6 +281,96 @@ def test_a_returned_coupon_gives_the_budget_back_once_and_a_redemption_is_counte
     (arm,) = store.arms("camp-1")
     assert {k: arm[k] for k in ("granted", "cancelled", "redeemed", "cost")} == {"granted": 1, "cancelled": 1, "redeemed": 1, "cost": 1}
     assert [e["customerId"] for e in events(store, "RewardCancelled")] == ["c-1"]
+
+
+def coupon_and_points(**overrides: Any) -> CampaignDefinition:
+    """A campaign whose reward is a coupon, 200 points and a notice."""
+    actions = [{"type": "issue_coupon", "templateId": "tpl-1", "costMinor": 3000},
+               {"type": "award_points", "points": 200, "costCentre": "cc-marketing", "costMinor": 2000},
+               {"type": "notify", "channel": "push", "templateId": "notice-1"}]
+    return definition(variants=[{"variantId": "main", "weightPercent": 100, "actions": actions}], **overrides)
+
+
+def commands_of(store: InMemoryCampaignStore) -> tuple[str, str]:
+    return events(store, "IssueCoupon")[0]["commandId"], events(store, "AwardPoints")[0]["commandId"]
+
+
+def test_a_refused_coupon_undoes_the_grant_its_points_are_reversed_and_the_budget_is_given_back(store: InMemoryCampaignStore) -> None:
+    # Given a grant of a coupon and points, whose points were booked
+    meta = launch(store, coupon_and_points())
+    granting.grant(store, meta, "c-1", "tx-1", NOW)
+    coupon, points = commands_of(store)
+    assert outcomes.on_answer(store, points, "delivered", None, NOW) == "granted"
+    # When the coupon is refused: the customer is at the template's limit
+    assert outcomes.on_answer(store, coupon, "refused", "CouponIssueFailed:COUPON_LIMIT_REACHED", NOW) == "compensating"
+    # Then the points are asked back, naming the grant, and no notice goes
+    (reverse,) = events(store, "ReversePoints")
+    grant = store.grant_record("GRANT#camp-1#c-1", "tx-1")
+    assert grant is not None and reverse == {"commandId": points, "customerId": "c-1", "campaignId": "camp-1", "grantId": grant["grantId"],
+                                             "reason": "CouponIssueFailed:COUPON_LIMIT_REACHED"}
+    assert not events(store, "NotificationRequested")
+    assert {k: store.arms("camp-1")[0][k] for k in ("granted", "compensating", "cost")} == {"granted": 0, "compensating": 1, "cost": 1}
+    # And when points answer that they took the award back (twice: the answer is redelivered)
+    answered = [outcomes.on_answer(store, points, "compensated", None, NOW) for _ in range(2)]
+    # Then the grant is compensated once, its cost back in the budget, and announced
+    assert answered == ["compensated", None]
+    (arm,) = store.arms("camp-1")
+    assert {k: arm[k] for k in ("granted", "compensating", "compensated", "cost")} == {"granted": 0, "compensating": 0, "compensated": 1,
+                                                                                       "cost": 0}
+    assert store.budget("camp-1", "TOTAL")["spent"] == 0  # type: ignore[index]
+    settled = store.grant_record("GRANT#camp-1#c-1", "tx-1")
+    assert settled is not None and (settled["status"], settled["givenBack"], settled["keptCost"]) == ("compensated", 1, 0)
+    assert "notification" not in settled and not events(store, "NotificationRequested")
+    assert [(e["status"], e["givenBack"]) for e in events(store, "RewardCompensated")] == [("compensated", 1)]
+
+
+def test_a_coupon_returned_after_delivery_undoes_the_grant_and_its_points_are_compensated(store: InMemoryCampaignStore) -> None:
+    # Given a campaign in minor units whose grant of a coupon (3000) and points (2000) was delivered
+    budget = {"unit": "minor", "currency": "CNY", "total": 100_000}
+    meta = launch(store, coupon_and_points(budget=budget))
+    granting.grant(store, meta, "c-1", "tx-1", NOW)
+    coupon, points = commands_of(store)
+    for command in (coupon, points):
+        outcomes.on_answer(store, command, "delivered", None, NOW)
+    assert len(events(store, "NotificationRequested")) == 1
+    # When the coupon is returned
+    outcomes.on_answer(store, coupon, "refused", "CouponReturned:returned", NOW)
+    # Then the points are asked back (the returned coupon is not revoked), and once they are, all the cost is back
+    assert [e["commandId"] for e in events(store, "ReversePoints")] == [points] and not events(store, "RevokeCoupon")
+    assert outcomes.on_answer(store, points, "compensated", None, NOW) == "compensated"
+    assert store.budget("camp-1", "TOTAL")["spent"] == 0  # type: ignore[index]
+
+
+def test_a_coupon_kept_by_the_customer_keeps_its_cost_and_the_grant_is_partly_delivered(store: InMemoryCampaignStore) -> None:
+    # Given a campaign in minor units granting two coupons (3000 and 1500) and points (2000), all delivered
+    actions = [{"type": "issue_coupon", "templateId": "tpl-1", "costMinor": 3000}, {"type": "issue_coupon", "templateId": "tpl-2", "costMinor": 1500},
+               {"type": "award_points", "points": 200, "costCentre": "cc-marketing", "costMinor": 2000}]
+    meta = launch(store, definition(variants=[{"variantId": "main", "weightPercent": 100, "actions": actions}],
+                                    budget={"unit": "minor", "currency": "CNY", "total": 100_000}))
+    granting.grant(store, meta, "c-1", "tx-1", NOW)
+    first, second = (e["commandId"] for e in events(store, "IssueCoupon"))
+    points = events(store, "AwardPoints")[0]["commandId"]
+    for command in (first, second, points):
+        outcomes.on_answer(store, command, "delivered", None, NOW)
+    # When the second coupon is returned, and the first, already redeemed, cannot be revoked
+    outcomes.on_answer(store, second, "refused", "CouponReturned:returned", NOW)
+    assert {e["commandId"] for e in events(store, "RevokeCoupon")} == {first} and {e["commandId"] for e in events(store, "ReversePoints")} == {points}
+    outcomes.on_answer(store, first, "kept", "COUPON_ALREADY_REDEEMED", NOW)
+    assert outcomes.on_answer(store, points, "compensated", None, NOW) == "partly_delivered"
+    # Then the redeemed coupon's cost stays spent, in the budget and the report, and it is recorded as not compensable
+    assert store.budget("camp-1", "TOTAL")["spent"] == 3000  # type: ignore[index]
+    (arm,) = store.arms("camp-1")
+    assert {k: arm[k] for k in ("granted", "partlyDelivered", "cost")} == {"granted": 0, "partlyDelivered": 1, "cost": 3000}
+    (announced,) = events(store, "RewardCompensated")
+    assert (announced["status"], announced["givenBack"], announced["keptCost"]) == ("partly_delivered", 3500, 3000)
+    assert announced["notCompensable"] == [{"commandId": first, "kind": "coupon", "reason": "COUPON_ALREADY_REDEEMED"}]
+    report = service.report(store, "camp-1", NOW)
+    main = next(r for r in report["arms"] if r["arm"] == "main")
+    assert (main["partlyDelivered"], main["cost"]) == (1, report["budget"]["total"]["spent"])
+
+
+def test_an_answer_to_a_command_of_no_grant_changes_nothing(store: InMemoryCampaignStore) -> None:
+    assert outcomes.on_answer(store, "cg-unknown", "refused", "x", NOW) is None and store.outbox == []
 
 
 def test_a_work_item_delivered_twice_grants_each_customer_once_and_counts_once(store: InMemoryCampaignStore) -> None:

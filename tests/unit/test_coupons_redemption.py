@@ -21,7 +21,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from loyalty.core.api_conventions import STATUS_BY_ERROR
 from loyalty.core.errors import BusinessRuleViolation, Conflict, DomainError
-from loyalty.coupons.logic import Coupon, effective_status, expire, give_back, lock, new_coupon, redeem, release
+from loyalty.coupons.logic import Coupon, effective_status, expire, give_back, lock, new_coupon, redeem, release, revoke
 from tests.unit.coupon_builders import BENEFITS, NOW, after, coupon, iso, locked, order, redeemed, template
 
 LAPSED = after(days=31)  # past the builders' validity (NOW + 30 days)
@@ -431,6 +431,35 @@ def test_expire_a_locked_coupon_past_validity(until: datetime) -> None:
 )
 def test_expire_leaves_other_coupons_alone(stored: Coupon, now: datetime) -> None:
     assert expire(stored, now) is None
+
+
+# --- revoke: a campaign grant's compensation ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("stored", [coupon(), coupon(valid_until=iso(after(days=-1))), locked(until=after(minutes=-1))],
+                         ids=["available", "expired", "lock lapsed"])
+def test_an_unused_coupon_is_revoked_and_then_refuses_every_use(stored: Coupon) -> None:
+    # When an unused coupon is revoked
+    revoked = revoke(stored, NOW)
+    # Then it is revoked, its lock gone, its version moved; revoking again changes nothing
+    assert (revoked.status, revoked.revoked_at, revoked.lock_order_id, revoked.version) == ("revoked", iso(NOW), None, stored.version + 1)
+    assert effective_status(revoked, LAPSED) == "revoked" and revoke(revoked, NOW) is revoked
+    # And it can be neither locked nor redeemed, nor expired by the sweep
+    refused(lambda: lock(revoked, "o-1", 600, NOW), "COUPON_REVOKED", BusinessRuleViolation, 422)
+    refused(lambda: redeem(revoked, "o-1", NOW), "COUPON_REVOKED", BusinessRuleViolation, 422)
+    assert expire(revoked, LAPSED) is None
+
+
+@pytest.mark.parametrize(("stored", "code"), [
+    (redeemed(), "COUPON_ALREADY_REDEEMED"),
+    (locked(), "COUPON_LOCKED"),
+    (coupon(kind="red_packet", status="redeemed"), "COUPON_NOT_REVOCABLE"),
+    (coupon(kind="gift"), "COUPON_NOT_REVOCABLE"),
+], ids=["redeemed", "locked", "red packet", "gift"])
+def test_a_coupon_used_or_delivered_at_issue_cannot_be_revoked(stored: Coupon, code: str) -> None:
+    with pytest.raises(DomainError) as raised:
+        revoke(stored, NOW)
+    assert raised.value.code == code
 
 
 # --- the whole machine, at random ---------------------------------------------------------------

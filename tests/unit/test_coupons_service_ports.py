@@ -12,11 +12,21 @@ from typing import Any
 import pytest
 
 from loyalty.core import config_cache
+from loyalty.core.auth import Caller
 from loyalty.core.errors import DomainError
 from loyalty.coupons import service
 from loyalty.coupons.claims import MAX_BUSY_RETRIES
 from loyalty.coupons.logic import BundleClaim, Coupon, CustomerFacts
-from loyalty.coupons.model import ClaimRequest, CodeUpload, IssueCouponCommand, LockRequest, Template, TemplateCreate
+from loyalty.coupons.model import (
+    ClaimRequest,
+    CodeUpload,
+    IssueCouponCommand,
+    LockRequest,
+    RedeemRequest,
+    RevokeCouponCommand,
+    Template,
+    TemplateCreate,
+)
 from tests.unit.coupon_builders import BENEFITS, NOW, after, template_data
 from tests.unit.coupon_fakes import InMemoryCouponStore
 from tests.unit.fakes import FakeClock
@@ -320,6 +330,83 @@ def test_a_served_command_delivered_again_answers_its_coupon() -> None:
     again = service.issue_for_command(store, Facts(), command(), NOW)
     assert first is not None and again is not None and again.replayed and again.coupons == first.coupons
     assert len(store.coupons()) == 1
+
+
+# ---- RevokeCoupon: a campaign grant's compensation ------------------------------------------------------
+
+
+def revoke_command(command_id: str = "cmd-1") -> RevokeCouponCommand:
+    return RevokeCouponCommand(commandId=command_id, customerId="c-1", grantId="gr-1", campaignId="camp-1",
+                               reason="CouponIssueFailed:COUPON_LIMIT_REACHED")
+
+
+def answers(store: InMemoryCouponStore) -> list[tuple[str, dict[str, Any]]]:
+    return [(e.detail_type, e.detail) for e in store.events if e.detail_type in ("CouponRevoked", "CouponRevocationRefused")]
+
+
+def test_an_unused_coupon_is_revoked_once_however_often_the_compensation_arrives() -> None:
+    # Given a coupon a campaign's command issued
+    store = InMemoryCouponStore()
+    active(store, totalStock=5)
+    issued = service.issue_for_command(store, Facts(), command(), NOW)
+    assert issued is not None
+    # When its grant's compensation arrives twice
+    outcomes = [service.revoke_for_command(store, revoke_command(), NOW) for _ in range(2)]
+    # Then the coupon is revoked once, answered once, and can no longer be used
+    assert outcomes == ["revoked", "duplicate"]
+    coupon = store.get_coupon(issued.coupons[0].coupon_id)
+    assert coupon.status == "revoked" and coupon.revoked_at is not None
+    assert answers(store) == [("CouponRevoked", {"commandId": "cmd-1", "customerId": "c-1", "campaignId": "camp-1", "grantId": "gr-1",
+                                                 "source": "campaign", "issued": True, "couponIds": [coupon.coupon_id]})]
+    caller = Caller("c-1", frozenset())
+    refused(lambda: service.redeem(store, caller, coupon.coupon_id, RedeemRequest(orderId="o-1"), NOW), "COUPON_REVOKED")
+    refused(lambda: service.lock(store, caller, coupon.coupon_id, LockRequest(orderId="o-1"), NOW), "COUPON_REVOKED")
+
+
+def test_a_redeemed_coupon_cannot_be_revoked_and_the_refusal_is_answered_once() -> None:
+    # Given a campaign's coupon the customer has redeemed
+    store = InMemoryCouponStore()
+    active(store, totalStock=5)
+    issued = service.issue_for_command(store, Facts(), command(), NOW)
+    assert issued is not None
+    service.redeem(store, Caller("c-1", frozenset()), issued.coupons[0].coupon_id, RedeemRequest(orderId="o-1"), NOW)
+    # When its grant's compensation arrives, twice
+    outcomes = [service.revoke_for_command(store, revoke_command(), NOW) for _ in range(2)]
+    # Then it stays redeemed, and the refusal is answered once, with its reason
+    assert outcomes == ["COUPON_ALREADY_REDEEMED", "duplicate"]
+    assert store.get_coupon(issued.coupons[0].coupon_id).status == "redeemed"
+    assert [(t, d["reason"]) for t, d in answers(store)] == [("CouponRevocationRefused", "COUPON_ALREADY_REDEEMED")]
+
+
+def test_a_compensation_before_the_issue_forestalls_it_for_good() -> None:
+    # Given a campaign's command not served yet
+    store = InMemoryCouponStore()
+    active(store, totalStock=5)
+    # When its compensation arrives first, and then the command
+    assert service.revoke_for_command(store, revoke_command(), NOW) == "not_issued"
+    late = service.issue_for_command(store, Facts(), command(), NOW)
+    # Then no coupon is ever issued, and nothing but the revocation is announced
+    assert late is None and store.coupons() == []
+    assert [(t, d["issued"]) for t, d in answers(store)] == [("CouponRevoked", False)]
+    assert [e.detail_type for e in store.events if e.detail_type.startswith("CouponIssue")] == []
+
+
+def test_a_compensation_of_a_refused_command_answers_that_nothing_was_issued() -> None:
+    # Given a campaign's command refused (out of stock)
+    store = InMemoryCouponStore()
+    active(store, totalStock=1)
+    claim(store, "c-0")
+    assert service.issue_for_command(store, Facts(), command(), NOW) is None
+    # When its compensation arrives
+    # Then nothing was issued, and the refusal stays recorded
+    assert service.revoke_for_command(store, revoke_command(), NOW) == "not_issued"
+    assert answers(store)[0][1]["issued"] is False and store.get_issue_failure(issued_id("cmd-1")) == "COUPON_OUT_OF_STOCK"
+
+
+def issued_id(command_id: str) -> str:
+    from loyalty.coupons.logic import command_coupon_id
+
+    return command_coupon_id(command_id)
 
 
 # ---- versions ------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ conflicts retried, the configuration cache, and refusals mapped to the domain's 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from loyalty.core import config_cache
 from loyalty.core.errors import BusinessRuleViolation, Conflict, NotFound
 from loyalty.points import redemption, risk_service, service, tier_service
-from loyalty.points.model import AdjustmentRequest, Rule
+from loyalty.points.model import AdjustmentRequest, AwardPointsCommand, ReversePointsCommand, Rule
 from loyalty.points.redemption import CatalogueItem, RedemptionRequest, SettlementRequest
 from loyalty.points.risk import RiskDecision, RiskSettings
 from loyalty.points.tiers import TierLadder
@@ -263,3 +264,61 @@ def test_a_hold_decided_by_another_operator_between_the_read_and_the_write_is_a_
         risk_service.decide(store, hold["holdId"], RiskDecision(decision="release", note="genuine"), OPERATOR, NOW)
     assert refused.value.code == "RISK_HOLD_DECIDED"
     assert store.holds[hold["holdId"]]["status"] == "rejected" and available(store) == 0
+
+
+# ---- campaign awards and their compensation (ReversePoints) ------------------------------------------
+
+
+def award_command(points: int = 200) -> AwardPointsCommand:
+    return AwardPointsCommand(commandId="cg-1", customerId=CUSTOMER, points=points, costCentre="cc-marketing", campaignId="camp-1")
+
+
+def reverse_command() -> ReversePointsCommand:
+    return ReversePointsCommand(commandId="cg-1", customerId=CUSTOMER, grantId="gr-1", campaignId="camp-1",
+                                reason="CouponIssueFailed:COUPON_LIMIT_REACHED")
+
+
+def points_events(store: InMemoryPointsStore, detail_type: str) -> list[dict[str, Any]]:
+    return [e.detail for e in store.outbox if e.detail_type == detail_type]
+
+
+def test_an_award_taken_back_twice_is_reversed_once_with_an_entry_naming_the_grant(store: InMemoryPointsStore) -> None:
+    # Given a customer with 100 points of their own, then awarded 200 by a campaign
+    adjust(store, 100, "k-own")
+    service.award_for_command(store, award_command(), NOW)
+    assert available(store) == 300 and points_events(store, "PointsAwarded")[0]["commandId"] == "cg-1"
+    # When the grant's compensation is delivered twice
+    first = service.reverse_award(store, reverse_command(), NOW)
+    again = service.reverse_award(store, reverse_command(), NOW)
+    # Then the award is taken back once: the customer's points are what they were before it
+    assert first is not None and again is None and available(store) == 100
+    (entry,) = store.entries_with_prefix(CUSTOMER, "reverse:award:cg-1")
+    assert (entry["kind"], entry["points"]) == ("reverse", -200)
+    assert json.loads(entry["source"]) == {"awardCommandId": "cg-1", "grantId": "gr-1", "campaignId": "camp-1",
+                                           "reason": "CouponIssueFailed:COUPON_LIMIT_REACHED", "category": "campaign"}
+    # And it is answered once
+    assert [(e["booked"], e["points"], e["debt"]) for e in points_events(store, "PointsAwardReversed")] == [(True, 200, 0)]
+
+
+def test_an_award_already_spent_is_taken_back_as_debt(store: InMemoryPointsStore) -> None:
+    # Given a campaign's 200 points, 150 of them spent since
+    service.award_for_command(store, award_command(), NOW)
+    adjust(store, -150, "k-spend")
+    # When the grant is undone
+    service.reverse_award(store, reverse_command(), NOW)
+    # Then what is left is taken and the rest is owed: the books net the award to nothing
+    stored = service.balance(store, CUSTOMER, NOW)
+    assert (stored["available"], stored["debt"]) == (0, 150)
+    assert [(e["points"], e["debt"]) for e in points_events(store, "PointsAwardReversed")] == [(200, 150)]
+
+
+def test_a_compensation_before_the_award_forestalls_it(store: InMemoryPointsStore) -> None:
+    # Given a grant undone before its AwardPoints was served
+    service.reverse_award(store, reverse_command(), NOW)
+    # When the award arrives after its compensation
+    late = service.award_for_command(store, award_command(), NOW)
+    # Then it is not booked: the ledger holds only the reversal, of no points, and the balance never moved
+    assert late is None and available(store) == 0
+    assert [(e["entryId"], e["points"]) for e in store.entries_with_prefix(CUSTOMER, "")] == [("reverse:award:cg-1", 0)]
+    assert [(e["booked"], e["points"]) for e in points_events(store, "PointsAwardReversed")] == [(False, 0)]
+    assert points_events(store, "PointsAwarded") == [] and points_events(store, "PointsEarned") == []

@@ -390,6 +390,8 @@ export const en: Shape<Dictionary> = {
     notified: "Notified",
     redeemed: "Redeemed",
     cancelled: "Cancelled",
+    compensated: "Compensated",
+    partlyDelivered: "Partly delivered",
     cost: "Cost",
     budgetLeft: "Budget left",
     perArm: "Granted, notified and redeemed per arm",

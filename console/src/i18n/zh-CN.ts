@@ -386,6 +386,8 @@ export const zhCN = {
     notified: "已通知",
     redeemed: "已核销",
     cancelled: "已撤销",
+    compensated: "已冲正",
+    partlyDelivered: "部分发放",
     cost: "成本",
     budgetLeft: "剩余预算",
     perArm: "各方案发放、通知与核销",

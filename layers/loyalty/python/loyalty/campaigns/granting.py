@@ -3,7 +3,8 @@
 A grant is one transaction (see `CampaignStore.grant`): budget, caps and the reward's commands
 commit together or not at all, so no interleaving of concurrent triggers can overspend. The grant id
 comes from the campaign, the customer and the trigger's business id, so a replayed trigger finds the
-grant already there.
+grant already there. What follows the grant (each reward delivered, or the grant undone and its
+delivered rewards compensated) is its saga: `saga`, applied by `outcomes`.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import hashlib
 import math
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from loyalty.campaigns import records, service, targeting
+from loyalty.campaigns import records, saga, service, targeting
 from loyalty.campaigns.model import Action, CampaignDefinition
 from loyalty.campaigns.store import AlreadyGranted, CampaignStore, Contended, GrantPlan, Refused
 from loyalty.core.clock import business_date, iso_utc
@@ -32,6 +34,11 @@ REFUSALS = {"frequency": "capped", "erased": "erased"}  # the outcome of a grant
 
 def command_id(campaign_id: str, customer_id: str, trigger: str, index: int) -> str:
     return "cg-" + hashlib.sha256(f"{campaign_id}\x1f{customer_id}\x1f{trigger}\x1f{index}".encode()).hexdigest()[:32]
+
+
+def grant_id(campaign_id: str, customer_id: str, trigger: str) -> str:
+    """The grant's name in other capabilities' books (a compensation's ledger entry names it)."""
+    return "gr-" + hashlib.sha256(f"{campaign_id}\x1f{customer_id}\x1f{trigger}".encode()).hexdigest()[:32]
 
 
 def grant(store: CampaignStore, meta: dict[str, Any], customer_id: str, trigger: str, now: datetime,
@@ -87,8 +94,8 @@ def _plan(definition: CampaignDefinition, version: int, customer_id: str, trigge
     day = business_date(now, zone)
     keys = targeting.period_keys(day)
     cid = definition.campaignId
-    record = {**records.grant_key(cid, customer_id, trigger), "campaignId": cid, "customerId": customer_id, "trigger": trigger,
-              "arm": arm, "at": iso_utc(now), "status": "control" if arm == "control" else "granted"}
+    record: dict[str, Any] = {**records.grant_key(cid, customer_id, trigger), "campaignId": cid, "customerId": customer_id,
+                              "trigger": trigger, "arm": arm, "at": iso_utc(now), "status": "control" if arm == "control" else "granted"}
     frequency = [(keys[p], limit) for p, limit in definition.frequencyCaps.limits().items()]
     if arm == "control":
         # Recorded as "would have received", under the same caps, for the comparison; nothing else.
@@ -100,38 +107,72 @@ def _plan(definition: CampaignDefinition, version: int, customer_id: str, trigge
     for by in definition.budget.byAttribute:
         value = (attributes or {})[by.attribute]
         budgets.append((f"attribute:{by.attribute}", f"A#{by.attribute}={value}", by.limit_of(value)))
-    plan = GrantPlan(cid, version, customer_id, trigger, arm, cost, {**record, "cost": cost, "budgetKeys": [k for _, k, _ in budgets]},
-                     iso_utc(definition.window.endsAt), definition.spend_currency, budgets=budgets, frequency=frequency)
-    plan.events, plan.commands, notified = _rewards(definition, given, customer_id, trigger, now, with_notification)
-    if notified:
+    rewards = _rewards(definition, given, customer_id, trigger, now, with_notification)
+    started = saga.start(rewards.actions, cost)
+    record = {**record, **saga.to_record(started), "cost": cost, "budgetKeys": [k for _, k, _ in budgets],
+              "grantId": grant_id(cid, customer_id, trigger), "version": 1}
+    # The notification waits until every reward is delivered (outcomes.py); a grant that only
+    # notifies sends it at once.
+    notification = {"details": rewards.notifications,
+                    **({"quietHours": definition.quietHours.model_dump(mode="json")} if definition.quietHours else {})}
+    notify_now = bool(rewards.notifications) and started.status == "delivered"
+    if rewards.notifications and not notify_now:
+        record["notification"] = notification
+    plan = GrantPlan(cid, version, customer_id, trigger, arm, cost, record, iso_utc(definition.window.endsAt), definition.spend_currency,
+                     budgets=budgets, frequency=frequency)
+    plan.events, plan.commands = rewards.events, [a.command_id for a in rewards.actions]
+    if notify_now:
+        plan.events += notification_events(notification, now)
+    if rewards.notifications:
         plan.notify = (day.isoformat(), get_settings().notifications_per_customer_daily)
     plan.events.append(PendingEvent(SOURCE, "RewardGranted", {"campaignId": cid, "customerId": customer_id, "arm": arm, "trigger": trigger,
                                                               "cost": cost, "budgetUnit": definition.budget.unit}))
-    plan.stats = {"targeted": 1, "granted": 1, "cost": cost, "notified": int(notified)}
+    plan.stats = {"targeted": 1, "granted": 1, "cost": cost, "notified": int(notify_now)}
     return plan
 
 
+@dataclass
+class Rewards:
+    """What a grant sends: the commands (with the saga's action for each), and its notification."""
+
+    events: list[PendingEvent]
+    actions: list[saga.Action]
+    notifications: list[dict[str, Any]]  # NotificationRequested details, without `deliverAt`
+
+
 def _rewards(definition: CampaignDefinition, actions: Sequence[Action], customer_id: str, trigger: str, now: datetime,
-             with_notification: bool) -> tuple[list[PendingEvent], list[str], bool]:
-    cid, events, coupons, notified = definition.campaignId, [], [], False
+             with_notification: bool) -> Rewards:
+    cid, rewards = definition.campaignId, Rewards([], [], [])
+    # Each action's share of the cost: its own in minor units; in reward units the grant is one
+    # reward, so any action kept keeps it whole.
+    minor = definition.budget.unit == "minor"
     for index, action in enumerate(actions):
         command = command_id(cid, customer_id, trigger, index)
+        share = getattr(action, "costMinor", 0) if minor else 1
         if action.type == "issue_coupon":
-            coupons.append(command)
-            events.append(PendingEvent(SOURCE, "IssueCoupon", {"commandId": command, "customerId": customer_id, "templateId": action.templateId,
-                                                               "source": "campaign", "campaignId": cid}))
+            rewards.actions.append(saga.Action(command, "coupon", share))
+            rewards.events.append(PendingEvent(SOURCE, "IssueCoupon", {"commandId": command, "customerId": customer_id,
+                                                                       "templateId": action.templateId, "source": "campaign", "campaignId": cid}))
         elif action.type == "award_points":
-            events.append(PendingEvent(SOURCE, "AwardPoints", {"commandId": command, "customerId": customer_id, "points": action.points,
-                                                               "costCentre": action.costCentre, "campaignId": cid,
-                                                               "validityDays": action.validityDays, "reason": definition.name[:200]}))
+            rewards.actions.append(saga.Action(command, "points", share))
+            rewards.events.append(PendingEvent(SOURCE, "AwardPoints", {"commandId": command, "customerId": customer_id, "points": action.points,
+                                                                       "costCentre": action.costCentre, "campaignId": cid,
+                                                                       "validityDays": action.validityDays, "reason": definition.name[:200]}))
         elif with_notification:
-            local = now.astimezone(get_settings().bank_zone)
-            later = targeting.deliver_at(definition.quietHours, local)
-            detail = {"notificationId": command, "customerId": customer_id, "channel": action.channel, "templateId": action.templateId,
-                      "variables": action.variables, "campaignId": cid, "deliverAt": iso_utc(later) if later else None}
-            events.append(PendingEvent(SOURCE, "NotificationRequested", {k: v for k, v in detail.items() if v is not None}))
-            notified = True
-    return events, coupons, notified
+            rewards.notifications.append({"notificationId": command, "customerId": customer_id, "channel": action.channel,
+                                          "templateId": action.templateId, "variables": action.variables, "campaignId": cid})
+    return rewards
+
+
+def notification_events(notification: Mapping[str, Any], now: datetime) -> list[PendingEvent]:
+    """The grant's `NotificationRequested`, as of `now`: inside the campaign's quiet hours they wait
+    for their end. `notification` is what the grant record keeps until its rewards are delivered."""
+    from loyalty.campaigns.model import QuietHours
+
+    quiet = notification.get("quietHours")
+    later = targeting.deliver_at(QuietHours.model_validate(quiet) if quiet else None, now.astimezone(get_settings().bank_zone))
+    return [PendingEvent(SOURCE, "NotificationRequested", {**detail, **({"deliverAt": iso_utc(later)} if later else {})})
+            for detail in notification.get("details", [])]
 
 
 def _exhausted(store: CampaignStore, definition: CampaignDefinition, budget: tuple[str, str, int], now: datetime) -> None:

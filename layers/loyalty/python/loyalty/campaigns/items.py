@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from loyalty.core.outbox import OutboxItem
@@ -141,24 +141,41 @@ class ArmStats(CampaignsTable):
     granted = NumberAttribute(null=True)
     notified = NumberAttribute(null=True)
     redeemed = NumberAttribute(null=True)
-    cancelled = NumberAttribute(null=True)
+    cancelled = NumberAttribute(null=True)  # undone before anything was delivered
+    compensating = NumberAttribute(null=True)  # undoing: compensations on their way
+    compensated = NumberAttribute(null=True)  # undone: everything delivered was taken back
+    partlyDelivered = NumberAttribute(null=True)  # undone, but a reward stayed with the customer (and in cost)
     cost = NumberAttribute(null=True)
     spendMinor = NumberAttribute(null=True)
 
 
 class GrantItem(CampaignsTable):
-    """`GRANT#<id>#<customer>` / <trigger key>: one grant, or a control's "would have received"."""
+    """`GRANT#<id>#<customer>` / <trigger key>: one grant, or a control's "would have received".
+
+    A grant is a saga (`loyalty.campaigns.saga`): `status` and each action's state move only by a
+    write conditioned on `version` (a plain number, moved by every step; a grant written before
+    sagas has none). Control records have neither."""
 
     campaignId = UnicodeAttribute()
     customerId = UnicodeAttribute()
     trigger = UnicodeAttribute()
     arm = UnicodeAttribute()
     at = UnicodeAttribute()
-    status = UnicodeAttribute()  # granted, control, cancelled
+    # control; granted, delivered, compensating, compensated, partly_delivered, cancelled (saga.GrantStatus)
+    status = UnicodeAttribute()
+    grantId = UnicodeAttribute(null=True)  # its name in other capabilities' books (granting.grant_id)
+    version = NumberAttribute(null=True)
+    # Raw: each action's {commandId, kind (coupon, points), cost (its share), state, reason?} (saga.to_record)
+    actions = ListAttribute(null=True)  # type: ignore[var-annotated]
+    # Raw: the NotificationRequested details (and the quiet hours) held until every reward is delivered
+    notification = MapAttribute(null=True)  # type: ignore[var-annotated]
     cost = NumberAttribute(null=True)
     budgetKeys = text_list(null=True)  # the budget periods its cost was taken from
-    cancelledAt = UnicodeAttribute(null=True)
-    cancelReason = UnicodeAttribute(null=True)
+    deliveredAt = UnicodeAttribute(null=True)
+    cancelledAt = UnicodeAttribute(null=True)  # when it settled (cancelled, compensated or partly delivered)
+    cancelReason = UnicodeAttribute(null=True)  # the refusal that undid it
+    givenBack = NumberAttribute(null=True)  # cost returned to the budget when it settled
+    keptCost = NumberAttribute(null=True)  # cost of rewards the customer kept (not compensable)
 
 
 class FrequencyCounter(CampaignsTable):
@@ -182,7 +199,7 @@ class TargetedItem(CampaignsTable):
 
 
 class CommandItem(CampaignsTable):
-    """`CMD#<command id>` / `CMD`: which grant a coupon command belongs to."""
+    """`CMD#<command id>` / `CMD`: which grant a command (`IssueCoupon`, `AwardPoints`) belongs to."""
 
     grantPk = UnicodeAttribute()
     grantSk = UnicodeAttribute()

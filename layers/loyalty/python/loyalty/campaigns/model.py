@@ -482,12 +482,18 @@ class CampaignFireRequested(BaseModel):
     audienceOverride: Annotated[list[Key], Field(max_length=10_000)] | None = None
 
 
-class CouponOutcome(BaseModel):
+class RewardAnswer(BaseModel):
+    """What the coupons and points capabilities answer a grant's commands (and their compensations),
+    keyed by the command id: CouponIssued, CouponIssueFailed, CouponReturned, CouponRedeemed,
+    CouponRevoked, CouponRevocationRefused, PointsAwarded, PointsAwardReversed."""
+
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     commandId: Key
     customerId: Key
     reason: str | None = None
+    issued: bool | None = None  # CouponRevoked: whether there was a coupon to take back
+    booked: bool | None = None  # PointsAwardReversed: whether the award had been booked
 
 
 class RunPage(BaseModel):

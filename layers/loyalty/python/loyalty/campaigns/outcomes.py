@@ -1,32 +1,100 @@
-"""What happens to rewards after the grant: a coupon refused or returned gives the budget back, a
-redemption counts toward the report, and card spend of targeted customers measures the uplift."""
+"""What happens to rewards after the grant: each command's answer moves the grant's saga (delivered,
+refused, compensated; see `saga`), a redemption counts toward the report, and card spend of targeted
+customers measures the uplift."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
-from loyalty.campaigns import service
+from loyalty.campaigns import saga, service
+from loyalty.campaigns.model import RewardAnswer
 from loyalty.campaigns.store import CampaignStore
 from loyalty.core.clock import iso_utc
+from loyalty.core.errors import Conflict
 from loyalty.core.outbox import PendingEvent
 
 SPEND_MARKER_DAYS = 400
+MAX_ATTEMPTS = 8
+COMPENSATIONS = {"coupon": "RevokeCoupon", "points": "ReversePoints"}
 
 
-def give_back(store: CampaignStore, command_id: str, reason: str, now: datetime) -> bool:
-    """Cancels the grant a coupon command belonged to and returns its cost to every budget period
-    it was taken from. Once: the grant's status is the condition."""
+# detail-type -> the saga's answer; CouponRevoked and PointsAwardReversed say whether anything was taken back.
+ANSWERS: dict[str, saga.Answer] = {"CouponIssued": "delivered", "PointsAwarded": "delivered", "CouponIssueFailed": "refused",
+                                   "CouponReturned": "refused", "CouponRevocationRefused": "kept"}
+
+
+def answer_of(detail_type: str, answer: RewardAnswer) -> tuple[saga.Answer, str | None]:
+    """The saga's reading of an answer to a grant's command, and its reason."""
+    if detail_type == "CouponRevoked":
+        return ("compensated" if answer.issued else "prevented"), answer.reason
+    if detail_type == "PointsAwardReversed":
+        return ("compensated" if answer.booked else "prevented"), answer.reason
+    read = ANSWERS[detail_type]
+    if read == "refused":
+        return read, f"{detail_type}:{answer.reason or 'returned'}"
+    return read, answer.reason
+
+
+def on_answer(store: CampaignStore, command_id: str, answer: saga.Answer, reason: str | None, now: datetime) -> str | None:
+    """Moves the grant a command belongs to by the command's answer, in one write conditioned on the
+    grant's version (read again on a race): the status it reached, or None when the answer changes
+    nothing (a command not a grant's, or an answer delivered again: idempotent by command id)."""
     command = store.command(command_id)
     if command is None:
-        return False  # not a campaign grant's command
-    grant = store.grant_record(command["grantPk"], command["grantSk"])
-    if grant is None or grant.get("status") != "granted":
-        return False
-    event = PendingEvent(service.SOURCE, "RewardCancelled", {"campaignId": grant["campaignId"], "customerId": grant["customerId"],
-                                                            "arm": grant["arm"], "trigger": grant["trigger"],
-                                                            "cost": int(grant.get("cost", 0)), "reason": reason})
-    return store.cancel_grant(grant, reason, iso_utc(now), event)
+        return None  # not a campaign grant's command
+    for attempt in range(MAX_ATTEMPTS):
+        grant = store.grant_record(command["grantPk"], command["grantSk"])
+        if grant is None or grant.get("status") == "control":
+            return None
+        step = saga.advance(saga.from_record(grant, command_id), command_id, answer, reason)
+        if step is None:
+            return None
+        fields, stats, events = _effects(grant, step, reason, now)
+        if store.advance_grant(grant, fields, give_back=step.give_back, stats=stats, events=events):
+            return step.saga.status
+        time.sleep(0.005 * (attempt + 1))
+    raise Conflict("the grant is too busy; retry", code="CAMPAIGN_CONTENDED")
+
+
+def _effects(grant: dict[str, Any], step: saga.Step, reason: str | None,
+             now: datetime) -> tuple[dict[str, Any], dict[str, int], list[PendingEvent]]:
+    """What the step writes besides the saga: compensation commands, the notification, the events
+    that announce a settled grant, the arm's counters."""
+    from loyalty.campaigns.granting import notification_events
+
+    at, after = iso_utc(now), step.saga
+    fields: dict[str, Any] = saga.to_record(after)
+    stats = dict(step.stats)
+    who = {"customerId": grant["customerId"], "campaignId": grant["campaignId"], "grantId": grant.get("grantId")}
+    events = [PendingEvent(service.SOURCE, COMPENSATIONS[a.kind],
+                           {k: v for k, v in {"commandId": a.command_id, **who, "source": "campaign" if a.kind == "coupon" else None,
+                                              "reason": reason}.items() if v is not None})
+              for a in step.compensate]
+    if grant.get("status") in saga.STANDING and after.status not in saga.STANDING:
+        fields["cancelReason"] = reason or "refused"  # the refusal that undid the grant
+    notification = grant.get("notification")
+    if step.notify:
+        fields["deliveredAt"] = at
+        if notification:
+            events += notification_events(notification, now)
+            stats["notified"] = stats.get("notified", 0) + 1
+    if notification and (step.notify or step.settled):
+        fields["notification"] = None  # sent, or never to be: the grant did not complete
+    if step.settled:
+        fields.update(cancelledAt=at, givenBack=step.give_back, keptCost=step.kept)
+        announced = {"campaignId": grant["campaignId"], "customerId": grant["customerId"], "arm": grant["arm"], "trigger": grant["trigger"],
+                     "reason": fields.get("cancelReason") or grant.get("cancelReason") or "refused"}
+        if after.status == "cancelled":
+            events.append(PendingEvent(service.SOURCE, "RewardCancelled", {**announced, "cost": step.give_back}))
+        else:
+            kept = [{"commandId": a.command_id, "kind": a.kind, **({"reason": a.reason} if a.reason else {})}
+                    for a in after.actions if a.state == "kept"]
+            events.append(PendingEvent(service.SOURCE, "RewardCompensated", {
+                **announced, **({"grantId": grant["grantId"]} if grant.get("grantId") else {}), "status": after.status,
+                "cost": int(grant.get("cost", 0)), "givenBack": step.give_back, "keptCost": step.kept, "notCompensable": kept}))
+    return fields, stats, events
 
 
 def count_redeemed(store: CampaignStore, command_id: str, now: datetime) -> bool:

@@ -4,12 +4,12 @@
   CAMPAIGN#<id>             / V#<version>              every definition ever saved
   CAMPAIGN#<id>             / AUDIT#<at>#<n>           who, when, action, state before and after
   BUDGET#<id>               / TOTAL | D#.. | W#.. | M#..   spent against the limit of that period
-  STATS#<id>                / ARM#<arm>                targeted, granted, notified, redeemed, cost, spend
-  GRANT#<id>#<customer>     / <trigger key>            one grant (or a control "would have received")
+  STATS#<id>                / ARM#<arm>                targeted, granted, notified, redeemed, undone by state, cost, spend
+  GRANT#<id>#<customer>     / <trigger key>            one grant, a saga: status and each action's state (or a control record)
   FREQ#<id>#<customer>      / LIFETIME | D#.. | ...    grants to the customer in the period
   NOTIFY#<customer>         / <business date>          notifications sent that day, all campaigns
   TARGETED#<customer>       / <campaign id>            the arm a customer landed in, until the window ends
-  CMD#<command id>          / CMD                      which grant a coupon command belongs to
+  CMD#<command id>          / CMD                      which grant a command (IssueCoupon, AwardPoints) belongs to
   RUN#<id>                  / <run id>                 a fan-out: total, sent, processed, cursor
   RUNITEM#<run id>          / <item id>                a work item counted toward its run (TTL)
   SPEND#<id>                / <transaction id>         a card transaction counted toward the uplift (TTL)

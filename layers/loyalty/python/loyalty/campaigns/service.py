@@ -145,9 +145,14 @@ def require_active(meta: dict[str, Any], now: datetime) -> None:
 # ---- the report ----------------------------------------------------------------------------------
 
 
+# Per arm; a grant is counted in one of granted (standing: on its way or delivered), compensating,
+# compensated, partlyDelivered or cancelled at a time (loyalty.campaigns.saga).
+REPORT_COUNTERS = ("targeted", "granted", "notified", "redeemed", "cancelled", "compensating", "compensated", "partlyDelivered", "cost")
+
+
 def report(store: CampaignStore, campaign_id: str, now: datetime) -> dict[str, Any]:
-    """Per arm: targeted, granted, notified, redeemed, cost; card spend per targeted customer and the
-    uplift of each arm against control; the budget used and left per period."""
+    """Per arm: targeted, grants by state, notified, redeemed, cost; card spend per targeted customer
+    and the uplift of each arm against control; the budget used and left per period."""
     meta = store.get(campaign_id)
     definition = definition_of(meta)
     arms = {a["sk"].removeprefix("ARM#"): a for a in store.arms(campaign_id)}
@@ -162,7 +167,7 @@ def report(store: CampaignStore, campaign_id: str, now: datetime) -> dict[str, A
         arm = arms.get(name, {})
         spend = per_customer(arm) if arm else None
         uplift = None if name == "control" or not control or spend is None else round((spend - control) / control, 4)
-        rows.append({"arm": name, **{k: int(arm.get(k, 0)) for k in ("targeted", "granted", "notified", "redeemed", "cancelled", "cost")},
+        rows.append({"arm": name, **{k: int(arm.get(k, 0)) for k in REPORT_COUNTERS},
                      "spendPerTargetedMinor": spend, "upliftVsControl": uplift})
     keys = targeting.period_keys(now.astimezone(get_settings().bank_zone).date())
     budget: dict[str, Any] = {period: {"limit": limit, "spent": int(budgets.get(keys[period], {}).get("spent", 0)),

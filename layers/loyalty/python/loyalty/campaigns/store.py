@@ -55,7 +55,7 @@ class GrantPlan:
     budgets: list[tuple[str, str, int]] = field(default_factory=list)  # (period, key, limit)
     frequency: list[tuple[str, int]] = field(default_factory=list)  # (key, limit)
     notify: tuple[str, int] | None = None  # (business date, daily cap)
-    commands: list[str] = field(default_factory=list)  # coupon command ids, to find this grant again
+    commands: list[str] = field(default_factory=list)  # the reward commands' ids, to find this grant again
     stats: dict[str, int] = field(default_factory=dict)
     events: list[PendingEvent] = field(default_factory=list)
 
@@ -100,9 +100,14 @@ class DefinitionStore(Protocol):
 
     def grant_record(self, pk: str, sk: str) -> dict[str, Any] | None: ...
 
-    def cancel_grant(self, grant: dict[str, Any], reason: str, at: str, event: PendingEvent) -> bool:
-        """Cancels a granted grant and gives its cost back to its budget periods and arm; False if it
-        is no longer `granted`; 409 CAMPAIGN_CONTENDED on a conflict."""
+    def advance_grant(self, grant: dict[str, Any], fields: dict[str, Any], *, give_back: int, stats: dict[str, int],
+                      events: Sequence[PendingEvent]) -> bool:
+        """One step of the grant's saga (`loyalty.campaigns.saga`): `fields` set (None removes one)
+        and the version moved by one, on condition the grant is still at the version read (one
+        written before sagas has none, and must still be at the status read); `give_back` returned to
+        each budget period the grant took its cost from, `stats` added to its arm's counters, with
+        the events. False if the grant moved meanwhile or another transaction held an item: read it
+        again and decide again."""
 
     def count_redeemed(self, command: dict[str, Any], at: str) -> bool:
         """Counts a campaign coupon's redemption for its arm, once."""
@@ -266,18 +271,29 @@ class DynamoCampaignStore(DynamoRunRecords, DynamoCustomerRecords):
     def grant_record(self, pk: str, sk: str) -> dict[str, Any] | None:
         return found(GrantItem, {"pk": pk, "sk": sk})
 
-    def cancel_grant(self, grant: dict[str, Any], reason: str, at: str, event: PendingEvent) -> bool:
-        cid, cost = grant["campaignId"], int(grant.get("cost", 0))
+    def advance_grant(self, grant: dict[str, Any], fields: dict[str, Any], *, give_back: int, stats: dict[str, int],
+                      events: Sequence[PendingEvent]) -> bool:
+        cid, version = grant["campaignId"], grant.get("version")
+        unchanged = (GrantItem.version == version) if version is not None else (
+            GrantItem.version.does_not_exist() & (GrantItem.status == grant["status"]))
+        changes = [getattr(GrantItem, name).remove() if value is None else getattr(GrantItem, name).set(value) for name, value in fields.items()]
         transaction = Transaction()
-        transaction.update("grant", GrantItem(grant["pk"], grant["sk"]),
-                           [GrantItem.status.set("cancelled"), GrantItem.cancelledAt.set(at), GrantItem.cancelReason.set(reason)],
-                           GrantItem.status == "granted")
-        for key in grant.get("budgetKeys", []):
-            transaction.update("budget", BudgetCounter(*records.split(records.budget_key(cid, key))), [BudgetCounter.spent.add(-cost)])
-        transaction.update("stats", ArmStats(*records.split(records.stats_key(cid, grant["arm"]))),
-                           [ArmStats.granted.add(-1), ArmStats.cancelled.add(1), ArmStats.cost.add(-cost)])
-        CampaignOutbox.add_to(transaction, [event])
-        return once(transaction, "grant")
+        transaction.update("grant", GrantItem(grant["pk"], grant["sk"]), [*changes, GrantItem.version.set(int(version or 0) + 1)], unchanged)
+        if give_back:
+            for key in grant.get("budgetKeys", []):
+                transaction.update(f"budget:{key}", BudgetCounter(*records.split(records.budget_key(cid, key))),
+                                   [BudgetCounter.spent.add(-give_back)])
+        if stats:
+            transaction.update("stats", ArmStats(*records.split(records.stats_key(cid, grant["arm"]))),
+                               [getattr(ArmStats, name).add(n) for name, n in stats.items()])
+        CampaignOutbox.add_to(transaction, events)
+        try:
+            transaction.commit()
+            return True
+        except Cancelled as refused:
+            if refused.failed("grant") or refused.conflicted:
+                return False
+            raise
 
     def count_redeemed(self, command: dict[str, Any], at: str) -> bool:
         transaction = Transaction()

@@ -116,11 +116,15 @@ class CampaignAudit(BaseModel):
 class ArmReport(BaseModel):
     arm: str = Field(description="`control`, or a variant id.")
     targeted: int
-    granted: int
+    granted: int = Field(description="Grants standing: every reward delivered, or on its way.")
     notified: int
     redeemed: int
-    cancelled: int
-    cost: int = Field(description="In the budget's unit.")
+    cancelled: int = Field(description="Grants undone before any reward was delivered: their whole cost went back to the budget.")
+    compensating: int = Field(description="Grants being undone: a reward was refused, the others' compensations are on their way.")
+    compensated: int = Field(description="Grants undone: every reward delivered was taken back, and their cost went back to the budget.")
+    partlyDelivered: int = Field(description="Grants undone, but a reward could not be taken back (a coupon already redeemed): it "
+                                             "stays with the customer, and its cost stays in `cost`.")
+    cost: int = Field(description="In the budget's unit: what the budget spent on this arm, net of what compensations gave back.")
     spendPerTargetedMinor: float | None = Field(description="Card spend per targeted customer since targeted (`spendCurrency`).")
     upliftVsControl: float | None = Field(description="(spend per targeted − control's) / control's; null for control, no data.")
 

@@ -93,6 +93,7 @@ class CouponItem(CouponsTable):
     redeemedOrderId = UnicodeAttribute(attr_name="redeemed_order_id", null=True)
     redeemedAt = UnicodeAttribute(attr_name="redeemed_at", null=True)
     discountMinor = NumberAttribute(attr_name="discount_minor", null=True)
+    revokedAt = UnicodeAttribute(attr_name="revoked_at", null=True)
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
     gsi2pk = UnicodeAttribute(null=True)  # only while live
@@ -175,6 +176,18 @@ class IssueFailure(CouponsTable):
 
     def refusal(self) -> IssueRefusal:
         return IssueRefusal(self.pk.removeprefix("CPN#"), self.failure)
+
+
+class Revocation(CouponsTable):
+    """`REVOKE#<coupon id>` / `REVOKE`: a `RevokeCoupon` command answered (its coupon id is the
+    command's, as the coupon's), written with the answer's event: a redelivered command finds it."""
+
+    outcome = UnicodeAttribute()  # revoked, not_issued, or the refusal's code
+    at = UnicodeAttribute()
+
+    @classmethod
+    def of(cls, coupon_id: str, outcome: str, at: str) -> Revocation:
+        return cls(f"REVOKE#{coupon_id}", "REVOKE", outcome=outcome, at=at)
 
 
 CpnItem = CouponItem | BundleRecord | IssueFailure

@@ -130,6 +130,7 @@ class Coupon:
     redeemed_order_id: str | None = None
     redeemed_at: str | None = None
     discount_minor: int | None = None
+    revoked_at: str | None = None  # taken back unused: its campaign grant was undone
 
 
 @dataclass(frozen=True)
@@ -286,6 +287,8 @@ def _check_order(coupon: Coupon, order: OrderDetails | None) -> int | None:
 
 
 def _refuse_other_owner_of(coupon: Coupon, status: str, order_id: str) -> None:
+    if status == "revoked":
+        raise BusinessRuleViolation("the coupon was revoked", code="COUPON_REVOKED")
     if status == "expired":
         raise BusinessRuleViolation("the coupon has expired", code="COUPON_EXPIRED")
     if status == "redeemed" and coupon.redeemed_order_id != order_id:
@@ -370,6 +373,27 @@ def give_back(coupon: Coupon, order_id: str, now: datetime) -> Coupon:
         discount_minor=None,
         version=coupon.version + 1,
     )
+
+
+# Kinds whose value left at issue: a red packet is credited, a gift's fulfilment is requested.
+SPENT_AT_ISSUE = frozenset({"red_packet", "gift"})
+
+
+def revoke(coupon: Coupon, now: datetime) -> Coupon:
+    """Unused (available, or expired) → revoked: the compensation of its campaign grant. Revoking
+    again is a no-op. A coupon redeemed, locked for an order, or whose value left at issue cannot be
+    taken back: refused with the reason."""
+    if coupon.status == "revoked":
+        return coupon
+    if coupon.kind in SPENT_AT_ISSUE:
+        raise BusinessRuleViolation(f"a {coupon.kind} is delivered when issued and cannot be revoked", code="COUPON_NOT_REVOCABLE")
+    status = effective_status(coupon, now)
+    if status == "redeemed":
+        raise Conflict("the coupon was redeemed", code="COUPON_ALREADY_REDEEMED")
+    if status == "locked":
+        raise Conflict("the coupon is locked for an order", code="COUPON_LOCKED")
+    return replace(coupon, status="revoked", revoked_at=iso_utc(now), lock_order_id=None, locked_until=None, discount_minor=None,
+                   version=coupon.version + 1)
 
 
 def expire(coupon: Coupon, now: datetime) -> Coupon | None:

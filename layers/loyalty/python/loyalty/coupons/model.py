@@ -16,7 +16,7 @@ Key = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 PositiveMinor = Annotated[StrictInt, Field(gt=0)]
 
 TemplateStatus = Literal["draft", "active", "paused", "ended"]
-CouponStatus = Literal["available", "locked", "redeemed", "expired"]
+CouponStatus = Literal["available", "locked", "redeemed", "expired", "revoked"]
 PAYMENT_KINDS = frozenset({"fixed_amount", "threshold", "percentage", "random_amount"})
 MAX_SHARDS = 64
 
@@ -307,3 +307,18 @@ class IssueCouponCommand(BaseModel):
     source: Literal["campaign", "points_mall", "tier_benefit", "operator"]
     campaignId: Key | None = None
     reason: Name | None = None
+
+
+class RevokeCouponCommand(BaseModel):
+    """`RevokeCoupon`, a campaign grant's compensation (events/schemas/commands/RevokeCoupon.json):
+    takes back what the `IssueCoupon` `commandId` issued while unused, or forestalls it if it was not
+    issued yet. Answered once: `CouponRevoked`, or `CouponRevocationRefused` when it cannot be."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    commandId: Key  # the IssueCoupon command whose coupon is taken back
+    customerId: Key
+    source: Literal["campaign", "points_mall", "tier_benefit", "operator"] = "campaign"
+    grantId: Key | None = None
+    campaignId: Key | None = None
+    reason: Annotated[str, StringConstraints(max_length=200)] | None = None

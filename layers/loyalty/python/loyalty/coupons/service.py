@@ -11,7 +11,7 @@ from loyalty.core import config_cache
 from loyalty.core.auth import Caller
 from loyalty.core.clock import business_date, iso_utc
 from loyalty.core.config import get_settings
-from loyalty.core.errors import BusinessRuleViolation, DomainError, InvalidInput, NotFound
+from loyalty.core.errors import BusinessRuleViolation, Conflict, DomainError, InvalidInput, NotFound
 from loyalty.core.observability import count
 from loyalty.core.outbox import PendingEvent
 from loyalty.coupons import logic
@@ -25,6 +25,7 @@ from loyalty.coupons.model import (
     LockRequest,
     OrderDetails,
     RedeemRequest,
+    RevokeCouponCommand,
     Template,
     TemplateCreate,
     TemplateStatus,
@@ -316,6 +317,42 @@ def issue_for_command(store: CouponStore, facts: CustomerFactsSource, command: I
         detail = {k: v for k, v in detail.items() if v is not None}
         store.record_issue_failure(coupon_id, error.code, PendingEvent(SOURCE, "CouponIssueFailed", detail))
         return None
+
+
+MAX_REVOKE_ATTEMPTS = 5
+
+
+def revoke_for_command(store: CouponStore, command: RevokeCouponCommand, now: datetime) -> str:
+    """A campaign grant's compensation: takes back, unused, what the `IssueCoupon` `commandId`
+    issued (every part of a bundle, or none); if it was not issued yet, takes the command's coupon id
+    so it never is. Answered once, in the same transaction: `CouponRevoked` (`issued`: whether there
+    was a coupon), or `CouponRevocationRefused` with the reason (redeemed, locked for an order, a red
+    packet or gift delivered at issue): the customer keeps it. What happened: revoked, not_issued,
+    the refusal's code, or duplicate (answered before)."""
+    coupon_id = logic.command_coupon_id(command.commandId)
+    answer = {k: v for k, v in {"commandId": command.commandId, "customerId": command.customerId, "campaignId": command.campaignId,
+                                "grantId": command.grantId, "source": command.source}.items() if v is not None}
+    for _ in range(MAX_REVOKE_ATTEMPTS):
+        record = store.claim_record(coupon_id)
+        changes: list[tuple[Coupon, Coupon]] = []
+        if record is None or isinstance(record, IssueRefusal):
+            outcome, event = "not_issued", PendingEvent(SOURCE, "CouponRevoked", {**answer, "issued": False, "couponIds": []})
+        else:
+            coupons = [store.get_coupon(p) for p in record.parts] if isinstance(record, BundleClaim) else [record]
+            try:
+                changes = [(c, logic.revoke(c, now)) for c in coupons]
+                outcome, event = "revoked", PendingEvent(SOURCE, "CouponRevoked",
+                                                         {**answer, "issued": True, "couponIds": [c.coupon_id for c in coupons]})
+            except DomainError as refusal:
+                outcome, event = refusal.code, PendingEvent(SOURCE, "CouponRevocationRefused", {
+                    **answer, "reason": refusal.code, "couponIds": [c.coupon_id for c in coupons]})
+        written = store.record_revocation(coupon_id, outcome, iso_utc(now), changes=[(b, a) for b, a in changes if a is not b],
+                                          take_id=record is None, events=[event])
+        if written == "duplicate":
+            return "duplicate"
+        if written == "done":
+            return outcome
+    raise Conflict("the coupon kept changing; retry", code="COUPON_CHANGED")
 
 
 # ---- wallet ---------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Literal, Protocol
 
 from loyalty.core.dynamo import GSI1_KEYS, checked_start, decode_cursor, encode_cursor
 from loyalty.core.errors import Conflict, NotFound
@@ -15,12 +15,14 @@ from loyalty.core.transactions import CONDITION_FAILED, Refused, Transaction
 from loyalty.coupons import records
 from loyalty.coupons.claims import ClaimExecutor, ClaimPlan, DynamoClaimWriter
 from loyalty.coupons.items import CodeItem, CouponsOutbox, StockShard, SweepMarker, TemplateItem, UploadChunk
-from loyalty.coupons.items_coupon import BundleRecord, CouponItem, IssueFailure, read_cpn
+from loyalty.coupons.items_coupon import BundleRecord, CouponItem, IssueFailure, Revocation, read_cpn
 from loyalty.coupons.logic import ClaimRecord, Coupon, IssueRefusal, split
 from loyalty.coupons.model import Template
 
 CODES_PER_TRANSACTION = 90
 MAX_PAGE = 100
+REVOKED_BEFORE_ISSUE = "REVOKED"  # the refusal code a revocation leaves under a command's id not served yet
+RevocationWrite = Literal["done", "duplicate", "raced"]
 
 
 class CouponStore(Protocol):
@@ -60,6 +62,13 @@ class CouponStore(Protocol):
 
     def save_transitions(self, changes: list[tuple[Coupon, Coupon]], events: list[PendingEvent]) -> None:
         """Each `after` over its `before`, all or nothing; 409 COUPON_CHANGED if any moved."""
+
+    def record_revocation(self, coupon_id: str, outcome: str, at: str, *, changes: list[tuple[Coupon, Coupon]], take_id: bool,
+                          events: list[PendingEvent]) -> RevocationWrite:
+        """A `RevokeCoupon` answered once (the revocation record under the command's coupon id), with
+        each coupon's `after` over its `before` and, with `take_id`, the command's coupon id taken by
+        a refusal (`REVOKED`) so the command is never served after; all or nothing. `duplicate`: it
+        was answered before; `raced`: a coupon or the id moved meanwhile (read again)."""
 
     def wallet_pages(self, customer_id: str, cursor: str | None) -> Iterator[tuple[Coupon, str]]: ...
 
@@ -211,6 +220,25 @@ class DynamoCouponStore:
         except Refused as refusal:
             if CONDITION_FAILED in refusal.reasons.values():
                 raise Conflict("the coupon changed meanwhile; retry", code="COUPON_CHANGED") from None
+            raise
+
+    def record_revocation(self, coupon_id: str, outcome: str, at: str, *, changes: list[tuple[Coupon, Coupon]], take_id: bool,
+                          events: list[PendingEvent]) -> RevocationWrite:
+        transaction = Transaction()
+        transaction.put("revocation", Revocation.of(coupon_id, outcome, at), Revocation.pk.does_not_exist())
+        for before, after in changes:
+            transaction.put(f"coupon:{after.coupon_id}", CouponItem.written_over(before, after))
+        if take_id:
+            transaction.put("refusal", IssueFailure.of(IssueRefusal(coupon_id, REVOKED_BEFORE_ISSUE)), IssueFailure.pk.does_not_exist())
+        CouponsOutbox.add_to(transaction, events)
+        try:
+            transaction.commit()
+            return "done"
+        except Refused as refusal:
+            if refusal.failed("revocation"):
+                return "duplicate"
+            if CONDITION_FAILED in refusal.reasons.values() or refusal.conflicted:
+                return "raced"
             raise
 
     def wallet_pages(self, customer_id: str, cursor: str | None) -> Iterator[tuple[Coupon, str]]:

@@ -204,6 +204,12 @@ def reverse(
     change.entries.append(Entry(entry_id, "reverse", -points, at, None, source, lots=tuple(taken), debt_change=shortfall))
 
 
+def reverse_unbooked(change: Change, *, entry_id: str, at: str, source: dict[str, Any]) -> None:
+    """A reversal that came before what it reverses: a `reverse` entry of no points, whose id the
+    booking it reverses checks for (`NotBooked`), so that booking never happens after it."""
+    change.entries.append(Entry(entry_id, "reverse", 0, at, None, source))
+
+
 def reverse_growth(change: Change, *, entry_id: str, growth: int, month: str, at: str, source: dict[str, Any]) -> None:
     """Takes back growth value from the business month it was earned in (tiers count months)."""
     change.growth -= growth

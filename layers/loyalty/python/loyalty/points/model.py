@@ -273,3 +273,16 @@ class AwardPointsCommand(BaseModel):
     campaignId: Key | None = None
     validityDays: Annotated[StrictInt, Field(ge=1, le=3660)] = 365
     reason: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class ReversePointsCommand(BaseModel):
+    """`ReversePoints`, a campaign grant's compensation (events/schemas/commands/ReversePoints.json):
+    takes back what the `AwardPoints` `commandId` booked, or forestalls it if it was not booked yet."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    commandId: Key  # the AwardPoints command whose points are taken back
+    customerId: Key
+    grantId: Key | None = None
+    campaignId: Key | None = None
+    reason: Annotated[str, StringConstraints(max_length=200)] | None = None

@@ -28,6 +28,7 @@ from loyalty.points.model import (
     AwardPointsCommand,
     CardTransactionRefunded,
     Inbound,
+    ReversePointsCommand,
     Rule,
     RuleDefinition,
 )
@@ -292,17 +293,64 @@ def adjust(store: PointsStore, customer_id: str, request: AdjustmentRequest, ope
     return with_retries(store, customer_id, decide, now)
 
 
+def award_entry_id(command_id: str) -> str:
+    return f"award:{command_id}"
+
+
+def award_reversal_id(command_id: str) -> str:
+    return f"reverse:award:{command_id}"
+
+
 def award_for_command(store: PointsStore, command: AwardPointsCommand, now: datetime) -> Change | None:
-    """Points a campaign grants: booked once per command id, into a lot paid by its cost centre."""
+    """Points a campaign grants: booked once per command id, into a lot paid by its cost centre, and
+    answered (`PointsAwarded`). Never after the award's reversal (`ReversePoints` came first)."""
     today = business_date(now, get_settings().bank_zone)
     source = {"commandId": command.commandId, "campaignId": command.campaignId, "reason": command.reason, "category": "campaign"}
 
     def decide(account: Account, caps: dict[str, int]) -> Decision:
         change = Change(today=today.isoformat())
-        ledger.earn(account, change, entry_id=f"award:{command.commandId}", points=command.points, growth=False,
+        change.records.append(NotBooked(command.customerId, award_reversal_id(command.commandId)))
+        ledger.earn(account, change, entry_id=award_entry_id(command.commandId), points=command.points, growth=False,
                     expires_on=(today + timedelta(days=command.validityDays)).isoformat(), cost_centre=command.costCentre,
                     at=iso_utc(now), source={k: v for k, v in source.items() if v is not None})
-        return change, [], [entry_event("PointsEarned", command.customerId, e) for e in change.entries]
+        answer = {"commandId": command.commandId, "customerId": command.customerId, "campaignId": command.campaignId,
+                  "points": command.points, "entryId": award_entry_id(command.commandId)}
+        return change, [], [*(entry_event("PointsEarned", command.customerId, e) for e in change.entries),
+                            PendingEvent(SOURCE, "PointsAwarded", {k: v for k, v in answer.items() if v is not None})]
+
+    return with_retries(store, command.customerId, decide, now)
+
+
+def reverse_award(store: PointsStore, command: ReversePointsCommand, now: datetime) -> Change | None:
+    """A campaign grant's compensation: takes back what an `AwardPoints` booked, with a `reverse`
+    entry naming the grant (from the award's own lot first; points already spent become debt); or,
+    when the award was not booked yet, a `reverse` entry of no points that forestalls it. Answered
+    with `PointsAwardReversed`. Once per award: the reversal's entry id is the award's; a second
+    delivery finds it (None)."""
+    today = business_date(now, get_settings().bank_zone).isoformat()
+    entry_id = award_reversal_id(command.commandId)
+    source = {"awardCommandId": command.commandId, "grantId": command.grantId, "campaignId": command.campaignId,
+              "reason": command.reason, "category": "campaign"}
+    source = {k: v for k, v in source.items() if v is not None}
+
+    def decide(account: Account, caps: dict[str, int]) -> Decision:
+        change = Change(today=today)
+        award = next((e for e in store.entries_with_prefix(command.customerId, award_entry_id(command.commandId))
+                      if e["entryId"] == award_entry_id(command.commandId)), None)
+        answer: dict[str, Any] = {"commandId": command.commandId, "customerId": command.customerId, "campaignId": command.campaignId,
+                                  "grantId": command.grantId, "entryId": entry_id, "booked": award is not None}
+        events = []
+        if award is None:
+            ledger.reverse_unbooked(change, entry_id=entry_id, at=iso_utc(now), source={**source, "awardNotBooked": True})
+            answer.update(points=0, debt=0)
+        else:
+            own_lots = tuple(lot_id for lot_id, _ in json.loads(award.get("lots") or "[]"))
+            ledger.reverse(account, change, entry_id=entry_id, points=int(award["points"]), at=iso_utc(now), source=source, prefer=own_lots)
+            entry = change.entries[0]
+            answer.update(points=-entry.points, debt=entry.debt_change)
+            events.append(entry_event("PointsReversed", command.customerId, entry))
+        events.append(PendingEvent(SOURCE, "PointsAwardReversed", {k: v for k, v in answer.items() if v is not None}))
+        return change, [], events
 
     return with_retries(store, command.customerId, decide, now)
 
