@@ -38,10 +38,17 @@ def _campaign_now(call: Call) -> Any:
     return service.view(service.default_store().get(call.path_param("campaignId")), utc_now())
 
 
+def _campaign_as_stored(call: Call) -> CampaignView:
+    """A retry's answer when the first try committed and died before answering: the campaign as it
+    now is (the campaign the path names, or the one the body created)."""
+    campaign_id = str(call.path_params.get("campaignId") or getattr(call.body, "campaignId", ""))
+    return CampaignView.model_validate(service.view(service.default_store().get(campaign_id), utc_now()))
+
+
 # ---- definitions ---------------------------------------------------------------------------------
 
 
-@routes.post(ROOT, summary="Create a campaign (a draft)", status=201,
+@routes.post(ROOT, summary="Create a campaign (a draft)", status=201, replay=_campaign_as_stored,
              links={"getCampaign": {"campaignId": "$response.body#/campaignId"}, "submitCampaign": {"campaignId": "$response.body#/campaignId"}, "getCampaignReport": {"campaignId": "$response.body#/campaignId"}}, errors={409: ["CAMPAIGN_VERSION_CONFLICT"]})
 def create_campaign(body: CampaignRequest, key: IdempotencyKey, caller: CallerDep) -> CampaignView:
     """Saves version 1 of a new campaign as a draft, with the caller as its author. A budget by a
@@ -65,7 +72,7 @@ def get_campaign(campaignId: CampaignIdPath) -> CampaignView:
 
 
 @routes.put(f"{ROOT}/{{campaignId}}", summary="Edit a draft campaign (a new version)",
-            errors={**NOT_FOUND, 409: ["CAMPAIGN_VERSION_CONFLICT"]}, audit=Audit(before=_campaign_now))
+            errors={**NOT_FOUND, 409: ["CAMPAIGN_VERSION_CONFLICT"]}, audit=Audit(before=_campaign_now), replay=_campaign_as_stored)
 def update_campaign(campaignId: CampaignIdPath, body: CampaignRequest, key: IdempotencyKey, caller: CallerDep) -> CampaignView:
     """Saves a new version of a draft; the editor becomes its author (and can no longer approve it).
     The body's `campaignId` must be the path's. `CAMPAIGN_VERSION_CONFLICT`: it is no longer a draft,
@@ -83,7 +90,7 @@ def list_campaign_templates() -> TemplateList:
 
 @routes.post("/v1/admin/campaign-templates/{template}/campaigns", summary="Create a campaign from a template", status=201,
              errors={404: ["CAMPAIGN_TEMPLATE_NOT_FOUND"], 409: ["CAMPAIGN_VERSION_CONFLICT"]},
-             operation_id="createCampaignFromTemplate")
+             operation_id="createCampaignFromTemplate", replay=_campaign_as_stored)
 def create_from_template(template: TemplatePath, body: FromTemplate, key: IdempotencyKey, caller: CallerDep) -> CampaignView:
     """The template writes the trigger, audience, variants and caps from its parameters; the result
     is validated like a definition written by hand (400 `VALIDATION_ERROR` naming what is wrong) and
@@ -119,7 +126,7 @@ def _lifecycle_route(action: str, summary: str, description: str) -> None:
     transition.__doc__ = (f"{description} The note and the change go to the campaign's audit log. "
                           "`INVALID_TRANSITION`: not from this state.")
     routes.post(f"{ROOT}/{{campaignId}}/{action}", summary=summary, errors=errors, audit=Audit(before=_campaign_now),
-                approvers=action == "approve", operation_id=f"{action}Campaign")(transition)
+                approvers=action == "approve", operation_id=f"{action}Campaign", replay=_campaign_as_stored)(transition)
 
 
 for _action, (_summary, _description) in LIFECYCLE.items():
@@ -147,6 +154,8 @@ def get_campaign_run(campaignId: CampaignIdPath, runId: Annotated[str, id_path("
     return RunView.model_validate(runs.get(service.default_store(), campaignId, runId))
 
 
+# No replay: a batch's answer (which of its ids were imported, which unknown) is kept nowhere, only the
+# upload's totals; a retry of a batch that committed and died is 409 IDEMPOTENCY_COMMITTED.
 @routes.post(f"{ROOT}/{{campaignId}}/audience-uploads", summary="Upload a batch of the campaign's audience (CSV)",
              errors={**NOT_FOUND, 400: ["BATCH_TOO_LARGE"], 403: ["APPROVER_REQUIRED", "APPROVER_IS_AUTHOR"],
                      422: ["INVALID_TRANSITION"]})
@@ -178,9 +187,10 @@ def get_campaign_audit(campaignId: CampaignIdPath) -> CampaignAudit:
 
 @routes.get(f"{ROOT}/{{campaignId}}/report", summary="A campaign's report", errors=NOT_FOUND)
 def get_campaign_report(campaignId: CampaignIdPath) -> CampaignReport:
-    """Per arm: targeted, granted, notified, redeemed, cancelled and cost; card spend per targeted
-    customer and each arm's uplift against control; the budget used and left per period; and when
-    the budget runs out at the current burn."""
+    """Per arm: targeted; grants by state (granted, compensating, compensated, partly delivered,
+    cancelled); notified, redeemed and cost; card spend per targeted customer and each arm's uplift
+    against control; the budget used and left per period; and when the budget runs out at the
+    current burn."""
     return CampaignReport.model_validate(service.report(service.default_store(), campaignId, utc_now()))
 
 

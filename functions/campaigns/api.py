@@ -3,7 +3,7 @@ codes with the referrals made with them."""
 
 from loyalty.campaigns import referrals, service, tasks
 from loyalty.campaigns.views import InviteCode, Referrals, TaskCentre
-from loyalty.core.api import CallerDep, IdempotencyKey, Routes, serve
+from loyalty.core.api import Call, CallerDep, IdempotencyKey, Routes, serve
 from loyalty.core.api_params import CustomerIdPath
 from loyalty.core.clock import utc_now
 
@@ -18,8 +18,16 @@ def get_task_centre(customerId: CustomerIdPath, caller: CallerDep) -> TaskCentre
     return TaskCentre.model_validate({"customerId": customerId, "tasks": shown})
 
 
+def _invite_code_as_stored(call: Call) -> InviteCode:
+    """A retry's answer when the first try committed and died before answering: the code it registered
+    (read back: the customer's code is the same on every call)."""
+    customer_id = call.path_param("customerId")
+    call.caller.require_owner(customer_id)
+    return InviteCode.model_validate(referrals.invite_code(service.default_store(), customer_id, utc_now()))
+
+
 @routes.post("/v1/customers/{customerId}/invite-code", summary="A customer's invite code (MGM)", operators_too=False,
-             errors={403: ["NOT_RESOURCE_OWNER"], 409: ["INVITE_CODE_CONTENDED"]})
+             replay=_invite_code_as_stored, errors={403: ["NOT_RESOURCE_OWNER"], 409: ["INVITE_CODE_CONTENDED"]})
 def create_invite_code(customerId: CustomerIdPath, key: IdempotencyKey, caller: CallerDep) -> InviteCode:
     """The customer's own code for inviting others (老带新), registered on the first call; the same
     code every time after. Only the customer themself may ask for it."""

@@ -21,7 +21,7 @@ def _template_now(call: Call) -> Any:
 
 def _template_as_stored(call: Call) -> TemplateView:
     """A retry's answer when the first try committed and died before answering."""
-    template_id = call.path_params.get("templateId") or getattr(call.body, "templateId", "")
+    template_id = str(call.path_params.get("templateId") or getattr(call.body, "templateId", ""))
     return TemplateView.model_validate(service.default_store().get_template(template_id, fresh=True).view())
 
 
@@ -64,7 +64,16 @@ def add_coupon_stock(templateId: TemplateIdPath, body: StockAddition, key: Idemp
     return TemplateView.model_validate(service.add_stock(service.default_store(), templateId, body.add, utc_now()).view())
 
 
-@routes.post(f"{BASE}/{{templateId}}/codes", summary="Upload voucher codes", status=201,
+def _upload_resumed(call: Call) -> CodeUploadResult:
+    """A retry's answer when the first try committed and died before answering: the upload is named by
+    its Idempotency-Key, so it is resumed under it (its chunks applied already are skipped, nothing is
+    added twice), and its answer is the one the first try would have given."""
+    upload: CodeUpload = call.body  # type: ignore[assignment]
+    key = call.idempotency_key or ""
+    return CodeUploadResult.model_validate(service.upload_codes(service.default_store(), call.path_param("templateId"), upload, key))
+
+
+@routes.post(f"{BASE}/{{templateId}}/codes", summary="Upload voucher codes", status=201, replay=_upload_resumed,
              errors={**NOT_FOUND, 400: ["DUPLICATE_CODES"], 409: ["DUPLICATE_CODES"],
                      422: ["NOT_A_VOUCHER_TEMPLATE", "TEMPLATE_ENDED"]})
 def upload_voucher_codes(templateId: TemplateIdPath, body: CodeUpload, key: IdempotencyKey) -> CodeUploadResult:

@@ -21,7 +21,9 @@ routes = Routes("coupons")
                      422: ["NOT_ELIGIBLE", "TEMPLATE_NOT_ACTIVE", "IDEMPOTENCY_KEY_REUSED"], 429: ["CLAIMS_THROTTLED"]})
 def claim_coupon(body: ClaimRequest, key: IdempotencyKey, caller: CallerDep) -> Response[CouponView | BundleView]:
     """The customer is the token's subject. A bundle answers `{bundleId, coupons}`. A retry with the
-    same key answers the same coupon (`Idempotent-Replayed: true`)."""
+    same key answers the same coupon (`Idempotent-Replayed: true`). An operator's token is refused
+    (403 `CUSTOMER_TOKEN_REQUIRED`): its subject is a member of staff, never a customer, and an
+    operator never claims on a customer's behalf (campaigns grant coupons)."""
     now = utc_now()
     issued = service.claim(service.default_store(), service.ProfileFacts(), caller.subject, body, key, now)
     views = [CouponView.model_validate(coupon_view(c, effective_status(c, now))) for c in issued.coupons]

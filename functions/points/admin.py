@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from loyalty.core.api import Audit, Call, CallerDep, IdempotencyKey, Routes, serve
 from loyalty.core.api_params import CustomerIdPath, id_path
 from loyalty.core.clock import utc_now
-from loyalty.core.errors import InvalidInput
+from loyalty.core.errors import Conflict, InvalidInput, NotFound
 from loyalty.points import redemption, risk, risk_service, service, tier_service
 from loyalty.points.model import AdjustmentRequest, RuleDefinition
 from loyalty.points.redemption import CatalogueItem, SettlementRequest
@@ -45,7 +45,13 @@ def _matching(field: str, in_body: str, in_path: str) -> None:
 # ---- earn rules ----------------------------------------------------------------------------------
 
 
-@routes.post(RULES, summary="Create an earn rule", status=201,
+def _rule_as_stored(call: Call) -> RuleView:
+    """A retry's answer when the first try committed and died before answering: the rule as it now is."""
+    rule_id = str(call.path_params.get("ruleId") or getattr(call.body, "ruleId", ""))
+    return RuleView.model_validate(service.rule_view(service.default_store().rule(rule_id)))
+
+
+@routes.post(RULES, summary="Create an earn rule", status=201, replay=_rule_as_stored,
              links={"getPointRule": {"ruleId": "$response.body#/ruleId"}, "updatePointRule": {"ruleId": "$response.body#/ruleId"}}, errors={409: ["RULE_VERSION_CONFLICT"]})
 def create_point_rule(body: RuleDefinition, key: IdempotencyKey, caller: CallerDep) -> RuleView:
     """Version 1 of a new rule; in force for accrual within the configuration cache's lifetime. A
@@ -74,7 +80,7 @@ def _rule_now(call: Call) -> Any:
 
 
 @routes.put(f"{RULES}/{{ruleId}}", summary="Change an earn rule", errors={404: ["RULE_NOT_FOUND"], 409: ["RULE_VERSION_CONFLICT"]},
-            audit=Audit(before=_rule_now))
+            audit=Audit(before=_rule_now), replay=_rule_as_stored)
 def update_point_rule(ruleId: RuleIdPath, body: RuleDefinition, key: IdempotencyKey, caller: CallerDep) -> RuleView:
     """A new version replacing the whole definition (the body's `ruleId` must be the path's). Points
     already booked keep the version that awarded them; a concurrent change is 409."""
@@ -90,9 +96,19 @@ def _balance_now(call: Call) -> Any:
     return service.balance(service.default_store(), call.path_param("customerId"), utc_now())
 
 
+def _adjusted_balance(call: Call) -> BalanceView:
+    """A retry's answer when the first try committed and died before answering: the balance as it now
+    is, once the entry the call booked is found (its id is the operator's and the Idempotency-Key's)."""
+    customer_id, store = call.path_param("customerId"), service.default_store()
+    entry_id = f"adjust:{call.caller.subject}:{call.idempotency_key}"  # as service.adjust names it
+    if not any(entry.get("entryId") == entry_id for entry in store.entries_with_prefix(customer_id, entry_id)):
+        raise Conflict("this request was applied, but its answer was lost: read the balance for its outcome", code="IDEMPOTENCY_COMMITTED")
+    return BalanceView.model_validate(service.balance(store, customer_id, utc_now()))
+
+
 @routes.post("/v1/admin/customers/{customerId}/points/adjustments", summary="Adjust a customer's points", status=201,
-             errors={404: ["CUSTOMER_NOT_FOUND"], 409: [CONTENDED], 422: ["INSUFFICIENT_POINTS", "POINTS_TOO_FRAGMENTED"]},
-             audit=Audit(before=_balance_now))
+             errors={404: ["CUSTOMER_NOT_FOUND"], 409: [CONTENDED, "IDEMPOTENCY_COMMITTED"], 422: ["INSUFFICIENT_POINTS", "POINTS_TOO_FRAGMENTED"]},
+             audit=Audit(before=_balance_now), replay=_adjusted_balance)
 def adjust_points(customerId: CustomerIdPath, body: AdjustmentRequest, key: IdempotencyKey, caller: CallerDep) -> BalanceView:
     """Credits points (valid for a year, paid by `costCentre`) or takes them (never below zero: 422
     `INSUFFICIENT_POINTS`), as an `adjust` entry with the reason and the operator. Answers the
@@ -118,8 +134,14 @@ def _catalogue_item_now(call: Call) -> Any:
     return redemption.catalogue_item(service.default_store(), call.path_param("itemId")).model_dump(mode="json")
 
 
+def _catalogue_item_as_stored(call: Call) -> CatalogueItemView:
+    """A retry's answer when the first try committed and died before answering: the item as it now is."""
+    item = redemption.catalogue_item(service.default_store(), call.path_param("itemId"))
+    return CatalogueItemView.model_validate(item.model_dump(mode="json", exclude_none=True))
+
+
 @routes.put("/v1/admin/points/catalogue/{itemId}", summary="Create or replace a catalogue item",
-            audit=Audit(before=_catalogue_item_now))
+            audit=Audit(before=_catalogue_item_now), replay=_catalogue_item_as_stored)
 def save_points_catalogue_item(itemId: ItemIdPath, body: CatalogueItem, key: IdempotencyKey, caller: CallerDep) -> CatalogueItemView:
     """A coupon (its template is issued through `IssueCoupon`) or a mall item paid in points and cash
     (the points are held while the payment is made). The body's `itemId` must be the path's.
@@ -139,10 +161,15 @@ def _redemption_now(call: Call) -> Any:
     return redemption.view(found) if found else None
 
 
+def _redemption_as_stored(call: Call) -> RedemptionView:
+    """A retry's answer when the first try committed and died before answering: the redemption as it now is."""
+    return RedemptionView.model_validate(redemption.view(redemption.find(service.default_store(), call.path_param("redemptionId"))))
+
+
 # The mall's payment backend reports how the cash part of a points-and-cash redemption ended.
 @routes.post("/v1/admin/points/redemptions/{redemptionId}/settlement", summary="Settle a points-and-cash redemption",
              errors={404: ["REDEMPTION_NOT_FOUND"], 409: ["REDEMPTION_SETTLED", CONTENDED], 422: ["NOT_A_MALL_REDEMPTION"]},
-             audit=Audit(before=_redemption_now))
+             audit=Audit(before=_redemption_now), replay=_redemption_as_stored)
 def settle_points_redemption(redemptionId: Annotated[str, id_path("The redemption id.")], body: SettlementRequest,
                       key: IdempotencyKey) -> RedemptionView:
     """`paid` completes the redemption; `failed` puts the points back into the lots they came from.
@@ -159,8 +186,13 @@ def _tiers_now(call: Call) -> Any:
     return found[0].model_dump(mode="json") if found else None
 
 
+def _tiers_as_stored(call: Call) -> TierLadderView:
+    """A retry's answer when the first try committed and died before answering: the ladder in force."""
+    return TierLadderView.model_validate(tier_service.current_view(service.default_store()))
+
+
 @routes.put("/v1/admin/point-tiers", summary="Set the member levels", errors={409: ["TIERS_VERSION_CONFLICT"]},
-            audit=Audit(before=_tiers_now))
+            audit=Audit(before=_tiers_now), replay=_tiers_as_stored)
 def save_point_tiers(body: TierLadder, key: IdempotencyKey, caller: CallerDep) -> TierLadderView:
     """A new version of the whole ladder. Upgrades follow at the next growth earned; downgrades and
     monthly benefits at the monthly re-evaluation."""
@@ -181,7 +213,13 @@ def _risk_settings_now(call: Call) -> Any:
     return found.model_dump(mode="json") if found else None
 
 
-@routes.put("/v1/admin/points/risk-settings", summary="Set the risk warning's limits", audit=Audit(before=_risk_settings_now))
+def _risk_settings_as_stored(call: Call) -> RiskSettingsView:
+    """A retry's answer when the first try committed and died before answering: the limits as saved."""
+    return RiskSettingsView.model_validate(risk_service.settings_view(service.default_store()))
+
+
+@routes.put("/v1/admin/points/risk-settings", summary="Set the risk warning's limits", audit=Audit(before=_risk_settings_now),
+            replay=_risk_settings_as_stored)
 def save_risk_settings(body: RiskSettings, key: IdempotencyKey, caller: CallerDep) -> RiskSettingsView:
     """Replaces both limits (one left out is removed). Accrual that would pass one is held whole as a
     risk hold for an operator to decide."""
@@ -207,8 +245,17 @@ def _hold_now(call: Call) -> Any:
     return risk.view(found) if found else None
 
 
+def _hold_as_stored(call: Call) -> RiskHoldView:
+    """A retry's answer when the first try committed and died before answering: the hold as decided."""
+    found = service.default_store().risk_hold(call.path_param("holdId"))
+    if found is None:
+        raise NotFound(f"risk hold {call.path_param('holdId')} does not exist", code="RISK_HOLD_NOT_FOUND")
+    return RiskHoldView.model_validate(risk.view(found))
+
+
 @routes.post("/v1/admin/points/risk-holds/{holdId}/decision", summary="Release or reject a risk hold",
-             errors={404: ["RISK_HOLD_NOT_FOUND"], 409: ["RISK_HOLD_DECIDED", CONTENDED]}, audit=Audit(before=_hold_now))
+             errors={404: ["RISK_HOLD_NOT_FOUND"], 409: ["RISK_HOLD_DECIDED", CONTENDED]}, audit=Audit(before=_hold_now),
+             replay=_hold_as_stored)
 def decide_risk_hold(holdId: Annotated[str, id_path("The risk hold id.")], body: RiskDecision, key: IdempotencyKey,
                      caller: CallerDep) -> RiskHoldView:
     """`release` books the held earnings as accrual would have (valid from today at the earliest);

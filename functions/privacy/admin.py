@@ -1,6 +1,6 @@
 """PIPL rights for operators: export everything held on one customer, or erase them."""
 
-from loyalty.core.api import Audit, IdempotencyKey, Routes, serve
+from loyalty.core.api import Audit, Call, IdempotencyKey, Routes, serve
 from loyalty.core.api_params import CustomerIdPath
 from loyalty.core.clock import utc_now
 from loyalty.privacy import service
@@ -22,8 +22,14 @@ def export(customerId: CustomerIdPath) -> CustomerExport:
     return CustomerExport.model_validate(service.export(service.default_holders(), customerId, utc_now()))
 
 
+def _finish_erasure(call: Call) -> ErasureReceipt:
+    """A retry of an erasure that died after its first write (the tombstone) finishes it: every step
+    can run again. Its receipt counts what this run removed, under the first run's time."""
+    return ErasureReceipt.model_validate(service.erase(service.default_holders(), call.path_param("customerId"), utc_now()))
+
+
 @routes.post("/v1/admin/customers/{customerId}/erase", summary="Erase a customer (PIPL)", operation_id="eraseCustomer",
-             audit=Audit(bodies=False), errors={404: ["CUSTOMER_NOT_FOUND"]})
+             audit=Audit(bodies=False), errors={404: ["CUSTOMER_NOT_FOUND"]}, replay=_finish_erasure)
 def erase(customerId: CustomerIdPath, key: IdempotencyKey) -> ErasureReceipt:
     """Anonymises without breaking the books: the profile becomes a tombstone no later profile event
     can overwrite, the scoring state and campaigns' records of their behaviour are deleted, and the

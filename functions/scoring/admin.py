@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import ConfigDict, RootModel
 
-from loyalty.core.api import CallerDep, IdempotencyKey, Routes, serve
+from loyalty.core.api import Call, CallerDep, IdempotencyKey, Routes, serve
 from loyalty.core.api_params import Cursor, CustomerIdPath, id_path, limit_query
 from loyalty.core.clock import iso_utc, utc_now
-from loyalty.core.errors import InvalidInput
+from loyalty.core.errors import Conflict, InvalidInput, NotFound
 from loyalty.scoring import admin, nightly, service
 from loyalty.scoring.defaults import DEFAULT_MODELS
 from loyalty.scoring.segments import SegmentDefinition
@@ -58,8 +58,29 @@ def get_model(
     return ScoreModelView.model_validate(admin.model_view(service.default_store(), model, version))
 
 
+def _model_as_stored(call: Call) -> ScoreModelView:
+    """A retry's answer when the first try committed and died before answering: the version in force."""
+    return ScoreModelView.model_validate(admin.model_view(service.default_store(), call.path_param("model")))
+
+
+def _segment_as_stored(call: Call) -> SegmentView:
+    """A retry's answer when the first try committed and died before answering: the segment's current
+    version (the segment the path names)."""
+    return SegmentView.model_validate(admin.segment_view(service.default_store().version("SEGMENT", call.path_param("segmentId"))))
+
+
+def _created_segment(call: Call) -> SegmentView:
+    """As `_segment_as_stored`, for the segment the body created. Its id is reserved, then its first
+    version saved, in two transactions: a crash between them leaves no version to answer with."""
+    try:
+        saved = service.default_store().version("SEGMENT", getattr(call.body, "segmentId", ""))
+    except NotFound:
+        raise Conflict("this request was applied in part, but its answer was lost: read the segment", code="IDEMPOTENCY_COMMITTED") from None
+    return SegmentView.model_validate(admin.segment_view(saved))
+
+
 @routes.put("/v1/admin/scoring/models/{model}", summary="Save a score model's configuration", operation_id="saveScoreModel",
-            errors={409: ["VERSION_CONFLICT"]})
+            errors={409: ["VERSION_CONFLICT"]}, replay=_model_as_stored)
 def save_model(model: ModelPath, body: ModelConfig, key: IdempotencyKey, caller: CallerDep) -> ScoreModelView:
     """A valid configuration becomes the next version and is in force at once (within the rules cache
     time on other instances); customers are re-scored with it as their events come and by the nightly
@@ -69,9 +90,9 @@ def save_model(model: ModelPath, body: ModelConfig, key: IdempotencyKey, caller:
     return ScoreModelView.model_validate(saved)
 
 
-@routes.post(SEGMENTS, summary="Create a segment", status=201, operation_id="createSegment",
+@routes.post(SEGMENTS, summary="Create a segment", status=201, operation_id="createSegment", replay=_created_segment,
              links={"getSegment": {"segmentId": "$response.body#/segmentId"}, "estimateSegment": {"segmentId": "$response.body#/segmentId"}, "listSegmentMembers": {"segmentId": "$response.body#/segmentId"}},
-             errors={409: ["SEGMENT_EXISTS", "VERSION_CONFLICT"], 422: ["SEGMENT_LIMIT_REACHED"]})
+             errors={409: ["SEGMENT_EXISTS", "VERSION_CONFLICT", "IDEMPOTENCY_COMMITTED"], 422: ["SEGMENT_LIMIT_REACHED"]})
 def create_segment(body: SegmentDefinition, key: IdempotencyKey, caller: CallerDep) -> SegmentView:
     """Version 1 of a new segment (客群). Customers enter it as they are re-scored. A segment id is taken
     once; at most 40 segments exist (a re-scoring writes every membership change in one transaction)."""
@@ -80,7 +101,7 @@ def create_segment(body: SegmentDefinition, key: IdempotencyKey, caller: CallerD
 
 
 @routes.put(f"{SEGMENTS}/{{segmentId}}", summary="Update a segment", operation_id="updateSegment",
-            errors={404: ["SEGMENT_NOT_FOUND"], 409: ["VERSION_CONFLICT"]})
+            errors={404: ["SEGMENT_NOT_FOUND"], 409: ["VERSION_CONFLICT"]}, replay=_segment_as_stored)
 def update_segment(segmentId: SegmentIdPath, body: SegmentDefinition, key: IdempotencyKey, caller: CallerDep) -> SegmentView:
     """Saves the definition as the segment's next version (the body's `segmentId` must be the path's).
     Members enter and leave as they are re-scored; an inactive segment loses its members that way."""

@@ -4,16 +4,22 @@ The idempotency record store is a port (`loyalty.core.idempotency.IdempotencyRec
 wrap the real one around the local cloud's in-process handlers:
 - `DiesAfterCommit`: the next call stores no answer and frees nothing, as a process killed after its
   commit (the client sees a 500, the write is in the table, the key is left as the write marked it);
-- `Later`: the same store, seen `seconds` later (a held claim is then stale), without waiting.
+- `Later`: the same store, seen `seconds` later (a held claim is then stale), without waiting;
+- `dies_after_answering`: the next API call runs to its end and its process dies before the answer
+  leaves, for routes idempotent by their own keys ("domain"), which keep no idempotency record.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loyalty.core import idempotency
+from loyalty.core.config import get_settings
+
+if TYPE_CHECKING:
+    from infra.local.cloud import LocalCloud
 
 
 class ProcessKilled(BaseException):
@@ -44,6 +50,11 @@ class Later:
         existing = self.real.claim(key, fingerprint, now)
         if existing is not None and "claimedAt" in existing:
             existing = {**existing, "claimedAt": int(existing["claimedAt"]) - self.seconds}
+            if existing.get("state") == "IN_FLIGHT" and existing["claimedAt"] < now - get_settings().idempotency_in_flight_seconds:
+                # What the real claim does to an in-flight claim gone stale: takes it over (its
+                # holder died before any marked write).
+                self.real.release(key)
+                return self.real.claim(key, fingerprint, now)
         return existing
 
     def complete(self, key: str, status: int, body: Any, now: int) -> None:
@@ -66,3 +77,25 @@ def idempotency_store(store: idempotency.IdempotencyRecordStore) -> Iterator[Non
 
 def real_store() -> idempotency.IdempotencyRecordStore:
     return idempotency.default_store()
+
+
+@contextmanager
+def dies_after_answering(cloud: LocalCloud) -> Iterator[None]:
+    """The next API call of the in-process local cloud runs to its end, then its process dies before
+    the answer leaves (the client sees the connection drop)."""
+    registry = cloud.registry
+    original = registry.invoke
+    killed: list[str] = []
+
+    def invoke(function: Any, event: dict[str, Any]) -> Any:
+        result = original(function, event)
+        if "httpMethod" in event and not killed:  # an API call, not a poller's delivery
+            killed.append(str(event.get("path")))
+            raise ProcessKilled(f"killed after {event.get('httpMethod')} {event.get('path')} ran")
+        return result
+
+    vars(registry)["invoke"] = invoke  # shadows the method on this instance only
+    try:
+        yield
+    finally:
+        vars(registry).pop("invoke", None)

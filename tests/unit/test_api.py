@@ -883,8 +883,8 @@ def openapi_of(api: Api) -> dict[str, Any]:
 
 
 def options(method: str = "POST", path: str = "/v1/notes", idempotency: Any = "record",
-            errors_: dict[int, tuple[str, ...]] | None = None) -> RouteOptions:
-    return RouteOptions(method, path, 201 if method == "POST" else 200, idempotency, Audit(), errors_ or {})
+            errors_: dict[int, tuple[str, ...]] | None = None, replay: Any = None) -> RouteOptions:
+    return RouteOptions(method, path, 201 if method == "POST" else 200, idempotency, Audit(), errors_ or {}, replay=replay)
 
 
 def test_a_read_documents_only_the_common_codes() -> None:
@@ -899,17 +899,26 @@ def test_a_recorded_write_with_a_body_documents_size_media_and_idempotency_codes
     # Given a POST with a body, idempotent by record
     # When its codes are listed
     codes = error_codes(options(), takes_body=True)
-    # Then the body's and the key's codes are added, with 409 and 422 for the record
+    # Then the body's and the key's codes are added, with 409 and 422 for the record (and, without a
+    # replay, 409 IDEMPOTENCY_COMMITTED for a retry of a call that committed and died)
     assert codes == {
         400: ["VALIDATION_ERROR", "BODY_REQUIRED", "MALFORMED_JSON", "IDEMPOTENCY_KEY_REQUIRED", "IDEMPOTENCY_KEY_INVALID"],
         401: ["UNAUTHENTICATED"],
-        409: ["IDEMPOTENCY_IN_PROGRESS"],
+        409: ["IDEMPOTENCY_IN_PROGRESS", "IDEMPOTENCY_COMMITTED"],
         413: ["PAYLOAD_TOO_LARGE"],
         415: ["UNSUPPORTED_MEDIA_TYPE"],
         422: ["IDEMPOTENCY_KEY_REUSED"],
         429: ["THROTTLED"],
         500: ["INTERNAL"],
     }
+
+
+def test_a_recorded_write_with_a_replay_does_not_document_idempotency_committed() -> None:
+    # Given a POST idempotent by record whose answer a replay rebuilds
+    # When its codes are listed
+    codes = error_codes(options(replay=lambda call: {}), takes_body=True)
+    # Then a retry of a call that committed and died is answered by the replay, never a 409
+    assert codes[409] == ["IDEMPOTENCY_IN_PROGRESS"]
 
 
 def test_a_domain_idempotent_write_without_a_body_documents_the_key_but_not_the_record() -> None:

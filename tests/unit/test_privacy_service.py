@@ -33,7 +33,8 @@ class Part:
 
 def holders(journal: list[str], *, profile: dict[str, Any] | None, points: dict[str, Any] | None = None,
             coupons: list[Any] | None = None) -> Holders:
-    customers = Part("customers", journal, profile, None if profile is None else ["birthday", "branchId"])
+    customers = Part("customers", journal, profile,
+                     None if profile is None else {"profileFieldsRemoved": ["birthday", "branchId"], "erasedAt": "2026-12-07T03:00:00.000000Z"})
     return Holders(
         customers=customers,
         points=Part("points", journal, {"points": points or EMPTY_POINTS}, {}),

@@ -701,9 +701,10 @@ export interface paths {
         };
         /**
          * A campaign's report
-         * @description Per arm: targeted, granted, notified, redeemed, cancelled and cost; card spend per targeted
-         *     customer and each arm's uplift against control; the budget used and left per period; and when
-         *     the budget runs out at the current burn.
+         * @description Per arm: targeted; grants by state (granted, compensating, compensated, partly delivered,
+         *     cancelled); notified, redeemed and cost; card spend per targeted customer and each arm's uplift
+         *     against control; the budget used and left per period; and when the budget runs out at the
+         *     current burn.
          */
         get: operations["getCampaignReport"];
         put?: never;
@@ -1015,7 +1016,9 @@ export interface paths {
         /**
          * Claim a coupon
          * @description The customer is the token's subject. A bundle answers `{bundleId, coupons}`. A retry with the
-         *     same key answers the same coupon (`Idempotent-Replayed: true`).
+         *     same key answers the same coupon (`Idempotent-Replayed: true`). An operator's token is refused
+         *     (403 `CUSTOMER_TOKEN_REQUIRED`): its subject is a member of staff, never a customer, and an
+         *     operator never claims on a customer's behalf (campaigns grant coupons).
          */
         post: operations["claimCoupon"];
         delete?: never;
@@ -1412,17 +1415,38 @@ export interface components {
             arm: string;
             /** Targeted */
             targeted: number;
-            /** Granted */
+            /**
+             * Granted
+             * @description Grants standing: every reward delivered, or on its way.
+             */
             granted: number;
             /** Notified */
             notified: number;
             /** Redeemed */
             redeemed: number;
-            /** Cancelled */
+            /**
+             * Cancelled
+             * @description Grants undone before any reward was delivered: their whole cost went back to the budget.
+             */
             cancelled: number;
             /**
+             * Compensating
+             * @description Grants being undone: a reward was refused, the others' compensations are on their way.
+             */
+            compensating: number;
+            /**
+             * Compensated
+             * @description Grants undone: every reward delivered was taken back, and their cost went back to the budget.
+             */
+            compensated: number;
+            /**
+             * Partlydelivered
+             * @description Grants undone, but a reward could not be taken back (a coupon already redeemed): it stays with the customer, and its cost stays in `cost`.
+             */
+            partlyDelivered: number;
+            /**
              * Cost
-             * @description In the budget's unit.
+             * @description In the budget's unit: what the budget spent on this arm, net of what compensations gave back.
              */
             cost: number;
             /**
@@ -2415,7 +2439,7 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "available" | "locked" | "redeemed" | "expired";
+            status: "available" | "locked" | "redeemed" | "expired" | "revoked";
             /** Benefit */
             benefit: components["schemas"]["FixedAmount"] | components["schemas"]["Threshold"] | components["schemas"]["Percentage"] | components["schemas"]["RandomAmount"] | components["schemas"]["RedPacket"] | components["schemas"]["Gift"] | components["schemas"]["VoucherCode"] | components["schemas"]["Bundle"];
             /** Validfrom */
@@ -5851,7 +5875,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only coupons in this status (as of now: a lapsed lock is available again). */
-                status?: ("available" | "locked" | "redeemed" | "expired") | null;
+                status?: ("available" | "locked" | "redeemed" | "expired" | "revoked") | null;
                 /** @description Items per page, 1 to 100 (default 20). */
                 limit?: number;
                 /** @description `nextCursor` of the previous page; only the listing that returned it accepts it. */
@@ -6465,7 +6489,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS, COUPON_NOT_REDEEMED, COUPON_ALREADY_REDEEMED, COUPON_CHANGED. */
+            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS, COUPON_NOT_REDEEMED, COUPON_ALREADY_REDEEMED, COUPON_CHANGED, IDEMPOTENCY_COMMITTED. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7021,7 +7045,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS, ACCOUNT_CONTENDED. */
+            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS, ACCOUNT_CONTENDED, IDEMPOTENCY_COMMITTED. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8784,7 +8808,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS. */
+            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS, IDEMPOTENCY_COMMITTED. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9195,7 +9219,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: NOT_RESOURCE_OWNER. */
+            /** @description The caller may not do this. Codes: CUSTOMER_TOKEN_REQUIRED, NOT_RESOURCE_OWNER. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10511,6 +10535,15 @@ export interface operations {
             };
             /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: CUSTOMER_TOKEN_REQUIRED. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12053,7 +12086,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS, SEGMENT_EXISTS, VERSION_CONFLICT. */
+            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS, SEGMENT_EXISTS, VERSION_CONFLICT, IDEMPOTENCY_COMMITTED. */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -83,6 +83,8 @@ class RouteOptions:
     # What a retry answers when the first try committed and died before answering: the route's
     # answer rebuilt from the resource as it now is (loyalty.core.commit_marker).
     replay: Callable[[Call], Any] | None = None
+    # A customer route an operator's token may call on a customer's behalf (False: the customer's own token only).
+    operators_too: bool = True
 
 
 _invocation = threading.local()
@@ -173,7 +175,8 @@ class Routes:
 
         idempotency = idempotency if method in MUTATING_METHODS else "none"
         options = RouteOptions(method, path, status, idempotency, audit or Audit(),
-                               {code: tuple(names) for code, names in (errors or {}).items()}, links or {}, replay)
+                               {code: tuple(names) for code, names in (errors or {}).items()}, links or {}, replay,
+                               operators_too)
 
         def register(function: Callable[..., Any]) -> Callable[..., Any]:
             function.__route_options__ = options  # type: ignore[attr-defined]  # read by the middleware

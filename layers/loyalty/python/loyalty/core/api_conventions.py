@@ -193,6 +193,10 @@ def conventions(app: EngineResolver, next_middleware: Any) -> Response:
     options = options_of(route.func)
     call = _call_of(app, route)
     set_call(call)
+    if options is not None and not options.operators_too and call.caller.is_operator and not call.resource.startswith(ADMIN_PREFIX):
+        # Its subject is a member of staff, never a customer: nothing may be done in their name.
+        return domain_error_response(errors.Forbidden("this route takes the customer's own token, not an operator's",
+                                                      code="CUSTOMER_TOKEN_REQUIRED"))
     if options is None or call.method not in MUTATING_METHODS:
         return next_middleware(app)  # type: ignore[no-any-return]
 

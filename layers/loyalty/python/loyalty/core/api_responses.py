@@ -57,6 +57,8 @@ def error_codes(options: RouteOptions, *, takes_body: bool) -> dict[int, list[st
         codes.setdefault(422, []).append("IDEMPOTENCY_KEY_REUSED")
     if options.path.startswith(ADMIN_PREFIX):
         codes.setdefault(403, []).append("OPERATOR_REQUIRED")
+    elif not options.operators_too:
+        codes.setdefault(403, []).append("CUSTOMER_TOKEN_REQUIRED")
     for status, names in options.errors.items():
         codes.setdefault(status, [])
         codes[status] += [name for name in names if name not in codes[status]]

@@ -89,9 +89,10 @@ class CustomersPrivacy(Protocol):
     def export(self, customer_id: str) -> dict[str, Any] | None:
         """The profile as stored; None if core banking never sent one."""
 
-    def erase(self, customer_id: str, now: datetime) -> list[str] | None:
-        """Replaces the profile with a tombstone no later profile event can overwrite; the names of
-        the personal fields removed. None (nothing written) when there is no profile."""
+    def erase(self, customer_id: str, now: datetime) -> dict[str, Any] | None:
+        """Replaces the profile with a tombstone no later profile event can overwrite:
+        `{"profileFieldsRemoved": [names], "erasedAt": iso}` (a tombstone already there stays, with
+        its own time, and nothing more is removed). None (nothing written) when there is no profile."""
 
 
 @cache

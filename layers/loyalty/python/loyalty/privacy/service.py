@@ -19,7 +19,8 @@ received), and the operator actions on their profile from the audit log.
   again): nothing more is earned;
 - the points ledger, coupons and campaign grants stay: they hold the customer id (a pseudonym once
   the profile is gone) and amounts, and the liability and budget totals must stay correct.
-Every step can run again, so an erasure that failed halfway is finished by running it again. Both
+Every step can run again, so an erasure that failed halfway is finished by running it again (the
+route's replay does exactly that for a retry of one that died after its first write). Both
 rights are in the audit log (every `/v1/admin` call is), without their bodies: the log is
 append-only, and an export's or an erasure's content there would outlive the erasure.
 """
@@ -90,12 +91,12 @@ def export(holders: Holders, customer_id: str, now: datetime) -> dict[str, Any]:
 
 
 def erase(holders: Holders, customer_id: str, now: datetime) -> dict[str, Any]:
-    removed = holders.customers.erase(customer_id, now)
-    if removed is None:
+    tombstone = holders.customers.erase(customer_id, now)
+    if tombstone is None:
         raise NotFound(f"customer {customer_id} has no profile", code="CUSTOMER_NOT_FOUND")
     scoring = holders.scoring.erase(customer_id, now)
     campaigns = holders.campaigns.erase(customer_id, now)
     holders.points.erase(customer_id, now)
     holders.coupons.erase(customer_id, now)
-    return {"customerId": customer_id, "erasedAt": iso_utc(now), "profileFieldsRemoved": removed,
+    return {"customerId": customer_id, "erasedAt": tombstone["erasedAt"], "profileFieldsRemoved": tombstone["profileFieldsRemoved"],
             "scoringItemsDeleted": scoring["scoringItemsDeleted"], "campaignItemsErased": campaigns["campaignItemsErased"], "kept": KEPT}

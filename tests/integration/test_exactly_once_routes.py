@@ -1,0 +1,566 @@
+"""Exactly once under crashes, route by route: every mutating route, killed right after its commit
+(its answer lost), then retried with the same Idempotency-Key once the claim is stale, took effect
+once; the retry answers as the route's replay does (its success status, `Idempotent-Replayed: true`),
+or 409 IDEMPOTENCY_COMMITTED for a route without one. Routes idempotent by their own keys ("domain")
+keep no idempotency record: their retry answers as their own replay does.
+
+One case per operation (operationId); a route of the document without a case fails the last test.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import pytest
+import requests
+
+from infra.local.cloud import LocalCloud
+from infra.openapi import DOCUMENT_PATH
+from loyalty.core.config import get_settings
+from loyalty.core.dynamo import from_item
+from loyalty.points import service as points_service
+from loyalty.points.store import DynamoPointsStore
+from loyalty.scoring.defaults import DEFAULT_MODELS
+from tests.support import campaigns as cmp
+from tests.support import coupons as cpn
+from tests.support import points as pts
+from tests.support import scoring as scr
+from tests.support.api import Api
+from tests.support.crashes import DiesAfterCommit, Later, dies_after_answering, idempotency_store, real_store
+
+# A killed process leaves its thread with an exception nobody handles: that is the point here.
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+
+MUTATING = ("post", "put", "patch", "delete")
+# Mutating operations that change nothing and take no Idempotency-Key (idempotency "none").
+CHANGES_NOTHING = {"quoteCoupon", "quotePoints", "exportCustomerData"}
+
+
+# ---- the table -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    body: Any
+    who: dict[str, Any]  # Api.call's as_ and groups
+
+
+@dataclass(frozen=True)
+class Prepared:
+    request: Request
+    effect: Callable[[], Any]  # what the call changes, read back: it changes once, never again
+    answer: Callable[[Any], bool] = lambda body: True  # what a successful retry's body must say
+    cleanup: Callable[[], None] = lambda: None
+
+
+@dataclass(frozen=True)
+class Expect:
+    """The retry's answer: `status` None is the route's own success status."""
+
+    status: int | None = None
+    replayed: bool = True
+    code: str | None = None
+
+
+REPLAYED = Expect()  # the route's replay: its success status, marked as a replay
+COMMITTED = Expect(409, replayed=False, code="IDEMPOTENCY_COMMITTED")  # no replay: the outcome is read elsewhere
+RAN_AGAIN = Expect(replayed=False)  # its write is not marked (a raw request): the retry runs it again, to the same state
+
+
+@dataclass(frozen=True)
+class Case:
+    operation: str
+    prepare: Callable[[LocalCloud, Api], Prepared]
+    expect: Expect = REPLAYED
+    domain: bool = False  # idempotent by its own key: killed after answering, there is no record to die in
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def read(api: Api, path: str, who: dict[str, Any]) -> Any:
+    """A GET's body, or None for a 404."""
+    response = api.call("GET", path, **who)
+    if response.status_code == 404:
+        return None
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def keep_partition(cloud: LocalCloud, table: str, pk: str) -> Callable[[], None]:
+    """What a bank-wide setting holds now; the function puts it back (the local cloud is the session's)."""
+    def items() -> list[dict[str, Any]]:
+        return list(cloud.clients.dynamodb.query(TableName=table, KeyConditionExpression="pk = :p", ConsistentRead=True,
+                                                 ExpressionAttributeValues={":p": {"S": pk}})["Items"])
+
+    kept = items()
+
+    def restore() -> None:
+        for item in items():
+            cloud.clients.dynamodb.delete_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]})
+        for item in kept:
+            cloud.clients.dynamodb.put_item(TableName=table, Item=item)
+        points_service.forget_cached_config()
+
+    return restore
+
+
+# ---- coupons ---------------------------------------------------------------------------------------
+
+
+def coupon_state(cloud: LocalCloud, coupon_id: str) -> tuple[str, int]:
+    item = from_item(cpn.coupon_item(cloud.clients.dynamodb, coupon_id) or {})
+    return str(item["status"]), int(item["version"])
+
+
+def create_coupon_template(cloud: LocalCloud, api: Api) -> Prepared:
+    body = cpn.template_body()
+    template_id = body["templateId"]
+
+    def effect() -> Any:
+        found = read(api, f"{cpn.TEMPLATES}/{template_id}", cpn.OPERATOR)
+        return found and (found["version"], found["stockLeft"])
+
+    return Prepared(Request("POST", cpn.TEMPLATES, body, cpn.OPERATOR), effect, lambda answer: answer["templateId"] == template_id)
+
+
+def change_coupon_template_status(cloud: LocalCloud, api: Api) -> Prepared:
+    template_id = cpn.create_template(api, cpn.template_body())["templateId"]
+    template = f"{cpn.TEMPLATES}/{template_id}"
+    return Prepared(Request("PUT", f"{template}/status", {"status": "active"}, cpn.OPERATOR),
+                    lambda: (lambda t: (t["status"], t["version"]))(cpn.get_template(api, template_id)),
+                    lambda answer: answer["status"] == "active")
+
+
+def add_coupon_stock(cloud: LocalCloud, api: Api) -> Prepared:
+    template_id = cpn.active_template(api, stock=10)
+    return Prepared(Request("POST", f"{cpn.TEMPLATES}/{template_id}/stock", {"add": 5}, cpn.OPERATOR),
+                    lambda: cpn.stock_left(api, template_id), lambda answer: answer["templateId"] == template_id)
+
+
+def upload_voucher_codes(cloud: LocalCloud, api: Api) -> Prepared:
+    template_id = cpn.create_template(api, cpn.template_body(benefit=cpn.voucher_code(), stock=0))["templateId"]
+    codes = [unique("CODE").upper() for _ in range(3)]
+    return Prepared(Request("POST", f"{cpn.TEMPLATES}/{template_id}/codes", {"codes": codes}, cpn.OPERATOR),
+                    lambda: cpn.stock_left(api, template_id), lambda answer: answer == {"templateId": template_id, "added": 3})
+
+
+def claim_coupon(cloud: LocalCloud, api: Api) -> Prepared:
+    template_id, customer = cpn.active_template(api, stock=10), cpn.new_customer()
+    return Prepared(Request("POST", cpn.CLAIMS, {"templateId": template_id}, {"as_": customer}),
+                    lambda: (cpn.stock_left(api, template_id), len(cpn.wallet_items(api, customer))),
+                    lambda answer: answer["customerId"] == customer)
+
+
+def claimed_coupon(api: Api) -> tuple[str, str]:
+    customer = cpn.new_customer()
+    return customer, str(cpn.claimed(api, customer, cpn.active_template(api, stock=10))["couponId"])
+
+
+def coupon_step(action: str, body: dict[str, Any], before: tuple[tuple[str, dict[str, Any]], ...] = ()) -> Callable[[LocalCloud, Api], Prepared]:
+    """A payment step on a claimed coupon, after the steps `before`; the coupon's state is the effect."""
+    def prepare(cloud: LocalCloud, api: Api) -> Prepared:
+        customer, coupon_id = claimed_coupon(api)
+        for step, step_body in before:
+            response = cpn.coupon_action(api, coupon_id, step, customer, step_body)
+            assert response.status_code == 200, response.text
+        return Prepared(Request("POST", f"/v1/coupons/{coupon_id}/{action}", body, {"as_": customer}),
+                        lambda: coupon_state(cloud, coupon_id),
+                        lambda answer: coupon_id in json.dumps(answer))
+
+    return prepare
+
+
+LOCK = {"orderId": "o-1", "order": cpn.order()}
+REDEEM = {"orderId": "o-1", "order": cpn.order()}
+
+
+# ---- points ----------------------------------------------------------------------------------------
+
+
+def create_point_rule(cloud: LocalCloud, api: Api) -> Prepared:
+    body = pts.rule_body(unique("r"), unique("m"))
+    rule = f"{pts.RULES}/{body['ruleId']}"
+    return Prepared(Request("POST", pts.RULES, body, pts.OPERATOR), lambda: (read(api, rule, pts.OPERATOR) or {}).get("version"),
+                    lambda answer: answer["ruleId"] == body["ruleId"])
+
+
+def update_point_rule(cloud: LocalCloud, api: Api) -> Prepared:
+    body = pts.rule_body(unique("r"), unique("m"))
+    pts.create_rule(api, body)
+    rule = f"{pts.RULES}/{body['ruleId']}"
+    return Prepared(Request("PUT", rule, {**body, "name": "renamed"}, pts.OPERATOR), lambda: read(api, rule, pts.OPERATOR)["version"],
+                    lambda answer: answer["name"] == "renamed")
+
+
+def adjust_points(cloud: LocalCloud, api: Api) -> Prepared:
+    customer = pts.known_customer(cloud)
+
+    def effect() -> Any:
+        booked = pts.stored(cloud.clients.dynamodb, customer)
+        return booked.available, len(booked.entries_of("adjust"))
+
+    body = {"points": 100, "reason": "goodwill", "costCentre": "cc-service"}
+    return Prepared(Request("POST", f"/v1/admin/customers/{customer}/points/adjustments", body, pts.OPERATOR), effect,
+                    lambda answer: answer["customerId"] == customer and answer["available"] == 100)
+
+
+def mall_item(api: Api) -> str:
+    item_id = unique("item")
+    body = {"itemId": item_id, "name": "Umbrella", "kind": "mall_item", "points": 200, "cashMinor": 990, "currency": "CNY", "holdMinutes": 5}
+    response = api.call("PUT", f"/v1/admin/points/catalogue/{item_id}", body=body, **pts.OPERATOR)
+    assert response.status_code == 200, response.text
+    return item_id
+
+
+def customer_with_points(cloud: LocalCloud, api: Api, points: int = 1000) -> str:
+    customer = pts.known_customer(cloud)
+    assert pts.adjust(api, customer, points).status_code == 201
+    return customer
+
+
+def save_points_catalogue_item(cloud: LocalCloud, api: Api) -> Prepared:
+    item_id = unique("item")
+    body = {"itemId": item_id, "name": "Umbrella", "kind": "mall_item", "points": 200, "cashMinor": 990, "currency": "CNY"}
+
+    def effect() -> Any:
+        found = cloud.clients.dynamodb.get_item(TableName=pts.POINTS_TABLE, Key={"pk": {"S": "CATALOGUE"}, "sk": {"S": item_id}},
+                                                ConsistentRead=True).get("Item")
+        return found and (found["item"]["S"], found["updatedAt"]["S"])
+
+    return Prepared(Request("PUT", f"/v1/admin/points/catalogue/{item_id}", body, pts.OPERATOR), effect,
+                    lambda answer: answer["itemId"] == item_id)
+
+
+def balance_of(api: Api, customer: str) -> tuple[int, int]:
+    found = pts.balance(api, customer)
+    return int(found["available"]), int(found["held"])
+
+
+def redeem_points(cloud: LocalCloud, api: Api) -> Prepared:
+    customer, item_id = customer_with_points(cloud, api), mall_item(api)
+    return Prepared(Request("POST", "/v1/points/redemptions", {"itemId": item_id}, {"as_": customer}), lambda: balance_of(api, customer),
+                    lambda answer: answer["customerId"] == customer and answer["status"] == "held")
+
+
+def settle_points_redemption(cloud: LocalCloud, api: Api) -> Prepared:
+    customer = customer_with_points(cloud, api)
+    redeemed = api.call("POST", "/v1/points/redemptions", as_=customer, body={"itemId": mall_item(api)})
+    assert redeemed.status_code == 201, redeemed.text
+    redemption_id = redeemed.json()["redemptionId"]
+
+    def effect() -> Any:
+        found = read(api, f"/v1/points/redemptions/{redemption_id}", pts.OPERATOR)
+        return found["status"], found.get("settledAt"), balance_of(api, customer)
+
+    return Prepared(Request("POST", f"/v1/admin/points/redemptions/{redemption_id}/settlement", {"outcome": "paid", "paymentId": "pay-1"},
+                            pts.OPERATOR), effect, lambda answer: answer["status"] == "completed")
+
+
+def save_point_tiers(cloud: LocalCloud, api: Api) -> Prepared:
+    restore = keep_partition(cloud, pts.POINTS_TABLE, "TIERS")
+    body = {"tiers": [{"tierId": "standard", "name": "Standard", "minGrowth": 0}], "qualifyingMonths": 12, "downgradeGraceDays": 30}
+    return Prepared(Request("PUT", "/v1/admin/point-tiers", body, pts.OPERATOR),
+                    lambda: (read(api, "/v1/admin/point-tiers", pts.OPERATOR) or {}).get("version"),
+                    lambda answer: answer["tiers"][0]["tierId"] == "standard", restore)
+
+
+def save_risk_settings(cloud: LocalCloud, api: Api) -> Prepared:
+    restore = keep_partition(cloud, pts.POINTS_TABLE, "RISK")
+    body = {"maxPointsPerDay": 90_000_000}  # holds nobody's accrual while it is in force
+    return Prepared(Request("PUT", "/v1/admin/points/risk-settings", body, pts.OPERATOR),
+                    lambda: read(api, "/v1/admin/points/risk-settings", pts.OPERATOR)["updatedAt"],
+                    lambda answer: answer["maxPointsPerDay"] == 90_000_000, restore)
+
+
+def decide_risk_hold(cloud: LocalCloud, api: Api) -> Prepared:
+    # A hold: accrual past a limit of 5 points a day (the limit is put back at once)
+    restore = keep_partition(cloud, pts.POINTS_TABLE, "RISK")
+    try:
+        response = api.call("PUT", "/v1/admin/points/risk-settings", body={"maxPointsPerDay": 5}, **pts.OPERATOR)
+        assert response.status_code == 200, response.text
+        customer, merchant = pts.new_customer(), unique("m")
+        pts.create_rule(api, pts.rule_body(unique("r"), merchant))
+        pts.accrue(cloud, pts.posted(pts.card_transaction(customer, merchant, 100_000)))
+    finally:
+        restore()
+    holds = api.call("GET", "/v1/admin/points/risk-holds", **pts.OPERATOR).json()["items"]
+    hold_id = next(h["holdId"] for h in holds if h["customerId"] == customer)
+
+    def effect() -> Any:
+        hold = DynamoPointsStore().risk_hold(hold_id) or {}
+        return hold.get("status"), hold.get("decidedAt"), balance_of(api, customer)
+
+    return Prepared(Request("POST", f"/v1/admin/points/risk-holds/{hold_id}/decision", {"decision": "release", "note": "checked"},
+                            pts.OPERATOR), effect, lambda answer: answer["status"] == "released")
+
+
+# ---- campaigns -------------------------------------------------------------------------------------
+
+
+@cache
+def campaign_coupon(api: Api) -> str:
+    return cpn.active_template(api)
+
+
+def campaign_effect(api: Api, campaign_id: str) -> Callable[[], Any]:
+    def effect() -> Any:
+        found = read(api, f"{cmp.ROOT}/{campaign_id}", cmp.AUTHOR)
+        audit = read(api, f"{cmp.ROOT}/{campaign_id}/audit", cmp.AUTHOR)
+        return found and (found["status"], found["version"], len(audit["items"]))
+
+    return effect
+
+
+def create_campaign(cloud: LocalCloud, api: Api) -> Prepared:
+    body = cmp.coupon_campaign(campaign_coupon(api))
+    return Prepared(Request("POST", cmp.ROOT, body, cmp.AUTHOR), campaign_effect(api, body["campaignId"]),
+                    lambda answer: answer["campaignId"] == body["campaignId"])
+
+
+def update_campaign(cloud: LocalCloud, api: Api) -> Prepared:
+    body = cmp.coupon_campaign(campaign_coupon(api))
+    cmp.create(api, body)
+    return Prepared(Request("PUT", f"{cmp.ROOT}/{body['campaignId']}", {**body, "name": "renamed"}, cmp.AUTHOR),
+                    campaign_effect(api, body["campaignId"]), lambda answer: answer["name"] == "renamed")
+
+
+def create_campaign_from_template(cloud: LocalCloud, api: Api) -> Prepared:
+    campaign_id = unique("camp")
+    body = {"campaignId": campaign_id, "name": "Dinner for a coupon", "window": cmp.open_window(), "fundingCostCentre": "cc-marketing",
+            "budget": {"unit": "rewards", "total": 100},
+            "parameters": {"minAmountMinor": 100_000, "mccs": ["7011"], "couponTemplateId": campaign_coupon(api)}}
+    return Prepared(Request("POST", "/v1/admin/campaign-templates/spend_x_get_coupon/campaigns", body, cmp.AUTHOR),
+                    campaign_effect(api, campaign_id), lambda answer: answer["campaignId"] == campaign_id)
+
+
+def lifecycle(action: str, who: dict[str, Any], before: tuple[tuple[str, dict[str, Any]], ...] = ()) -> Callable[[LocalCloud, Api], Prepared]:
+    """A lifecycle step on a draft, after the steps `before`; the campaign's status and audit log are the effect."""
+    def prepare(cloud: LocalCloud, api: Api) -> Prepared:
+        campaign_id = cmp.create(api, cmp.coupon_campaign(campaign_coupon(api)))["campaignId"]
+        for step, step_who in before:
+            assert cmp.act(api, campaign_id, step, step_who).status_code == 200
+        return Prepared(Request("POST", f"{cmp.ROOT}/{campaign_id}/{action}", {"note": "checked"}, who), campaign_effect(api, campaign_id),
+                        lambda answer: answer["campaignId"] == campaign_id)
+
+    return prepare
+
+
+SUBMITTED = (("submit", cmp.AUTHOR),)
+APPROVED = (*SUBMITTED, ("approve", cmp.APPROVER))
+
+
+def fire_campaign(cloud: LocalCloud, api: Api) -> Prepared:
+    campaign_id = cmp.launch(api, cmp.coupon_campaign(campaign_coupon(api), trigger={"type": "manual"}))
+
+    def effect() -> Any:
+        return sorted(i["sk"]["S"] for i in cloud.clients.dynamodb.query(
+            TableName="campaigns", KeyConditionExpression="pk = :p", ConsistentRead=True,
+            ExpressionAttributeValues={":p": {"S": f"RUN#{campaign_id}"}})["Items"])
+
+    return Prepared(Request("POST", f"{cmp.ROOT}/{campaign_id}/fire", {"customerIds": [unique("ghost")]}, cmp.AUTHOR), effect,
+                    lambda answer: effect() == [answer["runId"]])
+
+
+def upload_audience(cloud: LocalCloud, api: Api) -> Prepared:
+    campaign_id = cmp.create(api, cmp.coupon_campaign(campaign_coupon(api), audience={"uploaded": True}))["campaignId"]
+    customer = pts.known_customer(cloud)
+    upload = f"{cmp.ROOT}/{campaign_id}/audience-uploads/u-1"
+    return Prepared(Request("POST", f"{cmp.ROOT}/{campaign_id}/audience-uploads", {"uploadId": "u-1", "csv": f"customerId\n{customer}\n"},
+                            cmp.AUTHOR), lambda: (lambda u: u and (u["batches"], u["imported"]))(read(api, upload, cmp.AUTHOR)))
+
+
+def create_invite_code(cloud: LocalCloud, api: Api) -> Prepared:
+    from loyalty.campaigns import service as campaigns_service
+
+    customer = unique("inviter")
+    return Prepared(Request("POST", f"/v1/customers/{customer}/invite-code", None, {"as_": customer}),
+                    lambda: campaigns_service.default_store().inviter(customer),
+                    lambda answer: answer["code"] == (campaigns_service.default_store().inviter(customer) or {}).get("code"))
+
+
+# ---- customers, privacy, scoring -------------------------------------------------------------------
+
+
+def set_tags(cloud: LocalCloud, api: Api) -> Prepared:
+    customer = pts.known_customer(cloud)
+    return Prepared(Request("PUT", f"/v1/admin/customers/{customer}/tags", {"tags": ["vip"]}, pts.OPERATOR),
+                    lambda: scr.stored_profile(cloud, customer).get("operatorTags"), lambda answer: answer["operatorTags"] == ["vip"])
+
+
+def erase_customer(cloud: LocalCloud, api: Api) -> Prepared:
+    customer = pts.known_customer(cloud)
+    return Prepared(Request("POST", f"/v1/admin/customers/{customer}/erase", None, pts.OPERATOR),
+                    lambda: (lambda p: (p.get("erased"), p.get("erasedAt")))(scr.stored_profile(cloud, customer)))
+
+
+def save_score_model(cloud: LocalCloud, api: Api) -> Prepared:
+    model = f"{scr.MODELS}/churn"  # its default again: a new version that changes no score
+    return Prepared(Request("PUT", model, DEFAULT_MODELS["churn"], scr.OPERATOR), lambda: read(api, model, scr.OPERATOR)["version"],
+                    lambda answer: answer["model"] == "churn")
+
+
+def inert_segment(segment_id: str, **changes: Any) -> dict[str, Any]:
+    """A segment nobody is in (other tests of the session score with every segment)."""
+    return {**scr.segment_body(segment_id, tagsAll=[unique("tag")]), "active": False, **changes}
+
+
+def create_segment(cloud: LocalCloud, api: Api) -> Prepared:
+    body = inert_segment(unique("seg"))
+    segment = f"{scr.SEGMENTS}/{body['segmentId']}"
+    return Prepared(Request("POST", scr.SEGMENTS, body, scr.OPERATOR), lambda: (read(api, segment, scr.OPERATOR) or {}).get("version"),
+                    lambda answer: answer["segmentId"] == body["segmentId"])
+
+
+def update_segment(cloud: LocalCloud, api: Api) -> Prepared:
+    body = inert_segment(unique("seg"))
+    created = api.call("POST", scr.SEGMENTS, body=body, **scr.OPERATOR)
+    assert created.status_code == 201, created.text
+    segment = f"{scr.SEGMENTS}/{body['segmentId']}"
+    return Prepared(Request("PUT", segment, {**body, "name": "renamed"}, scr.OPERATOR), lambda: read(api, segment, scr.OPERATOR)["version"],
+                    lambda answer: answer["name"] == "renamed")
+
+
+CASES = [
+    Case("createCouponTemplate", create_coupon_template),
+    Case("changeCouponTemplateStatus", change_coupon_template_status),
+    Case("addCouponStock", add_coupon_stock),
+    Case("uploadVoucherCodes", upload_voucher_codes),
+    Case("claimCoupon", claim_coupon, Expect(201, replayed=True), domain=True),
+    Case("lockCoupon", coupon_step("lock", LOCK)),
+    Case("redeemCoupon", coupon_step("redeem", REDEEM)),
+    Case("releaseCoupon", coupon_step("release", {"orderId": "o-1"}, (("lock", LOCK),))),
+    Case("returnCoupon", coupon_step("return", {"orderId": "o-1"}, (("redeem", REDEEM),))),
+    Case("createPointRule", create_point_rule),
+    Case("updatePointRule", update_point_rule),
+    Case("adjustPoints", adjust_points),
+    Case("savePointsCatalogueItem", save_points_catalogue_item),
+    Case("redeemPoints", redeem_points, Expect(200, replayed=True), domain=True),
+    Case("settlePointsRedemption", settle_points_redemption),
+    Case("savePointTiers", save_point_tiers),
+    Case("saveRiskSettings", save_risk_settings),
+    Case("decideRiskHold", decide_risk_hold),
+    Case("createCampaign", create_campaign),
+    Case("updateCampaign", update_campaign),
+    Case("createCampaignFromTemplate", create_campaign_from_template),
+    Case("submitCampaign", lifecycle("submit", cmp.AUTHOR)),
+    Case("approveCampaign", lifecycle("approve", cmp.APPROVER, SUBMITTED)),
+    Case("rejectCampaign", lifecycle("reject", cmp.APPROVER, SUBMITTED)),
+    Case("pauseCampaign", lifecycle("pause", cmp.AUTHOR, APPROVED)),
+    Case("resumeCampaign", lifecycle("resume", cmp.AUTHOR, (*APPROVED, ("pause", cmp.AUTHOR)))),
+    Case("endCampaign", lifecycle("end", cmp.AUTHOR)),
+    Case("fireCampaign", fire_campaign, Expect(202, replayed=False), domain=True),
+    Case("uploadAudience", upload_audience, COMMITTED),
+    Case("createInviteCode", create_invite_code),
+    Case("setTags", set_tags, RAN_AGAIN),
+    Case("eraseCustomer", erase_customer),  # the replay finishes the erasure: the first tombstone stands
+    Case("saveScoreModel", save_score_model),
+    Case("createSegment", create_segment),
+    Case("updateSegment", update_segment),
+]
+
+
+# ---- the tests -------------------------------------------------------------------------------------
+
+
+def document() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(DOCUMENT_PATH.read_text())
+    return loaded
+
+
+def mutating_operations() -> dict[str, dict[str, Any]]:
+    return {op["operationId"]: op for ops in document()["paths"].values() for method, op in ops.items() if method in MUTATING}
+
+
+def takes_a_key(operation: dict[str, Any]) -> bool:
+    return any(p.get("in") == "header" and p.get("name", "").lower() == "idempotency-key" for p in operation.get("parameters") or [])
+
+
+def success_status(operation_id: str) -> int:
+    return min(int(status) for status in mutating_operations()[operation_id]["responses"] if status.startswith("2"))
+
+
+def stale() -> int:
+    """Seconds after which a claim is stale: its holder has had longer than any Lambda runs."""
+    return get_settings().idempotency_in_flight_seconds + 1
+
+
+def send(api: Api, request: Request, key: str) -> tuple[int, dict[str, str], Any]:
+    try:
+        answer = api.call(request.method, request.path, body=request.body, idempotency_key=key, **request.who)
+    except requests.RequestException:  # the killed process answered nothing
+        return 0, {}, None
+    return answer.status_code, dict(answer.headers), answer.json() if answer.content else None
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.operation for case in CASES])
+def test_a_call_killed_after_its_commit_takes_effect_once_and_its_retry_answers_without_running_again(
+        cloud: LocalCloud, api: Api, case: Case) -> None:
+    # Given what the call needs
+    prepared = case.prepare(cloud, api)
+    try:
+        before, key = prepared.effect(), uuid.uuid4().hex
+        # When its process dies right after its commit, its answer lost
+        crash = dies_after_answering(cloud) if case.domain else idempotency_store(DiesAfterCommit(real_store()))
+        with crash:
+            status, _, _ = send(api, prepared.request, key)
+        assert status == 0, "the process was not killed"
+        # Then it took effect
+        after = prepared.effect()
+        assert after != before, f"no effect: {after}"
+        # And a retry with the same key once the claim is stale takes no effect again
+        with idempotency_store(Later(real_store(), stale())):
+            status, headers, body = send(api, prepared.request, key)
+        assert prepared.effect() == after, f"applied again: {body}"
+        # And answers as the route replays
+        expected = case.expect
+        assert status == (expected.status or success_status(case.operation)), body
+        assert headers.get("Idempotent-Replayed") == ("true" if expected.replayed else None), headers
+        if expected.code:
+            assert body["error"]["code"] == expected.code, body
+        else:
+            assert prepared.answer(body), body
+    finally:
+        prepared.cleanup()
+
+
+def test_a_bundle_parts_return_killed_after_its_commit_is_not_rebuilt(cloud: LocalCloud, api: Api) -> None:
+    # Given a bundle whose two parts were redeemed for one order
+    part_a, part_b = cpn.active_template(api, stock=5), cpn.active_template(api, stock=5)
+    customer = cpn.new_customer()
+    parts = [c["couponId"] for c in cpn.claimed(api, customer, cpn.active_template(api, benefit=cpn.bundle(part_a, part_b)))["coupons"]]
+    for coupon_id in parts:
+        assert cpn.coupon_action(api, coupon_id, "redeem", customer, REDEEM).status_code == 200
+    request, key = Request("POST", f"/v1/coupons/{parts[1]}/return", {"orderId": "o-1"}, {"as_": customer}), uuid.uuid4().hex
+    # When returning one part dies right after its commit
+    with idempotency_store(DiesAfterCommit(real_store())):
+        assert send(api, request, key)[0] == 0
+    returned = [coupon_state(cloud, c) for c in parts]
+    assert [status for status, _ in returned] == ["available", "available"]
+    # Then a retry once the claim is stale returns nothing again, and answers 409 IDEMPOTENCY_COMMITTED:
+    # which parts came back with it is no longer recorded
+    with idempotency_store(Later(real_store(), stale())):
+        status, _, body = send(api, request, key)
+    assert (status, body["error"]["code"]) == (409, "IDEMPOTENCY_COMMITTED")
+    assert [coupon_state(cloud, c) for c in parts] == returned
+
+
+def test_every_mutating_route_of_the_document_has_a_case() -> None:
+    # Given the mutating operations of the API's document (generated from the registered routes)
+    operations = mutating_operations()
+    keyed = {name for name, operation in operations.items() if takes_a_key(operation)}
+    # Then each that takes an Idempotency-Key has exactly one case, and no case names a route that is gone
+    tabled = [case.operation for case in CASES]
+    assert len(tabled) == len(set(tabled)), "an operation has two cases"
+    assert sorted(keyed - set(tabled)) == [], "mutating routes without a fault-injection case: add them to CASES"
+    assert sorted(set(tabled) - keyed) == [], "cases for operations the document no longer has"
+    # And the others are the known ones that change nothing
+    assert set(operations) - keyed == CHANGES_NOTHING
