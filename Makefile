@@ -26,8 +26,10 @@ $(CONSOLE_STAMP): console/package.json console/package-lock.json
 	npm ci --prefix console --no-audit --no-fund
 	touch $(CONSOLE_STAMP)
 
-run: $(STAMP)  ## the whole system on 127.0.0.1:3000 (API) and :4566 (AWS emulator)
-	$(PY) -m infra.local run
+DEMO ?= seed
+run: $(STAMP) $(CONSOLE_STAMP)  ## the whole system on 127.0.0.1:3000 (API, console at /console/) and :4566 (AWS emulator); DEMO=seed|live|off (the demo bank)
+	$(PY) -m infra.local.console_build
+	$(PY) -m infra.local run --demo $(DEMO)
 
 test: lint unit integration infra contract e2e console browser  ## every suite, as CI runs it
 
@@ -96,6 +98,7 @@ deploy: $(STAMP)  ## make deploy ENV=dev|staging|prod [CONTEXT="-c alarmEmail=..
 	rm -rf build/dependency-layer && $(PY) -m pip install --quiet --platform manylinux2014_aarch64 \
 	  --only-binary=:all: --python-version $(LAMBDA_PYTHON) --implementation cp \
 	  -t build/dependency-layer/python -r layers/dependencies/requirements.txt
+	$(PY) -m infra.local.console_build
 	$(CDK) deploy --no-notices -c env=$(ENV) $(CONTEXT) --all --require-approval broadening
 
 # Locally (a running `make run`) unless ENV is given on the command line: the default ENV=dev must

@@ -1,15 +1,17 @@
-"""`python -m infra.local [run|token SUB [GROUPS]|fire SCHEDULE]` — see the README."""
+"""`python -m infra.local [run [--demo off|seed|live]|token SUB [GROUPS]|fire SCHEDULE|demo seed|live]` — see the README."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
 
 
-def run() -> None:
+def run(demo: str = "off", demo_customers: int | None = None) -> None:
     from infra.local.cloud import LocalCloud, Ports
+    from infra.local.demo import start_in_background
     from infra.local.seed import seed_demo_bank, seed_demo_coupons
     from infra.local.tokens import issue
     from infra.topology import TOPOLOGY
@@ -49,6 +51,7 @@ Ctrl-C stops everything.""",
         flush=True,
     )
     cloud.ready = True
+    start_in_background(demo, api, cloud.clients, stopped, demo_customers)
     stopped.wait()
     print("stopping the local cloud...", flush=True)
     cloud.stop()
@@ -58,7 +61,16 @@ Ctrl-C stops everything.""",
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m infra.local")
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("run", help="run the whole system locally")
+    run_parser = sub.add_parser("run", help="run the whole system locally")
+    # Off unless asked (`make run` asks): the test suites start this module and want an empty system.
+    run_parser.add_argument("--demo", choices=["off", "seed", "live"], default="off",
+                            help="seed the demo bank in the background once healthy (seed), then keep bank events flowing (live)")
+    customers = os.environ.get("LOCAL_DEMO_CUSTOMERS")
+    run_parser.add_argument("--demo-customers", type=int, default=int(customers) if customers else None,
+                            help="how many demo customers (default $LOCAL_DEMO_CUSTOMERS, else 20)")
+    demo = sub.add_parser("demo", help="seed the demo bank into a running local cloud (again: nothing is duplicated)")
+    demo.add_argument("mode", choices=["seed", "live"], nargs="?", default="seed")
+    demo.add_argument("--customers", type=int, default=int(customers) if customers else None)
     token = sub.add_parser("token", help="print a dev token the local API accepts")
     token.add_argument("subject")
     token.add_argument("groups", nargs="?", default="", help="comma-separated, e.g. operators,approvers")
@@ -77,8 +89,29 @@ def main(argv: list[str]) -> None:
         url = f"http://127.0.0.1:{Ports.from_env().api}/_local/schedules/fire?schedule={args.schedule}"
         with urllib.request.urlopen(urllib.request.Request(url, method="POST")) as response:
             print(response.read().decode())
+    elif args.command == "demo":
+        demo_against_running(args.mode, args.customers)
     else:
-        run()
+        run(getattr(args, "demo", "off"), getattr(args, "demo_customers", None))
+
+
+def demo_against_running(mode: str, customers: int | None) -> None:
+    """The demo bank into a running `make run` (same ports); `live` streams until Ctrl-C."""
+    from infra.local.clients import Clients
+    from infra.local.cloud import Ports
+    from infra.local.demo import Seeder
+
+    ports = Ports.from_env()
+    clients = Clients.for_endpoint(f"http://127.0.0.1:{ports.emulator}")
+    seeder = Seeder(f"http://127.0.0.1:{ports.api}", clients.events, customers, sqs_client=clients.sqs)
+    stopped = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    try:
+        seeder.seed()
+        if mode == "live":
+            seeder.live(stopped)
+    finally:
+        seeder.close()
 
 
 if __name__ == "__main__":

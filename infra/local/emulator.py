@@ -12,7 +12,11 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from infra.local.emulator_patches import install_item_level_transaction_backup, install_partition_scoped_queries
+from infra.local.emulator_patches import (
+    install_item_level_transaction_backup,
+    install_module_list_cache,
+    install_partition_scoped_queries,
+)
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 # A fault answers a request in moto's place: (X-Amz-Target, body) -> (status, headers, body) or None.
@@ -73,6 +77,7 @@ class Emulator:
 
         install_item_level_transaction_backup()
         install_partition_scoped_queries()
+        install_module_list_cache()
         self.app = SerializedApp(DomainDispatcherApplication(create_backend_app))  # type: ignore[arg-type]
         self._server = make_server(host, port, self.app, threaded=True, request_handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="emulator", daemon=True)

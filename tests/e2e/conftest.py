@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
@@ -62,12 +62,13 @@ class Output:
 
 
 @contextmanager
-def running_system() -> Iterator[RunningSystem]:
-    """The whole local system on free ports; stopped with Ctrl-C (SIGINT) on the way out."""
+def running_system(*, args: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Iterator[RunningSystem]:
+    """The whole local system on free ports; stopped with Ctrl-C (SIGINT) on the way out. `args` go
+    after `run` (e.g. `--demo seed`), `env` on top of this process's environment."""
     api_port, aws_port = free_port(), free_port()
-    env = {**os.environ, "LOCAL_API_PORT": str(api_port), "LOCAL_EMULATOR_PORT": str(aws_port)}
+    full_env = {**os.environ, **(env or {}), "LOCAL_API_PORT": str(api_port), "LOCAL_EMULATOR_PORT": str(aws_port)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "infra.local", "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [sys.executable, "-m", "infra.local", "run", *args], env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     base = f"http://127.0.0.1:{api_port}"
     assert process.stdout is not None
