@@ -17,8 +17,6 @@ version read: there `VersionAttribute` states exactly that (`items_customer.Prog
 
 from __future__ import annotations
 
-from typing import Any
-
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
@@ -36,12 +34,6 @@ class CampaignsTable(ItemModel):
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
-
-    def plain(self) -> dict[str, Any]:
-        """The item as plain values, integers exact: what the domain and the privacy export read."""
-        from loyalty.core.dynamo import from_item
-
-        return from_item(self.serialize(null_check=False))
 
 
 class CampaignOutbox(OutboxItem):

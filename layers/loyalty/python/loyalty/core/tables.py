@@ -39,6 +39,13 @@ class ItemModel(Model):
     class Meta:
         table_name: str | None = None
 
+    def plain(self) -> dict[str, Any]:
+        """The item as stored, by stored attribute name, in plain values (integers exact, decimals as
+        Decimal): what the domain's records and a PIPL export read."""
+        from loyalty.core.dynamo import from_item
+
+        return from_item(self.serialize(null_check=False))
+
     # While an API call holds an Idempotency-Key claim, a plain write is a transaction with the
     # key's COMMITTED mark (loyalty.core.commit_marker), so a crash after it is never run again.
     def save(self, condition: Condition | None = None, *, add_version_condition: bool = True) -> dict[str, Any]:

@@ -17,11 +17,10 @@ HIDDEN = ("pk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "expiresAt")
 
 
 def export(customer_id: str) -> dict[str, Any]:
-    from loyalty.core.dynamo import from_item
     from loyalty.coupons.items_coupon import CouponItem
     from loyalty.coupons.records import wallet_index_key
 
-    coupons = [from_item(item.serialize()) for item in CouponItem.wallet.query(wallet_index_key(customer_id))]
+    coupons = [item.plain() for item in CouponItem.wallet.query(wallet_index_key(customer_id))]
     return {"coupons": [{k: v for k, v in coupon.items() if k not in HIDDEN} for coupon in coupons]}
 
 

@@ -92,12 +92,6 @@ class PointsItem(ItemModel):
                 return model.from_raw_data(data)
         return super().from_raw_data(data)
 
-    def plain(self) -> dict[str, Any]:
-        """The item as stored, in plain values (integers exact): what an export shows."""
-        from loyalty.core.dynamo import from_item
-
-        return from_item(self.serialize())
-
 
 # ---- the account: balance, lots, caps ----------------------------------------------------------------
 

@@ -99,13 +99,6 @@ class ScoringItem(ItemModel):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
 
-    def plain(self) -> dict[str, Any]:
-        """The item as the table holds it, in plain values (integers exact, decimals as Decimal): the
-        records the use cases read, and what an export shows."""
-        from loyalty.core.dynamo import from_item
-
-        return from_item(self.serialize())
-
     # The STATE records are read once per event and twice per customer a night: straight from
     # DynamoDB's answer (the `plain()` record), because making model instances first costs ten
     # times as much (PynamoDB's reading of the raw maps: ~0.4 ms a STATE item).
