@@ -18,6 +18,7 @@ import { keys } from "../../lib/queries";
 import type { CouponTemplateWithStock } from "../../lib/types";
 import { useSave } from "../../lib/useSave";
 import { nextStatuses } from "./couponModel";
+import { SectionHeading } from "../../components/SectionHeading";
 
 export default function CouponTemplatePage() {
   const { templateId = "" } = useParams();
@@ -59,12 +60,12 @@ export default function CouponTemplatePage() {
           { key: "created", label: t("coupons.createdBy"), children: `${tpl.createdBy} · ${formatInstant(tpl.createdAt, i18n.language)}` },
         ]}
       />
-      <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("coupons.stockPerShard")}</h2>} style={{ marginBottom: 16 }}>
+      <Card title={<SectionHeading>{t("coupons.stockPerShard")}</SectionHeading>} style={{ marginBottom: 16 }}>
         <NotAvailable what={t("coupons.stockPerShard")} route="GET /v1/admin/coupon-templates/{templateId}/stock" />
       </Card>
       <AddStock template={tpl} />
       {tpl.benefit.kind === "voucher_code" && <UploadCodes template={tpl} />}
-      <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("coupons.definition")}</h2>}>
+      <Card title={<SectionHeading>{t("coupons.definition")}</SectionHeading>}>
         <JsonBlock label={t("coupons.definition")} value={{ benefit: tpl.benefit, validity: tpl.validity, limits: tpl.limits, eligibility: tpl.eligibility, funding: tpl.funding, redemption: tpl.redemption }} />
       </Card>
     </>
@@ -119,7 +120,7 @@ function AddStock({ template }: { template: CouponTemplateWithStock }) {
     onSuccess: refresh,
   });
   return (
-    <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("coupons.addStock")}</h2>} style={{ marginBottom: 16 }}>
+    <Card title={<SectionHeading>{t("coupons.addStock")}</SectionHeading>} style={{ marginBottom: 16 }}>
       <ApiErrorAlert error={save.error} />
       <Space>
         <label htmlFor="add-stock">{t("coupons.addHowMany")}</label>
@@ -174,7 +175,7 @@ function UploadCodes({ template }: { template: CouponTemplateWithStock }) {
   };
 
   return (
-    <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("coupons.uploadCodes")}</h2>} style={{ marginBottom: 16 }}>
+    <Card title={<SectionHeading>{t("coupons.uploadCodes")}</SectionHeading>} style={{ marginBottom: 16 }}>
       <Typography.Paragraph type="secondary">{t("coupons.uploadHint")}</Typography.Paragraph>
       <ApiErrorAlert error={failure} />
       <label className="ant-btn ant-btn-default" htmlFor="codes-file" style={{ display: "inline-flex", alignItems: "center", gap: 8, padding: "4px 15px", border: "1px solid #d9d9d9", borderRadius: 4, cursor: "pointer" }}>

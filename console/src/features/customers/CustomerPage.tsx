@@ -15,6 +15,7 @@ import { useApi } from "../../lib/api";
 import { formatInstant, formatMinor } from "../../lib/format";
 import type { AuditEntry, Coupon, HistoryEntry } from "../../lib/types";
 import { useSave } from "../../lib/useSave";
+import { SectionHeading } from "../../components/SectionHeading";
 
 export default function CustomerPage() {
   const { customerId = "" } = useParams();
@@ -63,7 +64,7 @@ function Profile({ customerId }: { customerId: string }) {
   });
   const p = profile.data;
   return (
-    <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("customers.profile")}</h2>} loading={profile.isLoading}>
+    <Card title={<SectionHeading>{t("customers.profile")}</SectionHeading>} loading={profile.isLoading}>
       <ApiErrorAlert error={profile.error} />
       {p && (
         <>
@@ -119,7 +120,7 @@ function Scores({ customerId }: { customerId: string }) {
     },
   });
   return (
-    <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("customers.scores")}</h2>} loading={scores.isLoading}>
+    <Card title={<SectionHeading>{t("customers.scores")}</SectionHeading>} loading={scores.isLoading}>
       <ApiErrorAlert error={scores.error} />
       {scores.data === null && <Typography.Paragraph>{t("customers.notScored")}</Typography.Paragraph>}
       {scores.data && (

@@ -17,6 +17,7 @@ import { useApi } from "../../lib/api";
 import { formatDay, formatPercent } from "../../lib/format";
 import { keys, useCampaigns } from "../../lib/queries";
 import { nearExhaustion } from "../campaigns/report/reportMath";
+import { SectionHeading } from "../../components/SectionHeading";
 
 /** Reports read for the budget panel: enough for a bank's live campaigns, bounded so the home screen stays quick. */
 const MAX_REPORTS = 20;
@@ -72,7 +73,7 @@ export default function HomePage() {
           </Card>
         </Col>
         <Col xs={24} lg={12}>
-          <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("home.waiting")}</h2>}>
+          <Card title={<SectionHeading>{t("home.waiting")}</SectionHeading>}>
             <ApiErrorAlert error={pending.error} />
             <List
               dataSource={pending.data?.items ?? []}
@@ -86,7 +87,7 @@ export default function HomePage() {
           </Card>
         </Col>
         <Col xs={24} lg={12}>
-          <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("home.budgets")}</h2>}>
+          <Card title={<SectionHeading>{t("home.budgets")}</SectionHeading>}>
             <ApiErrorAlert error={active.error} />
             <List
               dataSource={tight}
@@ -102,12 +103,12 @@ export default function HomePage() {
           </Card>
         </Col>
         <Col xs={24} lg={12}>
-          <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("home.today")}</h2>}>
+          <Card title={<SectionHeading>{t("home.today")}</SectionHeading>}>
             <NotAvailable what={t("home.todayWhat")} route="GET /v1/admin/dashboard/today" />
           </Card>
         </Col>
         <Col xs={24} lg={12}>
-          <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("home.queues")}</h2>}>
+          <Card title={<SectionHeading>{t("home.queues")}</SectionHeading>}>
             <NotAvailable what={t("home.queuesWhat")} route="GET /v1/admin/ops/queues" />
           </Card>
         </Col>

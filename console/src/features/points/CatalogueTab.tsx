@@ -17,6 +17,7 @@ import { formatMinor } from "../../lib/format";
 import type { CatalogueItem } from "../../lib/types";
 import { useSave } from "../../lib/useSave";
 import { CouponTemplateSelect } from "../campaigns/builder/ActionFields";
+import { SectionHeading } from "../../components/SectionHeading";
 
 export function CatalogueTab() {
   const { t, i18n } = useTranslation();
@@ -25,7 +26,7 @@ export function CatalogueTab() {
   const items = useQuery({ queryKey: ["points-catalogue"], queryFn: () => ok(api.GET("/v1/admin/points/catalogue")) });
   return (
     <Card
-      title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("points.catalogue")}</h2>}
+      title={<SectionHeading>{t("points.catalogue")}</SectionHeading>}
       extra={
         <Button icon={<PlusOutlined />} onClick={() => setEditing({ itemId: "", name: "", kind: "mall_item", points: 100, currency: "CNY" })}>
           {t("points.newItem")}

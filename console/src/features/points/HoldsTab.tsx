@@ -11,6 +11,7 @@ import { useApi } from "../../lib/api";
 import { formatInstant } from "../../lib/format";
 import type { RiskHold } from "../../lib/types";
 import { useSave } from "../../lib/useSave";
+import { SectionHeading } from "../../components/SectionHeading";
 
 type Decision = "release" | "reject";
 
@@ -20,7 +21,7 @@ export function HoldsTab() {
   const [deciding, setDeciding] = useState<{ hold: RiskHold; decision: Decision } | null>(null);
   const holds = useQuery({ queryKey: ["risk-holds"], queryFn: () => ok(api.GET("/v1/admin/points/risk-holds")) });
   return (
-    <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("points.holds")}</h2>}>
+    <Card title={<SectionHeading>{t("points.holds")}</SectionHeading>}>
       <ApiErrorAlert error={holds.error} />
       <Table<RiskHold>
         aria-label={t("points.holds")}

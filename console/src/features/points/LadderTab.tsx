@@ -13,6 +13,7 @@ import { compact } from "../campaigns/builder/builderModel";
 import { useApi } from "../../lib/api";
 import type { TierLadder } from "../../lib/types";
 import { useSave } from "../../lib/useSave";
+import { SectionHeading } from "../../components/SectionHeading";
 
 export function LadderTab() {
   const { t } = useTranslation();
@@ -33,7 +34,7 @@ export function LadderTab() {
   if (editing) return <LadderForm initial={ladder.data ?? { tiers: [{ tierId: "standard", name: "Standard", minGrowth: 0, benefits: [] }] }} onDone={() => setEditing(false)} />;
   return (
     <Card
-      title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("points.ladder")}</h2>}
+      title={<SectionHeading>{t("points.ladder")}</SectionHeading>}
       extra={<Button onClick={() => setEditing(true)}>{t(ladder.data ? "points.editLadder" : "points.setLadder")}</Button>}
     >
       <ApiErrorAlert error={ladder.error} />
@@ -89,7 +90,7 @@ function LadderForm({ initial, onDone }: { initial: TierLadder; onDone: () => vo
     save.mutate(body, { onError: (error) => validated.takeApiError(error, body) });
   };
   return (
-    <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("points.editLadder")}</h2>}>
+    <Card title={<SectionHeading>{t("points.editLadder")}</SectionHeading>}>
       <ApiErrorAlert error={save.error} extra={validated.general} />
       <Form<TierLadder> form={form} layout="vertical" initialValues={start} onValuesChange={validated.onValuesChange} aria-label={t("points.editLadder")}>
         <Space wrap>

@@ -9,6 +9,7 @@ import { ApiErrorAlert } from "../../components/ApiErrorAlert";
 import { Chart } from "../../components/Chart";
 import { useApi } from "../../lib/api";
 import { liabilityByMonth } from "./liability";
+import { SectionHeading } from "../../components/SectionHeading";
 
 export function LiabilityTab() {
   const { t } = useTranslation();
@@ -28,7 +29,7 @@ export function LiabilityTab() {
     [grouped, t],
   );
   return (
-    <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("points.liability")}</h2>}>
+    <Card title={<SectionHeading>{t("points.liability")}</SectionHeading>}>
       <ApiErrorAlert error={liability.error} />
       {liability.data && (
         <>

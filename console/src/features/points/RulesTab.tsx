@@ -18,6 +18,7 @@ import type { PointRule, QuoteView, RuleDefinition } from "../../lib/types";
 type QuoteRequest = Schema<"QuoteRequest">;
 import { useSave } from "../../lib/useSave";
 import { quoteDetail, ruleBody, type QuoteValues, type RuleValues } from "./pointsModel";
+import { SectionHeading } from "../../components/SectionHeading";
 
 const EVENT_TYPES = ["CardTransactionPosted", "DepositBalanceChanged", "SalaryCredited", "CheckInCompleted", "MonthlyAumComputed", "LoginCompleted"] as const;
 
@@ -30,7 +31,7 @@ export function RulesTab() {
     <Row gutter={[16, 16]}>
       <Col xs={24} xl={14}>
         <Card
-          title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("points.rules")}</h2>}
+          title={<SectionHeading>{t("points.rules")}</SectionHeading>}
           extra={
             <Button icon={<PlusOutlined />} onClick={() => setCreating(true)}>
               {t("points.newRule")}
@@ -197,7 +198,7 @@ function QuotePanel() {
     }
   };
   return (
-    <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("points.quote")}</h2>}>
+    <Card title={<SectionHeading>{t("points.quote")}</SectionHeading>}>
       <Form<QuoteValues>
         form={form}
         layout="vertical"

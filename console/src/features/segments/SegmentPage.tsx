@@ -19,6 +19,7 @@ import { keys } from "../../lib/queries";
 import type { Segment, SegmentDefinition, SegmentMember } from "../../lib/types";
 import { useSave } from "../../lib/useSave";
 import { segmentBody, type SegmentValues } from "./segmentModel";
+import { SectionHeading } from "../../components/SectionHeading";
 
 const STAGES = ["potential", "new", "active", "high_value", "silent", "churned"];
 const RISKS = ["R1", "R2", "R3", "R4", "R5"];
@@ -53,7 +54,7 @@ export default function SegmentPage() {
         <Col xs={24} xl={10}>{segment.data ? <Estimate segment={segment.data} /> : <NotAvailable what={t("segments.liveEstimate")} route="POST /v1/admin/segments/estimate" />}</Col>
         {segment.data && (
           <Col xs={24}>
-            <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("segments.members")}</h2>}>
+            <Card title={<SectionHeading>{t("segments.members")}</SectionHeading>}>
               <CursorTable<SegmentMember>
                 label={t("segments.members")}
                 queryKey={["segment", segment.data.segmentId, "members"]}
@@ -80,7 +81,7 @@ function Estimate({ segment }: { segment: Segment }) {
     queryFn: () => ok(api.GET("/v1/admin/segments/{segmentId}/estimate", { params: { path: { segmentId: segment.segmentId } } })),
   });
   return (
-    <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("segments.estimate")}</h2>}>
+    <Card title={<SectionHeading>{t("segments.estimate")}</SectionHeading>}>
       <ApiErrorAlert error={estimate.error} />
       {estimate.data && (
         <div aria-live="polite">
@@ -121,7 +122,7 @@ function SegmentForm({ segment }: { segment: Segment | null }) {
     save.mutate(body, { onError: (error) => validated.takeApiError(error, body) });
   };
   return (
-    <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("segments.rule")}</h2>}>
+    <Card title={<SectionHeading>{t("segments.rule")}</SectionHeading>}>
       <ApiErrorAlert error={save.error} extra={validated.general} />
       <Form<SegmentValues> form={form} layout="vertical" initialValues={initial} onValuesChange={validated.onValuesChange} aria-label={t("segments.rule")}>
         <Space wrap>

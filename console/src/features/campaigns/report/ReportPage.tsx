@@ -19,6 +19,7 @@ import { keys, useCampaign } from "../../../lib/queries";
 import type { Campaign, CampaignReport } from "../../../lib/types";
 import { reportRows } from "./reportCsv";
 import { armRows, burnDown, periodRows, type ArmRow, type PeriodRow } from "./reportMath";
+import { SectionHeading } from "../../../components/SectionHeading";
 
 export default function ReportPage() {
   const { campaignId = "" } = useParams();
@@ -146,7 +147,7 @@ function Report({ report, campaign }: { report: CampaignReport; campaign: Campai
       </Row>
       <Row gutter={[16, 16]}>
         <Col xs={24} lg={12}>
-          <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("report.perArm")}</h2>}>
+          <Card title={<SectionHeading>{t("report.perArm")}</SectionHeading>}>
             <Chart option={armOption} label={t("report.perArmChart")} testId="chart-arms" />
             <Table<ArmRow>
               aria-label={t("report.perArm")}
@@ -168,7 +169,7 @@ function Report({ report, campaign }: { report: CampaignReport; campaign: Campai
           </Card>
         </Col>
         <Col xs={24} lg={12}>
-          <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("report.upliftTitle")}</h2>}>
+          <Card title={<SectionHeading>{t("report.upliftTitle")}</SectionHeading>}>
             <Chart option={spendOption} label={t("report.spendChart")} testId="chart-uplift" />
             <Table<ArmRow>
               aria-label={t("report.upliftTitle")}
@@ -187,7 +188,7 @@ function Report({ report, campaign }: { report: CampaignReport; campaign: Campai
           </Card>
         </Col>
         <Col xs={24} lg={12}>
-          <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("report.burnDown")}</h2>}>
+          <Card title={<SectionHeading>{t("report.burnDown")}</SectionHeading>}>
             {burn.exhaustsAt && !burn.lastsTheWindow ? (
               <Alert type="warning" showIcon title={t("report.runsOutOn", { day: formatDay(burn.exhaustsAt, lang) })} data-testid="runs-out" />
             ) : (
@@ -198,7 +199,7 @@ function Report({ report, campaign }: { report: CampaignReport; campaign: Campai
           </Card>
         </Col>
         <Col xs={24} lg={12}>
-          <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("report.perPeriod")}</h2>}>
+          <Card title={<SectionHeading>{t("report.perPeriod")}</SectionHeading>}>
             <Chart option={periodOption} label={t("report.periodChart")} testId="chart-periods" />
             <Table<PeriodRow>
               aria-label={t("report.perPeriod")}
@@ -236,7 +237,7 @@ function Report({ report, campaign }: { report: CampaignReport; campaign: Campai
           </Card>
         </Col>
         <Col xs={24}>
-          <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("report.daily")}</h2>}>
+          <Card title={<SectionHeading>{t("report.daily")}</SectionHeading>}>
             <NotAvailable what={t("report.dailySeries")} route="GET /v1/admin/campaigns/{campaignId}/report/daily" />
           </Card>
         </Col>
