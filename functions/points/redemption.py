@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler import Response
 from loyalty.core.api import CallerDep, IdempotencyKey, Routes, serve
 from loyalty.core.api_params import id_path
 from loyalty.core.clock import utc_now
+from loyalty.core.errors import Forbidden
 from loyalty.points import redemption, service
 from loyalty.points.redemption import RedemptionRequest
 from loyalty.points.views import RedemptionView
@@ -17,7 +18,7 @@ routes = Routes("points")
 # The redemption id derives from the customer and the key, so the ledger itself refuses a second one.
 @routes.post("/v1/points/redemptions", summary="Redeem points (积分兑换)", status=201, idempotency="domain",
              links={"getPointsRedemption": {"redemptionId": "$response.body#/redemptionId"}},
-             errors={403: ["NOT_RESOURCE_OWNER"], 404: ["ITEM_NOT_FOUND", "CUSTOMER_NOT_FOUND"], 409: ["ACCOUNT_CONTENDED"],
+             errors={403: ["NOT_RESOURCE_OWNER", "CUSTOMER_TOKEN_REQUIRED"], 404: ["ITEM_NOT_FOUND", "CUSTOMER_NOT_FOUND"], 409: ["ACCOUNT_CONTENDED"],
                      422: ["INSUFFICIENT_POINTS", "POINTS_TOO_FRAGMENTED", "ITEM_NOT_AVAILABLE", "IDEMPOTENCY_KEY_REUSED"]})
 def redeem_points(body: RedemptionRequest, key: IdempotencyKey, caller: CallerDep) -> Response[RedemptionView]:
     """The points leave the balance at once and show as `held` until the redemption settles: a coupon
@@ -25,10 +26,13 @@ def redeem_points(body: RedemptionRequest, key: IdempotencyKey, caller: CallerDe
     backend reports the payment. A retry with the same key answers the same redemption with 200 and
     `Idempotent-Replayed: true`; the same key for another item is 422 `IDEMPOTENCY_KEY_REUSED`.
     An operator redeems for the customer named in `customerId`, who must be known to the engine
-    (404 `CUSTOMER_NOT_FOUND` otherwise)."""
+    (404 `CUSTOMER_NOT_FOUND` otherwise), never for its own subject (403 `CUSTOMER_TOKEN_REQUIRED`: a
+    member of staff is not a customer, and a mall coupon is a coupon claimed)."""
     customer_id = body.customerId or caller.subject
     caller.require_owner_or_operator(customer_id)
     if caller.is_operator:
+        if customer_id == caller.subject:
+            raise Forbidden("an operator redeems for a customer it names, never for itself", code="CUSTOMER_TOKEN_REQUIRED")
         service.require_known_customer(customer_id)
     view, new = redemption.redeem(service.default_store(), customer_id, body, key, utc_now())
     return Response(201 if new else 200, "application/json", RedemptionView.model_validate(view),

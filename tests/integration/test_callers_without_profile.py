@@ -1,5 +1,5 @@
 """Who may claim coupons (docs/security.md, "Callers without a profile, and operators"): an operator's
-token never claims, nor takes an invite code, not even for its own subject; a customer whose profile core banking has not sent
+token never claims, nor redeems points for a mall coupon, nor takes an invite code, not even for its own subject; a customer whose profile core banking has not sent
 yet reads an empty wallet and balance, claims what asks nothing of the profile, is refused what does,
 and their claim is parked by scoring until the profile arrives (never dead-lettered)."""
 
@@ -32,6 +32,15 @@ def test_an_operator_token_cannot_take_an_invite_code_for_its_own_subject(api: A
     response = api.call("POST", "/v1/customers/op-inviter/invite-code", as_="op-inviter", groups=["operators"])
     # Then it is refused: nothing is registered in a member of staff's name
     assert (response.status_code, error_code(response)) == (403, "CUSTOMER_TOKEN_REQUIRED")
+
+
+def test_an_operator_token_cannot_redeem_points_for_a_coupon_for_itself(api: Api) -> None:
+    # Given an operator whose subject names no customer (and even one that does would be staff's)
+    for body in ({"itemId": "any-item"}, {"itemId": "any-item", "customerId": "op-redeemer"}):
+        # When they redeem points in the mall for themselves, implicitly or by naming their own subject
+        response = api.call("POST", "/v1/points/redemptions", as_="op-redeemer", groups=["operators"], body=body)
+        # Then it is refused before anything is looked up: a mall coupon would be a coupon claimed
+        assert (response.status_code, error_code(response)) == (403, "CUSTOMER_TOKEN_REQUIRED")
 
 
 def test_a_customer_without_a_profile_reads_empty_things_and_claims_only_what_needs_no_profile(cloud: LocalCloud, api: Api) -> None:

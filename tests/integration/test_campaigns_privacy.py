@@ -28,8 +28,9 @@ def sign_up(cloud: LocalCloud, customer: str, code: str) -> None:
 
 def holding_everything(cloud: LocalCloud, api: Api) -> tuple[str, str, str, list[str]]:
     """A customer with an invite code and a referral made with it, a referral of their own, task
-    progress, a grant with its frequency counter, targeting and notification, and a place in an
-    uploaded audience. (customer, their invitee, their code, the campaigns launched)"""
+    progress, a grant with its frequency counter, targeting and notification, a place in an uploaded
+    audience, and a trigger still parked from before their profile. (customer, their invitee, their
+    code, the campaigns launched)"""
     customer, invitee = unique("pv"), unique("pv-invitee")
     cloud.clients.dynamodb.put_item(TableName="customers", Item={"customerId": {"S": customer}, "changedAt": {"S": "2026-11-01T00:00:00.000000Z"},
                                                                  "sourceEventId": {"S": "seed"}})
@@ -51,7 +52,18 @@ def holding_everything(cloud: LocalCloud, api: Api) -> tuple[str, str, str, list
     assert trigger(cloud, "CardTransactionPosted", card_spend(customer, 150_000, merchant=launched[2])) == OK
     batch = api.call("POST", f"{ROOT}/{launched[3]}/audience-uploads", body={"uploadId": "u-1", "csv": customer}, **APPROVER)
     assert batch.status_code == 200 and batch.json()["batch"]["imported"] == 1, batch.text
+    park_trigger(customer, check_in, launched[1])
     return customer, invitee, code, launched
+
+
+def park_trigger(customer: str, check_in: dict[str, Any], campaign_id: str) -> None:
+    from loyalty.campaigns import parking
+    from loyalty.campaigns.model import TRIGGER_DETAILS
+    from loyalty.campaigns.store import DynamoCampaignStore
+
+    detail = TRIGGER_DETAILS["CheckInCompleted"].model_validate({**check_in, "customerId": customer})
+    parked = parking.parked("CheckInCompleted", detail, f"CheckInCompleted:{customer}:early", [campaign_id], [], datetime.now(UTC), 30)
+    assert DynamoCampaignStore().park_trigger(parked)
 
 
 def end(api: Api, campaigns: list[str]) -> None:
@@ -82,12 +94,12 @@ def test_the_port_exports_every_kind_of_record_and_erases_behaviour_and_relation
     # When the port erases them
     receipt = campaigns().erase(customer, datetime.now(UTC))
     # Then it counts each item deleted, the invite code's owner, each referral made
-    deleted = sum(len(before[kind]) for kind in ("progress", "notifications", "inviteCode", "referredBy", "audiences"))
+    deleted = sum(len(before[kind]) for kind in ("progress", "notifications", "inviteCode", "referredBy", "audiences", "parkedTriggers"))
     assert receipt == {"campaignItemsErased": deleted + len(before["inviteCode"]) + len(before["referralsMade"])}
     # And their behaviour and relations are gone, the grants, counters and targeting stay
     after = held(customer)
     assert {kind: len(items) for kind, items in after.items()} == {
-        "progress": 0, "notifications": 0, "inviteCode": 0, "referredBy": 0, "referralsMade": 0, "audiences": 0,
+        "progress": 0, "notifications": 0, "inviteCode": 0, "referredBy": 0, "referralsMade": 0, "audiences": 0, "parkedTriggers": 0,
         **{kind: len(before[kind]) for kind in ("targeted", "frequency", "grants")}}
     assert stored(cloud, f"INVITE#{code}", "CODE") is None
     # And the invitee's referral stays, its inviter replaced and the code dropped
@@ -105,6 +117,6 @@ def test_the_export_of_a_customer_campaigns_never_saw_is_empty(cloud: LocalCloud
     exported, receipt = campaigns().export(unique("nobody")), campaigns().erase(unique("nobody"), datetime.now(UTC))
     # Then there is nothing, by kind, and nothing is erased
     assert exported == {kind: [] for kind in ("progress", "notifications", "inviteCode", "referredBy", "referralsMade", "audiences",
-                                              "targeted", "frequency", "grants")}
+                                              "targeted", "frequency", "grants", "parkedTriggers")}
     assert receipt == {"campaignItemsErased": 0}
 

@@ -50,6 +50,7 @@ def metrics(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
         counted[name] = counted.get(name, 0) + value
 
     monkeypatch.setattr(service, "count", count)
+    monkeypatch.setattr("loyalty.core.parking.count", count)  # the shared sweep's
     yield counted
 
 

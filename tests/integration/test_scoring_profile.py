@@ -48,9 +48,28 @@ def test_the_profile_keeps_the_newest_tier(cloud: LocalCloud, api: Api) -> None:
     assert stored_profile(cloud, customer)["tier"] == "gold"
 
 
-def test_a_tier_change_for_an_unknown_customer_is_retried(cloud: LocalCloud) -> None:
-    customer = unique("sp-ghost")
-    assert customers_ingest(cloud, tier_changed(customer, "gold", hours_ago(1))) == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
+def test_a_tier_change_before_the_profile_is_kept_until_the_profile_completes_it(cloud: LocalCloud, api: Api) -> None:
+    from loyalty.customers.ports import directory
+
+    # Given a customer core banking has not published yet
+    customer = unique("sp-early")
+    # When points' TierChanged reaches customers-ingest first, then an older one
+    assert customers_ingest(cloud, tier_changed(customer, "gold", hours_ago(1))) == {"batchItemFailures": []}
+    assert customers_ingest(cloud, tier_changed(customer, "silver", hours_ago(5))) == {"batchItemFailures": []}
+    # Then it is acknowledged (never retried into the DLQ) and kept on a placeholder that is no profile:
+    # nobody reads one, and nothing that needs a profile is written on it
+    assert stored_profile(cloud, customer)["tier"] == "gold" and "changedAt" not in stored_profile(cloud, customer)
+    assert directory().profile(customer) is None and directory().profiles([customer]) == {}
+    assert api.call("GET", f"/v1/customers/{customer}", as_=customer).status_code == 404
+    tags = api.call("PUT", f"/v1/admin/customers/{customer}/tags", body={"tags": ["vip"]}, as_="op-tags", groups=["operators"])
+    assert (tags.status_code, tags.json()["error"]["code"]) == (404, "CUSTOMER_NOT_FOUND")
+    # When the profile arrives
+    put_profile(cloud, customer, tags=["payroll"])
+    # Then it is the profile, with the tier that came first
+    shown = api.call("GET", f"/v1/customers/{customer}", as_=customer).json()
+    assert (shown["tier"], shown["tags"]) == ("gold", ["payroll"])
+    found = directory().profile(customer)
+    assert found is not None and found.tier == "gold" and found.tierChangedAt is not None
 
 
 def test_coupon_eligibility_reads_tier_segments_and_the_abuse_score(cloud: LocalCloud, api: Api) -> None:

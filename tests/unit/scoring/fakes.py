@@ -20,10 +20,11 @@ from typing import Any
 
 from loyalty.core.errors import BusinessRuleViolation, Conflict, NotFound
 from loyalty.core.outbox import PendingEvent
+from loyalty.core.parking import index_sort_key
 from loyalty.customers.model import CustomerProfile
 from loyalty.scoring.identities import SHARED_CAP
 from loyalty.scoring.items import MANAGER_SHARDS, STATE_BUCKETS, manager_shard, state_bucket
-from loyalty.scoring.parking import ParkedEvent, index_sort_key
+from loyalty.scoring.parking import ParkedEvent
 from loyalty.scoring.store import (
     MAX_TRANSACTION_ITEMS,
     AlreadyApplied,

@@ -1,6 +1,6 @@
 """The parking decisions (loyalty.scoring.parking), pure: what happens to an event given what is known
-of its customer's profile, what a parked event keeps, the order parked events are applied in, and
-when one is stale."""
+of its customer's profile, what a parked event keeps, and the order parked events are applied in
+(staleness and the sweep's index, shared by every consumer: tests/unit/test_parking.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from loyalty.core import parking as shared
 from loyalty.scoring import inbound, parking
 
 NOW = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
@@ -85,31 +86,12 @@ def test_parked_events_are_applied_in_the_order_they_occurred_and_the_profile_ta
     late, early, middle = event("b", "2026-11-22T00:00:00.000000Z"), event("z", "2026-11-20T00:00:00.000000Z"), \
         event("a", "2026-11-21T00:00:00.000000Z")
     # Then they are applied oldest first (ties by occurrence)
-    assert [e.occurrence for e in parking.in_order([late, early, middle])] == ["z", "a", "b"]
+    assert [e.occurrence for e in shared.in_order([late, early, middle])] == ["z", "a", "b"]
     tie = event("0", "2026-11-21T00:00:00.000000Z")
-    assert [e.occurrence for e in parking.in_order([middle, tie])] == ["0", "a"]
+    assert [e.occurrence for e in shared.in_order([middle, tie])] == ["0", "a"]
     # And a profile snapshot of the 21st at noon comes after those of the 20th and 21st, before the 22nd's
     before, after = parking.around([late, early, middle], datetime(2026, 11, 21, 12, tzinfo=UTC))
     assert [e.occurrence for e in before] == ["z", "a"] and [e.occurrence for e in after] == ["b"]
-
-
-def test_an_event_parked_longer_than_the_report_limit_is_stale() -> None:
-    # Given the limit of 7 days
-    exactly = event("a", "t", parked_at="2026-11-16T04:00:00.000000Z")
-    older = event("b", "t", parked_at="2026-11-16T03:59:59.999999Z")
-    # Then one parked more than 7 days ago is stale; one parked exactly 7 days ago is not yet
-    assert parking.is_stale(older, NOW, 7) and not parking.is_stale(exactly, NOW, 7)
-    # And a sweep's report counts every one waiting and names the stale ones
-    report = parking.SweepReport()
-    for waiting in (exactly, older):
-        report.still_waiting(waiting, NOW, 7)
-    assert (report.waiting, report.stale, report.oldest_parked_at) == (2, 1, older.parkedAt)
-    assert report.examples == [{"customerId": "c-1", "detailType": "CardTransactionPosted", "occurrence": "b", "parkedAt": older.parkedAt}]
-
-
-def test_the_sweep_leaves_events_parked_moments_ago_to_their_profile_s_own_event() -> None:
-    assert parking.settled_before(NOW) == "2026-11-23T03:50:00.000000Z"
-    assert parking.index_sort_key(event("tx-1", "t")) == "2026-11-23T04:00:00.000000Z#c-1#tx-1"
 
 
 def test_the_ttl_must_outlive_the_report_limit() -> None:
@@ -131,8 +113,8 @@ def test_a_parked_event_is_the_same_after_the_store_s_item_holds_it() -> None:
     parked = parking.parked("AccountOpened", opened(), "AccountOpened:acc-1", NOW, {"hk:device": "device"}, NOW, keep_days=30)
     # When the item the store writes is read back
     stored = {"pk": "CUST#c-1", "sk": "PARKED#AccountOpened:acc-1", "customerId": "c-1", "occurrence": parked.occurrence,
-              "detailType": "AccountOpened", "detail": parking.to_json(parked.detail), "identities": parked.identities,
+              "detailType": "AccountOpened", "detail": shared.to_json(parked.detail), "identities": parked.identities,
               "occurredAt": parked.occurredAt, "sentAt": parked.sentAt, "parkedAt": parked.parkedAt, "expiresAt": parked.expiresAt,
-              "gsi1pk": "PARKED#7", "gsi1sk": parking.index_sort_key(parked)}
+              "gsi1pk": "PARKED#7", "gsi1sk": shared.index_sort_key(parked)}
     # Then it is the same parked event
     assert parked_event_of(ParkedEventItem.from_raw_data(to_item(stored))) == parked

@@ -38,6 +38,7 @@ def metrics(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
             counted[name] = counted.get(name, 0) + value
 
     monkeypatch.setattr(service, "count", count)
+    monkeypatch.setattr("loyalty.core.parking.count", count)  # the shared sweep's
     return counted
 
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from loyalty.campaigns import records, saga, service, targeting
 from loyalty.campaigns.model import Action, CampaignDefinition
+from loyalty.campaigns.parking import AWAITING_PROFILE
 from loyalty.campaigns.store import AlreadyGranted, CampaignStore, Contended, GrantPlan, Refused
 from loyalty.core.clock import business_date, iso_utc
 from loyalty.core.config import get_settings
@@ -208,18 +209,26 @@ def _warn_on_burn(store: CampaignStore, definition: CampaignDefinition, now: dat
 # ---- triggers ------------------------------------------------------------------------------------
 
 
-def on_event(store: CampaignStore, event_type: str, detail: dict[str, Any], occurrence: str, now: datetime) -> dict[str, str]:
-    """Every active campaign this event triggers: each grants at most once per occurrence (its
-    business id, `loyalty.core.occurrence`: a replayed or re-published event grants once)."""
+def on_event(store: CampaignStore, event_type: str, detail: dict[str, Any], occurrence: str, now: datetime, *,
+             only: Collection[str] | None = None, keyed_hashes: Sequence[str] = ()) -> dict[str, str]:
+    """Every active campaign this event triggers (`only` these, for a parked trigger): each grants at
+    most once per occurrence (its business id, `loyalty.core.occurrence`: a replayed or re-published
+    event grants once). A campaign whose audience reads a profile that has not arrived answers
+    `awaiting_profile`: the caller parks the event for it (`before_profile`). `keyed_hashes`: a
+    parked sign-up's device and phone hashes, kept keyed only (referrals' self-referral check)."""
     customer_id = str(detail["customerId"])
     trigger = occurrence
     audience = Eligibility(store, customer_id, now)
     outcomes: dict[str, str] = {}
     for meta in service.campaigns_for(store, f"TRIGGER#{event_type}"):
         definition = service.definition_of(meta)
+        if only is not None and definition.campaignId not in only:
+            continue
         if service.view(meta, now)["effectiveStatus"] != "active" or not targeting.event_matches(definition.trigger, detail):  # type: ignore[arg-type]
             continue
         if not audience.admits(definition):
+            if audience.awaits_profile(definition):
+                outcomes[definition.campaignId] = AWAITING_PROFILE
             continue
         if definition.trigger.counts_progress:  # type: ignore[union-attr]
             from loyalty.campaigns import tasks
@@ -231,7 +240,7 @@ def on_event(store: CampaignStore, event_type: str, detail: dict[str, Any], occu
     if event_type in ("AccountOpened", "CardTransactionPosted"):
         from loyalty.campaigns import referrals
 
-        outcomes.update(referrals.on_event(store, event_type, detail, audience, now))
+        outcomes.update(referrals.on_event(store, event_type, detail, audience, now, only=only, keyed_hashes=keyed_hashes))
     return outcomes
 
 
@@ -255,6 +264,10 @@ class Eligibility:
         if definition.audience.uploaded:
             return self.store.is_member(definition.campaignId, self.customer_id)
         return targeting.in_audience(definition.audience, self.customer_id, self._profile, business_date(self.now, get_settings().bank_zone))
+
+    def awaits_profile(self, definition: CampaignDefinition) -> bool:
+        """Refused only because the profile has not arrived: with it, the audience could admit them."""
+        return definition.audience.needs_profile and self._loaded and self._profile is None
 
 
 def load_profile(customer_id: str) -> dict[str, Any] | None:

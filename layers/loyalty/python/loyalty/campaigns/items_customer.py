@@ -1,12 +1,14 @@
 """The campaigns table's items of one customer's own doing: task and check-in progress, their invite
-code, and referrals. A PIPL erasure deletes or anonymises them (`loyalty.campaigns.privacy`)."""
+code, referrals, and triggers parked until their profile arrives. A PIPL erasure deletes or
+anonymises them (`loyalty.campaigns.privacy`)."""
 
 from __future__ import annotations
 
-from pynamodb.attributes import MapAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from loyalty.campaigns.items import CampaignsTable
+from loyalty.core.tables import text_list
 
 
 class ProgressItem(CampaignsTable):
@@ -63,3 +65,33 @@ class ReferralItem(CampaignsTable):
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
     by_inviter = ReferralsByInviter()
+
+
+class ParkedTriggersByTime(GlobalSecondaryIndex["ParkedTriggerItem"]):
+    """gsi1 `PARKED#<bucket 0-15>` / <parkedAt>#<customer>#<occurrence>: the hourly sweep's reading."""
+
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class ParkedTriggerItem(CampaignsTable):
+    """`PARKED#<customer>` / <occurrence>: a trigger that came before the customer's profile, for the
+    campaigns that wait for it (`campaigns.parking`), until the profile arrives or its TTL. One item
+    per occurrence: parking again writes nothing."""
+
+    customerId = UnicodeAttribute()
+    occurrence = UnicodeAttribute()
+    detailType = UnicodeAttribute()
+    detail = UnicodeAttribute()  # JSON: the trigger's detail without the raw device and phone hashes
+    campaignIds = text_list()
+    identities = text_list(null=True)  # keyed hashes
+    occurredAt = UnicodeAttribute()
+    parkedAt = UnicodeAttribute()
+    expiresAt = NumberAttribute()
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    since = ParkedTriggersByTime()

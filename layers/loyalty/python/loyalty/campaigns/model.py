@@ -470,6 +470,16 @@ TRIGGER_DETAILS: dict[str, type[TriggerDetail]] = {
 }
 
 
+class ProfileArrived(BaseModel):
+    """`CustomerProfileChanged` (bank.core), as campaigns read it: whose triggers parked before the
+    profile may now be applied. The profile itself is customers' (read through their port)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    customerId: Key
+    changedAt: AwareDatetime
+
+
 class CampaignFireRequested(BaseModel):
     """From a bank's own scheduler (source `bank.scheduler`, ../shared/EVENTS.md)."""
 

@@ -4,10 +4,11 @@ Held on the customer: task and check-in progress (`PROGRESS#`), the day's notifi
 (`NOTIFY#`), their invite code (`INVITER#` and `INVITE#<code>`), their referral as an invitee
 (`REFERRAL#<campaign>` / <customer>) and as an inviter (listed on gsi1 `INVITER#<customer>`), their
 place in uploaded audiences (`AUDIENCE#<campaign>`), the campaigns that targeted them (`TARGETED#`),
-the frequency counters of those campaigns (`FREQ#`), and their grants (`GRANT#`).
+the frequency counters of those campaigns (`FREQ#`), their grants (`GRANT#`), and their triggers
+parked until their profile arrives (`PARKED#`).
 
 Erasure deletes what only describes the customer's behaviour or relations (progress, counters of
-notifications, the invite code, their referral, their audience places); a referral they made keeps
+notifications, the invite code, their referral, their audience places, parked triggers); a referral they made keeps
 the invitee's record (the invitee may still qualify for their own reward) with the inviter replaced
 by `ERASED_INVITER`, whom nothing is granted to. Grants and frequency counters stay: they hold the
 customer id (a pseudonym once the profile is gone) and the budget totals depend on them.
@@ -20,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from loyalty.campaigns.items import CampaignMeta, CampaignsTable, FrequencyCounter, GrantItem, NotificationCounter, TargetedItem
-from loyalty.campaigns.items_customer import InviterItem, ProgressItem, ReferralItem
+from loyalty.campaigns.items_customer import InviterItem, ParkedTriggerItem, ProgressItem, ReferralItem
 from loyalty.campaigns.items_runs import AudienceMember
 from loyalty.campaigns.records import ERASED_INVITER
 from loyalty.core.pii import masked
@@ -44,6 +45,7 @@ def held(customer_id: str) -> Held:
         "targeted": targeted,
         "frequency": [f for t in targeted for f in _under(FrequencyCounter, f"FREQ#{t['sk']}#{customer_id}")],
         "grants": [g for t in targeted for g in _under(GrantItem, f"GRANT#{t['sk']}#{customer_id}")],
+        "parkedTriggers": _under(ParkedTriggerItem, f"PARKED#{customer_id}"),
     }
 
 
@@ -61,7 +63,7 @@ def erase(customer_id: str, now: datetime) -> dict[str, Any]:
     from loyalty.core.tables import batch_write
 
     records = held(customer_id)
-    gone = [item for name in ("progress", "notifications", "inviteCode", "referredBy", "audiences") for item in records[name]]
+    gone = [item for name in ("progress", "notifications", "inviteCode", "referredBy", "audiences", "parkedTriggers") for item in records[name]]
     keys = [(item["pk"], item["sk"]) for item in gone]
     keys += [(f"INVITE#{item['code']}", "CODE") for item in records["inviteCode"] if item.get("code")]
     batch_write(deletes=[CampaignsTable(pk, sk) for pk, sk in keys])

@@ -19,8 +19,10 @@
   INVITE#<code>             / CODE                     the inviter an invite code belongs to (MGM)
   INVITER#<customer>        / CODE                     a customer's invite code
   REFERRAL#<id>             / <invitee>                a referral in a campaign: bound, refused or qualified
+  PARKED#<customer>         / <occurrence>             a trigger that came before the customer's profile (TTL; campaigns.parking)
   OUTBOX#<event id>         / OUTBOX                   an event waiting to be published (loyalty.core.outbox)
-gsi1: CAMPAIGNS / <id> lists campaigns; INVITER#<customer> / <id>#<invitee> an inviter's referrals.
+gsi1: CAMPAIGNS / <id> lists campaigns; INVITER#<customer> / <id>#<invitee> an inviter's referrals;
+PARKED#<bucket 0-15> / <parkedAt>#<customer>#<occurrence> the parked triggers, for the hourly sweep.
 gsi2: TRIGGER#<event type> | SCHEDULED | MANUAL | REFERRAL / <id> finds the campaigns a trigger concerns;
 PENDINGRUNS / <not before>#<id>#<run id> the runs a bank scheduler asked for later.
 """
@@ -102,3 +104,11 @@ def audience_key(campaign_id: str, customer_id: str) -> dict[str, str]:
 
 def upload_key(campaign_id: str, upload_id: str) -> dict[str, str]:
     return {"pk": f"UPLOAD#{campaign_id}", "sk": upload_id}
+
+
+def parked_key(customer_id: str, occurrence: str) -> dict[str, str]:
+    return {"pk": f"PARKED#{customer_id}", "sk": occurrence}
+
+
+def parked_partition(bucket: int) -> str:
+    return f"PARKED#{bucket}"

@@ -13,11 +13,13 @@ campaign's budget and caps, so a redelivered transaction finds them granted.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from loyalty.campaigns import granting, records, service, targeting
 from loyalty.campaigns.model import ReferralTrigger
+from loyalty.campaigns.parking import AWAITING_PROFILE
 from loyalty.campaigns.store import CampaignStore
 from loyalty.campaigns.tasks import occurred_at
 from loyalty.core.clock import iso_utc
@@ -54,14 +56,17 @@ def invite_code(store: CampaignStore, customer_id: str, now: datetime) -> dict[s
     raise Conflict("no free invite code; retry", code="INVITE_CODE_CONTENDED")
 
 
-def on_event(store: CampaignStore, event_type: str, detail: dict[str, Any], audience: Eligibility, now: datetime) -> dict[str, str]:
-    active = [m for m in service.campaigns_for(store, "REFERRAL") if service.view(m, now)["effectiveStatus"] == "active"]
+def on_event(store: CampaignStore, event_type: str, detail: dict[str, Any], audience: Eligibility, now: datetime, *,
+             only: Collection[str] | None = None, keyed_hashes: Sequence[str] = ()) -> dict[str, str]:
+    """The referral campaigns' part of an event (`only` these, for a trigger parked for them)."""
+    active = [m for m in service.campaigns_for(store, "REFERRAL")
+              if service.view(m, now)["effectiveStatus"] == "active" and (only is None or m["campaignId"] in only)]
     outcomes: dict[str, str] = {}
     if active and audience.erased:
         return outcomes  # an erased customer is neither bound nor qualified again
     for meta in active:
         if event_type == "AccountOpened" and detail.get("referralCode"):
-            outcomes[meta["campaignId"]] = bind(store, meta, detail, audience, now)
+            outcomes[meta["campaignId"]] = bind(store, meta, detail, audience, now, keyed_hashes)
         elif event_type == "CardTransactionPosted":
             outcome = qualify(store, meta, detail, now)
             if outcome != "not_referred":
@@ -69,29 +74,34 @@ def on_event(store: CampaignStore, event_type: str, detail: dict[str, Any], audi
     return outcomes
 
 
-def refusal(invitee_id: str, inviter: dict[str, Any] | None, detail: dict[str, Any]) -> str | None:
+def refusal(invitee_id: str, inviter: dict[str, Any] | None, detail: dict[str, Any], keyed_hashes: Sequence[str] = ()) -> str | None:
+    """Why the binding is refused, if it is. The invitee's hashes are the event's as received, or a
+    parked sign-up's keyed ones (a parked event never keeps them as received)."""
     if inviter is None:
         return "unknown_code"
     if inviter["customerId"] == invitee_id:
         return "self_referral"
     hashes = [str(detail[name]) for name in ("deviceHash", "phoneHash") if detail.get(name)]
-    if hashes:
+    if hashes or keyed_hashes:
         from loyalty.scoring.ports import shared_identities  # scoring's identity index, through its port
 
-        if shared_identities().shares_identity(str(inviter["customerId"]), hashes):
+        index, inviter_id = shared_identities(), str(inviter["customerId"])
+        if (hashes and index.shares_identity(inviter_id, hashes)) or (keyed_hashes and index.shares_keyed_identity(inviter_id, keyed_hashes)):
             return "shared_identity"
     return None
 
 
-def bind(store: CampaignStore, meta: dict[str, Any], detail: dict[str, Any], audience: Eligibility, now: datetime) -> str:
-    """bound, refused:<reason>, already (the invitee was bound or refused before) or not_in_audience."""
+def bind(store: CampaignStore, meta: dict[str, Any], detail: dict[str, Any], audience: Eligibility, now: datetime,
+         keyed_hashes: Sequence[str] = ()) -> str:
+    """bound, refused:<reason>, already (the invitee was bound or refused before), not_in_audience, or
+    awaiting_profile (the audience reads a profile that has not arrived: the sign-up is parked)."""
     definition = service.definition_of(meta)
     trigger: ReferralTrigger = definition.trigger  # type: ignore[assignment]
     invitee_id, code = str(detail["customerId"]), str(detail["referralCode"]).strip().upper()
     if not audience.admits(definition):
-        return "not_in_audience"
+        return AWAITING_PROFILE if audience.awaits_profile(definition) else "not_in_audience"
     inviter = store.invite(code)
-    reason = refusal(invitee_id, inviter, detail)
+    reason = refusal(invitee_id, inviter, detail, keyed_hashes)
     opened = occurred_at(detail, now)
     inviter_id = str(inviter["customerId"]) if inviter else None
     record = {

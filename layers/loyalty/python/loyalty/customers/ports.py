@@ -17,7 +17,8 @@ from loyalty.customers.model import CustomerProfile
 
 class CustomerDirectory(Protocol):
     def profile(self, customer_id: str) -> CustomerProfile | None:
-        """The profile, read consistently; None if core banking never sent one."""
+        """The profile, read consistently; None if core banking never sent one (a tier stored before
+        the profile, on a placeholder, is not one)."""
 
     def profiles(self, customer_ids: Sequence[str]) -> dict[str, CustomerProfile]:
         """Many profiles, by id; unknown ids are absent."""
@@ -44,23 +45,25 @@ class DynamoCustomerDirectory:
 
     def profiles(self, customer_ids: Sequence[str]) -> dict[str, CustomerProfile]:
         from loyalty.customers.items import CustomerItem
-        from loyalty.customers.store import profile_of
+        from loyalty.customers.store import is_profile, profile_of
 
         unique = list(dict.fromkeys(customer_ids))
-        return {item.customerId: profile_of(item) for item in CustomerItem.batch_get(unique, consistent_read=True)} if unique else {}
+        found = CustomerItem.batch_get(unique, consistent_read=True) if unique else []
+        return {item.customerId: profile_of(item) for item in found if is_profile(item)}
 
     def page(self, cursor: str | None, limit: int) -> tuple[list[CustomerProfile], str | None]:
         from loyalty.core.dynamo import decode_cursor
         from loyalty.core.errors import InvalidInput
         from loyalty.core.tables import page
         from loyalty.customers.items import CustomerItem
-        from loyalty.customers.store import profile_of
+        from loyalty.customers.store import is_profile, profile_of
 
         start = decode_cursor(cursor)
         if start is not None and (set(start) != {"customerId"} or set(start["customerId"]) != {"S"}):
             raise InvalidInput("the cursor is not one this listing returned", code="INVALID_CURSOR")
         items, next_cursor = page(CustomerItem.scan(limit=limit, last_evaluated_key=start), limit)
-        return [profile_of(item) for item in items], next_cursor
+        # A page may hold fewer profiles than items: a tier's placeholder is not one.
+        return [profile_of(item) for item in items if is_profile(item)], next_cursor
 
     def require_not_erased(self, transaction: Transaction, customer_id: str) -> None:
         from loyalty.customers.items import CustomerItem
@@ -76,7 +79,7 @@ class DynamoCustomerDirectory:
             CustomerItem(customer_id),
             [CustomerItem.lifecycleStage.set(stage), CustomerItem.segments.set(segments),
              CustomerItem.scores.set(scores), CustomerItem.scoredAt.set(at)],  # type: ignore[arg-type]
-            condition=CustomerItem.customerId.exists() & CustomerItem.erased.does_not_exist(),
+            condition=CustomerItem.changedAt.exists() & CustomerItem.erased.does_not_exist(),  # a profile, not a tier's placeholder
         )
 
 

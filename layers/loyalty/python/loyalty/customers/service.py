@@ -38,11 +38,10 @@ def apply_profile_event(store: CustomerStore, detail: ProfileChangedDetail, even
 
 
 def apply_tier_event(store: CustomerStore, detail: TierChangedDetail, event_id: str) -> bool:
-    """The member level from TierChanged, newest `changedAt` wins. An event for a customer without a
-    profile raises NotFound: SQS retries it until the profile arrives, then it waits in the DLQ."""
+    """The member level from TierChanged, newest `changedAt` wins. Before the customer's profile it is
+    stored on a placeholder the first snapshot completes (store.py): never retried into the DLQ for
+    that, a normal order (points earns from bank events without a profile)."""
     applied = store.apply_tier(detail.customerId, detail.toTier, iso_utc(detail.changedAt), event_id)
-    if applied is None:
-        raise NotFound(f"customer {detail.customerId} has no profile yet; the event is retried", code="CUSTOMER_NOT_FOUND")
     if not applied:
         logger.info("tier event ignored: the same or a newer one is stored", extra={"event_id": event_id})
     return applied

@@ -1,4 +1,11 @@
-"""Profile persistence. Ordering and idempotency live in one conditional write, never a read first."""
+"""Profile persistence. Ordering and idempotency live in one conditional write, never a read first.
+
+A `TierChanged` may come before the customer's first `CustomerProfileChanged` (points books earnings
+from bank events without a profile). It is stored at once, on a **placeholder**: the item with only
+`customerId` and the tier's attributes, no `changedAt`. A placeholder is not a profile: every read
+answers None for it (`is_profile`), and every write that needs a profile is conditioned on
+`changedAt` existing. The first snapshot is applied onto it like onto nothing (it sets only core
+banking's attributes), so the tier stays. docs/data-model.md, `customers`."""
 
 from __future__ import annotations
 
@@ -19,8 +26,14 @@ class CustomerStore(Protocol):
 
     def set_operator_tags(self, customer_id: str, tags: list[str], changed_at: str) -> CustomerProfile: ...
 
-    def apply_tier(self, customer_id: str, tier: str, changed_at: str, event_id: str) -> bool | None:
-        """True if stored, False if the same or a newer tier is stored, None if there is no profile."""
+    def apply_tier(self, customer_id: str, tier: str, changed_at: str, event_id: str) -> bool:
+        """True if stored (on the profile, or on a placeholder until it comes), False if the same or a
+        newer tier is stored, or the customer was erased."""
+
+
+def is_profile(item: CustomerItem) -> bool:
+    """A snapshot from core banking was stored (or the erasure's tombstone): not a tier's placeholder."""
+    return item.changedAt is not None
 
 
 def profile_of(item: CustomerItem) -> CustomerProfile:
@@ -30,9 +43,10 @@ def profile_of(item: CustomerItem) -> CustomerProfile:
 class DynamoCustomerStore:
     def get(self, customer_id: str) -> CustomerProfile | None:
         try:
-            return profile_of(CustomerItem.get(customer_id, consistent_read=True))
+            item = CustomerItem.get(customer_id, consistent_read=True)
         except CustomerItem.DoesNotExist:
             return None
+        return profile_of(item) if is_profile(item) else None
 
     def apply_snapshot(self, customer_id: str, attributes: dict[str, Any]) -> bool:
         from pynamodb.exceptions import UpdateError
@@ -43,8 +57,9 @@ class DynamoCustomerStore:
         actions: list[Action] = [field.set(attributes[name]) if attributes.get(name) is not None else field.remove()
                                  for name, field in fields.items()]
         changed, source = attributes["changedAt"], attributes["sourceEventId"]
-        # Newer wins, ties broken by event id; the same event again matches neither branch.
-        newer = (CustomerItem.customerId.does_not_exist() | (CustomerItem.changedAt < changed)
+        # Newer wins, ties broken by event id; the same event again matches neither branch. A tier's
+        # placeholder has no changedAt: the first snapshot completes it.
+        newer = (CustomerItem.changedAt.does_not_exist() | (CustomerItem.changedAt < changed)
                  | ((CustomerItem.changedAt == changed) & (CustomerItem.sourceEventId < source)))
         try:
             CustomerItem(customer_id).update(actions, condition=newer)
@@ -54,14 +69,15 @@ class DynamoCustomerStore:
                 return False
             raise
 
-    def apply_tier(self, customer_id: str, tier: str, changed_at: str, event_id: str) -> bool | None:
+    def apply_tier(self, customer_id: str, tier: str, changed_at: str, event_id: str) -> bool:
         from pynamodb.exceptions import UpdateError
 
         from loyalty.core.dynamo import is_condition_failure
 
         item = CustomerItem(customer_id)
-        # Only onto an existing profile; newer wins, ties broken by event id (the same event is a no-op).
-        onto = (CustomerItem.customerId.exists() & CustomerItem.erased.does_not_exist()
+        # Onto the profile, or a placeholder (no item: one is created); never onto a tombstone. Newer
+        # wins, ties broken by event id (the same event is a no-op).
+        onto = (CustomerItem.erased.does_not_exist()
                 & (CustomerItem.tierChangedAt.does_not_exist() | (CustomerItem.tierChangedAt < changed_at)
                    | ((CustomerItem.tierChangedAt == changed_at) & (CustomerItem.tierSourceEventId < event_id))))
         try:
@@ -69,10 +85,9 @@ class DynamoCustomerStore:
                          CustomerItem.tierSourceEventId.set(event_id)], condition=onto)
             return True
         except UpdateError as error:
-            if not is_condition_failure(error):
-                raise
-        # Refused: only now tell "no profile" from "older news" (a read after the decision, not before it).
-        return False if self.get(customer_id) is not None else None
+            if is_condition_failure(error):
+                return False
+            raise
 
     def set_operator_tags(self, customer_id: str, tags: list[str], changed_at: str) -> CustomerProfile:
         from loyalty.core.aws import dynamodb
@@ -80,7 +95,7 @@ class DynamoCustomerStore:
 
         actions: list[Action] = [CustomerItem.operatorTags.set(tags) if tags else CustomerItem.operatorTags.remove(),
                                  CustomerItem.operatorTagsChangedAt.set(changed_at)]
-        known = CustomerItem.customerId.exists() & CustomerItem.erased.does_not_exist()
+        known = CustomerItem.changedAt.exists() & CustomerItem.erased.does_not_exist()  # not a tier's placeholder
         # PynamoDB's update() cannot ask for the refused item (erased or missing?); its request can.
         request = CustomerItem(customer_id).get_update_kwargs_from_instance(actions, known, return_values_on_condition_failure="ALL_OLD")
         try:

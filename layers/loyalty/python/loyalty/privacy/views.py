@@ -50,6 +50,7 @@ class CampaignsExport(Section):
     targeted: Items = Field(description="The campaigns that targeted them.")
     frequency: Items = Field(description="Frequency-cap counters.")
     grants: Items = Field(description="Rewards granted to them.")
+    parkedTriggers: Items = Field(default_factory=list, description="Their events that came before their profile, waiting for it.")
 
 
 class IdentityExport(BaseModel):

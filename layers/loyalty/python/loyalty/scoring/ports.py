@@ -16,12 +16,19 @@ class SharedIdentities(Protocol):
         recorded for the customer: one GetItem per distinct hash. The caller needs the PII key
         (`pii_key` in the topology) and read access to the scoring table."""
 
+    def shares_keyed_identity(self, customer_id: str, keyed_hashes: Iterable[str]) -> bool:
+        """The same, for hashes already keyed (`core.pii.keyed_hash`): what a consumer that kept an
+        event for later (campaigns' parked sign-ups) holds instead of the values as received."""
+
 
 class DynamoSharedIdentities:
     def shares_identity(self, customer_id: str, raw_hashes: Iterable[str]) -> bool:
         from loyalty.core.pii import keyed_hash
 
-        return any(_recorded(keyed_hash(raw), customer_id) for raw in dict.fromkeys(raw_hashes) if raw)
+        return self.shares_keyed_identity(customer_id, (keyed_hash(raw) for raw in dict.fromkeys(raw_hashes) if raw))
+
+    def shares_keyed_identity(self, customer_id: str, keyed_hashes: Iterable[str]) -> bool:
+        return any(_recorded(keyed, customer_id) for keyed in dict.fromkeys(keyed_hashes) if keyed)
 
 
 def _recorded(keyed: str, customer_id: str) -> bool:

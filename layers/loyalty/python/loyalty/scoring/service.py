@@ -23,6 +23,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
 from loyalty.core import config_cache, pii
+from loyalty.core import parking as parked_events
 from loyalty.core.clock import business_date, iso_utc
 from loyalty.core.config import get_settings
 from loyalty.core.errors import Conflict, InvalidInput, NotFound
@@ -35,7 +36,6 @@ from loyalty.scoring.features import FeatureState
 from loyalty.scoring.models import ScoringModels
 from loyalty.scoring.segments import Facts, SegmentDefinition
 from loyalty.scoring.store import (
-    STATE_BUCKETS,
     AlreadyApplied,
     ConfigStore,
     Rescoring,
@@ -171,7 +171,7 @@ def drain(store: StateStore, customer_id: str, now: datetime, waiting: list[park
     dropped; how many were applied. One that fails stays parked and is logged: the sweep tries it
     again, and reports it if it never goes. Stops when the customer still has no profile."""
     applied = 0
-    events = parking.in_order(store.parked(customer_id) if waiting is None else waiting)
+    events = parked_events.in_order(store.parked(customer_id) if waiting is None else waiting)
     for event in events:
         try:
             result = apply(store, Incoming.of_parked(event), now)
@@ -298,36 +298,16 @@ def park(store: StateStore, incoming: Incoming, now: datetime) -> Result:
     return "applied" if drain(store, detail.customerId, now) else "already"
 
 
-def sweep(store: StateStore, now: datetime, page_size: int = 100) -> parking.SweepReport:
-    """The scheduled sweep of parked events (schedule `scoring-parked-sweep`). Those whose customer's
-    profile has arrived are applied (their profile's event normally does it within seconds: this
-    catches one that did not, e.g. a profile event that waited in the DLQ). Those still waiting are
-    counted, and the ones parked longer than SCORING_PARKED_REPORT_DAYS are stale: counted in the
-    metric `ScoringParkedEventsStale` (alarmed) and named in the log. None is deleted here: the TTL
-    does, SCORING_PARKED_KEEP_DAYS after parking, so a stale event is reported for days first.
-    Events parked within the last `parking.SETTLE` are left to their profile's event."""
-    report_days = get_settings().scoring_parked_report_days
-    report = parking.SweepReport()
-    before = parking.settled_before(now)
-    for bucket in range(STATE_BUCKETS):
-        cursor: dict[str, Any] | None = None
-        while True:
-            events, cursor = store.parked_before(bucket, before, page_size, cursor)
-            profiles = store.profiles(sorted({e.customerId for e in events})) if events else {}
-            for customer in sorted(profiles):
-                report.applied += drain(store, customer, now)
-                report.customers_applied += 1
-            for event in events:
-                if event.customerId not in profiles:
-                    report.still_waiting(event, now, report_days)
-            if cursor is None:
-                break
-    count("ScoringParkedEventsWaiting", report.waiting)
-    count("ScoringParkedEventsStale", report.stale)
-    if report.stale:
-        logger.warning(f"events parked longer than {report_days} days: their customers' profiles never arrived",
-                       extra={**report.as_dict(), "examples": report.examples})
-    return report
+def sweep(store: StateStore, now: datetime, page_size: int = 100) -> parked_events.SweepReport:
+    """The scheduled sweep of parked events (schedule `scoring-parked-sweep`, `loyalty.core.parking.sweep`):
+    those whose customer's profile has arrived are applied (their profile's event normally does it
+    within seconds: this catches one that did not, e.g. a profile event that waited in the DLQ);
+    those parked longer than SCORING_PARKED_REPORT_DAYS are counted in `ScoringParkedEventsStale`
+    (alarmed) and named in the log. None is deleted here: the TTL does, SCORING_PARKED_KEEP_DAYS
+    after parking."""
+    consumer = parked_events.Sweep(
+        "Scoring", store.parked_before, lambda ids: set(store.profiles(ids)), lambda customer: drain(store, customer, now))
+    return parked_events.sweep(consumer, now, get_settings().scoring_parked_report_days, page_size)
 
 
 def facts_of(profile: CustomerProfile) -> dict[str, Any]:

@@ -9,8 +9,9 @@ from typing import Any
 from pynamodb.exceptions import PutError
 
 from loyalty.core.dynamo import is_condition_failure
-from loyalty.scoring.items import PARKED_PREFIX, ParkedEventItem, customer_pk, parked_key, state_bucket
-from loyalty.scoring.parking import ParkedEvent, index_sort_key, to_json
+from loyalty.core.parking import bucket, index_sort_key, to_json
+from loyalty.scoring.items import PARKED_PREFIX, ParkedEventItem, customer_pk, parked_key
+from loyalty.scoring.parking import ParkedEvent
 
 
 def parked_partition(bucket: int) -> str:
@@ -23,7 +24,7 @@ class DynamoParkingStore:
         item = ParkedEventItem(
             key["pk"], key["sk"], customerId=event.customerId, occurrence=event.occurrence, detailType=event.detailType,
             detail=to_json(event.detail), identities=event.identities or None, occurredAt=event.occurredAt, sentAt=event.sentAt,
-            parkedAt=event.parkedAt, expiresAt=event.expiresAt, gsi1pk=parked_partition(state_bucket(event.customerId)),
+            parkedAt=event.parkedAt, expiresAt=event.expiresAt, gsi1pk=parked_partition(bucket(event.customerId)),
             gsi1sk=index_sort_key(event),
         )
         try:
