@@ -192,6 +192,7 @@ COUPONS = "coupons"
 POINTS = "points"
 CAMPAIGNS = "campaigns"
 AUDIT = "audit"
+RECONCILIATION = "reconciliation"
 
 TOPOLOGY = Topology(
     bus_name=EVENT_BUS_NAME,
@@ -251,8 +252,13 @@ TOPOLOGY = Topology(
             ),
             stream=True,
         ),
+        # The daily reconciliation's runs and reports (loyalty/reconciliation): one item per business date.
+        Table(RECONCILIATION, partition_key="pk", sort_key="sk",
+              indexes=(Index("gsi1", partition_key="gsi1pk", sort_key="gsi1sk"),)),  # runs not finished
     ),
     queues=(
+        # "Take up this run now": a message only wakes the worker; the run's checkpoints say what to do.
+        Queue("reconciliation-runs", batch_size=1, visibility_timeout_s=960, max_receive_count=3),
         Queue("customer-profile-events", batch_size=10, visibility_timeout_s=30, max_receive_count=3),
         Queue("coupon-commands", batch_size=10, visibility_timeout_s=60, max_receive_count=5),
         Queue("points-accrual", batch_size=10, visibility_timeout_s=60, max_receive_count=5, max_batching_window_s=1),
@@ -261,6 +267,8 @@ TOPOLOGY = Topology(
         # An event for a customer without a profile yet is parked in the scoring table, not retried;
         # a profile change waits (5 receives, a minute apart) for customers-ingest to store it.
         Queue("scoring-events", batch_size=10, visibility_timeout_s=60, max_receive_count=5, max_batching_window_s=1),
+        # The same for campaign triggers: parked in the campaigns table for the campaigns whose audience
+        # reads the profile; the profile's own event waits there for customers-ingest to store it.
         Queue("campaign-triggers", batch_size=10, visibility_timeout_s=60, max_receive_count=5, max_batching_window_s=1),
         Queue("campaign-fanout", batch_size=1, visibility_timeout_s=120, max_receive_count=5),
         Queue("campaign-grants", batch_size=10, visibility_timeout_s=120, max_receive_count=5),
@@ -333,6 +341,12 @@ TOPOLOGY = Topology(
         Rule(
             "campaign-engine-events",
             event_pattern={"source": ["loyalty.points", "loyalty.scoring"], "detail-type": ["TierChanged", "SegmentEntered", "ScoreChanged"]},
+            queue="campaign-triggers",
+        ),
+        # Triggers that came before a customer's profile are applied when it arrives.
+        Rule(
+            "campaign-profile-events",
+            event_pattern=bank_event("CustomerProfileChanged"),
             queue="campaign-triggers",
         ),
         Rule(
@@ -602,6 +616,22 @@ TOPOLOGY = Topology(
             pii_key=True,
         ),
         Function(
+            "campaigns-parked",
+            capability="campaigns",
+            module="parked",
+            timeout_s=300,
+            # Triggers that came before their customer's profile wait in the campaigns table until it
+            # comes (docs/campaigns.md, "Triggers before the profile"). Hourly, as scoring-parked: applies
+            # those whose profile's own event missed them, and counts those waiting longer than
+            # CAMPAIGNS_PARKED_REPORT_DAYS. scoring: the shared device and phone index (a parked sign-up's
+            # self-referral check).
+            schedules=(Schedule("campaigns-parked-sweep", "rate(1 hour)"),),
+            tables={CAMPAIGNS: "write", "customers": "read", "scoring": "read"},
+            alarms=(MetricAlarm("campaigns-parked-events-stale", "CampaignsParkedEventsStale", period_minutes=120,
+                                description="campaign triggers for customers whose profile never arrived have waited longer than "
+                                            "CAMPAIGNS_PARKED_REPORT_DAYS (the sweep's log names them; the TTL deletes them later)"),),
+        ),
+        Function(
             "campaigns-fanout",
             capability="campaigns",
             module="fanout",
@@ -727,6 +757,34 @@ TOPOLOGY = Topology(
             alarms=(MetricAlarm("scoring-parked-events-stale", "ScoringParkedEventsStale", period_minutes=120,
                                 description="events for customers whose profile never arrived have waited longer than "
                                             "SCORING_PARKED_REPORT_DAYS (the sweep's log names them; the TTL deletes them later)"),),
+        ),
+        Function(
+            "reconciliation-api",
+            capability="reconciliation",
+            module="api",
+            routes=(
+                Route("POST", "/v1/admin/reconciliation/{businessDate}", "operator"),
+                Route("GET", "/v1/admin/reconciliation/{businessDate}", "operator"),
+            ),
+            tables={RECONCILIATION: "write", AUDIT: "append", IDEMPOTENCY: "write"},
+            sends_to=("reconciliation-runs",),
+        ),
+        Function(
+            "reconciliation-run",
+            capability="reconciliation",
+            module="run",
+            memory_mb=512,
+            timeout_s=900,
+            queue="reconciliation-runs",
+            # 00:30 bank time reconciles the day that closed; every 10 minutes an unfinished run goes on
+            # from its checkpoint (after a timeout or a failure); with none unfinished it does nothing.
+            schedules=(Schedule("reconciliation", "cron(30 0 * * ? *)"), Schedule("reconciliation-resume", "rate(10 minutes)")),
+            # Reads every capability's books through its port (docs/reconciliation.md); writes only its own.
+            tables={RECONCILIATION: "write", CAMPAIGNS: "read", COUPONS: "read", POINTS: "read"},
+            publishes_events=True,  # ReconciliationFailed
+            alarms=(MetricAlarm("reconciliation-discrepancies", "ReconciliationDiscrepancies", period_minutes=1440,
+                                description="the daily reconciliation found books that disagree (GET /v1/admin/reconciliation/"
+                                            "{businessDate} lists each discrepancy with the ids to repair it)"),),
         ),
         Function(
             "scoring-outbox",

@@ -30,6 +30,7 @@ const SegmentPage = lazy(() => import("./features/segments/SegmentPage"));
 const CustomerSearchPage = lazy(() => import("./features/customers/CustomerSearchPage"));
 const CustomerPage = lazy(() => import("./features/customers/CustomerPage"));
 const AuditPage = lazy(() => import("./features/audit/AuditPage"));
+const ReconciliationPage = lazy(() => import("./features/reconciliation/ReconciliationPage"));
 
 function Loading() {
   const { t } = useTranslation();
@@ -99,6 +100,7 @@ export function AppRoutes() {
           <Route path="customers" element={<CustomerSearchPage />} />
           <Route path="customers/:customerId" element={<CustomerPage />} />
           <Route path="audit" element={<AuditPage />} />
+          <Route path="reconciliation" element={<ReconciliationPage />} />
           <Route path="*" element={<NotFound />} />
         </Route>
       </Routes>

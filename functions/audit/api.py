@@ -1,14 +1,13 @@
 """The operator audit log, read: by resource, by operator or by business day, newest first."""
 
 import datetime as dt
-import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, Field
 
 from loyalty.core.api import Routes, serve
-from loyalty.core.api_params import Cursor, limit_query
+from loyalty.core.api_params import Cursor, IsoDay, limit_query
 from loyalty.core.api_responses import SparseView
 from loyalty.core.audit import query
 from loyalty.core.clock import business_date, utc_now
@@ -42,14 +41,6 @@ class AuditPage(BaseModel):
     nextCursor: str | None
 
 
-def _iso_day(value: Any) -> Any:
-    # Pydantic also reads a number of seconds as a date; the contract is YYYY-MM-DD only.
-    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        raise ValueError("a date is YYYY-MM-DD")
-    return value
-
-
-IsoDay = Annotated[dt.date, BeforeValidator(_iso_day)]
 Resource = Annotated[str | None, Query(min_length=1, max_length=300, pattern=SINGLE_LINE,
                                        description="Entries about this resource: `customers/<id>`, `segments/<id>`, `coupon-templates/<id>`...")]
 Actor = Annotated[str | None, Query(min_length=1, max_length=128, pattern=SINGLE_LINE, description="Entries of this operator (their token's subject).")]

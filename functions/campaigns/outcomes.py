@@ -1,21 +1,22 @@
 """Answers to campaign grants' commands: each moves its grant's saga (delivered, refused, compensated;
-loyalty.campaigns.saga); a redeemed coupon is counted."""
+loyalty.campaigns.saga); a redeemed coupon is counted, and uncounted when its order is refunded."""
 
 from loyalty.campaigns import outcomes, service
 from loyalty.campaigns.model import RewardAnswer
 from loyalty.core.clock import utc_now
 from loyalty.core.consumer import BusEvent, sqs_consumer
 
-ANSWERS = ("CouponIssued", "CouponIssueFailed", "CouponReturned", "CouponRevoked", "CouponRevocationRefused", "PointsAwarded",
-           "PointsAwardReversed")
+ANSWERS = ("CouponIssued", "CouponIssueFailed", "CouponRevoked", "CouponRevocationRefused", "PointsAwarded", "PointsAwardReversed")
 
 
-@sqs_consumer({name: RewardAnswer for name in (*ANSWERS, "CouponRedeemed")})
+@sqs_consumer({name: RewardAnswer for name in (*ANSWERS, "CouponRedeemed", "CouponReturned")})
 def handler(event: BusEvent) -> None:
     answer: RewardAnswer = event.detail  # type: ignore[assignment]
     store, now = service.default_store(), utc_now()
     if event.detail_type == "CouponRedeemed":
         outcomes.count_redeemed(store, answer.commandId, now)
+    elif event.detail_type == "CouponReturned":
+        outcomes.uncount_redeemed(store, answer.commandId)
     else:
         read, reason = outcomes.answer_of(event.detail_type, answer)
         outcomes.on_answer(store, answer.commandId, read, reason, now)

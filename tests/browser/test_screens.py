@@ -50,6 +50,7 @@ def screens(data: dict[str, str]) -> list[tuple[str, str]]:
         ("customers", "/customers"),
         ("customer-360", "/customers/c-001"),
         ("audit", "/audit"),
+        ("reconciliation", "/reconciliation"),
     ]
 
 

@@ -26,6 +26,7 @@ SHOWS = {
     "points": ['"status":"held"', '"kind":"redeem"'],
     "campaigns": ['"status":"active"', '"arm":"points-200"'],
     "scoring": ['"segmentId":"readme-payroll"', '"estimatedMembers"'],
+    "reconciliation": ['"status":"done"', '"name":"points_ledger"'],
     "privacy": ["exported c-004", '"resource":"customers/c-004"', '"route":"POST /v1/admin/customers/{customerId}/export"'],
 }
 

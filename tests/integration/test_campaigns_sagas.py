@@ -1,7 +1,8 @@
 """Grants as sagas on the local cloud: a grant of a coupon and points is all or nothing. A refused
 coupon undoes the grant: the points are reversed (or never booked), the budget is given back, no
 notice goes, and the report and the budget agree with the ledger; a compensation delivered twice
-changes nothing; a coupon already redeemed cannot be taken back, and stays in cost."""
+changes nothing; a coupon whose value left at issue cannot be taken back, and stays in cost; a coupon
+returned by a refund stays with its grant."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from infra.local.cloud import LocalCloud
 from tests.support.api import Api, eventually
 from tests.support.bus import BusTap
 from tests.support.campaigns import arm, card_spend, coupon_campaign, grants_of, launch, report, trigger, unique
-from tests.support.coupons import active_template, claimed, coupon_action, order, wallet_items
+from tests.support.coupons import active_template, claimed, coupon_action, order, red_packet, wallet_items
 from tests.support.points import envelope, stored
 
 OK: dict[str, list[object]] = {"batchItemFailures": []}
@@ -117,31 +118,25 @@ def test_a_compensation_delivered_twice_changes_nothing(cloud: LocalCloud, api: 
     assert report(api, campaign_id) == before_report
 
 
-def test_a_redeemed_coupon_cannot_be_compensated_and_stays_in_cost(cloud: LocalCloud, api: Api) -> None:
-    # Given a campaign in minor units granting two coupons (30 and 10 yuan) and 200 points (20 yuan)
-    first_template, second_template = active_template(api), active_template(api)
+def test_a_coupon_delivered_at_issue_cannot_be_compensated_and_stays_in_cost(cloud: LocalCloud, api: Api) -> None:
+    # Given a campaign in minor units granting a red packet (30 yuan, delivered when issued), a coupon
+    # (10 yuan) of a template the customer is already at the limit of, and 200 points (20 yuan)
+    first_template, second_template = active_template(api, benefit=red_packet(3000)), active_template(api, lifetime_limit=1)
     actions = [{"type": "issue_coupon", "templateId": first_template, "costMinor": 3000},
                {"type": "issue_coupon", "templateId": second_template, "costMinor": 1000},
                {"type": "award_points", "points": 200, "costCentre": "cc-marketing", "costMinor": 2000}]
     campaign_id = launch(api, coupon_campaign(first_template, variants=[{"variantId": "main", "weightPercent": 100, "actions": actions}],
                                               budget={"unit": "minor", "currency": "CNY", "total": 100_000}))
     customer = unique("kept")
+    claimed(api, customer, second_template)
+    # When a qualifying transaction grants the reward, and coupons refuse the second coupon
     assert trigger(cloud, "CardTransactionPosted", card_spend(customer, 150_000, merchant=campaign_id)) == OK
-    # And every reward delivered
-    settled(cloud, campaign_id, customer, "delivered")
-    coupons = {c["templateId"]: c["couponId"] for c in wallet_items(api, customer)}
-    # When the customer redeems the first coupon, and redeems the second and returns it (a refund)
-    assert coupon_action(api, coupons[first_template], "redeem", customer, {"orderId": "o-1", "order": order()}).status_code == 200
-    assert coupon_action(api, coupons[second_template], "redeem", customer, {"orderId": "o-2", "order": order()}).status_code == 200
-    assert coupon_action(api, coupons[second_template], "return", customer, {"orderId": "o-2"}).status_code == 200
     # Then the grant is undone but partly delivered: the redeemed coupon could not be taken back, the points were
     grant = settled(cloud, campaign_id, customer)
     assert grant["status"] == "partly_delivered"
     kept = next(a for a in grant["actions"] if a["state"] == "kept")
-    assert (kept["cost"], kept["reason"]) == (3000, "COUPON_ALREADY_REDEEMED")
-    assert action(grant, "points")["state"] == "compensated"
-    first = next(c for c in wallet_items(api, customer) if c["templateId"] == first_template)
-    assert first["status"] == "redeemed"
+    assert (kept["cost"], kept["reason"]) == (3000, "COUPON_NOT_REVOCABLE")
+    assert action(grant, "points")["state"] in ("compensated", "prevented")
     points = stored(cloud.clients.dynamodb, customer)
     points.check_invariants()
     assert (points.available, points.debt) == (0, 0)
@@ -150,3 +145,22 @@ def test_a_redeemed_coupon_cannot_be_compensated_and_stays_in_cost(cloud: LocalC
     main = arm(body, "main")
     assert (main["partlyDelivered"], main["granted"], main["cost"]) == (1, 0, 3000)
     assert body["budget"]["total"]["spent"] == 3000 and (grant["keptCost"], grant["givenBack"]) == (3000, 3000)
+
+
+def test_a_returned_coupon_stays_with_its_grant_and_only_its_redemption_is_taken_back(cloud: LocalCloud, api: Api) -> None:
+    # Given a delivered grant of a coupon and points, whose coupon was redeemed
+    template_id = active_template(api)
+    campaign_id = launch(api, coupon_and_points(template_id))
+    customer = unique("returned")
+    assert trigger(cloud, "CardTransactionPosted", card_spend(customer, 150_000, merchant=campaign_id)) == OK
+    settled(cloud, campaign_id, customer, "delivered")
+    (coupon,) = wallet_items(api, customer)
+    assert coupon_action(api, coupon["couponId"], "redeem", customer, {"orderId": "o-1", "order": order()}).status_code == 200
+    eventually(lambda: arm(report(api, campaign_id), "main")["redeemed"] == 1, timeout_s=30)
+    # When the order is refunded and the coupon returned
+    assert coupon_action(api, coupon["couponId"], "return", customer, {"orderId": "o-1"}).status_code == 200
+    # Then the redemption is no longer counted, and the grant stays delivered: the coupon is usable again
+    eventually(lambda: arm(report(api, campaign_id), "main")["redeemed"] == 0, timeout_s=30)
+    assert the_grant(cloud, campaign_id, customer)["status"] == "delivered"
+    assert [c["status"] for c in wallet_items(api, customer)] == ["available"]
+    assert (main := arm(report(api, campaign_id), "main"))["granted"] == 1 and main["cost"] == 1

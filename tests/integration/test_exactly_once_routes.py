@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import date, timedelta
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -429,6 +430,17 @@ def update_segment(cloud: LocalCloud, api: Api) -> Prepared:
                     lambda answer: answer["name"] == "renamed")
 
 
+# ---- reconciliation --------------------------------------------------------------------------------
+
+
+def start_reconciliation(cloud: LocalCloud, api: Api) -> Prepared:
+    # A day long gone, its own to this case: a run replaces the report of its date
+    day = (date(2002, 1, 1) + timedelta(days=uuid.uuid4().int % 6000)).isoformat()
+    path, who = f"/v1/admin/reconciliation/{day}", {"as_": "op-finance", "groups": ["operators"]}
+    return Prepared(Request("POST", path, None, who), lambda: (read(api, path, who) or {}).get("runId"),
+                    lambda answer: answer["businessDate"] == day)
+
+
 CASES = [
     Case("createCouponTemplate", create_coupon_template),
     Case("changeCouponTemplateStatus", change_coupon_template_status),
@@ -465,6 +477,7 @@ CASES = [
     Case("saveScoreModel", save_score_model),
     Case("createSegment", create_segment),
     Case("updateSegment", update_segment),
+    Case("startReconciliation", start_reconciliation),
 ]
 
 

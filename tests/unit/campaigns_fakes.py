@@ -4,14 +4,16 @@ enforces: a write refused there is refused here, and a transaction is all or not
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from loyalty.campaigns import records
+from loyalty.campaigns.parking import ParkedTrigger
 from loyalty.campaigns.refusals import AlreadyGranted, Contended, Refused
 from loyalty.campaigns.store import BudgetFlag, CampaignStore, GrantPlan
 from loyalty.core.errors import Conflict, NotFound
 from loyalty.core.outbox import PendingEvent
+from loyalty.core.parking import bucket, index_sort_key
 from loyalty.core.transactions import Transaction
 from loyalty.customers.model import CustomerProfile
 
@@ -55,7 +57,9 @@ class InMemoryDirectory:
 
 class InMemoryCampaignStore:
     """`CampaignStore` over a dict of items by (pk, sk). `conflicts` makes that many grants fail with a
-    TransactionConflict first; `progress_races` makes that many progress writes lose to another writer."""
+    TransactionConflict first; `progress_races` makes that many progress writes lose to another writer.
+    Parked triggers are kept by (customer, occurrence); `before_park` runs just before a parking lands
+    (a profile arriving meanwhile)."""
 
     def __init__(self, directory: InMemoryDirectory) -> None:
         self.directory = directory
@@ -65,6 +69,8 @@ class InMemoryCampaignStore:
         self.progress_races = 0
         self.index_reads = 0
         self.grant_attempts = 0
+        self.parked: dict[Key, ParkedTrigger] = {}
+        self.before_park: Callable[[ParkedTrigger], None] | None = None
 
     # ---- helpers ----------------------------------------------------------------------------------------
 
@@ -227,6 +233,13 @@ class InMemoryCampaignStore:
         self._add(records.stats_key(command["campaignId"], command["arm"]), {"redeemed": 1})
         return True
 
+    def uncount_redeemed(self, command: dict[str, Any]) -> bool:
+        if self._field(command, "redeemedAt") is None:
+            return False
+        self._item(command).pop("redeemedAt")
+        self._add(records.stats_key(command["campaignId"], command["arm"]), {"redeemed": -1})
+        return True
+
     def targeted(self, customer_id: str) -> list[dict[str, Any]]:
         return self._under(f"TARGETED#{customer_id}")
 
@@ -352,6 +365,29 @@ class InMemoryCampaignStore:
 
     def referrals_made(self, customer_id: str) -> list[dict[str, Any]]:
         return [copy.deepcopy(i) for i in self.items.values() if i.get("gsi1pk") == f"INVITER#{customer_id}"]
+
+    # ---- triggers parked before the profile -----------------------------------------------------------
+
+    def park_trigger(self, trigger: ParkedTrigger) -> bool:
+        if self.before_park is not None:
+            self.before_park(trigger)
+        key = (trigger.customerId, trigger.occurrence)
+        new = key not in self.parked
+        self.parked.setdefault(key, copy.deepcopy(trigger))
+        return new
+
+    def parked_triggers(self, customer_id: str) -> list[ParkedTrigger]:
+        return [copy.deepcopy(t) for (c, _), t in sorted(self.parked.items()) if c == customer_id]
+
+    def unpark_trigger(self, customer_id: str, occurrence: str) -> None:
+        self.parked.pop((customer_id, occurrence), None)
+
+    def triggers_parked_before(self, number: int, before: str, limit: int, cursor: dict[str, Any] | None
+                               ) -> tuple[list[ParkedTrigger], dict[str, Any] | None]:
+        ordered = sorted((index_sort_key(t), t) for t in self.parked.values() if bucket(t.customerId) == number and index_sort_key(t) < before)
+        after = [(k, t) for k, t in ordered if cursor is None or k > cursor["at"]]
+        chosen = after[:limit]
+        return [copy.deepcopy(t) for _, t in chosen], {"at": chosen[-1][0]} if len(after) > limit else None
 
 
 def _typed(store: InMemoryCampaignStore) -> CampaignStore:

@@ -324,25 +324,25 @@ def test_a_refused_coupon_undoes_the_grant_its_points_are_reversed_and_the_budge
     assert [(e["status"], e["givenBack"]) for e in events(store, "RewardCompensated")] == [("compensated", 1)]
 
 
-def test_a_coupon_returned_after_delivery_undoes_the_grant_and_its_points_are_compensated(store: InMemoryCampaignStore) -> None:
-    # Given a campaign in minor units whose grant of a coupon (3000) and points (2000) was delivered
-    budget = {"unit": "minor", "currency": "CNY", "total": 100_000}
-    meta = launch(store, coupon_and_points(budget=budget))
+def test_a_coupon_returned_after_delivery_leaves_the_grant_delivered_and_uncounts_its_redemption(store: InMemoryCampaignStore) -> None:
+    # Given a campaign whose grant of a coupon and points was delivered, and the coupon redeemed
+    meta = launch(store, coupon_and_points(budget={"unit": "minor", "currency": "CNY", "total": 100_000}))
     granting.grant(store, meta, "c-1", "tx-1", NOW)
     coupon, points = commands_of(store)
     for command in (coupon, points):
         outcomes.on_answer(store, command, "delivered", None, NOW)
-    assert len(events(store, "NotificationRequested")) == 1
-    # When the coupon is returned
-    outcomes.on_answer(store, coupon, "refused", "CouponReturned:returned", NOW)
-    # Then the points are asked back (the returned coupon is not revoked), and once they are, all the cost is back
-    assert [e["commandId"] for e in events(store, "ReversePoints")] == [points] and not events(store, "RevokeCoupon")
-    assert outcomes.on_answer(store, points, "compensated", None, NOW) == "compensated"
-    assert store.budget("camp-1", "TOTAL")["spent"] == 0  # type: ignore[index]
+    assert outcomes.count_redeemed(store, coupon, NOW)
+    # When the order is refunded and the coupon returned (twice: a redelivery)
+    assert outcomes.uncount_redeemed(store, coupon) and not outcomes.uncount_redeemed(store, coupon)
+    # Then nothing is compensated and the cost stays: the customer holds both rewards; the redemption is no longer counted
+    assert not events(store, "ReversePoints") and not events(store, "RevokeCoupon")
+    assert store.budget("camp-1", "TOTAL")["spent"] == 5000  # type: ignore[index]
+    (arm,) = store.arms("camp-1")
+    assert (arm["granted"], arm["redeemed"]) == (1, 0)
 
 
 def test_a_coupon_kept_by_the_customer_keeps_its_cost_and_the_grant_is_partly_delivered(store: InMemoryCampaignStore) -> None:
-    # Given a campaign in minor units granting two coupons (3000 and 1500) and points (2000), all delivered
+    # Given a campaign in minor units granting two coupons (3000 and 1500) and points (2000), the first coupon and the points delivered
     actions = [{"type": "issue_coupon", "templateId": "tpl-1", "costMinor": 3000}, {"type": "issue_coupon", "templateId": "tpl-2", "costMinor": 1500},
                {"type": "award_points", "points": 200, "costCentre": "cc-marketing", "costMinor": 2000}]
     meta = launch(store, definition(variants=[{"variantId": "main", "weightPercent": 100, "actions": actions}],
@@ -350,10 +350,10 @@ def test_a_coupon_kept_by_the_customer_keeps_its_cost_and_the_grant_is_partly_de
     granting.grant(store, meta, "c-1", "tx-1", NOW)
     first, second = (e["commandId"] for e in events(store, "IssueCoupon"))
     points = events(store, "AwardPoints")[0]["commandId"]
-    for command in (first, second, points):
+    for command in (first, points):
         outcomes.on_answer(store, command, "delivered", None, NOW)
-    # When the second coupon is returned, and the first, already redeemed, cannot be revoked
-    outcomes.on_answer(store, second, "refused", "CouponReturned:returned", NOW)
+    # When the second coupon is refused, and the first, already redeemed, cannot be revoked
+    outcomes.on_answer(store, second, "refused", "CouponIssueFailed:COUPON_LIMIT_REACHED", NOW)
     assert {e["commandId"] for e in events(store, "RevokeCoupon")} == {first} and {e["commandId"] for e in events(store, "ReversePoints")} == {points}
     outcomes.on_answer(store, first, "kept", "COUPON_ALREADY_REDEEMED", NOW)
     assert outcomes.on_answer(store, points, "compensated", None, NOW) == "partly_delivered"

@@ -978,6 +978,35 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/reconciliation/{businessDate}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A business date's reconciliation report
+         * @description Each check with its counts and every discrepancy (the first 50 listed) with the ids needed to
+         *     repair it. A date with no activity reports zeros. 404 `RECONCILIATION_NOT_FOUND`: no run of that
+         *     date yet (the schedule reconciles each day after it closes; `POST` runs one now).
+         */
+        get: operations["getReconciliation"];
+        put?: never;
+        /**
+         * Reconcile a business date now
+         * @description Starts a reconciliation of the books as they stand, reported under `businessDate` (today or a
+         *     day gone; a day still to come is 422 `BUSINESS_DATE_IN_FUTURE`). A finished report of that date is
+         *     replaced by the new run's (a re-run after a repair); a run under way is answered as it is. The
+         *     run goes on in the background: read `GET` until `status` is `done`.
+         */
+        post: operations["startReconciliation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/coupon-templates": {
         parameters: {
             query?: never;
@@ -1085,7 +1114,8 @@ export interface paths {
          *     backend reports the payment. A retry with the same key answers the same redemption with 200 and
          *     `Idempotent-Replayed: true`; the same key for another item is 422 `IDEMPOTENCY_KEY_REUSED`.
          *     An operator redeems for the customer named in `customerId`, who must be known to the engine
-         *     (404 `CUSTOMER_NOT_FOUND` otherwise).
+         *     (404 `CUSTOMER_NOT_FOUND` otherwise), never for its own subject (403 `CUSTOMER_TOKEN_REQUIRED`: a
+         *     member of staff is not a customer, and a mall coupon is a coupon claimed).
          */
         post: operations["redeemPoints"];
         delete?: never;
@@ -2184,6 +2214,13 @@ export interface components {
             grants: {
                 [key: string]: unknown;
             }[];
+            /**
+             * Parkedtriggers
+             * @description Their events that came before their profile, waiting for it.
+             */
+            parkedTriggers?: {
+                [key: string]: unknown;
+            }[];
         } & {
             [key: string]: unknown;
         };
@@ -2319,6 +2356,46 @@ export interface components {
         CataloguePage: {
             /** Items */
             items: components["schemas"]["CatalogueItemView"][];
+        };
+        /** CheckReport */
+        CheckReport: {
+            /**
+             * Name
+             * @description campaign_costs: each campaign's cost = the cost of its grants not compensated = the cost of the rewards coupons and points hold; template_stock: stock taken = coupons issued = coupons in wallets; points_ledger: the entries = balance - debt, the lots = the liability; redemption_coupons: one coupon for each completed points redemption, none for a released one; issue_commands: one outcome for each IssueCoupon command, and a command for each coupon issued by one.
+             * @enum {string}
+             */
+            name: "campaign_costs" | "template_stock" | "points_ledger" | "redemption_coupons" | "issue_commands";
+            /**
+             * Examined
+             * @description Records checked (grants, coupons, accounts, redemptions, commands), whatever their date.
+             */
+            examined: number;
+            /**
+             * Oftheday
+             * @description Of them, those dated on the business date (bank time zone).
+             */
+            ofTheDay: number;
+            /**
+             * Inflight
+             * @description Still moving and younger than the settle time: not judged.
+             */
+            inFlight: number;
+            /** Discrepancies */
+            discrepancies: number;
+            /**
+             * Counts
+             * @description The check's totals, by name (statuses, points, stock).
+             */
+            counts: {
+                [key: string]: number;
+            };
+            /**
+             * Findings
+             * @description The first 50 discrepancies, each with its `code` and the ids needed to repair it.
+             */
+            findings: {
+                [key: string]: string | number;
+            }[];
         };
         /**
          * ChurnModel
@@ -3642,6 +3719,46 @@ export interface components {
             min?: number | null;
             /** Max */
             max?: number | null;
+        };
+        /** ReconciliationReport */
+        ReconciliationReport: {
+            /** Businessdate */
+            businessDate: string;
+            /** Runid */
+            runId: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "running" | "done";
+            /**
+             * Phase
+             * @description Where a running reconciliation is: grants, coupons, wallets, accounts, redemptions, finish; done.
+             */
+            phase: string;
+            /**
+             * Pages
+             * @description Pages of books read so far.
+             */
+            pages: number;
+            /**
+             * Discrepancies
+             * @description All checks' discrepancies (0: the books agree). Final once `status` is done.
+             */
+            discrepancies: number;
+            /**
+             * Requestedby
+             * @description `schedule`, or the operator who asked for it.
+             */
+            requestedBy: string;
+            /** Startedat */
+            startedAt: string;
+            /** Updatedat */
+            updatedAt: string;
+            /** Finishedat */
+            finishedAt?: string | null;
+            /** Checks */
+            checks: components["schemas"]["CheckReport"][];
         };
         /**
          * RedPacket
@@ -10311,6 +10428,187 @@ export interface operations {
             };
         };
     };
+    getReconciliation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The business date (YYYY-MM-DD, bank time zone). */
+                businessDate: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReconciliationReport"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: RECONCILIATION_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed, but a business rule refuses it. Codes: BUSINESS_DATE_IN_FUTURE. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    startReconciliation: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Names this request: a retry with the same key and body returns the first response, never runs again. */
+                "idempotency-key": string;
+            };
+            path: {
+                /** @description The business date (YYYY-MM-DD, bank time zone). */
+                businessDate: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted: the work goes on in the background. */
+            202: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    /** @description `true` when this is the stored answer of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReconciliationReport"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR, IDEMPOTENCY_KEY_REQUIRED, IDEMPOTENCY_KEY_INVALID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, BUSINESS_DATE_IN_FUTURE. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     listCouponTemplates: {
         parameters: {
             query?: {
@@ -10810,7 +11108,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: NOT_RESOURCE_OWNER. */
+            /** @description The caller may not do this. Codes: NOT_RESOURCE_OWNER, CUSTOMER_TOKEN_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -28,6 +28,7 @@ const COLOURS: Record<string, string> = {
   expired: TAG_COLOURS.grey,
   locked: TAG_COLOURS.gold,
   running: TAG_COLOURS.blue,
+  done: TAG_COLOURS.green,
   paged: TAG_COLOURS.blue,
   completed: TAG_COLOURS.green,
   cancelled_not_active: TAG_COLOURS.grey,

@@ -1,5 +1,6 @@
 import {
   AuditOutlined,
+  ReconciliationOutlined,
   DashboardOutlined,
   GiftOutlined,
   LogoutOutlined,
@@ -40,6 +41,7 @@ export function Shell() {
     { key: "/points", icon: <StarOutlined />, label: <Link to="/points/rules">{t("nav.points")}</Link> },
     { key: "/segments", icon: <TeamOutlined />, label: <Link to="/segments">{t("nav.segments")}</Link> },
     { key: "/customers", icon: <UserOutlined />, label: <Link to="/customers">{t("nav.customers")}</Link> },
+    { key: "/reconciliation", icon: <ReconciliationOutlined />, label: <Link to="/reconciliation">{t("nav.reconciliation")}</Link> },
     { key: "/audit", icon: <AuditOutlined />, label: <Link to="/audit">{t("nav.audit")}</Link> },
   ];
 

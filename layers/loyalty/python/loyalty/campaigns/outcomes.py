@@ -21,8 +21,10 @@ COMPENSATIONS = {"coupon": "RevokeCoupon", "points": "ReversePoints"}
 
 
 # detail-type -> the saga's answer; CouponRevoked and PointsAwardReversed say whether anything was taken back.
+# A returned coupon (its order refunded) is back in the wallet: the customer still holds the reward, so
+# it is not a refusal; only its redemption is taken out of the report (`uncount_redeemed`).
 ANSWERS: dict[str, saga.Answer] = {"CouponIssued": "delivered", "PointsAwarded": "delivered", "CouponIssueFailed": "refused",
-                                   "CouponReturned": "refused", "CouponRevocationRefused": "kept"}
+                                   "CouponRevocationRefused": "kept"}
 
 
 def answer_of(detail_type: str, answer: RewardAnswer) -> tuple[saga.Answer, str | None]:
@@ -33,7 +35,7 @@ def answer_of(detail_type: str, answer: RewardAnswer) -> tuple[saga.Answer, str 
         return ("compensated" if answer.booked else "prevented"), answer.reason
     read = ANSWERS[detail_type]
     if read == "refused":
-        return read, f"{detail_type}:{answer.reason or 'returned'}"
+        return read, f"{detail_type}:{answer.reason or 'refused'}"
     return read, answer.reason
 
 
@@ -103,6 +105,14 @@ def count_redeemed(store: CampaignStore, command_id: str, now: datetime) -> bool
     if command is None:
         return False
     return store.count_redeemed(command, iso_utc(now))
+
+
+def uncount_redeemed(store: CampaignStore, command_id: str) -> bool:
+    """A campaign coupon's order was refunded and the coupon returned: its redemption no longer counts."""
+    command = store.command(command_id)
+    if command is None:
+        return False
+    return store.uncount_redeemed(command)
 
 
 def track_spend(store: CampaignStore, detail: dict[str, Any], now: datetime) -> int:

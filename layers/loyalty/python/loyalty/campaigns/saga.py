@@ -5,7 +5,8 @@ saga").
 
 A grant with several actions is all or nothing. The grant transaction sends every action's command
 (`IssueCoupon`, `AwardPoints`); each is answered (`CouponIssued` / `PointsAwarded`: delivered;
-`CouponIssueFailed`, or `CouponReturned` later: refused). Once every action is delivered the grant is
+`CouponIssueFailed`: refused; a coupon returned later, its order refunded, is back in the wallet and
+still delivered). Once every action is delivered the grant is
 `delivered` and its notification goes. The first refusal makes it `compensating`: every other action
 not refused is sent its compensation (`RevokeCoupon`, `ReversePoints`), whether delivered yet or not —
 a compensation that arrives first forestalls the delivery for good — and each compensation is
@@ -36,7 +37,6 @@ COUNTER: dict[GrantStatus, str] = {"granted": "granted", "delivered": "granted",
 # redelivery, or an answer overtaken by another: a delivery the compensation will answer for).
 _MOVES: dict[ActionState, dict[Answer, ActionState]] = {
     "pending": {"delivered": "delivered", "refused": "refused"},
-    "delivered": {"refused": "refused"},  # a coupon returned after it was delivered
     "compensating": {"refused": "refused", "compensated": "compensated", "prevented": "prevented", "kept": "kept"},
 }
 

@@ -1,7 +1,8 @@
 """The `campaigns` table (models in `items`): definitions and their lifecycle, and grants that take
 budget, frequency and notification allowance in one transaction with the reward's own commands.
 Runs and uploaded audiences are in `store_runs`, a customer's progress and referrals in
-`store_customer`; the services depend on `CampaignStore`, the union of the three protocols."""
+`store_customer`, triggers parked before the profile in `store_parking`; the services depend on
+`CampaignStore`, the union of the four protocols."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from loyalty.campaigns.items import (
 from loyalty.campaigns.items_runs import SpendMarker
 from loyalty.campaigns.refusals import AlreadyGranted, Contended, Refused
 from loyalty.campaigns.store_customer import CustomerRecordStore, DynamoCustomerRecords
+from loyalty.campaigns.store_parking import DynamoParkedTriggers, ParkingStore
 from loyalty.campaigns.store_runs import DynamoRunRecords, RunStore, found, once
 from loyalty.core.errors import Conflict, NotFound
 from loyalty.core.outbox import PendingEvent
@@ -112,13 +114,16 @@ class DefinitionStore(Protocol):
     def count_redeemed(self, command: dict[str, Any], at: str) -> bool:
         """Counts a campaign coupon's redemption for its arm, once."""
 
+    def uncount_redeemed(self, command: dict[str, Any]) -> bool:
+        """Takes a counted redemption back out (the order was refunded), once."""
+
     def targeted(self, customer_id: str) -> list[dict[str, Any]]: ...
 
     def count_spend(self, campaign_id: str, arm: str, transaction_id: str, amount_minor: int, expires_at: int) -> bool:
         """Adds a card transaction's amount to the arm's spend, once per campaign and transaction."""
 
 
-class CampaignStore(DefinitionStore, RunStore, CustomerRecordStore, Protocol):
+class CampaignStore(DefinitionStore, RunStore, CustomerRecordStore, ParkingStore, Protocol):
     """Everything the campaign services keep in their table."""
 
 
@@ -134,7 +139,7 @@ def _audit_entry(campaign_id: str, audit: dict[str, Any]) -> CampaignAuditEntry:
     return CampaignAuditEntry(f"CAMPAIGN#{campaign_id}", f"AUDIT#{audit['at']}#{uuid.uuid4().hex[:8]}", **audit)
 
 
-class DynamoCampaignStore(DynamoRunRecords, DynamoCustomerRecords):
+class DynamoCampaignStore(DynamoRunRecords, DynamoCustomerRecords, DynamoParkedTriggers):
     # ---- definitions and lifecycle ----------------------------------------------------------------
 
     def get(self, campaign_id: str) -> dict[str, Any]:
@@ -300,6 +305,13 @@ class DynamoCampaignStore(DynamoRunRecords, DynamoCustomerRecords):
         transaction.update("command", CommandItem(command["pk"], command["sk"]), [CommandItem.redeemedAt.set(at)],
                            CommandItem.redeemedAt.does_not_exist())
         transaction.update("stats", ArmStats(*records.split(records.stats_key(command["campaignId"], command["arm"]))), [ArmStats.redeemed.add(1)])
+        return once(transaction, "command")
+
+    def uncount_redeemed(self, command: dict[str, Any]) -> bool:
+        transaction = Transaction()
+        transaction.update("command", CommandItem(command["pk"], command["sk"]), [CommandItem.redeemedAt.remove()],
+                           CommandItem.redeemedAt.exists())
+        transaction.update("stats", ArmStats(*records.split(records.stats_key(command["campaignId"], command["arm"]))), [ArmStats.redeemed.add(-1)])
         return once(transaction, "command")
 
     def targeted(self, customer_id: str) -> list[dict[str, Any]]:

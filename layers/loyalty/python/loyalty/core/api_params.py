@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import datetime as dt
+import re
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from pydantic import BeforeValidator
 from pydantic.json_schema import JsonDict
 
 ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
@@ -17,6 +20,16 @@ Cursor = Annotated[
     str | None,
     Query(min_length=1, max_length=2048, pattern=CURSOR_PATTERN, description="`nextCursor` of the previous page; only the listing that returned it accepts it."),
 ]
+
+
+def _iso_day(value: Any) -> Any:
+    # Pydantic also reads a number of seconds as a date; the contract is YYYY-MM-DD only.
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("a date is YYYY-MM-DD")
+    return value
+
+
+IsoDay = Annotated[dt.date, BeforeValidator(_iso_day)]  # a business date, YYYY-MM-DD
 
 
 def id_path(description: str, max_length: int = 64) -> Path:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 
@@ -23,3 +25,9 @@ def iso_utc(value: datetime) -> str:
 
 def business_date(instant: datetime, zone: ZoneInfo) -> date:
     return to_utc(instant).astimezone(zone).date()
+
+
+def invocation_time_left(context: Any) -> Callable[[], float]:
+    """Seconds the Lambda invocation has left (for ever without a Lambda context: tests, the bench)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return (lambda: remaining() / 1000) if remaining else (lambda: float("inf"))

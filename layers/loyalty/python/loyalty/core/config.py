@@ -34,7 +34,19 @@ class Settings(BaseModel):
     scoring_parked_report_days: int = Field(default=7, ge=1)
     scoring_parked_keep_days: int = Field(default=30, ge=2)
     campaigns_table: str = "campaigns"
+    # The same for a campaign trigger parked until the profile arrives (docs/campaigns.md, "Triggers
+    # before the profile").
+    campaigns_parked_report_days: int = Field(default=7, ge=1)
+    campaigns_parked_keep_days: int = Field(default=30, ge=2)
     audit_table: str = "audit"
+    reconciliation_table: str = "reconciliation"
+    # The daily reconciliation (docs/reconciliation.md): items a scan request reads per page; how old an
+    # unfinished saga, command or redemption must be to count as stuck rather than in flight; and the
+    # seconds left in the invocation at which it checkpoints and stops (the resume schedule goes on).
+    reconciliation_page_items: int = Field(default=500, ge=1, le=1000)
+    reconciliation_settle_minutes: int = Field(default=15, ge=0)
+    reconciliation_stop_seconds: float = Field(default=60.0, ge=0)
+    reconciliation_runs_queue_url: str = ""
     # The local cloud turns metrics off; counting then would only pile values up in memory.
     powertools_metrics_disabled: bool = False
     # The key of `core.pii.keyed_hash`: an SSM SecureString parameter in AWS, or the key itself on
@@ -80,8 +92,10 @@ class Settings(BaseModel):
     @model_validator(mode="after")
     def _parked_kept_longer_than_reported(self) -> Settings:
         # Fail at cold start: a TTL at or below the report limit would delete parked events unreported.
-        if self.scoring_parked_keep_days <= self.scoring_parked_report_days:
-            raise ValueError("SCORING_PARKED_KEEP_DAYS must be longer than SCORING_PARKED_REPORT_DAYS")
+        for consumer in ("scoring", "campaigns"):
+            if getattr(self, f"{consumer}_parked_keep_days") <= getattr(self, f"{consumer}_parked_report_days"):
+                name = consumer.upper()
+                raise ValueError(f"{name}_PARKED_KEEP_DAYS must be longer than {name}_PARKED_REPORT_DAYS")
         return self
 
     @property

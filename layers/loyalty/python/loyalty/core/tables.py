@@ -142,6 +142,45 @@ def batch_write(puts: Sequence[Model] = (), deletes: Sequence[Model] = (), *, at
             raise RuntimeError(f"batch write: {sum(len(r) for r in pending.values())} items still unprocessed after {attempts} tries")
 
 
+def batch_get_raw(model: type[Model], keys: Sequence[dict[str, str]], *, attempts: int = 8,
+                  sleep: Callable[[float], None] = time.sleep) -> list[dict[str, Any]]:
+    """Every item found under `keys` (string `pk`/`sk` key attributes) of `model`'s table, raw, read
+    consistently, 100 keys a request; keys DynamoDB leaves unprocessed are asked again with backoff,
+    and an error is raised only when some are still unread after `attempts` tries. Raw, because one
+    key prefix may hold several shapes: the caller picks the model of each."""
+    connection = model._get_connection()
+    table = model.Meta.table_name
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(keys), 100):
+        pending = list(keys[start : start + 100])
+        for attempt in range(attempts):
+            # PynamoDB types keys as strings; it takes (and documents) key dicts, as claims.py sends them.
+            answer = connection.batch_get_item(pending, consistent_read=True)  # type: ignore[arg-type]
+            found += answer["Responses"].get(table, [])
+            unread = (answer.get("UnprocessedKeys") or {}).get(table, {}).get("Keys", [])
+            pending = [{name: value["S"] for name, value in key.items()} for key in unread]
+            if not pending:
+                break
+            sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random() / 2))
+        else:
+            raise RuntimeError(f"batch get: {len(pending)} keys still unread after {attempts} tries")
+    return found
+
+
+def scan_page(model: type[Model], condition: Condition | None, cursor: str | None, evaluated: int, *,
+              index_name: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    """One Scan request of `model`'s table (or index): the raw items of `evaluated` items read that
+    match `condition`, and the cursor of the next request (None at the end). A page may hold none
+    and still have a next: bounded work per request, whatever the filter keeps."""
+    from loyalty.core.dynamo import decode_cursor, encode_cursor
+
+    # A LastEvaluatedKey dict is passed through as it is (PynamoDB's annotation says str).
+    start: Any = decode_cursor(cursor)
+    answer = model._get_connection().scan(filter_condition=condition, limit=evaluated, index_name=index_name,
+                                          exclusive_start_key=start, consistent_read=index_name is None)
+    return answer.get("Items", []), encode_cursor(answer.get("LastEvaluatedKey"))
+
+
 def _bound(models: Sequence[Model]) -> Sequence[Model]:
     for model in models:
         type(model)._get_connection()  # binds the model's table name on first use

@@ -187,7 +187,11 @@ class Revocation(CouponsTable):
 
     @classmethod
     def of(cls, coupon_id: str, outcome: str, at: str) -> Revocation:
-        return cls(f"REVOKE#{coupon_id}", "REVOKE", outcome=outcome, at=at)
+        return cls(**cls.key_of(coupon_id), outcome=outcome, at=at)
+
+    @staticmethod
+    def key_of(coupon_id: str) -> dict[str, str]:
+        return {"pk": f"REVOKE#{coupon_id}", "sk": "REVOKE"}
 
 
 CpnItem = CouponItem | BundleRecord | IssueFailure

@@ -1,14 +1,16 @@
 """What other capabilities may ask of coupons: the only way they reach the coupons table.
 
-None of them reads or writes it today: campaigns, the points mall and tier benefits send
-`IssueCoupon` commands to the coupon-commands queue and hear the coupons' events from the bus.
-The one operation another capability needs is PIPL's, for privacy: export and erase a customer.
+No other capability writes it: campaigns, the points mall and tier benefits send `IssueCoupon`
+commands to the coupon-commands queue and hear the coupons' events from the bus. Two things are asked of it directly: PIPL's export and erasure of a customer (privacy), and the
+books the daily reconciliation checks (`books()`: read only, in pages).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 
 class CouponsPrivacy(Protocol):
@@ -23,3 +25,61 @@ def privacy() -> CouponsPrivacy:
     from loyalty.coupons import privacy as coupons_privacy
 
     return coupons_privacy
+
+
+# ---- the books, for the daily reconciliation (loyalty.reconciliation) ------------------------------
+
+
+@dataclass(frozen=True)
+class TemplateBooks:
+    template_id: str
+    stock_added: int  # everything ever allotted (the stock at creation, additions, uploaded codes)
+    stock_left: int  # what the stock shards still hold
+
+
+@dataclass(frozen=True)
+class IssuedBooks:
+    """One `CPN#` item: a coupon, a bundle's claim (it took the bundle template's stock; its parts are
+    coupons of their own templates), or a refused command's record."""
+
+    kind: Literal["coupon", "bundle", "refused"]
+    item_id: str
+    template_id: str | None = None
+    customer_id: str | None = None
+    status: str | None = None
+    issued_at: str | None = None
+    command_id: str | None = None
+    source: str | None = None  # claim, campaign, points_mall, tier_benefit, ...
+    in_wallet: bool = False  # on the wallet index's key (every coupon must be)
+
+
+@dataclass(frozen=True)
+class CommandOutcome:
+    """What coupons did with one `IssueCoupon` command (its coupon id is derived from the command id,
+    so there is at most one): issued (a coupon or a bundle), refused, or nothing yet; and what its
+    `RevokeCoupon`, if any, did."""
+
+    command_id: str
+    outcome: Literal["issued", "refused", "none"]
+    customer_id: str | None = None
+    statuses: tuple[str, ...] = ()  # of the coupons issued (a bundle's parts)
+    revocation: str | None = None  # revoked, not_issued, or the refusal's code
+
+
+class CouponsBooks(Protocol):
+    def templates(self) -> Iterator[TemplateBooks]: ...
+
+    def issued(self, cursor: str | None, limit: int) -> tuple[list[IssuedBooks], str | None]:
+        """A page of every `CPN#` item (a scan), and the cursor of the next."""
+
+    def wallets(self, cursor: str | None, limit: int) -> tuple[list[tuple[str, str]], str | None]:
+        """A page of the wallet index: (template id, status) of each coupon found there."""
+
+    def outcomes(self, command_ids: Sequence[str]) -> dict[str, CommandOutcome]:
+        """The outcome of each command (one batched read of at most 100 ids)."""
+
+
+def books() -> CouponsBooks:
+    from loyalty.coupons.books import DynamoCouponsBooks
+
+    return DynamoCouponsBooks()

@@ -1,9 +1,12 @@
 """What other capabilities may ask of points: the only way they reach the points table. Today that is
-the PIPL export and erasure of one customer's points (`loyalty.privacy`); the rest of the engine
-hears from points through its events (PointsEarned, TierChanged, IssueCoupon, ...)."""
+the PIPL export and erasure of one customer's points (`loyalty.privacy`) and the books the daily
+reconciliation checks (`books()`, read only); the rest of the engine hears from points through its
+events (PointsEarned, TierChanged, IssueCoupon, ...)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any, Protocol
@@ -26,3 +29,56 @@ def privacy() -> PointsPrivacy:
     from loyalty.points.privacy import DynamoPointsPrivacy
 
     return DynamoPointsPrivacy()
+
+
+# ---- the books, for the daily reconciliation (loyalty.reconciliation) ------------------------------
+
+
+@dataclass(frozen=True)
+class AccountBooks:
+    """One account as its three records tell it, read at one version of the account."""
+
+    customer_id: str
+    available: int
+    debt: int
+    lots_remaining: int  # the liability as the lots hold it
+    entries_points: int  # the ledger's sum: must equal available - debt
+    entries: int
+
+
+@dataclass(frozen=True)
+class RedemptionBooks:
+    redemption_id: str
+    customer_id: str
+    kind: str  # coupon, goods, ...
+    status: str  # issuing, held, completed, released
+    created_at: str
+
+
+@dataclass(frozen=True)
+class AwardBooks:
+    """What the ledger holds of one `AwardPoints` command: its award entry's points (None: not
+    booked) and whether its reversal is booked."""
+
+    command_id: str
+    awarded: int | None
+    reversed: bool
+
+
+class PointsBooks(Protocol):
+    def accounts(self, cursor: str | None, limit: int) -> tuple[list[AccountBooks], str | None]:
+        """The accounts met in one page of a scan of the points table, each read whole."""
+
+    def redemptions(self, cursor: str | None, limit: int) -> tuple[list[RedemptionBooks], str | None]: ...
+
+    def awards(self, commands: Sequence[tuple[str, str]]) -> dict[str, AwardBooks]:
+        """Each (customer, command id)'s award and reversal entries (one batched read)."""
+
+    def known_redemptions(self, redemption_ids: Sequence[str]) -> set[str]: ...
+
+
+@cache
+def books() -> PointsBooks:
+    from loyalty.points.books import DynamoPointsBooks
+
+    return DynamoPointsBooks()

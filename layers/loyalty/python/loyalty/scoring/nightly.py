@@ -238,11 +238,6 @@ def progress(store: RunStore, run_id: str) -> dict[str, Any]:
             "cutPoints": json.loads(run["cutPoints"]) if run.get("cutPoints") else None}
 
 
-def handler_time_left(context: Any) -> Callable[[], float]:
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    return (lambda: remaining() / 1000) if remaining else (lambda: float("inf"))
-
-
 def log_progress(result: dict[str, Any]) -> None:
     logger.info("scoring run", extra={k: v for k, v in result.items() if k != "cutPoints"})
 
