@@ -13,7 +13,7 @@ CDK := npx --yes aws-cdk@2.1148.1
 ENV ?= dev
 LAMBDA_PYTHON = $(shell $(PY) -c "from infra.topology import LAMBDA_PYTHON_VERSION as v; print(v)" 2>/dev/null)
 
-.PHONY: run test unit integration infra contract fuzz e2e browser console chromium lint bench token fire deploy synth redrive openapi clean
+.PHONY: run test unit integration infra contract fuzz e2e browser console chromium lint bench chaos token fire deploy synth redrive openapi clean
 
 $(STAMP): requirements-dev.txt layers/dependencies/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -84,6 +84,11 @@ openapi: $(STAMP) $(CONSOLE_STAMP)  ## writes docs/openapi.json from the routes,
 
 bench: $(STAMP)  ## prints the benchmark table; not a test
 	$(PY) -m bench
+
+# A whole local cloud in this process under seeded faults while a mixed workload runs; then the day's
+# reconciliation and the DLQs are checked (docs/chaos.md). Exits 1 when anything is wrong.
+chaos: $(STAMP)  ## make chaos [SIZE=n] [SEED=n] [INTENSITY=x]: throttling, timeouts, kills and partial PutEvents failures under a workload
+	$(PY) -m infra.local chaos $(if $(SIZE),--size $(SIZE)) $(if $(SEED),--seed $(SEED)) $(if $(INTENSITY),--intensity $(INTENSITY))
 
 token: $(STAMP)  ## make token SUB=c-001 [GROUPS=operators]; the token is the last line
 	@$(PY) -m infra.local token "$(SUB)" "$(GROUPS)"

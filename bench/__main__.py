@@ -31,6 +31,7 @@ SECTIONS: dict[str, str] = {
     "scoring_nightly": "bench.sections.scoring_nightly",
     "campaign_fanout": "bench.sections.campaign_fanout",
     "console": "bench.sections.console",
+    "chaos": "bench.sections.chaos",
 }
 
 

@@ -1,4 +1,4 @@
-"""`python -m infra.local [run [--demo off|seed|live]|token SUB [GROUPS]|fire SCHEDULE|demo seed|live]` — see the README."""
+"""`python -m infra.local [run [--demo off|seed|live]|token SUB [GROUPS]|fire SCHEDULE|demo seed|live|chaos]` — see the README."""
 
 from __future__ import annotations
 
@@ -76,6 +76,11 @@ def main(argv: list[str]) -> None:
     token.add_argument("groups", nargs="?", default="", help="comma-separated, e.g. operators,approvers")
     fire = sub.add_parser("fire", help="fire a schedule now on a running local cloud")
     fire.add_argument("schedule")
+    sub.add_parser("chaos", help="the local cloud under seeded faults, with a mixed workload (docs/chaos.md)", add_help=False)
+    if argv[:1] == ["chaos"]:  # its options are its own (infra/local/chaos.py)
+        from infra.local.chaos import main as chaos
+
+        sys.exit(chaos(argv[1:]))
     args = parser.parse_args(argv)
     if args.command == "token":
         from infra.local.tokens import issue

@@ -8,8 +8,10 @@ linearizable, as DynamoDB is for a single item: races in our code still show, ra
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from infra.local.emulator_patches import (
@@ -19,8 +21,21 @@ from infra.local.emulator_patches import (
 )
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-# A fault answers a request in moto's place: (X-Amz-Target, body) -> (status, headers, body) or None.
-Fault = Callable[[str, bytes], tuple[str, list[tuple[str, str]], bytes] | None]
+Answer = tuple[str, list[tuple[str, str]], bytes]  # status, headers, body
+
+
+@dataclass(frozen=True)
+class Rewritten:
+    """A fault that lets moto answer part of a request (a `PutEvents` of which AWS accepted only some
+    entries): moto gets `body`, and `answer` turns moto's answer into the one the client gets."""
+
+    body: bytes
+    answer: Callable[[Answer], Answer]
+
+
+# A fault answers a request in moto's place, or rewrites it, or lets it pass (None):
+# (X-Amz-Target, body) -> Answer | Rewritten | None.
+Fault = Callable[[str, bytes], Answer | Rewritten | None]
 
 
 class SerializedApp:
@@ -28,14 +43,19 @@ class SerializedApp:
         self._app = app
         self._lock = threading.Lock()
         self.requests = 0
-        self.fault: Fault | None = None  # tests inject throttling here: AWS does it, moto cannot
+        self.fault: Fault | None = None  # tests and `make chaos` inject what AWS does and moto cannot
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if self.fault is not None:
-            injected = self._injected(environ)
-            if injected is not None:
-                start_response(injected[0], injected[1])
-                return [injected[2]]
+        injected = self._injected(environ) if self.fault is not None else None
+        if isinstance(injected, Rewritten):
+            environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(injected.body), str(len(injected.body))
+            answer = injected.answer(self._moto(environ))
+        else:
+            answer = injected or self._moto(environ)
+        start_response(answer[0], answer[1])
+        return [answer[2]]
+
+    def _moto(self, environ: dict[str, Any]) -> Answer:
         with self._lock:
             self.requests += 1
             captured: list[Any] = []
@@ -51,12 +71,9 @@ class SerializedApp:
                 close = getattr(result, "close", None)
                 if close:
                     close()
-        start_response(*captured)
-        return [body]
+        return captured[0], captured[1], body
 
-    def _injected(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes] | None:
-        import io
-
+    def _injected(self, environ: dict[str, Any]) -> Answer | Rewritten | None:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again if the fault passes

@@ -2,7 +2,8 @@
 
 - A record listed in `batchItemFailures` is left on the queue; it reappears after the visibility
   timeout, and moto's redrive moves it to the DLQ once it exceeds maxReceiveCount.
-- A handler that raises fails the whole batch, as in Lambda.
+- A handler that raises fails the whole batch, as in Lambda; so does one that times out or whose
+  process dies (`make chaos`: `BackgroundPoller.mishaps`).
 - Polls are short (no long polling: the emulator serializes requests, so a 1 s wait would stall
   everyone); idle queues back off to `max_idle_sleep_s`.
 """
@@ -47,12 +48,12 @@ class QueuePoller(BackgroundPoller):
         messages = self.receive_batch()
         if not messages:
             return 0
-        event = {"Records": [self._record(m) for m in messages]}
         self.batches += 1
+        self.redelivered += sum(1 for m in messages if int(m.get("Attributes", {}).get("ApproximateReceiveCount", 1)) > 1)
         try:
-            result = self.registry.invoke(self.function, event) or {}
+            result = self.invoke(self.registry, self.function, [self._record(m) for m in messages]) or {}
             failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
-        except Exception:
+        except Exception:  # raised, timed out or killed (InvocationLost): the whole batch comes back
             failed = {m["MessageId"] for m in messages}
         self.failures += len(failed)
         done = [m for m in messages if m["MessageId"] not in failed]

@@ -11,7 +11,8 @@ What it emulates (see the CDK `DynamoEventSource` in infra/stacks/compute.py):
   position kept is a checkpoint (a sequence number); iterators are rebuilt from it when needed.
 - `batchItemFailures` (`{"itemIdentifier": <SequenceNumber>}`): the records before the lowest failed
   sequence number are checkpointed, the batch is retried from that record. An identifier that is not
-  in the batch, or a handler that raises, fails the whole batch, as in Lambda.
+  in the batch, or a handler that raises, times out or dies (`make chaos`), fails the whole batch, as
+  in Lambda.
 - Retries: the first attempt plus `max_retries` (Lambda's MaximumRetryAttempts) at the same position,
   with a short doubling delay. Then, as Lambda's on-failure destination does, a failure record goes to
   the failure queue (`StreamSource.failure_queue`) and the poller moves past the batch. Lambda sends
@@ -55,7 +56,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from infra.local.clients import LOCAL_REGION
-from infra.local.polling import BackgroundPoller
+from infra.local.polling import BackgroundPoller, InvocationLost
 from infra.topology import Function, StreamSource
 
 logger = logging.getLogger(__name__)
@@ -129,6 +130,11 @@ class StreamPoller(BackgroundPoller):
             handled += self._poll_shard(shard)
         return handled
 
+    @property
+    def retrying(self) -> bool:
+        """Whether a failed batch waits for its retry: the stream is not drained yet."""
+        return any(shard.attempts for shard in self.shards.values())
+
     def discover(self) -> None:
         """Adds shards the stream has and we do not know yet (each starts at TRIM_HORIZON)."""
         request: dict[str, Any] = {"StreamArn": self.stream_arn}
@@ -185,8 +191,10 @@ class StreamPoller(BackgroundPoller):
         self.batches += 1
         error: str | None = None
         try:
-            result = self.registry.invoke(self.function, {"Records": records}) or {}
+            result = self.invoke(self.registry, self.function, records) or {}
             failed = _failed_sequence_numbers(result, set(sequence))
+        except InvocationLost as lost:  # timed out or killed (`make chaos`): nothing to log, the batch is retried
+            failed, error = {sequence[0]}, str(lost)
         except Exception as exc:
             logger.exception("stream consumer %s raised; the batch will be retried", self.function.name)
             failed, error = {sequence[0]}, type(exc).__name__
@@ -203,6 +211,7 @@ class StreamPoller(BackgroundPoller):
         if lowest > sequence[0]:
             shard.checkpoint = max(s for s in sequence if s < lowest)
         if shard.attempts <= self.source.max_retries:
+            self.redelivered += sum(1 for s in sequence if s >= lowest)
             shard.iterator = None  # the retry starts just after the checkpoint: at the lowest failure
             shard.not_before = time.monotonic() + min(self.max_retry_delay_s, self.retry_delay_s * 2 ** (shard.attempts - 1))
             return

@@ -187,7 +187,8 @@ class Revocation(CouponsTable):
 
     @classmethod
     def of(cls, coupon_id: str, outcome: str, at: str) -> Revocation:
-        return cls(**cls.key_of(coupon_id), outcome=outcome, at=at)
+        pk, sk = cls.key_of(coupon_id).values()
+        return cls(pk, sk, outcome=outcome, at=at)
 
     @staticmethod
     def key_of(coupon_id: str) -> dict[str, str]:
