@@ -90,8 +90,8 @@ bench: $(STAMP)  ## prints the benchmark table; not a test
 chaos: $(STAMP)  ## make chaos [SIZE=n] [SEED=n] [INTENSITY=x]: throttling, timeouts, kills and partial PutEvents failures under a workload
 	$(PY) -m infra.local chaos $(if $(SIZE),--size $(SIZE)) $(if $(SEED),--seed $(SEED)) $(if $(INTENSITY),--intensity $(INTENSITY))
 
-token: $(STAMP)  ## make token SUB=c-001 [GROUPS=operators]; the token is the last line
-	@$(PY) -m infra.local token "$(SUB)" "$(GROUPS)"
+token: $(STAMP)  ## make token SUB=c-001 [GROUPS=operators] [ORG=<org unit>]; the token is the last line
+	@$(PY) -m infra.local token "$(SUB)" "$(GROUPS)" "$(ORG)"
 
 fire: $(STAMP)  ## make fire SCHEDULE=<name>: fire a schedule now on a running `make run`
 	@$(PY) -m infra.local fire "$(SCHEDULE)"

@@ -42,6 +42,7 @@ TAGS = {
     "scoring": "Score models, segments, customer scores and relationship managers' books.",
     "privacy": "PIPL: export and erasure of one customer's data.",
     "audit": "The operator audit log.",
+    "org": "The bank's org tree (组织机构): head office, branches, sub-branches and outlets; operators see their own subtree.",
 }
 
 
@@ -67,7 +68,9 @@ def generate(topology: Topology = TOPOLOGY) -> dict[str, Any]:
         OPERATOR_SCHEME: HTTPBearer(
             bearerFormat="JWT",
             description="A bank employee's token with the `operators` group (`approvers` too, to approve campaigns), "
-            "from Cognito (`cognito:groups`) or the bank's identity provider (its groups claim, mapped).",
+            "from Cognito (`cognito:groups`) or the bank's identity provider (its groups claim, mapped). Org-scoped routes "
+            "also read the employee's org unit (`custom:orgUnit`, or the identity provider's org unit claim) and answer "
+            "only within its subtree.",
         ),
     }
     schema = app.get_openapi_schema(

@@ -193,6 +193,7 @@ POINTS = "points"
 CAMPAIGNS = "campaigns"
 AUDIT = "audit"
 RECONCILIATION = "reconciliation"
+ORG = "org"
 
 TOPOLOGY = Topology(
     bus_name=EVENT_BUS_NAME,
@@ -255,6 +256,10 @@ TOPOLOGY = Topology(
         # The daily reconciliation's runs and reports (loyalty/reconciliation): one item per business date.
         Table(RECONCILIATION, partition_key="pk", sort_key="sk",
               indexes=(Index("gsi1", partition_key="gsi1pk", sort_key="gsi1sk"),)),  # runs not finished
+        # The org tree (loyalty/org): units, their versions, branch codes.
+        Table(ORG, partition_key="pk", sort_key="sk",
+              indexes=(Index("gsi1", partition_key="gsi1pk", sort_key="gsi1sk"),  # the tree by path: a subtree is a prefix
+                       Index("gsi2", partition_key="gsi2pk", sort_key="gsi2sk"))),  # a unit's children
     ),
     queues=(
         # "Take up this run now": a message only wakes the worker; the run's checkpoints say what to do.
@@ -684,6 +689,24 @@ TOPOLOGY = Topology(
             # campaigns' records of the customer (loyalty/privacy).
             tables={AUDIT: "read_append", "customers": "write", COUPONS: "read", POINTS: "write", CAMPAIGNS: "write", "scoring": "write",
                     IDEMPOTENCY: "write"},
+        ),
+        Function(
+            "org-admin",
+            capability="org",
+            module="admin",
+            timeout_s=30,
+            routes=(
+                Route("POST", "/v1/admin/org-units", "operator"),
+                Route("GET", "/v1/admin/org-units", "operator"),
+                Route("GET", "/v1/admin/org-units/unknown-branches", "operator"),
+                Route("GET", "/v1/admin/org-units/{unitId}", "operator"),
+                Route("PUT", "/v1/admin/org-units/{unitId}", "operator"),
+                Route("POST", "/v1/admin/org-units/{unitId}/move", "operator"),
+                Route("POST", "/v1/admin/org-units/{unitId}/close", "operator"),
+                Route("GET", "/v1/admin/org-units/{unitId}/versions", "operator"),
+            ),
+            # customers: the branch ids on profiles, for those no unit maps (read through its port)
+            tables={ORG: "write", AUDIT: "append", IDEMPOTENCY: "write", "customers": "read"},
         ),
         Function(
             "audit-api",

@@ -31,6 +31,7 @@ const CustomerSearchPage = lazy(() => import("./features/customers/CustomerSearc
 const CustomerPage = lazy(() => import("./features/customers/CustomerPage"));
 const AuditPage = lazy(() => import("./features/audit/AuditPage"));
 const ReconciliationPage = lazy(() => import("./features/reconciliation/ReconciliationPage"));
+const OrgUnitsPage = lazy(() => import("./features/org/OrgUnitsPage"));
 
 function Loading() {
   const { t } = useTranslation();
@@ -101,6 +102,7 @@ export function AppRoutes() {
           <Route path="customers/:customerId" element={<CustomerPage />} />
           <Route path="audit" element={<AuditPage />} />
           <Route path="reconciliation" element={<ReconciliationPage />} />
+          <Route path="org-units" element={<OrgUnitsPage />} />
           <Route path="*" element={<NotFound />} />
         </Route>
       </Routes>

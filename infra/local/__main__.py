@@ -1,4 +1,4 @@
-"""`python -m infra.local [run [--demo off|seed|live]|token SUB [GROUPS]|fire SCHEDULE|demo seed|live|chaos]` — see the README."""
+"""`python -m infra.local [run [--demo off|seed|live]|token SUB [GROUPS [ORG]]|fire SCHEDULE|demo seed|live|chaos]` — see the README."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def run(demo: str = "off", demo_customers: int | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     cloud = LocalCloud(TOPOLOGY, Ports.from_env()).start()
     customers = seed_demo_bank(TOPOLOGY, cloud.clients.events)
-    customer_token, operator_token = issue(customers[0]), issue("op-alice", ["operators"])
+    customer_token, operator_token = issue(customers[0]), issue("op-alice", ["operators"], org_unit="hq")
     api, aws = cloud.api_url, cloud.emulator.url
     template = seed_demo_coupons(api, operator_token)
     print(
@@ -33,9 +33,9 @@ Loyalty engine, local cloud
   functions  {len(TOPOLOGY.functions)}, queues {len(TOPOLOGY.queues)}, rules {len(TOPOLOGY.rules)}
   demo bank  customers {", ".join(customers)}; active coupon template "{template}"
 
-Tokens (12 h; more with `make token SUB=<id> [GROUPS=operators]`)
+Tokens (12 h; more with `make token SUB=<id> [GROUPS=operators] [ORG=<org unit>]`)
   customer {customers[0]}:  {customer_token}
-  operator op-alice: {operator_token}
+  operator op-alice (head office, hq): {operator_token}
 
 Try
   curl -s {api}/v1/customers/{customers[0]} -H "Authorization: Bearer {customer_token}"
@@ -74,6 +74,7 @@ def main(argv: list[str]) -> None:
     token = sub.add_parser("token", help="print a dev token the local API accepts")
     token.add_argument("subject")
     token.add_argument("groups", nargs="?", default="", help="comma-separated, e.g. operators,approvers")
+    token.add_argument("org", nargs="?", default="", help="the operator's org unit (custom:orgUnit), e.g. hq")
     fire = sub.add_parser("fire", help="fire a schedule now on a running local cloud")
     fire.add_argument("schedule")
     sub.add_parser("chaos", help="the local cloud under seeded faults, with a mixed workload (docs/chaos.md)", add_help=False)
@@ -85,7 +86,7 @@ def main(argv: list[str]) -> None:
     if args.command == "token":
         from infra.local.tokens import issue
 
-        print(issue(args.subject, [g for g in args.groups.split(",") if g]))
+        print(issue(args.subject, [g for g in args.groups.split(",") if g], org_unit=args.org or None))
     elif args.command == "fire":
         import urllib.request
 

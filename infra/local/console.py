@@ -22,11 +22,14 @@ DIST = ROOT / "console" / "dist"
 PREFIX = "/console"
 
 # Who the development sign-in offers: a maker, a checker, and one person who is both (the one that
-# shows an approver cannot approve their own campaign). `label` names them in the console's languages.
+# shows an approver cannot approve their own campaign), all at the head office; and an operator of the
+# Shanghai branch, who sees only its subtree. `label` names them in the console's languages;
+# `orgUnit` is their org unit (Cognito's custom:orgUnit; the demo bank's tree: infra/local/demo_bank.py).
 IDENTITIES: list[dict[str, Any]] = [
-    {"subject": "op-alice", "groups": ["operators"], "label": "operator"},
-    {"subject": "op-bob", "groups": ["operators", "approvers"], "label": "approver"},
-    {"subject": "op-dana", "groups": ["operators", "approvers"], "label": "operatorApprover"},
+    {"subject": "op-alice", "groups": ["operators"], "orgUnit": "hq", "label": "operator"},
+    {"subject": "op-bob", "groups": ["operators", "approvers"], "orgUnit": "hq", "label": "approver"},
+    {"subject": "op-dana", "groups": ["operators", "approvers"], "orgUnit": "hq", "label": "operatorApprover"},
+    {"subject": "op-erin", "groups": ["operators"], "orgUnit": "sh", "label": "branchOperator"},
 ]
 ALLOWED_GROUPS = {"operators", "approvers"}
 DEFAULT_TTL_S = 15 * 60  # short-lived: the console signs in again rather than hold a long token
@@ -50,21 +53,23 @@ def _refused(status: int, code: str, message: str) -> Response:
 
 
 def dev_token(request: Request) -> Response:
-    """GET: the identities on offer. POST {subject, groups, ttlSeconds?}: a token for one of them."""
+    """GET: the identities on offer. POST {subject, groups, orgUnit?, ttlSeconds?}: a token for one of them."""
     if request.method == "GET":
         return _json({"identities": IDENTITIES, "ttlSeconds": DEFAULT_TTL_S})
     try:
         body = json.loads(request.get_data(as_text=True) or "{}")
     except json.JSONDecodeError:
         return _refused(400, "MALFORMED_JSON", "the body is not JSON")
-    subject, groups, ttl = body.get("subject"), body.get("groups"), body.get("ttlSeconds", DEFAULT_TTL_S)
+    subject, groups, ttl, org_unit = body.get("subject"), body.get("groups"), body.get("ttlSeconds", DEFAULT_TTL_S), body.get("orgUnit")
     if not isinstance(subject, str) or not SUBJECT.match(subject):
         return _refused(400, "VALIDATION_ERROR", "subject: 1 to 64 of A-Z a-z 0-9 _ . : -")
     if not isinstance(groups, list) or not groups or not set(groups) <= ALLOWED_GROUPS:
         return _refused(400, "VALIDATION_ERROR", f"groups: one or more of {sorted(ALLOWED_GROUPS)} (the console is for bank staff)")
     if not isinstance(ttl, int) or isinstance(ttl, bool) or not 1 <= ttl <= MAX_TTL_S:
         return _refused(400, "VALIDATION_ERROR", f"ttlSeconds: 1 to {MAX_TTL_S}")
-    token = tokens.issue(subject, [str(g) for g in groups], ttl_s=ttl)
+    if org_unit is not None and (not isinstance(org_unit, str) or not SUBJECT.match(org_unit)):
+        return _refused(400, "VALIDATION_ERROR", "orgUnit: 1 to 64 of A-Z a-z 0-9 _ . : -")
+    token = tokens.issue(subject, [str(g) for g in groups], ttl_s=ttl, org_unit=org_unit)
     return _json({"token": token, "expiresInSeconds": ttl})
 
 

@@ -35,6 +35,8 @@ from infra.topology import BANK_SOURCE, EVENT_BUS_NAME
 OPERATOR = ("op-alice", ("operators",))  # the maker
 APPROVER = ("op-bob", ("operators", "approvers"))  # the checker
 MALL_BACKEND = ("svc-points-mall", ("operators",))  # the mall's payment backend settles points-and-cash orders
+# Their org units, as the dev sign-in gives them (infra/local/console.py): the head office's.
+ORG_UNIT_OF = {"op-alice": "hq", "op-bob": "hq"}
 RETRIED_STATUS = {429, 500, 502, 503, 504}  # throttled, or the server failed: the same call again
 SUMMARY_PREFIX = "demo bank seeded"
 MALL_ITEMS = {i["itemId"] for i in bank.CATALOGUE if i["kind"] == "mall_item"}
@@ -78,7 +80,7 @@ class Client:
     def token(self, caller: tuple[str, tuple[str, ...]]) -> str:
         found = self._tokens.get(caller)
         if found is None or found[1] < time.time() + 600:
-            found = (issue(caller[0], list(caller[1])), time.time() + 12 * 3600)
+            found = (issue(caller[0], list(caller[1]), org_unit=ORG_UNIT_OF.get(caller[0])), time.time() + 12 * 3600)
             self._tokens[caller] = found
         return found[0]
 
@@ -193,6 +195,7 @@ class Seeder:
         """Seeds, and prints the one-line summary once accrual, grants and coupons have caught up;
         then waits for scoring (segments, scores, managers' books), which lags, and says so."""
         started = time.monotonic()
+        self.step("operators set up the org tree", self.set_up_org)
         self.step("operators set up the programme", self.set_up)
         assert self.bank is not None
         self.step("core banking publishes the customers", self.publish_customers)
@@ -238,6 +241,15 @@ class Seeder:
         return (f"{len(templates)} coupon templates, {len(bank.POINT_RULES)} earn rules, {len(bank.TIER_LADDER['tiers'])} member levels, "
                 f"{len(bank.CATALOGUE)} mall items, {len(bank.SEGMENTS)} segments, {len(campaigns)} campaigns "
                 f"({sum(1 for k in campaigns if not k['approve'])} left awaiting approval)")
+
+    def set_up_org(self) -> str:
+        """Head office, branches, sub-branches (their branch codes the customers' branch ids) and outlets,
+        parents first; what exists already is left as it is."""
+        for unit_id, parent, kind, name, code in bank.ORG_TREE:
+            body = {"unitId": unit_id, "kind": kind, "name": name, "parentId": parent, "branchCode": code}
+            self.client.call("POST", "/v1/admin/org-units", OPERATOR, body, key=f"demo-org-{unit_id}",
+                             tolerate=["ORG_UNIT_EXISTS", "ORG_ROOT_EXISTS", "ORG_BRANCH_CODE_TAKEN"])
+        return f"{len(bank.ORG_TREE)} org units"
 
     def ensure_rule(self, rule: dict[str, Any]) -> None:
         if self.fresh or not self.exists(f"/v1/admin/point-rules/{rule['ruleId']}"):

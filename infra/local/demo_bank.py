@@ -28,6 +28,23 @@ CURRENCY = "CNY"
 PREFIX = "demo"
 
 BRANCHES = ["sh-pudong", "sh-xuhui", "bj-chaoyang", "sz-nanshan", "gz-tianhe"]
+# The org tree (组织机构), parents first: (unit, parent, kind, name, branch code). Each sub-branch's code
+# is the core-banking branch id its customers carry, so every demo customer belongs to a unit. The
+# dev sign-in's head office operators (hq) and Shanghai branch operator (sh) see it (infra/local/console.py).
+ORG_TREE: list[tuple[str, str | None, str, str, str | None]] = [
+    ("hq", None, "head_office", "总行", None),
+    ("sh", "hq", "branch", "上海分行", None),
+    ("bj", "hq", "branch", "北京分行", None),
+    ("sz", "hq", "branch", "深圳分行", None),
+    ("gz", "hq", "branch", "广州分行", None),
+    ("sh-pudong", "sh", "sub_branch", "浦东支行", "sh-pudong"),
+    ("sh-xuhui", "sh", "sub_branch", "徐汇支行", "sh-xuhui"),
+    ("bj-chaoyang", "bj", "sub_branch", "朝阳支行", "bj-chaoyang"),
+    ("sz-nanshan", "sz", "sub_branch", "南山支行", "sz-nanshan"),
+    ("gz-tianhe", "gz", "sub_branch", "天河支行", "gz-tianhe"),
+    ("sh-pudong-lujiazui", "sh-pudong", "outlet", "陆家嘴网点", None),
+    ("sh-business", "sh", "outlet", "上海分行营业部", None),
+]
 EMPLOYERS = ["e-sinopec", "e-huawei", "e-cmb-payroll", "e-shanghai-metro", "e-fudan-univ", "e-tencent"]
 # (mcc, merchant prefix, typical amount in yuan): everyday card spend.
 EVERYDAY = [("5812", "m-dining", 180), ("5814", "m-coffee", 35), ("5411", "m-grocery", 260), ("5541", "m-fuel", 320),

@@ -26,7 +26,8 @@ class InvalidToken(Exception):
     pass
 
 
-def issue(subject: str, groups: list[str] | None = None, ttl_s: int = DEFAULT_TTL_S) -> str:
+def issue(subject: str, groups: list[str] | None = None, ttl_s: int = DEFAULT_TTL_S, org_unit: str | None = None) -> str:
+    """`org_unit`: the operator's org unit, as Cognito's custom attribute `custom:orgUnit` carries it."""
     now = int(time.time())
     claims: dict[str, Any] = {
         "sub": subject,
@@ -39,6 +40,8 @@ def issue(subject: str, groups: list[str] | None = None, ttl_s: int = DEFAULT_TT
     }
     if groups:
         claims["cognito:groups"] = groups
+    if org_unit:
+        claims["custom:orgUnit"] = org_unit
     return jwt.encode(claims, signing_key(), algorithm=ALGORITHM)
 
 

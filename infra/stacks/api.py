@@ -30,6 +30,19 @@ USER_GROUPS = {
     "approvers": "Bank staff who may approve operator changes (four-eyes)",
 }
 
+# The operator's org unit (loyalty.core.auth ORG_UNIT_CLAIM, `custom:orgUnit` in the ID token): set by
+# administrators only (AdminUpdateUserAttributes). No app client may write it, or a member of staff
+# could move themselves to the head office; every client reads it, so ID tokens carry it.
+ORG_UNIT_ATTRIBUTE = "orgUnit"
+
+
+def staff_client_writable() -> cognito.ClientAttributes:
+    """What a member of staff may change on themselves through an app client: never their org unit."""
+    return cognito.ClientAttributes().with_standard_attributes(
+        email=True, fullname=True, preferred_username=True, locale=True, timezone=True, phone_number=True
+    )
+
+
 _PATH_PARAM = re.compile(r"{([A-Za-z0-9_]+)\+?}")
 
 # Where the access log finds the caller: the Cognito authorizer's claims, or the principal our
@@ -110,6 +123,7 @@ class Api(Construct):
                 auth_flows=cognito.AuthFlow(user_srp=True),
                 prevent_user_existence_errors=True,
                 generate_secret=False,
+                write_attributes=staff_client_writable(),
             )
 
         self.access_logs = logs.LogGroup(
@@ -268,6 +282,8 @@ class Api(Construct):
             mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
             feature_plan=cognito.FeaturePlan.ESSENTIALS,
+            # An org unit id (loyalty.core.api_params.ID_PATTERN): the subtree the operator works in.
+            custom_attributes={ORG_UNIT_ATTRIBUTE: cognito.StringAttribute(min_len=1, max_len=64, mutable=True)},
             deletion_protection=settings.is_prod,
             removal_policy=settings.removal_policy,
         )

@@ -70,6 +70,8 @@ class BankTokenAuthorizer(Construct):
             environment["JWT_GROUPS_CLAIM"] = identity_provider.groups_claim
         if identity_provider.group_map:
             environment["JWT_GROUP_MAP"] = json.dumps(dict(identity_provider.group_map), sort_keys=True)
+        if identity_provider.org_unit_claim:
+            environment["JWT_ORG_UNIT_CLAIM"] = identity_provider.org_unit_claim
         self.function = lambda_.Function(
             self,
             "Function",

@@ -36,6 +36,7 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from infra.stacks.api import staff_client_writable
 from infra.stacks.console_headers import content_security_policy, security_headers_policy
 from infra.stacks.console_nag import suppress_console
 from infra.stacks.settings import EnvironmentSettings
@@ -307,6 +308,7 @@ class ConsoleStack(Stack):
             ),
             supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
             prevent_user_existence_errors=True,
+            write_attributes=staff_client_writable(),  # never custom:orgUnit: set by administrators only
             # The console keeps only the ID token and signs in again when it lapses; the refresh
             # token it drops is as short-lived as Cognito allows.
             id_token_validity=Duration.hours(1),

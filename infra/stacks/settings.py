@@ -37,6 +37,7 @@ class IdentityProvider:
     groups_claim: str | None = None  # None: `groups`, else `cognito:groups`
     # The IdP's group names for ours, e.g. (("LOYALTY-OPS", "operators"),). Set: only these count.
     group_map: tuple[tuple[str, str], ...] | None = None
+    org_unit_claim: str | None = None  # the claim naming an operator's org unit; None: `orgUnit`, else `custom:orgUnit`
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ def validate_api_clients(names: str | None) -> tuple[str, ...]:
     return clients
 
 
-_IDP_KEYS = {"issuer", "audience", "jwksUrl", "groupsClaim", "groupMap"}
+_IDP_KEYS = {"issuer", "audience", "jwksUrl", "groupsClaim", "groupMap", "orgUnitClaim"}
 LOYALTY_GROUPS = ("operators", "approvers")  # loyalty.core.auth KNOWN_GROUPS (a test holds them equal)
 # An IdP group name the authorizer can pass on: the groups context is joined with commas, and a
 # string claim is split on commas and whitespace (loyalty.core.tokens).
@@ -155,7 +156,7 @@ def _https_url(value: object, key: str) -> str:
 
 def validate_identity_provider(raw: Any, env_name: str) -> IdentityProvider | None:
     """Context `identityProvider`: absent (Cognito), or an object (or its JSON text, as `-c` passes
-    it) with `issuer` and `audience`, optionally `jwksUrl`, `groupsClaim` and `groupMap`. An object keyed by
+    it) with `issuer` and `audience`, optionally `jwksUrl`, `groupsClaim`, `groupMap` and `orgUnitClaim`. An object keyed by
     environment names (`{"prod": {...}}`) sets it per environment; an environment without an entry
     keeps Cognito."""
     if raw is None or raw == "":
@@ -180,8 +181,11 @@ def validate_identity_provider(raw: Any, env_name: str) -> IdentityProvider | No
     groups_claim = raw.get("groupsClaim")
     if groups_claim is not None and (not isinstance(groups_claim, str) or not groups_claim.strip()):
         raise ValueError(f"context 'identityProvider': 'groupsClaim' must be a claim name, got {groups_claim!r}")
+    org_unit_claim = raw.get("orgUnitClaim")
+    if org_unit_claim is not None and (not isinstance(org_unit_claim, str) or not org_unit_claim.strip()):
+        raise ValueError(f"context 'identityProvider': 'orgUnitClaim' must be a claim name, got {org_unit_claim!r}")
     return IdentityProvider(issuer=issuer, audience=audience, jwks_url=jwks_url, groups_claim=groups_claim,
-                            group_map=_group_map(raw.get("groupMap")))
+                            group_map=_group_map(raw.get("groupMap")), org_unit_claim=org_unit_claim)
 
 
 def _group_map(raw: Any) -> tuple[tuple[str, str], ...] | None:

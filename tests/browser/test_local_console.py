@@ -20,8 +20,9 @@ def request(method: str, path: str, body: object | None = None) -> Request:
 
 def test_the_dev_sign_in_lists_the_local_identities() -> None:
     answer = console.dev_token(request("GET", "/_local/dev-token"))
-    labels = {i["label"]: i["groups"] for i in json.loads(answer.get_data())["identities"]}
-    assert labels == {"operator": ["operators"], "approver": ["operators", "approvers"], "operatorApprover": ["operators", "approvers"]}
+    labels = {i["label"]: (i["groups"], i["orgUnit"]) for i in json.loads(answer.get_data())["identities"]}
+    assert labels == {"operator": (["operators"], "hq"), "approver": (["operators", "approvers"], "hq"),
+                      "operatorApprover": (["operators", "approvers"], "hq"), "branchOperator": (["operators"], "sh")}
 
 
 def test_the_dev_sign_in_issues_a_short_token_the_api_accepts() -> None:
@@ -31,7 +32,14 @@ def test_the_dev_sign_in_issues_a_short_token_the_api_accepts() -> None:
     assert (claims["sub"], claims["cognito:groups"], claims["exp"] - claims["iat"]) == ("op-alice", ["operators"], 15 * 60)
 
 
+def test_the_dev_sign_in_carries_the_org_unit_asked_for() -> None:
+    answer = console.dev_token(request("POST", "/_local/dev-token", {"subject": "op-erin", "groups": ["operators"], "orgUnit": "sh"}))
+    assert tokens.verify(json.loads(answer.get_data())["token"])["custom:orgUnit"] == "sh"
+
+
 @pytest.mark.parametrize("body", [
+    {"subject": "op-alice", "groups": ["operators"], "orgUnit": "s h"},
+    {"subject": "op-alice", "groups": ["operators"], "orgUnit": ["sh"]},
     {"subject": "op-alice", "groups": []},  # a customer's token: not what the console signs in with
     {"subject": "op-alice", "groups": ["root"]},
     {"subject": "op alice", "groups": ["operators"]},

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, timedelta
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
@@ -29,6 +29,7 @@ from loyalty.points.store import DynamoPointsStore
 from loyalty.scoring.defaults import DEFAULT_MODELS
 from tests.support import campaigns as cmp
 from tests.support import coupons as cpn
+from tests.support import org
 from tests.support import points as pts
 from tests.support import scoring as scr
 from tests.support.api import Api
@@ -441,6 +442,41 @@ def start_reconciliation(cloud: LocalCloud, api: Api) -> Prepared:
                     lambda answer: answer["businessDate"] == day)
 
 
+# ---- org units -------------------------------------------------------------------------------------
+
+
+def org_effect(api: Api, unit_id: str) -> Callable[[], Any]:
+    def effect() -> Any:
+        found = read(api, f"{org.ROOT}/{unit_id}", org.HQ)
+        return found and (found["version"], found["parentId"], found["status"], found["name"])
+
+    return effect
+
+
+def create_org_unit(cloud: LocalCloud, api: Api) -> Prepared:
+    parent, unit_id = org.branch(api), org.unique("out")
+    body = {"unitId": unit_id, "kind": "outlet", "name": "Outlet", "parentId": parent}
+    return Prepared(Request("POST", org.ROOT, body, org.HQ), org_effect(api, unit_id), lambda answer: answer["unitId"] == unit_id)
+
+
+def update_org_unit(cloud: LocalCloud, api: Api) -> Prepared:
+    unit_id = org.create(api, org.unique("out"), "outlet", org.branch(api))["unitId"]
+    return Prepared(Request("PUT", f"{org.ROOT}/{unit_id}", {"name": "Renamed"}, org.HQ), org_effect(api, unit_id),
+                    lambda answer: answer["name"] == "Renamed")
+
+
+def move_org_unit(cloud: LocalCloud, api: Api) -> Prepared:
+    unit_id, target = org.create(api, org.unique("out"), "outlet", org.branch(api))["unitId"], org.branch(api)
+    return Prepared(Request("POST", f"{org.ROOT}/{unit_id}/move", {"parentId": target}, org.HQ), org_effect(api, unit_id),
+                    lambda answer: answer["parentId"] == target)
+
+
+def close_org_unit(cloud: LocalCloud, api: Api) -> Prepared:
+    unit_id = org.create(api, org.unique("out"), "outlet", org.branch(api))["unitId"]
+    return Prepared(Request("POST", f"{org.ROOT}/{unit_id}/close", {"note": "merged"}, org.HQ), org_effect(api, unit_id),
+                    lambda answer: answer["status"] == "closed")
+
+
 CASES = [
     Case("createCouponTemplate", create_coupon_template),
     Case("changeCouponTemplateStatus", change_coupon_template_status),
@@ -478,6 +514,10 @@ CASES = [
     Case("createSegment", create_segment),
     Case("updateSegment", update_segment),
     Case("startReconciliation", start_reconciliation),
+    Case("createOrgUnit", create_org_unit),
+    Case("updateOrgUnit", update_org_unit),
+    Case("moveOrgUnit", move_org_unit),
+    Case("closeOrgUnit", close_org_unit),
 ]
 
 

@@ -46,6 +46,7 @@ class Api:
         *,
         as_: str | None = None,
         groups: list[str] | None = None,
+        org: str | None = None,
         body: Any = None,
         raw: str | bytes | None = None,
         idempotency_key: str | None = "auto",
@@ -53,7 +54,7 @@ class Api:
     ) -> requests.Response:
         sent = {"Content-Type": "application/json"}
         if as_ is not None:
-            sent["Authorization"] = f"Bearer {issue(as_, groups)}"
+            sent["Authorization"] = f"Bearer {issue(as_, groups, org_unit=org)}"
         if method in ("POST", "PUT", "PATCH", "DELETE") and idempotency_key:
             sent["Idempotency-Key"] = str(uuid.uuid4()) if idempotency_key == "auto" else idempotency_key
         sent.update(headers or {})

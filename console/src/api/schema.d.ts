@@ -822,6 +822,101 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/org-units/{unitId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An org unit, with its place in the tree
+         * @description The unit, the units above it that your own unit contains (top down), and the units right under
+         *     it. A unit outside your subtree is 404, as one that does not exist.
+         */
+        get: operations["getOrgUnit"];
+        /**
+         * Rename an org unit or change its branch code
+         * @description Its name and branch code, as the next version (the same again changes nothing). A closed unit's
+         *     code can be cleared for the unit that takes its customers over. Units are changed from above: your
+         *     own unit is changed by an operator of a unit containing it (403 `ORG_OWN_UNIT`), but for the head
+         *     office.
+         */
+        put: operations["updateOrgUnit"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/org-units/{unitId}/move": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move an org unit under another
+         * @description The unit and everything under it go under `parentId` (a unit of your subtree), as the unit's next
+         *     version. Refused: under itself or a unit under it (422 `ORG_UNIT_CYCLE`), against the kinds' order,
+         *     under a closed unit, a closed unit, the head office, and a unit with more than 89 units under it (422
+         *     `ORG_MOVE_TOO_LARGE`: move its children first). Customers, campaigns and budgets of the units moved
+         *     follow them: they name units, not places.
+         */
+        post: operations["moveOrgUnit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/org-units/{unitId}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close an org unit
+         * @description Closed for good, as its next version: it stays in the tree (what names it keeps its meaning), takes
+         *     no new units, and is never moved. Refused while units under it are open (422
+         *     `ORG_UNIT_HAS_OPEN_CHILDREN`), and for the head office.
+         */
+        post: operations["closeOrgUnit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/org-units/{unitId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An org unit's versions
+         * @description Every change of the unit, newest first: what it became, who and when (the audit log has the
+         *     requests themselves).
+         */
+        get: operations["listOrgUnitVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/scoring/models/{model}": {
         parameters: {
             query?: never;
@@ -1300,6 +1395,61 @@ export interface paths {
          * @description Ready-made campaigns (活动模板), each with the parameters it takes.
          */
         get: operations["listCampaignTemplates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/org-units": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List an org subtree
+         * @description The unit and every unit under it, open and closed, depth first: each unit comes before the units
+         *     under it, siblings by id, so the tree is drawn from one pass. Read from an index that follows
+         *     changes within a second.
+         */
+        get: operations["listOrgUnits"];
+        put?: never;
+        /**
+         * Create an org unit
+         * @description A new unit, version 1, under a unit of your subtree (`parentId`). Kinds nest head office >
+         *     branch > sub-branch > outlet, and levels may be skipped (422 `ORG_KIND_ORDER` otherwise); a closed
+         *     parent takes none (422 `ORG_PARENT_CLOSED`). The head office is the root: there is one (409
+         *     `ORG_ROOT_EXISTS`), it has no `parentId`, and it is created by an operator whose token names it as
+         *     their org unit (403 `ORG_HEAD_OFFICE_REQUIRED`). A `branchCode` maps core banking's branch id to the
+         *     unit: one unit per code (409 `ORG_BRANCH_CODE_TAKEN`).
+         */
+        post: operations["createOrgUnit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/org-units/unknown-branches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Branch ids on customer profiles that map to no org unit
+         * @description Customers belong to the unit whose `branchCode` is their profile's `branchId`. This reads the
+         *     profiles a page at a time (`limit` profiles) and lists the branch ids among them that no unit maps,
+         *     with how many profiles of the page carry each: read on until `nextCursor` is null to cover every
+         *     customer. Head office operators only (403 `ORG_HEAD_OFFICE_REQUIRED`): such customers belong to no
+         *     branch's subtree.
+         */
+        get: operations["listUnknownBranches"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2424,6 +2574,22 @@ export interface components {
             channel?: string | null;
         };
         /**
+         * CloseOrgUnit
+         * @example {
+         *       "note": "Outlet merged",
+         *       "version": 3
+         *     }
+         */
+        CloseOrgUnit: {
+            /** Version */
+            version?: number | null;
+            /**
+             * Note
+             * @description Why, kept with the version.
+             */
+            note?: string | null;
+        };
+        /**
          * CodeUpload
          * @example {
          *       "codes": [
@@ -2546,6 +2712,46 @@ export interface components {
             lock?: components["schemas"]["CouponLock"] | null;
             /** @description Once redeemed (核销). */
             redemption?: components["schemas"]["CouponRedemption"] | null;
+        };
+        /**
+         * CreateOrgUnit
+         * @example {
+         *       "branchCode": "310000",
+         *       "kind": "branch",
+         *       "name": "上海分行",
+         *       "parentId": "100000",
+         *       "unitId": "310000"
+         *     }
+         * @example {
+         *       "kind": "head_office",
+         *       "name": "总行",
+         *       "unitId": "100000"
+         *     }
+         */
+        CreateOrgUnit: {
+            /**
+             * Unitid
+             * @description The unit's id, taken once (the bank's institution code, 机构号, serves well).
+             */
+            unitId: string;
+            /**
+             * Kind
+             * @description `head_office` (总行), `branch` (分行), `sub_branch` (支行) or `outlet` (网点).
+             * @enum {string}
+             */
+            kind: "head_office" | "branch" | "sub_branch" | "outlet";
+            /** Name */
+            name: string;
+            /**
+             * Parentid
+             * @description The unit it sits under; none only for the head office, the root.
+             */
+            parentId?: string | null;
+            /**
+             * Branchcode
+             * @description Core banking's branch id that maps to this unit: customers whose profile's `branchId` is this code belong to it. One unit per code.
+             */
+            branchCode?: string | null;
         };
         /**
          * CustomerExport
@@ -2704,6 +2910,25 @@ export interface components {
             type: "days_after_claim";
             /** Days */
             days: number;
+        };
+        /**
+         * EditOrgUnit
+         * @example {
+         *       "branchCode": "310001",
+         *       "name": "上海分行营业部",
+         *       "version": 1
+         *     }
+         */
+        EditOrgUnit: {
+            /** Name */
+            name: string;
+            /**
+             * Branchcode
+             * @description Left out or null: the unit has none (a code it had is freed).
+             */
+            branchCode?: string | null;
+            /** Version */
+            version?: number | null;
         };
         /**
          * Eligibility
@@ -3409,6 +3634,28 @@ export interface components {
              */
             currency: "AED" | "AFN" | "ALL" | "AMD" | "ANG" | "AOA" | "ARS" | "AUD" | "AWG" | "AZN" | "BAM" | "BBD" | "BDT" | "BGN" | "BHD" | "BIF" | "BMD" | "BND" | "BOB" | "BRL" | "BSD" | "BTN" | "BWP" | "BYN" | "BZD" | "CAD" | "CDF" | "CHF" | "CLP" | "CNY" | "COP" | "CRC" | "CUP" | "CVE" | "CZK" | "DJF" | "DKK" | "DOP" | "DZD" | "EGP" | "ERN" | "ETB" | "EUR" | "FJD" | "FKP" | "GBP" | "GEL" | "GHS" | "GIP" | "GMD" | "GNF" | "GTQ" | "GYD" | "HKD" | "HNL" | "HTG" | "HUF" | "IDR" | "ILS" | "INR" | "IQD" | "IRR" | "ISK" | "JMD" | "JOD" | "JPY" | "KES" | "KGS" | "KHR" | "KMF" | "KPW" | "KRW" | "KWD" | "KYD" | "KZT" | "LAK" | "LBP" | "LKR" | "LRD" | "LSL" | "LYD" | "MAD" | "MDL" | "MGA" | "MKD" | "MMK" | "MNT" | "MOP" | "MRU" | "MUR" | "MVR" | "MWK" | "MXN" | "MYR" | "MZN" | "NAD" | "NGN" | "NIO" | "NOK" | "NPR" | "NZD" | "OMR" | "PAB" | "PEN" | "PGK" | "PHP" | "PKR" | "PLN" | "PYG" | "QAR" | "RON" | "RSD" | "RUB" | "RWF" | "SAR" | "SBD" | "SCR" | "SDG" | "SEK" | "SGD" | "SHP" | "SLE" | "SOS" | "SRD" | "SSP" | "STN" | "SVC" | "SYP" | "SZL" | "THB" | "TJS" | "TMT" | "TND" | "TOP" | "TRY" | "TTD" | "TWD" | "TZS" | "UAH" | "UGX" | "USD" | "UYU" | "UZS" | "VES" | "VND" | "VUV" | "WST" | "XAF" | "XCD" | "XCG" | "XOF" | "XPF" | "YER" | "ZAR" | "ZMW" | "ZWG";
         };
+        /**
+         * MoveOrgUnit
+         * @example {
+         *       "note": "Moved under the Shanghai branch (2027 restructuring)",
+         *       "parentId": "310000",
+         *       "version": 2
+         *     }
+         */
+        MoveOrgUnit: {
+            /**
+             * Parentid
+             * @description The unit it goes under.
+             */
+            parentId: string;
+            /** Version */
+            version?: number | null;
+            /**
+             * Note
+             * @description Why, kept with the version.
+             */
+            note?: string | null;
+        };
         /** NotifyAction */
         NotifyAction: {
             /**
@@ -3515,6 +3762,178 @@ export interface components {
         OrderRef: {
             /** Orderid */
             orderId: string;
+        };
+        /** OrgUnitDetail */
+        OrgUnitDetail: {
+            /** Unitid */
+            unitId: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "head_office" | "branch" | "sub_branch" | "outlet";
+            /** Name */
+            name: string;
+            /**
+             * Parentid
+             * @description The unit it sits under; null for the head office.
+             */
+            parentId: string | null;
+            /**
+             * Depth
+             * @description 0 for the head office, 1 under it, ... (at most 3).
+             */
+            depth: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "open" | "closed";
+            /** Branchcode */
+            branchCode: string | null;
+            /**
+             * Version
+             * @description Its own changes: created, edited, moved, closed (every version is kept).
+             */
+            version: number;
+            /**
+             * Openchildren
+             * @description Open units right under it.
+             */
+            openChildren: number;
+            /**
+             * Childcount
+             * @description Units right under it, open or closed.
+             */
+            childCount: number;
+            /** Createdat */
+            createdAt: string;
+            /** Createdby */
+            createdBy: string;
+            /** Updatedat */
+            updatedAt: string;
+            /** Updatedby */
+            updatedBy: string;
+            /** Closedat */
+            closedAt?: string | null;
+            /**
+             * Ancestors
+             * @description The units above it that the caller's own unit contains, top down (the caller's own unit first; none when this is the caller's own unit).
+             */
+            ancestors: components["schemas"]["UnitRef"][];
+            /**
+             * Children
+             * @description The units right under it, by id (at most 500: list the subtree for more).
+             */
+            children: components["schemas"]["OrgUnitView"][];
+        };
+        /** OrgUnitPage */
+        OrgUnitPage: {
+            /**
+             * Items
+             * @description The unit and every unit under it, depth first: each unit before the units under it.
+             */
+            items: components["schemas"]["OrgUnitView"][];
+            /** Nextcursor */
+            nextCursor: string | null;
+        };
+        /** OrgUnitVersionPage */
+        OrgUnitVersionPage: {
+            /**
+             * Items
+             * @description Newest first.
+             */
+            items: components["schemas"]["OrgUnitVersionView"][];
+            /** Nextcursor */
+            nextCursor: string | null;
+        };
+        /** OrgUnitVersionView */
+        OrgUnitVersionView: {
+            /** Unitid */
+            unitId: string;
+            /** Version */
+            version: number;
+            /**
+             * Action
+             * @description `created`, `edited`, `moved` or `closed`.
+             */
+            action: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "head_office" | "branch" | "sub_branch" | "outlet";
+            /** Name */
+            name: string;
+            /** Parentid */
+            parentId: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "open" | "closed";
+            /** Branchcode */
+            branchCode: string | null;
+            /** Savedby */
+            savedBy: string;
+            /** Savedat */
+            savedAt: string;
+            /** Note */
+            note?: string | null;
+        };
+        /** OrgUnitView */
+        OrgUnitView: {
+            /** Unitid */
+            unitId: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "head_office" | "branch" | "sub_branch" | "outlet";
+            /** Name */
+            name: string;
+            /**
+             * Parentid
+             * @description The unit it sits under; null for the head office.
+             */
+            parentId: string | null;
+            /**
+             * Depth
+             * @description 0 for the head office, 1 under it, ... (at most 3).
+             */
+            depth: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "open" | "closed";
+            /** Branchcode */
+            branchCode: string | null;
+            /**
+             * Version
+             * @description Its own changes: created, edited, moved, closed (every version is kept).
+             */
+            version: number;
+            /**
+             * Openchildren
+             * @description Open units right under it.
+             */
+            openChildren: number;
+            /**
+             * Childcount
+             * @description Units right under it, open or closed.
+             */
+            childCount: number;
+            /** Createdat */
+            createdAt: string;
+            /** Createdby */
+            createdBy: string;
+            /** Updatedat */
+            updatedAt: string;
+            /** Updatedby */
+            updatedBy: string;
+            /** Closedat */
+            closedAt?: string | null;
         };
         /**
          * PerAmount
@@ -5235,6 +5654,54 @@ export interface components {
              * @description Kept in the campaign's audit log.
              */
             note?: string | null;
+        };
+        /** UnitRef */
+        UnitRef: {
+            /** Unitid */
+            unitId: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "head_office" | "branch" | "sub_branch" | "outlet";
+            /** Name */
+            name: string;
+        };
+        /** UnknownBranch */
+        UnknownBranch: {
+            /**
+             * Branchid
+             * @description A profile's `branchId` that no unit's `branchCode` maps.
+             */
+            branchId: string;
+            /**
+             * Customers
+             * @description Profiles of this page with it.
+             */
+            customers: number;
+        };
+        /** UnknownBranchesPage */
+        UnknownBranchesPage: {
+            /**
+             * Items
+             * @description Branch ids of this page's profiles that map to no unit, by id.
+             */
+            items: components["schemas"]["UnknownBranch"][];
+            /**
+             * Profilesread
+             * @description Customer profiles this page read.
+             */
+            profilesRead: number;
+            /**
+             * Withoutbranch
+             * @description Profiles of this page without a `branchId` (they belong to no unit either).
+             */
+            withoutBranch: number;
+            /**
+             * Nextcursor
+             * @description Read on until it is null: each page reads a part of the customers.
+             */
+            nextCursor: string | null;
         };
         /**
          * UploadProgress
@@ -9634,6 +10101,541 @@ export interface operations {
             };
         };
     };
+    getOrgUnit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org unit's id. */
+                unitId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrgUnitDetail"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: ORG_UNIT_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateOrgUnit: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Names this request: a retry with the same key and body returns the first response, never runs again. */
+                "idempotency-key": string;
+            };
+            path: {
+                /** @description The org unit's id. */
+                unitId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EditOrgUnit"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    /** @description `true` when this is the stored answer of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrgUnitView"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR, BODY_REQUIRED, MALFORMED_JSON, IDEMPOTENCY_KEY_REQUIRED, IDEMPOTENCY_KEY_INVALID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, ORG_OWN_UNIT. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: ORG_UNIT_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS, VERSION_CONFLICT, ORG_BRANCH_CODE_TAKEN. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over 64 KB. Codes: PAYLOAD_TOO_LARGE. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not application/json. Codes: UNSUPPORTED_MEDIA_TYPE. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    moveOrgUnit: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Names this request: a retry with the same key and body returns the first response, never runs again. */
+                "idempotency-key": string;
+            };
+            path: {
+                /** @description The org unit's id. */
+                unitId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MoveOrgUnit"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    /** @description `true` when this is the stored answer of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrgUnitView"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR, BODY_REQUIRED, MALFORMED_JSON, IDEMPOTENCY_KEY_REQUIRED, IDEMPOTENCY_KEY_INVALID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, ORG_OWN_UNIT. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: ORG_UNIT_NOT_FOUND, ORG_PARENT_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS, VERSION_CONFLICT. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over 64 KB. Codes: PAYLOAD_TOO_LARGE. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not application/json. Codes: UNSUPPORTED_MEDIA_TYPE. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, ORG_UNIT_CYCLE, ORG_KIND_ORDER, ORG_PARENT_CLOSED, ORG_UNIT_CLOSED, ORG_ROOT_PERMANENT, ORG_ALREADY_UNDER_PARENT, ORG_MOVE_TOO_LARGE. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    closeOrgUnit: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Names this request: a retry with the same key and body returns the first response, never runs again. */
+                "idempotency-key": string;
+            };
+            path: {
+                /** @description The org unit's id. */
+                unitId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CloseOrgUnit"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    /** @description `true` when this is the stored answer of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrgUnitView"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR, BODY_REQUIRED, MALFORMED_JSON, IDEMPOTENCY_KEY_REQUIRED, IDEMPOTENCY_KEY_INVALID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, ORG_OWN_UNIT. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: ORG_UNIT_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS, VERSION_CONFLICT. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over 64 KB. Codes: PAYLOAD_TOO_LARGE. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not application/json. Codes: UNSUPPORTED_MEDIA_TYPE. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, ORG_UNIT_HAS_OPEN_CHILDREN, ORG_UNIT_CLOSED, ORG_ROOT_PERMANENT. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listOrgUnitVersions: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1 to 200 (default 50). */
+                limit?: number;
+                /** @description `nextCursor` of the previous page; only the listing that returned it accepts it. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description The org unit's id. */
+                unitId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrgUnitVersionPage"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR, INVALID_CURSOR. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: ORG_UNIT_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getScoreModel: {
         parameters: {
             query?: {
@@ -12150,6 +13152,282 @@ export interface operations {
                 };
             };
             /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listOrgUnits: {
+        parameters: {
+            query?: {
+                /** @description A unit of your subtree; your own unit if left out. */
+                under?: string | null;
+                /** @description Items per page, 1 to 500 (default 200). */
+                limit?: number;
+                /** @description `nextCursor` of the previous page; only the listing that returned it accepts it. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrgUnitPage"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR, INVALID_CURSOR. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: ORG_UNIT_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createOrgUnit: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Names this request: a retry with the same key and body returns the first response, never runs again. */
+                "idempotency-key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateOrgUnit"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    /** @description `true` when this is the stored answer of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrgUnitView"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR, BODY_REQUIRED, MALFORMED_JSON, IDEMPOTENCY_KEY_REQUIRED, IDEMPOTENCY_KEY_INVALID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, ORG_HEAD_OFFICE_REQUIRED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: ORG_PARENT_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS, ORG_UNIT_EXISTS, ORG_ROOT_EXISTS, ORG_BRANCH_CODE_TAKEN, VERSION_CONFLICT. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over 64 KB. Codes: PAYLOAD_TOO_LARGE. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not application/json. Codes: UNSUPPORTED_MEDIA_TYPE. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, ORG_KIND_ORDER, ORG_PARENT_REQUIRED, ORG_PARENT_CLOSED, ORG_UNIT_ID_RESERVED. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listUnknownBranches: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1 to 1000 (default 1000). */
+                limit?: number;
+                /** @description `nextCursor` of the previous page; only the listing that returned it accepts it. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnknownBranchesPage"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR, INVALID_CURSOR. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, ORG_HEAD_OFFICE_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -101,6 +101,7 @@ function DevSignIn() {
                   {identity.groups.map((group) => (
                     <Tag key={group}>{t(`groups.${group}`, { defaultValue: group })}</Tag>
                   ))}
+                  {identity.orgUnit && <Tag>{t("org.unitTag", { id: identity.orgUnit })}</Tag>}
                 </Space>
               }
             />

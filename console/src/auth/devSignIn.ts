@@ -6,6 +6,8 @@
 export interface DevIdentity {
   subject: string;
   groups: string[];
+  /** Their org unit (custom:orgUnit on the token), if any. */
+  orgUnit?: string;
   /** A key of `signIn.identity.*` in the translations. */
   label: string;
 }
@@ -19,11 +21,11 @@ export async function listDevIdentities(apiUrl: string): Promise<DevIdentity[]> 
   return body.identities;
 }
 
-export async function devToken(apiUrl: string, identity: Pick<DevIdentity, "subject" | "groups">): Promise<string> {
+export async function devToken(apiUrl: string, identity: Pick<DevIdentity, "subject" | "groups" | "orgUnit">): Promise<string> {
   const response = await fetch(`${apiUrl}${ENDPOINT}`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ subject: identity.subject, groups: identity.groups }),
+    body: JSON.stringify({ subject: identity.subject, groups: identity.groups, ...(identity.orgUnit ? { orgUnit: identity.orgUnit } : {}) }),
   });
   if (!response.ok) throw new Error(`dev sign-in refused: HTTP ${response.status}`);
   const body = (await response.json()) as { token: string };

@@ -14,6 +14,8 @@ export interface Session {
   /** For display: Cognito's user name (a person's login), else the subject. */
   name: string;
   groups: string[];
+  /** The operator's org unit (Cognito's custom:orgUnit): the org screens show its subtree. */
+  orgUnit?: string;
   /** Epoch milliseconds. */
   expiresAt: number;
 }
@@ -42,7 +44,8 @@ export function sessionFromToken(token: string): Session {
   const subject = String(claims.sub ?? "");
   const name = typeof claims["cognito:username"] === "string" ? claims["cognito:username"] : subject;
   const exp = typeof claims.exp === "number" ? claims.exp : 0;
-  return { token, subject, name, groups, expiresAt: exp * 1000 };
+  const orgUnit = typeof claims["custom:orgUnit"] === "string" ? claims["custom:orgUnit"] : undefined;
+  return { token, subject, name, groups, ...(orgUnit ? { orgUnit } : {}), expiresAt: exp * 1000 };
 }
 
 export function isExpired(session: Session, now = Date.now()): boolean {

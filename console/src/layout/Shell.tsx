@@ -1,4 +1,5 @@
 import {
+  ApartmentOutlined,
   AuditOutlined,
   ReconciliationOutlined,
   DashboardOutlined,
@@ -42,6 +43,7 @@ export function Shell() {
     { key: "/segments", icon: <TeamOutlined />, label: <Link to="/segments">{t("nav.segments")}</Link> },
     { key: "/customers", icon: <UserOutlined />, label: <Link to="/customers">{t("nav.customers")}</Link> },
     { key: "/reconciliation", icon: <ReconciliationOutlined />, label: <Link to="/reconciliation">{t("nav.reconciliation")}</Link> },
+    { key: "/org-units", icon: <ApartmentOutlined />, label: <Link to="/org-units">{t("nav.orgUnits")}</Link> },
     { key: "/audit", icon: <AuditOutlined />, label: <Link to="/audit">{t("nav.audit")}</Link> },
   ];
 
@@ -67,6 +69,11 @@ export function Shell() {
                   {t(`groups.${group}`, { defaultValue: group })}
                 </Tag>
               ))}
+              {session?.orgUnit && (
+                <Tag color={TAG_COLOURS.cyan} data-testid="signed-in-org-unit">
+                  {t("org.unitTag", { id: session.orgUnit })}
+                </Tag>
+              )}
             </Typography.Text>
             <Button icon={<LogoutOutlined />} onClick={signOut}>
               {t("nav.signOut")}

@@ -2,7 +2,9 @@
 
 Two authorizers, one `Caller`: the Cognito user pool authorizer puts the token's claims under
 `requestContext.authorizer.claims`; the Lambda TOKEN authorizer for a bank's own identity provider
-(`loyalty.core.tokens`) puts `sub` and the comma-joined `groups` in `requestContext.authorizer`.
+(`loyalty.core.tokens`) puts `sub`, the comma-joined `groups` and the `orgUnit` in
+`requestContext.authorizer`. An operator's org unit is the Cognito custom attribute `custom:orgUnit`
+(in the ID token's claims), or the claim the bank's IdP is configured with (`JWT_ORG_UNIT_CLAIM`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ KNOWN_GROUPS = frozenset({OPERATORS, APPROVERS})
 # The Lambda authorizer's context keys (values must be strings: groups are comma-joined).
 CONTEXT_SUBJECT = "sub"
 CONTEXT_GROUPS = "groups"
+CONTEXT_ORG_UNIT = "orgUnit"
+ORG_UNIT_CLAIM = "custom:orgUnit"  # Cognito's custom attribute, as its ID token carries it
+# An org unit id (loyalty.core.api_params.ID_PATTERN, 64 at most); anything else on a token is no org unit.
+_ORG_UNIT = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
 def _parse_groups(raw: Any) -> frozenset[str]:
@@ -35,16 +41,25 @@ def _parse_groups(raw: Any) -> frozenset[str]:
     return frozenset(g for g in re.split(r"[\s,\[\]]+", str(raw)) if g)
 
 
+def org_unit_of(raw: Any) -> str | None:
+    """A token's org unit: an id as units have them, else none (a malformed value grants nothing)."""
+    return raw if isinstance(raw, str) and _ORG_UNIT.match(raw) else None
+
+
 @dataclass(frozen=True)
 class Caller:
     subject: str
     groups: frozenset[str]
+    # The operator's org unit: what the org-scoped routes are scoped to (docs/security.md). None on
+    # customers' tokens, and on operators' tokens that carry none.
+    org_unit: str | None = None
 
     @classmethod
     def from_claims(cls, claims: Mapping[str, Any] | None) -> Caller:
         if not claims or not claims.get("sub"):
             raise Unauthenticated("a valid bearer token is required")
-        return cls(subject=str(claims["sub"]), groups=_parse_groups(claims.get(GROUPS_CLAIM)))
+        return cls(subject=str(claims["sub"]), groups=_parse_groups(claims.get(GROUPS_CLAIM)),
+                   org_unit=org_unit_of(claims.get(ORG_UNIT_CLAIM)))
 
     @classmethod
     def from_authorizer(cls, authorizer: Mapping[str, Any] | None) -> Caller:
@@ -53,7 +68,8 @@ class Caller:
             return cls.from_claims(None)
         if authorizer.get("claims") is not None:  # Cognito user pool authorizer
             return cls.from_claims(authorizer["claims"])
-        return cls.from_claims({"sub": authorizer.get(CONTEXT_SUBJECT), GROUPS_CLAIM: authorizer.get(CONTEXT_GROUPS)})
+        return cls.from_claims({"sub": authorizer.get(CONTEXT_SUBJECT), GROUPS_CLAIM: authorizer.get(CONTEXT_GROUPS),
+                                ORG_UNIT_CLAIM: authorizer.get(CONTEXT_ORG_UNIT)})
 
     @property
     def is_operator(self) -> bool:

@@ -39,6 +39,9 @@ class Settings(BaseModel):
     campaigns_parked_report_days: int = Field(default=7, ge=1)
     campaigns_parked_keep_days: int = Field(default=30, ge=2)
     audit_table: str = "audit"
+    org_table: str = "org"
+    # Other capabilities read the org tree (loyalty.org.ports) from memory for this long after a change.
+    org_cache_seconds: float = Field(default=30.0, ge=0)
     reconciliation_table: str = "reconciliation"
     # The daily reconciliation (docs/reconciliation.md): items a scan request reads per page; how old an
     # unfinished saga, command or redemption must be to count as stuck rather than in flight; and the
@@ -59,6 +62,7 @@ class Settings(BaseModel):
     jwt_jwks_url: str = ""
     jwt_groups_claim: str = ""
     jwt_group_map: dict[str, str] | None = None  # JSON text in the environment: the IdP's group names for ours
+    jwt_org_unit_claim: str = ""  # the claim naming the operator's org unit; empty: `orgUnit`, else `custom:orgUnit`
     # Queues campaigns send to (set by CDK from the topology's `sends_to`; locally by the local cloud).
     campaign_fanout_queue_url: str = ""
     campaign_grants_queue_url: str = ""

@@ -31,7 +31,7 @@ from typing import Any
 
 import jwt
 
-from loyalty.core.auth import CONTEXT_GROUPS, CONTEXT_SUBJECT, KNOWN_GROUPS
+from loyalty.core.auth import CONTEXT_GROUPS, CONTEXT_ORG_UNIT, CONTEXT_SUBJECT, KNOWN_GROUPS, org_unit_of
 from loyalty.core.config import Settings
 
 ALLOWED_ALGORITHMS = frozenset({"RS256", "ES256"})
@@ -39,6 +39,7 @@ LEEWAY_S = 30  # clock skew tolerated on exp, nbf and iat
 MAX_TOKEN_CHARS = 8192
 MIN_RSA_BITS = 2048
 DEFAULT_GROUPS_CLAIMS = ("groups", "cognito:groups")  # the first one present is read
+DEFAULT_ORG_UNIT_CLAIMS = ("orgUnit", "custom:orgUnit")  # the same for the operator's org unit
 MAX_JWKS_BYTES = 256 * 1024
 _BEARER = re.compile(r"^\s*(?:bearer\s+)?([\w-]+\.[\w-]+\.[\w-]*)\s*$", re.IGNORECASE | re.ASCII)
 # A group name survives the trip through API Gateway's comma-joined context only if it has no
@@ -75,6 +76,7 @@ class KeySetUnavailable(Exception):
 class Identity:
     subject: str
     groups: tuple[str, ...]
+    org_unit: str | None = None
 
 
 def fetch_jwks(url: str, timeout_s: float = 3.0) -> Mapping[str, Any]:
@@ -180,6 +182,8 @@ class TokenVerifier:
     # so a group the IdP happens to call "operators" grants nothing. None: names are ours as they are.
     group_map: Mapping[str, str] | None = None
     leeway_s: int = LEEWAY_S
+    # The claim naming the operator's org unit (a unit id); None: the first of DEFAULT_ORG_UNIT_CLAIMS present.
+    org_unit_claim: str | None = None
 
     def verify(self, token: str) -> Identity:
         if not token or len(token) > MAX_TOKEN_CHARS:
@@ -211,7 +215,11 @@ class TokenVerifier:
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject.strip():
             raise InvalidToken("missing_claim")
-        return Identity(subject=subject, groups=self._groups(claims))
+        return Identity(subject=subject, groups=self._groups(claims), org_unit=self._org_unit(claims))
+
+    def _org_unit(self, claims: Mapping[str, Any]) -> str | None:
+        names = (self.org_unit_claim,) if self.org_unit_claim else DEFAULT_ORG_UNIT_CLAIMS
+        return org_unit_of(next((claims[n] for n in names if n in claims), None))
 
     def _groups(self, claims: Mapping[str, Any]) -> tuple[str, ...]:
         names = (self.groups_claim,) if self.groups_claim else DEFAULT_GROUPS_CLAIMS
@@ -248,13 +256,14 @@ def allow_policy(identity: Identity, method_arn: str) -> dict[str, Any]:
             "Version": "2012-10-17",
             "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": f"{parts[0]}/{parts[1]}/*"}],
         },
-        "context": {CONTEXT_SUBJECT: identity.subject, CONTEXT_GROUPS: ",".join(identity.groups)},
+        "context": {CONTEXT_SUBJECT: identity.subject, CONTEXT_GROUPS: ",".join(identity.groups),
+                    **({CONTEXT_ORG_UNIT: identity.org_unit} if identity.org_unit else {})},
     }
 
 
 def verifier_from_settings(settings: Settings, fetch: JwksFetcher = fetch_jwks) -> TokenVerifier:
     """The bank IdP CDK configures (`JWT_ISSUER`, `JWT_AUDIENCE`, `JWT_JWKS_URL`, `JWT_GROUPS_CLAIM`,
-    `JWT_GROUP_MAP`: infra/stacks/authorizer.py)."""
+    `JWT_GROUP_MAP`, `JWT_ORG_UNIT_CLAIM`: infra/stacks/authorizer.py)."""
     if not settings.jwt_issuer or not settings.jwt_audience:
         raise RuntimeError("JWT_ISSUER and JWT_AUDIENCE must be set")
     return TokenVerifier(
@@ -263,4 +272,5 @@ def verifier_from_settings(settings: Settings, fetch: JwksFetcher = fetch_jwks) 
         keys=KeySet(settings.jwt_jwks_url or settings.jwt_issuer.rstrip("/") + "/.well-known/jwks.json", fetch),
         groups_claim=settings.jwt_groups_claim or None,
         group_map=settings.jwt_group_map,
+        org_unit_claim=settings.jwt_org_unit_claim or None,
     )

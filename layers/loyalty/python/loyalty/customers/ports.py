@@ -9,10 +9,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from loyalty.core.transactions import Transaction
 from loyalty.customers.model import CustomerProfile
+
+
+class BranchPage(NamedTuple):
+    """One page of profiles, counted by core banking's `branchId` (the org capability's report of
+    branch ids no org unit maps)."""
+
+    customers_by_branch: dict[str, int]
+    without_branch: int  # profiles with no branchId
+    profiles_read: int
+    next_cursor: str | None
 
 
 class CustomerDirectory(Protocol):
@@ -26,6 +36,11 @@ class CustomerDirectory(Protocol):
     def page(self, cursor: str | None, limit: int) -> tuple[list[CustomerProfile], str | None]:
         """One page of every profile, in no particular order (a campaign's audience run); the
         cursor of the next page, None at the end. A cursor from elsewhere is a 400 INVALID_CURSOR."""
+
+    def branches(self, cursor: str | None, limit: int) -> BranchPage:
+        """One page of `limit` items of the table (a scan reading only the branch ids), erased
+        customers left out; the cursor of the next, None at the end. A cursor from elsewhere is a 400
+        INVALID_CURSOR."""
 
     def require_not_erased(self, transaction: Transaction, customer_id: str) -> None:
         """In the caller's transaction: the customer was not erased (a missing profile passes).
@@ -64,6 +79,24 @@ class DynamoCustomerDirectory:
         items, next_cursor = page(CustomerItem.scan(limit=limit, last_evaluated_key=start), limit)
         # A page may hold fewer profiles than items: a tier's placeholder is not one.
         return [profile_of(item) for item in items if is_profile(item)], next_cursor
+
+    def branches(self, cursor: str | None, limit: int) -> BranchPage:
+        from collections import Counter
+
+        from loyalty.core.dynamo import decode_cursor
+        from loyalty.core.errors import InvalidInput
+        from loyalty.core.tables import page
+        from loyalty.customers.items import CustomerItem
+        from loyalty.customers.store import is_profile
+
+        start = decode_cursor(cursor)
+        if start is not None and (set(start) != {"customerId"} or set(start["customerId"]) != {"S"}):
+            raise InvalidInput("the cursor is not one this listing returned", code="INVALID_CURSOR")
+        results = CustomerItem.scan(limit=limit, last_evaluated_key=start, attributes_to_get=["customerId", "branchId", "changedAt", "erased"])
+        items, next_cursor = page(results, limit)
+        profiles = [item for item in items if is_profile(item) and not item.erased]  # a tier's placeholder is not one
+        counted = Counter(item.branchId for item in profiles if item.branchId)
+        return BranchPage(dict(counted), sum(1 for item in profiles if not item.branchId), len(profiles), next_cursor)
 
     def require_not_erased(self, transaction: Transaction, customer_id: str) -> None:
         from loyalty.customers.items import CustomerItem
