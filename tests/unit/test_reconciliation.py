@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -73,7 +74,7 @@ def reconcile(sources: Sources, store: RunStoreInMemory | None = None, day: date
     return work(store, sources, service.request(store, day, NOW, "tester"))
 
 
-def findings(run: service.Run) -> list[dict[str, object]]:
+def findings(run: service.Run) -> list[dict[str, Any]]:
     return [f for check in run.books.checks.values() for f in check.findings]
 
 
