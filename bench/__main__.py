@@ -30,6 +30,7 @@ SECTIONS: dict[str, str] = {
     "scoring": "bench.sections.scoring",
     "scoring_nightly": "bench.sections.scoring_nightly",
     "campaign_fanout": "bench.sections.campaign_fanout",
+    "reconciliation": "bench.sections.reconciliation",
     "console": "bench.sections.console",
     "chaos": "bench.sections.chaos",
 }
