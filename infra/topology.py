@@ -596,7 +596,8 @@ TOPOLOGY = Topology(
                 Route("GET", "/v1/admin/campaign-templates", "operator"),
                 Route("POST", "/v1/admin/campaign-templates/{template}/campaigns", "operator"),
             ),
-            tables={AUDIT: "append", CAMPAIGNS: "write", IDEMPOTENCY: "write", "customers": "read"},  # uploads check ids are known
+            # uploads check ids are known; org: a campaign's org unit and its pools (save)
+            tables={AUDIT: "append", CAMPAIGNS: "write", IDEMPOTENCY: "write", "customers": "read", ORG: "read"},
         ),
         Function(
             "campaigns-api",
@@ -607,7 +608,8 @@ TOPOLOGY = Topology(
                 Route("POST", "/v1/customers/{customerId}/invite-code", "customer"),
                 Route("GET", "/v1/customers/{customerId}/referrals", "customer"),
             ),
-            tables={CAMPAIGNS: "write", IDEMPOTENCY: "write", AUDIT: "append"},  # audit: an operator acting for a customer
+            # audit: an operator acting for a customer; org: a grant draws from its org unit's pool
+            tables={CAMPAIGNS: "write", IDEMPOTENCY: "write", AUDIT: "append", ORG: "write"},
             pii_key=True,
         ),
         Function(
@@ -616,8 +618,8 @@ TOPOLOGY = Topology(
             module="triggers",
             timeout_s=30,
             queue="campaign-triggers",
-            # scoring: the shared device and phone index, against self-referral
-            tables={CAMPAIGNS: "write", "customers": "read", "scoring": "read"},
+            # scoring: the shared device and phone index, against self-referral; org: a grant draws from its org unit's pool
+            tables={CAMPAIGNS: "write", "customers": "read", "scoring": "read", ORG: "write"},
             pii_key=True,
         ),
         Function(
@@ -631,7 +633,7 @@ TOPOLOGY = Topology(
             # CAMPAIGNS_PARKED_REPORT_DAYS. scoring: the shared device and phone index (a parked sign-up's
             # self-referral check).
             schedules=(Schedule("campaigns-parked-sweep", "rate(1 hour)"),),
-            tables={CAMPAIGNS: "write", "customers": "read", "scoring": "read"},
+            tables={CAMPAIGNS: "write", "customers": "read", "scoring": "read", ORG: "write"},  # org: grants draw from pools
             alarms=(MetricAlarm("campaigns-parked-events-stale", "CampaignsParkedEventsStale", period_minutes=120,
                                 description="campaign triggers for customers whose profile never arrived have waited longer than "
                                             "CAMPAIGNS_PARKED_REPORT_DAYS (the sweep's log names them; the TTL deletes them later)"),),
@@ -651,7 +653,8 @@ TOPOLOGY = Topology(
             module="worker",
             timeout_s=60,
             queue="campaign-grants",
-            tables={CAMPAIGNS: "write", "customers": "read"},  # customers: a grant checks the customer was not erased
+            # customers: a grant checks the customer was not erased; org: it draws from its org unit's pool
+            tables={CAMPAIGNS: "write", "customers": "read", ORG: "write"},
         ),
         Function(
             "campaigns-scheduler",
@@ -666,7 +669,7 @@ TOPOLOGY = Topology(
             capability="campaigns",
             module="outcomes",
             queue="campaign-outcomes",
-            tables={CAMPAIGNS: "write"},
+            tables={CAMPAIGNS: "write", ORG: "write"},  # org: an undone grant gives its cost back to its org unit's pool
         ),
         Function(
             "campaigns-outbox",
@@ -704,9 +707,17 @@ TOPOLOGY = Topology(
                 Route("POST", "/v1/admin/org-units/{unitId}/move", "operator"),
                 Route("POST", "/v1/admin/org-units/{unitId}/close", "operator"),
                 Route("GET", "/v1/admin/org-units/{unitId}/versions", "operator"),
+                Route("POST", "/v1/admin/org-units/{unitId}/pools", "operator"),
+                Route("GET", "/v1/admin/org-units/{unitId}/pools", "operator"),
+                Route("POST", "/v1/admin/org-units/{unitId}/pools/allocations", "operator"),
+                Route("POST", "/v1/admin/org-units/{unitId}/pools/reallocations", "operator"),
+                Route("GET", "/v1/admin/org-units/{unitId}/pools/{poolId}", "operator"),
+                Route("GET", "/v1/admin/org-units/{unitId}/forecast", "operator"),
             ),
-            # customers: the branch ids on profiles, for those no unit maps (read through its port)
-            tables={ORG: "write", AUDIT: "append", IDEMPOTENCY: "write", "customers": "read"},
+            # customers: the branch ids on profiles, for those no unit maps and the forecast's customers'
+            # units; campaigns, coupons, points: the cash-need forecast's books (each through its port)
+            tables={ORG: "write", AUDIT: "append", IDEMPOTENCY: "write", "customers": "read", CAMPAIGNS: "read", COUPONS: "read",
+                    POINTS: "read"},
         ),
         Function(
             "audit-api",

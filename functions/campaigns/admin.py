@@ -27,6 +27,8 @@ from loyalty.core.errors import InvalidInput
 
 ROOT = "/v1/admin/campaigns"
 routes = Routes("campaigns")
+# A campaign naming an org unit: the unit is open and holds a pool in the budget's measure (docs/org-units.md).
+POOL_ERRORS = ["CAMPAIGN_ORG_UNIT_INVALID", "CAMPAIGN_POOL_MISMATCH"]
 
 CampaignIdPath = Annotated[str, id_path("The campaign's id.")]
 TemplatePath = Annotated[str, id_path("A template's name, from `GET /v1/admin/campaign-templates`.")]
@@ -49,7 +51,7 @@ def _campaign_as_stored(call: Call) -> CampaignView:
 
 
 @routes.post(ROOT, summary="Create a campaign (a draft)", status=201, replay=_campaign_as_stored,
-             links={"getCampaign": {"campaignId": "$response.body#/campaignId"}, "submitCampaign": {"campaignId": "$response.body#/campaignId"}, "getCampaignReport": {"campaignId": "$response.body#/campaignId"}}, errors={409: ["CAMPAIGN_VERSION_CONFLICT"]})
+             links={"getCampaign": {"campaignId": "$response.body#/campaignId"}, "submitCampaign": {"campaignId": "$response.body#/campaignId"}, "getCampaignReport": {"campaignId": "$response.body#/campaignId"}}, errors={409: ["CAMPAIGN_VERSION_CONFLICT"], 422: POOL_ERRORS})
 def create_campaign(body: CampaignRequest, key: IdempotencyKey, caller: CallerDep) -> CampaignView:
     """Saves version 1 of a new campaign as a draft, with the caller as its author. A budget by a
     personal attribute (customerId, deviceHash, ...) is refused: budget by branch, product or
@@ -72,7 +74,7 @@ def get_campaign(campaignId: CampaignIdPath) -> CampaignView:
 
 
 @routes.put(f"{ROOT}/{{campaignId}}", summary="Edit a draft campaign (a new version)",
-            errors={**NOT_FOUND, 409: ["CAMPAIGN_VERSION_CONFLICT"]}, audit=Audit(before=_campaign_now), replay=_campaign_as_stored)
+            errors={**NOT_FOUND, 409: ["CAMPAIGN_VERSION_CONFLICT"], 422: POOL_ERRORS}, audit=Audit(before=_campaign_now), replay=_campaign_as_stored)
 def update_campaign(campaignId: CampaignIdPath, body: CampaignRequest, key: IdempotencyKey, caller: CallerDep) -> CampaignView:
     """Saves a new version of a draft; the editor becomes its author (and can no longer approve it).
     The body's `campaignId` must be the path's. `CAMPAIGN_VERSION_CONFLICT`: it is no longer a draft,

@@ -1,6 +1,7 @@
 """Operator API of the org tree (组织机构): head office, branches, sub-branches and outlets. Every route is
 scoped to the subtree of the operator's own org unit (docs/security.md, "Org units and scope")."""
 
+from datetime import date
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -8,11 +9,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from loyalty.core.api import Audit, Call, CallerDep, IdempotencyKey, Routes, serve
 from loyalty.core.api_params import ID_PATTERN, Cursor, id_path, limit_query
 from loyalty.core.clock import iso_utc, utc_now
-from loyalty.org import service
+from loyalty.org import pools, service
+from loyalty.org.pool_views import AllocatePool, CreatePool, PoolList, PoolMove, PoolRollup, PoolView, ReallocatePool, RollupNode
 from loyalty.org.views import (
     CloseOrgUnit,
     CreateOrgUnit,
     EditOrgUnit,
+    ForecastView,
     MoveOrgUnit,
     OrgUnitDetail,
     OrgUnitPage,
@@ -157,6 +160,124 @@ def list_org_unit_versions(unitId: UnitIdPath, caller: CallerDep, limit: Annotat
     requests themselves)."""
     records, following = service.versions_page(service.default_store(), caller, unitId, limit, cursor)
     return OrgUnitVersionPage(items=[OrgUnitVersionView.of(r) for r in records], nextCursor=following)
+
+
+@routes.get(f"{UNIT}/forecast", summary="The cash an org unit's rights will need, month by month", operation_id="getOrgUnitForecast",
+            errors={**SCOPED, 404: ["ORG_UNIT_NOT_FOUND"], 422: ["FORECAST_TOO_LARGE"]})
+def get_org_unit_forecast(unitId: UnitIdPath, caller: CallerDep,
+                          months: Annotated[int, Query(ge=1, le=24, description="Months ahead, the month in progress first.")] = 12
+                          ) -> ForecastView:
+    """For the unit and everything under it, each month ahead: the campaigns' remaining budgets at their
+    observed burn (or evenly over their window), the outstanding coupons' expected redemptions (value ×
+    the template's observed redemption rate, in the month their validity ends) and the points liability's
+    expected redemption (by expiry month × the observed rate × the value of a point), each with the rates
+    it used. In minor units of `POINT_VALUE_CURRENCY`; campaigns and templates in another currency or in
+    rewards are listed under `leftOut`. Reads the books in pages: 422 `FORECAST_TOO_LARGE` beyond
+    `FORECAST_MAX_ITEMS` items of a source. A unit outside your subtree is 404."""
+    found = service.forecast(service.default_store(), caller, unitId, months, utc_now())
+    return ForecastView.model_validate(found)
+
+
+# ---- budget pools (docs/org-units.md, "Budget pools") ----------------------------------------------
+
+POOLS = f"{UNIT}/pools"
+PoolIdPath = Annotated[str, id_path("The pool: `<period>.<measure>`, as `2027.CNY` or `2027-Q4.rewards`.")]
+MOVES = {**SCOPED, 404: ["ORG_UNIT_NOT_FOUND", "POOL_NOT_FOUND"], 409: ["VERSION_CONFLICT"],
+         422: ["POOL_INSUFFICIENT", "POOL_PLAN_INVALID", "ORG_UNIT_CLOSED"]}
+
+
+def _today() -> date:
+    from loyalty.core.clock import business_date
+    from loyalty.core.config import get_settings
+
+    return business_date(utc_now(), get_settings().bank_zone)
+
+
+def _pool_now(unit_id: str, period: str, measure: str) -> PoolView:
+    found = pools.default_store().pool(unit_id, period, measure)
+    if found is None:
+        from loyalty.core.errors import NotFound
+
+        raise NotFound(f"unit {unit_id} has no pool for {period} in {measure}", code="POOL_NOT_FOUND")
+    return PoolView.of(found, _today())
+
+
+def _created_pool(call: Call) -> PoolView:
+    """A retry's answer when the first try committed and died before answering: the pool as it now is."""
+    body: Any = call.body
+    return _pool_now(call.path_param("unitId"), body.period, body.measure)
+
+
+def _moved(call: Call) -> PoolMove:
+    """As `_created_pool`, for an allocation or a reallocation: both pools as they now are."""
+    body: Any = call.body
+    giver = getattr(body, "fromUnitId", None) or call.path_param("unitId")
+    receiver = getattr(body, "toUnitId", None) or body.childId
+    return PoolMove(giver=_pool_now(giver, body.period, body.measure), receiver=_pool_now(receiver, body.period, body.measure))
+
+
+@routes.post(POOLS, summary="Create the head office's budget pool for a period", status=201, operation_id="createOrgPool",
+             replay=_created_pool, errors={**SCOPED, 403: [*SCOPED[403], "ORG_HEAD_OFFICE_REQUIRED"], 404: ["ORG_UNIT_NOT_FOUND"],
+                                           409: ["POOL_EXISTS"], 422: ["POOL_PLAN_INVALID"]})
+def create_org_pool(unitId: UnitIdPath, body: CreatePool, key: IdempotencyKey, caller: CallerDep) -> PoolView:
+    """The head office's pool for a fiscal year or quarter, in minor units of a currency or in reward
+    units, with an optional pacing plan for its own campaigns. Only at the head office, by its
+    operators (403 `ORG_HEAD_OFFICE_REQUIRED`): every other pool is allocated from its parent's. One
+    per unit, period and measure (409 `POOL_EXISTS`)."""
+    plan = body.plan.plan() if body.plan else None
+    created = pools.create_root(service.default_store(), pools.default_store(), caller, unitId, body.period, body.measure,
+                                body.allocation, plan, iso_utc(utc_now()))
+    return PoolView.of(created, _today())
+
+
+@routes.get(POOLS, summary="An org unit's budget pools", operation_id="listOrgPools", errors={**SCOPED, 404: ["ORG_UNIT_NOT_FOUND"]})
+def list_org_pools(unitId: UnitIdPath, caller: CallerDep) -> PoolList:
+    """Every pool the unit holds, by period and measure."""
+    found = pools.unit_pools(service.default_store(), pools.default_store(), caller, unitId)
+    today = _today()
+    return PoolList(items=[PoolView.of(p, today) for p in found])
+
+
+@routes.post(f"{POOLS}/allocations", summary="Allocate part of a unit's pool to a unit under it", operation_id="allocateOrgPool",
+             replay=_moved, errors=MOVES)
+def allocate_org_pool(unitId: UnitIdPath, body: AllocatePool, key: IdempotencyKey, caller: CallerDep) -> PoolMove:
+    """`amount` of this unit's pool for the period goes to `childId`'s (a unit right under it, open;
+    its pool is created if it has none, with `plan` as its pacing plan). What this unit has left
+    (neither allocated onward nor spent) must cover it, or 422 `POOL_INSUFFICIENT` and nothing changes:
+    one transaction conditioned on the pool as read, so concurrent allocations never give more than it
+    holds."""
+    plan = body.plan.plan() if body.plan else None
+    giver, receiver = pools.allocate(service.default_store(), pools.default_store(), caller, unitId, body.childId, body.period,
+                                     body.measure, body.amount, plan, iso_utc(utc_now()))
+    today = _today()
+    return PoolMove(giver=PoolView.of(giver, today), receiver=PoolView.of(receiver, today))
+
+
+@routes.post(f"{POOLS}/reallocations", summary="Move allocation between two units under this one", operation_id="reallocateOrgPool",
+             replay=_moved, approvers=True,
+             errors={**MOVES, 403: [*SCOPED[403], "APPROVER_REQUIRED"], 422: [*MOVES[422], "POOL_SAME_UNIT"]})
+def reallocate_org_pool(unitId: UnitIdPath, body: ReallocatePool, key: IdempotencyKey, caller: CallerDep) -> PoolMove:
+    """`amount` of `fromUnitId`'s allocation goes to its sibling `toUnitId`'s, both right under this
+    unit. An approver's (403 `APPROVER_REQUIRED`) whose org unit is this one or above it (else 404). The
+    giver's unspent and unallocated part must cover it (422 `POOL_INSUFFICIENT`): one transaction
+    conditioned on the giver's pool as read."""
+    giver, receiver = pools.reallocate(service.default_store(), pools.default_store(), caller, unitId, body.fromUnitId, body.toUnitId,
+                                       body.period, body.measure, body.amount, iso_utc(utc_now()))
+    today = _today()
+    return PoolMove(giver=PoolView.of(giver, today), receiver=PoolView.of(receiver, today))
+
+
+@routes.get(f"{POOLS}/{{poolId}}", summary="A budget pool with its roll-up down the tree", operation_id="getOrgPool",
+            errors={**SCOPED, 404: ["ORG_UNIT_NOT_FOUND", "POOL_NOT_FOUND"]})
+def get_org_pool(unitId: UnitIdPath, poolId: PoolIdPath, caller: CallerDep) -> PoolRollup:
+    """The unit's pool, and for it and every unit under it (depth first, at most 500): allocated,
+    allocated onward, committed (budgets of the campaigns at the unit), spent (its own and its
+    subtree's) and left; with the pacing plan slice by slice."""
+    from loyalty.campaigns.ports import commitments
+
+    period, measure = pools.parse_pool_id(poolId)
+    top, rows = pools.rollup(service.default_store(), pools.default_store(), caller, unitId, period, measure, commitments().committed)
+    return PoolRollup(pool=PoolView.of(top, _today()), units=[RollupNode.of(r) for r in rows], pacing=PoolRollup.points(top))
 
 
 handler = serve(routes)

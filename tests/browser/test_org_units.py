@@ -52,6 +52,9 @@ def test_a_head_office_operator_builds_a_branch_and_its_operator_sees_only_its_s
     assert (found["parentId"], found["kind"], found["createdBy"]) == (branch, "sub_branch", "op-hq-browser")
     assert [a["unitId"] for a in found["ancestors"]] == [HEAD_OFFICE, branch]
     head.page.get_by_role("table", name="变更记录").get_by_text("新建").wait_for()
+    # And the unit's cash-need forecast is shown under it, with the rates it used
+    head.page.get_by_test_id("org-forecast").get_by_role("table", name="所用比率").wait_for()
+    head.page.get_by_test_id("chart-forecast").wait_for()
     assert head.axe() == []
     head.screenshot("org-units")
     # And an outlet under the sub-branch is closed behind a confirmation, and the change is its next version

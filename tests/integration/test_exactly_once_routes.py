@@ -477,6 +477,42 @@ def close_org_unit(cloud: LocalCloud, api: Api) -> Prepared:
                     lambda answer: answer["status"] == "closed")
 
 
+def pool_effect(api: Api, *units: str, period: str) -> Callable[[], Any]:
+    def effect() -> Any:
+        found = [read(api, f"{org.ROOT}/{unit}/pools/{period}.rewards", org.HQ) for unit in units]
+        return [f and (f["pool"]["allocation"], f["pool"]["allocatedOnward"]) for f in found]
+
+    return effect
+
+
+def create_org_pool(cloud: LocalCloud, api: Api) -> Prepared:
+    org.ensure_head_office(api)
+    period = f"{uuid.uuid4().int % 5000 + 5000}-Q{uuid.uuid4().int % 4 + 1}"
+    body = {"period": period, "unit": "rewards", "allocation": 1000}
+    return Prepared(Request("POST", f"{org.ROOT}/{org.HEAD_OFFICE}/pools", body, org.HQ), pool_effect(api, org.HEAD_OFFICE, period=period),
+                    lambda answer: answer["poolId"] == f"{period}.rewards")
+
+
+def allocate_org_pool(cloud: LocalCloud, api: Api) -> Prepared:
+    period = str(date.today().year)
+    org.ensure_root_pool(api, period)
+    branch = org.branch(api)
+    body = {"childId": branch, "period": period, "unit": "rewards", "amount": 7}
+    return Prepared(Request("POST", f"{org.ROOT}/{org.HEAD_OFFICE}/pools/allocations", body, org.HQ),
+                    pool_effect(api, branch, period=period), lambda answer: answer["receiver"]["allocation"] == 7)
+
+
+def reallocate_org_pool(cloud: LocalCloud, api: Api) -> Prepared:
+    period = str(date.today().year)
+    org.ensure_root_pool(api, period)
+    first, second = org.branch(api), org.branch(api)
+    for unit in (first, second):
+        assert org.allocate(api, org.HEAD_OFFICE, unit, period, 10).status_code == 200
+    body = {"fromUnitId": first, "toUnitId": second, "period": period, "unit": "rewards", "amount": 4}
+    return Prepared(Request("POST", f"{org.ROOT}/{org.HEAD_OFFICE}/pools/reallocations", body, org.APPROVER_HQ),
+                    pool_effect(api, first, second, period=period), lambda answer: answer["receiver"]["allocation"] == 14)
+
+
 CASES = [
     Case("createCouponTemplate", create_coupon_template),
     Case("changeCouponTemplateStatus", change_coupon_template_status),
@@ -518,6 +554,9 @@ CASES = [
     Case("updateOrgUnit", update_org_unit),
     Case("moveOrgUnit", move_org_unit),
     Case("closeOrgUnit", close_org_unit),
+    Case("createOrgPool", create_org_pool),
+    Case("allocateOrgPool", allocate_org_pool),
+    Case("reallocateOrgPool", reallocate_org_pool),
 ]
 
 

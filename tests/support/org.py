@@ -66,3 +66,32 @@ def subtree(api: Api, unit_id: str | None = None, who: dict[str, Any] | None = N
 
 def error_code(response: Any) -> str:
     return str(response.json()["error"]["code"])
+
+
+# ---- budget pools -----------------------------------------------------------------------------------
+
+APPROVER_HQ: dict[str, Any] = {"as_": "ap-hq", "groups": ["operators", "approvers"], "org": HEAD_OFFICE}
+BIG = 10**12
+
+
+def measure_body(measure: str) -> dict[str, Any]:
+    return {"unit": "rewards"} if measure == "rewards" else {"unit": "minor", "currency": measure}
+
+
+def ensure_root_pool(api: Api, period: str, measure: str = "rewards") -> None:
+    """The head office's pool for the period, large enough for every test of the session."""
+    ensure_head_office(api)
+    response = api.call("POST", f"{ROOT}/{HEAD_OFFICE}/pools", body={"period": period, "allocation": BIG, **measure_body(measure)}, **HQ)
+    assert response.status_code == 201 or error_code(response) == "POOL_EXISTS", response.text
+
+
+def allocate(api: Api, unit_id: str, child_id: str, period: str, amount: int, measure: str = "rewards", who: dict[str, Any] | None = None,
+             **fields: Any) -> Any:
+    return api.call("POST", f"{ROOT}/{unit_id}/pools/allocations",
+                    body={"childId": child_id, "period": period, "amount": amount, **measure_body(measure), **fields}, **(who or HQ))
+
+
+def pool(api: Api, unit_id: str, period: str, measure: str = "rewards", who: dict[str, Any] | None = None) -> dict[str, Any]:
+    response = api.call("GET", f"{ROOT}/{unit_id}/pools/{period}.{measure}", **(who or HQ))
+    assert response.status_code == 200, response.text
+    return dict(response.json())

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
-from typing import Any
+from datetime import date
+from typing import Any, Literal
 
 from loyalty.campaigns import records
 from loyalty.campaigns.parking import ParkedTrigger
@@ -69,6 +70,11 @@ class InMemoryCampaignStore:
         self.progress_races = 0
         self.index_reads = 0
         self.grant_attempts = 0
+        # The org pools grants draw from (loyalty.org.ports, in memory): room left per unit (a unit not
+        # here holds no pool), and the units whose pacing plan has no room today.
+        self.pool_room: dict[str, int] = {}
+        self.paced_out: set[str] = set()
+        self.pacing_alerts: list[tuple[str, str, str]] = []
         self.parked: dict[Key, ParkedTrigger] = {}
         self.before_park: Callable[[ParkedTrigger], None] | None = None
 
@@ -172,6 +178,14 @@ class InMemoryCampaignStore:
             raise Refused("notify")
         if any(self._get(records.command_key(c)) is not None for c in plan.commands):
             raise Refused("not_active")
+        if plan.pool is not None:
+            unit = plan.pool[0]
+            if self.pool_room.get(unit, 0) < plan.cost:
+                raise Refused("pool_exhausted")
+            if unit in self.paced_out:
+                raise Refused("pool_pacing")
+            self.pool_room[unit] -= plan.cost
+            plan.record["poolKey"] = f"{unit}/{plan.pool[1].year}/{plan.pool[2]}"
         self._put(plan.record)
         for _, key, limit in plan.budgets:
             self._add(records.budget_key(cid, key), {"spent": plan.cost})
@@ -202,6 +216,14 @@ class InMemoryCampaignStore:
         if flag in budget or (spent_at_least is not None and budget.get("spent", -1) < spent_at_least):
             return False
         self._item(records.budget_key(campaign_id, period_key))[flag] = at
+        self.outbox += events
+        return True
+
+    def alert_pacing(self, pool_key: str, direction: Literal["ahead", "behind"], day: date, events: Sequence[PendingEvent]) -> bool:
+        mark = (pool_key, direction, day.isoformat())
+        if mark in self.pacing_alerts:
+            return False
+        self.pacing_alerts.append(mark)
         self.outbox += events
         return True
 

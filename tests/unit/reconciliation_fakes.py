@@ -7,9 +7,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-from loyalty.campaigns.ports import CampaignBooks, GrantBooks
-from loyalty.coupons.ports import CommandOutcome, IssuedBooks, TemplateBooks
-from loyalty.points.ports import AccountBooks, AwardBooks, RedemptionBooks
+from loyalty.campaigns.ports import BudgetBooks, CampaignBooks, GrantBooks
+from loyalty.coupons.ports import CommandOutcome, IssuedBooks, TemplateBooks, TemplateValue
+from loyalty.points.ports import AccountBooks, AwardBooks, LotBooks, RedemptionBooks, SettledBooks
 from loyalty.reconciliation.store import Run, Superseded
 
 T = TypeVar("T")
@@ -36,6 +36,9 @@ class CampaignsBooksInMemory:
     def known_commands(self, command_ids: Sequence[str]) -> set[str]:
         return self.commands & set(command_ids)
 
+    def budgets(self) -> Iterator[BudgetBooks]:  # the forecast's (tests/unit/test_org_forecast.py has its own fakes)
+        return iter(())
+
 
 @dataclass
 class CouponsBooksInMemory:
@@ -56,6 +59,9 @@ class CouponsBooksInMemory:
     def outcomes(self, command_ids: Sequence[str]) -> dict[str, CommandOutcome]:
         return {c: self.outcome_of.get(c, CommandOutcome(c, "none")) for c in command_ids}
 
+    def template_values(self) -> Iterator[TemplateValue]:
+        return iter(())
+
 
 @dataclass
 class PointsBooksInMemory:
@@ -63,17 +69,23 @@ class PointsBooksInMemory:
     redemption_list: list[RedemptionBooks] = field(default_factory=list)
     award_of: dict[str, AwardBooks] = field(default_factory=dict)
 
-    def accounts(self, cursor: str | None, limit: int) -> tuple[list[AccountBooks], str | None]:
-        return paged(self.account_list, cursor, limit)
-
-    def redemptions(self, cursor: str | None, limit: int) -> tuple[list[RedemptionBooks], str | None]:
-        return paged(self.redemption_list, cursor, limit)
+    def accounts(self, cursor: str | None, limit: int) -> tuple[list[AccountBooks], list[RedemptionBooks], str | None]:
+        # The table's one pass: accounts first, then the redemptions, in pages of `limit` records
+        records: list[AccountBooks | RedemptionBooks] = [*self.account_list, *self.redemption_list]
+        page, next_cursor = paged(records, cursor, limit)
+        return ([r for r in page if isinstance(r, AccountBooks)], [r for r in page if isinstance(r, RedemptionBooks)], next_cursor)
 
     def awards(self, commands: Sequence[tuple[str, str]]) -> dict[str, AwardBooks]:
         return {c: self.award_of.get(c, AwardBooks(c, None, False)) for _, c in commands}
 
     def known_redemptions(self, redemption_ids: Sequence[str]) -> set[str]:
         return {r.redemption_id for r in self.redemption_list} & set(redemption_ids)
+
+    def lots(self, cursor: str | None, limit: int) -> tuple[list[LotBooks], str | None]:
+        return [], None
+
+    def settled(self, cursor: str | None, limit: int) -> tuple[list[SettledBooks], str | None]:
+        return [], None
 
 
 @dataclass

@@ -917,6 +917,128 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/org-units/{unitId}/forecast": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The cash an org unit's rights will need, month by month
+         * @description For the unit and everything under it, each month ahead: the campaigns' remaining budgets at their
+         *     observed burn (or evenly over their window), the outstanding coupons' expected redemptions (value ×
+         *     the template's observed redemption rate, in the month their validity ends) and the points liability's
+         *     expected redemption (by expiry month × the observed rate × the value of a point), each with the rates
+         *     it used. In minor units of `POINT_VALUE_CURRENCY`; campaigns and templates in another currency or in
+         *     rewards are listed under `leftOut`. Reads the books in pages: 422 `FORECAST_TOO_LARGE` beyond
+         *     `FORECAST_MAX_ITEMS` items of a source. A unit outside your subtree is 404.
+         */
+        get: operations["getOrgUnitForecast"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/org-units/{unitId}/pools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An org unit's budget pools
+         * @description Every pool the unit holds, by period and measure.
+         */
+        get: operations["listOrgPools"];
+        put?: never;
+        /**
+         * Create the head office's budget pool for a period
+         * @description The head office's pool for a fiscal year or quarter, in minor units of a currency or in reward
+         *     units, with an optional pacing plan for its own campaigns. Only at the head office, by its
+         *     operators (403 `ORG_HEAD_OFFICE_REQUIRED`): every other pool is allocated from its parent's. One
+         *     per unit, period and measure (409 `POOL_EXISTS`).
+         */
+        post: operations["createOrgPool"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/org-units/{unitId}/pools/allocations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Allocate part of a unit's pool to a unit under it
+         * @description `amount` of this unit's pool for the period goes to `childId`'s (a unit right under it, open;
+         *     its pool is created if it has none, with `plan` as its pacing plan). What this unit has left
+         *     (neither allocated onward nor spent) must cover it, or 422 `POOL_INSUFFICIENT` and nothing changes:
+         *     one transaction conditioned on the pool as read, so concurrent allocations never give more than it
+         *     holds.
+         */
+        post: operations["allocateOrgPool"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/org-units/{unitId}/pools/reallocations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move allocation between two units under this one
+         * @description `amount` of `fromUnitId`'s allocation goes to its sibling `toUnitId`'s, both right under this
+         *     unit. An approver's (403 `APPROVER_REQUIRED`) whose org unit is this one or above it (else 404). The
+         *     giver's unspent and unallocated part must cover it (422 `POOL_INSUFFICIENT`): one transaction
+         *     conditioned on the giver's pool as read.
+         */
+        post: operations["reallocateOrgPool"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/org-units/{unitId}/pools/{poolId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A budget pool with its roll-up down the tree
+         * @description The unit's pool, and for it and every unit under it (depth first, at most 500): allocated,
+         *     allocated onward, committed (budgets of the campaigns at the unit), spent (its own and its
+         *     subtree's) and left; with the pacing plan slice by slice.
+         */
+        get: operations["getOrgPool"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/scoring/models/{model}": {
         parameters: {
             query?: never;
@@ -1586,6 +1708,45 @@ export interface components {
              */
             costCentre: string;
         };
+        /**
+         * AllocatePool
+         * @example {
+         *       "amount": 8000000000,
+         *       "childId": "310000",
+         *       "currency": "CNY",
+         *       "period": "2027",
+         *       "plan": {
+         *         "granularity": "month",
+         *         "shape": "front_loaded",
+         *         "tolerancePercent": 5
+         *       },
+         *       "unit": "minor"
+         *     }
+         */
+        AllocatePool: {
+            /**
+             * Period
+             * @description A fiscal year (`2026`) or quarter (`2026-Q4`).
+             */
+            period: string;
+            /**
+             * Unit
+             * @description Minor units of `currency`, or reward units (one per grant).
+             * @enum {string}
+             */
+            unit: "minor" | "rewards";
+            /** Currency */
+            currency?: ("AED" | "AFN" | "ALL" | "AMD" | "ANG" | "AOA" | "ARS" | "AUD" | "AWG" | "AZN" | "BAM" | "BBD" | "BDT" | "BGN" | "BHD" | "BIF" | "BMD" | "BND" | "BOB" | "BRL" | "BSD" | "BTN" | "BWP" | "BYN" | "BZD" | "CAD" | "CDF" | "CHF" | "CLP" | "CNY" | "COP" | "CRC" | "CUP" | "CVE" | "CZK" | "DJF" | "DKK" | "DOP" | "DZD" | "EGP" | "ERN" | "ETB" | "EUR" | "FJD" | "FKP" | "GBP" | "GEL" | "GHS" | "GIP" | "GMD" | "GNF" | "GTQ" | "GYD" | "HKD" | "HNL" | "HTG" | "HUF" | "IDR" | "ILS" | "INR" | "IQD" | "IRR" | "ISK" | "JMD" | "JOD" | "JPY" | "KES" | "KGS" | "KHR" | "KMF" | "KPW" | "KRW" | "KWD" | "KYD" | "KZT" | "LAK" | "LBP" | "LKR" | "LRD" | "LSL" | "LYD" | "MAD" | "MDL" | "MGA" | "MKD" | "MMK" | "MNT" | "MOP" | "MRU" | "MUR" | "MVR" | "MWK" | "MXN" | "MYR" | "MZN" | "NAD" | "NGN" | "NIO" | "NOK" | "NPR" | "NZD" | "OMR" | "PAB" | "PEN" | "PGK" | "PHP" | "PKR" | "PLN" | "PYG" | "QAR" | "RON" | "RSD" | "RUB" | "RWF" | "SAR" | "SBD" | "SCR" | "SDG" | "SEK" | "SGD" | "SHP" | "SLE" | "SOS" | "SRD" | "SSP" | "STN" | "SVC" | "SYP" | "SZL" | "THB" | "TJS" | "TMT" | "TND" | "TOP" | "TRY" | "TTD" | "TWD" | "TZS" | "UAH" | "UGX" | "USD" | "UYU" | "UZS" | "VES" | "VND" | "VUV" | "WST" | "XAF" | "XCD" | "XCG" | "XOF" | "XPF" | "YER" | "ZAR" | "ZMW" | "ZWG") | null;
+            /**
+             * Childid
+             * @description A unit right under this one; its pool for the period is created if it has none.
+             */
+            childId: string;
+            /** Amount */
+            amount: number;
+            /** @description The child pool's pacing plan (replaces the one it had). */
+            plan?: components["schemas"]["PacingPlan"] | null;
+        };
         /** ArmReport */
         ArmReport: {
             /**
@@ -2052,6 +2213,13 @@ export interface components {
             /** Items */
             items: components["schemas"]["CampaignView"][];
         };
+        /** CampaignMonthPart */
+        CampaignMonthPart: {
+            /** Campaignid */
+            campaignId: string;
+            /** Amountminor */
+            amountMinor: number;
+        };
         /** CampaignReport */
         CampaignReport: {
             /** Campaignid */
@@ -2206,6 +2374,11 @@ export interface components {
              * @constant
              */
             metric?: "card_spend";
+            /**
+             * Orgunitid
+             * @description The org unit whose budget pool every grant also draws from, in the same transaction as the campaign's own budget (docs/org-units.md, "Budget pools"): an open unit holding a pool in the budget's measure (its currency's minor units, or reward units). Left out: no pool.
+             */
+            orgUnitId?: string | null;
         };
         /**
          * CampaignView
@@ -2262,6 +2435,11 @@ export interface components {
              * @constant
              */
             metric?: "card_spend";
+            /**
+             * Orgunitid
+             * @description The org unit whose budget pool every grant also draws from, in the same transaction as the campaign's own budget (docs/org-units.md, "Budget pools"): an open unit holding a pool in the budget's measure (its currency's minor units, or reward units). Left out: no pool.
+             */
+            orgUnitId?: string | null;
             /**
              * Status
              * @description The lifecycle state: draft → pending_approval → approved; paused (kill switch); ended.
@@ -2373,6 +2551,13 @@ export interface components {
             }[];
         } & {
             [key: string]: unknown;
+        };
+        /** CampaignsInMonth */
+        CampaignsInMonth: {
+            /** Amountminor */
+            amountMinor: number;
+            /** Bycampaign */
+            byCampaign: components["schemas"]["CampaignMonthPart"][];
         };
         /** CapUse */
         CapUse: {
@@ -2713,6 +2898,15 @@ export interface components {
             /** @description Once redeemed (核销). */
             redemption?: components["schemas"]["CouponRedemption"] | null;
         };
+        /** CouponsInMonth */
+        CouponsInMonth: {
+            /** Amountminor */
+            amountMinor: number;
+            /** Outstanding */
+            outstanding: number;
+            /** Bytemplate */
+            byTemplate: components["schemas"]["TemplateMonthPart"][];
+        };
         /**
          * CreateOrgUnit
          * @example {
@@ -2752,6 +2946,39 @@ export interface components {
              * @description Core banking's branch id that maps to this unit: customers whose profile's `branchId` is this code belong to it. One unit per code.
              */
             branchCode?: string | null;
+        };
+        /**
+         * CreatePool
+         * @example {
+         *       "allocation": 50000000000,
+         *       "currency": "CNY",
+         *       "period": "2027",
+         *       "plan": {
+         *         "granularity": "month",
+         *         "shape": "even",
+         *         "tolerancePercent": 10
+         *       },
+         *       "unit": "minor"
+         *     }
+         */
+        CreatePool: {
+            /**
+             * Period
+             * @description A fiscal year (`2026`) or quarter (`2026-Q4`).
+             */
+            period: string;
+            /**
+             * Unit
+             * @description Minor units of `currency`, or reward units (one per grant).
+             * @enum {string}
+             */
+            unit: "minor" | "rewards";
+            /** Currency */
+            currency?: ("AED" | "AFN" | "ALL" | "AMD" | "ANG" | "AOA" | "ARS" | "AUD" | "AWG" | "AZN" | "BAM" | "BBD" | "BDT" | "BGN" | "BHD" | "BIF" | "BMD" | "BND" | "BOB" | "BRL" | "BSD" | "BTN" | "BWP" | "BYN" | "BZD" | "CAD" | "CDF" | "CHF" | "CLP" | "CNY" | "COP" | "CRC" | "CUP" | "CVE" | "CZK" | "DJF" | "DKK" | "DOP" | "DZD" | "EGP" | "ERN" | "ETB" | "EUR" | "FJD" | "FKP" | "GBP" | "GEL" | "GHS" | "GIP" | "GMD" | "GNF" | "GTQ" | "GYD" | "HKD" | "HNL" | "HTG" | "HUF" | "IDR" | "ILS" | "INR" | "IQD" | "IRR" | "ISK" | "JMD" | "JOD" | "JPY" | "KES" | "KGS" | "KHR" | "KMF" | "KPW" | "KRW" | "KWD" | "KYD" | "KZT" | "LAK" | "LBP" | "LKR" | "LRD" | "LSL" | "LYD" | "MAD" | "MDL" | "MGA" | "MKD" | "MMK" | "MNT" | "MOP" | "MRU" | "MUR" | "MVR" | "MWK" | "MXN" | "MYR" | "MZN" | "NAD" | "NGN" | "NIO" | "NOK" | "NPR" | "NZD" | "OMR" | "PAB" | "PEN" | "PGK" | "PHP" | "PKR" | "PLN" | "PYG" | "QAR" | "RON" | "RSD" | "RUB" | "RWF" | "SAR" | "SBD" | "SCR" | "SDG" | "SEK" | "SGD" | "SHP" | "SLE" | "SOS" | "SRD" | "SSP" | "STN" | "SVC" | "SYP" | "SZL" | "THB" | "TJS" | "TMT" | "TND" | "TOP" | "TRY" | "TTD" | "TWD" | "TZS" | "UAH" | "UGX" | "USD" | "UYU" | "UZS" | "VES" | "VND" | "VUV" | "WST" | "XAF" | "XCD" | "XCG" | "XOF" | "XPF" | "YER" | "ZAR" | "ZMW" | "ZWG") | null;
+            /** Allocation */
+            allocation: number;
+            /** @description Paces the head office's own campaigns' spend. */
+            plan?: components["schemas"]["PacingPlan"] | null;
         };
         /**
          * CustomerExport
@@ -3253,6 +3480,127 @@ export interface components {
             /** Laststhewindow */
             lastsTheWindow: boolean;
         };
+        /** ForecastCampaign */
+        ForecastCampaign: {
+            /** Campaignid */
+            campaignId: string;
+            /**
+             * Orgunitid
+             * @description None: a campaign of no unit, the head office's.
+             */
+            orgUnitId: string | null;
+            /** Totalminor */
+            totalMinor: number;
+            /** Spentminor */
+            spentMinor: number;
+            /** Remainingminor */
+            remainingMinor: number;
+            /**
+             * Method
+             * @description `burn`: at the observed burn (spent ÷ time since the window opened); `plan`: evenly over what is left of the window (nothing spent yet, or opened less than a day ago); `none`: nothing left.
+             */
+            method: string;
+            /** Burnperdayminor */
+            burnPerDayMinor: number;
+            /** Startsat */
+            startsAt: string;
+            /** Endsat */
+            endsAt: string;
+            /**
+             * Afterhorizonminor
+             * @description What the spread places after the last month of the forecast.
+             */
+            afterHorizonMinor: number;
+        };
+        /** ForecastMonth */
+        ForecastMonth: {
+            /**
+             * Month
+             * @description YYYY-MM, in the bank's time zone; the first is the month in progress (from now).
+             */
+            month: string;
+            campaigns: components["schemas"]["CampaignsInMonth"];
+            coupons: components["schemas"]["CouponsInMonth"];
+            points: components["schemas"]["PointsInMonth"];
+            /** Totalminor */
+            totalMinor: number;
+        };
+        /** ForecastPoints */
+        ForecastPoints: {
+            /**
+             * Redeemed
+             * @description Points the unit's customers redeemed (ledger `redeem` entries).
+             */
+            redeemed: number;
+            /**
+             * Expired
+             * @description Points of the unit's customers that expired (ledger `expire` entries).
+             */
+            expired: number;
+            /** Redemptionrate */
+            redemptionRate: number;
+            /**
+             * Ratebasis
+             * @description `observed`, or `assumed` (1) with fewer than 1000 points settled.
+             */
+            rateBasis: string;
+            /**
+             * Pointvalueminor
+             * @description POINT_VALUE_MINOR: what a redeemed point costs, in minor units.
+             */
+            pointValueMinor: number;
+            /** Expiringafterhorizon */
+            expiringAfterHorizon: number;
+        };
+        /** ForecastTemplate */
+        ForecastTemplate: {
+            /** Templateid */
+            templateId: string;
+            /** Valueminor */
+            valueMinor: number;
+            /**
+             * Valuebasis
+             * @description `face`: the benefit's fixed amount; `unit_cost`: the funding's unitCostMinor.
+             */
+            valueBasis: string;
+            /**
+             * Redeemed
+             * @description Every customer's coupons of the template, redeemed.
+             */
+            redeemed: number;
+            /** Expired */
+            expired: number;
+            /** Revoked */
+            revoked: number;
+            /** Redemptionrate */
+            redemptionRate: number;
+            /**
+             * Ratebasis
+             * @description `observed`: the template's own; `pooled`: every template's (too few of its own settled); `assumed`: 1, too few settled anywhere.
+             */
+            rateBasis: string;
+            /** Outstandingafterhorizon */
+            outstandingAfterHorizon: number;
+        };
+        /** ForecastView */
+        ForecastView: {
+            /** Unitid */
+            unitId: string;
+            /** Currency */
+            currency: string;
+            /** Asof */
+            asOf: string;
+            /** Months */
+            months: components["schemas"]["ForecastMonth"][];
+            /** Totalminor */
+            totalMinor: number;
+            /** Campaigns */
+            campaigns: components["schemas"]["ForecastCampaign"][];
+            /** Templates */
+            templates: components["schemas"]["ForecastTemplate"][];
+            points: components["schemas"]["ForecastPoints"];
+            leftOut: components["schemas"]["LeftOut"];
+        };
         /**
          * FrequencyCaps
          * @description Grants per customer in this campaign, per period.
@@ -3451,6 +3799,23 @@ export interface components {
              * @default 0
              */
             costMinor?: number;
+        };
+        /** LeftOut */
+        LeftOut: {
+            /**
+             * Campaigns
+             * @description The unit's campaigns not counted: budget in rewards or another currency.
+             */
+            campaigns: {
+                [key: string]: string;
+            }[];
+            /**
+             * Templates
+             * @description Templates whose value is in another currency.
+             */
+            templates: {
+                [key: string]: string;
+            }[];
         };
         /** LiabilityRow */
         LiabilityRow: {
@@ -3935,6 +4300,47 @@ export interface components {
             /** Closedat */
             closedAt?: string | null;
         };
+        /** PacingPlan */
+        PacingPlan: {
+            /**
+             * Granularity
+             * @description Months of the period, or 7-day slices from its first day.
+             * @enum {string}
+             */
+            granularity: "week" | "month";
+            /**
+             * Shape
+             * @description `even`: every slice alike; `front_loaded`: n, n-1, ..., 1; `custom`: `weights`, one per slice.
+             * @enum {string}
+             */
+            shape: "even" | "front_loaded" | "custom";
+            /** Weights */
+            weights?: number[];
+            /**
+             * Tolerancepercent
+             * @description Spend may run this far past the plan to date.
+             * @default 0
+             */
+            tolerancePercent?: number;
+        };
+        /** PacingPoint */
+        PacingPoint: {
+            /**
+             * Startson
+             * @description The slice's first day.
+             */
+            startsOn: string;
+            /**
+             * Planned
+             * @description The plan to date from that day.
+             */
+            planned: number;
+            /**
+             * Allowance
+             * @description The running allowance from that day (with the tolerance).
+             */
+            allowance: number;
+        };
         /**
          * PerAmount
          * @description `points` for every `perAmountMinor` of the amount, rounded as stated.
@@ -4006,6 +4412,113 @@ export interface components {
             }[];
         } & {
             [key: string]: unknown;
+        };
+        /** PointsInMonth */
+        PointsInMonth: {
+            /**
+             * Amountminor
+             * @description expectedPoints × pointValueMinor, rounded half up.
+             */
+            amountMinor: number;
+            /**
+             * Expiringpoints
+             * @description The unit's customers' points whose lots expire in the month.
+             */
+            expiringPoints: number;
+            /**
+             * Expectedpoints
+             * @description expiringPoints × redemptionRate (shown to 4 decimals; computed exactly).
+             */
+            expectedPoints: number;
+            /** Redemptionrate */
+            redemptionRate: number;
+            /** Pointvalueminor */
+            pointValueMinor: number;
+        };
+        /** PoolList */
+        PoolList: {
+            /**
+             * Items
+             * @description By period, then measure.
+             */
+            items: components["schemas"]["PoolView"][];
+        };
+        /** PoolMove */
+        PoolMove: {
+            /** @description The pool the amount came from, as it now is. */
+            giver: components["schemas"]["PoolView"];
+            /** @description The pool it went to, as it now is. */
+            receiver: components["schemas"]["PoolView"];
+        };
+        /** PoolRollup */
+        PoolRollup: {
+            pool: components["schemas"]["PoolView"];
+            /**
+             * Units
+             * @description The unit and every unit under it (at most 500), depth first.
+             */
+            units: components["schemas"]["RollupNode"][];
+            /**
+             * Pacing
+             * @description The pool's plan slice by slice (empty without a plan): the chart's lines.
+             */
+            pacing: components["schemas"]["PacingPoint"][];
+        };
+        /** PoolView */
+        PoolView: {
+            /**
+             * Poolid
+             * @description `<period>.<measure>`: `2027.CNY`, `2027-Q4.rewards`.
+             */
+            poolId: string;
+            /** Unitid */
+            unitId: string;
+            /** Period */
+            period: string;
+            /**
+             * Measure
+             * @description A currency (minor units) or `rewards`.
+             */
+            measure: string;
+            /**
+             * Allocation
+             * @description What the unit was given (the head office: what it holds).
+             */
+            allocation: number;
+            /**
+             * Allocatedonward
+             * @description What it gave the units under it.
+             */
+            allocatedOnward: number;
+            /**
+             * Spent
+             * @description What its own campaigns' grants drew, net of what undone grants gave back.
+             */
+            spent: number;
+            /**
+             * Left
+             * @description allocation - allocatedOnward - spent.
+             */
+            left: number;
+            plan?: components["schemas"]["PacingPlan"] | null;
+            /**
+             * Plantodate
+             * @description Of its own part (allocation - allocatedOnward), what the plan means spent by today's end.
+             */
+            planToDate: number;
+            /**
+             * Allowance
+             * @description The running allowance today: the plan to date with its tolerance (its own part without a plan).
+             */
+            allowance: number;
+            /** Createdat */
+            createdAt?: string | null;
+            /** Createdby */
+            createdBy?: string | null;
+            /** Updatedat */
+            updatedAt?: string | null;
+            /** Updatedby */
+            updatedBy?: string | null;
         };
         /**
          * QuietHours
@@ -4139,6 +4652,47 @@ export interface components {
             /** Max */
             max?: number | null;
         };
+        /**
+         * ReallocatePool
+         * @example {
+         *       "amount": 500000000,
+         *       "currency": "CNY",
+         *       "fromUnitId": "310000",
+         *       "note": "Shanghai under-spends; Jiangsu's Q4 push",
+         *       "period": "2027",
+         *       "toUnitId": "320000",
+         *       "unit": "minor"
+         *     }
+         */
+        ReallocatePool: {
+            /**
+             * Period
+             * @description A fiscal year (`2026`) or quarter (`2026-Q4`).
+             */
+            period: string;
+            /**
+             * Unit
+             * @description Minor units of `currency`, or reward units (one per grant).
+             * @enum {string}
+             */
+            unit: "minor" | "rewards";
+            /** Currency */
+            currency?: ("AED" | "AFN" | "ALL" | "AMD" | "ANG" | "AOA" | "ARS" | "AUD" | "AWG" | "AZN" | "BAM" | "BBD" | "BDT" | "BGN" | "BHD" | "BIF" | "BMD" | "BND" | "BOB" | "BRL" | "BSD" | "BTN" | "BWP" | "BYN" | "BZD" | "CAD" | "CDF" | "CHF" | "CLP" | "CNY" | "COP" | "CRC" | "CUP" | "CVE" | "CZK" | "DJF" | "DKK" | "DOP" | "DZD" | "EGP" | "ERN" | "ETB" | "EUR" | "FJD" | "FKP" | "GBP" | "GEL" | "GHS" | "GIP" | "GMD" | "GNF" | "GTQ" | "GYD" | "HKD" | "HNL" | "HTG" | "HUF" | "IDR" | "ILS" | "INR" | "IQD" | "IRR" | "ISK" | "JMD" | "JOD" | "JPY" | "KES" | "KGS" | "KHR" | "KMF" | "KPW" | "KRW" | "KWD" | "KYD" | "KZT" | "LAK" | "LBP" | "LKR" | "LRD" | "LSL" | "LYD" | "MAD" | "MDL" | "MGA" | "MKD" | "MMK" | "MNT" | "MOP" | "MRU" | "MUR" | "MVR" | "MWK" | "MXN" | "MYR" | "MZN" | "NAD" | "NGN" | "NIO" | "NOK" | "NPR" | "NZD" | "OMR" | "PAB" | "PEN" | "PGK" | "PHP" | "PKR" | "PLN" | "PYG" | "QAR" | "RON" | "RSD" | "RUB" | "RWF" | "SAR" | "SBD" | "SCR" | "SDG" | "SEK" | "SGD" | "SHP" | "SLE" | "SOS" | "SRD" | "SSP" | "STN" | "SVC" | "SYP" | "SZL" | "THB" | "TJS" | "TMT" | "TND" | "TOP" | "TRY" | "TTD" | "TWD" | "TZS" | "UAH" | "UGX" | "USD" | "UYU" | "UZS" | "VES" | "VND" | "VUV" | "WST" | "XAF" | "XCD" | "XCG" | "XOF" | "XPF" | "YER" | "ZAR" | "ZMW" | "ZWG") | null;
+            /**
+             * Fromunitid
+             * @description A unit right under this one that gives part of its allocation.
+             */
+            fromUnitId: string;
+            /**
+             * Tounitid
+             * @description A sibling that takes it.
+             */
+            toUnitId: string;
+            /** Amount */
+            amount: number;
+            /** Note */
+            note?: string | null;
+        };
         /** ReconciliationReport */
         ReconciliationReport: {
             /** Businessdate */
@@ -4152,7 +4706,7 @@ export interface components {
             status: "running" | "done";
             /**
              * Phase
-             * @description Where a running reconciliation is: grants, coupons, wallets, accounts, redemptions, finish; done.
+             * @description Where a running reconciliation is: grants, coupons, wallets, accounts (and redemptions), finish; done.
              */
             phase: string;
             /**
@@ -4495,6 +5049,45 @@ export interface components {
             updatedBy: string | null;
             /** Updatedat */
             updatedAt: string | null;
+        };
+        /** RollupNode */
+        RollupNode: {
+            /** Unitid */
+            unitId: string;
+            /** Parentid */
+            parentId: string | null;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "head_office" | "branch" | "sub_branch" | "outlet";
+            /** Name */
+            name: string;
+            /** Depth */
+            depth: number;
+            /** Haspool */
+            hasPool: boolean;
+            /** Allocation */
+            allocation: number;
+            /** Allocatedonward */
+            allocatedOnward: number;
+            /**
+             * Committed
+             * @description Budgets of the campaigns at this unit (submitted, not ended) in this measure, meeting the period.
+             */
+            committed: number;
+            /**
+             * Spent
+             * @description Drawn by this unit's own campaigns.
+             */
+            spent: number;
+            /**
+             * Subtreespent
+             * @description Drawn by this unit's and every unit under it's campaigns.
+             */
+            subtreeSpent: number;
+            /** Left */
+            left: number;
         };
         /**
          * RuleDefinition
@@ -5270,6 +5863,21 @@ export interface components {
         TemplateList: {
             /** Items */
             items: components["schemas"]["TemplateInfo"][];
+        };
+        /** TemplateMonthPart */
+        TemplateMonthPart: {
+            /** Templateid */
+            templateId: string;
+            /**
+             * Outstanding
+             * @description The unit's customers' outstanding coupons of the template whose validity ends in the month.
+             */
+            outstanding: number;
+            /**
+             * Amountminor
+             * @description valueMinor × outstanding × the template's redemption rate, rounded half up.
+             */
+            amountMinor: number;
         };
         /** TemplatePage */
         TemplatePage: {
@@ -8222,7 +8830,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED. */
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, CAMPAIGN_ORG_UNIT_INVALID, CAMPAIGN_POOL_MISMATCH. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10608,6 +11216,629 @@ export interface operations {
                 };
             };
             /** @description Not found. Codes: ORG_UNIT_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getOrgUnitForecast: {
+        parameters: {
+            query?: {
+                /** @description Months ahead, the month in progress first. */
+                months?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The org unit's id. */
+                unitId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForecastView"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: ORG_UNIT_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed, but a business rule refuses it. Codes: FORECAST_TOO_LARGE. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listOrgPools: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org unit's id. */
+                unitId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PoolList"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: ORG_UNIT_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createOrgPool: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Names this request: a retry with the same key and body returns the first response, never runs again. */
+                "idempotency-key": string;
+            };
+            path: {
+                /** @description The org unit's id. */
+                unitId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreatePool"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    /** @description `true` when this is the stored answer of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PoolView"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR, BODY_REQUIRED, MALFORMED_JSON, IDEMPOTENCY_KEY_REQUIRED, IDEMPOTENCY_KEY_INVALID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, ORG_HEAD_OFFICE_REQUIRED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: ORG_UNIT_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS, POOL_EXISTS. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over 64 KB. Codes: PAYLOAD_TOO_LARGE. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not application/json. Codes: UNSUPPORTED_MEDIA_TYPE. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, POOL_PLAN_INVALID. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    allocateOrgPool: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Names this request: a retry with the same key and body returns the first response, never runs again. */
+                "idempotency-key": string;
+            };
+            path: {
+                /** @description The org unit's id. */
+                unitId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AllocatePool"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    /** @description `true` when this is the stored answer of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PoolMove"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR, BODY_REQUIRED, MALFORMED_JSON, IDEMPOTENCY_KEY_REQUIRED, IDEMPOTENCY_KEY_INVALID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: ORG_UNIT_NOT_FOUND, POOL_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS, VERSION_CONFLICT. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over 64 KB. Codes: PAYLOAD_TOO_LARGE. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not application/json. Codes: UNSUPPORTED_MEDIA_TYPE. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, POOL_INSUFFICIENT, POOL_PLAN_INVALID, ORG_UNIT_CLOSED. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    reallocateOrgPool: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Names this request: a retry with the same key and body returns the first response, never runs again. */
+                "idempotency-key": string;
+            };
+            path: {
+                /** @description The org unit's id. */
+                unitId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReallocatePool"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    /** @description `true` when this is the stored answer of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PoolMove"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR, BODY_REQUIRED, MALFORMED_JSON, IDEMPOTENCY_KEY_REQUIRED, IDEMPOTENCY_KEY_INVALID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, APPROVER_REQUIRED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: ORG_UNIT_NOT_FOUND, POOL_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS, VERSION_CONFLICT. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over 64 KB. Codes: PAYLOAD_TOO_LARGE. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not application/json. Codes: UNSUPPORTED_MEDIA_TYPE. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, POOL_INSUFFICIENT, POOL_PLAN_INVALID, ORG_UNIT_CLOSED, POOL_SAME_UNIT. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getOrgPool: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org unit's id. */
+                unitId: string;
+                /** @description The pool: `<period>.<measure>`, as `2027.CNY` or `2027-Q4.rewards`. */
+                poolId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PoolRollup"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: ORG_UNIT_NOT_FOUND, POOL_NOT_FOUND. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -13084,7 +14315,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED. */
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, CAMPAIGN_ORG_UNIT_INVALID, CAMPAIGN_POOL_MISMATCH. */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -21,6 +21,8 @@ import { useApi } from "../../lib/api";
 import { formatInstant } from "../../lib/format";
 import type { OrgUnit, OrgUnitKind, OrgUnitVersion } from "../../lib/types";
 import { useSave } from "../../lib/useSave";
+import { ForecastCard } from "./ForecastCard";
+import { PoolsCard } from "./PoolsCard";
 import { buildTree, childKinds, moveTargets, type OrgNode } from "./orgTree";
 
 const UNIT_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -181,6 +183,7 @@ function UnitCard({ unitId, units, onSelect }: { unitId: string; units: OrgUnit[
   const kinds = childKinds(unit);
   const targets = moveTargets(unit, units);
   return (
+    <>
     <Card
       title={<SectionHeading>{unit.name}</SectionHeading>}
       extra={
@@ -265,6 +268,9 @@ function UnitCard({ unitId, units, onSelect }: { unitId: string; units: OrgUnit[
       {dialog === "edit" && <EditModal unit={unit} onClose={() => setDialog(null)} />}
       {dialog === "move" && <MoveModal unit={unit} targets={targets} onClose={() => setDialog(null)} />}
     </Card>
+    <PoolsCard unitId={unit.unitId} />
+    <ForecastCard unitId={unit.unitId} />
+    </>
   );
 }
 

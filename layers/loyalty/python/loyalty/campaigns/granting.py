@@ -26,11 +26,14 @@ from loyalty.core.config import get_settings
 from loyalty.core.errors import Conflict
 from loyalty.core.observability import count, logger
 from loyalty.core.outbox import PendingEvent
+from loyalty.org.ports import PoolDraw
 
 SOURCE = service.SOURCE
 MAX_ATTEMPTS = 10
 BURN_WARNING_SHARE = 0.8
 REFUSALS = {"frequency": "capped", "erased": "erased"}  # the outcome of a grant the write refused for these
+# The org unit's pool had no room for the cost: none left of its allocation, or not yet under its pacing plan.
+POOL_REFUSALS = ("pool_exhausted", "pool_pacing")
 
 
 def command_id(campaign_id: str, customer_id: str, trigger: str, index: int) -> str:
@@ -44,7 +47,7 @@ def grant_id(campaign_id: str, customer_id: str, trigger: str) -> str:
 
 def grant(store: CampaignStore, meta: dict[str, Any], customer_id: str, trigger: str, now: datetime,
           actions: Sequence[Action] | None = None, context: Mapping[str, Any] | None = None) -> str:
-    """granted, control, already, capped, budget_exhausted, not_active or erased. `actions` replace the
+    """granted, control, already, capped, budget_exhausted, pool_exhausted, pool_pacing, not_active or erased. `actions` replace the
     arm's own (an MGM inviter's reward); the arm still decides control or not. `context` (the
     trigger event's detail) gives the values of per-attribute budgets before the profile does."""
     definition = service.definition_of(meta)
@@ -67,6 +70,9 @@ def grant(store: CampaignStore, meta: dict[str, Any], customer_id: str, trigger:
                 continue
             if refused.reason in REFUSALS:
                 return REFUSALS[refused.reason]
+            if refused.reason in POOL_REFUSALS:
+                count("GrantsRefusedByPool")
+                return refused.reason
             if refused.reason.startswith("budget:"):
                 period = refused.reason.removeprefix("budget:")
                 _exhausted(store, definition, next(b for b in plan.budgets if b[0] == period), now)
@@ -76,6 +82,8 @@ def grant(store: CampaignStore, meta: dict[str, Any], customer_id: str, trigger:
             count("RewardsGranted")
             count("CampaignBudgetSpent", plan.cost)
             _warn_on_burn(store, definition, now)
+            if plan.drawn is not None and plan.drawn.paced:
+                _alert_pacing(store, definition, plan.drawn)
         return "control" if arm == "control" else "granted"
     raise Conflict("the campaign is too busy; retry", code="CAMPAIGN_CONTENDED")
 
@@ -121,6 +129,8 @@ def _plan(definition: CampaignDefinition, version: int, customer_id: str, trigge
         record["notification"] = notification
     plan = GrantPlan(cid, version, customer_id, trigger, arm, cost, record, iso_utc(definition.window.endsAt), definition.spend_currency,
                      budgets=budgets, frequency=frequency)
+    if definition.orgUnitId is not None:
+        plan.pool = (definition.orgUnitId, day, definition.pool_measure)
     plan.events, plan.commands = rewards.events, [a.command_id for a in rewards.actions]
     if notify_now:
         plan.events += notification_events(notification, now)
@@ -189,6 +199,21 @@ def _exhausted(store: CampaignStore, definition: CampaignDefinition, budget: tup
         service.pause_for_budget(store, cid, now, detail)
         return
     store.flag_budget(cid, key, "exhaustedAt", iso_utc(now), [PendingEvent(SOURCE, "BudgetExhausted", detail)])
+
+
+def _alert_pacing(store: CampaignStore, definition: CampaignDefinition, drawn: PoolDraw) -> None:
+    """`BudgetPacingAlert` when the pool's spend runs ahead of or behind its plan by more than the
+    threshold: once per pool, period, direction and business date (the pool's mark, set with the event)."""
+    from loyalty.org.ports import pools
+
+    threshold = get_settings().pool_pacing_alert_percent
+    direction = pools().pacing_drift(drawn.key, drawn.day, threshold)
+    if direction is None:
+        return
+    detail = {"orgUnitId": drawn.unitId, "period": drawn.period, "measure": drawn.measure, "direction": direction,
+              "businessDate": drawn.day.isoformat(), "thresholdPercent": threshold, "campaignId": definition.campaignId}
+    if store.alert_pacing(drawn.key, direction, drawn.day, [PendingEvent(SOURCE, "BudgetPacingAlert", detail)]):
+        logger.warning("org pool spend off its pacing plan", extra=detail)
 
 
 def _warn_on_burn(store: CampaignStore, definition: CampaignDefinition, now: datetime) -> None:

@@ -163,6 +163,7 @@ class GrantItem(CampaignsTable):
     notification = MapAttribute(null=True)  # type: ignore[var-annotated]
     cost = NumberAttribute(null=True)
     budgetKeys = text_list(null=True)  # the budget periods its cost was taken from
+    poolKey = UnicodeAttribute(null=True)  # the org pool its cost was drawn from too: <unit>/<period>/<measure>
     deliveredAt = UnicodeAttribute(null=True)
     cancelledAt = UnicodeAttribute(null=True)  # when it settled (cancelled, compensated or partly delivered)
     cancelReason = UnicodeAttribute(null=True)  # the refusal that undid it

@@ -281,6 +281,15 @@ class CampaignDefinition(Strict):
     quietHours: QuietHours | None = None
     fundingCostCentre: Key
     metric: Literal["card_spend"] = "card_spend"
+    orgUnitId: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] | None = Field(
+        default=None, description="The org unit whose budget pool every grant also draws from, in the same transaction as the "
+                                  "campaign's own budget (docs/org-units.md, \"Budget pools\"): an open unit holding a pool in the "
+                                  "budget's measure (its currency's minor units, or reward units). Left out: no pool.")
+
+    @property
+    def pool_measure(self) -> str:
+        """The measure of the org pools it may draw from: the budget's currency, or `rewards`."""
+        return str(self.budget.currency) if self.budget.unit == "minor" else "rewards"
 
     @property
     def spend_currency(self) -> str:

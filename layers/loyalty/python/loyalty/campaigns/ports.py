@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from typing import Any, Protocol
 
@@ -70,6 +70,21 @@ class CampaignBooks:
     total_spent: int | None  # the total budget's counter, when the campaign has a total budget
 
 
+@dataclass(frozen=True)
+class BudgetBooks:
+    """A campaign's total budget as the cash-need forecast reads it (docs/org-units.md)."""
+
+    campaign_id: str
+    org_unit_id: str | None  # the campaign's org unit; None: the head office's
+    status: str  # draft, pending_approval, approved, paused, ended
+    unit: str  # minor, rewards
+    currency: str | None  # of a budget in minor units
+    total: int
+    spent: int  # the total budget's counter
+    starts_at: datetime
+    ends_at: datetime
+
+
 class CampaignsBooks(Protocol):
     def grants(self, cursor: str | None, limit: int) -> tuple[list[GrantBooks], str | None]:
         """The grants (not control records) met in one page of a scan of the campaigns table."""
@@ -79,9 +94,48 @@ class CampaignsBooks(Protocol):
     def known_commands(self, command_ids: Sequence[str]) -> set[str]:
         """Which of these command ids a grant sent (one batched read)."""
 
+    def budgets(self) -> Iterator[BudgetBooks]:
+        """Every campaign's total budget, limit and spent (the campaign list, a page at a time)."""
+
 
 @cache
 def books() -> CampaignsBooks:
     from loyalty.campaigns.books import DynamoCampaignsBooks
 
     return DynamoCampaignsBooks()
+
+
+# ---- commitments, for the org pools' roll-up (loyalty.org.pools) -------------------------------------
+
+COMMITTING = ("pending_approval", "approved", "paused")  # submitted and not ended: their budgets are spoken for
+
+
+class CampaignCommitments(Protocol):
+    def committed(self, unit_ids: Sequence[str], measure: str, first: date, last: date) -> dict[str, int]:
+        """Per org unit of `unit_ids`: the total budgets of the campaigns at it (`orgUnitId`) submitted
+        and not ended, in `measure` (a currency or `rewards`), whose window meets first..last. Reads
+        the campaign list once (every campaign's current version)."""
+
+
+class DynamoCampaignCommitments:
+    def committed(self, unit_ids: Sequence[str], measure: str, first: date, last: date) -> dict[str, int]:
+        from loyalty.campaigns import service
+        from loyalty.core.config import get_settings
+
+        wanted, zone, found = set(unit_ids), get_settings().bank_zone, dict[str, int]()
+        for meta in service.default_store().listed():
+            if meta.get("status") not in COMMITTING:
+                continue
+            definition = service.definition_of(meta)
+            unit = definition.orgUnitId
+            if unit is None or unit not in wanted or definition.pool_measure != measure:
+                continue
+            if definition.window.startsAt.astimezone(zone).date() > last or definition.window.endsAt.astimezone(zone).date() < first:
+                continue
+            found[unit] = found.get(unit, 0) + definition.budget.total
+        return found
+
+
+@cache
+def commitments() -> CampaignCommitments:
+    return DynamoCampaignCommitments()

@@ -58,6 +58,8 @@ def save(store: CampaignStore, definition: CampaignDefinition, operator: str, no
     if personal:
         raise InvalidInput(f"budget.byAttribute: {personal[0]} identifies a person; budget by branch, product or merchant, "
                            "and cap a customer with frequencyCaps", code="VALIDATION_ERROR")
+    if definition.orgUnitId is not None:
+        check_pool(definition)
     before = None if create else store.get(definition.campaignId)
     version = 1 if before is None else int(before["version"]) + 1
     at = iso_utc(now)
@@ -72,6 +74,24 @@ def save(store: CampaignStore, definition: CampaignDefinition, operator: str, no
              "after": "draft", "version": version}
     store.save(meta, expected_version=0 if before is None else int(before["version"]), audit=audit)
     return view(meta, now)
+
+
+def check_pool(definition: CampaignDefinition) -> None:
+    """The campaign's org unit is open and holds a pool in the budget's measure for a period its
+    window overlaps: a pool in CNY serves campaigns budgeted in CNY, reward units serve reward units."""
+    from loyalty.org.ports import pools, units
+
+    unit_id = str(definition.orgUnitId)
+    unit = units().get(unit_id)
+    if unit is None or not unit.is_open:
+        raise BusinessRuleViolation(f"org unit {unit_id} is not an open unit of the org tree", code="CAMPAIGN_ORG_UNIT_INVALID")
+    measure, zone = definition.pool_measure, get_settings().bank_zone
+    first, last = definition.window.startsAt.astimezone(zone).date(), definition.window.endsAt.astimezone(zone).date()
+    held = pools().measures(unit_id, first, last)
+    if measure not in held:
+        others = sorted(held)
+        raise BusinessRuleViolation(f"org unit {unit_id} holds no pool in {measure} for the campaign's window"
+                                    + (f" (its pools are in {', '.join(others)})" if others else ""), code="CAMPAIGN_POOL_MISMATCH")
 
 
 def save_from_template(store: CampaignStore, template: str, request: FromTemplate, operator: str, now: datetime) -> dict[str, Any]:

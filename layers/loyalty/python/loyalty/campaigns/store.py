@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Literal, Protocol
 
 from pynamodb.attributes import NumberAttribute
@@ -37,6 +38,7 @@ from loyalty.core.errors import Conflict, NotFound
 from loyalty.core.outbox import PendingEvent
 from loyalty.core.transactions import CONDITION_FAILED, Transaction
 from loyalty.core.transactions import Refused as Cancelled
+from loyalty.org.ports import POOL_LABEL, PoolDraw
 
 __all__ = ["AlreadyGranted", "CampaignStore", "Contended", "DynamoCampaignStore", "GrantPlan", "Refused"]
 
@@ -57,6 +59,8 @@ class GrantPlan:
     budgets: list[tuple[str, str, int]] = field(default_factory=list)  # (period, key, limit)
     frequency: list[tuple[str, int]] = field(default_factory=list)  # (key, limit)
     notify: tuple[str, int] | None = None  # (business date, daily cap)
+    pool: tuple[str, date, str] | None = None  # the org unit, business date and measure its cost is drawn from too
+    drawn: PoolDraw | None = None  # what the grant drew from its org unit's pool, once it landed
     commands: list[str] = field(default_factory=list)  # the reward commands' ids, to find this grant again
     stats: dict[str, int] = field(default_factory=dict)
     events: list[PendingEvent] = field(default_factory=list)
@@ -97,6 +101,10 @@ class DefinitionStore(Protocol):
                     *, spent_at_least: int | None = None) -> bool:
         """Sets `flag` on a budget period once (and only once `spent_at_least` is reached), with its
         events; False if it was set already or the condition does not hold."""
+
+    def alert_pacing(self, pool_key: str, direction: Literal["ahead", "behind"], day: date, events: Sequence[PendingEvent]) -> bool:
+        """Marks the org pool's pacing alert in this direction for the day, with its events, once;
+        False if it was marked already."""
 
     def command(self, command_id: str) -> dict[str, Any] | None: ...
 
@@ -207,8 +215,17 @@ class DynamoCampaignStore(DynamoRunRecords, DynamoCustomerRecords, DynamoParkedT
         counters, the day's notification allowance, the arm's counters and the reward's commands
         (outbox): one TransactWriteItems."""
         from loyalty.customers.ports import directory
+        from loyalty.org.ports import pools
 
         cid, transaction = plan.campaign_id, Transaction()
+        drawn = None
+        if plan.pool is not None:
+            # From the campaign's org unit's pool, alongside its own budget (docs/org-units.md, "Budget pools").
+            unit_id, business_day, measure = plan.pool
+            drawn = pools().draw(transaction, unit_id, business_day, plan.cost, measure)
+            if drawn is None:
+                raise Refused("pool_exhausted")  # the unit holds no pool for the day: nothing to draw from
+            plan.record["poolKey"] = drawn.key
         transaction.put("granted", GrantItem(**plan.record), GrantItem.pk.does_not_exist())
         transaction.check("not_active", CampaignMeta, f"CAMPAIGN#{cid}", "META", condition=(CampaignMeta.status == "approved") & (CampaignMeta.version == plan.version))
         # Atomic with the grant, so an erasure racing a run cannot be rewarded (a missing profile passes).
@@ -218,6 +235,7 @@ class DynamoCampaignStore(DynamoRunRecords, DynamoCustomerRecords, DynamoParkedT
             transaction.update(f"budget:{period}", BudgetCounter(*records.split(records.budget_key(cid, key))),
                                [BudgetCounter.spent.add(plan.cost), BudgetCounter.limit.set(limit)], bounded(BudgetCounter.spent, plan.cost, limit))
             order.append(f"budget:{period}")
+        order.append(POOL_LABEL)
         for key, limit in plan.frequency:
             transaction.update("frequency", FrequencyCounter(*records.split(records.freq_key(cid, plan.customer_id, key))),
                                [FrequencyCounter.grants.add(1)], bounded(FrequencyCounter.grants, 1, limit))
@@ -242,7 +260,13 @@ class DynamoCampaignStore(DynamoRunRecords, DynamoCustomerRecords, DynamoParkedT
             first = next((label for label in order if refused.failed(label)), "not_active")
             if first == "granted":
                 raise AlreadyGranted() from None
+            if first == POOL_LABEL and drawn is not None:
+                why = pools().refusal(drawn)
+                if why == "changed":
+                    raise Contended() from None  # the pool's allocation or plan moved meanwhile: draw again
+                raise Refused(why) from None
             raise Refused("erased" if first == "customer-not-erased" else first) from None
+        plan.drawn = drawn
 
     def budget(self, campaign_id: str, period_key: str, *, consistent: bool = True) -> dict[str, Any] | None:
         return found(BudgetCounter, records.budget_key(campaign_id, period_key), consistent=consistent)
@@ -261,6 +285,18 @@ class DynamoCampaignStore(DynamoRunRecords, DynamoCustomerRecords, DynamoParkedT
             condition &= BudgetCounter.spent >= spent_at_least
         transaction = Transaction()
         transaction.update("budget", BudgetCounter(*records.split(records.budget_key(campaign_id, period_key))), [flagged.set(at)], condition)
+        CampaignOutbox.add_to(transaction, events)
+        try:
+            transaction.commit()
+            return True
+        except Cancelled:
+            return False
+
+    def alert_pacing(self, pool_key: str, direction: Literal["ahead", "behind"], day: date, events: Sequence[PendingEvent]) -> bool:
+        from loyalty.org.ports import pools
+
+        transaction = Transaction()
+        pools().flag_alert(transaction, pool_key, direction, day)
         CampaignOutbox.add_to(transaction, events)
         try:
             transaction.commit()
@@ -288,6 +324,10 @@ class DynamoCampaignStore(DynamoRunRecords, DynamoCustomerRecords, DynamoParkedT
             for key in grant.get("budgetKeys", []):
                 transaction.update(f"budget:{key}", BudgetCounter(*records.split(records.budget_key(cid, key))),
                                    [BudgetCounter.spent.add(-give_back)])
+            if grant.get("poolKey"):
+                from loyalty.org.ports import pools
+
+                pools().give_back(transaction, str(grant["poolKey"]), give_back)
         if stats:
             transaction.update("stats", ArmStats(*records.split(records.stats_key(cid, grant["arm"]))),
                                [getattr(ArmStats, name).add(n) for name, n in stats.items()])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -42,6 +43,15 @@ class Settings(BaseModel):
     org_table: str = "org"
     # Other capabilities read the org tree (loyalty.org.ports) from memory for this long after a change.
     org_cache_seconds: float = Field(default=30.0, ge=0)
+    # BudgetPacingAlert: an org pool's spend ahead of or behind its pacing plan by more than this share of the plan to date.
+    pool_pacing_alert_percent: int = Field(default=20, ge=0, le=100)
+    # What one point is worth when it is redeemed, in minor units of `point_value_currency` (a decimal:
+    # "0.5" is 200 points to the yuan): the cash-need forecast's and the checkout's value of a point.
+    point_value_minor: Decimal = Field(default=Decimal("1"), ge=0)
+    point_value_currency: str = "CNY"
+    # The cash-need forecast (docs/org-units.md, "The cash-need forecast") examines at most this many
+    # items in each of its scans (coupons, lots, ledger entries) before it answers 422 FORECAST_TOO_LARGE.
+    forecast_max_items: int = Field(default=200_000, ge=1)
     reconciliation_table: str = "reconciliation"
     # The daily reconciliation (docs/reconciliation.md): items a scan request reads per page; how old an
     # unfinished saga, command or redemption must be to count as stuck rather than in flight; and the

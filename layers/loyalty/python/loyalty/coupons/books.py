@@ -11,7 +11,8 @@ from loyalty.coupons import records
 from loyalty.coupons.items import CouponsTable
 from loyalty.coupons.items_coupon import BundleRecord, CouponItem, IssueFailure, Revocation, cpn_item
 from loyalty.coupons.logic import command_coupon_id
-from loyalty.coupons.ports import CommandOutcome, IssuedBooks, TemplateBooks
+from loyalty.coupons.model import Bundle, FixedAmount, RedPacket, Template, Threshold
+from loyalty.coupons.ports import CommandOutcome, IssuedBooks, TemplateBooks, TemplateValue
 from loyalty.coupons.store import DynamoCouponStore
 
 
@@ -22,6 +23,15 @@ class DynamoCouponsBooks:
             templates, cursor = store.list_templates(100, cursor)
             for template in templates:
                 yield TemplateBooks(template.template_id, template.stockAdded, store.stock_left(template))
+            if cursor is None:
+                return
+
+    def template_values(self) -> Iterator[TemplateValue]:
+        store, cursor = DynamoCouponStore(), None
+        while True:
+            templates, cursor = store.list_templates(100, cursor)
+            for template in templates:
+                yield template_value(template)
             if cursor is None:
                 return
 
@@ -55,7 +65,16 @@ def _issued(item: CouponItem | BundleRecord | IssueFailure) -> IssuedBooks:
         return IssuedBooks("bundle", item_id, template_id=item.templateId, customer_id=item.customerId)
     return IssuedBooks("coupon", item_id, template_id=item.templateId, customer_id=item.customerId, status=item.status,
                        issued_at=item.issuedAt, command_id=item.commandId, source=item.source,
-                       in_wallet=bool(item.gsi1pk))
+                       in_wallet=bool(item.gsi1pk), valid_until=item.validUntil)
+
+
+def template_value(template: Template) -> TemplateValue:
+    benefit, funding = template.definition.benefit, template.definition.funding
+    if isinstance(benefit, Bundle):
+        return TemplateValue(template.template_id, benefit.kind, 0, None, "none")
+    if isinstance(benefit, FixedAmount | Threshold | RedPacket):
+        return TemplateValue(template.template_id, benefit.kind, benefit.amountMinor, benefit.currency, "face")
+    return TemplateValue(template.template_id, benefit.kind, funding.unitCostMinor, funding.currency, "unit_cost")
 
 
 def _outcome(command_id: str, item: CouponItem | BundleRecord | IssueFailure | None, revocation: str | None,

@@ -51,6 +51,21 @@ class IssuedBooks:
     command_id: str | None = None
     source: str | None = None  # claim, campaign, points_mall, tier_benefit, ...
     in_wallet: bool = False  # on the wallet index's key (every coupon must be)
+    valid_until: str | None = None
+
+
+@dataclass(frozen=True)
+class TemplateValue:
+    """What one coupon of a template is worth when redeemed, for the cash-need forecast: the benefit's
+    fixed amount (`face`: fixed_amount, threshold, red_packet), else the funding's `unitCostMinor`
+    (`unit_cost`: percentage, random_amount, gift, voucher_code); a bundle's own template is worth
+    nothing (`none`: its parts are coupons of their own templates)."""
+
+    template_id: str
+    kind: str
+    value_minor: int
+    currency: str | None
+    basis: Literal["face", "unit_cost", "none"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +92,9 @@ class CouponsBooks(Protocol):
 
     def outcomes(self, command_ids: Sequence[str]) -> dict[str, CommandOutcome]:
         """The outcome of each command (one batched read of at most 100 ids)."""
+
+    def template_values(self) -> Iterator[TemplateValue]:
+        """Every template's value per coupon (the template list, a page at a time)."""
 
 
 def books() -> CouponsBooks:

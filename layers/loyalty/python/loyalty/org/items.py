@@ -7,6 +7,11 @@ only through `loyalty.org.ports`.
   UNIT#<unit>      / V#<000001>    UnitVersionItem: every version of the unit, kept for good
   BRANCH#<code>    / BRANCH        BranchCodeItem: the unit core banking's branch id maps to (one unit per code)
   ROOT             / ROOT          RootItem: the head office's id (there is one)
+  UNIT#<unit>      / POOL#<period>#<measure>
+                                   PoolItem: the unit's budget pool for a fiscal period (`2026`, `2026-Q4`) in a
+                                   measure (a currency's minor units, `CNY`, or reward units, `rewards`);
+                                   `terms` moves on every change of its allocation, onward allocation or plan
+                                   (every draw and allocation is conditioned on it), never on a draw
 
 Stored names are camelCase and the same as the Python names. Each prefix holds one item shape.
 """
@@ -129,3 +134,24 @@ class BranchCodeItem(OrgItem):
 
 class RootItem(OrgItem):
     unitId = UnicodeAttribute()
+
+
+def pool_sk(period: str, measure: str) -> str:
+    return f"POOL#{period}#{measure}"
+
+
+class PoolItem(OrgItem):
+    unitId = UnicodeAttribute()
+    period = UnicodeAttribute()
+    measure = UnicodeAttribute()
+    allocation = NumberAttribute()
+    onward = NumberAttribute()
+    spent = NumberAttribute()
+    terms = NumberAttribute()
+    plan = UnicodeAttribute(null=True)  # JSON of loyalty.org.pacing.Plan
+    createdAt = UnicodeAttribute(null=True)
+    createdBy = UnicodeAttribute(null=True)
+    updatedAt = UnicodeAttribute(null=True)
+    updatedBy = UnicodeAttribute(null=True)
+    alertedAhead = UnicodeAttribute(null=True)  # the business date BudgetPacingAlert last said so
+    alertedBehind = UnicodeAttribute(null=True)

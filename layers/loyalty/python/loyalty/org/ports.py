@@ -9,12 +9,17 @@ ids are answered as such (None, an empty subtree, False), never as an error.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
 from functools import cache
-from typing import Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from loyalty.core.transactions import Transaction
 
 from loyalty.org.model import OrgUnit
 
-__all__ = ["InMemoryOrgUnits", "OrgUnit", "OrgUnits", "units"]
+__all__ = ["InMemoryOrgUnits", "OrgUnit", "OrgUnits", "PoolDraw", "Pools", "pools", "units"]
 
 
 class OrgUnits(Protocol):
@@ -115,3 +120,120 @@ class InMemoryOrgUnits:
 
     def unit_for_branch(self, branch_id: str) -> str | None:
         return self._branches.get(branch_id)
+
+
+# ---- budget pools: what a campaign's grant draws from (docs/org-units.md, "Budget pools") ---------
+
+POOL_LABEL = "org-pool"
+
+
+@dataclass(frozen=True)
+class PoolDraw:
+    """What a grant drew from: its unit's pool for the narrowest period holding the business date,
+    at the terms read (`key` is what the grant records, to give the cost back)."""
+
+    unitId: str
+    period: str
+    measure: str
+    terms: int
+    cost: int
+    day: date
+    paced: bool = False  # the pool has a pacing plan
+
+    @property
+    def key(self) -> str:
+        return f"{self.unitId}/{self.period}/{self.measure}"
+
+
+class Pools(Protocol):
+    def measures(self, unit_id: str, first: date, last: date) -> set[str]:
+        """The measures (a currency, `rewards`) of the unit's pools whose period meets first..last."""
+
+    def draw(self, transaction: Transaction, unit_id: str, day: date, cost: int, measure: str) -> PoolDraw | None:
+        """In the caller's transaction, under the label `org-pool`: `cost` drawn from the unit's pool
+        for the quarter holding `day`, else the year's, conditioned on its terms as read, on
+        `spent + cost <= allocation - onward` and on the pacing plan's running allowance at `day`.
+        None (nothing added) when the unit has no pool for the date in that measure."""
+
+    def refusal(self, drawn: PoolDraw) -> Literal["pool_exhausted", "pool_pacing", "changed"]:
+        """Why a draw was refused, read again: the pool's terms changed (draw again), else the
+        allocation or the pacing allowance has no room for the cost."""
+
+    def give_back(self, transaction: Transaction, key: str, amount: int) -> None:
+        """In the caller's transaction: `amount` returned to the pool a grant drew from (`PoolDraw.key`)."""
+
+    def pacing_drift(self, key: str, day: date, threshold_percent: int) -> Literal["ahead", "behind"] | None:
+        """Spend running ahead of or behind the pool's plan by more than the threshold (eventually
+        consistent read); None without a plan or within it."""
+
+    def flag_alert(self, transaction: Transaction, key: str, direction: Literal["ahead", "behind"], day: date) -> None:
+        """In the caller's transaction, under the label `org-pool-alert`: the pool's alert in this
+        direction is marked for `day`, refused if it was already."""
+
+
+class DynamoPools:
+    def measures(self, unit_id: str, first: date, last: date) -> set[str]:
+        from loyalty.org import pacing
+        from loyalty.org.pools import DynamoPoolStore
+
+        return {p.measure for p in DynamoPoolStore().unit_pools(unit_id)
+                if pacing.period(p.period).first <= last and first <= pacing.period(p.period).last}
+
+    def draw(self, transaction: Transaction, unit_id: str, day: date, cost: int, measure: str) -> PoolDraw | None:
+        from loyalty.org import pacing
+        from loyalty.org.items import PoolItem, pool_sk, unit_pk
+        from loyalty.org.pools import DynamoPoolStore
+
+        store = DynamoPoolStore()
+        for period in pacing.periods_holding(day):
+            pool = store.pool(unit_id, period, measure)
+            if pool is None:
+                continue
+            room = min(pool.own, pacing.allowance(pool.own, pool.plan, period, day))
+            transaction.update(POOL_LABEL, PoolItem(unit_pk(unit_id), pool_sk(period, measure)), [PoolItem.spent.add(cost)],
+                               (PoolItem.terms == pool.terms) & (PoolItem.spent <= room - cost))
+            return PoolDraw(unit_id, period, measure, pool.terms, cost, day, pool.plan is not None)
+        return None
+
+    def refusal(self, drawn: PoolDraw) -> Literal["pool_exhausted", "pool_pacing", "changed"]:
+        from loyalty.org import pacing
+        from loyalty.org.pools import DynamoPoolStore
+
+        pool = DynamoPoolStore().pool(drawn.unitId, drawn.period, drawn.measure)
+        if pool is None or pool.terms != drawn.terms:
+            return "changed"
+        if pool.spent + drawn.cost > pool.own:
+            return "pool_exhausted"
+        if pool.spent + drawn.cost > pacing.allowance(pool.own, pool.plan, drawn.period, drawn.day):
+            return "pool_pacing"
+        return "changed"
+
+    def give_back(self, transaction: Transaction, key: str, amount: int) -> None:
+        from loyalty.org.items import PoolItem, pool_sk, unit_pk
+
+        unit_id, period, measure = key.split("/", 2)
+        transaction.update(f"{POOL_LABEL}:{key}", PoolItem(unit_pk(unit_id), pool_sk(period, measure)), [PoolItem.spent.add(-amount)],
+                           PoolItem.pk.exists())
+
+    def pacing_drift(self, key: str, day: date, threshold_percent: int) -> Literal["ahead", "behind"] | None:
+        from loyalty.org import pacing
+        from loyalty.org.pools import DynamoPoolStore
+
+        unit_id, period, measure = key.split("/", 2)
+        pool = DynamoPoolStore().pool(unit_id, period, measure)
+        if pool is None:
+            return None
+        return pacing.drift(pool.own, pool.plan, period, day, pool.spent, threshold_percent)
+
+    def flag_alert(self, transaction: Transaction, key: str, direction: Literal["ahead", "behind"], day: date) -> None:
+        from loyalty.org.items import PoolItem, pool_sk, unit_pk
+
+        unit_id, period, measure = key.split("/", 2)
+        flag = PoolItem.alertedAhead if direction == "ahead" else PoolItem.alertedBehind
+        transaction.update(f"{POOL_LABEL}-alert", PoolItem(unit_pk(unit_id), pool_sk(period, measure)), [flag.set(day.isoformat())],
+                           PoolItem.pk.exists() & (flag.does_not_exist() | (flag != day.isoformat())))
+
+
+@cache
+def pools() -> Pools:
+    return DynamoPools()

@@ -18,7 +18,8 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from datetime import datetime
+from typing import Any, TypeVar
 
 from loyalty.core.auth import Caller
 from loyalty.core.errors import Conflict, Forbidden, NotFound
@@ -218,3 +219,12 @@ def unknown_branches(store: OrgStore, caller: Caller, cursor: str | None, limit:
     mapped = store.branch_units(list(counted.customers_by_branch))
     unknown = {code: n for code, n in sorted(counted.customers_by_branch.items()) if code not in mapped}
     return unknown, counted.without_branch, counted.profiles_read, counted.next_cursor
+
+
+def forecast(store: OrgStore, caller: Caller, unit_id: str, months: int, now: datetime) -> dict[str, Any]:
+    """The cash the unit's rights will need, month by month (docs/org-units.md, "The cash-need forecast")."""
+    from loyalty.org import forecast_sources
+    from loyalty.org.ports import units
+
+    unit = visible(store, scope_of(store, caller), unit_id)
+    return forecast_sources.build(unit, units(), months, now)

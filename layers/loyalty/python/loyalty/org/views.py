@@ -138,3 +138,97 @@ class UnknownBranchesPage(BaseModel):
     profilesRead: int = Field(description="Customer profiles this page read.")
     withoutBranch: int = Field(description="Profiles of this page without a `branchId` (they belong to no unit either).")
     nextCursor: str | None = Field(description="Read on until it is null: each page reads a part of the customers.")
+
+
+# ---- the cash-need forecast (docs/org-units.md, "The cash-need forecast") --------------------------------
+
+
+class CampaignMonthPart(BaseModel):
+    campaignId: str
+    amountMinor: int
+
+
+class TemplateMonthPart(BaseModel):
+    templateId: str
+    outstanding: int = Field(description="The unit's customers' outstanding coupons of the template whose validity ends in the month.")
+    amountMinor: int = Field(description="valueMinor × outstanding × the template's redemption rate, rounded half up.")
+
+
+class CampaignsInMonth(BaseModel):
+    amountMinor: int
+    byCampaign: list[CampaignMonthPart]
+
+
+class CouponsInMonth(BaseModel):
+    amountMinor: int
+    outstanding: int
+    byTemplate: list[TemplateMonthPart]
+
+
+class PointsInMonth(BaseModel):
+    amountMinor: int = Field(description="expectedPoints × pointValueMinor, rounded half up.")
+    expiringPoints: int = Field(description="The unit's customers' points whose lots expire in the month.")
+    expectedPoints: float = Field(description="expiringPoints × redemptionRate (shown to 4 decimals; computed exactly).")
+    redemptionRate: float
+    pointValueMinor: float
+
+
+class ForecastMonth(BaseModel):
+    month: str = Field(description="YYYY-MM, in the bank's time zone; the first is the month in progress (from now).")
+    campaigns: CampaignsInMonth
+    coupons: CouponsInMonth
+    points: PointsInMonth
+    totalMinor: int
+
+
+class ForecastCampaign(BaseModel):
+    campaignId: str
+    orgUnitId: str | None = Field(description="None: a campaign of no unit, the head office's.")
+    totalMinor: int
+    spentMinor: int
+    remainingMinor: int
+    method: str = Field(description="`burn`: at the observed burn (spent ÷ time since the window opened); `plan`: evenly over what is "
+                                    "left of the window (nothing spent yet, or opened less than a day ago); `none`: nothing left.")
+    burnPerDayMinor: float
+    startsAt: str
+    endsAt: str
+    afterHorizonMinor: int = Field(description="What the spread places after the last month of the forecast.")
+
+
+class ForecastTemplate(BaseModel):
+    templateId: str
+    valueMinor: int
+    valueBasis: str = Field(description="`face`: the benefit's fixed amount; `unit_cost`: the funding's unitCostMinor.")
+    redeemed: int = Field(description="Every customer's coupons of the template, redeemed.")
+    expired: int
+    revoked: int
+    redemptionRate: float
+    rateBasis: str = Field(description="`observed`: the template's own; `pooled`: every template's (too few of its own settled); "
+                                       "`assumed`: 1, too few settled anywhere.")
+    outstandingAfterHorizon: int
+
+
+class ForecastPoints(BaseModel):
+    redeemed: int = Field(description="Points the unit's customers redeemed (ledger `redeem` entries).")
+    expired: int = Field(description="Points of the unit's customers that expired (ledger `expire` entries).")
+    redemptionRate: float
+    rateBasis: str = Field(description="`observed`, or `assumed` (1) with fewer than 1000 points settled.")
+    pointValueMinor: float = Field(description="POINT_VALUE_MINOR: what a redeemed point costs, in minor units.")
+    expiringAfterHorizon: int
+
+
+class LeftOut(BaseModel):
+    campaigns: list[dict[str, str]] = Field(description="The unit's campaigns not counted: budget in rewards or another currency.")
+    templates: list[dict[str, str]] = Field(description="Templates whose value is in another currency.")
+
+
+class ForecastView(BaseModel):
+    unitId: str
+    currency: str
+    asOf: str
+    months: list[ForecastMonth]
+    totalMinor: int
+    campaigns: list[ForecastCampaign]
+    templates: list[ForecastTemplate]
+    points: ForecastPoints
+    leftOut: LeftOut

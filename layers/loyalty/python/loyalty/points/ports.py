@@ -65,16 +65,37 @@ class AwardBooks:
     reversed: bool
 
 
-class PointsBooks(Protocol):
-    def accounts(self, cursor: str | None, limit: int) -> tuple[list[AccountBooks], str | None]:
-        """The accounts met in one page of a scan of the points table, each read whole."""
+@dataclass(frozen=True)
+class LotBooks:
+    customer_id: str
+    expires_on: str  # business date, YYYY-MM-DD: valid through it
+    remaining: int
 
-    def redemptions(self, cursor: str | None, limit: int) -> tuple[list[RedemptionBooks], str | None]: ...
+
+@dataclass(frozen=True)
+class SettledBooks:
+    """A ledger entry that settled points for good: `redeem` or `expire` (points as booked: negative)."""
+
+    customer_id: str
+    kind: str
+    points: int
+
+
+class PointsBooks(Protocol):
+    def accounts(self, cursor: str | None, limit: int) -> tuple[list[AccountBooks], list[RedemptionBooks], str | None]:
+        """The accounts (each read whole) and the redemptions met in one page of a scan of the points
+        table: one pass over the table finds both."""
 
     def awards(self, commands: Sequence[tuple[str, str]]) -> dict[str, AwardBooks]:
         """Each (customer, command id)'s award and reversal entries (one batched read)."""
 
     def known_redemptions(self, redemption_ids: Sequence[str]) -> set[str]: ...
+
+    def lots(self, cursor: str | None, limit: int) -> tuple[list[LotBooks], str | None]:
+        """The lots met in one page of a scan of the points table (the liability, by customer and expiry)."""
+
+    def settled(self, cursor: str | None, limit: int) -> tuple[list[SettledBooks], str | None]:
+        """The `redeem` and `expire` ledger entries met in one page of a scan of the points table."""
 
 
 @cache

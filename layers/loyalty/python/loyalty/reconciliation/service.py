@@ -24,7 +24,7 @@ from loyalty.reconciliation.checks import Books, Clock
 from loyalty.reconciliation.store import Phase, Run, RunStore, Superseded
 
 SOURCE = "loyalty.reconciliation"
-PHASES: tuple[Phase, ...] = ("grants", "coupons", "wallets", "accounts", "redemptions", "finish", "done")
+PHASES: tuple[Phase, ...] = ("grants", "coupons", "wallets", "accounts", "finish", "done")
 
 
 @dataclass(frozen=True)
@@ -116,11 +116,9 @@ def _step(store: RunStore, sources: Sources, run: Run, clock: Clock, page_items:
     elif run.phase == "wallets":
         entries, cursor = sources.coupons.wallets(run.cursor, page_items)
         checks.add_wallets(books, entries)
-    elif run.phase == "accounts":
-        accounts, cursor = sources.points.accounts(run.cursor, page_items)
+    elif run.phase == "accounts":  # the points table's one pass: its accounts and its redemptions
+        accounts, page, cursor = sources.points.accounts(run.cursor, page_items)
         checks.add_accounts(books, accounts)
-    elif run.phase == "redemptions":
-        page, cursor = sources.points.redemptions(run.cursor, page_items)
         redemptions = checks.coupon_redemptions(page)
         checks.add_redemptions(books, clock, redemptions, sources.coupons.outcomes([r.redemption_id for r in redemptions]))
     elif run.phase == "finish":

@@ -32,7 +32,7 @@ class ReconciliationReport(BaseModel):
     businessDate: str
     runId: str
     status: Literal["running", "done"]
-    phase: str = Field(description="Where a running reconciliation is: grants, coupons, wallets, accounts, redemptions, finish; done.")
+    phase: str = Field(description="Where a running reconciliation is: grants, coupons, wallets, accounts (and redemptions), finish; done.")
     pages: int = Field(description="Pages of books read so far.")
     discrepancies: int = Field(description="All checks' discrepancies (0: the books agree). Final once `status` is done.")
     requestedBy: str = Field(description="`schedule`, or the operator who asked for it.")
