@@ -30,6 +30,8 @@ SECTIONS: dict[str, str] = {
     "scoring": "bench.sections.scoring",
     "scoring_nightly": "bench.sections.scoring_nightly",
     "campaign_fanout": "bench.sections.campaign_fanout",
+    "pool_grants": "bench.sections.pool_grants",
+    "league_table": "bench.sections.league_table",
     "reconciliation": "bench.sections.reconciliation",
     "console": "bench.sections.console",
     "chaos": "bench.sections.chaos",

@@ -257,7 +257,8 @@ TOPOLOGY = Topology(
         Table(RECONCILIATION, partition_key="pk", sort_key="sk",
               indexes=(Index("gsi1", partition_key="gsi1pk", sort_key="gsi1sk"),)),  # runs not finished
         # The org tree (loyalty/org): units, their versions, branch codes.
-        Table(ORG, partition_key="pk", sort_key="sk",
+        # The league table's counters and their markers expire (expiresAt: docs/org-units.md, "Branch league table").
+        Table(ORG, partition_key="pk", sort_key="sk", ttl_attribute="expiresAt",
               indexes=(Index("gsi1", partition_key="gsi1pk", sort_key="gsi1sk"),  # the tree by path: a subtree is a prefix
                        Index("gsi2", partition_key="gsi2pk", sort_key="gsi2sk"))),  # a unit's children
     ),
@@ -278,6 +279,8 @@ TOPOLOGY = Topology(
         Queue("campaign-fanout", batch_size=1, visibility_timeout_s=120, max_receive_count=5),
         Queue("campaign-grants", batch_size=10, visibility_timeout_s=120, max_receive_count=5),
         Queue("campaign-outcomes", batch_size=10, visibility_timeout_s=60, max_receive_count=5),
+        # The branch league table's counters (org-kpis): each event one transaction on its customer's units.
+        Queue("org-kpi-events", batch_size=10, visibility_timeout_s=60, max_receive_count=5, max_batching_window_s=1),
     ),
     rules=(
         Rule(
@@ -393,6 +396,17 @@ TOPOLOGY = Topology(
                 "detail": {"source": ["points_mall"]},
             },
             queue="points-redemption-outcomes",
+        ),
+        # The branch league table (org-kpis): new and active customers, AUM, and the engine's grants and coupons.
+        Rule(
+            "org-kpi-bank-events",
+            event_pattern=bank_event("CustomerProfileChanged", "CardTransactionPosted", "LoginCompleted", "MonthlyAumComputed"),
+            queue="org-kpi-events",
+        ),
+        Rule(
+            "org-kpi-engine-events",
+            event_pattern={"source": ["loyalty.campaigns", "loyalty.coupons"], "detail-type": ["RewardGranted", "CouponIssued", "CouponRedeemed"]},
+            queue="org-kpi-events",
         ),
     ),
     functions=(
@@ -725,6 +739,21 @@ TOPOLOGY = Topology(
             module="api",
             routes=(Route("GET", "/v1/admin/audit", "operator"),),
             tables={AUDIT: "read"},
+        ),
+        Function(
+            "org-kpis-api",
+            capability="org",
+            module="kpis_api",
+            routes=(Route("GET", "/v1/admin/org-units/{unitId}/kpis", "operator"),),
+            tables={ORG: "read"},
+        ),
+        Function(
+            "org-kpis",
+            capability="org",
+            module="kpis",
+            timeout_s=30,
+            queue="org-kpi-events",
+            tables={ORG: "write", "customers": "read"},  # customers: the customer's branch id on their profile
         ),
         Function(
             "customers-ingest",

@@ -1039,6 +1039,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/org-units/{unitId}/kpis": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The league table of an org unit's children
+         * @description For each unit right under the unit (closed ones too; at the head office also `~unassigned`, the
+         *     customers no unit maps), and for the unit itself (`total`): the period's new and active customers,
+         *     AUM and its growth from the month before the period, rewards granted and their cost, coupons issued
+         *     and redeemed and the redemption rate. Read from counters the bus events keep (one batch read, no
+         *     scan): eventually consistent with the events, a few seconds behind. A unit outside your subtree is 404.
+         */
+        get: operations["getOrgUnitKpis"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/scoring/models/{model}": {
         parameters: {
             query?: never;
@@ -3800,6 +3824,38 @@ export interface components {
              */
             costMinor?: number;
         };
+        /** LeagueTable */
+        LeagueTable: {
+            /** Unitid */
+            unitId: string;
+            /**
+             * Period
+             * @description A month (`2026-11`) or a quarter (`2026-Q4`), in the bank's time zone.
+             */
+            period: string;
+            /**
+             * Aummonth
+             * @description The month whose AUM `aumMinor` is (the period's last).
+             */
+            aumMonth: string;
+            /**
+             * Aumbasemonth
+             * @description The month `aumPreviousMinor` is (the one before the period).
+             */
+            aumBaseMonth: string;
+            /**
+             * Rankby
+             * @enum {string}
+             */
+            rankBy: "activeCustomers" | "newCustomers" | "aumGrowthMinor" | "grants" | "grantCostMinor" | "redemptionRate";
+            /** @description The unit itself: its whole subtree's customers (rank 0). */
+            total: components["schemas"]["UnitKpis"];
+            /**
+             * Units
+             * @description Each unit right under it (closed ones too), ranked.
+             */
+            units: components["schemas"]["UnitKpis"][];
+        };
         /** LeftOut */
         LeftOut: {
             /**
@@ -6262,6 +6318,87 @@ export interface components {
              * @description Kept in the campaign's audit log.
              */
             note?: string | null;
+        };
+        /** UnitKpis */
+        UnitKpis: {
+            /**
+             * Unitid
+             * @description The unit; `~unassigned` at the head office: customers with no profile yet, no branch id, or a branch id no unit maps.
+             */
+            unitId: string;
+            /**
+             * Name
+             * @description The unit's name; null for the unassigned bucket.
+             */
+            name?: string | null;
+            /** Kind */
+            kind?: string | null;
+            /** Status */
+            status?: string | null;
+            /**
+             * Rank
+             * @description 1 for the highest by `rankBy`; ties share a rank.
+             */
+            rank: number;
+            /**
+             * Newcustomers
+             * @description Customers whose account opened (profile `openedAt`) in the period, once each.
+             */
+            newCustomers: number;
+            /**
+             * Activecustomers
+             * @description Customers with a card transaction or a login in the period, once each.
+             */
+            activeCustomers: number;
+            /**
+             * Aumminor
+             * @description Sum of the customers' average AUM (MonthlyAumComputed) for the period's last month, in minor units of ORG_KPI_CURRENCY.
+             */
+            aumMinor: number;
+            /**
+             * Aumpreviousminor
+             * @description The same for the month before the period.
+             */
+            aumPreviousMinor: number;
+            /**
+             * Aumgrowthminor
+             * @description aumMinor - aumPreviousMinor.
+             */
+            aumGrowthMinor: number;
+            /**
+             * Aumgrowthpercent
+             * @description Growth as a percentage of aumPreviousMinor; null when that is 0.
+             */
+            aumGrowthPercent: number | null;
+            /**
+             * Grants
+             * @description Rewards granted in the period (RewardGranted), the control arm left out.
+             */
+            grants: number;
+            /**
+             * Controlgrants
+             * @description Grants to campaigns' control arm: would have received, got nothing.
+             */
+            controlGrants: number;
+            /**
+             * Grantcostminor
+             * @description Cost of the grants budgeted in minor units.
+             */
+            grantCostMinor: number;
+            /**
+             * Grantcostrewards
+             * @description Cost of the grants budgeted in reward units.
+             */
+            grantCostRewards: number;
+            /** Couponsissued */
+            couponsIssued: number;
+            /** Couponsredeemed */
+            couponsRedeemed: number;
+            /**
+             * Redemptionrate
+             * @description couponsRedeemed / couponsIssued in the period (not a cohort's rate); null when none was issued.
+             */
+            redemptionRate: number | null;
         };
         /** UnitRef */
         UnitRef: {
@@ -11839,6 +11976,90 @@ export interface operations {
                 };
             };
             /** @description Not found. Codes: ORG_UNIT_NOT_FOUND, POOL_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getOrgUnitKpis: {
+        parameters: {
+            query?: {
+                /** @description A month (`2026-11`) or a quarter (`2026-Q4`); the month in progress when left out. */
+                period?: string | null;
+                /** @description What the units are ranked by, highest first. */
+                rankBy?: "activeCustomers" | "newCustomers" | "aumGrowthMinor" | "grants" | "grantCostMinor" | "redemptionRate";
+            };
+            header?: never;
+            path: {
+                /** @description The org unit's id. */
+                unitId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeagueTable"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: ORG_UNIT_NOT_FOUND. */
             404: {
                 headers: {
                     [name: string]: unknown;

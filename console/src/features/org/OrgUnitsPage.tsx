@@ -22,6 +22,7 @@ import { formatInstant } from "../../lib/format";
 import type { OrgUnit, OrgUnitKind, OrgUnitVersion } from "../../lib/types";
 import { useSave } from "../../lib/useSave";
 import { ForecastCard } from "./ForecastCard";
+import { KpiCard } from "./KpiCard";
 import { PoolsCard } from "./PoolsCard";
 import { buildTree, childKinds, moveTargets, type OrgNode } from "./orgTree";
 
@@ -270,6 +271,7 @@ function UnitCard({ unitId, units, onSelect }: { unitId: string; units: OrgUnit[
     </Card>
     <PoolsCard unitId={unit.unitId} />
     <ForecastCard unitId={unit.unitId} />
+    <KpiCard unitId={unit.unitId} />
     </>
   );
 }

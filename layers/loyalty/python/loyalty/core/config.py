@@ -52,6 +52,8 @@ class Settings(BaseModel):
     # The cash-need forecast (docs/org-units.md, "The cash-need forecast") examines at most this many
     # items in each of its scans (coupons, lots, ledger entries) before it answers 422 FORECAST_TOO_LARGE.
     forecast_max_items: int = Field(default=200_000, ge=1)
+    # The branch league table (docs/org-units.md) sums MonthlyAumComputed figures in this currency only.
+    org_kpi_currency: str = "CNY"
     reconciliation_table: str = "reconciliation"
     # The daily reconciliation (docs/reconciliation.md): items a scan request reads per page; how old an
     # unfinished saga, command or redemption must be to count as stuck rather than in flight; and the

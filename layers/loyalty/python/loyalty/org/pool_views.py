@@ -6,6 +6,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
+from pydantic.json_schema import JsonDict
 
 from loyalty.core.money import Currency
 from loyalty.core.text import Reason
@@ -36,6 +37,14 @@ class PacingPlan(Strict):
         return cls(granularity=plan.granularity, shape=plan.shape, weights=list(plan.weights), tolerancePercent=plan.tolerancePercent)
 
 
+# `_Measured`'s validator, stated in the document for clients (and the contract tests).
+CURRENCY_FOR_MONEY: JsonDict = {
+    "if": {"properties": {"unit": {"const": "minor"}}, "required": ["unit"]},
+    "then": {"required": ["currency"], "properties": {"currency": {"type": "string"}}},
+    "else": {"properties": {"currency": {"type": "null"}}},
+}
+
+
 class _Measured(Strict):
     period: Period
     unit: Literal["minor", "rewards"] = Field(description="Minor units of `currency`, or reward units (one per grant).")
@@ -53,7 +62,7 @@ class _Measured(Strict):
 
 
 class CreatePool(_Measured):
-    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={**CURRENCY_FOR_MONEY, "examples": [
         {"period": "2027", "unit": "minor", "currency": "CNY", "allocation": 500_000_000_00,
          "plan": {"granularity": "month", "shape": "even", "tolerancePercent": 10}},
     ]})
@@ -63,7 +72,7 @@ class CreatePool(_Measured):
 
 
 class AllocatePool(_Measured):
-    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={**CURRENCY_FOR_MONEY, "examples": [
         {"childId": "310000", "period": "2027", "unit": "minor", "currency": "CNY", "amount": 80_000_000_00,
          "plan": {"granularity": "month", "shape": "front_loaded", "tolerancePercent": 5}},
     ]})
@@ -74,7 +83,7 @@ class AllocatePool(_Measured):
 
 
 class ReallocatePool(_Measured):
-    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={**CURRENCY_FOR_MONEY, "examples": [
         {"fromUnitId": "310000", "toUnitId": "320000", "period": "2027", "unit": "minor", "currency": "CNY", "amount": 5_000_000_00,
          "note": "Shanghai under-spends; Jiangsu's Q4 push"},
     ]})

@@ -50,6 +50,8 @@ class Pool:
     createdBy: str | None = None
     updatedAt: str | None = None
     updatedBy: str | None = None
+    alertedAhead: str | None = None  # the business date BudgetPacingAlert last said so
+    alertedBehind: str | None = None
 
     @property
     def left(self) -> int:
@@ -126,7 +128,8 @@ def pool_from(item: Any) -> Pool:
     values = item.plain()
     return Pool(values["unitId"], values["period"], values["measure"], int(values.get("allocation", 0)), int(values.get("onward", 0)),
                 int(values.get("spent", 0)), int(values.get("terms", 0)), plan_of(values.get("plan")), values.get("createdAt"),
-                values.get("createdBy"), values.get("updatedAt"), values.get("updatedBy"))
+                values.get("createdBy"), values.get("updatedAt"), values.get("updatedBy"), values.get("alertedAhead"),
+                values.get("alertedBehind"))
 
 
 class DynamoPoolStore:

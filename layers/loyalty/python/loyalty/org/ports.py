@@ -164,7 +164,8 @@ class Pools(Protocol):
 
     def pacing_drift(self, key: str, day: date, threshold_percent: int) -> Literal["ahead", "behind"] | None:
         """Spend running ahead of or behind the pool's plan by more than the threshold (eventually
-        consistent read); None without a plan or within it."""
+        consistent read); None without a plan, within it, or when that was already said today (so a
+        paced grant does not try, and fail, to mark the alert again)."""
 
     def flag_alert(self, transaction: Transaction, key: str, direction: Literal["ahead", "behind"], day: date) -> None:
         """In the caller's transaction, under the label `org-pool-alert`: the pool's alert in this
@@ -223,7 +224,9 @@ class DynamoPools:
         pool = DynamoPoolStore().pool(unit_id, period, measure)
         if pool is None:
             return None
-        return pacing.drift(pool.own, pool.plan, period, day, pool.spent, threshold_percent)
+        direction = pacing.drift(pool.own, pool.plan, period, day, pool.spent, threshold_percent)
+        said = pool.alertedAhead if direction == "ahead" else pool.alertedBehind
+        return None if said == day.isoformat() else direction
 
     def flag_alert(self, transaction: Transaction, key: str, direction: Literal["ahead", "behind"], day: date) -> None:
         from loyalty.org.items import PoolItem, pool_sk, unit_pk
