@@ -39,11 +39,12 @@ def test_counters_expire_retention_months_after_their_period() -> None:
 
 def test_activity_counts_a_customer_once_a_month_and_once_a_quarter_in_the_banks_time_zone() -> None:
     # 2026-09-30T17:00Z is already October 1st in Shanghai
-    assert _of("CardTransactionPosted", postedAt="2026-09-30T17:00:00Z", amountMinor=100) == [
+    assert _of("CardTransactionPosted", postedAt="2026-09-30T17:00:00Z", amountMinor=100, transactionId="tx-1",
+               currency="CNY", merchantId="m-1", mcc="5812", channel="pos") == [
         Contribution("2026-10", "activeCustomers", 1, "ACTIVE#2026-10"),
         Contribution("2026-Q4", "activeCustomers", 1, "ACTIVE#2026-Q4"),
     ]
-    assert [c.distinct for c in _of("LoginCompleted", loggedInAt="2026-11-02T01:00:00Z")] == ["ACTIVE#2026-11", "ACTIVE#2026-Q4"]
+    assert [c.distinct for c in _of("LoginCompleted", loggedInAt="2026-11-02T01:00:00Z", channel="app")] == ["ACTIVE#2026-11", "ACTIVE#2026-Q4"]
 
 
 def test_a_new_customer_counts_once_ever_in_the_period_their_account_opened() -> None:
@@ -109,3 +110,14 @@ def test_the_consumers_models_require_only_what_the_catalogue_guarantees() -> No
         sample = events / "samples" / f"{detail_type}.json"
         if sample.exists():
             model.model_validate_json(json.loads(sample.read_text())[0]["Detail"])
+
+
+def test_a_card_payment_that_breaks_its_contract_is_refused_as_every_consumer_refuses_it() -> None:
+    # Given a payment whose amount is not an integer of minor units (the field the table does not count)
+    # When it is read, then it is refused: poison here as in points and scoring
+    import pytest
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        _of("CardTransactionPosted", postedAt="2026-09-30T17:00:00Z", amountMinor="12.50", transactionId="tx-1",
+            currency="CNY", merchantId="m-1", mcc="5812", channel="pos")

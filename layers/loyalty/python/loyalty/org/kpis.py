@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StrictInt, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from loyalty.core.clock import business_date
 
@@ -35,6 +35,7 @@ ACTIVITY_EVENTS = ("CardTransactionPosted", "LoginCompleted")
 PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2]|Q[1-4])$"
 Key = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+BankId = Annotated[str, StringConstraints(min_length=1, max_length=64)]  # the bank events' ids (events/schemas)
 
 
 # ---- periods ------------------------------------------------------------------------------------
@@ -145,10 +146,22 @@ class ProfileChanged(_Event):
 
 
 class CardTransactionPosted(_Event):
+    """The whole contract (events/schemas), though the table counts only who and when: a payment that
+    breaks it is poison for every consumer alike, never counted here while refused elsewhere."""
+
+    transactionId: BankId
+    customerId: BankId
+    amountMinor: Annotated[StrictInt, Field(ge=0)]
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+    merchantId: BankId
+    mcc: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]
+    channel: Literal["pos", "online", "qr"]
     postedAt: AwareDatetime
 
 
 class LoginCompleted(_Event):
+    customerId: BankId
+    channel: BankId
     loggedInAt: AwareDatetime
 
 
