@@ -91,3 +91,40 @@ def test_an_operator_without_an_org_unit_is_told_so(system: RunningSystem, open_
     console.page.get_by_text("您的账号没有所属机构").wait_for()
     assert console.api("GET", ROOT)["body"]["error"]["code"] == "ORG_UNIT_REQUIRED"
     assert console.axe() == []
+
+
+def test_a_head_office_operator_allocates_part_of_a_pool_to_a_branch(system: RunningSystem, open_console: Callable[..., Console]) -> None:
+    # Given the head office's pool of 100 rewards for a year, and a branch under it
+    head = open_console(HEAD_OFFICE_OPERATOR, sign_in="token")
+    head.goto("/org-units")
+    ensure_head_office(head)
+    created = head.api("POST", f"{ROOT}/{HEAD_OFFICE}/pools", {"period": "2098", "unit": "rewards", "allocation": 100})
+    assert created["status"] == 201 or created["body"]["error"]["code"] == "POOL_EXISTS", created
+    branch = unique("br-pool")
+    assert head.api("POST", ROOT, {"unitId": branch, "kind": "branch", "name": "深圳分行", "parentId": HEAD_OFFICE})["status"] == 201
+    # When the head office operator allocates 7 of it to the branch on the screen, behind a confirmation
+    page = head.page
+    head.goto(f"/org-units?unit={HEAD_OFFICE}")
+    pools = page.get_by_test_id("org-pools")
+    pools.get_by_label("预算池").click()
+    page.locator(".ant-select-item-option", has_text="2098.rewards").first.click()
+    form = pools.get_by_test_id("org-pool-allocate")
+    form.get_by_label("下拨给").click()
+    page.locator(".ant-select-item-option", has_text=branch).first.click()
+    form.get_by_label("权益份数").fill("7")
+    form.get_by_role("button", name="下拨").click()
+    page.locator(".ant-popconfirm").get_by_role("button", name="确定").click()
+    # Then the branch holds 7 of the pool, as the roll-up shows
+    rollup = pools.get_by_role("table", name="逐级汇总")
+    rollup.locator("tr", has_text=branch).get_by_text("7", exact=True).first.wait_for()
+    branch_pool = head.api("GET", f"{ROOT}/{branch}/pools/2098.rewards")["body"]["pool"]
+    assert branch_pool["allocation"] == 7
+    # And more than the head office has left is refused in words, and changes nothing
+    form.get_by_label("下拨给").click()
+    page.locator(".ant-select-item-option", has_text=branch).first.click()
+    form.get_by_label("权益份数").fill("100000")
+    form.get_by_role("button", name="下拨").click()
+    page.locator(".ant-popconfirm").get_by_role("button", name="确定").click()
+    pools.get_by_test_id("api-error").get_by_text("POOL_INSUFFICIENT").wait_for()
+    assert head.api("GET", f"{ROOT}/{branch}/pools/2098.rewards")["body"]["pool"]["allocation"] == 7
+    assert head.axe() == []

@@ -762,6 +762,11 @@ export const en: Shape<Dictionary> = {
     unitTag: "Unit {{id}}",
   },
   orgPools: {
+    allocate: "Allocate",
+    allocateTo: "Allocate to",
+    amountMinor: "Amount (minor units of {{currency}})",
+    amountRewards: "Rewards",
+    confirmAllocate: "Allocate {{amount}} to {{unit}} from this pool?",
     title: "Budget pools",
     pool: "Pool",
     none: "This unit holds no budget pool yet: the head office creates its pools and allocates them down the tree.",

@@ -758,6 +758,11 @@ export const zhCN = {
     unitTag: "机构 {{id}}",
   },
   orgPools: {
+    allocate: "下拨",
+    allocateTo: "下拨给",
+    amountMinor: "金额（{{currency}} 最小单位）",
+    amountRewards: "权益份数",
+    confirmAllocate: "从本预算池下拨 {{amount}} 给 {{unit}}？",
     title: "预算池",
     pool: "预算池",
     none: "本机构尚无预算池：由总行创建预算池并向下分配。",

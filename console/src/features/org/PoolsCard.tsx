@@ -14,6 +14,7 @@ import { Chart } from "../../components/Chart";
 import { SectionHeading } from "../../components/SectionHeading";
 import { useApi } from "../../lib/api";
 import { formatMinor, formatNumber } from "../../lib/format";
+import { AllocateForm } from "./AllocateForm";
 import { pacingSeries, usedShare } from "./pools";
 
 export function PoolsCard({ unitId }: { unitId: string }) {
@@ -80,6 +81,7 @@ export function PoolsCard({ unitId }: { unitId: string }) {
             <Col xs={12} md={6}><Statistic title={t("orgPools.spent")} value={amount(data.pool.spent)} /></Col>
             <Col xs={12} md={6}><Statistic title={t("orgPools.allowanceToday")} value={amount(data.pool.allowance)} /></Col>
           </Row>
+          <AllocateForm unitId={unitId} rollup={data} />
           {option && <Chart option={option} label={t("orgPools.chart")} testId="chart-pacing" />}
           <Table
             aria-label={t("orgPools.rollup")}
@@ -95,7 +97,7 @@ export function PoolsCard({ unitId }: { unitId: string }) {
               { title: t("orgPools.spent"), dataIndex: "spent", align: "right", render: (v: number) => amount(v) },
               { title: t("orgPools.subtreeSpent"), dataIndex: "subtreeSpent", align: "right", render: (v: number) => amount(v) },
               { title: t("orgPools.left"), dataIndex: "left", align: "right", render: (v: number) => amount(v) },
-              { title: t("orgPools.used"), key: "used", width: 120, render: (_, n) => <Progress percent={Math.round(usedShare(n) * 100)} size="small" /> },
+              { title: t("orgPools.used"), key: "used", width: 120, render: (_, n) => <Progress percent={Math.round(usedShare(n) * 100)} size="small" aria-label={`${t("orgPools.used")} ${n.unitId}`} /> },
             ]}
           />
         </>
