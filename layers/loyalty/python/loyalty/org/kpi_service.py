@@ -31,7 +31,11 @@ def head_office() -> str | None:
         except RootItem.DoesNotExist:
             return None
 
-    return config_cache.cached(("org", "root"), get_settings().org_cache_seconds, read)
+    root = config_cache.cached(("org", "root"), get_settings().org_cache_seconds, read)
+    if root is None:
+        # Not remembered: a head office created a moment later must count the very next event.
+        config_cache.forget(("org", "root"))
+    return root
 
 
 def _branch_of(detail_type: str, detail: BaseModel) -> str | None:
