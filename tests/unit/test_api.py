@@ -38,7 +38,7 @@ from loyalty.core.api_conventions import EngineResolver, build_resolver
 from loyalty.core.api_params import CustomerIdPath, id_path, limit_query
 from loyalty.core.api_responses import Error, SparseView, error_codes, responses_for
 from tests.unit.fakes import LAMBDA_CONTEXT, InMemoryIdempotencyStore
-from tests.unit.proxy_events import NO_CLAIMS, OPERATOR_CLAIMS, json_headers, proxy_event
+from tests.unit.proxy_events import NO_CLAIMS, OPEN_SCOPE, OPERATOR_CLAIMS, json_headers, proxy_event
 
 MAX_BODY = 64 * 1024
 
@@ -124,37 +124,37 @@ def _before_note(call: Call) -> dict[str, Any]:
 def build_routes(api: Api) -> Routes:
     routes = Routes("test")
 
-    @routes.get("/v1/customers/{customerId}", summary="A customer", errors={403: ["NOT_RESOURCE_OWNER"]})
+    @routes.get("/v1/customers/{customerId}", scope=OPEN_SCOPE, summary="A customer", errors={403: ["NOT_RESOURCE_OWNER"]})
     def get_customer(customerId: CustomerIdPath, caller: CallerDep, limit: Annotated[int, limit_query()] = 20) -> CustomerView:
         """One customer."""
         return api.seen(lambda: CustomerView(customerId=customerId, caller=caller.subject, limit=limit))  # type: ignore[no-any-return]
 
-    @routes.put("/v1/customers/{customerId}", summary="Replace a customer's note")
+    @routes.put("/v1/customers/{customerId}", scope=OPEN_SCOPE, summary="Replace a customer's note")
     def put_customer(customerId: CustomerIdPath, body: NoteBody, key: IdempotencyKey) -> NoteView:
         """Another method on the same path."""
         return api.seen(lambda: NoteView(note=body.note, points=body.points, n=api.count))  # type: ignore[no-any-return]
 
-    @routes.post("/v1/notes", summary="Add a note", status=201, errors={422: ["NOT_YET"]})
+    @routes.post("/v1/notes", scope=OPEN_SCOPE, summary="Add a note", status=201, errors={422: ["NOT_YET"]})
     def add_note(body: NoteBody, key: IdempotencyKey) -> NoteView:
         """A mutating route with a strict body, idempotent by record."""
         return api.seen(lambda: NoteView(note=body.note, points=body.points, n=api.count))  # type: ignore[no-any-return]
 
-    @routes.post("/v1/gated-notes", summary="Add a note, held in validation while a test says", idempotency="none")
+    @routes.post("/v1/gated-notes", scope=OPEN_SCOPE, summary="Add a note, held in validation while a test says", idempotency="none")
     def add_gated_note(body: GatedNote, caller: CallerDep) -> NoteView:
         """For the concurrency tests."""
         return api.seen(lambda: NoteView(note=f"{caller.subject}:{body.note}", points=0, n=0))  # type: ignore[no-any-return]
 
-    @routes.get("/v1/admin/customers/{customerId}", summary="A customer, for operators")
+    @routes.get("/v1/admin/customers/{customerId}", scope=OPEN_SCOPE, summary="A customer, for operators")
     def get_customer_as_operator(customerId: CustomerIdPath, caller: CallerDep) -> CustomerView:
         """An admin read."""
         return api.seen(lambda: CustomerView(customerId=customerId, caller=caller.subject, limit=0))  # type: ignore[no-any-return]
 
-    @routes.post("/v1/admin/notes", summary="Add a note, as an operator", status=201, audit=Audit(before=_before_note))
+    @routes.post("/v1/admin/notes", scope=OPEN_SCOPE, summary="Add a note, as an operator", status=201, audit=Audit(before=_before_note))
     def add_note_as_operator(body: NoteBody, key: IdempotencyKey) -> NoteView:
         """An admin write, audited."""
         return api.seen(lambda: NoteView(note=body.note, points=body.points, n=api.count))  # type: ignore[no-any-return]
 
-    @routes.get("/v1/coupons/{couponId}", summary="A coupon, sparse")
+    @routes.get("/v1/coupons/{couponId}", scope=OPEN_SCOPE, summary="A coupon, sparse")
     def get_coupon(couponId: Annotated[str, id_path("The coupon.")]) -> CouponSketch:
         """A sparse view."""
         return api.seen(lambda: CouponSketch(couponId=couponId))  # type: ignore[no-any-return]

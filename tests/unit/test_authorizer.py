@@ -16,7 +16,7 @@ from loyalty.core.api import CallerDep, Routes, serve
 from loyalty.core.tokens import KeySetUnavailable
 from tests.unit.fakes import LAMBDA_CONTEXT
 from tests.unit.jwt_builders import METHOD_ARN, OTHER_RSA_KEY, FakeIdp, claims, rs256, verifier
-from tests.unit.proxy_events import NO_CLAIMS, proxy_event
+from tests.unit.proxy_events import NO_CLAIMS, OPEN_SCOPE, proxy_event
 
 
 def token_event(authorization: str | None) -> dict[str, Any]:
@@ -107,7 +107,7 @@ class Whoami(BaseModel):
 routes = Routes("test")
 
 
-@routes.get("/v1/admin/whoami", summary="Who is calling")
+@routes.get("/v1/admin/whoami", scope=OPEN_SCOPE, summary="Who is calling")
 def get_whoami(caller: CallerDep) -> Whoami:
     """The caller, as the route sees it."""
     return Whoami(subject=caller.subject, operator=caller.is_operator)

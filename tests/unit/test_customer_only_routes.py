@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from loyalty.core.api import CallerDep, Routes, serve
 from tests.unit.fakes import LAMBDA_CONTEXT
-from tests.unit.proxy_events import CUSTOMER_CLAIMS, json_headers, proxy_event
+from tests.unit.proxy_events import CUSTOMER_CLAIMS, OPEN_SCOPE, json_headers, proxy_event
 
 
 class Claim(BaseModel):
@@ -27,7 +27,7 @@ class Claimed(BaseModel):
 def claims_route(ran: list[str]) -> Any:
     routes = Routes("test")
 
-    @routes.post("/v1/claims", summary="Claim, as the customer", status=201, idempotency="none", operators_too=False)
+    @routes.post("/v1/claims", scope=OPEN_SCOPE, summary="Claim, as the customer", status=201, idempotency="none", operators_too=False)
     def claim(body: Claim, caller: CallerDep) -> Claimed:
         """The customer is the token's subject."""
         ran.append(caller.subject)

@@ -17,7 +17,7 @@ import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.depends import Depends
@@ -85,6 +85,24 @@ class RouteOptions:
     replay: Callable[[Call], Any] | None = None
     # A customer route an operator's token may call on a customer's behalf (False: the customer's own token only).
     operators_too: bool = True
+    # Which operators may call it, by their org unit: every route an operator may call has one.
+    scope: RouteScope | None = None
+
+
+class RouteScope(Protocol):
+    """Which operators may call a route, by the org unit on their token (docs/security.md, "Org
+    scope"). `admit` runs before the route, its idempotency and its audit: it raises the route's 403
+    (no org unit, or a head-office-only change) or its 404 (a resource outside the caller's subtree,
+    answered as one that does not exist), or returns the caller's scope, which a route asks for with
+    a `ScopeDep` parameter (a listing filters by it). The org capability builds them
+    (`loyalty.org.scope`): the core knows no capability."""
+
+    @property
+    def errors(self) -> Mapping[int, Sequence[str]]:
+        """The codes `admit` can answer, by status (for the document)."""
+
+    def admit(self, call: Call) -> Any:
+        """The caller's scope; raises a DomainError when the caller may not make this call."""
 
 
 _invocation = threading.local()
@@ -109,8 +127,19 @@ def set_call(call: Call | None) -> None:
     _invocation.call = call
 
 
+def current_scope() -> Any:
+    """What the route's `RouteScope` admitted the caller with (None: the route has no scope)."""
+    return getattr(_invocation, "scope", None)
+
+
+def set_scope(scope: Any) -> None:
+    _invocation.scope = scope
+
+
 # A route function asks for its caller with a parameter of this type; it is not part of the request.
 CallerDep = Annotated[Caller, Depends(current_caller)]
+# ... and for the scope its route admitted it with (the org capability's `Scope`).
+ScopeDep = Annotated[Any, Depends(current_scope)]
 IDEMPOTENCY_KEY_MAX = 128
 # Visible ASCII: a header value that every client library sends unchanged.
 IdempotencyKey = Annotated[
@@ -163,6 +192,7 @@ class Routes:
         operation_id: str | None = None,
         links: Mapping[str, Mapping[str, str]] | None = None,
         replay: Callable[[Call], Any] | None = None,
+        scope: RouteScope | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """`path` as API Gateway writes it (`/v1/customers/{customerId}`); `errors` the codes the
         route's own logic answers, by status (the conventions' codes are added for it);
@@ -170,13 +200,26 @@ class Routes:
         `links` the operations that take what this one answers (OpenAPI links: clients and the
         contract tests follow them, e.g. create, then read); `replay` the answer to a retry of a
         call that committed and then died before answering (the resource as it now is, in the
-        route's response model); without one that retry gets 409 IDEMPOTENCY_COMMITTED."""
+        route's response model); without one that retry gets 409 IDEMPOTENCY_COMMITTED; `scope`
+        which operators may call it (required of every route an operator may call: a route nobody
+        scoped would answer every operator bank-wide)."""
         from loyalty.core.api_responses import responses_for
 
+        if scope is None and (path.startswith(ADMIN_PREFIX) or operators_too):
+            raise TypeError(f"{method} {path}: an operator may call it, so it declares its org scope (scope=...)")
         idempotency = idempotency if method in MUTATING_METHODS else "none"
-        options = RouteOptions(method, path, status, idempotency, audit or Audit(),
-                               {code: tuple(names) for code, names in (errors or {}).items()}, links or {}, replay,
-                               operators_too)
+        options = RouteOptions(
+            method,
+            path,
+            status,
+            idempotency,
+            audit or Audit(),
+            {code: tuple(names) for code, names in (errors or {}).items()},
+            links or {},
+            replay,
+            operators_too,
+            scope,
+        )
 
         def register(function: Callable[..., Any]) -> Callable[..., Any]:
             function.__route_options__ = options  # type: ignore[attr-defined]  # read by the middleware

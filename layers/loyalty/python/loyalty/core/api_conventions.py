@@ -4,7 +4,8 @@ Before routing (Powertools validates the request before any middleware runs, and
 first): the caller from the authorizer (401), `operators` on `/v1/admin` (403), bodies over 64 KB
 (413) and bodies that are not JSON (415). Then Powertools routes and validates (400). Then one
 middleware: an operator's mutating call is written to the audit log before and after it runs, and a
-mutating call runs at most once per Idempotency-Key. Errors of every kind become
+mutating call runs at most once per Idempotency-Key; before both, the route's org scope admits the
+caller or answers 403/404. Errors of every kind become
 `{"error": {"code", "message", "details"}}` with their status; an unknown route is 404, a known one
 with another method 405 with `Allow`.
 """
@@ -29,7 +30,17 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 
 from loyalty.core import errors
-from loyalty.core.api import ADMIN_PREFIX, MUTATING_METHODS, Call, RouteOptions, Routes, options_of, set_call, set_caller
+from loyalty.core.api import (
+    ADMIN_PREFIX,
+    MUTATING_METHODS,
+    Call,
+    RouteOptions,
+    Routes,
+    options_of,
+    set_call,
+    set_caller,
+    set_scope,
+)
 from loyalty.core.auth import Caller
 from loyalty.core.config import get_settings
 from loyalty.core.observability import correlation_id, logger, set_correlation_id
@@ -195,8 +206,15 @@ def conventions(app: EngineResolver, next_middleware: Any) -> Response:
     set_call(call)
     if options is not None and not options.operators_too and call.caller.is_operator and not call.resource.startswith(ADMIN_PREFIX):
         # Its subject is a member of staff, never a customer: nothing may be done in their name.
-        return domain_error_response(errors.Forbidden("this route takes the customer's own token, not an operator's",
-                                                      code="CUSTOMER_TOKEN_REQUIRED"))
+        return domain_error_response(
+            errors.Forbidden("this route takes the customer's own token, not an operator's", code="CUSTOMER_TOKEN_REQUIRED")
+        )
+    set_scope(None)
+    if options is not None and options.scope is not None:
+        try:  # before idempotency and the audit log: a call outside the caller's scope changes nothing
+            set_scope(options.scope.admit(call))
+        except errors.DomainError as error:
+            return domain_error_response(error)
     if options is None or call.method not in MUTATING_METHODS:
         return next_middleware(app)  # type: ignore[no-any-return]
 

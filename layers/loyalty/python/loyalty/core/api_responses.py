@@ -59,7 +59,8 @@ def error_codes(options: RouteOptions, *, takes_body: bool) -> dict[int, list[st
         codes.setdefault(403, []).append("OPERATOR_REQUIRED")
     elif not options.operators_too:
         codes.setdefault(403, []).append("CUSTOMER_TOKEN_REQUIRED")
-    for status, names in options.errors.items():
+    scoped = options.scope.errors.items() if options.scope is not None else ()
+    for status, names in [*scoped, *options.errors.items()]:
         codes.setdefault(status, [])
         codes[status] += [name for name in names if name not in codes[status]]
     return dict(sorted(codes.items()))

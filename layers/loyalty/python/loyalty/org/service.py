@@ -44,13 +44,9 @@ def default_store() -> OrgStore:
 
 def scope_of(store: OrgStore, caller: Caller) -> OrgUnit:
     """The caller's own unit: every org route is scoped to its subtree."""
-    if caller.org_unit is None:
-        raise Forbidden("this route needs an org unit on your token (custom:orgUnit, or the identity provider's org unit claim)",
-                        code="ORG_UNIT_REQUIRED")
-    unit = store.unit(caller.org_unit)
-    if unit is None:
-        raise Forbidden(f"your token's org unit {caller.org_unit} is not in the org tree", code="ORG_UNIT_UNKNOWN")
-    return unit
+    from loyalty.org.scope import callers_unit
+
+    return callers_unit(caller, store.unit)
 
 
 def visible(store: OrgStore, scope: OrgUnit, unit_id: str, code: str = "ORG_UNIT_NOT_FOUND") -> OrgUnit:
