@@ -14,6 +14,7 @@ from loyalty.core.clock import business_date, utc_now
 from loyalty.core.config import get_settings
 from loyalty.core.dynamo import decode_cursor, encode_cursor
 from loyalty.core.text import SINGLE_LINE
+from loyalty.org.scope import HeadOffice
 
 routes = Routes("audit")
 
@@ -47,9 +48,20 @@ Actor = Annotated[str | None, Query(min_length=1, max_length=128, pattern=SINGLE
 Day = Annotated[IsoDay | None, Query(description="Entries of this business day in the bank's time zone (YYYY-MM-DD).")]
 
 
-@routes.get("/v1/admin/audit", summary="Read the operator audit log", operation_id="listAuditEntries", errors={400: ["INVALID_CURSOR"]})
-def search(resource: Resource = None, actor: Actor = None, date: Day = None,
-           limit: Annotated[int, limit_query(default=50, maximum=200)] = 50, cursor: Cursor = None) -> AuditPage:
+@routes.get(
+    "/v1/admin/audit",
+    scope=HeadOffice(),
+    summary="Read the operator audit log",
+    operation_id="listAuditEntries",
+    errors={400: ["INVALID_CURSOR"]},
+)
+def search(
+    resource: Resource = None,
+    actor: Actor = None,
+    date: Day = None,
+    limit: Annotated[int, limit_query(default=50, maximum=200)] = 50,
+    cursor: Cursor = None,
+) -> AuditPage:
     """Newest first. Any of `resource`, `actor` and `date` may be combined; an entry must match every
     one given. Without any, the entries of the bank's current business day (give `date` to page
     through a day across midnight). The log is read by the

@@ -20,10 +20,11 @@ from loyalty.campaigns.views import (
     UploadProgress,
     UploadResult,
 )
-from loyalty.core.api import Audit, Call, CallerDep, IdempotencyKey, Routes, serve
+from loyalty.core.api import Audit, Call, CallerDep, IdempotencyKey, Routes, ScopeDep, serve
 from loyalty.core.api_params import id_path
 from loyalty.core.clock import utc_now
 from loyalty.core.errors import InvalidInput
+from loyalty.org.scope import BankWide, claimed, owned
 
 ROOT = "/v1/admin/campaigns"
 routes = Routes("campaigns")
@@ -34,6 +35,15 @@ CampaignIdPath = Annotated[str, id_path("The campaign's id.")]
 TemplatePath = Annotated[str, id_path("A template's name, from `GET /v1/admin/campaign-templates`.")]
 StatusFilter = Annotated[EffectiveStatus | None, Query(description="Only campaigns in this effective status (what they are now).")]
 NOT_FOUND = {404: ["CAMPAIGN_NOT_FOUND"]}
+
+
+def _campaign_unit(campaign_id: str) -> str | None:
+    return service.definition_of(service.default_store().get(campaign_id)).orgUnitId
+
+
+# A campaign belongs to its org unit (none: the head office's): outside the caller's subtree it does not exist.
+CAMPAIGN = owned(_campaign_unit, "campaignId", "CAMPAIGN_NOT_FOUND", "campaign {campaignId} does not exist")
+ANY_OPERATOR = BankWide()
 
 
 def _campaign_now(call: Call) -> Any:
@@ -50,54 +60,101 @@ def _campaign_as_stored(call: Call) -> CampaignView:
 # ---- definitions ---------------------------------------------------------------------------------
 
 
-@routes.post(ROOT, summary="Create a campaign (a draft)", status=201, replay=_campaign_as_stored,
-             links={"getCampaign": {"campaignId": "$response.body#/campaignId"}, "submitCampaign": {"campaignId": "$response.body#/campaignId"}, "getCampaignReport": {"campaignId": "$response.body#/campaignId"}}, errors={409: ["CAMPAIGN_VERSION_CONFLICT"], 422: POOL_ERRORS})
-def create_campaign(body: CampaignRequest, key: IdempotencyKey, caller: CallerDep) -> CampaignView:
+@routes.post(
+    ROOT,
+    scope=ANY_OPERATOR,
+    summary="Create a campaign (a draft)",
+    status=201,
+    replay=_campaign_as_stored,
+    links={
+        "getCampaign": {"campaignId": "$response.body#/campaignId"},
+        "submitCampaign": {"campaignId": "$response.body#/campaignId"},
+        "getCampaignReport": {"campaignId": "$response.body#/campaignId"},
+    },
+    errors={409: ["CAMPAIGN_VERSION_CONFLICT"], 422: POOL_ERRORS},
+)
+def create_campaign(body: CampaignRequest, key: IdempotencyKey, caller: CallerDep, scope: ScopeDep) -> CampaignView:
     """Saves version 1 of a new campaign as a draft, with the caller as its author. A budget by a
     personal attribute (customerId, deviceHash, ...) is refused: budget by branch, product or
-    merchant, and cap a customer with `frequencyCaps`. `CAMPAIGN_VERSION_CONFLICT`: the id is taken."""
-    return CampaignView.model_validate(service.save(service.default_store(), body, caller.subject, utc_now(), create=True))
+    merchant, and cap a customer with `frequencyCaps`. `CAMPAIGN_VERSION_CONFLICT`: the id is taken.
+    Without an `orgUnitId` the campaign is the caller's unit's (a branch's then draws from its pool);
+    a unit outside the caller's subtree is `CAMPAIGN_ORG_UNIT_INVALID`."""
+    return CampaignView.model_validate(
+        service.save(
+            service.default_store(), claimed(body, scope, "CAMPAIGN_ORG_UNIT_INVALID"), caller.subject, utc_now(), create=True
+        )
+    )
 
 
-@routes.get(ROOT, summary="List campaigns")
-def list_campaigns(status: StatusFilter = None) -> CampaignList:
-    """Every campaign with its current version, optionally only those in one effective status."""
+@routes.get(ROOT, scope=ANY_OPERATOR, summary="List campaigns")
+def list_campaigns(scope: ScopeDep, status: StatusFilter = None) -> CampaignList:
+    """Every campaign of the caller's subtree with its current version, optionally only those in one
+    effective status."""
     now = utc_now()
     views = (service.view(meta, now) for meta in service.default_store().listed())
-    return CampaignList(items=[CampaignView.model_validate(v) for v in views if status is None or v["effectiveStatus"] == status])
+    return CampaignList(
+        items=[
+            CampaignView.model_validate(v)
+            for v in views
+            if (status is None or v["effectiveStatus"] == status) and scope.sees(v.get("orgUnitId"))
+        ]
+    )
 
 
-@routes.get(f"{ROOT}/{{campaignId}}", summary="A campaign", errors=NOT_FOUND)
+@routes.get(f"{ROOT}/{{campaignId}}", scope=CAMPAIGN, summary="A campaign", errors=NOT_FOUND)
 def get_campaign(campaignId: CampaignIdPath) -> CampaignView:
     """The campaign's current version, with its status and who wrote and approved it."""
     return CampaignView.model_validate(service.view(service.default_store().get(campaignId), utc_now()))
 
 
-@routes.put(f"{ROOT}/{{campaignId}}", summary="Edit a draft campaign (a new version)",
-            errors={**NOT_FOUND, 409: ["CAMPAIGN_VERSION_CONFLICT"], 422: POOL_ERRORS}, audit=Audit(before=_campaign_now), replay=_campaign_as_stored)
-def update_campaign(campaignId: CampaignIdPath, body: CampaignRequest, key: IdempotencyKey, caller: CallerDep) -> CampaignView:
+@routes.put(
+    f"{ROOT}/{{campaignId}}",
+    scope=CAMPAIGN,
+    summary="Edit a draft campaign (a new version)",
+    errors={**NOT_FOUND, 409: ["CAMPAIGN_VERSION_CONFLICT"], 422: POOL_ERRORS},
+    audit=Audit(before=_campaign_now),
+    replay=_campaign_as_stored,
+)
+def update_campaign(
+    campaignId: CampaignIdPath, body: CampaignRequest, key: IdempotencyKey, caller: CallerDep, scope: ScopeDep
+) -> CampaignView:
     """Saves a new version of a draft; the editor becomes its author (and can no longer approve it).
     The body's `campaignId` must be the path's. `CAMPAIGN_VERSION_CONFLICT`: it is no longer a draft,
     or changed meanwhile."""
     if body.campaignId != campaignId:
         raise InvalidInput("the body's campaignId must match the path", code="VALIDATION_ERROR")
-    return CampaignView.model_validate(service.save(service.default_store(), body, caller.subject, utc_now(), create=False))
+    definition = claimed(body, scope, "CAMPAIGN_ORG_UNIT_INVALID", stored=_campaign_unit(campaignId))
+    return CampaignView.model_validate(service.save(service.default_store(), definition, caller.subject, utc_now(), create=False))
 
 
-@routes.get("/v1/admin/campaign-templates", summary="List the campaign templates")
+@routes.get("/v1/admin/campaign-templates", scope=ANY_OPERATOR, summary="List the campaign templates")
 def list_campaign_templates() -> TemplateList:
     """Ready-made campaigns (活动模板), each with the parameters it takes."""
     return TemplateList(items=[TemplateInfo.model_validate(t) for t in templates.describe()])
 
 
-@routes.post("/v1/admin/campaign-templates/{template}/campaigns", summary="Create a campaign from a template", status=201,
-             errors={404: ["CAMPAIGN_TEMPLATE_NOT_FOUND"], 409: ["CAMPAIGN_VERSION_CONFLICT"]},
-             operation_id="createCampaignFromTemplate", replay=_campaign_as_stored)
-def create_from_template(template: TemplatePath, body: FromTemplate, key: IdempotencyKey, caller: CallerDep) -> CampaignView:
+@routes.post(
+    "/v1/admin/campaign-templates/{template}/campaigns",
+    scope=ANY_OPERATOR,
+    summary="Create a campaign from a template",
+    status=201,
+    errors={404: ["CAMPAIGN_TEMPLATE_NOT_FOUND"], 409: ["CAMPAIGN_VERSION_CONFLICT"]},
+    operation_id="createCampaignFromTemplate",
+    replay=_campaign_as_stored,
+)
+def create_from_template(
+    template: TemplatePath, body: FromTemplate, key: IdempotencyKey, caller: CallerDep, scope: ScopeDep
+) -> CampaignView:
     """The template writes the trigger, audience, variants and caps from its parameters; the result
     is validated like a definition written by hand (400 `VALIDATION_ERROR` naming what is wrong) and
-    saved as a draft."""
-    saved = service.save_from_template(service.default_store(), template, body, caller.subject, utc_now())
+    saved as a draft, the caller's unit's."""
+    saved = service.save(
+        service.default_store(),
+        claimed(templates.build(template, body), scope, "CAMPAIGN_ORG_UNIT_INVALID"),
+        caller.subject,
+        utc_now(),
+        create=True,
+    )
     return CampaignView.model_validate(saved)
 
 
@@ -125,10 +182,19 @@ def _lifecycle_route(action: str, summary: str, description: str) -> None:
     if action == "approve":
         errors[403] = ["APPROVER_REQUIRED", "APPROVER_IS_AUTHOR"]
     transition.__name__ = transition.__qualname__ = f"{action}_campaign"
-    transition.__doc__ = (f"{description} The note and the change go to the campaign's audit log. "
-                          "`INVALID_TRANSITION`: not from this state.")
-    routes.post(f"{ROOT}/{{campaignId}}/{action}", summary=summary, errors=errors, audit=Audit(before=_campaign_now),
-                approvers=action == "approve", operation_id=f"{action}Campaign", replay=_campaign_as_stored)(transition)
+    transition.__doc__ = (
+        f"{description} The note and the change go to the campaign's audit log. `INVALID_TRANSITION`: not from this state."
+    )
+    routes.post(
+        f"{ROOT}/{{campaignId}}/{action}",
+        scope=CAMPAIGN,
+        summary=summary,
+        errors=errors,
+        audit=Audit(before=_campaign_now),
+        approvers=action == "approve",
+        operation_id=f"{action}Campaign",
+        replay=_campaign_as_stored,
+    )(transition)
 
 
 for _action, (_summary, _description) in LIFECYCLE.items():
@@ -138,9 +204,15 @@ for _action, (_summary, _description) in LIFECYCLE.items():
 # ---- runs and audiences ----------------------------------------------------------------------------
 
 
-@routes.post(f"{ROOT}/{{campaignId}}/fire", summary="Fire a campaign (an audience run)", status=202, idempotency="domain",
-             links={"getCampaignRun": {"campaignId": "$response.body#/campaignId", "runId": "$response.body#/runId"}},
-             errors={**NOT_FOUND, 409: ["CAMPAIGN_CONTENDED"], 422: ["CAMPAIGN_NOT_ACTIVE"]})
+@routes.post(
+    f"{ROOT}/{{campaignId}}/fire",
+    scope=CAMPAIGN,
+    summary="Fire a campaign (an audience run)",
+    status=202,
+    idempotency="domain",
+    links={"getCampaignRun": {"campaignId": "$response.body#/campaignId", "runId": "$response.body#/runId"}},
+    errors={**NOT_FOUND, 409: ["CAMPAIGN_CONTENDED"], 422: ["CAMPAIGN_NOT_ACTIVE"]},
+)
 def fire_campaign(campaignId: CampaignIdPath, body: FireRequest, key: IdempotencyKey, caller: CallerDep) -> RunView:
     """Starts a run granting the reward to the campaign's audience, or to those of `customerIds` who
     are in it (an override narrows the approved audience, never widens it). The run id derives from
@@ -150,7 +222,7 @@ def fire_campaign(campaignId: CampaignIdPath, body: FireRequest, key: Idempotenc
     return RunView.model_validate(run)
 
 
-@routes.get(f"{ROOT}/{{campaignId}}/runs/{{runId}}", summary="A run's progress", errors={404: ["RUN_NOT_FOUND"]})
+@routes.get(f"{ROOT}/{{campaignId}}/runs/{{runId}}", scope=CAMPAIGN, summary="A run's progress", errors={404: ["RUN_NOT_FOUND"]})
 def get_campaign_run(campaignId: CampaignIdPath, runId: Annotated[str, id_path("The run's id, from the fire.")]) -> RunView:
     """How far the run got: customers found, processed and granted."""
     return RunView.model_validate(runs.get(service.default_store(), campaignId, runId))
@@ -158,9 +230,12 @@ def get_campaign_run(campaignId: CampaignIdPath, runId: Annotated[str, id_path("
 
 # No replay: a batch's answer (which of its ids were imported, which unknown) is kept nowhere, only the
 # upload's totals; a retry of a batch that committed and died is 409 IDEMPOTENCY_COMMITTED.
-@routes.post(f"{ROOT}/{{campaignId}}/audience-uploads", summary="Upload a batch of the campaign's audience (CSV)",
-             errors={**NOT_FOUND, 400: ["BATCH_TOO_LARGE"], 403: ["APPROVER_REQUIRED", "APPROVER_IS_AUTHOR"],
-                     422: ["INVALID_TRANSITION"]})
+@routes.post(
+    f"{ROOT}/{{campaignId}}/audience-uploads",
+    scope=CAMPAIGN,
+    summary="Upload a batch of the campaign's audience (CSV)",
+    errors={**NOT_FOUND, 400: ["BATCH_TOO_LARGE"], 403: ["APPROVER_REQUIRED", "APPROVER_IS_AUTHOR"], 422: ["INVALID_TRANSITION"]},
+)
 def upload_audience(campaignId: CampaignIdPath, body: AudienceUpload, key: IdempotencyKey, caller: CallerDep) -> UploadResult:
     """Ids the engine knows join the campaign's uploaded audience; unknown and malformed ones are
     listed in the answer, and the rest still import. Once the campaign is approved, adding to its
@@ -169,8 +244,12 @@ def upload_audience(campaignId: CampaignIdPath, body: AudienceUpload, key: Idemp
     return UploadResult.model_validate(uploads.upload(service.default_store(), campaignId, body, caller, utc_now()))
 
 
-@routes.get(f"{ROOT}/{{campaignId}}/audience-uploads/{{uploadId}}", summary="An audience upload's progress",
-            errors={404: ["UPLOAD_NOT_FOUND"]})
+@routes.get(
+    f"{ROOT}/{{campaignId}}/audience-uploads/{{uploadId}}",
+    scope=CAMPAIGN,
+    summary="An audience upload's progress",
+    errors={404: ["UPLOAD_NOT_FOUND"]},
+)
 def get_audience_upload(campaignId: CampaignIdPath, uploadId: Annotated[str, id_path("The upload's id.")]) -> UploadProgress:
     """What the upload's batches add up to."""
     return UploadProgress.model_validate(uploads.progress(service.default_store(), campaignId, uploadId))
@@ -179,7 +258,7 @@ def get_audience_upload(campaignId: CampaignIdPath, uploadId: Annotated[str, id_
 # ---- the audit log and the report ------------------------------------------------------------------
 
 
-@routes.get(f"{ROOT}/{{campaignId}}/audit", summary="A campaign's audit log", errors=NOT_FOUND)
+@routes.get(f"{ROOT}/{{campaignId}}/audit", scope=CAMPAIGN, summary="A campaign's audit log", errors=NOT_FOUND)
 def get_campaign_audit(campaignId: CampaignIdPath) -> CampaignAudit:
     """Every change to the campaign: who, when, the state before and after, and the note."""
     store = service.default_store()
@@ -187,7 +266,7 @@ def get_campaign_audit(campaignId: CampaignIdPath) -> CampaignAudit:
     return CampaignAudit.model_validate({"items": store.audit(campaignId)})
 
 
-@routes.get(f"{ROOT}/{{campaignId}}/report", summary="A campaign's report", errors=NOT_FOUND)
+@routes.get(f"{ROOT}/{{campaignId}}/report", scope=CAMPAIGN, summary="A campaign's report", errors=NOT_FOUND)
 def get_campaign_report(campaignId: CampaignIdPath) -> CampaignReport:
     """Per arm: targeted; grants by state (granted, compensating, compensated, partly delivered,
     cancelled); notified, redeemed and cost; card spend per targeted customer and each arm's uplift

@@ -6,11 +6,15 @@ from loyalty.campaigns.views import InviteCode, Referrals, TaskCentre
 from loyalty.core.api import Call, CallerDep, IdempotencyKey, Routes, serve
 from loyalty.core.api_params import CustomerIdPath
 from loyalty.core.clock import utc_now
+from loyalty.org.scope import customers_own
 
 routes = Routes("campaigns")
+CUSTOMER = customers_own()  # an operator reads the customers of their subtree
 
 
-@routes.get("/v1/customers/{customerId}/tasks", summary="A customer's task centre", errors={403: ["NOT_RESOURCE_OWNER"]})
+@routes.get(
+    "/v1/customers/{customerId}/tasks", scope=CUSTOMER, summary="A customer's task centre", errors={403: ["NOT_RESOURCE_OWNER"]}
+)
 def get_task_centre(customerId: CustomerIdPath, caller: CallerDep) -> TaskCentre:
     """Every active task and check-in streak campaign (任务中心), with the customer's progress in it."""
     caller.require_owner_or_operator(customerId)
@@ -35,7 +39,12 @@ def create_invite_code(customerId: CustomerIdPath, key: IdempotencyKey, caller: 
     return InviteCode.model_validate(referrals.invite_code(service.default_store(), customerId, utc_now()))
 
 
-@routes.get("/v1/customers/{customerId}/referrals", summary="A customer's referrals (MGM)", errors={403: ["NOT_RESOURCE_OWNER"]})
+@routes.get(
+    "/v1/customers/{customerId}/referrals",
+    scope=CUSTOMER,
+    summary="A customer's referrals (MGM)",
+    errors={403: ["NOT_RESOURCE_OWNER"]},
+)
 def get_referrals(customerId: CustomerIdPath, caller: CallerDep) -> Referrals:
     """The customer's invite code and the referrals made with it, the invitees masked."""
     caller.require_owner_or_operator(customerId)

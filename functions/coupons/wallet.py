@@ -10,12 +10,17 @@ from loyalty.core.clock import utc_now
 from loyalty.coupons import service
 from loyalty.coupons.model import CouponStatus
 from loyalty.coupons.views import Wallet
+from loyalty.org.scope import customers_own
 
 routes = Routes("coupons")
 
 
-@routes.get("/v1/customers/{customerId}/coupons", summary="A customer's coupon wallet",
-            errors={400: ["INVALID_CURSOR"], 403: ["NOT_RESOURCE_OWNER"]})
+@routes.get(
+    "/v1/customers/{customerId}/coupons",
+    scope=customers_own(),
+    summary="A customer's coupon wallet",
+    errors={400: ["INVALID_CURSOR"], 403: ["NOT_RESOURCE_OWNER"]},
+)
 def wallet(
     customerId: CustomerIdPath,
     caller: CallerDep,

@@ -8,6 +8,7 @@ from loyalty.customers import service
 from loyalty.customers.logic import customer_view
 from loyalty.customers.model import SetTagsRequest
 from loyalty.customers.views import OperatorCustomerView
+from loyalty.org.scope import customers_own
 
 routes = Routes("customers")
 
@@ -25,9 +26,14 @@ def _customer_as_stored(call: Call) -> OperatorCustomerView:
 
 # The log keeps the tags only: the response is the whole profile, and the append-only log would
 # keep it past the customer's erasure.
-@routes.put("/v1/admin/customers/{customerId}/tags", summary="Set the engine's own tags on a customer",
-            errors={404: ["CUSTOMER_NOT_FOUND"], 409: ["CUSTOMER_ERASED"]},
-            audit=Audit(before=_tags_now, after=lambda body: {"operatorTags": body.get("operatorTags")}), replay=_customer_as_stored)
+@routes.put(
+    "/v1/admin/customers/{customerId}/tags",
+    scope=customers_own(),
+    summary="Set the engine's own tags on a customer",
+    errors={404: ["CUSTOMER_NOT_FOUND"], 409: ["CUSTOMER_ERASED"]},
+    audit=Audit(before=_tags_now, after=lambda body: {"operatorTags": body.get("operatorTags")}),
+    replay=_customer_as_stored,
+)
 def set_tags(customerId: CustomerIdPath, body: SetTagsRequest, key: IdempotencyKey) -> OperatorCustomerView:
     """Replaces the customer's operator tags (core banking's own tags are kept apart) and announces
     `CustomerTagsChanged`, so scoring re-scores the customer at once."""

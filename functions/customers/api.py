@@ -5,12 +5,17 @@ from loyalty.core.api_params import CustomerIdPath
 from loyalty.customers import service
 from loyalty.customers.logic import customer_view
 from loyalty.customers.views import CustomerView, OperatorCustomerView
+from loyalty.org.scope import customers_own
 
 routes = Routes("customers")
 
 
-@routes.get("/v1/customers/{customerId}", summary="A customer's profile",
-            errors={403: ["NOT_RESOURCE_OWNER"], 404: ["CUSTOMER_NOT_FOUND"]})
+@routes.get(
+    "/v1/customers/{customerId}",
+    scope=customers_own(),
+    summary="A customer's profile",
+    errors={403: ["NOT_RESOURCE_OWNER"], 404: ["CUSTOMER_NOT_FOUND"]},
+)
 def get_customer(customerId: CustomerIdPath, caller: CallerDep) -> CustomerView | OperatorCustomerView:
     """The customer sees their own profile with their member level and lifecycle stage; an operator
     sees anyone's, with their segments and scores too."""

@@ -11,6 +11,7 @@ from loyalty.core.api_params import ID_PATTERN, Cursor, id_path, limit_query
 from loyalty.core.clock import iso_utc, utc_now
 from loyalty.org import pools, service
 from loyalty.org.pool_views import AllocatePool, CreatePool, PoolList, PoolMove, PoolRollup, PoolView, ReallocatePool, RollupNode
+from loyalty.org.scope import ScopedByItself
 from loyalty.org.views import (
     CloseOrgUnit,
     CreateOrgUnit,
@@ -34,6 +35,7 @@ routes = Routes("org", "The bank's org tree: head office, branches, sub-branches
 UnitIdPath = Annotated[str, id_path("The org unit's id.")]
 # Every org route answers these: the caller's token names no org unit, or one the tree does not hold.
 SCOPED = {403: ["ORG_UNIT_REQUIRED", "ORG_UNIT_UNKNOWN"]}
+SELF_SCOPED = ScopedByItself()  # the org service judges the caller's subtree itself
 CHANGE = {**SCOPED, 403: [*SCOPED[403], "ORG_OWN_UNIT"], 404: ["ORG_UNIT_NOT_FOUND"], 409: ["VERSION_CONFLICT"]}
 
 
@@ -62,7 +64,7 @@ def _before(call: Call) -> Any:
     return None if unit is None else OrgUnitView.of(unit).model_dump(mode="json")
 
 
-@routes.post(ROOT, summary="Create an org unit", status=201, operation_id="createOrgUnit", replay=_created,
+@routes.post(ROOT, scope=SELF_SCOPED, summary="Create an org unit", status=201, operation_id="createOrgUnit", replay=_created,
              links={"getOrgUnit": {"unitId": "$response.body#/unitId"}},
              errors={403: [*SCOPED[403], "ORG_HEAD_OFFICE_REQUIRED"], 404: ["ORG_PARENT_NOT_FOUND"],
                      409: ["ORG_UNIT_EXISTS", "ORG_ROOT_EXISTS", "ORG_BRANCH_CODE_TAKEN", "VERSION_CONFLICT"],
@@ -77,7 +79,7 @@ def create_org_unit(body: CreateOrgUnit, key: IdempotencyKey, caller: CallerDep)
     return OrgUnitView.of(service.create(service.default_store(), caller, body, iso_utc(utc_now())))
 
 
-@routes.get(ROOT, summary="List an org subtree", operation_id="listOrgUnits", errors={**SCOPED, 400: ["INVALID_CURSOR"],
+@routes.get(ROOT, scope=SELF_SCOPED, summary="List an org subtree", operation_id="listOrgUnits", errors={**SCOPED, 400: ["INVALID_CURSOR"],
                                                                                       404: ["ORG_UNIT_NOT_FOUND"]})
 def list_org_units(
     caller: CallerDep,
@@ -93,7 +95,7 @@ def list_org_units(
     return OrgUnitPage(items=[OrgUnitView.of(u) for u in units], nextCursor=following)
 
 
-@routes.get(f"{ROOT}/unknown-branches", summary="Branch ids on customer profiles that map to no org unit",
+@routes.get(f"{ROOT}/unknown-branches", scope=SELF_SCOPED, summary="Branch ids on customer profiles that map to no org unit",
             operation_id="listUnknownBranches", errors={**SCOPED, 403: [*SCOPED[403], "ORG_HEAD_OFFICE_REQUIRED"], 400: ["INVALID_CURSOR"]})
 def unknown_branches(caller: CallerDep, limit: Annotated[int, limit_query(default=1000, maximum=1000)] = 1000,
                      cursor: Cursor = None) -> UnknownBranchesPage:
@@ -107,7 +109,7 @@ def unknown_branches(caller: CallerDep, limit: Annotated[int, limit_query(defaul
                                profilesRead=read, withoutBranch=without, nextCursor=following)
 
 
-@routes.get(UNIT, summary="An org unit, with its place in the tree", operation_id="getOrgUnit",
+@routes.get(UNIT, scope=SELF_SCOPED, summary="An org unit, with its place in the tree", operation_id="getOrgUnit",
             errors={**SCOPED, 404: ["ORG_UNIT_NOT_FOUND"]})
 def get_org_unit(unitId: UnitIdPath, caller: CallerDep) -> OrgUnitDetail:
     """The unit, the units above it that your own unit contains (top down), and the units right under
@@ -118,7 +120,7 @@ def get_org_unit(unitId: UnitIdPath, caller: CallerDep) -> OrgUnitDetail:
                          children=[OrgUnitView.of(c) for c in children])
 
 
-@routes.put(UNIT, summary="Rename an org unit or change its branch code", operation_id="updateOrgUnit",
+@routes.put(UNIT, scope=SELF_SCOPED, summary="Rename an org unit or change its branch code", operation_id="updateOrgUnit",
             errors={**CHANGE, 409: [*CHANGE[409], "ORG_BRANCH_CODE_TAKEN"]}, audit=Audit(before=_before), replay=_as_stored)
 def update_org_unit(unitId: UnitIdPath, body: EditOrgUnit, key: IdempotencyKey, caller: CallerDep) -> OrgUnitView:
     """Its name and branch code, as the next version (the same again changes nothing). A closed unit's
@@ -128,7 +130,7 @@ def update_org_unit(unitId: UnitIdPath, body: EditOrgUnit, key: IdempotencyKey, 
     return OrgUnitView.of(service.edit(service.default_store(), caller, unitId, body, iso_utc(utc_now())))
 
 
-@routes.post(f"{UNIT}/move", summary="Move an org unit under another", operation_id="moveOrgUnit",
+@routes.post(f"{UNIT}/move", scope=SELF_SCOPED, summary="Move an org unit under another", operation_id="moveOrgUnit",
              errors={**CHANGE, 404: [*CHANGE[404], "ORG_PARENT_NOT_FOUND"],
                      422: ["ORG_UNIT_CYCLE", "ORG_KIND_ORDER", "ORG_PARENT_CLOSED", "ORG_UNIT_CLOSED", "ORG_ROOT_PERMANENT",
                            "ORG_ALREADY_UNDER_PARENT", "ORG_MOVE_TOO_LARGE"]},
@@ -142,7 +144,7 @@ def move_org_unit(unitId: UnitIdPath, body: MoveOrgUnit, key: IdempotencyKey, ca
     return OrgUnitView.of(service.move(service.default_store(), caller, unitId, body, iso_utc(utc_now())))
 
 
-@routes.post(f"{UNIT}/close", summary="Close an org unit", operation_id="closeOrgUnit",
+@routes.post(f"{UNIT}/close", scope=SELF_SCOPED, summary="Close an org unit", operation_id="closeOrgUnit",
              errors={**CHANGE, 422: ["ORG_UNIT_HAS_OPEN_CHILDREN", "ORG_UNIT_CLOSED", "ORG_ROOT_PERMANENT"]},
              audit=Audit(before=_before), replay=_as_stored)
 def close_org_unit(unitId: UnitIdPath, body: CloseOrgUnit, key: IdempotencyKey, caller: CallerDep) -> OrgUnitView:
@@ -152,7 +154,7 @@ def close_org_unit(unitId: UnitIdPath, body: CloseOrgUnit, key: IdempotencyKey, 
     return OrgUnitView.of(service.close(service.default_store(), caller, unitId, body, iso_utc(utc_now())))
 
 
-@routes.get(f"{UNIT}/versions", summary="An org unit's versions", operation_id="listOrgUnitVersions",
+@routes.get(f"{UNIT}/versions", scope=SELF_SCOPED, summary="An org unit's versions", operation_id="listOrgUnitVersions",
             errors={**SCOPED, 400: ["INVALID_CURSOR"], 404: ["ORG_UNIT_NOT_FOUND"]})
 def list_org_unit_versions(unitId: UnitIdPath, caller: CallerDep, limit: Annotated[int, limit_query(default=50, maximum=200)] = 50,
                            cursor: Cursor = None) -> OrgUnitVersionPage:
@@ -162,7 +164,7 @@ def list_org_unit_versions(unitId: UnitIdPath, caller: CallerDep, limit: Annotat
     return OrgUnitVersionPage(items=[OrgUnitVersionView.of(r) for r in records], nextCursor=following)
 
 
-@routes.get(f"{UNIT}/forecast", summary="The cash an org unit's rights will need, month by month", operation_id="getOrgUnitForecast",
+@routes.get(f"{UNIT}/forecast", scope=SELF_SCOPED, summary="The cash an org unit's rights will need, month by month", operation_id="getOrgUnitForecast",
             errors={**SCOPED, 404: ["ORG_UNIT_NOT_FOUND"], 422: ["FORECAST_TOO_LARGE"]})
 def get_org_unit_forecast(unitId: UnitIdPath, caller: CallerDep,
                           months: Annotated[int, Query(ge=1, le=24, description="Months ahead, the month in progress first.")] = 12
@@ -216,7 +218,7 @@ def _moved(call: Call) -> PoolMove:
     return PoolMove(giver=_pool_now(giver, body.period, body.measure), receiver=_pool_now(receiver, body.period, body.measure))
 
 
-@routes.post(POOLS, summary="Create the head office's budget pool for a period", status=201, operation_id="createOrgPool",
+@routes.post(POOLS, scope=SELF_SCOPED, summary="Create the head office's budget pool for a period", status=201, operation_id="createOrgPool",
              replay=_created_pool, errors={**SCOPED, 403: [*SCOPED[403], "ORG_HEAD_OFFICE_REQUIRED"], 404: ["ORG_UNIT_NOT_FOUND"],
                                            409: ["POOL_EXISTS"], 422: ["POOL_PLAN_INVALID"]})
 def create_org_pool(unitId: UnitIdPath, body: CreatePool, key: IdempotencyKey, caller: CallerDep) -> PoolView:
@@ -230,7 +232,7 @@ def create_org_pool(unitId: UnitIdPath, body: CreatePool, key: IdempotencyKey, c
     return PoolView.of(created, _today())
 
 
-@routes.get(POOLS, summary="An org unit's budget pools", operation_id="listOrgPools", errors={**SCOPED, 404: ["ORG_UNIT_NOT_FOUND"]})
+@routes.get(POOLS, scope=SELF_SCOPED, summary="An org unit's budget pools", operation_id="listOrgPools", errors={**SCOPED, 404: ["ORG_UNIT_NOT_FOUND"]})
 def list_org_pools(unitId: UnitIdPath, caller: CallerDep) -> PoolList:
     """Every pool the unit holds, by period and measure."""
     found = pools.unit_pools(service.default_store(), pools.default_store(), caller, unitId)
@@ -238,7 +240,7 @@ def list_org_pools(unitId: UnitIdPath, caller: CallerDep) -> PoolList:
     return PoolList(items=[PoolView.of(p, today) for p in found])
 
 
-@routes.post(f"{POOLS}/allocations", summary="Allocate part of a unit's pool to a unit under it", operation_id="allocateOrgPool",
+@routes.post(f"{POOLS}/allocations", scope=SELF_SCOPED, summary="Allocate part of a unit's pool to a unit under it", operation_id="allocateOrgPool",
              replay=_moved, errors=MOVES)
 def allocate_org_pool(unitId: UnitIdPath, body: AllocatePool, key: IdempotencyKey, caller: CallerDep) -> PoolMove:
     """`amount` of this unit's pool for the period goes to `childId`'s (a unit right under it, open;
@@ -253,7 +255,7 @@ def allocate_org_pool(unitId: UnitIdPath, body: AllocatePool, key: IdempotencyKe
     return PoolMove(giver=PoolView.of(giver, today), receiver=PoolView.of(receiver, today))
 
 
-@routes.post(f"{POOLS}/reallocations", summary="Move allocation between two units under this one", operation_id="reallocateOrgPool",
+@routes.post(f"{POOLS}/reallocations", scope=SELF_SCOPED, summary="Move allocation between two units under this one", operation_id="reallocateOrgPool",
              replay=_moved, approvers=True,
              errors={**MOVES, 403: [*SCOPED[403], "APPROVER_REQUIRED"], 422: [*MOVES[422], "POOL_SAME_UNIT"]})
 def reallocate_org_pool(unitId: UnitIdPath, body: ReallocatePool, key: IdempotencyKey, caller: CallerDep) -> PoolMove:
@@ -267,7 +269,7 @@ def reallocate_org_pool(unitId: UnitIdPath, body: ReallocatePool, key: Idempoten
     return PoolMove(giver=PoolView.of(giver, today), receiver=PoolView.of(receiver, today))
 
 
-@routes.get(f"{POOLS}/{{poolId}}", summary="A budget pool with its roll-up down the tree", operation_id="getOrgPool",
+@routes.get(f"{POOLS}/{{poolId}}", scope=SELF_SCOPED, summary="A budget pool with its roll-up down the tree", operation_id="getOrgPool",
             errors={**SCOPED, 404: ["ORG_UNIT_NOT_FOUND", "POOL_NOT_FOUND"]})
 def get_org_pool(unitId: UnitIdPath, poolId: PoolIdPath, caller: CallerDep) -> PoolRollup:
     """The unit's pool, and for it and every unit under it (depth first, at most 500): allocated,

@@ -12,6 +12,7 @@ from loyalty.core.clock import business_date, utc_now
 from loyalty.core.config import get_settings
 from loyalty.org import kpi_service, kpi_store, kpis, service
 from loyalty.org.kpi_views import LeagueTable, RankBy
+from loyalty.org.scope import ScopedByItself
 
 routes = Routes("org", "The bank's org tree: head office, branches, sub-branches and outlets.")
 
@@ -21,7 +22,7 @@ def _this_month() -> str:
     return kpis.month_of(today)
 
 
-@routes.get("/v1/admin/org-units/{unitId}/kpis", summary="The league table of an org unit's children", operation_id="getOrgUnitKpis",
+@routes.get("/v1/admin/org-units/{unitId}/kpis", scope=ScopedByItself(), summary="The league table of an org unit's children", operation_id="getOrgUnitKpis",
             errors={403: ["ORG_UNIT_REQUIRED", "ORG_UNIT_UNKNOWN"], 404: ["ORG_UNIT_NOT_FOUND"]})
 def get_org_unit_kpis(
     unitId: Annotated[str, id_path("The org unit's id.")],

@@ -8,18 +8,36 @@ from loyalty.core.api import CallerDep, IdempotencyKey, Routes, serve
 from loyalty.core.api_params import id_path
 from loyalty.core.clock import utc_now
 from loyalty.core.errors import Forbidden
+from loyalty.org.scope import customers_own
 from loyalty.points import redemption, service
 from loyalty.points.redemption import RedemptionRequest
 from loyalty.points.views import RedemptionView
 
 routes = Routes("points")
+# An operator redeems for, and reads the redemptions of, the customers of their subtree.
+REDEEMING = customers_own(customer_of=lambda call: getattr(call.body, "customerId", None))
+REDEMPTION = customers_own(
+    "REDEMPTION_NOT_FOUND",
+    "redemption {redemptionId} does not exist",
+    customer_of=lambda call: redemption.find(service.default_store(), call.path_param("redemptionId"))["customerId"],
+)
 
 
 # The redemption id derives from the customer and the key, so the ledger itself refuses a second one.
-@routes.post("/v1/points/redemptions", summary="Redeem points (积分兑换)", status=201, idempotency="domain",
-             links={"getPointsRedemption": {"redemptionId": "$response.body#/redemptionId"}},
-             errors={403: ["NOT_RESOURCE_OWNER", "CUSTOMER_TOKEN_REQUIRED"], 404: ["ITEM_NOT_FOUND", "CUSTOMER_NOT_FOUND"], 409: ["ACCOUNT_CONTENDED"],
-                     422: ["INSUFFICIENT_POINTS", "POINTS_TOO_FRAGMENTED", "ITEM_NOT_AVAILABLE", "IDEMPOTENCY_KEY_REUSED"]})
+@routes.post(
+    "/v1/points/redemptions",
+    scope=REDEEMING,
+    summary="Redeem points (积分兑换)",
+    status=201,
+    idempotency="domain",
+    links={"getPointsRedemption": {"redemptionId": "$response.body#/redemptionId"}},
+    errors={
+        403: ["NOT_RESOURCE_OWNER", "CUSTOMER_TOKEN_REQUIRED"],
+        404: ["ITEM_NOT_FOUND", "CUSTOMER_NOT_FOUND"],
+        409: ["ACCOUNT_CONTENDED"],
+        422: ["INSUFFICIENT_POINTS", "POINTS_TOO_FRAGMENTED", "ITEM_NOT_AVAILABLE", "IDEMPOTENCY_KEY_REUSED"],
+    },
+)
 def redeem_points(body: RedemptionRequest, key: IdempotencyKey, caller: CallerDep) -> Response[RedemptionView]:
     """The points leave the balance at once and show as `held` until the redemption settles: a coupon
     when it is issued (or the points come back if it is refused), a mall item when the payment
@@ -39,8 +57,13 @@ def redeem_points(body: RedemptionRequest, key: IdempotencyKey, caller: CallerDe
                     None if new else {"Idempotent-Replayed": "true"})
 
 
-@routes.get("/v1/points/redemptions/{redemptionId}", summary="A points redemption", operation_id="getPointsRedemption",
-            errors={403: ["NOT_RESOURCE_OWNER"], 404: ["REDEMPTION_NOT_FOUND"]})
+@routes.get(
+    "/v1/points/redemptions/{redemptionId}",
+    scope=REDEMPTION,
+    summary="A points redemption",
+    operation_id="getPointsRedemption",
+    errors={403: ["NOT_RESOURCE_OWNER"], 404: ["REDEMPTION_NOT_FOUND"]},
+)
 def get_redemption(redemptionId: Annotated[str, id_path("The redemption id.")], caller: CallerDep) -> RedemptionView:
     """The customer's own redemption, or anyone's for an operator."""
     record = redemption.find(service.default_store(), redemptionId)

@@ -3,6 +3,7 @@
 from loyalty.core.api import Audit, Call, IdempotencyKey, Routes, serve
 from loyalty.core.api_params import CustomerIdPath
 from loyalty.core.clock import utc_now
+from loyalty.org.scope import customers_own
 from loyalty.privacy import service
 from loyalty.privacy.views import CustomerExport, ErasureReceipt
 
@@ -12,8 +13,15 @@ routes = Routes("privacy")
 # POST, not GET: an export is an action the audit log must show (who took whose data, when). It
 # changes nothing, so it takes no Idempotency-Key; the log keeps neither body (personal data would
 # outlive an erasure in the append-only log).
-@routes.post("/v1/admin/customers/{customerId}/export", summary="Export a customer's data (PIPL)", operation_id="exportCustomerData",
-             idempotency="none", audit=Audit(bodies=False), errors={404: ["CUSTOMER_NOT_FOUND"]})
+@routes.post(
+    "/v1/admin/customers/{customerId}/export",
+    scope=customers_own(),
+    summary="Export a customer's data (PIPL)",
+    operation_id="exportCustomerData",
+    idempotency="none",
+    audit=Audit(bodies=False),
+    errors={404: ["CUSTOMER_NOT_FOUND"]},
+)
 def export(customerId: CustomerIdPath) -> CustomerExport:
     """Everything the engine holds on the customer: the profile, the points account with every ledger
     entry, redemption and risk hold, the wallet, what campaigns hold, the scoring state, the device and
@@ -28,8 +36,15 @@ def _finish_erasure(call: Call) -> ErasureReceipt:
     return ErasureReceipt.model_validate(service.erase(service.default_holders(), call.path_param("customerId"), utc_now()))
 
 
-@routes.post("/v1/admin/customers/{customerId}/erase", summary="Erase a customer (PIPL)", operation_id="eraseCustomer",
-             audit=Audit(bodies=False), errors={404: ["CUSTOMER_NOT_FOUND"]}, replay=_finish_erasure)
+@routes.post(
+    "/v1/admin/customers/{customerId}/erase",
+    scope=customers_own(),
+    summary="Erase a customer (PIPL)",
+    operation_id="eraseCustomer",
+    audit=Audit(bodies=False),
+    errors={404: ["CUSTOMER_NOT_FOUND"]},
+    replay=_finish_erasure,
+)
 def erase(customerId: CustomerIdPath, key: IdempotencyKey) -> ErasureReceipt:
     """Anonymises without breaking the books: the profile becomes a tombstone no later profile event
     can overwrite, the scoring state and campaigns' records of their behaviour are deleted, and the

@@ -458,7 +458,7 @@ export interface paths {
          * Create a campaign from a template
          * @description The template writes the trigger, audience, variants and caps from its parameters; the result
          *     is validated like a definition written by hand (400 `VALIDATION_ERROR` naming what is wrong) and
-         *     saved as a draft.
+         *     saved as a draft, the caller's unit's.
          */
         post: operations["createCampaignFromTemplate"];
         delete?: never;
@@ -1124,7 +1124,8 @@ export interface paths {
         };
         /**
          * A segment's members
-         * @description The customers in the segment as of their last scoring, page by page, ordered by customer id.
+         * @description The customers in the segment as of their last scoring, page by page, ordered by customer id:
+         *     those of the caller's subtree (a page may hold fewer than `limit` and still have a next one).
          */
         get: operations["listSegmentMembers"];
         put?: never;
@@ -1257,7 +1258,8 @@ export interface paths {
         };
         /**
          * List coupon templates
-         * @description Newest first.
+         * @description Newest first, those of the caller's subtree only: a page may hold fewer than `limit` (even
+         *     none) and still have a next one.
          */
         get: operations["listCouponTemplates"];
         put?: never;
@@ -1265,7 +1267,8 @@ export interface paths {
          * Create a coupon template
          * @description A template of one of eight kinds (fixed amount, threshold, percentage, random amount, red
          *     packet, gift, voucher code, bundle), with its stock, shards, validity, limits, eligibility and
-         *     funding. It starts as `draft`: activate it to open claims.
+         *     funding. It starts as `draft`: activate it to open claims. It is the caller's unit's unless it
+         *     names another of their subtree (`orgUnitId`; outside it: 422 `ORG_UNIT_INVALID`).
          */
         post: operations["createCouponTemplate"];
         delete?: never;
@@ -1374,14 +1377,15 @@ export interface paths {
         };
         /**
          * List the earn rules
-         * @description Every rule's current version, active or not.
+         * @description Every rule's current version of the caller's subtree, active or not.
          */
         get: operations["listPointRules"];
         put?: never;
         /**
          * Create an earn rule
          * @description Version 1 of a new rule; in force for accrual within the configuration cache's lifetime. A
-         *     rule id already taken is 409 `RULE_VERSION_CONFLICT`.
+         *     rule id already taken is 409 `RULE_VERSION_CONFLICT`; an `orgUnitId` outside the caller's
+         *     subtree 422 `ORG_UNIT_INVALID` (left out: the caller's unit).
          */
         post: operations["createPointRule"];
         delete?: never;
@@ -1512,7 +1516,8 @@ export interface paths {
         };
         /**
          * List campaigns
-         * @description Every campaign with its current version, optionally only those in one effective status.
+         * @description Every campaign of the caller's subtree with its current version, optionally only those in one
+         *     effective status.
          */
         get: operations["listCampaigns"];
         put?: never;
@@ -1521,6 +1526,8 @@ export interface paths {
          * @description Saves version 1 of a new campaign as a draft, with the caller as its author. A budget by a
          *     personal attribute (customerId, deviceHash, ...) is refused: budget by branch, product or
          *     merchant, and cap a customer with `frequencyCaps`. `CAMPAIGN_VERSION_CONFLICT`: the id is taken.
+         *     Without an `orgUnitId` the campaign is the caller's unit's (a branch's then draws from its pool);
+         *     a unit outside the caller's subtree is `CAMPAIGN_ORG_UNIT_INVALID`.
          */
         post: operations["createCampaign"];
         delete?: never;
@@ -1638,8 +1645,8 @@ export interface paths {
         };
         /**
          * List segments
-         * @description The current version of every segment, by id. The default page holds every segment (there are
-         *     at most 40).
+         * @description The current version of every segment of the caller's subtree, by id. The default page holds
+         *     every segment (there are at most 40).
          */
         get: operations["listSegments"];
         put?: never;
@@ -5252,6 +5259,11 @@ export interface components {
              * @default true
              */
             active?: boolean;
+            /**
+             * Orgunitid
+             * @description The org unit it belongs to (docs/security.md, "Org scope"): only operators of that unit's subtree see or change it. Left out on creation: the creator's own unit (the head office's for a head office operator).
+             */
+            orgUnitId?: string | null;
         };
         /** RuleList */
         RuleList: {
@@ -5325,6 +5337,11 @@ export interface components {
              * @default true
              */
             active?: boolean;
+            /**
+             * Orgunitid
+             * @description The org unit it belongs to (docs/security.md, "Org scope"): only operators of that unit's subtree see or change it. Left out on creation: the creator's own unit (the head office's for a head office operator).
+             */
+            orgUnitId?: string | null;
             /**
              * Version
              * @description 1 on creation, raised by every change.
@@ -5520,6 +5537,11 @@ export interface components {
              * @default true
              */
             active?: boolean;
+            /**
+             * Orgunitid
+             * @description The org unit it belongs to (docs/security.md, "Org scope"): only operators of that unit's subtree see or change it. Left out on creation: the creator's own unit (the head office's for a head office operator).
+             */
+            orgUnitId?: string | null;
         };
         /**
          * SegmentEstimate
@@ -5644,6 +5666,11 @@ export interface components {
              * @default true
              */
             active?: boolean;
+            /**
+             * Orgunitid
+             * @description The org unit it belongs to (docs/security.md, "Org scope"): only operators of that unit's subtree see or change it. Left out on creation: the creator's own unit (the head office's for a head office operator).
+             */
+            orgUnitId?: string | null;
             /**
              * Version
              * @description 1 for the definition it was created with, one more per update.
@@ -5901,6 +5928,11 @@ export interface components {
              *     }
              */
             redemption?: components["schemas"]["RedemptionRules"];
+            /**
+             * Orgunitid
+             * @description The org unit it belongs to (docs/security.md, "Org scope"): only operators of that unit's subtree see or change it. Left out on creation: the creator's own unit (the head office's for a head office operator).
+             */
+            orgUnitId?: string | null;
         };
         /** TemplateInfo */
         TemplateInfo: {
@@ -6032,6 +6064,11 @@ export interface components {
              */
             redemption?: components["schemas"]["RedemptionRules"];
             /**
+             * Orgunitid
+             * @description The org unit it belongs to (docs/security.md, "Org scope"): only operators of that unit's subtree see or change it. Left out on creation: the creator's own unit (the head office's for a head office operator).
+             */
+            orgUnitId?: string | null;
+            /**
              * Status
              * @enum {string}
              */
@@ -6141,6 +6178,11 @@ export interface components {
              *     }
              */
             redemption?: components["schemas"]["RedemptionRules"];
+            /**
+             * Orgunitid
+             * @description The org unit it belongs to (docs/security.md, "Org scope"): only operators of that unit's subtree see or change it. Left out on creation: the creator's own unit (the head office's for a head office operator).
+             */
+            orgUnitId?: string | null;
             /**
              * Status
              * @enum {string}
@@ -6587,7 +6629,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: NOT_RESOURCE_OWNER. */
+            /** @description The caller may not do this. Codes: ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, NOT_RESOURCE_OWNER. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6675,7 +6717,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6790,7 +6832,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6878,7 +6920,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7002,7 +7044,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7126,7 +7168,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7248,8 +7290,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: NOT_RESOURCE_OWNER. */
+            /** @description The caller may not do this. Codes: ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, NOT_RESOURCE_OWNER. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: CUSTOMER_NOT_FOUND. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7322,7 +7373,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: NOT_RESOURCE_OWNER. */
+            /** @description The caller may not do this. Codes: ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, NOT_RESOURCE_OWNER. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7428,7 +7479,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: NOT_RESOURCE_OWNER. */
+            /** @description The caller may not do this. Codes: ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, NOT_RESOURCE_OWNER. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7552,7 +7603,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: NOT_RESOURCE_OWNER. */
+            /** @description The caller may not do this. Codes: ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, NOT_RESOURCE_OWNER. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7676,7 +7727,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: NOT_RESOURCE_OWNER. */
+            /** @description The caller may not do this. Codes: ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, NOT_RESOURCE_OWNER. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7800,7 +7851,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: NOT_RESOURCE_OWNER. */
+            /** @description The caller may not do this. Codes: ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, NOT_RESOURCE_OWNER. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7915,8 +7966,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: NOT_RESOURCE_OWNER. */
+            /** @description The caller may not do this. Codes: ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, NOT_RESOURCE_OWNER. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: CUSTOMER_NOT_FOUND. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7992,8 +8052,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: NOT_RESOURCE_OWNER. */
+            /** @description The caller may not do this. Codes: ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, NOT_RESOURCE_OWNER. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: CUSTOMER_NOT_FOUND. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8062,7 +8131,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: NOT_RESOURCE_OWNER. */
+            /** @description The caller may not do this. Codes: ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, NOT_RESOURCE_OWNER. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8144,7 +8213,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8232,7 +8301,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8277,7 +8346,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED. */
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, ORG_UNIT_INVALID. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8356,7 +8425,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8480,7 +8549,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, HEAD_OFFICE_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8595,7 +8664,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, HEAD_OFFICE_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8719,7 +8788,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, HEAD_OFFICE_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8834,7 +8903,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8922,7 +8991,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9046,7 +9115,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9170,7 +9239,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9294,7 +9363,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, APPROVER_REQUIRED, APPROVER_IS_AUTHOR. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, APPROVER_REQUIRED, APPROVER_IS_AUTHOR. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9418,7 +9487,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9542,7 +9611,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9666,7 +9735,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9790,7 +9859,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9914,7 +9983,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10031,7 +10100,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10040,7 +10109,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not found. Codes: RUN_NOT_FOUND. */
+            /** @description Not found. Codes: CAMPAIGN_NOT_FOUND, RUN_NOT_FOUND. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -10119,7 +10188,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, APPROVER_REQUIRED, APPROVER_IS_AUTHOR. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, APPROVER_REQUIRED, APPROVER_IS_AUTHOR. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10236,7 +10305,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10245,7 +10314,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not found. Codes: UPLOAD_NOT_FOUND. */
+            /** @description Not found. Codes: CAMPAIGN_NOT_FOUND, UPLOAD_NOT_FOUND. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -10315,7 +10384,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10394,7 +10463,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10473,8 +10542,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: NOT_RESOURCE_OWNER. */
+            /** @description The caller may not do this. Codes: ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, NOT_RESOURCE_OWNER. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: CUSTOMER_NOT_FOUND. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10636,8 +10714,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: NOT_RESOURCE_OWNER. */
+            /** @description The caller may not do this. Codes: ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, NOT_RESOURCE_OWNER. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: CUSTOMER_NOT_FOUND. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10706,7 +10793,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10790,7 +10877,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12132,7 +12219,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12220,7 +12307,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, HEAD_OFFICE_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12329,7 +12416,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12417,7 +12504,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12462,7 +12549,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED. */
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, ORG_UNIT_INVALID. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12537,7 +12624,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12616,7 +12703,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12695,7 +12782,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12774,7 +12861,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, HEAD_OFFICE_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12853,7 +12940,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, HEAD_OFFICE_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12923,7 +13010,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, HEAD_OFFICE_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13016,7 +13103,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, HEAD_OFFICE_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13106,7 +13193,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13182,7 +13269,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13218,7 +13305,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED. */
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, ORG_UNIT_INVALID. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13410,8 +13497,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: NOT_RESOURCE_OWNER. */
+            /** @description The caller may not do this. Codes: ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, NOT_RESOURCE_OWNER. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: CUSTOMER_NOT_FOUND. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13495,6 +13591,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The caller may not do this. Codes: ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
             429: {
                 headers: {
@@ -13562,7 +13667,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: NOT_RESOURCE_OWNER, CUSTOMER_TOKEN_REQUIRED. */
+            /** @description The caller may not do this. Codes: ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, NOT_RESOURCE_OWNER, CUSTOMER_TOKEN_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13571,7 +13676,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Not found. Codes: ITEM_NOT_FOUND, CUSTOMER_NOT_FOUND. */
+            /** @description Not found. Codes: CUSTOMER_NOT_FOUND, ITEM_NOT_FOUND. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -13674,7 +13779,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13750,7 +13855,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13786,7 +13891,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED. */
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, ORG_UNIT_INVALID. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13853,7 +13958,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, HEAD_OFFICE_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13920,7 +14025,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13987,7 +14092,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14072,7 +14177,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, HEAD_OFFICE_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14175,7 +14280,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14251,7 +14356,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, HEAD_OFFICE_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14354,7 +14459,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, HEAD_OFFICE_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14424,7 +14529,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14500,7 +14605,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14603,7 +14708,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14957,7 +15062,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, HEAD_OFFICE_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15029,7 +15134,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15105,7 +15210,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15141,7 +15246,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, SEGMENT_LIMIT_REACHED. */
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, SEGMENT_LIMIT_REACHED, ORG_UNIT_INVALID. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15213,7 +15318,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, HEAD_OFFICE_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from loyalty.campaigns import lifecycle, records, targeting, templates
-from loyalty.campaigns.model import PERSONAL_ATTRIBUTES, CampaignDefinition, FromTemplate, Transition
+from loyalty.campaigns import lifecycle, records, targeting
+from loyalty.campaigns.model import PERSONAL_ATTRIBUTES, CampaignDefinition, Transition
 from loyalty.campaigns.store import CampaignStore
 from loyalty.core import config_cache
 from loyalty.core.auth import Caller
@@ -92,10 +92,6 @@ def check_pool(definition: CampaignDefinition) -> None:
         others = sorted(held)
         raise BusinessRuleViolation(f"org unit {unit_id} holds no pool in {measure} for the campaign's window"
                                     + (f" (its pools are in {', '.join(others)})" if others else ""), code="CAMPAIGN_POOL_MISMATCH")
-
-
-def save_from_template(store: CampaignStore, template: str, request: FromTemplate, operator: str, now: datetime) -> dict[str, Any]:
-    return save(store, templates.build(template, request), operator, now, create=True)
 
 
 # ---- lifecycle -----------------------------------------------------------------------------------

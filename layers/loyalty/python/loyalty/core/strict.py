@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Annotated
 
-from pydantic import AwareDatetime, BeforeValidator, StrictBool
+from pydantic import AwareDatetime, BeforeValidator, Field, StrictBool, StringConstraints
 
 
 def _text(value: object) -> object:
@@ -28,3 +28,15 @@ Day = Annotated[date, BeforeValidator(_text)]
 """A calendar date, YYYY-MM-DD."""
 TimeOfDay = Annotated[time, BeforeValidator(_text)]
 """HH:MM or HH:MM:SS."""
+
+OrgUnitRef = Annotated[
+    str | None,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$"),
+    Field(
+        default=None,
+        description='The org unit it belongs to (docs/security.md, "Org scope"): only operators of that unit\'s subtree '
+        "see or change it. Left out on creation: the creator's own unit (the head office's for a head office "
+        "operator).",
+    ),
+]
+"""A resource's org unit (`loyalty.org`), on the definitions operators write."""

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints,
 
 from loyalty.core.api_params import requires_any
 from loyalty.core.money import Currency, MinorUnits
-from loyalty.core.strict import NaiveInstant
+from loyalty.core.strict import NaiveInstant, OrgUnitRef
 
 TemplateId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -196,6 +196,7 @@ class TemplateCreate(Strict):
     eligibility: Eligibility = Eligibility()
     funding: Funding
     redemption: RedemptionRules = RedemptionRules()
+    orgUnitId: OrgUnitRef = None
 
     @model_validator(mode="after")
     def _stock_fits_shards(self) -> TemplateCreate:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
 
 from loyalty.core.money import Currency, MinorUnits
-from loyalty.core.strict import Day, Flag
+from loyalty.core.strict import Day, Flag, OrgUnitRef
 from loyalty.core.text import SINGLE_LINE, Label, Reason
 
 RuleId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -137,6 +137,7 @@ class RuleDefinition(Strict):
     priority: Annotated[StrictInt, Field(ge=0, le=1000)] = 100
     stacking: Literal["stack", "exclusive"] = "stack"
     active: Flag = True
+    orgUnitId: OrgUnitRef = None
 
     @model_validator(mode="after")
     def _amount_award_needs_amount(self) -> RuleDefinition:

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from loyalty.core.api_params import requires_any
-from loyalty.core.strict import Flag
+from loyalty.core.strict import Flag, OrgUnitRef
 from loyalty.core.text import SINGLE_LINE
 from loyalty.scoring.models import Stage
 
@@ -99,7 +99,10 @@ class SegmentDefinition(Strict):
     name: SegmentName
     description: Description = ""
     rule: SegmentRule
-    active: Flag = Field(default=True, description="An inactive segment keeps its definition; members leave on their next scoring.")
+    active: Flag = Field(
+        default=True, description="An inactive segment keeps its definition; members leave on their next scoring."
+    )
+    orgUnitId: OrgUnitRef = None
 
 
 @dataclass(frozen=True)
