@@ -409,20 +409,22 @@ TOPOLOGY = Topology(
             queue="org-kpi-events",
         ),
     ),
+    # Every function serving operator routes reads the org tree: each route's org scope judges the
+    # caller's unit against it (loyalty.org.scope); those judging a customer's branch read customers too.
     functions=(
         Function(
             "customers-api",
             capability="customers",
             module="api",
             routes=(Route("GET", "/v1/customers/{customerId}", "customer"),),
-            tables={"customers": "read"},
+            tables={"customers": "read", ORG: "read"},
         ),
         Function(
             "customers-admin",
             capability="customers",
             module="admin",
             routes=(Route("PUT", "/v1/admin/customers/{customerId}/tags", "operator"),),
-            tables={AUDIT: "append", "customers": "write", IDEMPOTENCY: "write"},
+            tables={AUDIT: "append", "customers": "write", IDEMPOTENCY: "write", ORG: "read"},
             publishes_events=True,  # CustomerTagsChanged, for scoring's segments
         ),
         Function(
@@ -437,7 +439,7 @@ TOPOLOGY = Topology(
                 Route("POST", "/v1/admin/coupon-templates/{templateId}/stock", "operator"),
                 Route("POST", "/v1/admin/coupon-templates/{templateId}/codes", "operator"),
             ),
-            tables={AUDIT: "append", COUPONS: "write", IDEMPOTENCY: "write"},
+            tables={AUDIT: "append", COUPONS: "write", IDEMPOTENCY: "write", ORG: "read"},
         ),
         Function(
             "coupons-claim",
@@ -452,7 +454,7 @@ TOPOLOGY = Topology(
             capability="coupons",
             module="wallet",
             routes=(Route("GET", "/v1/customers/{customerId}/coupons", "customer"),),
-            tables={COUPONS: "read"},
+            tables={COUPONS: "read", "customers": "read", ORG: "read"},
         ),
         Function(
             "coupons-redemption",
@@ -462,7 +464,7 @@ TOPOLOGY = Topology(
                 Route("POST", f"/v1/coupons/{{couponId}}/{action}", "customer")
                 for action in ("quote", "lock", "redeem", "release", "return")
             ),
-            tables={COUPONS: "write", IDEMPOTENCY: "write", AUDIT: "append"},  # audit: an operator acting on a customer's coupon
+            tables={COUPONS: "write", IDEMPOTENCY: "write", AUDIT: "append", "customers": "read", ORG: "read"},  # audit: an operator acting on a customer's coupon
         ),
         Function(
             "coupons-commands",
@@ -505,7 +507,7 @@ TOPOLOGY = Topology(
                 Route("POST", "/v1/points/quote", "customer"),
                 Route("GET", "/v1/points/catalogue", "customer"),
             ),
-            tables={POINTS: "read"},
+            tables={POINTS: "read", "customers": "read", ORG: "read"},
         ),
         Function(
             "points-redemption",
@@ -516,7 +518,7 @@ TOPOLOGY = Topology(
                 Route("GET", "/v1/points/redemptions/{redemptionId}", "customer"),
             ),
             # audit: an operator redeeming for a customer; customers: that customer must be known
-            tables={POINTS: "write", AUDIT: "append", "customers": "read"},
+            tables={POINTS: "write", AUDIT: "append", "customers": "read", ORG: "read"},
         ),
         Function(
             "points-redemption-outcomes",
@@ -563,7 +565,7 @@ TOPOLOGY = Topology(
                 Route("POST", "/v1/admin/points/risk-holds/{holdId}/decision", "operator"),
             ),
             # customers: adjustments are refused for a customer the engine has never seen
-            tables={AUDIT: "append", POINTS: "write", IDEMPOTENCY: "write", "customers": "read"},
+            tables={AUDIT: "append", POINTS: "write", IDEMPOTENCY: "write", "customers": "read", ORG: "read"},
         ),
         Function(
             "points-expiry",
@@ -623,7 +625,7 @@ TOPOLOGY = Topology(
                 Route("GET", "/v1/customers/{customerId}/referrals", "customer"),
             ),
             # audit: an operator acting for a customer; org: a grant draws from its org unit's pool
-            tables={CAMPAIGNS: "write", IDEMPOTENCY: "write", AUDIT: "append", ORG: "write"},
+            tables={CAMPAIGNS: "write", IDEMPOTENCY: "write", AUDIT: "append", ORG: "write", "customers": "read"},
             pii_key=True,
         ),
         Function(
@@ -705,7 +707,7 @@ TOPOLOGY = Topology(
             # the profile tombstone and the points account's erased mark, deletes the scoring state and
             # campaigns' records of the customer (loyalty/privacy).
             tables={AUDIT: "read_append", "customers": "write", COUPONS: "read", POINTS: "write", CAMPAIGNS: "write", "scoring": "write",
-                    IDEMPOTENCY: "write"},
+                    IDEMPOTENCY: "write", ORG: "read"},
         ),
         Function(
             "org-admin",
@@ -738,7 +740,7 @@ TOPOLOGY = Topology(
             capability="audit",
             module="api",
             routes=(Route("GET", "/v1/admin/audit", "operator"),),
-            tables={AUDIT: "read"},
+            tables={AUDIT: "read", ORG: "read"},
         ),
         Function(
             "org-kpis-api",
@@ -793,7 +795,7 @@ TOPOLOGY = Topology(
                 Route("GET", "/v1/admin/relationship-managers", "operator"),
                 Route("GET", "/v1/admin/relationship-managers/{managerId}/value", "operator"),
             ),
-            tables={AUDIT: "append", "scoring": "write", IDEMPOTENCY: "write"},
+            tables={AUDIT: "append", "scoring": "write", IDEMPOTENCY: "write", "customers": "read", ORG: "read"},
         ),
         Function(
             "scoring-nightly",
@@ -829,7 +831,7 @@ TOPOLOGY = Topology(
                 Route("POST", "/v1/admin/reconciliation/{businessDate}", "operator"),
                 Route("GET", "/v1/admin/reconciliation/{businessDate}", "operator"),
             ),
-            tables={RECONCILIATION: "write", AUDIT: "append", IDEMPOTENCY: "write"},
+            tables={RECONCILIATION: "write", AUDIT: "append", IDEMPOTENCY: "write", ORG: "read"},
             sends_to=("reconciliation-runs",),
         ),
         Function(

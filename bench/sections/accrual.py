@@ -41,8 +41,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bench import child
+from bench.cloud import local_cloud
 from bench.process_state import forget_engine_state
-from bench.sections.overhead import api_event, free_port
+from bench.sections.overhead import api_event
 from bench.stats import median, percentile
 from bench.table import Column, Table
 from infra.topology import BANK_SOURCE, DEFAULT_BANK_TIME_ZONE, TOPOLOGY
@@ -672,11 +673,10 @@ class Results:
 
 
 def run() -> Table:
-    from infra.local.cloud import LocalCloud, Ports
 
     maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     saved_environment = dict(os.environ)
-    cloud = LocalCloud(TOPOLOGY, Ports(emulator=free_port(), api=free_port())).start()
+    cloud = local_cloud()
     client = None
     meter = Meter()
     try:

@@ -55,8 +55,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bench import child
+from bench.cloud import local_cloud
 from bench.process_state import forget_engine_state
-from bench.sections.overhead import free_port
 from bench.stats import median, percentile
 from bench.table import Column, Table
 from infra.topology import DEFAULT_BANK_TIME_ZONE, TOPOLOGY
@@ -668,10 +668,9 @@ class Results:
 
 
 def run() -> Table:
-    from infra.local.cloud import LocalCloud, Ports
 
     saved_environment = dict(os.environ)
-    cloud = LocalCloud(TOPOLOGY, Ports(emulator=free_port(), api=free_port())).start()
+    cloud = local_cloud()
     try:
         forget_engine_state()  # another section's local cloud may have left them on its (stopped) emulator
         cloud.stop_background_work()  # only the fan-out talks to the emulator: no pollers, no schedules

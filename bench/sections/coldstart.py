@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.sections.overhead import OPERATOR, RECIPES, Recipe, api_event, free_port, publish_bench_customer
+from bench.cloud import local_cloud
+from bench.sections.overhead import OPERATOR, RECIPES, Recipe, api_event, publish_bench_customer
 from bench.stats import median
 from bench.table import Column, Table
 from infra.topology import LAMBDA_PYTHON_VERSION, TOPOLOGY, Function, Route
@@ -275,10 +276,10 @@ def heaviest_packages(probe: Probe, top: int = 6) -> tuple[str, str]:
 
 
 def run() -> Table:
-    from infra.local.cloud import LocalCloud, Ports, function_environment
+    from infra.local.cloud import function_environment
 
     saved_environment = dict(os.environ)
-    cloud = LocalCloud(TOPOLOGY, Ports(emulator=free_port(), api=free_port())).start()
+    cloud = local_cloud()
     try:
         customer = f"bench-{uuid.uuid4().hex[:10]}"
         seeding: list[str] = []

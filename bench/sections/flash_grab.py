@@ -30,8 +30,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.cloud import local_cloud
 from bench.process_state import forget_engine_state
-from bench.sections.overhead import api_event, free_port
+from bench.sections.overhead import api_event
 from bench.table import Column, Table
 from infra.topology import TOPOLOGY
 
@@ -326,10 +327,9 @@ def inspect_table(cloud: Any, run: Run) -> None:
 
 
 def run() -> Table:
-    from infra.local.cloud import LocalCloud, Ports
 
     saved_environment = dict(os.environ)
-    cloud = LocalCloud(TOPOLOGY, Ports(emulator=free_port(), api=free_port())).start()
+    cloud = local_cloud()
     runs: list[Run] = []
     client = None
     meter = ClaimMeter()

@@ -22,8 +22,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from bench.cloud import local_cloud
 from bench.process_state import forget_engine_state
-from bench.sections.overhead import free_port
 from bench.sections.pool_grants import Meter
 from bench.stats import median, percentile
 from bench.table import Column, Table
@@ -64,7 +64,6 @@ def _kinds(customer: str, again: str) -> dict[str, str]:
 
 
 def run() -> Table:
-    from infra.local.cloud import LocalCloud, Ports
     from loyalty.core import aws
     from loyalty.core.auth import Caller
     from loyalty.org import kpi_service, kpi_store, kpis, service
@@ -72,7 +71,7 @@ def run() -> Table:
     from tests.support.api import Api
 
     saved_environment = dict(os.environ)
-    cloud = LocalCloud(TOPOLOGY, Ports(emulator=free_port(), api=free_port())).start()
+    cloud = local_cloud()
     meter = Meter()
     rows: list[list[Any]] = []
     try:

@@ -46,8 +46,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bench import child
+from bench.cloud import local_cloud
 from bench.process_state import forget_engine_state
-from bench.sections.overhead import api_event, free_port
+from bench.sections.overhead import api_event
 from bench.stats import median
 from bench.table import Column, Table
 from infra.topology import DEFAULT_BANK_TIME_ZONE, OUTBOX_INSERTS, TOPOLOGY
@@ -353,10 +354,9 @@ def measure(cloud: Any) -> tuple[list[Phase], list[str]]:
 
 
 def run() -> Table:
-    from infra.local.cloud import LocalCloud, Ports
 
     saved_environment = dict(os.environ)
-    cloud = LocalCloud(TOPOLOGY, Ports(emulator=free_port(), api=free_port())).start()
+    cloud = local_cloud()
     try:
         forget_engine_state()  # another section's local cloud may have left them on its (stopped) emulator
         phases, problems = measure(cloud)

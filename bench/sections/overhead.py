@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from bench.cloud import local_cloud
 from bench.stats import median, percentile
 from bench.table import Column, Table
 from infra.topology import BANK_SOURCE, TOPOLOGY, Function, Route
@@ -243,7 +244,6 @@ def calls_per_operation(samples: Samples) -> str:
 
 
 def run() -> Table:
-    from infra.local.cloud import LocalCloud, Ports
 
     table = Table(
         f"Overhead: in-process handler time minus AWS call time ({REQUESTS} requests per route, "
@@ -261,7 +261,7 @@ def run() -> Table:
         ],
     )
     saved_environment = dict(os.environ)
-    cloud = LocalCloud(TOPOLOGY, Ports(emulator=free_port(), api=free_port())).start()
+    cloud = local_cloud()
     try:
         from loyalty.core import aws
 

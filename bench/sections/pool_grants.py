@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bench.cloud import local_cloud
 from bench.process_state import forget_engine_state
-from bench.sections.overhead import free_port
 from bench.stats import median, percentile
 from bench.table import Column, Table
 from infra.topology import BANK_SOURCE, TOPOLOGY
@@ -218,12 +218,11 @@ def read_books(variants: dict[str, Variant], year: str) -> None:
 
 
 def run() -> Table:
-    from infra.local.cloud import LocalCloud, Ports
     from tests.support.api import Api
     from tests.support.points import bank_today
 
     saved_environment = dict(os.environ)
-    cloud = LocalCloud(TOPOLOGY, Ports(emulator=free_port(), api=free_port())).start()
+    cloud = local_cloud()
     try:
         forget_engine_state()  # another section's local cloud may have left them on its (stopped) emulator
         cloud.stop_background_work()  # no pollers, no schedules: only the measured handler talks to the emulator

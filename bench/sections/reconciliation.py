@@ -51,8 +51,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bench import child
+from bench.cloud import local_cloud
 from bench.process_state import forget_engine_state
-from bench.sections.overhead import free_port
 from bench.table import Column, Table
 from infra.topology import DEFAULT_BANK_TIME_ZONE, TOPOLOGY
 
@@ -588,13 +588,12 @@ def measure(cloud: Any, customers: int, resume: bool) -> Measured:
 
 
 def run() -> Table:
-    from infra.local.cloud import LocalCloud, Ports
 
     if CUSTOMERS < MIN_CUSTOMERS:
         raise ValueError(f"RECONCILIATION_CUSTOMERS must be at least {MIN_CUSTOMERS} (the planted discrepancies need them)")
     sizes = sorted({max(MIN_CUSTOMERS, SMALL), CUSTOMERS})
     saved_environment = dict(os.environ)
-    cloud = LocalCloud(TOPOLOGY, Ports(emulator=free_port(), api=free_port())).start()
+    cloud = local_cloud()
     try:
         forget_engine_state()  # another section's local cloud may have left them on its (stopped) emulator
         cloud.stop_background_work()  # only the reconciliation talks to the emulator: no pollers, no schedules

@@ -20,8 +20,8 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from bench.cloud import local_cloud
 from bench.process_state import forget_engine_state
-from bench.sections.overhead import free_port
 from bench.table import Column, Table
 from infra.topology import TOPOLOGY
 
@@ -144,10 +144,9 @@ def realtime(client: Any) -> tuple[float, Calls]:
 
 
 def run() -> Table:
-    from infra.local.cloud import LocalCloud, Ports
 
     saved_environment = dict(os.environ)
-    cloud = LocalCloud(TOPOLOGY, Ports(emulator=free_port(), api=free_port())).start()
+    cloud = local_cloud()
     try:
         forget_engine_state()
         cloud.stop_background_work()  # only the run talks to the emulator: no pollers, no schedules

@@ -12,7 +12,7 @@ import threading
 def run(demo: str = "off", demo_customers: int | None = None) -> None:
     from infra.local.cloud import LocalCloud, Ports
     from infra.local.demo import start_in_background
-    from infra.local.seed import seed_demo_bank, seed_demo_coupons
+    from infra.local.seed import seed_demo_bank, seed_demo_coupons, seed_head_office
     from infra.local.tokens import issue
     from infra.topology import TOPOLOGY
 
@@ -24,6 +24,7 @@ def run(demo: str = "off", demo_customers: int | None = None) -> None:
     customers = seed_demo_bank(TOPOLOGY, cloud.clients.events)
     customer_token, operator_token = issue(customers[0]), issue("op-alice", ["operators"], org_unit="hq")
     api, aws = cloud.api_url, cloud.emulator.url
+    seed_head_office(api, operator_token)  # every operator route's org scope needs the tree's head office
     template = seed_demo_coupons(api, operator_token)
     print(
         f"""

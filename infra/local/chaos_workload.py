@@ -102,8 +102,10 @@ class Tally:
 
 def set_up(plan: Plan, api_url: str, seeder: Seeder) -> Setup:
     from tests.support.api import Api, eventually
+    from tests.support.org import ensure_head_office
 
     api = Api(api_url)
+    ensure_head_office(api)  # every operator route's org scope needs the tree's head office (hq)
     grab = coupons.active_template(api, template_id="chaos-grab", stock=plan.grab_stock, shards=2, lifetime_limit=1)
     campaign_coupon = coupons.active_template(api, template_id="chaos-campaign-coupon", stock=plan.size * 4, lifetime_limit=1)
     mall = coupons.active_template(api, template_id="chaos-mall-coupon", stock=plan.size * 4)

@@ -47,6 +47,30 @@ DEMO_TEMPLATE: dict[str, Any] = {
 }
 
 
+HEAD_OFFICE: dict[str, Any] = {"unitId": "hq", "kind": "head_office", "name": "总行"}  # as the demo bank's tree has it
+
+
+def seed_head_office(api_url: str, operator_token: str) -> str:
+    """The org tree's head office (hq), which every operator route's scope needs; one already there is
+    left as it is (the demo seeding's own create of it then answers ORG_UNIT_EXISTS, which it tolerates)."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(
+        api_url + "/v1/admin/org-units",
+        data=json.dumps(HEAD_OFFICE).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {operator_token}", "Content-Type": "application/json", "Idempotency-Key": "seed-head-office"},
+    )
+    try:
+        urllib.request.urlopen(request, timeout=30).close()
+    except urllib.error.HTTPError as error:
+        code = json.loads(error.read() or b"{}").get("error", {}).get("code")
+        if code not in ("ORG_UNIT_EXISTS", "ORG_ROOT_EXISTS"):
+            raise
+    return str(HEAD_OFFICE["unitId"])
+
+
 def seed_demo_coupons(api_url: str, operator_token: str) -> str:
     """An active template, created through the operator API as an operator would."""
     import urllib.request

@@ -39,9 +39,10 @@ CHROMIUM_FLAGS = [
 # The bank's time zone: the pickers show local time, the API takes UTC.
 TIME_ZONE = "Asia/Shanghai"
 
-OPERATOR = {"subject": "op-alice", "groups": ["operators"]}
-APPROVER = {"subject": "op-bob", "groups": ["operators", "approvers"]}
-MAKER_CHECKER = {"subject": "op-dana", "groups": ["operators", "approvers"]}
+# Head office operators (hq), as the development sign-in offers them (infra/local/console.py).
+OPERATOR = {"subject": "op-alice", "groups": ["operators"], "orgUnit": "hq"}
+APPROVER = {"subject": "op-bob", "groups": ["operators", "approvers"], "orgUnit": "hq"}
+MAKER_CHECKER = {"subject": "op-dana", "groups": ["operators", "approvers"], "orgUnit": "hq"}
 
 
 def chromium_executable() -> str:

@@ -94,7 +94,7 @@ def fuzz(system: RunningSystem, document: dict[str, Any], tmp_path: Path, token:
 
 @pytest.mark.parametrize(
     "token",
-    [issue("op-contract", ["operators", "approvers"]), issue("c-001")],
+    [issue("op-contract", ["operators", "approvers"], org_unit="hq"), issue("c-001")],
     ids=["operator", "customer"],
 )
 def test_schemathesis_finds_nothing(system: RunningSystem, document: dict[str, Any], tmp_path: Path, token: str) -> None:

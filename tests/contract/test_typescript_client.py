@@ -74,8 +74,8 @@ def test_one_flow_per_capability_runs_through_the_client_twice(console: Path, sy
     env = {
         **os.environ,
         "API_URL": system.api.base_url,
-        "OPERATOR_TOKEN": issue("op-console-maker", ["operators"]),
-        "APPROVER_TOKEN": issue("op-console-checker", ["operators", "approvers"]),
+        "OPERATOR_TOKEN": issue("op-console-maker", ["operators"], org_unit="hq"),
+        "APPROVER_TOKEN": issue("op-console-checker", ["operators", "approvers"], org_unit="hq"),
         "CUSTOMER_TOKEN": issue(CUSTOMER),
         "CUSTOMER_ID": CUSTOMER,
     }

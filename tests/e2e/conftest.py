@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from tests.support.api import Api, eventually, free_port
+from tests.support.org import ensure_head_office
 
 
 @dataclass
@@ -84,7 +85,11 @@ def running_system(*, args: Sequence[str] = (), env: Mapping[str, str] | None = 
 
     try:
         eventually(healthy, timeout_s=60, interval_s=0.2)
-        yield RunningSystem(process, Api(base), f"http://127.0.0.1:{aws_port}", log)
+        api = Api(base)
+        # Every operator route is scoped to an org unit: the head office (hq) is there before any test
+        # (`run` creates it already; this is a no-op then, and tolerates the demo seeding's own).
+        ensure_head_office(api)
+        yield RunningSystem(process, api, f"http://127.0.0.1:{aws_port}", log)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)

@@ -64,8 +64,8 @@ def test_the_openapi_document_lists_every_route(system: RunningSystem) -> None:
 
 
 def test_make_token_prints_a_bare_token_on_its_last_line(system: RunningSystem) -> None:
-    # Given the token command as `make token SUB=c-001 GROUPS=operators` runs it
-    out = subprocess.run([sys.executable, "-m", "infra.local", "token", "c-003", "operators"], capture_output=True, text=True, check=True)
+    # Given the token command as `make token SUB=c-001 GROUPS=operators ORG=hq` runs it
+    out = subprocess.run([sys.executable, "-m", "infra.local", "token", "c-003", "operators", "hq"], capture_output=True, text=True, check=True)
     token = out.stdout.strip().splitlines()[-1]
     # Then the local API accepts it in Authorization: Bearer
     assert not token.startswith("Bearer")

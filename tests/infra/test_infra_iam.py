@@ -126,3 +126,23 @@ def test_only_functions_that_hash_identifiers_may_read_the_pii_key_and_only_that
     assert actions == {"ssm:GetParameter"}
     assert variables["PII_HASH_KEY_PARAMETER"] == "/loyalty/dev/pii-hash-key"
     assert raw != "*" and str(raw).count("parameter/loyalty/dev/pii-hash-key") == 1
+
+
+ORG_SCOPED = [spec for spec in TOPOLOGY.functions if spec.routes]
+
+
+@pytest.mark.parametrize("spec", ORG_SCOPED, ids=lambda spec: spec.name)
+def test_a_function_whose_routes_judge_the_org_scope_may_read_what_it_judges_by(spec: Function) -> None:
+    # Given an API function and the org scope each of its routes declares (loyalty.org.scope)
+    import importlib
+
+    from loyalty.org.scope import CustomersOwn, ScopedByItself
+
+    handler = importlib.import_module(spec.import_path).handler
+    scopes = [options.scope for routes in handler.routes for options in routes.options if options.scope is not None]
+    # When its grants are read
+    # Then a function judging the tree reads the org table, and one judging a customer's branch the customers table
+    if any(not isinstance(scope, ScopedByItself) for scope in scopes):
+        assert spec.tables.get("org") in ("read", "write"), f"{spec.name} judges the org tree"
+    if any(isinstance(scope, CustomersOwn) for scope in scopes) or spec.name == "scoring-admin":  # segment members
+        assert spec.tables.get("customers") in ("read", "write"), f"{spec.name} judges customers' branches"

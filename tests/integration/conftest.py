@@ -13,6 +13,7 @@ import pytest
 from infra.local.cloud import LocalCloud, Ports
 from infra.topology import TOPOLOGY, Topology
 from tests.support.api import Api, free_port
+from tests.support.org import ensure_head_office
 
 
 def fast_retry_topology() -> Topology:
@@ -24,6 +25,8 @@ def fast_retry_topology() -> Topology:
 @pytest.fixture(scope="session")
 def cloud() -> Iterator[LocalCloud]:
     local = LocalCloud(fast_retry_topology(), Ports(emulator=free_port(), api=free_port())).start()
+    # Every operator route is scoped to an org unit: the head office (hq) is there before any test.
+    ensure_head_office(Api(local.api_url))
     yield local
     local.stop()
 

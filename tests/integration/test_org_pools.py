@@ -20,6 +20,7 @@ from loyalty.core.dynamo import from_item
 from loyalty.org import pacing
 from tests.support import campaigns as cmp
 from tests.support import org
+from tests.support import scoring as scr
 from tests.support.api import Api, eventually
 from tests.support.coupons import active_template, set_status
 from tests.support.org import HQ, ROOT, error_code, operator, unique
@@ -34,8 +35,8 @@ def root_pool(api: Api) -> None:
     org.ensure_root_pool(api, YEAR)
 
 
-def branch_with(api: Api, amount: int, period: str = YEAR, **fields: Any) -> str:
-    unit = org.branch(api)
+def branch_with(api: Api, amount: int, period: str = YEAR, branchCode: str | None = None, **fields: Any) -> str:
+    unit = org.branch(api, **({"branchCode": branchCode} if branchCode else {}))
     response = org.allocate(api, org.HEAD_OFFICE, unit, period, amount, **fields)
     assert response.status_code == 200, response.text
     return unit
@@ -216,12 +217,14 @@ def test_spend_by_day_stays_within_a_weekly_plans_tolerance_and_alerts_once_behi
 
 
 def test_an_undone_grant_gives_its_cost_back_to_the_pool(cloud: LocalCloud, api: Api) -> None:
-    # Given a campaign at a branch given 10 rewards, whose coupon template is then paused
-    branch = branch_with(api, 10)
+    # Given a campaign at a branch given 10 rewards, whose coupon template is then paused, and a customer of the branch
+    code = unique("code")
+    branch = branch_with(api, 10, branchCode=code)
     template = active_template(api)
     campaign_id = cmp.launch(api, cmp.coupon_campaign(template, orgUnitId=branch))
     assert set_status(api, template, "paused").status_code == 200
     customer = unique("cc")
+    scr.put_profile(cloud, customer, branchId=code)
     # When a qualifying transaction grants the reward, drawing from the pool, and the coupon is refused
     assert cmp.trigger(cloud, "CardTransactionPosted", cmp.card_spend(customer, 150_000, merchant=campaign_id)) == {"batchItemFailures": []}
     assert cmp.grants_of(cloud.clients.dynamodb, campaign_id, customer)[0]["poolKey"] == f"{branch}/{YEAR}/rewards"

@@ -97,7 +97,7 @@ def test_bank_wide_changes_are_the_head_offices_and_reads_every_operators() -> N
     # When they change a bank-wide setting, and read one
     change, read = HeadOffice(tree=lambda: TREE), BankWide(tree=lambda: TREE)
     # Then only the head office changes it; both read it
-    assert refusal(lambda: change.admit(call(operator("bj")))) == (Forbidden, "HEAD_OFFICE_REQUIRED")
+    assert refusal(lambda: change.admit(call(operator("bj")))) == (Forbidden, "ORG_HEAD_OFFICE_REQUIRED")
     assert change.admit(call(operator("hq"))).is_head_office
     assert read.admit(call(operator("bj"))) is not None
 

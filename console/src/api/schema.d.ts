@@ -3697,6 +3697,11 @@ export interface components {
             parameters?: {
                 [key: string]: unknown;
             };
+            /**
+             * Orgunitid
+             * @description The org unit it belongs to (docs/security.md, "Org scope"): only operators of that unit's subtree see or change it. Left out on creation: the creator's own unit (the head office's for a head office operator).
+             */
+            orgUnitId?: string | null;
         };
         /** Funding */
         Funding: {
@@ -8549,7 +8554,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, HEAD_OFFICE_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, ORG_HEAD_OFFICE_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8664,7 +8669,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, HEAD_OFFICE_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, ORG_HEAD_OFFICE_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8788,7 +8793,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, HEAD_OFFICE_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, ORG_HEAD_OFFICE_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12307,7 +12312,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, HEAD_OFFICE_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, ORG_HEAD_OFFICE_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12861,7 +12866,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, HEAD_OFFICE_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, ORG_HEAD_OFFICE_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12940,7 +12945,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, HEAD_OFFICE_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, ORG_HEAD_OFFICE_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13010,7 +13015,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, HEAD_OFFICE_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, ORG_HEAD_OFFICE_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13103,7 +13108,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, HEAD_OFFICE_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, ORG_HEAD_OFFICE_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13958,7 +13963,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, HEAD_OFFICE_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, ORG_HEAD_OFFICE_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14177,7 +14182,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, HEAD_OFFICE_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, ORG_HEAD_OFFICE_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14356,7 +14361,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, HEAD_OFFICE_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, ORG_HEAD_OFFICE_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14459,7 +14464,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, HEAD_OFFICE_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, ORG_HEAD_OFFICE_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15062,7 +15067,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, HEAD_OFFICE_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, ORG_HEAD_OFFICE_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15318,7 +15323,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, HEAD_OFFICE_REQUIRED. */
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, ORG_HEAD_OFFICE_REQUIRED. */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -284,15 +284,32 @@ class Eligibility:
         return bool(self._profile and self._profile.get("erased"))
 
     def admits(self, definition: CampaignDefinition) -> bool:
-        if not self._loaded and definition.audience.needs_profile:
+        if not self._loaded and _reads_profile(definition):
             self._profile, self._loaded = load_profile(self.customer_id), True
+        if definition.orgUnitId is not None and not within_unit(definition.orgUnitId, self._profile):
+            return False
         if definition.audience.uploaded:
             return self.store.is_member(definition.campaignId, self.customer_id)
         return targeting.in_audience(definition.audience, self.customer_id, self._profile, business_date(self.now, get_settings().bank_zone))
 
     def awaits_profile(self, definition: CampaignDefinition) -> bool:
         """Refused only because the profile has not arrived: with it, the audience could admit them."""
-        return definition.audience.needs_profile and self._loaded and self._profile is None
+        return _reads_profile(definition) and self._loaded and self._profile is None
+
+
+def _reads_profile(definition: CampaignDefinition) -> bool:
+    return definition.audience.needs_profile or definition.orgUnitId is not None
+
+
+def within_unit(unit_id: str, profile: Mapping[str, Any] | None) -> bool:
+    """A unit's campaign targets the customers of its subtree only: those whose profile's branch maps
+    to a unit under it (docs/security.md, "Org units and scope"). The head office's campaigns (no
+    unit) target everyone, and are never asked."""
+    from loyalty.org.ports import units
+
+    branch = (profile or {}).get("branchId")
+    home = units().unit_for_branch(str(branch)) if branch else None
+    return home is not None and units().contains(unit_id, home)
 
 
 def load_profile(customer_id: str) -> dict[str, Any] | None:

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator, model_validator
 
 from loyalty.core.money import DEFAULT_CURRENCY, Currency, MinorUnits
-from loyalty.core.strict import Flag, Instant, TimeOfDay
+from loyalty.core.strict import Flag, Instant, OrgUnitRef, TimeOfDay
 from loyalty.core.text import SINGLE_LINE, Label, Note
 
 CampaignId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -389,6 +389,7 @@ class FromTemplate(Strict):
     fundingCostCentre: Label
     controlPercent: Annotated[StrictInt, Field(ge=0, le=100)] = 0
     parameters: dict[str, Any] = Field(default_factory=dict, description="See `GET /v1/admin/campaign-templates`.")
+    orgUnitId: OrgUnitRef = None
 
 
 class Transition(Strict):

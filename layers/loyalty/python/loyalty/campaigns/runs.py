@@ -107,6 +107,18 @@ def page(store: CampaignStore, campaign_id: str, run_id: str, number: int, now: 
 
 
 def _audience_page(store: CampaignStore, run: dict[str, Any], definition: Any, number: int, now: datetime) -> tuple[list[str], str | None]:
+    """One page of the run's customers: its audience's, and of a unit's campaign only those of the unit's subtree."""
+    ids, cursor = _audience_ids(store, run, definition, number, now)
+    if definition.orgUnitId is None or not ids:
+        return ids, cursor
+    from loyalty.campaigns.granting import within_unit
+    from loyalty.campaigns.uploads import profiles_of
+
+    profiles = profiles_of(ids)
+    return [i for i in ids if within_unit(definition.orgUnitId, profiles.get(i))], cursor
+
+
+def _audience_ids(store: CampaignStore, run: dict[str, Any], definition: Any, number: int, now: datetime) -> tuple[list[str], str | None]:
     if "customerIds" in run or definition.audience.customerIds:
         ids = run.get("customerIds") or definition.audience.customerIds
         chunk = ids[number * PAGE_SIZE : (number + 1) * PAGE_SIZE]

@@ -67,11 +67,14 @@ def profiles_of(ids: list[str]) -> dict[str, dict[str, Any]]:
     return {i: p.model_dump() for i, p in directory().profiles(ids).items()}
 
 
-def known_customers(ids: list[str]) -> set[str]:
-    """The ids with a profile that was not erased (an erased customer joins no audience again)."""
+def known_customers(ids: list[str], unit_id: str | None = None) -> set[str]:
+    """The ids with a profile that was not erased (an erased customer joins no audience again); for a
+    unit's campaign, of the unit's subtree only (another branch's customer is unknown to it)."""
+    from loyalty.campaigns.granting import within_unit
     from loyalty.customers.ports import directory
 
-    return {i for i, p in directory().profiles(ids).items() if not p.erased}
+    return {i for i, p in directory().profiles(ids).items()
+            if not p.erased and (unit_id is None or within_unit(unit_id, p.model_dump()))}
 
 
 def upload(store: CampaignStore, campaign_id: str, batch: AudienceUpload, caller: Caller, now: datetime) -> dict[str, Any]:
@@ -87,7 +90,9 @@ def upload(store: CampaignStore, campaign_id: str, batch: AudienceUpload, caller
             raise Forbidden("the campaign's author may not add to its approved audience", code="APPROVER_IS_AUTHOR")
     operator = caller.subject
     ids, invalid = parse_ids(batch.csv)
-    known = known_customers(ids)
+    from loyalty.campaigns.service import definition_of
+
+    known = known_customers(ids, definition_of(meta).orgUnitId)
     imported = [i for i in ids if i in known]
     unknown = [i for i in ids if i not in known]
     store.add_members(campaign_id, batch.uploadId, imported)

@@ -91,7 +91,8 @@ class RouteOptions:
 
 class RouteScope(Protocol):
     """Which operators may call a route, by the org unit on their token (docs/security.md, "Org
-    scope"). `admit` runs before the route, its idempotency and its audit: it raises the route's 403
+    scope"). `admit` runs before the route and its idempotency (a refused mutating call is still in
+    the audit log, as refused): it raises the route's 403
     (no org unit, or a head-office-only change) or its 404 (a resource outside the caller's subtree,
     answered as one that does not exist), or returns the caller's scope, which a route asks for with
     a `ScopeDep` parameter (a listing filters by it). The org capability builds them

@@ -3,9 +3,9 @@
 Before routing (Powertools validates the request before any middleware runs, and these must come
 first): the caller from the authorizer (401), `operators` on `/v1/admin` (403), bodies over 64 KB
 (413) and bodies that are not JSON (415). Then Powertools routes and validates (400). Then one
-middleware: an operator's mutating call is written to the audit log before and after it runs, and a
-mutating call runs at most once per Idempotency-Key; before both, the route's org scope admits the
-caller or answers 403/404. Errors of every kind become
+middleware: the route's org scope admits the caller or answers 403/404; an operator's mutating call
+is written to the audit log before and after it runs (refused by the scope too); and a mutating
+call the scope admits runs at most once per Idempotency-Key. Errors of every kind become
 `{"error": {"code", "message", "details"}}` with their status; an unknown route is 404, a known one
 with another method 405 with `Allow`.
 """
@@ -209,14 +209,9 @@ def conventions(app: EngineResolver, next_middleware: Any) -> Response:
         return domain_error_response(
             errors.Forbidden("this route takes the customer's own token, not an operator's", code="CUSTOMER_TOKEN_REQUIRED")
         )
-    set_scope(None)
-    if options is not None and options.scope is not None:
-        try:  # before idempotency and the audit log: a call outside the caller's scope changes nothing
-            set_scope(options.scope.admit(call))
-        except errors.DomainError as error:
-            return domain_error_response(error)
+    refused = _admit(options, call)
     if options is None or call.method not in MUTATING_METHODS:
-        return next_middleware(app)  # type: ignore[no-any-return]
+        return refused or next_middleware(app)  # type: ignore[no-any-return]
 
     def run_route() -> Response:
         try:
@@ -225,6 +220,8 @@ def conventions(app: EngineResolver, next_middleware: Any) -> Response:
             return domain_error_response(error)
 
     def run_once() -> Response:
+        if refused is not None:  # outside the caller's scope: logged as refused, with no idempotency record
+            return refused
         if options.idempotency == "record":
             from loyalty.core.idempotency import run_idempotently
 
@@ -241,6 +238,19 @@ def conventions(app: EngineResolver, next_middleware: Any) -> Response:
 
         return audited(call, run_once, options.audit)
     return run_once()
+
+
+def _admit(options: RouteOptions | None, call: Call) -> Response | None:
+    """The route's org scope on the caller: None when it admits them (its scope kept for `ScopeDep`),
+    else the refusal to answer, before the route and its idempotency ever run."""
+    set_scope(None)
+    if options is None or options.scope is None:
+        return None
+    try:
+        set_scope(options.scope.admit(call))
+    except errors.DomainError as error:
+        return domain_error_response(error)
+    return None
 
 
 def _replay(options: RouteOptions, call: Call) -> Callable[[], Response] | None:

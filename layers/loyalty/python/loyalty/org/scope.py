@@ -5,7 +5,7 @@ everything. A resource belongs to the unit it names (`orgUnitId`; none: the head
 to the unit their profile's `branchId` maps to (none, or an unmapped branch: the head office). A
 resource outside the caller's subtree is answered as one that does not exist (404 with the route's
 own not-found code), so nothing leaks its existence; a bank-wide setting is read by every operator
-and changed by the head office's alone (403 `HEAD_OFFICE_REQUIRED`). Every route an operator may
+and changed by the head office's alone (403 `ORG_HEAD_OFFICE_REQUIRED`). Every route an operator may
 call declares one of these rules (`loyalty.core.api.Routes` refuses a route that declares none).
 
 Only the API functions and the org capability import this module; a capability's service that
@@ -123,13 +123,13 @@ class HeadOffice:
     """Bank-wide settings' changes and the bank's books (the audit log, the reconciliation, the
     liability): the head office's operators alone."""
 
-    errors: Mapping[int, Sequence[str]] = field(default_factory=lambda: {403: (*UNIT_CODES, "HEAD_OFFICE_REQUIRED")})
+    errors: Mapping[int, Sequence[str]] = field(default_factory=lambda: {403: (*UNIT_CODES, "ORG_HEAD_OFFICE_REQUIRED")})
     tree: Callable[[], OrgUnits] = units
 
     def admit(self, call: Call) -> Scope:
         scope = scope_of(call.caller, self.tree())
         if not scope.is_head_office:
-            raise Forbidden("only the head office's operators may do this: it is bank-wide", code="HEAD_OFFICE_REQUIRED")
+            raise Forbidden("only the head office's operators may do this: it is bank-wide", code="ORG_HEAD_OFFICE_REQUIRED")
         return scope
 
 
