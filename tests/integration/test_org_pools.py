@@ -15,9 +15,9 @@ import pytest
 from infra.local.cloud import LocalCloud
 from loyalty.campaigns import granting
 from loyalty.campaigns.store import DynamoCampaignStore
+from loyalty.core import pacing
 from loyalty.core.config import get_settings
 from loyalty.core.dynamo import from_item
-from loyalty.org import pacing
 from tests.support import campaigns as cmp
 from tests.support import org
 from tests.support import scoring as scr

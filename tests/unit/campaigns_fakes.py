@@ -168,7 +168,7 @@ class InMemoryCampaignStore:
         if self.directory.is_erased(plan.customer_id):
             raise Refused("erased")
         for period, key, limit in plan.budgets:
-            if not self._fits(self._get(records.budget_key(cid, key)), "spent", plan.cost, limit):
+            if not self._fits(self._get(records.budget_key(cid, key)), "spent", plan.cost, plan.paced.get(period, limit)):
                 raise Refused(f"budget:{period}")
         for key, limit in plan.frequency:
             if not self._fits(self._get(records.freq_key(cid, plan.customer_id, key)), "count", 1, limit):
@@ -226,6 +226,9 @@ class InMemoryCampaignStore:
         self.pacing_alerts.append(mark)
         self.outbox += events
         return True
+
+    def alert_campaign_pacing(self, campaign_id: str, direction: Literal["ahead", "behind"], day: date, events: Sequence[PendingEvent]) -> bool:
+        return self.alert_pacing(f"campaign:{campaign_id}", direction, day, events)
 
     def command(self, command_id: str) -> dict[str, Any] | None:
         return self._get(records.command_key(command_id))

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loyalty.org import pacing
-from loyalty.org.pacing import Plan
+from loyalty.core import pacing
+from loyalty.core.pacing import Plan
 
 
 def test_periods_are_years_and_quarters() -> None:

@@ -13,10 +13,10 @@ import pytest
 
 from loyalty.campaigns import granting, service
 from loyalty.campaigns.model import CampaignDefinition, Transition
-from loyalty.core import config_cache
+from loyalty.core import config_cache, pacing
 from loyalty.core.auth import Caller
 from loyalty.core.errors import BusinessRuleViolation, Conflict, DomainError, Forbidden, NotFound
-from loyalty.org import pacing, pools
+from loyalty.org import pools
 from loyalty.org.model import OrgUnit
 from loyalty.org.pools import Pool, Stale
 from loyalty.org.ports import InMemoryOrgUnits

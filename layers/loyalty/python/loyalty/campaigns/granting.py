@@ -14,13 +14,14 @@ import math
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from loyalty.campaigns import records, saga, service, targeting
 from loyalty.campaigns.model import Action, CampaignDefinition
 from loyalty.campaigns.parking import AWAITING_PROFILE
 from loyalty.campaigns.store import AlreadyGranted, CampaignStore, Contended, GrantPlan, Refused
+from loyalty.core import pacing
 from loyalty.core.clock import business_date, iso_utc
 from loyalty.core.config import get_settings
 from loyalty.core.errors import Conflict
@@ -47,7 +48,7 @@ def grant_id(campaign_id: str, customer_id: str, trigger: str) -> str:
 
 def grant(store: CampaignStore, meta: dict[str, Any], customer_id: str, trigger: str, now: datetime,
           actions: Sequence[Action] | None = None, context: Mapping[str, Any] | None = None) -> str:
-    """granted, control, already, capped, budget_exhausted, pool_exhausted, pool_pacing, not_active or erased. `actions` replace the
+    """granted, control, already, capped, budget_exhausted, budget_pacing, pool_exhausted, pool_pacing, not_active or erased. `actions` replace the
     arm's own (an MGM inviter's reward); the arm still decides control or not. `context` (the
     trigger event's detail) gives the values of per-attribute budgets before the profile does."""
     definition = service.definition_of(meta)
@@ -75,6 +76,9 @@ def grant(store: CampaignStore, meta: dict[str, Any], customer_id: str, trigger:
                 return refused.reason
             if refused.reason.startswith("budget:"):
                 period = refused.reason.removeprefix("budget:")
+                if period in plan.paced and _within_limit(store, definition, plan.cost):
+                    count("GrantsRefusedByPacing")
+                    return "budget_pacing"  # the plan has not caught up yet: nothing is paused
                 _exhausted(store, definition, next(b for b in plan.budgets if b[0] == period), now)
                 return "budget_exhausted"
             return "not_active"
@@ -84,6 +88,8 @@ def grant(store: CampaignStore, meta: dict[str, Any], customer_id: str, trigger:
             _warn_on_burn(store, definition, now)
             if plan.drawn is not None and plan.drawn.paced:
                 _alert_pacing(store, definition, plan.drawn)
+            if plan.paced:
+                _alert_campaign_pacing(store, definition, now)
         return "control" if arm == "control" else "granted"
     raise Conflict("the campaign is too busy; retry", code="CAMPAIGN_CONTENDED")
 
@@ -128,7 +134,7 @@ def _plan(definition: CampaignDefinition, version: int, customer_id: str, trigge
     if rewards.notifications and not notify_now:
         record["notification"] = notification
     plan = GrantPlan(cid, version, customer_id, trigger, arm, cost, record, iso_utc(definition.window.endsAt), definition.spend_currency,
-                     budgets=budgets, frequency=frequency)
+                     budgets=budgets, frequency=frequency, paced=_paced(definition, day))
     if definition.orgUnitId is not None:
         plan.pool = (definition.orgUnitId, day, definition.pool_measure)
     plan.events, plan.commands = rewards.events, [a.command_id for a in rewards.actions]
@@ -184,6 +190,37 @@ def notification_events(notification: Mapping[str, Any], now: datetime) -> list[
     later = targeting.deliver_at(QuietHours.model_validate(quiet) if quiet else None, now.astimezone(get_settings().bank_zone))
     return [PendingEvent(SOURCE, "NotificationRequested", {**detail, **({"deliverAt": iso_utc(later)} if later else {})})
             for detail in notification.get("details", [])]
+
+
+def _paced(definition: CampaignDefinition, day: date) -> dict[str, int]:
+    """The total's running allowance at `day` under the budget's pacing plan (none without one)."""
+    plan = definition.budget.pacing
+    if plan is None:
+        return {}
+    of = definition.budget_period(get_settings().bank_zone)
+    return {"total": pacing.allowance(definition.budget.total, plan.plan(), of, day)}
+
+
+def _within_limit(store: CampaignStore, definition: CampaignDefinition, cost: int) -> bool:
+    """The total still has room for `cost`: a refusal was the pacing plan's, not the budget's end."""
+    spent = int((store.budget(definition.campaignId, "TOTAL") or {}).get("spent", 0))
+    return spent + cost <= definition.budget.total
+
+
+def _alert_campaign_pacing(store: CampaignStore, definition: CampaignDefinition, now: datetime) -> None:
+    """`BudgetPacingAlert` when the campaign's spend runs ahead of or behind its plan by more than the
+    threshold: once per direction and business date (the total's mark, set with the event)."""
+    plan, zone = definition.budget.pacing, get_settings().bank_zone
+    assert plan is not None
+    day, threshold = business_date(now, zone), get_settings().pool_pacing_alert_percent
+    spent = int((store.budget(definition.campaignId, "TOTAL", consistent=False) or {}).get("spent", 0))
+    direction = pacing.drift(definition.budget.total, plan.plan(), definition.budget_period(zone), day, spent, threshold)
+    if direction is None:
+        return
+    detail = {"budget": "campaign", "campaignId": definition.campaignId, "direction": direction, "businessDate": day.isoformat(),
+              "thresholdPercent": threshold, "spent": spent, "total": definition.budget.total}
+    if store.alert_campaign_pacing(definition.campaignId, direction, day, [PendingEvent(SOURCE, "BudgetPacingAlert", detail)]):
+        logger.warning("campaign spend off its pacing plan", extra=detail)
 
 
 def _exhausted(store: CampaignStore, definition: CampaignDefinition, budget: tuple[str, str, int], now: datetime) -> None:

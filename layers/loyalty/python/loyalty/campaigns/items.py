@@ -124,6 +124,9 @@ class BudgetCounter(CampaignsTable):
     limit = NumberAttribute(null=True)
     exhaustedAt = UnicodeAttribute(null=True)  # BudgetExhausted announced (a period's or an attribute value's)
     warnedAt = UnicodeAttribute(null=True)  # BudgetBurnWarning announced (the total's)
+    # The business date a BudgetPacingAlert was last announced in each direction (a paced total's).
+    alertedAhead = UnicodeAttribute(null=True)
+    alertedBehind = UnicodeAttribute(null=True)
 
 
 class ArmStats(CampaignsTable):

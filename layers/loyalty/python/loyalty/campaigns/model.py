@@ -7,12 +7,14 @@ a notification channel. Saving creates a new version; only a draft is edited.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta, tzinfo
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator, model_validator
 
+from loyalty.core import pacing
 from loyalty.core.money import DEFAULT_CURRENCY, Currency, MinorUnits
+from loyalty.core.pacing import PacingPlan
 from loyalty.core.strict import Flag, Instant, OrgUnitRef, TimeOfDay
 from loyalty.core.text import SINGLE_LINE, Label, Note
 
@@ -231,6 +233,11 @@ class Budget(Strict):
     weekly: Annotated[StrictInt, Field(ge=0)] | None = None
     monthly: Annotated[StrictInt, Field(ge=0)] | None = None
     byAttribute: Annotated[list[AttributeBudget], Field(max_length=3)] = Field(default_factory=list)
+    pacing: PacingPlan | None = Field(default=None, description=(
+        "Paces the total over the campaign's window (its business days, in weeks from its first day or calendar months): "
+        "grants may spend, by the end of a day, the plan to date plus the tolerance; what is unspent carries over, and a "
+        "grant beyond it is refused (`budget_pacing`) until the plan catches up. `BudgetPacingAlert` when spend runs "
+        "ahead of or behind the plan (docs/org-units.md, \"Pacing\")."))
 
     @model_validator(mode="after")
     def _currency_for_money(self) -> Budget:
@@ -290,6 +297,13 @@ class CampaignDefinition(Strict):
     def pool_measure(self) -> str:
         """The measure of the org pools it may draw from: the budget's currency, or `rewards`."""
         return str(self.budget.currency) if self.budget.unit == "minor" else "rewards"
+
+    def budget_period(self, zone: tzinfo) -> pacing.Period:
+        """The window's business days in the bank's time zone, what a pacing plan splits: from the
+        day it starts to the day before the instant it ends."""
+        first = self.window.startsAt.astimezone(zone).date()
+        last = (self.window.endsAt - timedelta(microseconds=1)).astimezone(zone).date()
+        return pacing.window(first, max(first, last))
 
     @property
     def spend_currency(self) -> str:

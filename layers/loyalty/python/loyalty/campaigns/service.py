@@ -60,6 +60,8 @@ def save(store: CampaignStore, definition: CampaignDefinition, operator: str, no
                            "and cap a customer with frequencyCaps", code="VALIDATION_ERROR")
     if definition.orgUnitId is not None:
         check_pool(definition)
+    if definition.budget.pacing is not None:
+        check_pacing(definition)
     before = None if create else store.get(definition.campaignId)
     version = 1 if before is None else int(before["version"]) + 1
     at = iso_utc(now)
@@ -74,6 +76,19 @@ def save(store: CampaignStore, definition: CampaignDefinition, operator: str, no
              "after": "draft", "version": version}
     store.save(meta, expected_version=0 if before is None else int(before["version"]), audit=audit)
     return view(meta, now)
+
+
+def check_pacing(definition: CampaignDefinition) -> None:
+    """The budget's pacing plan fits the window: a custom plan has one weight per slice of it."""
+    from loyalty.core import pacing
+
+    plan = definition.budget.pacing
+    assert plan is not None
+    try:
+        pacing.check(plan.plan(), definition.budget_period(get_settings().bank_zone))
+    except ValueError as problem:
+        raise InvalidInput(f"budget.pacing: {problem}", code="VALIDATION_ERROR",
+                           details=[{"field": "budget.pacing", "in": "body", "problem": str(problem)}]) from None
 
 
 def check_pool(definition: CampaignDefinition) -> None:

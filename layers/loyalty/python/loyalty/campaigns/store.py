@@ -57,6 +57,7 @@ class GrantPlan:
     ends_at: str
     spend_currency: str
     budgets: list[tuple[str, str, int]] = field(default_factory=list)  # (period, key, limit)
+    paced: dict[str, int] = field(default_factory=dict)  # period: its pacing plan's running allowance today, below its limit
     frequency: list[tuple[str, int]] = field(default_factory=list)  # (key, limit)
     notify: tuple[str, int] | None = None  # (business date, daily cap)
     pool: tuple[str, date, str] | None = None  # the org unit, business date and measure its cost is drawn from too
@@ -105,6 +106,10 @@ class DefinitionStore(Protocol):
     def alert_pacing(self, pool_key: str, direction: Literal["ahead", "behind"], day: date, events: Sequence[PendingEvent]) -> bool:
         """Marks the org pool's pacing alert in this direction for the day, with its events, once;
         False if it was marked already."""
+
+    def alert_campaign_pacing(self, campaign_id: str, direction: Literal["ahead", "behind"], day: date, events: Sequence[PendingEvent]) -> bool:
+        """Marks the campaign's pacing alert in this direction for the day on its total, with its
+        events, once; False if it was marked already."""
 
     def command(self, command_id: str) -> dict[str, Any] | None: ...
 
@@ -233,7 +238,8 @@ class DynamoCampaignStore(DynamoRunRecords, DynamoCustomerRecords, DynamoParkedT
         order = ["granted", "not_active", "customer-not-erased"]
         for period, key, limit in plan.budgets:
             transaction.update(f"budget:{period}", BudgetCounter(*records.split(records.budget_key(cid, key))),
-                               [BudgetCounter.spent.add(plan.cost), BudgetCounter.limit.set(limit)], bounded(BudgetCounter.spent, plan.cost, limit))
+                               [BudgetCounter.spent.add(plan.cost), BudgetCounter.limit.set(limit)],
+                               bounded(BudgetCounter.spent, plan.cost, plan.paced.get(period, limit)))
             order.append(f"budget:{period}")
         order.append(POOL_LABEL)
         for key, limit in plan.frequency:
@@ -285,6 +291,18 @@ class DynamoCampaignStore(DynamoRunRecords, DynamoCustomerRecords, DynamoParkedT
             condition &= BudgetCounter.spent >= spent_at_least
         transaction = Transaction()
         transaction.update("budget", BudgetCounter(*records.split(records.budget_key(campaign_id, period_key))), [flagged.set(at)], condition)
+        CampaignOutbox.add_to(transaction, events)
+        try:
+            transaction.commit()
+            return True
+        except Cancelled:
+            return False
+
+    def alert_campaign_pacing(self, campaign_id: str, direction: Literal["ahead", "behind"], day: date, events: Sequence[PendingEvent]) -> bool:
+        flag = BudgetCounter.alertedAhead if direction == "ahead" else BudgetCounter.alertedBehind
+        transaction = Transaction()
+        transaction.update("budget", BudgetCounter(*records.split(records.budget_key(campaign_id, "TOTAL"))), [flag.set(day.isoformat())],
+                           BudgetCounter.pk.exists() & (flag.does_not_exist() | (flag != day.isoformat())))
         CampaignOutbox.add_to(transaction, events)
         try:
             transaction.commit()

@@ -8,9 +8,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
 from pydantic.json_schema import JsonDict
 
+from loyalty.core import pacing
 from loyalty.core.money import Currency
+from loyalty.core.pacing import PacingPlan
 from loyalty.core.text import Reason
-from loyalty.org import pacing
 from loyalty.org.pools import Pool, RollupRow, measure_of, pool_id
 from loyalty.org.views import Kind, UnitId
 
@@ -20,21 +21,6 @@ Amount = Annotated[StrictInt, Field(gt=0, le=10**15)]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PacingPlan(Strict):
-    granularity: Literal["week", "month"] = Field(description="Months of the period, or 7-day slices from its first day.")
-    shape: Literal["even", "front_loaded", "custom"] = Field(description="`even`: every slice alike; `front_loaded`: n, n-1, ..., 1; "
-                                                                        "`custom`: `weights`, one per slice.")
-    weights: Annotated[list[Annotated[StrictInt, Field(ge=0)]], Field(max_length=60)] = Field(default_factory=list)
-    tolerancePercent: Annotated[StrictInt, Field(ge=0, le=100)] = Field(default=0, description="Spend may run this far past the plan to date.")
-
-    def plan(self) -> pacing.Plan:
-        return pacing.Plan(self.granularity, self.shape, tuple(self.weights), self.tolerancePercent)
-
-    @classmethod
-    def of(cls, plan: pacing.Plan) -> PacingPlan:
-        return cls(granularity=plan.granularity, shape=plan.shape, weights=list(plan.weights), tolerancePercent=plan.tolerancePercent)
 
 
 # `_Measured`'s validator, stated in the document for clients (and the contract tests).

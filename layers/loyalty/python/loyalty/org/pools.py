@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal, Protocol, TypeVar
 
+from loyalty.core import pacing
 from loyalty.core.auth import APPROVERS, Caller
 from loyalty.core.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from loyalty.core.transactions import Refused, Transaction
-from loyalty.org import pacing
 from loyalty.org.model import OrgUnit
 from loyalty.org.store import OrgStore
 

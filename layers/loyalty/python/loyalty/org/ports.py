@@ -174,14 +174,14 @@ class Pools(Protocol):
 
 class DynamoPools:
     def measures(self, unit_id: str, first: date, last: date) -> set[str]:
-        from loyalty.org import pacing
+        from loyalty.core import pacing
         from loyalty.org.pools import DynamoPoolStore
 
         return {p.measure for p in DynamoPoolStore().unit_pools(unit_id)
                 if pacing.period(p.period).first <= last and first <= pacing.period(p.period).last}
 
     def draw(self, transaction: Transaction, unit_id: str, day: date, cost: int, measure: str) -> PoolDraw | None:
-        from loyalty.org import pacing
+        from loyalty.core import pacing
         from loyalty.org.items import PoolItem, pool_sk, unit_pk
         from loyalty.org.pools import DynamoPoolStore
 
@@ -197,7 +197,7 @@ class DynamoPools:
         return None
 
     def refusal(self, drawn: PoolDraw) -> Literal["pool_exhausted", "pool_pacing", "changed"]:
-        from loyalty.org import pacing
+        from loyalty.core import pacing
         from loyalty.org.pools import DynamoPoolStore
 
         pool = DynamoPoolStore().pool(drawn.unitId, drawn.period, drawn.measure)
@@ -217,7 +217,7 @@ class DynamoPools:
                            PoolItem.pk.exists())
 
     def pacing_drift(self, key: str, day: date, threshold_percent: int) -> Literal["ahead", "behind"] | None:
-        from loyalty.org import pacing
+        from loyalty.core import pacing
         from loyalty.org.pools import DynamoPoolStore
 
         unit_id, period, measure = key.split("/", 2)

@@ -1,7 +1,8 @@
-"""Budget pools' periods and pacing, pure: no I/O, integers only, the same answer everywhere
-(docs/org-units.md, "Pacing").
+"""Budgets' periods and pacing, pure: no I/O, integers only, the same answer everywhere
+(docs/org-units.md, "Pacing"). Org pools and campaigns' own budgets pace alike.
 
-A pool's **period** is a fiscal year (`2026`) or quarter (`2026-Q4`), calendar-aligned. A **plan**
+A pool's **period** is a fiscal year (`2026`) or quarter (`2026-Q4`), calendar-aligned; a campaign's
+is its window's business days (`window`). A **plan**
 splits it into slices, weeks or months:
 - months: the calendar months of the period;
 - weeks: 7-day slices from the period's first day (the last one shorter), not ISO weeks, so a
@@ -21,7 +22,9 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 Granularity = Literal["week", "month"]
 Shape = Literal["even", "front_loaded", "custom"]
@@ -50,6 +53,15 @@ def period(key: str) -> Period:
     quarter = int(key[-1])
     first_month, last_month = 3 * quarter - 2, 3 * quarter
     return Period(key, date(year, first_month, 1), date(year, last_month, calendar.monthrange(year, last_month)[1]))
+
+
+def window(first: date, last: date) -> Period:
+    """A campaign's period: its window's first and last business days."""
+    return Period(f"{first.isoformat()}..{last.isoformat()}", first, last)
+
+
+def _of(period_or_key: Period | str) -> Period:
+    return period_or_key if isinstance(period_or_key, Period) else period(period_or_key)
 
 
 def periods_holding(day: date) -> tuple[str, str]:
@@ -92,9 +104,9 @@ class Plan:
         return list(self.weights)
 
 
-def check(plan: Plan, period_key: str) -> None:
+def check(plan: Plan, period_key: Period | str) -> None:
     """The plan fits the period (ValueError otherwise)."""
-    plan.weights_for(period(period_key))
+    plan.weights_for(_of(period_key))
     if not 0 <= plan.tolerancePercent <= 100:
         raise ValueError("the tolerance is 0 to 100 percent")
 
@@ -106,31 +118,31 @@ def _begun(plan: Plan, of: Period, day: date) -> tuple[int, int]:
     return begun, sum(weights)
 
 
-def plan_to_date(allocation: int, plan: Plan | None, period_key: str, day: date) -> int:
+def plan_to_date(allocation: int, plan: Plan | None, period_key: Period | str, day: date) -> int:
     """What the plan means to have been spent by the end of `day` (no tolerance); the allocation
     without a plan."""
     if plan is None or allocation <= 0:
         return max(allocation, 0)
-    of = period(period_key)
+    of = _of(period_key)
     if day > of.last:
         return allocation
     begun, total = _begun(plan, of, day)
     return allocation * begun // total
 
 
-def allowance(allocation: int, plan: Plan | None, period_key: str, day: date) -> int:
+def allowance(allocation: int, plan: Plan | None, period_key: Period | str, day: date) -> int:
     """The running allowance at `day`: what may have been spent by its end (tolerance included),
     never more than the allocation; the allocation itself without a plan."""
     if plan is None or allocation <= 0:
         return max(allocation, 0)
-    of = period(period_key)
+    of = _of(period_key)
     if day > of.last:
         return allocation
     begun, total = _begun(plan, of, day)
     return min(allocation, allocation * begun * (100 + plan.tolerancePercent) // (total * 100))
 
 
-def drift(allocation: int, plan: Plan | None, period_key: str, day: date, spent: int, threshold_percent: int) -> Direction | None:
+def drift(allocation: int, plan: Plan | None, period_key: Period | str, day: date, spent: int, threshold_percent: int) -> Direction | None:
     """`ahead` when spend runs past the plan to date by more than `threshold_percent` of it,
     `behind` when it lags it by more than that share (only once the plan means something to be
     spent); None otherwise, or without a plan."""
@@ -144,3 +156,22 @@ def drift(allocation: int, plan: Plan | None, period_key: str, day: date, spent:
     if spent * 100 < planned * (100 - threshold_percent):
         return "behind"
     return None
+
+
+class PacingPlan(BaseModel):
+    """A plan as the API takes and answers it (a pool's or a campaign budget's)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    granularity: Literal["week", "month"] = Field(description="Months of the period, or 7-day slices from its first day.")
+    shape: Literal["even", "front_loaded", "custom"] = Field(description="`even`: every slice alike; `front_loaded`: n, n-1, ..., 1; "
+                                                                        "`custom`: `weights`, one per slice.")
+    weights: Annotated[list[Annotated[StrictInt, Field(ge=0)]], Field(max_length=60)] = Field(default_factory=list)
+    tolerancePercent: Annotated[StrictInt, Field(ge=0, le=100)] = Field(default=0, description="Spend may run this far past the plan to date.")
+
+    def plan(self) -> Plan:
+        return Plan(self.granularity, self.shape, tuple(self.weights), self.tolerancePercent)
+
+    @classmethod
+    def of(cls, plan: Plan) -> PacingPlan:
+        return cls(granularity=plan.granularity, shape=plan.shape, weights=list(plan.weights), tolerancePercent=plan.tolerancePercent)
