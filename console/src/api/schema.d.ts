@@ -2160,6 +2160,8 @@ export interface components {
             monthly?: number | null;
             /** Byattribute */
             byAttribute?: components["schemas"]["AttributeBudget"][];
+            /** @description Paces the total over the campaign's window (its business days, in weeks from its first day or calendar months): grants may spend, by the end of a day, the plan to date plus the tolerance; what is unspent carries over, and a grant beyond it is refused (`budget_pacing`) until the plan catches up. `BudgetPacingAlert` when spend runs ahead of or behind the plan (docs/org-units.md, "Pacing"). */
+            pacing?: components["schemas"]["PacingPlan"] | null;
         };
         /** BudgetReport */
         BudgetReport: {
@@ -4368,7 +4370,10 @@ export interface components {
             /** Closedat */
             closedAt?: string | null;
         };
-        /** PacingPlan */
+        /**
+         * PacingPlan
+         * @description A plan as the API takes and answers it (a pool's or a campaign budget's).
+         */
         PacingPlan: {
             /**
              * Granularity
