@@ -212,3 +212,34 @@ def test_a_customers_events_consumed_at_once_count_them_once(cloud: LocalCloud, 
     body = league(api, branch, month).json()
     assert [(row["unitId"], row["activeCustomers"]) for row in body["units"]] == [(unit, 1)]
     assert body["total"]["activeCustomers"] == 1
+
+
+def test_uplift_compares_the_spend_after_a_grant_of_treated_and_control_customers(cloud: LocalCloud, api: Api) -> None:
+    # Given a branch's sub-branch with four customers: two granted a reward this month, one held out, one never targeted
+    month = _month()
+    code = unique("code-up")
+    branch = org.branch(api)
+    sub = str(org.create(api, unique("s-up"), "sub_branch", branch, branchCode=code)["unitId"])
+    treated, control, untargeted = [unique("kt1"), unique("kt2")], unique("kc"), unique("kn")
+    for customer in (*treated, control, untargeted):
+        put_profile(cloud, customer, code, "2026-01-05T00:00:00Z")
+    card = {"currency": "CNY", "merchantId": "m", "mcc": "5812", "channel": "pos"}
+
+    def spend(customer: str, amount: int, day: int) -> str:
+        detail = {**card, "amountMinor": amount, "transactionId": unique("tx"), "customerId": customer, "postedAt": _at(month, day)}
+        return envelope("CardTransactionPosted", detail)
+
+    early = spend(treated[0], 9_999, 2)  # seen before the grant: not the campaign's doing
+    assert consume(cloud, early) == {"batchItemFailures": []}
+    # When the grants are consumed, then each customer's spend after them
+    grants = [_grant(treated[0], _at(month, 3), 100), _grant(treated[1], _at(month, 3), 100), _grant(control, _at(month, 3), 100, "control")]
+    assert consume(cloud, *[envelope("RewardGranted", g, source="loyalty.campaigns") for g in grants]) == {"batchItemFailures": []}
+    after = [spend(treated[0], 3_000, 10), spend(treated[1], 1_000, 11), spend(treated[1], 2_000, 12), spend(control, 2_500, 10),
+             spend(untargeted, 50_000, 10)]
+    assert consume(cloud, *after) == {"batchItemFailures": []}
+    # And everything is delivered again, the early spend included
+    assert consume(cloud, early, *after) == {"batchItemFailures": []}
+    # Then treated customers spent 3,000 each against the control's 2,500: an uplift of 20%, computed here on its own
+    row = next(r for r in league(api, branch, month).json()["units"] if r["unitId"] == sub)
+    assert (row["treatedCustomers"], row["treatedSpendMinor"], row["controlCustomers"], row["controlSpendMinor"]) == (2, 6_000, 1, 2_500)
+    assert row["upliftPercent"] == round((6_000 / 2) / (2_500 / 1) * 100 - 100, 2) == 20.0

@@ -43,6 +43,11 @@ def test_activity_counts_a_customer_once_a_month_and_once_a_quarter_in_the_banks
                currency="CNY", merchantId="m-1", mcc="5812", channel="pos") == [
         Contribution("2026-10", "activeCustomers", 1, "ACTIVE#2026-10"),
         Contribution("2026-Q4", "activeCustomers", 1, "ACTIVE#2026-Q4"),
+        # and the spend, for the uplift, if the customer was treated or held out in the period before
+        Contribution("2026-10", "treatedSpendMinor", 100, requires="TREATED#2026-10"),
+        Contribution("2026-10", "controlSpendMinor", 100, requires="CONTROL#2026-10"),
+        Contribution("2026-Q4", "treatedSpendMinor", 100, requires="TREATED#2026-Q4"),
+        Contribution("2026-Q4", "controlSpendMinor", 100, requires="CONTROL#2026-Q4"),
     ]
     assert [c.distinct for c in _of("LoginCompleted", loggedInAt="2026-11-02T01:00:00Z", channel="app")] == ["ACTIVE#2026-11", "ACTIVE#2026-Q4"]
 
@@ -65,11 +70,30 @@ def test_grants_count_per_event_with_their_cost_the_control_arm_apart() -> None:
     granted = _of("RewardGranted", occurredAt="2026-11-05T00:00:00Z", cost=800, budgetUnit="minor", arm="a", campaignId="k")
     assert {(c.period, c.counter, c.amount, c.distinct) for c in granted} == {
         ("2026-11", "grants", 1, None), ("2026-Q4", "grants", 1, None),
-        ("2026-11", "grantCostMinor", 800, None), ("2026-Q4", "grantCostMinor", 800, None)}
+        ("2026-11", "grantCostMinor", 800, None), ("2026-Q4", "grantCostMinor", 800, None),
+        ("2026-11", "treatedCustomers", 1, "TREATED#2026-11"), ("2026-Q4", "treatedCustomers", 1, "TREATED#2026-Q4")}
     rewards = _of("RewardGranted", occurredAt="2026-11-05T00:00:00Z", cost=2, budgetUnit="rewards")
-    assert {c.counter for c in rewards} == {"grants", "grantCostRewards"}
+    assert {c.counter for c in rewards} == {"grants", "grantCostRewards", "treatedCustomers"}
     control = _of("RewardGranted", occurredAt="2026-11-05T00:00:00Z", cost=800, budgetUnit="minor", arm="control")
-    assert {c.counter for c in control} == {"controlGrants"}
+    assert {(c.counter, c.distinct) for c in control} == {("controlGrants", None), ("controlCustomers", "CONTROL#2026-11"),
+                                                          ("controlCustomers", "CONTROL#2026-Q4")}
+
+
+def test_spend_in_another_currency_is_not_compared() -> None:
+    spent = _of("CardTransactionPosted", postedAt="2026-11-05T00:00:00Z", amountMinor=100, transactionId="tx-2",
+                currency="USD", merchantId="m-1", mcc="5812", channel="pos")
+    assert {c.counter for c in spent} == {"activeCustomers"}
+
+
+def test_uplift_compares_treated_and_control_spend_per_customer() -> None:
+    # Given 4 treated customers spending 1,000 in all, and 2 control customers spending 400
+    counters = Counters(treatedCustomers=4, treatedSpendMinor=1_000, controlCustomers=2, controlSpendMinor=400)
+    # When the row is made
+    # Then the treated spent 250 each against the control's 200: 25% more
+    assert kpis.row("b", counters, Counters(), Counters()).upliftPercent == 25.0
+    # And without control spend there is nothing to compare
+    assert kpis.uplift_percent(Counters(treatedCustomers=4, treatedSpendMinor=1_000, controlCustomers=2)) is None
+    assert kpis.uplift_percent(Counters(controlCustomers=2, controlSpendMinor=400)) is None
 
 
 def test_coupons_issued_and_redeemed_count_per_event() -> None:

@@ -3861,7 +3861,7 @@ export interface components {
              * Rankby
              * @enum {string}
              */
-            rankBy: "activeCustomers" | "newCustomers" | "aumGrowthMinor" | "grants" | "grantCostMinor" | "redemptionRate";
+            rankBy: "activeCustomers" | "newCustomers" | "aumGrowthMinor" | "grants" | "grantCostMinor" | "redemptionRate" | "upliftPercent";
             /** @description The unit itself: its whole subtree's customers (rank 0). */
             total: components["schemas"]["UnitKpis"];
             /**
@@ -6451,6 +6451,31 @@ export interface components {
              * @description couponsRedeemed / couponsIssued in the period (not a cohort's rate); null when none was issued.
              */
             redemptionRate: number | null;
+            /**
+             * Treatedcustomers
+             * @description Customers granted a reward in the period (campaigns' treated arms), once each.
+             */
+            treatedCustomers: number;
+            /**
+             * Controlcustomers
+             * @description Customers held out in the period (campaigns' control arms), once each.
+             */
+            controlCustomers: number;
+            /**
+             * Treatedspendminor
+             * @description Their card spend in the period after being granted, in minor units of ORG_KPI_CURRENCY.
+             */
+            treatedSpendMinor: number;
+            /**
+             * Controlspendminor
+             * @description The control customers' card spend in the period after being held out.
+             */
+            controlSpendMinor: number;
+            /**
+             * Upliftpercent
+             * @description Campaign uplift: treated customers' spend each over control customers' spend each, less 100%; null without control spend to compare.
+             */
+            upliftPercent: number | null;
         };
         /** UnitRef */
         UnitRef: {
@@ -12107,7 +12132,7 @@ export interface operations {
                 /** @description A month (`2026-11`) or a quarter (`2026-Q4`); the month in progress when left out. */
                 period?: string | null;
                 /** @description What the units are ranked by, highest first. */
-                rankBy?: "activeCustomers" | "newCustomers" | "aumGrowthMinor" | "grants" | "grantCostMinor" | "redemptionRate";
+                rankBy?: "activeCustomers" | "newCustomers" | "aumGrowthMinor" | "grants" | "grantCostMinor" | "redemptionRate" | "upliftPercent";
             };
             header?: never;
             path: {

@@ -799,6 +799,7 @@ export const en: Shape<Dictionary> = {
       grants: "Grants",
       grantCostMinor: "Grant cost",
       redemptionRate: "Redemption rate",
+      upliftPercent: "Campaign uplift",
     },
     rank: "Rank",
     unit: "Unit",

@@ -795,6 +795,7 @@ export const zhCN = {
       grants: "权益发放",
       grantCostMinor: "权益成本",
       redemptionRate: "核销率",
+      upliftPercent: "活动提升",
     },
     rank: "排名",
     unit: "机构",

@@ -1,7 +1,7 @@
 /**
  * The branch league table (docs/org-units.md, "Branch league table"): for each unit right under this
- * one, a month's or a quarter's new and active customers, AUM growth, grants and their cost, and the
- * coupons' redemption rate, ranked; from counters the bus events keep.
+ * one, a month's or a quarter's new and active customers, AUM growth, grants and their cost, the
+ * coupons' redemption rate and the campaigns' uplift, ranked; from counters the bus events keep.
  */
 import { useQuery } from "@tanstack/react-query";
 import { Card, Select, Space, Table, Typography } from "antd";
@@ -42,6 +42,9 @@ export function KpiCard({ unitId, currency = "CNY" }: { unitId: string; currency
   }, [data, t]);
   const money = (minor: number) => formatMinor(minor, currency, i18n.language);
   const number = (n: number) => formatNumber(n, i18n.language);
+  // Treated customers' spend each against the control's (null: no control spend to compare).
+  const uplift = (row: UnitKpis) =>
+    `${row.upliftPercent === null ? "—" : formatPercent(row.upliftPercent / 100, i18n.language)} (${number(row.treatedCustomers)}/${number(row.controlCustomers)})`;
   return (
     <Card
       style={{ marginTop: 16 }}
@@ -77,6 +80,7 @@ export function KpiCard({ unitId, currency = "CNY" }: { unitId: string; currency
                 <Table.Summary.Cell index={4} align="right">{money(data.total.aumGrowthMinor)}</Table.Summary.Cell>
                 <Table.Summary.Cell index={5} align="right">{`${number(data.total.grants)} · ${money(data.total.grantCostMinor)}`}</Table.Summary.Cell>
                 <Table.Summary.Cell index={6} align="right">{formatPercent(data.total.redemptionRate, i18n.language)}</Table.Summary.Cell>
+                <Table.Summary.Cell index={7} align="right">{uplift(data.total)}</Table.Summary.Cell>
               </Table.Summary.Row>
             )}
             columns={[
@@ -98,6 +102,7 @@ export function KpiCard({ unitId, currency = "CNY" }: { unitId: string; currency
                 align: "right",
                 render: (_, row) => `${formatPercent(row.redemptionRate, i18n.language)} (${number(row.couponsRedeemed)}/${number(row.couponsIssued)})`,
               },
+              { title: t("orgKpis.rankBy.upliftPercent"), key: "uplift", align: "right", render: (_, row) => uplift(row) },
             ]}
           />
         </>

@@ -6,7 +6,8 @@ function row(unitId: string, fields: Partial<UnitKpis> = {}): UnitKpis {
   return {
     unitId, name: unitId.toUpperCase(), kind: "sub_branch", status: "open", rank: 1, newCustomers: 0, activeCustomers: 0, aumMinor: 0,
     aumPreviousMinor: 0, aumGrowthMinor: 0, aumGrowthPercent: null, grants: 0, controlGrants: 0, grantCostMinor: 0, grantCostRewards: 0,
-    couponsIssued: 0, couponsRedeemed: 0, redemptionRate: null, ...fields,
+    couponsIssued: 0, couponsRedeemed: 0, redemptionRate: null, treatedCustomers: 0, controlCustomers: 0, treatedSpendMinor: 0,
+    controlSpendMinor: 0, upliftPercent: null, ...fields,
   };
 }
 
@@ -24,5 +25,13 @@ describe("league table helpers", () => {
     };
     expect(rankValue(row("s2"), "redemptionRate")).toBeNull();
     expect(leagueSeries(table, (r) => r.name ?? r.unitId)).toEqual({ names: ["S1", "S2"], values: [0.5, 0] });
+  });
+});
+
+describe("campaign uplift in the league table", () => {
+  it("ranks by uplift, a unit without control spend last", () => {
+    const table = { rankBy: "upliftPercent", units: [row("a", { upliftPercent: 20 }), row("b")] } as unknown as LeagueTable;
+    expect(leagueSeries(table, (r) => r.unitId)).toEqual({ names: ["a", "b"], values: [20, 0] });
+    expect(rankValue(row("b"), "upliftPercent")).toBeNull();
   });
 });

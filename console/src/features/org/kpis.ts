@@ -5,7 +5,7 @@ export type LeagueTable = Schema<"LeagueTable">;
 export type UnitKpis = Schema<"UnitKpis">;
 export type RankBy = LeagueTable["rankBy"];
 
-export const RANK_BY: RankBy[] = ["activeCustomers", "newCustomers", "aumGrowthMinor", "grants", "grantCostMinor", "redemptionRate"];
+export const RANK_BY: RankBy[] = ["activeCustomers", "newCustomers", "aumGrowthMinor", "grants", "grantCostMinor", "redemptionRate", "upliftPercent"];
 export const UNASSIGNED = "~unassigned";
 
 /** The months (newest first) and quarters a user may pick, from `today` back `count` months. */

@@ -12,7 +12,9 @@
 `apply` reads the markers an event needs, then writes, in ONE transaction, each marker not there yet
 (`attribute_not_exists`) with the increments of the counters of every unit on the customer's path:
 a redelivered event, or a customer's second activity of the month, adds nothing. A marker written
-meanwhile refuses the transaction; it is read and decided again.
+meanwhile refuses the transaction; it is read and decided again. A card spend adds to the uplift's
+spend counters only when the customer's TREATED (or CONTROL) marker of the period is already there:
+spend the consumer sees after the customer's grant (or hold-out) in the period.
 """
 
 from __future__ import annotations
@@ -64,6 +66,10 @@ class KpiItem(OrgItem):
     grantCostRewards = NumberAttribute(null=True)
     couponsIssued = NumberAttribute(null=True)
     couponsRedeemed = NumberAttribute(null=True)
+    treatedCustomers = NumberAttribute(null=True)
+    controlCustomers = NumberAttribute(null=True)
+    treatedSpendMinor = NumberAttribute(null=True)
+    controlSpendMinor = NumberAttribute(null=True)
     expiresAt = NumberAttribute(null=True)
 
 
@@ -84,18 +90,22 @@ class DynamoKpiStore:
     def apply(self, path: Sequence[str], customer_id: str, occurrence: str, found: Sequence[Contribution], now: datetime) -> int:
         if not found:
             return 0
-        per_event = any(c.distinct is None for c in found)
         for attempt in range(ATTEMPTS):
             if attempt:
                 time.sleep(random.uniform(0.01, 0.03) * 2**attempt)  # a hot counter (the head office's): let the other land
-            keys = [{"pk": mark_pk(customer_id), "sk": m} for m in sorted({c.distinct for c in found if c.distinct})]
-            if per_event:
-                keys.append({"pk": event_pk(occurrence), "sk": "E"})
+            markers = sorted({c.distinct for c in found if c.distinct} | {c.requires for c in found if c.requires})
+            keys = [{"pk": mark_pk(customer_id), "sk": m} for m in markers]
+            keys.append({"pk": event_pk(occurrence), "sk": "E"})
             there = {(str(item["pk"]["S"]), str(item["sk"]["S"])) for item in batch_get_raw(KpiMarkItem, keys)}
+            # The event's own marker is written whenever it could count per event, counted now or not: a
+            # spend seen before its customer's grant is not counted when it is delivered again after it.
+            per_event = any(c.distinct is None for c in found)
             if per_event and (event_pk(occurrence), "E") in there:
                 return 0
-            todo = [c for c in found if c.distinct is None or (mark_pk(customer_id), c.distinct) not in there]
-            if not todo:
+            # A spend counts for the uplift only once its customer was treated (or held out) in the period.
+            counted = [c for c in found if c.requires is None or (mark_pk(customer_id), c.requires) in there]
+            todo = [c for c in counted if c.distinct is None or (mark_pk(customer_id), c.distinct) not in there]
+            if not todo and not per_event:
                 return 0
             transaction = _transaction(path, customer_id, occurrence, todo, per_event, now)
             try:

@@ -10,7 +10,7 @@ from loyalty.org.kpi_service import League
 from loyalty.org.kpis import UNASSIGNED, Row
 from loyalty.org.model import OrgUnit
 
-RankBy = Literal["activeCustomers", "newCustomers", "aumGrowthMinor", "grants", "grantCostMinor", "redemptionRate"]
+RankBy = Literal["activeCustomers", "newCustomers", "aumGrowthMinor", "grants", "grantCostMinor", "redemptionRate", "upliftPercent"]
 
 
 class UnitKpis(BaseModel):
@@ -35,6 +35,12 @@ class UnitKpis(BaseModel):
     couponsRedeemed: int
     redemptionRate: float | None = Field(description="couponsRedeemed / couponsIssued in the period (not a cohort's rate); "
                                                      "null when none was issued.")
+    treatedCustomers: int = Field(description="Customers granted a reward in the period (campaigns' treated arms), once each.")
+    controlCustomers: int = Field(description="Customers held out in the period (campaigns' control arms), once each.")
+    treatedSpendMinor: int = Field(description="Their card spend in the period after being granted, in minor units of ORG_KPI_CURRENCY.")
+    controlSpendMinor: int = Field(description="The control customers' card spend in the period after being held out.")
+    upliftPercent: float | None = Field(description="Campaign uplift: treated customers' spend each over control customers' spend "
+                                                    "each, less 100%; null without control spend to compare.")
 
     @classmethod
     def of(cls, rank: int, row: Row, unit: OrgUnit | None) -> UnitKpis:
@@ -44,7 +50,9 @@ class UnitKpis(BaseModel):
                    activeCustomers=c.activeCustomers, aumMinor=row.aumMinor, aumPreviousMinor=row.aumPreviousMinor,
                    aumGrowthMinor=row.aumGrowthMinor, aumGrowthPercent=row.aumGrowthPercent, grants=c.grants,
                    controlGrants=c.controlGrants, grantCostMinor=c.grantCostMinor, grantCostRewards=c.grantCostRewards,
-                   couponsIssued=c.couponsIssued, couponsRedeemed=c.couponsRedeemed, redemptionRate=row.redemptionRate)
+                   couponsIssued=c.couponsIssued, couponsRedeemed=c.couponsRedeemed, redemptionRate=row.redemptionRate,
+                   treatedCustomers=c.treatedCustomers, controlCustomers=c.controlCustomers, treatedSpendMinor=c.treatedSpendMinor,
+                   controlSpendMinor=c.controlSpendMinor, upliftPercent=row.upliftPercent)
 
 
 class LeagueTable(BaseModel):

@@ -114,6 +114,12 @@ class Counters:
     grantCostRewards: int = 0  # cost of grants budgeted in rewards
     couponsIssued: int = 0
     couponsRedeemed: int = 0
+    # Campaign uplift: customers granted (treated) or held out (control) in the period, once each, and
+    # their card spend in KPI currency after that, in the period (`requires`: their marker).
+    treatedCustomers: int = 0
+    controlCustomers: int = 0
+    treatedSpendMinor: int = 0
+    controlSpendMinor: int = 0
 
     @classmethod
     def of(cls, values: dict[str, object]) -> Counters:
@@ -129,6 +135,7 @@ class Contribution:
     counter: str
     amount: int
     distinct: str | None = None  # the customer's marker (sort key) making it count once; None: once per event
+    requires: str | None = None  # a marker of the customer's that must be there already, else it is not counted
 
 
 # ---- the events it reads (ignoring unknown fields, so the contracts can grow) --------------------
@@ -207,7 +214,11 @@ def contributions(detail_type: str, detail: BaseModel, zone: ZoneInfo, currency:
         if detail.openedAt is not None:
             found = _both(business_date(detail.openedAt, zone), "newCustomers", 1, "NEW")
     elif isinstance(detail, CardTransactionPosted):
-        found = _both(business_date(detail.postedAt, zone), "activeCustomers", 1, "ACTIVE")
+        day = business_date(detail.postedAt, zone)
+        found = _both(day, "activeCustomers", 1, "ACTIVE")
+        if detail.currency == currency:  # spent after a grant (or a hold-out) of the period: the uplift's
+            found += [Contribution(p, f"{arm}SpendMinor", detail.amountMinor, requires=f"{arm.upper()}#{p}")
+                      for p in (month_of(day), quarter_of(day)) for arm in ("treated", "control")]
     elif isinstance(detail, LoginCompleted):
         found = _both(business_date(detail.loggedInAt, zone), "activeCustomers", 1, "ACTIVE")
     elif isinstance(detail, MonthlyAumComputed):
@@ -217,10 +228,10 @@ def contributions(detail_type: str, detail: BaseModel, zone: ZoneInfo, currency:
     elif isinstance(detail, RewardGranted):
         day = business_date(detail.occurredAt, zone)
         if detail.arm == "control":
-            found = _both(day, "controlGrants", 1, None)
+            found = _both(day, "controlGrants", 1, None) + _both(day, "controlCustomers", 1, "CONTROL")
         else:
             cost = "grantCostMinor" if detail.budgetUnit == "minor" else "grantCostRewards"
-            found = _both(day, "grants", 1, None) + _both(day, cost, detail.cost, None)
+            found = _both(day, "grants", 1, None) + _both(day, cost, detail.cost, None) + _both(day, "treatedCustomers", 1, "TREATED")
     elif isinstance(detail, CouponEvent):
         counter = "couponsIssued" if detail_type == "CouponIssued" else "couponsRedeemed"
         found = _both(business_date(detail.occurredAt, zone), counter, 1, None)
@@ -240,6 +251,7 @@ class Row:
     aumGrowthMinor: int
     aumGrowthPercent: float | None  # None: nothing to grow from
     redemptionRate: float | None  # redeemed / issued in the period; None: none issued
+    upliftPercent: float | None  # treated customers' spend each over control's, less 100%; None: no spend of control to compare
 
 
 def ratio(numerator: int, denominator: int, digits: int = 4) -> float | None:
@@ -250,14 +262,23 @@ def row(unit_id: str, counters: Counters, aum_end: Counters, aum_base: Counters)
     """A unit's row: the period's counters, and its AUM growth from the month before the period to its last month."""
     growth = aum_end.aumMinor - aum_base.aumMinor
     percent = ratio(growth * 100, aum_base.aumMinor, 2) if aum_base.aumMinor > 0 else None
-    return Row(unit_id, counters, aum_end.aumMinor, aum_base.aumMinor, growth, percent, ratio(counters.couponsRedeemed, counters.couponsIssued))
+    return Row(unit_id, counters, aum_end.aumMinor, aum_base.aumMinor, growth, percent, ratio(counters.couponsRedeemed, counters.couponsIssued),
+               uplift_percent(counters))
 
 
-RANK_BY = ("activeCustomers", "newCustomers", "aumGrowthMinor", "grants", "grantCostMinor", "redemptionRate")
+def uplift_percent(c: Counters) -> float | None:
+    """How much more the period's treated customers spent each than its control customers did, in
+    percent of the control's: (tS / tC) / (cS / cC) - 1, as integers until the last step."""
+    if c.treatedCustomers == 0 or c.controlCustomers == 0 or c.controlSpendMinor == 0:
+        return None
+    return round((c.treatedSpendMinor * c.controlCustomers * 100) / (c.controlSpendMinor * c.treatedCustomers) - 100, 2)
+
+
+RANK_BY = ("activeCustomers", "newCustomers", "aumGrowthMinor", "grants", "grantCostMinor", "redemptionRate", "upliftPercent")
 
 
 def _value(found: Row, rank_by: str) -> float:
-    if rank_by in ("aumGrowthMinor", "redemptionRate"):
+    if rank_by in ("aumGrowthMinor", "redemptionRate", "upliftPercent"):
         value = getattr(found, rank_by)
         return float("-inf") if value is None else float(value)
     return float(getattr(found.counters, rank_by))
