@@ -41,6 +41,7 @@ class Settings(BaseModel):
     campaigns_parked_keep_days: int = Field(default=30, ge=2)
     audit_table: str = "audit"
     org_table: str = "org"
+    checkout_table: str = "checkout"
     # Other capabilities read the org tree (loyalty.org.ports) from memory for this long after a change.
     org_cache_seconds: float = Field(default=30.0, ge=0)
     # BudgetPacingAlert: an org pool's spend ahead of or behind its pacing plan by more than this share of the plan to date.

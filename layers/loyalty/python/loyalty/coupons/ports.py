@@ -1,8 +1,9 @@
 """What other capabilities may ask of coupons: the only way they reach the coupons table.
 
 No other capability writes it: campaigns, the points mall and tier benefits send `IssueCoupon`
-commands to the coupon-commands queue and hear the coupons' events from the bus. Two things are asked of it directly: PIPL's export and erasure of a customer (privacy), and the
-books the daily reconciliation checks (`books()`: read only, in pages).
+commands to the coupon-commands queue and hear the coupons' events from the bus. Three things are asked of it directly: PIPL's export and erasure of a customer (privacy), and the
+books the daily reconciliation checks (`books()`: read only, in pages), and the wallet checkout prices
+an order against (`wallet()`: read only).
 """
 
 from __future__ import annotations
@@ -101,3 +102,50 @@ def books() -> CouponsBooks:
     from loyalty.coupons.books import DynamoCouponsBooks
 
     return DynamoCouponsBooks()
+
+
+# ---- checkout: the wallet it prices an order against (docs/checkout.md) ----------------------------
+
+
+@dataclass(frozen=True)
+class WalletCoupon:
+    """A coupon as checkout prices it: what it takes off, where, until when, and its state now."""
+
+    couponId: str
+    templateId: str
+    kind: str
+    benefit: dict[str, Any]
+    validFrom: str
+    validUntil: str
+    status: str  # as of now: a lapsed lock is available again, a lapsed coupon expired
+    redemption: dict[str, Any]  # merchants, channels
+    amountMinor: int | None  # a random_amount coupon's drawn amount
+    lockOrderId: str | None
+
+
+class CouponsWallet(Protocol):
+    def usable(self, customer_id: str, now: datetime, limit: int) -> list[WalletCoupon]:
+        """The customer's coupons still available or locked as of `now` (not redeemed, returned into
+        use, expired or revoked), newest first, at most `limit`: one query of the wallet index
+        (eventually consistent; a session's lock is what decides)."""
+
+
+class DynamoCouponsWallet:
+    def usable(self, customer_id: str, now: datetime, limit: int) -> list[WalletCoupon]:
+        from loyalty.coupons import logic
+        from loyalty.coupons.store import DynamoCouponStore
+
+        found: list[WalletCoupon] = []
+        for coupon, _ in DynamoCouponStore().wallet_pages(customer_id, None):
+            status = logic.effective_status(coupon, now)
+            if status in ("available", "locked"):
+                found.append(WalletCoupon(coupon.coupon_id, coupon.template_id, coupon.kind, dict(coupon.benefit), coupon.valid_from,
+                                          coupon.valid_until, status, dict(coupon.redemption), coupon.amount_minor,
+                                          coupon.lock_order_id if status == "locked" else None))
+                if len(found) == limit:
+                    break
+        return found
+
+
+def wallet() -> CouponsWallet:
+    return DynamoCouponsWallet()

@@ -103,3 +103,25 @@ def books() -> PointsBooks:
     from loyalty.points.books import DynamoPointsBooks
 
     return DynamoPointsBooks()
+
+
+# ---- checkout: the points that may pay for an order (docs/checkout.md) -----------------------------
+
+
+class PointsBalance(Protocol):
+    def spendable(self, customer_id: str, now: datetime) -> int:
+        """Points the customer may spend now: available, less lots lapsed but not swept yet (0 for a
+        customer without an account)."""
+
+
+class DynamoPointsBalance:
+    def spendable(self, customer_id: str, now: datetime) -> int:
+        from loyalty.points import service
+        from loyalty.points.store import DynamoPointsStore
+
+        return max(0, int(service.balance(DynamoPointsStore(), customer_id, now)["available"]))
+
+
+@cache
+def balance() -> PointsBalance:
+    return DynamoPointsBalance()
