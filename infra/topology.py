@@ -194,6 +194,7 @@ CAMPAIGNS = "campaigns"
 AUDIT = "audit"
 RECONCILIATION = "reconciliation"
 ORG = "org"
+CHECKOUT = "checkout"
 
 TOPOLOGY = Topology(
     bus_name=EVENT_BUS_NAME,
@@ -261,6 +262,8 @@ TOPOLOGY = Topology(
         Table(ORG, partition_key="pk", sort_key="sk", ttl_attribute="expiresAt",
               indexes=(Index("gsi1", partition_key="gsi1pk", sort_key="gsi1sk"),  # the tree by path: a subtree is a prefix
                        Index("gsi2", partition_key="gsi2pk", sort_key="gsi2sk"))),  # a unit's children
+        # Checkout (loyalty/checkout): the stacking policy's versions.
+        Table(CHECKOUT, partition_key="pk", sort_key="sk"),
     ),
     queues=(
         # "Take up this run now": a message only wakes the worker; the run's checkpoints say what to do.
@@ -412,6 +415,26 @@ TOPOLOGY = Topology(
     # Every function serving operator routes reads the org tree: each route's org scope judges the
     # caller's unit against it (loyalty.org.scope); those judging a customer's branch read customers too.
     functions=(
+        Function(
+            "checkout-admin",
+            capability="checkout",
+            module="admin",
+            routes=(
+                Route("GET", "/v1/admin/stacking-policy", "operator"),
+                Route("PUT", "/v1/admin/stacking-policy", "operator"),
+                Route("POST", "/v1/admin/stacking-policy/versions/{version}/approve", "operator"),
+                Route("GET", "/v1/admin/stacking-policy/versions/{version}", "operator"),
+            ),
+            tables={CHECKOUT: "write", AUDIT: "append", IDEMPOTENCY: "write", ORG: "read"},
+        ),
+        Function(
+            "checkout-api",
+            capability="checkout",
+            module="api",
+            # coupons: the customer's wallet; points: their balance (each through its capability's port)
+            routes=(Route("POST", "/v1/checkout/quote", "customer"),),
+            tables={CHECKOUT: "read", COUPONS: "read", POINTS: "read"},
+        ),
         Function(
             "customers-api",
             capability="customers",

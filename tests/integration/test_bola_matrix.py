@@ -647,7 +647,30 @@ def reallocate_org_pool(w: World) -> Probe:
                  effect=pool_effect(w, w.sub1, w.sub2), control_who="ap_b")
 
 
+STACKING = "/v1/admin/stacking-policy"
+
+
+def put_stacking_policy(w: World) -> Probe:
+    restore = keep_partition(w.cloud, "checkout", "POLICY")
+    return Probe("PUT", STACKING, {"policy": {"maxCoupons": 2}}, refused=HEAD_OFFICE,
+                 effect=lambda: read(w.api, STACKING), control_who="hq", control_ok=(200,), cleanup=restore)
+
+
+def approve_stacking_policy(w: World) -> Probe:
+    # A version proposed by the head office's maker: a branch's approver may not approve it, the head office's may
+    restore = keep_partition(w.cloud, "checkout", "POLICY")
+    proposed = w.api.call("PUT", STACKING, body={"policy": {"maxCoupons": 3}}, **HQ)
+    assert proposed.status_code == 200, proposed.text
+    return Probe("POST", f"{STACKING}/versions/{proposed.json()['version']}/approve", None, who="ap_a", refused=HEAD_OFFICE,
+                 effect=lambda: read(w.api, STACKING), control_who="ap_hq", control_ok=(200,), cleanup=restore)
+
+
 CASES = [
+    # checkout: the stacking policy is the bank's
+    Case("getStackingPolicy", bank_wide(STACKING)),
+    Case("getStackingPolicyVersion", lambda w: Probe("GET", f"{STACKING}/versions/1", refused=None, control_ok=(200, 404))),
+    Case("putStackingPolicy", put_stacking_policy),
+    Case("approveStackingPolicy", approve_stacking_policy),
     # customers (B's customer: their profile's branch is B's)
     Case("getCustomer", customer_read("")),
     Case("wallet", customer_read("/coupons")),

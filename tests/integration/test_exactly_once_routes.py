@@ -40,7 +40,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExc
 
 MUTATING = ("post", "put", "patch", "delete")
 # Mutating operations that change nothing and take no Idempotency-Key (idempotency "none").
-CHANGES_NOTHING = {"quoteCoupon", "quotePoints", "exportCustomerData"}
+CHANGES_NOTHING = {"quoteCoupon", "quotePoints", "exportCustomerData", "quoteCheckout"}
 
 
 # ---- the table -------------------------------------------------------------------------------------
@@ -513,7 +513,33 @@ def reallocate_org_pool(cloud: LocalCloud, api: Api) -> Prepared:
                     pool_effect(api, first, second, period=period), lambda answer: answer["receiver"]["allocation"] == 14)
 
 
+# ---- checkout --------------------------------------------------------------------------------------
+
+STACKING = "/v1/admin/stacking-policy"
+POLICY_MAKER: dict[str, Any] = {"as_": "op-policy-maker", "groups": ["operators"], "org": org.HEAD_OFFICE}
+POLICY_CHECKER: dict[str, Any] = {"as_": "op-policy-checker", "groups": ["operators", "approvers"], "org": org.HEAD_OFFICE}
+
+
+def put_stacking_policy(cloud: LocalCloud, api: Api) -> Prepared:
+    restore = keep_partition(cloud, "checkout", "POLICY")
+    return Prepared(Request("PUT", STACKING, {"policy": {"maxCoupons": 2}}, POLICY_MAKER),
+                    lambda: (read(api, STACKING, POLICY_MAKER)["pending"] or {}).get("version"),
+                    lambda answer: answer["status"] == "pending", restore)
+
+
+def approve_stacking_policy(cloud: LocalCloud, api: Api) -> Prepared:
+    restore = keep_partition(cloud, "checkout", "POLICY")
+    proposed = api.call("PUT", STACKING, body={"policy": {"maxCoupons": 3}}, **POLICY_MAKER)
+    assert proposed.status_code == 200, proposed.text
+    version = proposed.json()["version"]
+    return Prepared(Request("POST", f"{STACKING}/versions/{version}/approve", None, POLICY_CHECKER),
+                    lambda: read(api, STACKING, POLICY_MAKER)["inForce"]["version"],
+                    lambda answer: answer["status"] == "approved" and answer["version"] == version, restore)
+
+
 CASES = [
+    Case("putStackingPolicy", put_stacking_policy),
+    Case("approveStackingPolicy", approve_stacking_policy),
     Case("createCouponTemplate", create_coupon_template),
     Case("changeCouponTemplateStatus", change_coupon_template_status),
     Case("addCouponStock", add_coupon_stock),

@@ -4,6 +4,47 @@
  */
 
 export interface paths {
+    "/v1/admin/stacking-policy/versions/{version}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a version of the stacking policy (checker)
+         * @description The latest pending version in force at once (every function within 30 s). Needs the
+         *     `approvers` group, and another operator than its author.
+         */
+        post: operations["approveStackingPolicy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/stacking-policy/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A version of the stacking policy
+         * @description Every version written stays readable, with who wrote and who approved it.
+         */
+        get: operations["getStackingPolicyVersion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/customers/{customerId}": {
         parameters: {
             query?: never;
@@ -1243,6 +1284,57 @@ export interface paths {
          *     run goes on in the background: read `GET` until `status` is `done`.
          */
         post: operations["startReconciliation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/stacking-policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The stacking policy in force, and the version pending approval
+         * @description The version quotes use (version 0, the built-in default, until one is approved), and the
+         *     latest version if it waits for its approval.
+         */
+        get: operations["getStackingPolicy"];
+        /**
+         * Propose a version of the stacking policy
+         * @description The whole policy as the next version, pending: in force once an approver other than its author
+         *     approves it. A policy that breaks its own rules (a group exclusive and combining at once, an
+         *     unknown group, an order of kinds that misses one) is 400 and changes nothing.
+         */
+        put: operations["putStackingPolicy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/checkout/quote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Quote an order with coupons and points
+         * @description Writes nothing and takes no Idempotency-Key. The coupons chosen apply in the policy's order of
+         *     kinds, each spread over the lines it covers; each that cannot is left out with its reason. With
+         *     `best`, the engine picks from the customer's wallet the combination that takes most off (ties:
+         *     the coupons expiring first), by an exact branch and bound. Points then pay what the policy lets
+         *     them of what is left. The customer is the token's subject: a coupon not theirs is 403.
+         */
+        post: operations["quoteCheckout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3744,6 +3836,26 @@ export interface components {
             /** Description */
             description?: string | null;
         };
+        /** GroupRule */
+        GroupRule: {
+            /**
+             * Exclusive
+             * @description Alone on the order: no other coupon, of any group, with it.
+             * @default false
+             */
+            exclusive?: boolean;
+            /**
+             * Maxperorder
+             * @description Coupons of this group on one order.
+             * @default 1
+             */
+            maxPerOrder?: number;
+            /**
+             * Combineswith
+             * @description Groups its coupons may share an order with (`*`: any); both groups must name each other.
+             */
+            combinesWith?: (string | "*")[];
+        };
         /** HistoryEntry */
         HistoryEntry: {
             /** Entryid */
@@ -3887,6 +3999,21 @@ export interface components {
                 [key: string]: string;
             }[];
         };
+        /** LeftOutCoupon */
+        LeftOutCoupon: {
+            /** Couponid */
+            couponId: string;
+            /**
+             * Reason
+             * @description NOT_STACKABLE_WITH, GROUP_LIMIT, MAX_COUPONS, THRESHOLD_NOT_MET, LINE_NOT_ELIGIBLE, EXPIRED, NOT_YET_VALID, LOCKED_ELSEWHERE, NOT_AVAILABLE, CURRENCY_MISMATCH, MERCHANT_NOT_ALLOWED, CHANNEL_NOT_ALLOWED, NOT_A_PAYMENT_COUPON, NO_GAIN, NOT_CHOSEN (the best combination is better without it).
+             */
+            reason: string;
+            /**
+             * Othercouponid
+             * @description The coupon it clashes with (NOT_STACKABLE_WITH, GROUP_LIMIT).
+             */
+            otherCouponId?: string | null;
+        };
         /** LiabilityRow */
         LiabilityRow: {
             /** Costcentre */
@@ -3945,6 +4072,23 @@ export interface components {
             perCustomerLifetime?: number | null;
             /** Percustomerdaily */
             perCustomerDaily?: number | null;
+        };
+        /** LinePart */
+        LinePart: {
+            /** Lineid */
+            lineId: string;
+            /** Discountminor */
+            discountMinor: number;
+        };
+        /**
+         * LineScope
+         * @description The lines a template's coupons cover: by category or SKU (either matching; both empty: every line).
+         */
+        LineScope: {
+            /** Categories */
+            categories?: string[];
+            /** Skus */
+            skus?: string[];
         };
         /**
          * LockRequest
@@ -4165,6 +4309,21 @@ export interface components {
             /** Scoredat */
             scoredAt: string | null;
         };
+        /** OrderBody */
+        OrderBody: {
+            /** Merchantid */
+            merchantId: string;
+            /** Channel */
+            channel: string;
+            /**
+             * Currency
+             * @description An ISO 4217 currency code.
+             * @enum {string}
+             */
+            currency: "AED" | "AFN" | "ALL" | "AMD" | "ANG" | "AOA" | "ARS" | "AUD" | "AWG" | "AZN" | "BAM" | "BBD" | "BDT" | "BGN" | "BHD" | "BIF" | "BMD" | "BND" | "BOB" | "BRL" | "BSD" | "BTN" | "BWP" | "BYN" | "BZD" | "CAD" | "CDF" | "CHF" | "CLP" | "CNY" | "COP" | "CRC" | "CUP" | "CVE" | "CZK" | "DJF" | "DKK" | "DOP" | "DZD" | "EGP" | "ERN" | "ETB" | "EUR" | "FJD" | "FKP" | "GBP" | "GEL" | "GHS" | "GIP" | "GMD" | "GNF" | "GTQ" | "GYD" | "HKD" | "HNL" | "HTG" | "HUF" | "IDR" | "ILS" | "INR" | "IQD" | "IRR" | "ISK" | "JMD" | "JOD" | "JPY" | "KES" | "KGS" | "KHR" | "KMF" | "KPW" | "KRW" | "KWD" | "KYD" | "KZT" | "LAK" | "LBP" | "LKR" | "LRD" | "LSL" | "LYD" | "MAD" | "MDL" | "MGA" | "MKD" | "MMK" | "MNT" | "MOP" | "MRU" | "MUR" | "MVR" | "MWK" | "MXN" | "MYR" | "MZN" | "NAD" | "NGN" | "NIO" | "NOK" | "NPR" | "NZD" | "OMR" | "PAB" | "PEN" | "PGK" | "PHP" | "PKR" | "PLN" | "PYG" | "QAR" | "RON" | "RSD" | "RUB" | "RWF" | "SAR" | "SBD" | "SCR" | "SDG" | "SEK" | "SGD" | "SHP" | "SLE" | "SOS" | "SRD" | "SSP" | "STN" | "SVC" | "SYP" | "SZL" | "THB" | "TJS" | "TMT" | "TND" | "TOP" | "TRY" | "TTD" | "TWD" | "TZS" | "UAH" | "UGX" | "USD" | "UYU" | "UZS" | "VES" | "VND" | "VUV" | "WST" | "XAF" | "XCD" | "XCG" | "XOF" | "XPF" | "YER" | "ZAR" | "ZMW" | "ZWG";
+            /** Lines */
+            lines: components["schemas"]["OrderLine"][];
+        };
         /**
          * OrderDetails
          * @example {
@@ -4187,6 +4346,24 @@ export interface components {
             merchantId: string;
             /** Channel */
             channel: string;
+        };
+        /** OrderLine */
+        OrderLine: {
+            /** Lineid */
+            lineId: string;
+            /** Sku */
+            sku: string;
+            /** Category */
+            category: string;
+            /** Unitpriceminor */
+            unitPriceMinor: number;
+            /** Quantity */
+            quantity: number;
+            /**
+             * Currency
+             * @description The line's currency, if given: the order's, or the order is refused.
+             */
+            currency?: ("AED" | "AFN" | "ALL" | "AMD" | "ANG" | "AOA" | "ARS" | "AUD" | "AWG" | "AZN" | "BAM" | "BBD" | "BDT" | "BGN" | "BHD" | "BIF" | "BMD" | "BND" | "BOB" | "BRL" | "BSD" | "BTN" | "BWP" | "BYN" | "BZD" | "CAD" | "CDF" | "CHF" | "CLP" | "CNY" | "COP" | "CRC" | "CUP" | "CVE" | "CZK" | "DJF" | "DKK" | "DOP" | "DZD" | "EGP" | "ERN" | "ETB" | "EUR" | "FJD" | "FKP" | "GBP" | "GEL" | "GHS" | "GIP" | "GMD" | "GNF" | "GTQ" | "GYD" | "HKD" | "HNL" | "HTG" | "HUF" | "IDR" | "ILS" | "INR" | "IQD" | "IRR" | "ISK" | "JMD" | "JOD" | "JPY" | "KES" | "KGS" | "KHR" | "KMF" | "KPW" | "KRW" | "KWD" | "KYD" | "KZT" | "LAK" | "LBP" | "LKR" | "LRD" | "LSL" | "LYD" | "MAD" | "MDL" | "MGA" | "MKD" | "MMK" | "MNT" | "MOP" | "MRU" | "MUR" | "MVR" | "MWK" | "MXN" | "MYR" | "MZN" | "NAD" | "NGN" | "NIO" | "NOK" | "NPR" | "NZD" | "OMR" | "PAB" | "PEN" | "PGK" | "PHP" | "PKR" | "PLN" | "PYG" | "QAR" | "RON" | "RSD" | "RUB" | "RWF" | "SAR" | "SBD" | "SCR" | "SDG" | "SEK" | "SGD" | "SHP" | "SLE" | "SOS" | "SRD" | "SSP" | "STN" | "SVC" | "SYP" | "SZL" | "THB" | "TJS" | "TMT" | "TND" | "TOP" | "TRY" | "TTD" | "TWD" | "TZS" | "UAH" | "UGX" | "USD" | "UYU" | "UZS" | "VES" | "VND" | "VUV" | "WST" | "XAF" | "XCD" | "XCG" | "XOF" | "XPF" | "YER" | "ZAR" | "ZMW" | "ZWG") | null;
         };
         /**
          * OrderRef
@@ -4508,6 +4685,99 @@ export interface components {
             /** Pointvalueminor */
             pointValueMinor: number;
         };
+        /** PointsRule */
+        PointsRule: {
+            /**
+             * Pointvalueminor
+             * @description What one point pays, in minor units.
+             * @default 1
+             */
+            pointValueMinor?: number;
+            /**
+             * Maxsharepercent
+             * @description Points pay at most this share of what is left to pay after the coupons.
+             * @default 100
+             */
+            maxSharePercent?: number;
+            /**
+             * Withcoupons
+             * @description Points may pay on an order that also uses coupons.
+             * @default true
+             */
+            withCoupons?: boolean;
+        };
+        /**
+         * PolicyProposal
+         * @example {
+         *       "note": "Card coupons stack with merchant coupons; VIP stands alone.",
+         *       "policy": {
+         *         "groups": {
+         *           "bank-card": {
+         *             "combinesWith": [
+         *               "*"
+         *             ]
+         *           },
+         *           "default": {
+         *             "combinesWith": [
+         *               "*"
+         *             ]
+         *           },
+         *           "vip": {
+         *             "exclusive": true
+         *           }
+         *         },
+         *         "lineScopes": {
+         *           "tpl-coffee-10pct": {
+         *             "categories": [
+         *               "coffee"
+         *             ]
+         *           }
+         *         },
+         *         "maxCoupons": 3,
+         *         "points": {
+         *           "maxSharePercent": 50,
+         *           "pointValueMinor": 1,
+         *           "withCoupons": true
+         *         },
+         *         "templateGroups": {
+         *           "tpl-dining-50": "bank-card",
+         *           "tpl-vip-200": "vip"
+         *         }
+         *       }
+         *     }
+         */
+        PolicyProposal: {
+            policy: components["schemas"]["StackingPolicy"];
+            /**
+             * Note
+             * @description Kept with the version, for its approver.
+             */
+            note?: string | null;
+        };
+        /** PolicyVersionView */
+        PolicyVersionView: {
+            /**
+             * Version
+             * @description 1 for the first written; 0 is the built-in default, in force until one is approved.
+             */
+            version: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "approved" | "superseded";
+            policy: components["schemas"]["StackingPolicy"];
+            /** Author */
+            author: string;
+            /** Createdat */
+            createdAt: string;
+            /** Note */
+            note?: string | null;
+            /** Approvedby */
+            approvedBy?: string | null;
+            /** Approvedat */
+            approvedAt?: string | null;
+        };
         /** PoolList */
         PoolList: {
             /**
@@ -4617,56 +4887,29 @@ export interface components {
             daily?: components["schemas"]["CapUse"] | null;
             monthly?: components["schemas"]["CapUse"] | null;
         };
-        /**
-         * QuoteRequest
-         * @description 积分试算: an event as the bank would publish it, for this customer.
-         * @example {
-         *       "detail": {
-         *         "amountMinor": 128800,
-         *         "channel": "pos",
-         *         "currency": "CNY",
-         *         "customerId": "c-1001",
-         *         "mcc": "5812",
-         *         "merchantId": "m-dining-88",
-         *         "postedAt": "2026-12-04T12:30:00Z",
-         *         "transactionId": "tx-20261204-0001"
-         *       },
-         *       "eventType": "CardTransactionPosted"
-         *     }
-         */
-        QuoteRequest: {
+        /** QuotedCoupon */
+        QuotedCoupon: {
+            /** Couponid */
+            couponId: string;
+            /** Discountminor */
+            discountMinor: number;
             /**
-             * Eventtype
-             * @enum {string}
+             * Lines
+             * @description The discount spread over the lines it covers (whole minor units, summing to it).
              */
-            eventType: "CardTransactionPosted" | "DepositBalanceChanged" | "SalaryCredited" | "CheckInCompleted" | "MonthlyAumComputed" | "LoginCompleted";
-            /**
-             * Detail
-             * @description The event's detail as in EVENTS.md (checked against the event type's contract); its `customerId` defaults to the caller.
-             */
-            detail: {
-                [key: string]: unknown;
-            };
+            lines: components["schemas"]["LinePart"][];
         };
-        /**
-         * QuoteView
-         * @description 积分试算: what each matching rule would award now. Nothing is booked.
-         */
-        QuoteView: {
-            /** Customerid */
-            customerId: string;
+        /** QuotedPoints */
+        QuotedPoints: {
+            /** Points */
+            points: number;
+            /** Valueminor */
+            valueMinor: number;
             /**
-             * Total
-             * @description Points, over every rule, after caps (growth rules excluded).
+             * Reason
+             * @description Why none were used though `max` was asked (POINTS_NOT_WITH_COUPONS).
              */
-            total: number;
-            /**
-             * Growth
-             * @description Growth value from growth rules.
-             */
-            growth: number;
-            /** Rules */
-            rules: components["schemas"]["QuotedRule"][];
+            reason?: string | null;
         };
         /** QuotedRule */
         QuotedRule: {
@@ -5730,6 +5973,56 @@ export interface components {
             paymentId: string;
         };
         /**
+         * StackingPolicy
+         * @description The bank's stacking policy: groups, the templates in them, the order of application, line scopes and points.
+         */
+        StackingPolicy: {
+            /** Groups */
+            groups?: {
+                [key: string]: components["schemas"]["GroupRule"];
+            };
+            /**
+             * Templategroups
+             * @description Each coupon template's stacking group (`default` when left out).
+             */
+            templateGroups?: {
+                [key: string]: string;
+            };
+            /**
+             * Maxcoupons
+             * @description Coupons on one order, whatever their groups.
+             * @default 3
+             */
+            maxCoupons?: number;
+            /**
+             * Order
+             * @description The order coupons apply in, by kind, each with its base.
+             */
+            order?: components["schemas"]["Step"][];
+            /**
+             * Linescopes
+             * @description The lines each template's coupons cover (every line when left out).
+             */
+            lineScopes?: {
+                [key: string]: components["schemas"]["LineScope"];
+            };
+            /**
+             * @default {
+             *       "pointValueMinor": 1,
+             *       "maxSharePercent": 100,
+             *       "withCoupons": true
+             *     }
+             */
+            points?: components["schemas"]["PointsRule"];
+        };
+        /** StackingPolicyView */
+        StackingPolicyView: {
+            /** @description The version quotes and sessions use. */
+            inForce: components["schemas"]["PolicyVersionView"];
+            /** @description The latest version, waiting for an approver other than its author. */
+            pending: components["schemas"]["PolicyVersionView"] | null;
+        };
+        /**
          * StageRule
          * @description A customer is in `stage` when every named feature is in its range (features not named: any value).
          */
@@ -5756,6 +6049,20 @@ export interface components {
              * @enum {string}
              */
             status: "draft" | "active" | "paused" | "ended";
+        };
+        /** Step */
+        Step: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "threshold" | "fixed_amount" | "random_amount" | "percentage";
+            /**
+             * Base
+             * @description What the coupon's rule reads (a threshold, a percentage): the lines as ordered, or as the coupons before it left them.
+             * @enum {string}
+             */
+            base: "original" | "discounted";
         };
         /**
          * StockAddition
@@ -6614,6 +6921,138 @@ export interface components {
              */
             endsAt: string;
         };
+        /**
+         * QuoteRequest
+         * @example {
+         *       "best": true,
+         *       "order": {
+         *         "channel": "app",
+         *         "currency": "CNY",
+         *         "lines": [
+         *           {
+         *             "category": "food",
+         *             "lineId": "l1",
+         *             "quantity": 2,
+         *             "sku": "beans",
+         *             "unitPriceMinor": 8900
+         *           },
+         *           {
+         *             "category": "gift",
+         *             "lineId": "l2",
+         *             "quantity": 1,
+         *             "sku": "mug",
+         *             "unitPriceMinor": 4500
+         *           },
+         *           {
+         *             "category": "drink",
+         *             "lineId": "l3",
+         *             "quantity": 3,
+         *             "sku": "latte",
+         *             "unitPriceMinor": 1250
+         *           }
+         *         ],
+         *         "merchantId": "m-coffee"
+         *       },
+         *       "points": "max"
+         *     }
+         */
+        loyalty__checkout__views__QuoteRequest: {
+            order: components["schemas"]["OrderBody"];
+            /**
+             * Coupons
+             * @description The coupons chosen, in order of preference.
+             */
+            coupons?: string[];
+            /**
+             * Best
+             * @description Pick the customer's best combination from their wallet instead.
+             * @default false
+             */
+            best?: boolean;
+            /**
+             * Points
+             * @description Points to pay with, or `max`: as many as the balance and the policy allow.
+             * @default 0
+             */
+            points?: number | "max";
+        };
+        /** QuoteView */
+        loyalty__checkout__views__QuoteView: {
+            /** Currency */
+            currency: string;
+            /** Ordertotalminor */
+            orderTotalMinor: number;
+            /** Coupons */
+            coupons: components["schemas"]["QuotedCoupon"][];
+            /** Leftout */
+            leftOut: components["schemas"]["LeftOutCoupon"][];
+            /** Discountminor */
+            discountMinor: number;
+            points: components["schemas"]["QuotedPoints"];
+            /**
+             * Payableminor
+             * @description What is left to pay: the order less the coupons and the points.
+             */
+            payableMinor: number;
+            /**
+             * Exact
+             * @description With `best`: the search proved its combination best (false: it stopped at its node limit).
+             */
+            exact: boolean;
+            /** Policyversion */
+            policyVersion: number;
+        };
+        /**
+         * QuoteRequest
+         * @description 积分试算: an event as the bank would publish it, for this customer.
+         * @example {
+         *       "detail": {
+         *         "amountMinor": 128800,
+         *         "channel": "pos",
+         *         "currency": "CNY",
+         *         "customerId": "c-1001",
+         *         "mcc": "5812",
+         *         "merchantId": "m-dining-88",
+         *         "postedAt": "2026-12-04T12:30:00Z",
+         *         "transactionId": "tx-20261204-0001"
+         *       },
+         *       "eventType": "CardTransactionPosted"
+         *     }
+         */
+        loyalty__points__model__QuoteRequest: {
+            /**
+             * Eventtype
+             * @enum {string}
+             */
+            eventType: "CardTransactionPosted" | "DepositBalanceChanged" | "SalaryCredited" | "CheckInCompleted" | "MonthlyAumComputed" | "LoginCompleted";
+            /**
+             * Detail
+             * @description The event's detail as in EVENTS.md (checked against the event type's contract); its `customerId` defaults to the caller.
+             */
+            detail: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * QuoteView
+         * @description 积分试算: what each matching rule would award now. Nothing is booked.
+         */
+        loyalty__points__views__QuoteView: {
+            /** Customerid */
+            customerId: string;
+            /**
+             * Total
+             * @description Points, over every rule, after caps (growth rules excluded).
+             */
+            total: number;
+            /**
+             * Growth
+             * @description Growth value from growth rules.
+             */
+            growth: number;
+            /** Rules */
+            rules: components["schemas"]["QuotedRule"][];
+        };
     };
     responses: never;
     parameters: never;
@@ -6623,6 +7062,187 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    approveStackingPolicy: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Names this request: a retry with the same key and body returns the first response, never runs again. */
+                "idempotency-key": string;
+            };
+            path: {
+                /** @description A version of the policy (1 for the first written). */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    /** @description `true` when this is the stored answer of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyVersionView"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR, IDEMPOTENCY_KEY_REQUIRED, IDEMPOTENCY_KEY_INVALID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, ORG_HEAD_OFFICE_REQUIRED, APPROVER_REQUIRED, APPROVER_IS_AUTHOR. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: POLICY_VERSION_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS, POLICY_NOT_PENDING, POLICY_VERSION_CONFLICT. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getStackingPolicyVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A version of the policy (1 for the first written). */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyVersionView"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: POLICY_VERSION_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getCustomer: {
         parameters: {
             query?: never;
@@ -13185,6 +13805,283 @@ export interface operations {
             };
         };
     };
+    getStackingPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StackingPolicyView"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putStackingPolicy: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Names this request: a retry with the same key and body returns the first response, never runs again. */
+                "idempotency-key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PolicyProposal"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    /** @description `true` when this is the stored answer of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyVersionView"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR, BODY_REQUIRED, MALFORMED_JSON, IDEMPOTENCY_KEY_REQUIRED, IDEMPOTENCY_KEY_INVALID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, ORG_HEAD_OFFICE_REQUIRED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS, POLICY_VERSION_CONFLICT. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over 64 KB. Codes: PAYLOAD_TOO_LARGE. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not application/json. Codes: UNSUPPORTED_MEDIA_TYPE. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    quoteCheckout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["loyalty__checkout__views__QuoteRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["loyalty__checkout__views__QuoteView"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR, BODY_REQUIRED, MALFORMED_JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: CUSTOMER_TOKEN_REQUIRED, NOT_RESOURCE_OWNER. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over 64 KB. Codes: PAYLOAD_TOO_LARGE. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not application/json. Codes: UNSUPPORTED_MEDIA_TYPE. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed, but a business rule refuses it. Codes: ORDER_EMPTY, ORDER_LINES_DUPLICATED, ORDER_AMOUNT_INVALID, ORDER_CURRENCY_MIXED, COUPON_CHOSEN_TWICE, INSUFFICIENT_POINTS, POINTS_OVER_SHARE, POINTS_NOT_WITH_COUPONS, QUOTE_CHOICE_AMBIGUOUS. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     listCouponTemplates: {
         parameters: {
             query?: {
@@ -13499,7 +14396,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["QuoteRequest"];
+                "application/json": components["schemas"]["loyalty__points__model__QuoteRequest"];
             };
         };
         responses: {
@@ -13511,7 +14408,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["QuoteView"];
+                    "application/json": components["schemas"]["loyalty__points__views__QuoteView"];
                 };
             };
             /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR, BODY_REQUIRED, MALFORMED_JSON. */
