@@ -32,6 +32,7 @@ SECTIONS: dict[str, str] = {
     "campaign_fanout": "bench.sections.campaign_fanout",
     "pool_grants": "bench.sections.pool_grants",
     "league_table": "bench.sections.league_table",
+    "checkout": "bench.sections.checkout",
     "reconciliation": "bench.sections.reconciliation",
     "console": "bench.sections.console",
     "chaos": "bench.sections.chaos",
