@@ -139,3 +139,10 @@ def test_each_function_serves_exactly_the_routes_api_gateway_sends_it() -> None:
         served = {(options.method, options.path) for routes in routes_of(function) for options in routes.options}
         # Then they are the same
         assert served == deployed, function.name
+
+
+def test_no_two_models_share_a_schema_name(document: dict[str, Any]) -> None:
+    # Two pydantic models of one name get module-qualified names (`loyalty__points__views__QuoteView`):
+    # the name clients were generated with would change under them. Each schema keeps its own plain name.
+    qualified = [name for name in document["components"]["schemas"] if "__" in name]
+    assert qualified == [], f"rename one of each pair: {qualified}"

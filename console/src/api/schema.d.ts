@@ -2857,6 +2857,87 @@ export interface components {
                 [key: string]: string | number;
             }[];
         };
+        /** CheckoutQuote */
+        CheckoutQuote: {
+            /** Currency */
+            currency: string;
+            /** Ordertotalminor */
+            orderTotalMinor: number;
+            /** Coupons */
+            coupons: components["schemas"]["QuotedCoupon"][];
+            /** Leftout */
+            leftOut: components["schemas"]["LeftOutCoupon"][];
+            /** Discountminor */
+            discountMinor: number;
+            points: components["schemas"]["QuotedPoints"];
+            /**
+             * Payableminor
+             * @description What is left to pay: the order less the coupons and the points.
+             */
+            payableMinor: number;
+            /**
+             * Exact
+             * @description With `best`: the search proved its combination best (false: it stopped at its node limit).
+             */
+            exact: boolean;
+            /** Policyversion */
+            policyVersion: number;
+        };
+        /**
+         * CheckoutQuoteRequest
+         * @example {
+         *       "best": true,
+         *       "order": {
+         *         "channel": "app",
+         *         "currency": "CNY",
+         *         "lines": [
+         *           {
+         *             "category": "food",
+         *             "lineId": "l1",
+         *             "quantity": 2,
+         *             "sku": "beans",
+         *             "unitPriceMinor": 8900
+         *           },
+         *           {
+         *             "category": "gift",
+         *             "lineId": "l2",
+         *             "quantity": 1,
+         *             "sku": "mug",
+         *             "unitPriceMinor": 4500
+         *           },
+         *           {
+         *             "category": "drink",
+         *             "lineId": "l3",
+         *             "quantity": 3,
+         *             "sku": "latte",
+         *             "unitPriceMinor": 1250
+         *           }
+         *         ],
+         *         "merchantId": "m-coffee"
+         *       },
+         *       "points": "max"
+         *     }
+         */
+        CheckoutQuoteRequest: {
+            order: components["schemas"]["OrderBody"];
+            /**
+             * Coupons
+             * @description The coupons chosen, in order of preference.
+             */
+            coupons?: string[];
+            /**
+             * Best
+             * @description Pick the customer's best combination from their wallet instead.
+             * @default false
+             */
+            best?: boolean;
+            /**
+             * Points
+             * @description Points to pay with, or `max`: as many as the balance and the policy allow.
+             * @default 0
+             */
+            points?: number | "max";
+        };
         /**
          * ChurnModel
          * @description Logistic: P(churn) = 1 / (1 + e^−z), z = intercept + Σ coefficient × feature (in the order listed),
@@ -4886,6 +4967,57 @@ export interface components {
         QuoteCaps: {
             daily?: components["schemas"]["CapUse"] | null;
             monthly?: components["schemas"]["CapUse"] | null;
+        };
+        /**
+         * QuoteRequest
+         * @description 积分试算: an event as the bank would publish it, for this customer.
+         * @example {
+         *       "detail": {
+         *         "amountMinor": 128800,
+         *         "channel": "pos",
+         *         "currency": "CNY",
+         *         "customerId": "c-1001",
+         *         "mcc": "5812",
+         *         "merchantId": "m-dining-88",
+         *         "postedAt": "2026-12-04T12:30:00Z",
+         *         "transactionId": "tx-20261204-0001"
+         *       },
+         *       "eventType": "CardTransactionPosted"
+         *     }
+         */
+        QuoteRequest: {
+            /**
+             * Eventtype
+             * @enum {string}
+             */
+            eventType: "CardTransactionPosted" | "DepositBalanceChanged" | "SalaryCredited" | "CheckInCompleted" | "MonthlyAumComputed" | "LoginCompleted";
+            /**
+             * Detail
+             * @description The event's detail as in EVENTS.md (checked against the event type's contract); its `customerId` defaults to the caller.
+             */
+            detail: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * QuoteView
+         * @description 积分试算: what each matching rule would award now. Nothing is booked.
+         */
+        QuoteView: {
+            /** Customerid */
+            customerId: string;
+            /**
+             * Total
+             * @description Points, over every rule, after caps (growth rules excluded).
+             */
+            total: number;
+            /**
+             * Growth
+             * @description Growth value from growth rules.
+             */
+            growth: number;
+            /** Rules */
+            rules: components["schemas"]["QuotedRule"][];
         };
         /** QuotedCoupon */
         QuotedCoupon: {
@@ -6920,138 +7052,6 @@ export interface components {
              * Format: date-time
              */
             endsAt: string;
-        };
-        /**
-         * QuoteRequest
-         * @example {
-         *       "best": true,
-         *       "order": {
-         *         "channel": "app",
-         *         "currency": "CNY",
-         *         "lines": [
-         *           {
-         *             "category": "food",
-         *             "lineId": "l1",
-         *             "quantity": 2,
-         *             "sku": "beans",
-         *             "unitPriceMinor": 8900
-         *           },
-         *           {
-         *             "category": "gift",
-         *             "lineId": "l2",
-         *             "quantity": 1,
-         *             "sku": "mug",
-         *             "unitPriceMinor": 4500
-         *           },
-         *           {
-         *             "category": "drink",
-         *             "lineId": "l3",
-         *             "quantity": 3,
-         *             "sku": "latte",
-         *             "unitPriceMinor": 1250
-         *           }
-         *         ],
-         *         "merchantId": "m-coffee"
-         *       },
-         *       "points": "max"
-         *     }
-         */
-        loyalty__checkout__views__QuoteRequest: {
-            order: components["schemas"]["OrderBody"];
-            /**
-             * Coupons
-             * @description The coupons chosen, in order of preference.
-             */
-            coupons?: string[];
-            /**
-             * Best
-             * @description Pick the customer's best combination from their wallet instead.
-             * @default false
-             */
-            best?: boolean;
-            /**
-             * Points
-             * @description Points to pay with, or `max`: as many as the balance and the policy allow.
-             * @default 0
-             */
-            points?: number | "max";
-        };
-        /** QuoteView */
-        loyalty__checkout__views__QuoteView: {
-            /** Currency */
-            currency: string;
-            /** Ordertotalminor */
-            orderTotalMinor: number;
-            /** Coupons */
-            coupons: components["schemas"]["QuotedCoupon"][];
-            /** Leftout */
-            leftOut: components["schemas"]["LeftOutCoupon"][];
-            /** Discountminor */
-            discountMinor: number;
-            points: components["schemas"]["QuotedPoints"];
-            /**
-             * Payableminor
-             * @description What is left to pay: the order less the coupons and the points.
-             */
-            payableMinor: number;
-            /**
-             * Exact
-             * @description With `best`: the search proved its combination best (false: it stopped at its node limit).
-             */
-            exact: boolean;
-            /** Policyversion */
-            policyVersion: number;
-        };
-        /**
-         * QuoteRequest
-         * @description 积分试算: an event as the bank would publish it, for this customer.
-         * @example {
-         *       "detail": {
-         *         "amountMinor": 128800,
-         *         "channel": "pos",
-         *         "currency": "CNY",
-         *         "customerId": "c-1001",
-         *         "mcc": "5812",
-         *         "merchantId": "m-dining-88",
-         *         "postedAt": "2026-12-04T12:30:00Z",
-         *         "transactionId": "tx-20261204-0001"
-         *       },
-         *       "eventType": "CardTransactionPosted"
-         *     }
-         */
-        loyalty__points__model__QuoteRequest: {
-            /**
-             * Eventtype
-             * @enum {string}
-             */
-            eventType: "CardTransactionPosted" | "DepositBalanceChanged" | "SalaryCredited" | "CheckInCompleted" | "MonthlyAumComputed" | "LoginCompleted";
-            /**
-             * Detail
-             * @description The event's detail as in EVENTS.md (checked against the event type's contract); its `customerId` defaults to the caller.
-             */
-            detail: {
-                [key: string]: unknown;
-            };
-        };
-        /**
-         * QuoteView
-         * @description 积分试算: what each matching rule would award now. Nothing is booked.
-         */
-        loyalty__points__views__QuoteView: {
-            /** Customerid */
-            customerId: string;
-            /**
-             * Total
-             * @description Points, over every rule, after caps (growth rules excluded).
-             */
-            total: number;
-            /**
-             * Growth
-             * @description Growth value from growth rules.
-             */
-            growth: number;
-            /** Rules */
-            rules: components["schemas"]["QuotedRule"][];
         };
     };
     responses: never;
@@ -13993,7 +13993,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["loyalty__checkout__views__QuoteRequest"];
+                "application/json": components["schemas"]["CheckoutQuoteRequest"];
             };
         };
         responses: {
@@ -14005,7 +14005,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["loyalty__checkout__views__QuoteView"];
+                    "application/json": components["schemas"]["CheckoutQuote"];
                 };
             };
             /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR, BODY_REQUIRED, MALFORMED_JSON. */
@@ -14396,7 +14396,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["loyalty__points__model__QuoteRequest"];
+                "application/json": components["schemas"]["QuoteRequest"];
             };
         };
         responses: {
@@ -14408,7 +14408,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["loyalty__points__views__QuoteView"];
+                    "application/json": components["schemas"]["QuoteView"];
                 };
             };
             /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR, BODY_REQUIRED, MALFORMED_JSON. */

@@ -87,7 +87,7 @@ class OrderBody(Strict):
                      tuple(Line(x.lineId, x.sku, x.category, x.unitPriceMinor, x.quantity) for x in self.lines))
 
 
-class QuoteRequest(Strict):
+class CheckoutQuoteRequest(Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [{
         "order": {"merchantId": "m-coffee", "channel": "app", "currency": "CNY", "lines": [
             {"lineId": "l1", "sku": "beans", "category": "food", "unitPriceMinor": 8900, "quantity": 2},
@@ -103,7 +103,7 @@ class QuoteRequest(Strict):
         default=0, description="Points to pay with, or `max`: as many as the balance and the policy allow.")
 
     @model_validator(mode="after")
-    def _one_choice(self) -> QuoteRequest:
+    def _one_choice(self) -> CheckoutQuoteRequest:
         if self.best and self.coupons:
             raise ValueError("choose coupons, or ask for the best: not both")
         return self
@@ -134,7 +134,7 @@ class QuotedPoints(BaseModel):
     reason: str | None = Field(default=None, description="Why none were used though `max` was asked (POINTS_NOT_WITH_COUPONS).")
 
 
-class QuoteView(BaseModel):
+class CheckoutQuote(BaseModel):
     currency: str
     orderTotalMinor: int
     coupons: list[QuotedCoupon]
@@ -146,7 +146,7 @@ class QuoteView(BaseModel):
     policyVersion: int
 
     @classmethod
-    def of(cls, currency: str, found: quoting.Quote, policy_version: int) -> QuoteView:
+    def of(cls, currency: str, found: quoting.Quote, policy_version: int) -> CheckoutQuote:
         data: dict[str, Any] = {
             "currency": currency, "orderTotalMinor": found.order_total, "discountMinor": found.discount, "payableMinor": found.payable,
             "exact": found.exact, "policyVersion": policy_version,
