@@ -32,6 +32,7 @@ const CustomerPage = lazy(() => import("./features/customers/CustomerPage"));
 const AuditPage = lazy(() => import("./features/audit/AuditPage"));
 const ReconciliationPage = lazy(() => import("./features/reconciliation/ReconciliationPage"));
 const OrgUnitsPage = lazy(() => import("./features/org/OrgUnitsPage"));
+const StackingPolicyPage = lazy(() => import("./features/checkout/StackingPolicyPage"));
 
 function Loading() {
   const { t } = useTranslation();
@@ -102,6 +103,7 @@ export function AppRoutes() {
           <Route path="customers/:customerId" element={<CustomerPage />} />
           <Route path="audit" element={<AuditPage />} />
           <Route path="reconciliation" element={<ReconciliationPage />} />
+          <Route path="stacking-policy" element={<StackingPolicyPage />} />
           <Route path="org-units" element={<OrgUnitsPage />} />
           <Route path="*" element={<NotFound />} />
         </Route>

@@ -15,7 +15,6 @@ from tests.support.org import HEAD_OFFICE, ROOT
 
 def listed_templates(console: Console) -> set[str]:
     console.goto("/coupons")
-    console.page.get_by_role("table").wait_for()
     console.page.locator(".ant-table-row").first.wait_for()
     ids = console.page.locator(".ant-table-row").evaluate_all("rows => rows.map(r => r.dataset.rowKey)")
     return set(ids)

@@ -51,6 +51,7 @@ def screens(data: dict[str, str]) -> list[tuple[str, str]]:
         ("customer-360", "/customers/c-001"),
         ("audit", "/audit"),
         ("reconciliation", "/reconciliation"),
+        ("stacking-policy", "/stacking-policy"),
         ("org-units", "/org-units"),
     ]
 

@@ -1,6 +1,7 @@
 import {
   ApartmentOutlined,
   AuditOutlined,
+  BlockOutlined,
   ReconciliationOutlined,
   DashboardOutlined,
   GiftOutlined,
@@ -42,6 +43,7 @@ export function Shell() {
     { key: "/points", icon: <StarOutlined />, label: <Link to="/points/rules">{t("nav.points")}</Link> },
     { key: "/segments", icon: <TeamOutlined />, label: <Link to="/segments">{t("nav.segments")}</Link> },
     { key: "/customers", icon: <UserOutlined />, label: <Link to="/customers">{t("nav.customers")}</Link> },
+    { key: "/stacking-policy", icon: <BlockOutlined />, label: <Link to="/stacking-policy">{t("nav.stackingPolicy")}</Link> },
     { key: "/reconciliation", icon: <ReconciliationOutlined />, label: <Link to="/reconciliation">{t("nav.reconciliation")}</Link> },
     { key: "/org-units", icon: <ApartmentOutlined />, label: <Link to="/org-units">{t("nav.orgUnits")}</Link> },
     { key: "/audit", icon: <AuditOutlined />, label: <Link to="/audit">{t("nav.audit")}</Link> },
