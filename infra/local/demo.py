@@ -35,8 +35,9 @@ from infra.topology import BANK_SOURCE, EVENT_BUS_NAME
 OPERATOR = ("op-alice", ("operators",))  # the maker
 APPROVER = ("op-bob", ("operators", "approvers"))  # the checker
 MALL_BACKEND = ("svc-points-mall", ("operators",))  # the mall's payment backend settles points-and-cash orders
-# Their org units, as the dev sign-in gives them (infra/local/console.py): the head office's.
-ORG_UNIT_OF = {"op-alice": "hq", "op-bob": "hq"}
+# Their org units, as the dev sign-in gives them (infra/local/console.py): the head office's. The mall's
+# backend settles the bank's books (a head office route): a bank gives such service identities the head office's unit.
+ORG_UNIT_OF = {"op-alice": "hq", "op-bob": "hq", "svc-points-mall": "hq"}
 RETRIED_STATUS = {429, 500, 502, 503, 504}  # throttled, or the server failed: the same call again
 SUMMARY_PREFIX = "demo bank seeded"
 MALL_ITEMS = {i["itemId"] for i in bank.CATALOGUE if i["kind"] == "mall_item"}
