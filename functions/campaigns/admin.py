@@ -1,12 +1,12 @@
 """Operator API for campaigns: definitions (by hand or from a template), the maker-checker
 lifecycle and the kill switch, manual fires, runs, audience uploads, the audit log and the report."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from loyalty.campaigns import runs, service, templates, uploads
-from loyalty.campaigns.model import CampaignRequest, FireRequest, FromTemplate, Transition
+from loyalty.campaigns.model import CampaignDefinition, CampaignRequest, FireRequest, FromTemplate, IssueCouponAction, Transition
 from loyalty.campaigns.uploads import AudienceUpload
 from loyalty.campaigns.views import (
     CampaignAudit,
@@ -24,12 +24,13 @@ from loyalty.core.api import Audit, Call, CallerDep, IdempotencyKey, Routes, Sco
 from loyalty.core.api_params import id_path
 from loyalty.core.clock import utc_now
 from loyalty.core.errors import InvalidInput
-from loyalty.org.scope import BankWide, claimed, owned
+from loyalty.org.scope import CREATING, BankWide, Creating, Scope, claimed, owned, require_reference
 
 ROOT = "/v1/admin/campaigns"
 routes = Routes("campaigns")
-# A campaign naming an org unit: the unit is open and holds a pool in the budget's measure (docs/org-units.md).
-POOL_ERRORS = ["CAMPAIGN_ORG_UNIT_INVALID", "CAMPAIGN_POOL_MISMATCH"]
+# A campaign naming an org unit: the unit is open and holds a pool in the budget's measure (docs/org-units.md);
+# a branch's campaign rewards with coupon templates of its own line of the tree (docs/security.md).
+POOL_ERRORS = ["CAMPAIGN_ORG_UNIT_INVALID", "CAMPAIGN_POOL_MISMATCH", "CAMPAIGN_REWARD_NOT_FOUND"]
 
 CampaignIdPath = Annotated[str, id_path("The campaign's id.")]
 TemplatePath = Annotated[str, id_path("A template's name, from `GET /v1/admin/campaign-templates`.")]
@@ -44,6 +45,20 @@ def _campaign_unit(campaign_id: str) -> str | None:
 # A campaign belongs to its org unit (none: the head office's): outside the caller's subtree it does not exist.
 CAMPAIGN = owned(_campaign_unit, "campaignId", "CAMPAIGN_NOT_FOUND", "campaign {campaignId} does not exist")
 ANY_OPERATOR = BankWide()
+DefinitionT = TypeVar("DefinitionT", bound=CampaignDefinition)
+
+
+def _owned(definition: DefinitionT, scope: Scope, *, stored: str | Creating | None = CREATING) -> DefinitionT:
+    """The definition with its org unit decided (`claimed`), each coupon template it rewards with on
+    that unit's line of the tree (for a branch's operator: another branch's template does not exist)."""
+    from loyalty.coupons.ports import template_units
+
+    owned_definition = claimed(definition, scope, "CAMPAIGN_ORG_UNIT_INVALID", stored=stored)
+    actions = [*(a for v in owned_definition.variants for a in v.actions), *getattr(owned_definition.trigger, "inviterActions", [])]
+    for template_id in sorted({a.templateId for a in actions if isinstance(a, IssueCouponAction)}):
+        require_reference(scope, template_units().unit_of(template_id), owned_definition.orgUnitId,
+                          code="CAMPAIGN_REWARD_NOT_FOUND", message=f"coupon template {template_id} does not exist")
+    return owned_definition
 
 
 def _campaign_now(call: Call) -> Any:
@@ -81,7 +96,7 @@ def create_campaign(body: CampaignRequest, key: IdempotencyKey, caller: CallerDe
     a unit outside the caller's subtree is `CAMPAIGN_ORG_UNIT_INVALID`."""
     return CampaignView.model_validate(
         service.save(
-            service.default_store(), claimed(body, scope, "CAMPAIGN_ORG_UNIT_INVALID"), caller.subject, utc_now(), create=True
+            service.default_store(), _owned(body, scope), caller.subject, utc_now(), create=True
         )
     )
 
@@ -123,7 +138,7 @@ def update_campaign(
     or changed meanwhile."""
     if body.campaignId != campaignId:
         raise InvalidInput("the body's campaignId must match the path", code="VALIDATION_ERROR")
-    definition = claimed(body, scope, "CAMPAIGN_ORG_UNIT_INVALID", stored=_campaign_unit(campaignId))
+    definition = _owned(body, scope, stored=_campaign_unit(campaignId))
     return CampaignView.model_validate(service.save(service.default_store(), definition, caller.subject, utc_now(), create=False))
 
 
@@ -138,7 +153,7 @@ def list_campaign_templates() -> TemplateList:
     scope=ANY_OPERATOR,
     summary="Create a campaign from a template",
     status=201,
-    errors={404: ["CAMPAIGN_TEMPLATE_NOT_FOUND"], 409: ["CAMPAIGN_VERSION_CONFLICT"]},
+    errors={404: ["CAMPAIGN_TEMPLATE_NOT_FOUND"], 409: ["CAMPAIGN_VERSION_CONFLICT"], 422: POOL_ERRORS},
     operation_id="createCampaignFromTemplate",
     replay=_campaign_as_stored,
 )
@@ -150,7 +165,7 @@ def create_from_template(
     saved as a draft, the caller's unit's."""
     saved = service.save(
         service.default_store(),
-        claimed(templates.build(template, body), scope, "CAMPAIGN_ORG_UNIT_INVALID"),
+        _owned(templates.build(template, body), scope),
         caller.subject,
         utc_now(),
         create=True,

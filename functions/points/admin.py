@@ -10,7 +10,7 @@ from loyalty.core.api import Audit, Call, CallerDep, IdempotencyKey, Routes, Sco
 from loyalty.core.api_params import CustomerIdPath, id_path
 from loyalty.core.clock import utc_now
 from loyalty.core.errors import Conflict, InvalidInput, NotFound
-from loyalty.org.scope import BankWide, HeadOffice, claimed, customers_own, owned
+from loyalty.org.scope import CREATING, BankWide, Creating, HeadOffice, Scope, claimed, customers_own, owned, require_reference
 from loyalty.points import redemption, risk, risk_service, service, tier_service
 from loyalty.points.model import AdjustmentRequest, RuleDefinition
 from loyalty.points.redemption import CatalogueItem, SettlementRequest
@@ -55,6 +55,18 @@ def _matching(field: str, in_body: str, in_path: str) -> None:
 # ---- earn rules ----------------------------------------------------------------------------------
 
 
+def _owned(definition: RuleDefinition, scope: Scope, *, stored: str | Creating | None = CREATING) -> RuleDefinition:
+    """The rule with its org unit decided (`claimed`), and the campaign it names (if any) on that
+    unit's line of the tree (for a branch's operator: another branch's campaign does not exist)."""
+    owned_rule = claimed(definition, scope, stored=stored)
+    if owned_rule.campaignId is not None:
+        from loyalty.campaigns.ports import campaign_units
+
+        require_reference(scope, campaign_units().unit_of(owned_rule.campaignId), owned_rule.orgUnitId, code="RULE_CAMPAIGN_NOT_FOUND",
+                          message=f"campaign {owned_rule.campaignId} does not exist")
+    return owned_rule
+
+
 def _rule_as_stored(call: Call) -> RuleView:
     """A retry's answer when the first try committed and died before answering: the rule as it now is."""
     rule_id = str(call.path_params.get("ruleId") or getattr(call.body, "ruleId", ""))
@@ -68,13 +80,13 @@ def _rule_as_stored(call: Call) -> RuleView:
     status=201,
     replay=_rule_as_stored,
     links={"getPointRule": {"ruleId": "$response.body#/ruleId"}, "updatePointRule": {"ruleId": "$response.body#/ruleId"}},
-    errors={409: ["RULE_VERSION_CONFLICT"], 422: ["ORG_UNIT_INVALID"]},
+    errors={409: ["RULE_VERSION_CONFLICT"], 422: ["ORG_UNIT_INVALID", "RULE_CAMPAIGN_NOT_FOUND"]},
 )
 def create_point_rule(body: RuleDefinition, key: IdempotencyKey, caller: CallerDep, scope: ScopeDep) -> RuleView:
     """Version 1 of a new rule; in force for accrual within the configuration cache's lifetime. A
     rule id already taken is 409 `RULE_VERSION_CONFLICT`; an `orgUnitId` outside the caller's
     subtree 422 `ORG_UNIT_INVALID` (left out: the caller's unit)."""
-    rule = service.save_rule(service.default_store(), claimed(body, scope), caller.subject, utc_now(), create=True)
+    rule = service.save_rule(service.default_store(), _owned(body, scope), caller.subject, utc_now(), create=True)
     return RuleView.model_validate(service.rule_view(rule))
 
 
@@ -105,7 +117,7 @@ def _rule_now(call: Call) -> Any:
     f"{RULES}/{{ruleId}}",
     scope=RULE,
     summary="Change an earn rule",
-    errors={404: ["RULE_NOT_FOUND"], 409: ["RULE_VERSION_CONFLICT"], 422: ["ORG_UNIT_INVALID"]},
+    errors={404: ["RULE_NOT_FOUND"], 409: ["RULE_VERSION_CONFLICT"], 422: ["ORG_UNIT_INVALID", "RULE_CAMPAIGN_NOT_FOUND"]},
     audit=Audit(before=_rule_now),
     replay=_rule_as_stored,
 )
@@ -117,7 +129,7 @@ def update_point_rule(
     _matching("ruleId", body.ruleId, ruleId)
     stored = service.default_store().rule(ruleId).definition.orgUnitId
     rule = service.save_rule(
-        service.default_store(), claimed(body, scope, stored=stored), caller.subject, utc_now(), create=False
+        service.default_store(), _owned(body, scope, stored=stored), caller.subject, utc_now(), create=False
     )
     return RuleView.model_validate(service.rule_view(rule))
 

@@ -9001,7 +9001,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, ORG_UNIT_INVALID. */
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, ORG_UNIT_INVALID, RULE_CAMPAIGN_NOT_FOUND. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9691,7 +9691,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, CAMPAIGN_ORG_UNIT_INVALID, CAMPAIGN_POOL_MISMATCH. */
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, CAMPAIGN_ORG_UNIT_INVALID, CAMPAIGN_POOL_MISMATCH, CAMPAIGN_REWARD_NOT_FOUND. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9815,7 +9815,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED. */
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, CAMPAIGN_ORG_UNIT_INVALID, CAMPAIGN_POOL_MISMATCH, CAMPAIGN_REWARD_NOT_FOUND. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14823,7 +14823,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, ORG_UNIT_INVALID. */
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, ORG_UNIT_INVALID, RULE_CAMPAIGN_NOT_FOUND. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15573,7 +15573,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, CAMPAIGN_ORG_UNIT_INVALID, CAMPAIGN_POOL_MISMATCH. */
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, CAMPAIGN_ORG_UNIT_INVALID, CAMPAIGN_POOL_MISMATCH, CAMPAIGN_REWARD_NOT_FOUND. */
             422: {
                 headers: {
                     [name: string]: unknown;

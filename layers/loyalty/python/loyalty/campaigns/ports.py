@@ -12,6 +12,8 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any, Protocol
 
+from loyalty.core.missing import Missing
+
 
 class CampaignsPort(Protocol):
     def export(self, customer_id: str) -> dict[str, Any]:
@@ -139,3 +141,28 @@ class DynamoCampaignCommitments:
 @cache
 def commitments() -> CampaignCommitments:
     return DynamoCampaignCommitments()
+
+
+# ---- the org scope: which unit a campaign belongs to (loyalty.org.scope) --------------------------------
+
+
+
+class CampaignUnits(Protocol):
+    def unit_of(self, campaign_id: str) -> str | Missing | None:
+        """The org unit the campaign belongs to (None: the head office's), or MISSING."""
+
+
+class DynamoCampaignUnits:
+    def unit_of(self, campaign_id: str) -> str | Missing | None:
+        from loyalty.campaigns import service
+        from loyalty.core.errors import NotFound
+        from loyalty.core.missing import MISSING
+
+        try:
+            return service.definition_of(service.default_store().get(campaign_id)).orgUnitId
+        except NotFound:
+            return MISSING
+
+
+def campaign_units() -> CampaignUnits:
+    return DynamoCampaignUnits()

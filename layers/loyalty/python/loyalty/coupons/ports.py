@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from loyalty.core.missing import Missing
+
 
 class CouponsPrivacy(Protocol):
     def export(self, customer_id: str) -> dict[str, Any]:
@@ -149,3 +151,28 @@ class DynamoCouponsWallet:
 
 def wallet() -> CouponsWallet:
     return DynamoCouponsWallet()
+
+
+# ---- the org scope: which unit a template belongs to (loyalty.org.scope) ------------------------------
+
+
+
+class TemplateUnits(Protocol):
+    def unit_of(self, template_id: str) -> str | Missing | None:
+        """The org unit the template belongs to (None: the head office's), or MISSING."""
+
+
+class DynamoTemplateUnits:
+    def unit_of(self, template_id: str) -> str | Missing | None:
+        from loyalty.core.errors import NotFound
+        from loyalty.core.missing import MISSING
+        from loyalty.coupons.store import DynamoCouponStore
+
+        try:
+            return DynamoCouponStore().get_template(template_id).definition.orgUnitId
+        except NotFound:
+            return MISSING
+
+
+def template_units() -> TemplateUnits:
+    return DynamoTemplateUnits()

@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from loyalty.core.api import Call
 from loyalty.core.auth import Caller
 from loyalty.core.errors import BusinessRuleViolation, Forbidden, NotFound
+from loyalty.core.missing import Missing
 from loyalty.org.model import OrgUnit
 from loyalty.org.ports import OrgUnits, units
 
@@ -80,6 +81,22 @@ def claimed(
 ) -> Definition:
     """The definition an operator wrote, its `orgUnitId` as `Scope.claim` decides it."""
     return definition.model_copy(update={"orgUnitId": scope.claim(getattr(definition, "orgUnitId", None), code, stored=stored)})
+
+
+def on_one_line(tree: OrgUnits, first: str | None, second: str | None) -> bool:
+    """One of the units is the other or above it (None: the head office, above every unit)."""
+    return first is None or second is None or tree.contains(first, second) or tree.contains(second, first)
+
+
+def require_reference(scope: Scope, unit: str | Missing | None, owner: str | None, *, code: str, message: str) -> None:
+    """A branch operator's resource may name another resource (a campaign's coupon template, an earn
+    rule's campaign) only on its own line of the tree: the other's unit above it, the same, or under
+    it. Anything else is refused as a resource that does not exist (422 `code`), so a branch learns
+    nothing of a sibling's. The head office's operators see everything: never refused here."""
+    if scope.is_head_office:
+        return
+    if isinstance(unit, Missing) or not on_one_line(scope.tree, unit, owner):
+        raise BusinessRuleViolation(message, code=code)
 
 
 def scope_of(caller: Caller, tree: OrgUnits | None = None) -> Scope:
