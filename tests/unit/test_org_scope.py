@@ -10,8 +10,9 @@ import pytest
 from loyalty.core.api import Call, Routes
 from loyalty.core.auth import Caller
 from loyalty.core.errors import BusinessRuleViolation, Forbidden, NotFound
+from loyalty.core.missing import MISSING
 from loyalty.org.ports import InMemoryOrgUnits
-from loyalty.org.scope import CREATING, BankWide, CustomersOwn, HeadOffice, Owned, claimed, not_found, scope_of
+from loyalty.org.scope import CREATING, BankWide, CustomersOwn, HeadOffice, Owned, claimed, not_found, require_reference, scope_of
 from loyalty.points.model import RuleDefinition
 from tests.unit.points_builders import definition as rule_definition
 
@@ -128,3 +129,21 @@ def test_every_route_an_operator_may_call_declares_its_scope() -> None:
         routes.get("/v1/customers/{customerId}/things", summary="A customer's things")
     # And a route only the customer's own token may call needs none
     routes.post("/v1/customers/{customerId}/claims", summary="Claim", operators_too=False)
+
+
+def test_a_branchs_resource_names_others_of_its_own_line_only() -> None:
+    # Given a branch operator of bj and the head office's
+    branch, head = scope_of(operator("bj"), TREE), scope_of(operator("hq"), TREE)
+
+    def named(scope: object, unit: object, owner: str | None) -> str | None:
+        try:
+            require_reference(scope, unit, owner, code="X_NOT_FOUND", message="x does not exist")  # type: ignore[arg-type]
+        except BusinessRuleViolation as refused:
+            return refused.code
+        return None
+
+    # When bj's resource names one of its own sub-branch, of the head office, of sh, or none at all
+    # Then its line is fine; sh's and a missing one are refused alike; the head office is never refused
+    assert named(branch, "bj-1", "bj") is None and named(branch, None, "bj") is None
+    assert named(branch, "sh", "bj") == "X_NOT_FOUND" and named(branch, MISSING, "bj") == "X_NOT_FOUND"
+    assert named(head, "sh", "bj") is None and named(head, MISSING, None) is None
