@@ -24,7 +24,6 @@ import requests
 from infra.local.cloud import LocalCloud
 from infra.openapi import DOCUMENT_PATH
 from loyalty.core.dynamo import from_item
-from loyalty.points import service as points_service
 from loyalty.scoring.defaults import DEFAULT_MODELS
 from tests.support import campaigns as cmp
 from tests.support import coupons as cpn
@@ -32,6 +31,7 @@ from tests.support import org
 from tests.support import points as pts
 from tests.support import scoring as scr
 from tests.support.api import Api
+from tests.support.partitions import keep_partition
 
 HQ = org.HQ
 APPROVER_HQ = org.APPROVER_HQ
@@ -310,24 +310,6 @@ def pool_effect(world: World, *units: str) -> Callable[[], Any]:
         return [f and (f["pool"]["allocation"], f["pool"]["allocatedOnward"]) for f in found]
 
     return effect
-
-
-def keep_partition(cloud: LocalCloud, table: str, pk: str) -> Callable[[], None]:
-    """What a bank-wide setting holds now; the function puts it back (the local cloud is the session's)."""
-    def items() -> list[dict[str, Any]]:
-        return list(cloud.clients.dynamodb.query(TableName=table, KeyConditionExpression="pk = :p", ConsistentRead=True,
-                                                 ExpressionAttributeValues={":p": {"S": pk}})["Items"])
-
-    kept = items()
-
-    def restore() -> None:
-        for item in items():
-            cloud.clients.dynamodb.delete_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]})
-        for item in kept:
-            cloud.clients.dynamodb.put_item(TableName=table, Item=item)
-        points_service.forget_cached_config()
-
-    return restore
 
 
 # ---- the cases -------------------------------------------------------------------------------------

@@ -24,7 +24,6 @@ from infra.local.cloud import LocalCloud
 from infra.openapi import DOCUMENT_PATH
 from loyalty.core.config import get_settings
 from loyalty.core.dynamo import from_item
-from loyalty.points import service as points_service
 from loyalty.points.store import DynamoPointsStore
 from loyalty.scoring.defaults import DEFAULT_MODELS
 from tests.support import campaigns as cmp
@@ -34,6 +33,7 @@ from tests.support import points as pts
 from tests.support import scoring as scr
 from tests.support.api import Api
 from tests.support.crashes import DiesAfterCommit, Later, dies_after_answering, idempotency_store, real_store
+from tests.support.partitions import keep_partition
 
 # A killed process leaves its thread with an exception nobody handles: that is the point here.
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
@@ -95,24 +95,6 @@ def read(api: Api, path: str, who: dict[str, Any]) -> Any:
         return None
     assert response.status_code == 200, response.text
     return response.json()
-
-
-def keep_partition(cloud: LocalCloud, table: str, pk: str) -> Callable[[], None]:
-    """What a bank-wide setting holds now; the function puts it back (the local cloud is the session's)."""
-    def items() -> list[dict[str, Any]]:
-        return list(cloud.clients.dynamodb.query(TableName=table, KeyConditionExpression="pk = :p", ConsistentRead=True,
-                                                 ExpressionAttributeValues={":p": {"S": pk}})["Items"])
-
-    kept = items()
-
-    def restore() -> None:
-        for item in items():
-            cloud.clients.dynamodb.delete_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]})
-        for item in kept:
-            cloud.clients.dynamodb.put_item(TableName=table, Item=item)
-        points_service.forget_cached_config()
-
-    return restore
 
 
 # ---- coupons ---------------------------------------------------------------------------------------

@@ -291,36 +291,21 @@ class DynamoCampaignStore(DynamoRunRecords, DynamoCustomerRecords, DynamoParkedT
             condition &= BudgetCounter.spent >= spent_at_least
         transaction = Transaction()
         transaction.update("budget", BudgetCounter(*records.split(records.budget_key(campaign_id, period_key))), [flagged.set(at)], condition)
-        CampaignOutbox.add_to(transaction, events)
-        try:
-            transaction.commit()
-            return True
-        except Cancelled:
-            return False
+        return _announced_once(transaction, events)
 
     def alert_campaign_pacing(self, campaign_id: str, direction: Literal["ahead", "behind"], day: date, events: Sequence[PendingEvent]) -> bool:
         flag = BudgetCounter.alertedAhead if direction == "ahead" else BudgetCounter.alertedBehind
         transaction = Transaction()
         transaction.update("budget", BudgetCounter(*records.split(records.budget_key(campaign_id, "TOTAL"))), [flag.set(day.isoformat())],
                            BudgetCounter.pk.exists() & (flag.does_not_exist() | (flag != day.isoformat())))
-        CampaignOutbox.add_to(transaction, events)
-        try:
-            transaction.commit()
-            return True
-        except Cancelled:
-            return False
+        return _announced_once(transaction, events)
 
     def alert_pacing(self, pool_key: str, direction: Literal["ahead", "behind"], day: date, events: Sequence[PendingEvent]) -> bool:
         from loyalty.org.ports import pools
 
         transaction = Transaction()
         pools().flag_alert(transaction, pool_key, direction, day)
-        CampaignOutbox.add_to(transaction, events)
-        try:
-            transaction.commit()
-            return True
-        except Cancelled:
-            return False
+        return _announced_once(transaction, events)
 
     # ---- what happens to rewards after the grant ----------------------------------------------------
 
@@ -380,3 +365,14 @@ class DynamoCampaignStore(DynamoRunRecords, DynamoCustomerRecords, DynamoParkedT
         transaction.put("marker", SpendMarker(f"SPEND#{campaign_id}", transaction_id, expiresAt=expires_at), SpendMarker.pk.does_not_exist())
         transaction.update("stats", ArmStats(*records.split(records.stats_key(campaign_id, arm))), [ArmStats.spendMinor.add(amount_minor)])
         return once(transaction, "marker")
+
+
+def _announced_once(transaction: Transaction, events: Sequence[PendingEvent]) -> bool:
+    """A flag's conditioned write with its events in the outbox: False when the condition refused it
+    (announced already), so the events go out once."""
+    CampaignOutbox.add_to(transaction, events)
+    try:
+        transaction.commit()
+        return True
+    except Cancelled:
+        return False
