@@ -77,6 +77,11 @@ def test_template_campaign_approved_reported_and_paused(system: RunningSystem, o
     operator.page.get_by_test_id("action-pause").click()
     operator.page.locator("#note-pause").fill("投诉升级，先暂停")
     operator.page.get_by_test_id("confirm-pause").click()
+    # Paused, or the API's refusal in the dialog (said, so a failure names its cause); the whole
+    # suite shares two cores, so the answer is given longer than one screen's default
+    operator.page.locator("[data-status=paused], .ant-modal [data-testid=api-error]").first.wait_for(timeout=30_000)
+    refusal = operator.page.locator(".ant-modal").get_by_test_id("api-error")
+    assert refusal.count() == 0, refusal.first.inner_text()
     operator.page.locator("[data-status=paused]").first.wait_for()
     answer = operator.api("GET", f"/v1/admin/campaigns/{campaign_id}")
     assert (answer["status"], answer["body"]["status"], answer["body"]["pausedReason"]) == (200, "paused", "operator"), json.dumps(answer)
