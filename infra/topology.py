@@ -262,8 +262,11 @@ TOPOLOGY = Topology(
         Table(ORG, partition_key="pk", sort_key="sk", ttl_attribute="expiresAt",
               indexes=(Index("gsi1", partition_key="gsi1pk", sort_key="gsi1sk"),  # the tree by path: a subtree is a prefix
                        Index("gsi2", partition_key="gsi2pk", sort_key="gsi2sk"))),  # a unit's children
-        # Checkout (loyalty/checkout): the stacking policy's versions.
-        Table(CHECKOUT, partition_key="pk", sort_key="sk"),
+        # Checkout (loyalty/checkout): the stacking policy's versions, sessions, and its outbox.
+        Table(CHECKOUT, partition_key="pk", sort_key="sk", ttl_attribute="expiresAt", stream=True,
+              indexes=(Index("gsi1", partition_key="gsi1pk", sort_key="gsi1sk"),  # sessions still locked, by when they lapse
+                       Index("gsi2", partition_key="gsi2pk", sort_key="gsi2sk"))),  # a customer's sessions
+
     ),
     queues=(
         # "Take up this run now": a message only wakes the worker; the run's checkpoints say what to do.
@@ -424,16 +427,41 @@ TOPOLOGY = Topology(
                 Route("PUT", "/v1/admin/stacking-policy", "operator"),
                 Route("POST", "/v1/admin/stacking-policy/versions/{version}/approve", "operator"),
                 Route("GET", "/v1/admin/stacking-policy/versions/{version}", "operator"),
+                Route("GET", "/v1/admin/customers/{customerId}/checkout-sessions", "operator"),
             ),
-            tables={CHECKOUT: "write", AUDIT: "append", IDEMPOTENCY: "write", ORG: "read"},
+            tables={CHECKOUT: "write", AUDIT: "append", IDEMPOTENCY: "write", ORG: "read", "customers": "read"},
         ),
         Function(
             "checkout-api",
             capability="checkout",
             module="api",
-            # coupons: the customer's wallet; points: their balance (each through its capability's port)
-            routes=(Route("POST", "/v1/checkout/quote", "customer"),),
-            tables={CHECKOUT: "read", COUPONS: "read", POINTS: "read"},
+            # coupons: the wallet, and a session's coupons locked, redeemed, released or returned; points: the
+            # balance, and a session's points held, settled or given back (each through its capability's port,
+            # in checkout's transaction). org and customers: an operator reading a session is scoped.
+            routes=(
+                Route("POST", "/v1/checkout/quote", "customer"),
+                Route("POST", "/v1/checkout/sessions", "customer"),
+                Route("GET", "/v1/checkout/sessions/{sessionId}", "customer"),
+                Route("POST", "/v1/checkout/sessions/{sessionId}/confirm", "customer"),
+                Route("POST", "/v1/checkout/sessions/{sessionId}/cancel", "customer"),
+                Route("POST", "/v1/checkout/sessions/{sessionId}/refunds", "customer"),
+            ),
+            tables={CHECKOUT: "write", COUPONS: "write", POINTS: "write", IDEMPOTENCY: "write", ORG: "read", "customers": "read"},
+        ),
+        Function(
+            "checkout-sweep",
+            capability="checkout",
+            module="sweep",
+            timeout_s=120,
+            schedules=(Schedule("checkout-sessions-sweep", "rate(1 minute)"),),
+            tables={CHECKOUT: "write", COUPONS: "write", POINTS: "write"},
+        ),
+        Function(
+            "checkout-outbox",
+            capability="checkout",
+            module="outbox",
+            stream=StreamSource(CHECKOUT, filter_pattern=OUTBOX_INSERTS),
+            publishes_events=True,
         ),
         Function(
             "customers-api",

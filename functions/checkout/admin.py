@@ -1,15 +1,19 @@
-"""Operator API for the stacking policy (叠加规则): read it, propose a version, approve it (maker-checker)."""
+"""Operator API for checkout: the stacking policy (叠加规则: read it, propose a version, approve it, maker-checker),
+and a customer's checkout sessions (the console's inspector)."""
 
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from loyalty.checkout import service
+from loyalty.checkout.session_store import default_store as default_sessions
+from loyalty.checkout.session_views import SessionList, SessionView
 from loyalty.checkout.store import default_store
 from loyalty.checkout.views import PolicyProposal, PolicyVersionView, StackingPolicyView
 from loyalty.core.api import Audit, Call, CallerDep, IdempotencyKey, Routes, serve
+from loyalty.core.api_params import id_path, limit_query
 from loyalty.core.clock import utc_now
-from loyalty.org.scope import BankWide, HeadOffice
+from loyalty.org.scope import BankWide, HeadOffice, customers_own
 
 ROOT = "/v1/admin/stacking-policy"
 routes = Routes("checkout", "Several coupons and points on one order: the stacking policy, quotes.")
@@ -70,6 +74,17 @@ def approve_stacking_policy(version: VersionPath, key: IdempotencyKey, caller: C
 def get_stacking_policy_version(version: VersionPath) -> PolicyVersionView:
     """Every version written stays readable, with who wrote and who approved it."""
     return PolicyVersionView.of(service.version(default_store(), version))
+
+
+@routes.get("/v1/admin/customers/{customerId}/checkout-sessions", scope=customers_own(),
+            summary="A customer's checkout sessions (the checkout inspector)", operation_id="listCustomerCheckoutSessions",
+            errors={404: ["CUSTOMER_NOT_FOUND"]})
+def list_customer_checkout_sessions(customerId: Annotated[str, id_path("The customer's id.")],
+                                    limit: Annotated[int, limit_query(20, 100)] = 20) -> SessionList:
+    """The customer's latest sessions, newest first, each with its coupons, points, state, payment
+    and refunds: what a branch's operator looks at when a customer asks about a checkout."""
+    now = utc_now()
+    return SessionList(items=[SessionView.of(s, s.state_at(now)) for s in default_sessions().of_customer(customerId, limit)])
 
 
 handler = serve(routes)

@@ -13,6 +13,9 @@ import pytest
 from infra.local.cloud import LocalCloud, Ports
 from infra.topology import TOPOLOGY, Topology
 from tests.support.api import Api, free_port
+
+# Checkout's module fixtures, for its sessions' tests and their races.
+from tests.support.checkout import basket_templates, checkout_tap  # noqa: F401
 from tests.support.org import ensure_head_office
 
 # A schedule at a fixed hour fires in these tests only when a test fires it (by name): firing at that

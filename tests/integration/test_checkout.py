@@ -12,25 +12,9 @@ from tests.support import coupons as cpn
 from tests.support import org
 from tests.support import points as pts
 from tests.support.api import Api
+from tests.support.checkout import CHECKER, MAKER, ORDER, POLICY, in_force
 
-POLICY = "/v1/admin/stacking-policy"
 QUOTE = "/v1/checkout/quote"
-MAKER: dict[str, Any] = {"as_": "op-maker", "groups": ["operators"], "org": org.HEAD_OFFICE}
-CHECKER: dict[str, Any] = {"as_": "op-checker", "groups": ["operators", "approvers"], "org": org.HEAD_OFFICE}
-ORDER: dict[str, Any] = {"merchantId": "m-coffee", "channel": "app", "currency": "CNY", "lines": [
-    {"lineId": "l1", "sku": "beans", "category": "food", "unitPriceMinor": 8_900, "quantity": 2},
-    {"lineId": "l2", "sku": "mug", "category": "gift", "unitPriceMinor": 4_500, "quantity": 1},
-    {"lineId": "l3", "sku": "latte", "category": "drink", "unitPriceMinor": 1_250, "quantity": 3}]}
-
-
-def in_force(api: Api, policy: dict[str, Any]) -> int:
-    """`policy` proposed by one operator and approved by another; its version."""
-    proposed = api.call("PUT", POLICY, body={"policy": policy, "note": "test"}, **MAKER)
-    assert proposed.status_code == 200, proposed.text
-    version = proposed.json()["version"]
-    approved = api.call("POST", f"{POLICY}/versions/{version}/approve", **CHECKER)
-    assert approved.status_code == 200, approved.text
-    return int(version)
 
 
 @pytest.fixture(scope="module")

@@ -45,6 +45,115 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/customers/{customerId}/checkout-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A customer's checkout sessions (the checkout inspector)
+         * @description The customer's latest sessions, newest first, each with its coupons, points, state, payment
+         *     and refunds: what a branch's operator looks at when a customer asks about a checkout.
+         */
+        get: operations["listCustomerCheckoutSessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/checkout/sessions/{sessionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A checkout session
+         * @description The customer's own session (another's is 404), or, for an operator, a session of a customer
+         *     of their subtree: its coupons, points, state, payment and refunds.
+         */
+        get: operations["getCheckoutSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/checkout/sessions/{sessionId}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm a checkout session: redeem the coupons, settle the points
+         * @description Redeems every coupon and settles the points, once: the same `paymentId` again answers the
+         *     session as confirmed and changes nothing; another `paymentId` is 409 `SESSION_PAID_OTHERWISE`.
+         *     A session past `lapsesAt` is 409 `SESSION_EXPIRED` and consumes nothing. Emits `CheckoutConfirmed`.
+         */
+        post: operations["confirmCheckoutSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/checkout/sessions/{sessionId}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a checkout session: release the coupons and the points
+         * @description Releases every coupon and the points. A session already cancelled or lapsed is answered as it
+         *     is (a lapsed one not yet swept is released now, as lapsed); a confirmed one is refunded instead.
+         */
+        post: operations["cancelCheckoutSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/checkout/sessions/{sessionId}/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refund a confirmed checkout, in part or whole
+         * @description Gives back the discounts and the points in proportion to what is refunded (lines and
+         *     quantities, or an amount of the order's value), computed from everything refunded so far, so
+         *     rounding never drifts; the refund that completes the order returns the coupons whose template
+         *     says so. The same `refundId` again answers the same refund; a refund beyond the order is 422
+         *     `REFUND_EXCEEDS_ORDER`. Emits `CheckoutRefunded`.
+         */
+        post: operations["refundCheckoutSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/customers/{customerId}": {
         parameters: {
             query?: never;
@@ -1335,6 +1444,31 @@ export interface paths {
          *     them of what is left. The customer is the token's subject: a coupon not theirs is 403.
          */
         post: operations["quoteCheckout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/checkout/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open a checkout session: lock the coupons and hold the points
+         * @description Prices the basket as a quote does (the coupons chosen, or `best`), then locks every coupon
+         *     and holds the points in one transaction, until `lapsesAt`. All or nothing: a coupon chosen that
+         *     does not apply with the others is 422 `COUPON_NOT_APPLICABLE`, one locked for another order
+         *     409 `COUPON_LOCKED`, each naming the coupon in `details`, and nothing is locked or held. The
+         *     session's id derives from the customer and the Idempotency-Key: a retry answers the same session
+         *     with 200 and `Idempotent-Replayed: true`.
+         */
+        post: operations["openCheckoutSession"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3019,6 +3153,19 @@ export interface components {
             /** Currency */
             currency?: ("AED" | "AFN" | "ALL" | "AMD" | "ANG" | "AOA" | "ARS" | "AUD" | "AWG" | "AZN" | "BAM" | "BBD" | "BDT" | "BGN" | "BHD" | "BIF" | "BMD" | "BND" | "BOB" | "BRL" | "BSD" | "BTN" | "BWP" | "BYN" | "BZD" | "CAD" | "CDF" | "CHF" | "CLP" | "CNY" | "COP" | "CRC" | "CUP" | "CVE" | "CZK" | "DJF" | "DKK" | "DOP" | "DZD" | "EGP" | "ERN" | "ETB" | "EUR" | "FJD" | "FKP" | "GBP" | "GEL" | "GHS" | "GIP" | "GMD" | "GNF" | "GTQ" | "GYD" | "HKD" | "HNL" | "HTG" | "HUF" | "IDR" | "ILS" | "INR" | "IQD" | "IRR" | "ISK" | "JMD" | "JOD" | "JPY" | "KES" | "KGS" | "KHR" | "KMF" | "KPW" | "KRW" | "KWD" | "KYD" | "KZT" | "LAK" | "LBP" | "LKR" | "LRD" | "LSL" | "LYD" | "MAD" | "MDL" | "MGA" | "MKD" | "MMK" | "MNT" | "MOP" | "MRU" | "MUR" | "MVR" | "MWK" | "MXN" | "MYR" | "MZN" | "NAD" | "NGN" | "NIO" | "NOK" | "NPR" | "NZD" | "OMR" | "PAB" | "PEN" | "PGK" | "PHP" | "PKR" | "PLN" | "PYG" | "QAR" | "RON" | "RSD" | "RUB" | "RWF" | "SAR" | "SBD" | "SCR" | "SDG" | "SEK" | "SGD" | "SHP" | "SLE" | "SOS" | "SRD" | "SSP" | "STN" | "SVC" | "SYP" | "SZL" | "THB" | "TJS" | "TMT" | "TND" | "TOP" | "TRY" | "TTD" | "TWD" | "TZS" | "UAH" | "UGX" | "USD" | "UYU" | "UZS" | "VES" | "VND" | "VUV" | "WST" | "XAF" | "XCD" | "XCG" | "XOF" | "XPF" | "YER" | "ZAR" | "ZMW" | "ZWG") | null;
         };
+        /**
+         * ConfirmRequest
+         * @example {
+         *       "paymentId": "pay-20261207-0042"
+         *     }
+         */
+        ConfirmRequest: {
+            /**
+             * Paymentid
+             * @description The payment's id: the same again answers the same confirmation; another is 409.
+             */
+            paymentId: string;
+        };
         /** CouponLock */
         CouponLock: {
             /** Orderid */
@@ -3877,6 +4024,13 @@ export interface components {
              * @description The org unit it belongs to (docs/security.md, "Org scope"): only operators of that unit's subtree see or change it. Left out on creation: the creator's own unit (the head office's for a head office operator).
              */
             orgUnitId?: string | null;
+        };
+        /** FunderPoints */
+        FunderPoints: {
+            /** Costcentre */
+            costCentre: string;
+            /** Points */
+            points: number;
         };
         /** Funding */
         Funding: {
@@ -5234,13 +5388,20 @@ export interface components {
         };
         /**
          * RedemptionRules
-         * @description Where a payment coupon may be used; empty means anywhere.
+         * @description Where a payment coupon may be used (empty means anywhere), and whether a refund gives it back.
          */
         RedemptionRules: {
             /** Merchants */
             merchants?: string[];
             /** Channels */
             channels?: string[];
+            /**
+             * Returnpolicy
+             * @description A checkout refund returns the coupon to the wallet when the whole order is refunded (`on_full_refund`), or never. Each coupon carries its template's, as issued.
+             * @default on_full_refund
+             * @enum {string}
+             */
+            returnPolicy?: "on_full_refund" | "never";
         };
         /**
          * RedemptionView
@@ -5354,6 +5515,98 @@ export interface components {
             code: string | null;
             /** Referrals */
             referrals: components["schemas"]["Referral"][];
+        };
+        /** RefundCouponView */
+        RefundCouponView: {
+            /** Couponid */
+            couponId: string;
+            /**
+             * Discountminor
+             * @description The part of its discount this refund gave back.
+             */
+            discountMinor: number;
+            /** Returned */
+            returned: boolean;
+        };
+        /** RefundLine */
+        RefundLine: {
+            /** Lineid */
+            lineId: string;
+            /** Quantity */
+            quantity: number;
+        };
+        /**
+         * RefundRequest
+         * @example {
+         *       "lines": [
+         *         {
+         *           "lineId": "l1",
+         *           "quantity": 1
+         *         }
+         *       ],
+         *       "refundId": "rf-20261207-0001"
+         *     }
+         * @example {
+         *       "amountMinor": 5000,
+         *       "refundId": "rf-20261207-0002"
+         *     }
+         */
+        RefundRequest: {
+            /**
+             * Refundid
+             * @description The refund's id: the same again answers the same refund.
+             */
+            refundId: string;
+            /**
+             * Lines
+             * @description The lines and quantities refunded (or `amountMinor`).
+             */
+            lines?: components["schemas"]["RefundLine"][];
+            /**
+             * Amountminor
+             * @description An amount of the order's value (before the coupons), refunded across the order (or `lines`).
+             */
+            amountMinor?: number;
+        } & (unknown | unknown);
+        /** RefundResult */
+        RefundResult: {
+            refund: components["schemas"]["RefundView"];
+            session: components["schemas"]["SessionView"];
+        };
+        /** RefundView */
+        RefundView: {
+            /** Refundid */
+            refundId: string;
+            /** At */
+            at: string;
+            /** Lines */
+            lines?: components["schemas"]["RefundLine"][] | null;
+            /** Amountminor */
+            amountMinor?: number | null;
+            /**
+             * Refundedminor
+             * @description The order's value refunded, before the coupons.
+             */
+            refundedMinor: number;
+            /** Coupons */
+            coupons: components["schemas"]["RefundCouponView"][];
+            points: components["schemas"]["SessionPointsView"];
+            /**
+             * Cashminor
+             * @description What the payment gives back: the value less the discounts and the points given back.
+             */
+            cashMinor: number;
+        };
+        /** RefundedView */
+        RefundedView: {
+            /** Refundedminor */
+            refundedMinor: number;
+            /** Discountminor */
+            discountMinor: number;
+            /** Points */
+            points: number;
+            /** Cashminor */
+            cashMinor: number;
         };
         /** ReturnedCoupons */
         ReturnedCoupons: {
@@ -6069,6 +6322,164 @@ export interface components {
              */
             updatedAt: string;
         };
+        /** SessionCouponView */
+        SessionCouponView: {
+            /** Couponid */
+            couponId: string;
+            /** Templateid */
+            templateId: string;
+            /** Campaignid */
+            campaignId?: string | null;
+            /** Discountminor */
+            discountMinor: number;
+            /** Lines */
+            lines: components["schemas"]["LinePart"][];
+            /**
+             * Funding
+             * @description Who pays for its discount: costCentre, merchantId.
+             */
+            funding: {
+                [key: string]: string;
+            };
+            /**
+             * Returnpolicy
+             * @enum {string}
+             */
+            returnPolicy: "on_full_refund" | "never";
+            /**
+             * Returned
+             * @description Given back to the wallet by the refund that completed the order.
+             */
+            returned: boolean;
+        };
+        /** SessionList */
+        SessionList: {
+            /** Items */
+            items: components["schemas"]["SessionView"][];
+        };
+        /** SessionPointsView */
+        SessionPointsView: {
+            /** Points */
+            points: number;
+            /** Valueminor */
+            valueMinor: number;
+            /**
+             * Funders
+             * @description The points by the cost centre that paid for them.
+             */
+            funders: components["schemas"]["FunderPoints"][];
+        };
+        /**
+         * SessionRequest
+         * @example {
+         *       "coupons": [
+         *         "cpn-7f3a",
+         *         "cpn-91bc"
+         *       ],
+         *       "order": {
+         *         "channel": "app",
+         *         "currency": "CNY",
+         *         "lines": [
+         *           {
+         *             "category": "food",
+         *             "lineId": "l1",
+         *             "quantity": 2,
+         *             "sku": "beans",
+         *             "unitPriceMinor": 8900
+         *           },
+         *           {
+         *             "category": "gift",
+         *             "lineId": "l2",
+         *             "quantity": 1,
+         *             "sku": "mug",
+         *             "unitPriceMinor": 4500
+         *           },
+         *           {
+         *             "category": "drink",
+         *             "lineId": "l3",
+         *             "quantity": 3,
+         *             "sku": "latte",
+         *             "unitPriceMinor": 1250
+         *           }
+         *         ],
+         *         "merchantId": "m-coffee"
+         *       },
+         *       "points": "max",
+         *       "ttlMinutes": 15
+         *     }
+         */
+        SessionRequest: {
+            order: components["schemas"]["OrderBody"];
+            /**
+             * Coupons
+             * @description The coupons chosen, in order of preference.
+             */
+            coupons?: string[];
+            /**
+             * Best
+             * @description Pick the customer's best combination from their wallet instead.
+             * @default false
+             */
+            best?: boolean;
+            /**
+             * Points
+             * @description Points to pay with, or `max`: as many as the balance and the policy allow.
+             * @default 0
+             */
+            points?: number | "max";
+            /**
+             * Ttlminutes
+             * @description How long the coupons stay locked and the points held before the session lapses.
+             * @default 15
+             */
+            ttlMinutes?: number;
+        };
+        /** SessionView */
+        SessionView: {
+            /** Sessionid */
+            sessionId: string;
+            /** Customerid */
+            customerId: string;
+            /**
+             * State
+             * @description As of now: a locked session past `lapsesAt` is lapsed, whether or not the sweep has released it yet.
+             * @enum {string}
+             */
+            state: "locked" | "confirmed" | "partly_refunded" | "refunded" | "cancelled" | "lapsed";
+            /** Createdat */
+            createdAt: string;
+            /** Lapsesat */
+            lapsesAt: string;
+            order: components["schemas"]["OrderBody"];
+            /** Currency */
+            currency: string;
+            /** Ordertotalminor */
+            orderTotalMinor: number;
+            /** Coupons */
+            coupons: components["schemas"]["SessionCouponView"][];
+            /** Discountminor */
+            discountMinor: number;
+            points: components["schemas"]["SessionPointsView"];
+            /**
+             * Payableminor
+             * @description What the payment pays: the order less the coupons and the points.
+             */
+            payableMinor: number;
+            /** Policyversion */
+            policyVersion: number;
+            /** Paymentid */
+            paymentId?: string | null;
+            /** Confirmedat */
+            confirmedAt?: string | null;
+            /**
+             * Closedat
+             * @description When it was cancelled, or released after lapsing.
+             */
+            closedAt?: string | null;
+            refunded: components["schemas"]["RefundedView"];
+            /** Refunds */
+            refunds: components["schemas"]["RefundView"][];
+        };
         /**
          * SetTagsRequest
          * @example {
@@ -6373,7 +6784,8 @@ export interface components {
             /**
              * @default {
              *       "merchants": [],
-             *       "channels": []
+             *       "channels": [],
+             *       "returnPolicy": "on_full_refund"
              *     }
              */
             redemption?: components["schemas"]["RedemptionRules"];
@@ -6508,7 +6920,8 @@ export interface components {
             /**
              * @default {
              *       "merchants": [],
-             *       "channels": []
+             *       "channels": [],
+             *       "returnPolicy": "on_full_refund"
              *     }
              */
             redemption?: components["schemas"]["RedemptionRules"];
@@ -6623,7 +7036,8 @@ export interface components {
             /**
              * @default {
              *       "merchants": [],
-             *       "channels": []
+             *       "channels": [],
+             *       "returnPolicy": "on_full_refund"
              *     }
              */
             redemption?: components["schemas"]["RedemptionRules"];
@@ -7216,6 +7630,517 @@ export interface operations {
             };
             /** @description Not found. Codes: POLICY_VERSION_NOT_FOUND. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listCustomerCheckoutSessions: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1 to 100 (default 20). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The customer's id. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionList"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: CUSTOMER_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getCheckoutSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The checkout session's id. */
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionView"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: SESSION_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    confirmCheckoutSession: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Names this request: a retry with the same key and body returns the first response, never runs again. */
+                "idempotency-key": string;
+            };
+            path: {
+                /** @description The checkout session's id. */
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfirmRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    /** @description `true` when this is the stored answer of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionView"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR, BODY_REQUIRED, MALFORMED_JSON, IDEMPOTENCY_KEY_REQUIRED, IDEMPOTENCY_KEY_INVALID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: CUSTOMER_TOKEN_REQUIRED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: SESSION_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS, SESSION_EXPIRED, SESSION_CANCELLED, SESSION_PAID_OTHERWISE, CHECKOUT_CONTENDED. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over 64 KB. Codes: PAYLOAD_TOO_LARGE. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not application/json. Codes: UNSUPPORTED_MEDIA_TYPE. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, COUPON_EXPIRED, COUPON_REVOKED. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    cancelCheckoutSession: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Names this request: a retry with the same key and body returns the first response, never runs again. */
+                "idempotency-key": string;
+            };
+            path: {
+                /** @description The checkout session's id. */
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    /** @description `true` when this is the stored answer of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionView"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR, IDEMPOTENCY_KEY_REQUIRED, IDEMPOTENCY_KEY_INVALID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: CUSTOMER_TOKEN_REQUIRED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: SESSION_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS, SESSION_CONFIRMED, CHECKOUT_CONTENDED. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    refundCheckoutSession: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Names this request: a retry with the same key and body returns the first response, never runs again. */
+                "idempotency-key": string;
+            };
+            path: {
+                /** @description The checkout session's id. */
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefundRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    /** @description `true` when this is the stored answer of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RefundResult"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR, BODY_REQUIRED, MALFORMED_JSON, IDEMPOTENCY_KEY_REQUIRED, IDEMPOTENCY_KEY_INVALID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: CUSTOMER_TOKEN_REQUIRED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: SESSION_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS, IDEMPOTENCY_COMMITTED, SESSION_NOT_REFUNDABLE, CHECKOUT_CONTENDED. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over 64 KB. Codes: PAYLOAD_TOO_LARGE. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not application/json. Codes: UNSUPPORTED_MEDIA_TYPE. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, REFUND_EXCEEDS_ORDER, REFUND_LINE_UNKNOWN, REFUND_LINES_DUPLICATED, REFUND_MODE_MIXED, REFUND_ID_REUSED, REFUND_LIMIT. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14054,6 +14979,127 @@ export interface operations {
                 };
             };
             /** @description Well-formed, but a business rule refuses it. Codes: ORDER_EMPTY, ORDER_LINES_DUPLICATED, ORDER_AMOUNT_INVALID, ORDER_CURRENCY_MIXED, COUPON_CHOSEN_TWICE, INSUFFICIENT_POINTS, POINTS_OVER_SHARE, POINTS_NOT_WITH_COUPONS, QUOTE_CHOICE_AMBIGUOUS. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    openCheckoutSession: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Names this request: a retry with the same key and body returns the first response, never runs again. */
+                "idempotency-key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SessionRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    /** @description `true` when this is the stored answer of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionView"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR, BODY_REQUIRED, MALFORMED_JSON, IDEMPOTENCY_KEY_REQUIRED, IDEMPOTENCY_KEY_INVALID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: CUSTOMER_TOKEN_REQUIRED, NOT_RESOURCE_OWNER. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: COUPON_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Clashes with the current state. Codes: COUPON_LOCKED, COUPON_ALREADY_REDEEMED, CHECKOUT_CONTENDED. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over 64 KB. Codes: PAYLOAD_TOO_LARGE. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not application/json. Codes: UNSUPPORTED_MEDIA_TYPE. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed, but a business rule refuses it. Codes: ORDER_EMPTY, ORDER_LINES_DUPLICATED, ORDER_AMOUNT_INVALID, ORDER_CURRENCY_MIXED, COUPON_CHOSEN_TWICE, INSUFFICIENT_POINTS, POINTS_OVER_SHARE, POINTS_NOT_WITH_COUPONS, QUOTE_CHOICE_AMBIGUOUS, COUPON_NOT_APPLICABLE, COUPON_EXPIRED, COUPON_REVOKED, COUPON_NOT_YET_VALID, POINTS_TOO_FRAGMENTED, CHECKOUT_TOO_LARGE, IDEMPOTENCY_KEY_REUSED. */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -19,6 +19,8 @@ with `attr_name`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
@@ -204,6 +206,10 @@ class SweepMarker(CouponsTable):
 
 
 def _stored(definition: TemplateCreate) -> str:
-    """The definition as JSON text; a head office's template (no org unit) as it was written before
-    templates had one, so items written before and after read and compare the same."""
-    return definition.model_dump_json(exclude={"orgUnitId"} if definition.orgUnitId is None else None)
+    """The definition as JSON text; a head office's template (no org unit), or one with the default
+    return policy, as it was written before templates had them, so items written before and after
+    read and compare the same."""
+    left_out: dict[str, Any] = {} if definition.orgUnitId is not None else {"orgUnitId": True}
+    if definition.redemption.returnPolicy == "on_full_refund":
+        left_out["redemption"] = {"returnPolicy"}
+    return definition.model_dump_json(exclude=left_out or None)

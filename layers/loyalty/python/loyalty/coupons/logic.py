@@ -168,6 +168,13 @@ def validity_window(template: Template, issued_at: datetime) -> tuple[str, str]:
     return iso_utc(validity.validFrom), iso_utc(validity.validUntil)
 
 
+def redemption_rules(template: Template) -> dict[str, Any]:
+    """The template's redemption rules as its coupons carry them: a return policy only when it is not
+    the default (on a full refund), so coupons stay as they were written before there was one."""
+    rules = template.definition.redemption
+    return rules.model_dump(mode="json", exclude=set() if rules.returnPolicy != "on_full_refund" else {"returnPolicy"})
+
+
 def new_coupon(
     template: Template,
     *,
@@ -201,7 +208,7 @@ def new_coupon(
         source=source,
         funding=template.definition.funding.model_dump(mode="json", exclude_none=True),
         fingerprint=fingerprint,
-        redemption=template.definition.redemption.model_dump(mode="json"),
+        redemption=redemption_rules(template),
         campaign_id=campaign_id,
         command_id=command_id,
         bundle_id=bundle_id,

@@ -167,10 +167,13 @@ class Funding(Strict):
 
 
 class RedemptionRules(Strict):
-    """Where a payment coupon may be used; empty means anywhere."""
+    """Where a payment coupon may be used (empty means anywhere), and whether a refund gives it back."""
 
     merchants: list[Key] = Field(default_factory=list)
     channels: list[Key] = Field(default_factory=list)
+    returnPolicy: Literal["on_full_refund", "never"] = Field(
+        default="on_full_refund", description="A checkout refund returns the coupon to the wallet when the whole order is refunded "
+                                              "(`on_full_refund`), or never. Each coupon carries its template's, as issued.")
 
 
 class TemplateCreate(Strict):

@@ -1,9 +1,10 @@
 """What other capabilities may ask of coupons: the only way they reach the coupons table.
 
-No other capability writes it: campaigns, the points mall and tier benefits send `IssueCoupon`
-commands to the coupon-commands queue and hear the coupons' events from the bus. Three things are asked of it directly: PIPL's export and erasure of a customer (privacy), and the
-books the daily reconciliation checks (`books()`: read only, in pages), and the wallet checkout prices
-an order against (`wallet()`: read only).
+Campaigns, the points mall and tier benefits send `IssueCoupon` commands to the coupon-commands
+queue and hear the coupons' events from the bus. Asked of it directly: PIPL's export and erasure of
+a customer (privacy), the books the daily reconciliation checks (`books()`: read only, in pages),
+the wallet checkout prices an order against (`wallet()`: read only), and a checkout session's
+coupons (`checkout_coupons()`: staged in checkout's transaction, by coupons' own state machine).
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from loyalty.core.missing import Missing
+
+if TYPE_CHECKING:
+    from loyalty.core.transactions import Transaction
 
 
 class CouponsPrivacy(Protocol):
@@ -176,3 +180,39 @@ class DynamoTemplateUnits:
 
 def template_units() -> TemplateUnits:
     return DynamoTemplateUnits()
+
+
+# ---- checkout: a session's coupons (docs/checkout.md, "Sessions") -------------------------------------
+
+
+@dataclass(frozen=True)
+class CouponAtCheckout:
+    couponId: str
+    templateId: str
+    campaignId: str | None
+    funding: dict[str, Any]  # costCentre, merchantId, unitCostMinor, currency: who pays for it
+    returnPolicy: str  # on_full_refund | never
+
+
+class CheckoutCoupons(Protocol):
+    """Each stages its coupons' writes in checkout's transaction, each conditioned on the version it
+    read (labelled `coupon:<id>`: refused, that coupon changed meanwhile), with coupons' own events.
+    A coupon already as asked for this session is left as it is."""
+
+    def lock(self, transaction: Transaction, customer_id: str, coupon_ids: Sequence[str], session_id: str, until: datetime,
+             discounts: dict[str, int], now: datetime) -> list[CouponAtCheckout]:
+        """Locked for the session until `until`, each with its discount. A coupon not the customer's
+        is 403; one that cannot be locked now (locked for another order, redeemed, expired, revoked)
+        raises the state machine's refusal with the coupon's id in `details`."""
+
+    def redeem(self, transaction: Transaction, coupon_ids: Sequence[str], session_id: str, now: datetime) -> list[CouponAtCheckout]: ...
+
+    def release(self, transaction: Transaction, coupon_ids: Sequence[str], session_id: str, now: datetime) -> list[CouponAtCheckout]: ...
+
+    def give_back(self, transaction: Transaction, coupon_ids: Sequence[str], session_id: str, now: datetime) -> list[CouponAtCheckout]: ...
+
+
+def checkout_coupons() -> CheckoutCoupons:
+    from loyalty.coupons.checkout_locks import DynamoCheckoutCoupons
+
+    return DynamoCheckoutCoupons()

@@ -1,6 +1,6 @@
 """What other capabilities may ask of points: the only way they reach the points table. Today that is
-the PIPL export and erasure of one customer's points (`loyalty.privacy`) and the books the daily
-reconciliation checks (`books()`, read only); the rest of the engine hears from points through its
+the PIPL export and erasure of one customer's points (`loyalty.privacy`), the books the daily
+reconciliation checks (`books()`, read only), and checkout's balance and held points; the rest of the engine hears from points through its
 events (PointsEarned, TierChanged, IssueCoupon, ...)."""
 
 from __future__ import annotations
@@ -9,7 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from loyalty.core.transactions import Transaction
 
 
 class PointsPrivacy(Protocol):
@@ -125,3 +128,45 @@ class DynamoPointsBalance:
 @cache
 def balance() -> PointsBalance:
     return DynamoPointsBalance()
+
+
+Lots = tuple[tuple[str, int], ...]  # (lot id, points): taken negative, put back positive
+
+
+@dataclass(frozen=True)
+class Staged:
+    """What one operation added to checkout's transaction: the labels of its once-only writes (a
+    refusal of the first means it was applied before), and the lots it moved."""
+
+    applied_once: list[str]
+    lots: Lots
+
+    def by_funder(self) -> dict[str, int]:
+        """Points by the cost centre that paid for their lot (a lot id is `expiry#cost centre#rule`)."""
+        shares: dict[str, int] = {}
+        for lot_id, points in self.lots:
+            centre = lot_id.split("#", 1)[1].rsplit("#", 1)[0]
+            shares[centre] = shares.get(centre, 0) + abs(points)
+        return dict(sorted(shares.items()))
+
+
+class CheckoutPoints(Protocol):
+    """A checkout session's points, each operation staged in checkout's own transaction (so the
+    points are held, or settled, together with the coupons or not at all). Each reads the account
+    and conditions its writes on it: a refusal of anything but `Staged.applied_once` means the
+    account moved meanwhile, and the caller reads again (`loyalty.points.checkout_holds`)."""
+
+    def hold(self, transaction: Transaction, customer_id: str, session_id: str, points: int, now: datetime) -> Staged: ...
+
+    def settle(self, transaction: Transaction, customer_id: str, session_id: str, now: datetime, payment_id: str) -> Staged: ...
+
+    def release(self, transaction: Transaction, customer_id: str, session_id: str, now: datetime, reason: str) -> Staged: ...
+
+    def refund(self, transaction: Transaction, customer_id: str, session_id: str, refund_id: str, start: int, points: int,
+               now: datetime) -> Staged: ...
+
+
+def checkout_points() -> CheckoutPoints:
+    from loyalty.points.checkout_holds import DynamoCheckoutPoints
+
+    return DynamoCheckoutPoints()

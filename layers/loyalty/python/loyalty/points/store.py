@@ -99,9 +99,19 @@ class DynamoPointsStore:
 
     def commit(self, account: Account, change: Change, *, caps: Sequence[CapUpdate] = (),
                events: Sequence[PendingEvent] = (), ttl_epoch: int = 0) -> None:
-        customer = account.customer_id
         transaction = Transaction()
-        # Labelled in their order: the first of them refused decides (already applied, or raced).
+        applied_once = self.stage(transaction, account, change, caps=caps, events=events, ttl_epoch=ttl_epoch)
+        try:
+            transaction.commit()
+        except Refused as refused:
+            raise why_refused(refused, applied_once) from None
+
+    def stage(self, transaction: Transaction, account: Account, change: Change, *, caps: Sequence[CapUpdate] = (),
+              events: Sequence[PendingEvent] = (), ttl_epoch: int = 0) -> list[str]:
+        """The change's writes added to `transaction` (the caller's: checkout holds points in the
+        transaction that locks its coupons). Returns the labels of the writes that happen once, in
+        order: `why_refused` reads a refusal by them."""
+        customer = account.customer_id
         applied_once = [store_writes.add(transaction, f"record-{i}", record) for i, record in enumerate(change.records)]
         for entry in change.entries:
             transaction.put(f"entry:{entry.entry_id}", _entry_item(customer, entry), EntryItem.pk.does_not_exist())
@@ -113,15 +123,7 @@ class DynamoPointsStore:
         for key, add, ceiling in caps:
             _cap_update(transaction, customer, key, add, ceiling, ttl_epoch + CAP_TTL_SECONDS)
         PointsOutboxItem.add_to(transaction, events)
-        try:
-            transaction.commit()
-        except Refused as refused:
-            first = next((label for label in applied_once if label in refused.reasons), None)
-            if first is not None and refused.failed(first):
-                raise AlreadyApplied() from None
-            # Anything else (the version, a lot, a cap, a conflict) means the account moved on since
-            # the read: every write moves the version, so reading again sees it.
-            raise StaleAccount() from None
+        return applied_once
 
     @staticmethod
     def _balance_update(transaction: Transaction, account: Account, change: Change) -> None:
@@ -313,3 +315,11 @@ def _found(model: type[PointsItem], pk: str, sk: str) -> dict[str, Any] | None:
 def _rule_of(item: RuleItem) -> Rule:
     return Rule(definition=RuleDefinition.model_validate_json(item.definition), version=int(item.version),
                 updatedAt=item.updatedAt, updatedBy=item.updatedBy)
+
+
+def why_refused(refused: Refused, applied_once: Sequence[str]) -> AlreadyApplied | StaleAccount:
+    """A staged change's refusal: the first once-only write refused means it was already applied;
+    anything else (the version, a lot, a cap, a conflict) that the account moved on since the read:
+    every write moves the version, so reading again sees it."""
+    first = next((label for label in applied_once if label in refused.reasons), None)
+    return AlreadyApplied() if first is not None and refused.failed(first) else StaleAccount()
