@@ -4,6 +4,9 @@ requests one quote makes.
 - **engine**: `loyalty.checkout.best` alone (pure: no AWS) over `RUNS` seeded wallets of `WALLET`
   payment coupons of four kinds in four groups that all combine, at most 3 on an order, on a 3-line
   order: wall time per search (p50, p99) and the combinations it visited.
+- **session**: in the same cloud, `SESSIONS` sessions opened with `best` and 500 points and each
+  confirmed, in process: the requests of an open and of a confirm, and the items of their one
+  transaction.
 - **quote**: a local cloud without background work; a customer whose wallet holds `WALLET` claimed
   coupons and some points, under an approved policy; `service.quote` in process with `best` and
   `points: max`, its requests counted by botocore hooks (`bench.sections.pool_grants.Meter`), and the
@@ -26,6 +29,7 @@ from bench.table import Column, Table
 WALLET = int(os.environ.get("CHECKOUT_WALLET", 30))
 RUNS = int(os.environ.get("CHECKOUT_RUNS", 300))
 QUOTES = int(os.environ.get("CHECKOUT_QUOTES", 20))
+SESSIONS = int(os.environ.get("CHECKOUT_SESSIONS", 8))  # each takes up to 3 of the wallet's coupons for good
 GROUPS = ("default", "bank-card", "merchant", "campaign")
 
 
@@ -72,6 +76,15 @@ def _engine(rows: list[list[Any]]) -> None:
         exact += found.exact
     rows.append([f"engine: best over {WALLET} coupons", RUNS, "none (pure)", 0, median(times), percentile(times, 99),
                  f"nodes p50 {median(nodes):.0f}, p99 {percentile(nodes, 99):.0f}; proven best {exact}/{RUNS}"])
+
+
+def _per_call(calls: list[dict[str, int]]) -> tuple[str, float]:
+    """The requests of the calls measured, by operation, and in all, per call."""
+    ops: dict[str, int] = {}
+    for counted in calls:
+        for op, c in counted.items():
+            ops[op] = ops.get(op, 0) + c
+    return ", ".join(f"{op} {c / len(calls):g}" for op, c in sorted(ops.items())), sum(ops.values()) / len(calls)
 
 
 def _quote(rows: list[list[Any]]) -> None:
@@ -121,15 +134,10 @@ def _quote(rows: list[list[Any]]) -> None:
             if n:
                 calls.append(dict(meter.calls))
                 times.append(elapsed)
-        ops: dict[str, int] = {}
-        for counted in calls:
-            for op, c in counted.items():
-                ops[op] = ops.get(op, 0) + c
-        per_quote = sum(ops.values()) / len(calls)
-        rows.append([f"quote in process: best of {WALLET} + points max", QUOTES,
-                     ", ".join(f"{op} {c / len(calls):g}" for op, c in sorted(ops.items())), per_quote, median(times),
+        by_operation, per_quote = _per_call(calls)
+        rows.append([f"quote in process: best of {WALLET} + points max", QUOTES, by_operation, per_quote, median(times),
                      percentile(times, 99), f"discount {found.discount}, {len(found.applied)} coupons, points {found.points.points}"])
-        body = {"order": {"merchantId": "m-1", "channel": "app", "currency": "CNY", "lines": [
+        body: dict[str, Any] = {"order": {"merchantId": "m-1", "channel": "app", "currency": "CNY", "lines": [
             {"lineId": line.line_id, "sku": line.sku, "category": line.category, "unitPriceMinor": line.unit_price_minor,
              "quantity": line.quantity} for line in order.lines]}, "best": True, "points": "max"}
         api_times = []
@@ -139,6 +147,7 @@ def _quote(rows: list[list[Any]]) -> None:
             api_times.append((time.perf_counter() - began) * 1000)
             assert response.status_code == 200, response.text
         rows.append(["quote via the local API", QUOTES, "(as above)", None, median(api_times), percentile(api_times, 99), "-"])
+        _sessions(rows, meter, customer, body["order"], order)
     finally:
         cloud.stop()
         os.environ.clear()
@@ -146,12 +155,49 @@ def _quote(rows: list[list[Any]]) -> None:
         forget_engine_state()
 
 
+def _sessions(rows: list[list[Any]], meter: Meter, customer: str, order_body: dict[str, Any], order: Any) -> None:
+    """`SESSIONS` sessions in process, each the best of what is left of the wallet and 500 points,
+    then confirmed: the requests of an open and of a confirm, and the items of their one transaction."""
+    import uuid
+
+    from loyalty.checkout import session_service
+    from loyalty.checkout.session_store import default_store as sessions
+    from loyalty.checkout.store import default_store
+    from loyalty.core.clock import utc_now
+
+    measured: dict[str, tuple[list[dict[str, int]], list[float], list[int]]] = {"open": ([], [], []), "confirm": ([], [], [])}
+
+    def metered(step: str, call: Any) -> Any:
+        meter.reset()
+        meter.on = True
+        began = time.perf_counter()
+        result = call()
+        elapsed = (time.perf_counter() - began) * 1000
+        meter.on = False
+        calls, times, sizes = measured[step]
+        calls.append(dict(meter.calls))
+        times.append(elapsed)
+        sizes.extend(meter.sizes)
+        return result
+
+    for _ in range(SESSIONS):
+        opened, _ = metered("open", lambda: session_service.open_session(
+            sessions(), default_store(), customer, order_body, order, uuid.uuid4().hex, utc_now(), coupon_ids=[], best=True, points=500,
+            ttl_minutes=15))
+        sid = opened.sessionId
+        metered("confirm", lambda sid=sid: session_service.confirm(sessions(), customer, sid, f"pay-{sid}", utc_now()))
+    for step, (calls, times, sizes) in measured.items():
+        by_operation, per_call = _per_call(calls)
+        rows.append([f"session {step} (best + 500 points)", len(calls), by_operation, per_call, median(times), percentile(times, 99),
+                     f"one transaction of {min(sizes)}-{max(sizes)} items" if sizes else "-"])
+
+
 def run() -> Table:
     rows: list[list[Any]] = []
     _engine(rows)
     _quote(rows)
     table = Table(
-        f"checkout: best over {WALLET} wallet coupons, and the requests of one quote (moto)",
+        f"checkout: best over {WALLET} wallet coupons, and the requests of a quote, a session and its confirmation (moto)",
         [Column("what"), Column("n"), Column("AWS requests by operation (per quote)"), Column("requests", "", ".1f"),
          Column("p50", "ms", ".2f"), Column("p99", "ms", ".2f"), Column("result")],
     )
@@ -162,5 +208,8 @@ def run() -> Table:
         "the goal is p99 <= 5 ms",
         "quote: the wallet's Query (one page of the wallet index) and the balance's Query (the account and its lots); the policy "
         "comes from memory (RULES_CACHE_SECONDS); the goal is <= 2 requests",
+        "session open: the quote's reads, a consistent read of each coupon chosen and of the account, then one TransactWriteItems "
+        "(the session, each coupon and its event, the points' record, entry, balance, lots and event); confirm: the session, "
+        "each coupon, the hold's record and the account read, then one TransactWriteItems",
     ]
     return table

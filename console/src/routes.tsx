@@ -33,6 +33,7 @@ const AuditPage = lazy(() => import("./features/audit/AuditPage"));
 const ReconciliationPage = lazy(() => import("./features/reconciliation/ReconciliationPage"));
 const OrgUnitsPage = lazy(() => import("./features/org/OrgUnitsPage"));
 const StackingPolicyPage = lazy(() => import("./features/checkout/StackingPolicyPage"));
+const CheckoutInspectorPage = lazy(() => import("./features/checkout/CheckoutInspectorPage"));
 
 function Loading() {
   const { t } = useTranslation();
@@ -104,6 +105,7 @@ export function AppRoutes() {
           <Route path="audit" element={<AuditPage />} />
           <Route path="reconciliation" element={<ReconciliationPage />} />
           <Route path="stacking-policy" element={<StackingPolicyPage />} />
+          <Route path="checkout-sessions" element={<CheckoutInspectorPage />} />
           <Route path="org-units" element={<OrgUnitsPage />} />
           <Route path="*" element={<NotFound />} />
         </Route>

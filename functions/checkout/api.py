@@ -13,6 +13,7 @@ from loyalty.checkout.views import CheckoutQuote, CheckoutQuoteRequest
 from loyalty.core.api import Call, CallerDep, IdempotencyKey, Routes, serve
 from loyalty.core.api_params import id_path
 from loyalty.core.clock import utc_now
+from loyalty.core.errors import NotFound
 from loyalty.org.scope import customers_own
 
 routes = Routes("checkout", "Several coupons and points on one order: the stacking policy, quotes, sessions and refunds.")
@@ -33,6 +34,15 @@ def _view(session_id: str) -> SessionView:
 def _as_stored(call: Call) -> SessionView:
     """A retry's answer when the first try committed and died before answering: the session as it is."""
     return _view(call.path_param("sessionId"))
+
+
+def _refund_as_stored(call: Call) -> RefundResult:
+    """A retried refund whose first try committed: the refund its `refundId` names, as recorded."""
+    found = session_service.find(default_sessions(), None, call.path_param("sessionId"))
+    record = found.refund(str(getattr(call.body, "refundId", "")))
+    if record is None:
+        raise NotFound(f"refund {getattr(call.body, 'refundId', '')} was not recorded", code="REFUND_NOT_FOUND")
+    return RefundResult(refund=RefundView.of(record), session=SessionView.of(found, found.state))
 
 
 @routes.post("/v1/checkout/quote", summary="Quote an order with coupons and points", idempotency="none", operators_too=False,
@@ -102,7 +112,7 @@ def cancel_checkout_session(sessionId: SessionPath, key: IdempotencyKey, caller:
 
 
 @routes.post(f"{SESSION}/refunds", summary="Refund a confirmed checkout, in part or whole", operators_too=False, status=201,
-             operation_id="refundCheckoutSession",
+             operation_id="refundCheckoutSession", replay=_refund_as_stored,
              errors={404: ["SESSION_NOT_FOUND"], 409: ["SESSION_NOT_REFUNDABLE", "CHECKOUT_CONTENDED"],
                      422: ["REFUND_EXCEEDS_ORDER", "REFUND_LINE_UNKNOWN", "REFUND_LINES_DUPLICATED", "REFUND_MODE_MIXED", "REFUND_ID_REUSED", "REFUND_LIMIT"]})
 def refund_checkout_session(sessionId: SessionPath, body: RefundRequest, key: IdempotencyKey, caller: CallerDep) -> RefundResult:

@@ -52,6 +52,7 @@ def screens(data: dict[str, str]) -> list[tuple[str, str]]:
         ("audit", "/audit"),
         ("reconciliation", "/reconciliation"),
         ("stacking-policy", "/stacking-policy"),
+        ("checkout-inspector", "/checkout-sessions"),
         ("org-units", "/org-units"),
     ]
 

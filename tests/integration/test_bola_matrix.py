@@ -26,6 +26,7 @@ from infra.openapi import DOCUMENT_PATH
 from loyalty.core.dynamo import from_item
 from loyalty.scoring.defaults import DEFAULT_MODELS
 from tests.support import campaigns as cmp
+from tests.support import checkout as chk
 from tests.support import coupons as cpn
 from tests.support import org
 from tests.support import points as pts
@@ -148,6 +149,12 @@ class World:
 
     def outlet(self) -> str:
         return str(org.create(self.api, org.unique("out"), "outlet", self.b)["unitId"])
+
+    def checkout_session(self) -> str:
+        """B's customer's checkout session over one of their coupons."""
+        opened = self.api.call("POST", chk.SESSIONS, as_=self.customer, body={"order": chk.ORDER, "coupons": [self.coupon()]})
+        assert opened.status_code == 201, opened.text
+        return str(opened.json()["sessionId"])
 
     def redemption(self) -> str:
         redeemed = self.api.call("POST", "/v1/points/redemptions", as_=self.customer, body={"itemId": self.item})
@@ -480,6 +487,15 @@ def quote_points(w: World) -> Probe:
                  control_ok=(200,))
 
 
+def get_checkout_session(w: World) -> Probe:
+    return Probe("GET", f"{chk.SESSIONS}/{w.checkout_session()}", refused=hidden("SESSION_NOT_FOUND"), control_ok=(200,))
+
+
+def list_checkout_sessions(w: World) -> Probe:
+    w.checkout_session()
+    return Probe("GET", f"/v1/admin/customers/{w.customer}/checkout-sessions", refused=hidden("CUSTOMER_NOT_FOUND"), control_ok=(200,))
+
+
 def get_redemption(w: World) -> Probe:
     return Probe("GET", f"/v1/points/redemptions/{w.redemption()}", refused=hidden("REDEMPTION_NOT_FOUND"), control_ok=(200,))
 
@@ -687,6 +703,8 @@ CASES = [
     Case("quotePoints", quote_points),
     Case("redeemPoints", redeem_points),
     Case("getPointsRedemption", get_redemption),
+    Case("getCheckoutSession", get_checkout_session),
+    Case("listCustomerCheckoutSessions", list_checkout_sessions),
     Case("settlePointsRedemption", settle_redemption),
     Case("getPointsCatalogue", bank_wide("/v1/points/catalogue")),
     Case("listPointsCatalogueItems", bank_wide("/v1/admin/points/catalogue")),

@@ -27,6 +27,7 @@ from loyalty.core.dynamo import from_item
 from loyalty.points.store import DynamoPointsStore
 from loyalty.scoring.defaults import DEFAULT_MODELS
 from tests.support import campaigns as cmp
+from tests.support import checkout as chk
 from tests.support import coupons as cpn
 from tests.support import org
 from tests.support import points as pts
@@ -519,7 +520,39 @@ def approve_stacking_policy(cloud: LocalCloud, api: Api) -> Prepared:
                     lambda answer: answer["status"] == "approved" and answer["version"] == version, restore)
 
 
+def session_case(action: str, body: Any, *, confirmed: bool = False) -> Callable[[LocalCloud, Api], Prepared]:
+    """A checkout session's step: a customer's session over one coupon and 500 points (confirmed
+    first if `confirmed`), the step's effect read as the session's state and refunds."""
+
+    def prepare(cloud: LocalCloud, api: Api) -> Prepared:
+        customer = pts.known_customer(cloud)
+        coupon = cpn.claimed(api, customer, cpn.active_template(api))["couponId"]
+        assert pts.adjust(api, customer, 1_000).status_code == 201
+        session = api.call("POST", chk.SESSIONS, as_=customer, body={"order": chk.ORDER, "coupons": [coupon], "points": 500})
+        assert session.status_code == 201, session.text
+        sid = session.json()["sessionId"]
+        if confirmed:
+            assert chk.act(api, customer, sid, "confirm", {"paymentId": "pay-1"}).status_code == 200
+        path = f"{chk.SESSIONS}/{sid}"
+        return Prepared(Request("POST", f"{path}/{action}", body, {"as_": customer}),
+                        lambda: (lambda s: (s["state"], len(s["refunds"]), pts.balance(api, customer)["available"]))(read(api, path, {"as_": customer})),
+                        lambda answer: (answer.get("session") or answer)["sessionId"] == sid)
+
+    return prepare
+
+
+def open_checkout_session(cloud: LocalCloud, api: Api) -> Prepared:
+    customer = pts.known_customer(cloud)
+    coupon = cpn.claimed(api, customer, cpn.active_template(api))["couponId"]
+    return Prepared(Request("POST", chk.SESSIONS, {"order": chk.ORDER, "coupons": [coupon]}, {"as_": customer}),
+                    lambda: chk.coupon_status(api, customer, coupon), lambda answer: answer["state"] == "locked")
+
+
 CASES = [
+    Case("openCheckoutSession", open_checkout_session, Expect(200, replayed=True), domain=True),
+    Case("confirmCheckoutSession", session_case("confirm", {"paymentId": "pay-1"})),
+    Case("cancelCheckoutSession", session_case("cancel", None)),
+    Case("refundCheckoutSession", session_case("refunds", {"refundId": "rf-1", "lines": [{"lineId": "l1", "quantity": 1}]}, confirmed=True)),
     Case("putStackingPolicy", put_stacking_policy),
     Case("approveStackingPolicy", approve_stacking_policy),
     Case("createCouponTemplate", create_coupon_template),
