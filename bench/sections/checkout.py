@@ -210,6 +210,6 @@ def run() -> Table:
         "comes from memory (RULES_CACHE_SECONDS); the goal is <= 2 requests",
         "session open: the quote's reads, a consistent read of each coupon chosen and of the account, then one TransactWriteItems "
         "(the session, each coupon and its event, the points' record, entry, balance, lots and event); confirm: the session, "
-        "each coupon, the hold's record and the account read, then one TransactWriteItems",
+        "each coupon, the hold's record and the account read, then one TransactWriteItems; the goal is one transaction each",
     ]
     return table

@@ -44,6 +44,24 @@ def test_sessions_racing_for_one_coupon_lock_it_once_and_hold_points_once(cloud:
     assert (balance["available"], balance["held"]) == (POINTS - 1_000, 1_000)
 
 
+def test_sessions_over_overlapping_baskets_each_lock_all_or_nothing(cloud: LocalCloud, api: Api, basket_templates: dict[str, str]) -> None:
+    # Given, five times over, two baskets sharing a coupon: {card coupon 1, percent} and {percent, card coupon 2}
+    customer = pts.known_customer(cloud)
+    for _ in range(5):
+        first, shared, second = (cpn.claimed(api, customer, basket_templates[name])["couponId"] for name in ("threshold", "percent", "threshold"))
+        baskets = [[first, shared], [shared, second]]
+        # When both sessions are opened at once
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(lambda coupons: open_session(api, customer, coupons=coupons), baskets))
+        # Then one locked its whole basket and the other nothing: the shared coupon is locked once
+        won = [basket for basket, answer in zip(baskets, answers, strict=True) if answer.status_code == 201]
+        lost = [basket for basket, answer in zip(baskets, answers, strict=True) if answer.status_code != 201]
+        assert len(won) == 1 and [a.json()["error"]["code"] for a in answers if a.status_code != 201] == ["COUPON_LOCKED"], \
+            [a.text for a in answers]
+        assert {c: coupon_status(api, customer, c) for c in won[0]} == dict.fromkeys(won[0], "locked")
+        assert coupon_status(api, customer, next(c for c in lost[0] if c != shared)) == "available"
+
+
 def test_fifty_confirmations_of_one_payment_confirm_once(cloud: LocalCloud, api: Api, basket_templates: dict[str, str], checkout_tap: BusTap) -> None:
     # Given a session over two coupons and points
     customer, coupons = shopper_with(cloud, api, basket_templates, "threshold", "percent")

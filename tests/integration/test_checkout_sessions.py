@@ -66,20 +66,24 @@ def test_a_basket_is_locked_confirmed_once_and_refunded_in_part_then_whole(api: 
     assert part.json()["session"]["state"] == "partly_refunded"
     assert pts.balance(api, customer)["available"] == 100_000 - 10_572 + 3_544
 
-    # When the rest is refunded
-    rest = act(api, customer, sid, "refunds", {"refundId": "rf-2", "lines": [{"lineId": "l1", "quantity": 1}, {"lineId": "l2", "quantity": 1},
-                                                                            {"lineId": "l3", "quantity": 3}]})
-    # Then everything is back: the points to the last one, the coupons in the wallet, and the refunds add up to the order
+    # When more is asked back than was bought, then two lattes, then the rest
+    beyond = act(api, customer, sid, "refunds", {"refundId": "rf-x", "lines": [{"lineId": "l1", "quantity": 2}]})
+    assert (beyond.status_code, beyond.json()["error"]["code"]) == (422, "REFUND_EXCEEDS_ORDER"), beyond.text
+    assert act(api, customer, sid, "refunds", {"refundId": "rf-2", "lines": [{"lineId": "l3", "quantity": 2}]}).status_code == 201
+    rest = act(api, customer, sid, "refunds", {"refundId": "rf-3", "lines": [{"lineId": "l1", "quantity": 1}, {"lineId": "l2", "quantity": 1},
+                                                                            {"lineId": "l3", "quantity": 1}]})
+    # Then everything is back: the points to the last one, the coupons in the wallet, and the three refunds add up to the order
     assert rest.status_code == 201, rest.text
     final = rest.json()["session"]
     assert final["state"] == "refunded"
     assert final["refunded"] == {"refundedMinor": 26_050, "discountMinor": 4_906, "points": 10_572, "cashMinor": 10_572}
     assert pts.balance(api, customer)["available"] == 100_000
     assert {coupon_status(api, customer, c) for c in (coupons["threshold"], coupons["percent"])} == {"available"}
-    beyond = act(api, customer, sid, "refunds", {"refundId": "rf-3", "amountMinor": 1})
-    assert (beyond.status_code, beyond.json()["error"]["code"]) == (409, "SESSION_NOT_REFUNDABLE")
-    events = checked(checkout_tap, "CheckoutRefunded", sid, count=2)
-    assert sum(e["cashMinor"] for e in events) == 10_572
+    assert [sum(r["coupons"][i]["discountMinor"] for r in final["refunds"]) for i in (0, 1)] == [3_000, 1_906]
+    after = act(api, customer, sid, "refunds", {"refundId": "rf-4", "amountMinor": 1})
+    assert (after.status_code, after.json()["error"]["code"]) == (409, "SESSION_NOT_REFUNDABLE")
+    events = checked(checkout_tap, "CheckoutRefunded", sid, count=3)
+    assert (sum(e["cashMinor"] for e in events), sum(e["points"]["points"] for e in events)) == (10_572, 10_572)
 
 
 def test_a_coupon_taken_by_another_session_locks_nothing_and_is_named(api: Api, shopper: dict[str, Any]) -> None:
@@ -150,11 +154,26 @@ def test_a_coupon_whose_template_keeps_it_is_not_returned_by_a_full_refund(api: 
     ({"order": {**ORDER, "lines": [{**ORDER["lines"][0], "currency": "USD"}]}}, 422, "ORDER_CURRENCY_MIXED"),
     ({"order": ORDER, "coupons": ["someone-elses-coupon"]}, 403, "NOT_RESOURCE_OWNER"),
     ({"order": ORDER, "points": 100_001}, 422, "INSUFFICIENT_POINTS"),
+    ({"order": ORDER, "coupons": ["x"], "best": True}, 400, "VALIDATION_ERROR"),
 ])
 def test_bad_sessions_are_refused_and_hold_nothing(api: Api, shopper: dict[str, Any], body: dict[str, Any], status: int, code: str) -> None:
     response = api.call("POST", SESSIONS, as_=shopper["customer"], body=body)
     assert (response.status_code, response.json()["error"]["code"]) == (status, code), response.text
     assert pts.balance(api, shopper["customer"])["held"] == 0
+
+
+def test_a_confirm_without_a_payment_id_and_a_session_over_anothers_coupons_change_nothing(cloud: LocalCloud, api: Api,
+                                                                                            shopper: dict[str, Any]) -> None:
+    customer, coupons = shopper["customer"], shopper["coupons"]
+    sid = open_session(api, customer, coupons=[coupons["threshold"]]).json()["sessionId"]
+    for body in ({}, {"paymentId": ""}):
+        refused = act(api, customer, sid, "confirm", body)
+        assert (refused.status_code, refused.json()["error"]["code"]) == (400, "VALIDATION_ERROR"), refused.text
+    assert api.call("GET", f"{SESSIONS}/{sid}", as_=customer).json()["state"] == "locked"
+    stranger = pts.known_customer(cloud)
+    taken = open_session(api, stranger, coupons=[coupons["percent"]])
+    assert (taken.status_code, taken.json()["error"]["code"]) == (403, "NOT_RESOURCE_OWNER"), taken.text
+    assert coupon_status(api, customer, coupons["percent"]) == "available"
 
 
 def test_another_customers_session_is_not_found_and_a_branch_sees_only_its_own(cloud: LocalCloud, api: Api, shopper: dict[str, Any]) -> None:
