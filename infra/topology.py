@@ -896,7 +896,7 @@ TOPOLOGY = Topology(
             # from its checkpoint (after a timeout or a failure); with none unfinished it does nothing.
             schedules=(Schedule("reconciliation", "cron(30 0 * * ? *)"), Schedule("reconciliation-resume", "rate(10 minutes)")),
             # Reads every capability's books through its port (docs/reconciliation.md); writes only its own.
-            tables={RECONCILIATION: "write", CAMPAIGNS: "read", COUPONS: "read", POINTS: "read"},
+            tables={RECONCILIATION: "write", CAMPAIGNS: "read", COUPONS: "read", POINTS: "read", CHECKOUT: "read"},
             publishes_events=True,  # ReconciliationFailed
             alarms=(MetricAlarm("reconciliation-discrepancies", "ReconciliationDiscrepancies", period_minutes=1440,
                                 description="the daily reconciliation found books that disagree (GET /v1/admin/reconciliation/"

@@ -67,7 +67,7 @@ def test_the_books_of_a_saga_a_delivered_grant_and_claims_agree(cloud: LocalClou
     # Then nothing about this campaign, its template or its customers disagrees
     assert findings_about(report, campaign_id, template_id, refused, rewarded) == []
     checks = {c["name"]: c for c in report["checks"]}
-    assert set(checks) == {"campaign_costs", "template_stock", "points_ledger", "redemption_coupons", "issue_commands"}
+    assert set(checks) == {"campaign_costs", "template_stock", "points_ledger", "redemption_coupons", "issue_commands", "checkout_sessions"}
     # And it examined them: the two grants today, the coupons, the accounts
     assert checks["campaign_costs"]["ofTheDay"] >= 2 and checks["template_stock"]["examined"] >= 2
     assert checks["points_ledger"]["counts"]["accounts"] >= 1 and checks["issue_commands"]["examined"] >= 2

@@ -1,4 +1,4 @@
-"""In-memory books of campaigns, coupons and points (the ports the reconciliation reads), and an
+"""In-memory books of campaigns, coupons, points and checkout (the ports the reconciliation reads), and an
 in-memory run store: pages are slices, cursors are offsets."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from loyalty.campaigns.ports import BudgetBooks, CampaignBooks, GrantBooks
+from loyalty.checkout.ports import SessionBooks
 from loyalty.coupons.ports import CommandOutcome, IssuedBooks, TemplateBooks, TemplateValue
 from loyalty.points.ports import AccountBooks, AwardBooks, LotBooks, RedemptionBooks, SettledBooks
 from loyalty.reconciliation.store import Run, Superseded
@@ -45,6 +46,7 @@ class CouponsBooksInMemory:
     template_list: list[TemplateBooks] = field(default_factory=list)
     items: list[IssuedBooks] = field(default_factory=list)
     outcome_of: dict[str, CommandOutcome] = field(default_factory=dict)
+    holder_of: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # coupon id: (status, order)
 
     def templates(self) -> Iterator[TemplateBooks]:
         return iter(self.template_list)
@@ -61,6 +63,9 @@ class CouponsBooksInMemory:
 
     def template_values(self) -> Iterator[TemplateValue]:
         return iter(())
+
+    def holders(self, coupon_ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        return {c: self.holder_of[c] for c in coupon_ids if c in self.holder_of}
 
 
 @dataclass
@@ -81,11 +86,22 @@ class PointsBooksInMemory:
     def known_redemptions(self, redemption_ids: Sequence[str]) -> set[str]:
         return {r.redemption_id for r in self.redemption_list} & set(redemption_ids)
 
+    def redemption_statuses(self, redemption_ids: Sequence[str]) -> dict[str, str]:
+        return {r.redemption_id: r.status for r in self.redemption_list if r.redemption_id in redemption_ids}
+
     def lots(self, cursor: str | None, limit: int) -> tuple[list[LotBooks], str | None]:
         return [], None
 
     def settled(self, cursor: str | None, limit: int) -> tuple[list[SettledBooks], str | None]:
         return [], None
+
+
+@dataclass
+class CheckoutBooksInMemory:
+    session_list: list[SessionBooks] = field(default_factory=list)
+
+    def sessions(self, cursor: str | None, limit: int) -> tuple[list[SessionBooks], str | None]:
+        return paged(self.session_list, cursor, limit)
 
 
 @dataclass

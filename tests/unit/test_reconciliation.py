@@ -13,13 +13,20 @@ from typing import Any
 import pytest
 
 from loyalty.campaigns.ports import ActionBooks, CampaignBooks, GrantBooks
+from loyalty.checkout.ports import SessionBooks
 from loyalty.core.errors import BusinessRuleViolation
 from loyalty.core.events import OutboundEvent
 from loyalty.coupons.ports import CommandOutcome, IssuedBooks, TemplateBooks
 from loyalty.points.ports import AccountBooks, AwardBooks, RedemptionBooks
 from loyalty.reconciliation import service
 from loyalty.reconciliation.service import Sources
-from tests.unit.reconciliation_fakes import CampaignsBooksInMemory, CouponsBooksInMemory, PointsBooksInMemory, RunStoreInMemory
+from tests.unit.reconciliation_fakes import (
+    CampaignsBooksInMemory,
+    CheckoutBooksInMemory,
+    CouponsBooksInMemory,
+    PointsBooksInMemory,
+    RunStoreInMemory,
+)
 
 NOW = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)  # 16:00 in Shanghai
 TODAY = date(2026, 12, 7)
@@ -59,7 +66,7 @@ def agreeing_bank() -> Sources:
         [RedemptionBooks("red-1", "c-1", "coupon", "completed", AN_HOUR_AGO), RedemptionBooks("red-2", "c-1", "goods", "held", AN_HOUR_AGO)],
         {"cmd-p1": AwardBooks("cmd-p1", 100, False), "cmd-p2": AwardBooks("cmd-p2", 100, True)},
     )
-    return Sources(campaigns, coupons, points)
+    return Sources(campaigns, coupons, points, CheckoutBooksInMemory())
 
 
 ANNOUNCED: list[OutboundEvent] = []
@@ -174,8 +181,48 @@ def test_redemptions_and_coupons_must_match_one_for_one() -> None:
                                                          "RELEASED_WITH_COUPON"]
 
 
+def checkout_bank() -> Sources:
+    """Checkout sessions whose coupons and points agree: one confirmed (two coupons redeemed for it,
+    its points spent), one refunded whole (its coupon given back, its points back), one cancelled
+    (its coupon free, its points back), one still locked and not lapsed."""
+    an_hour_on = (NOW + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    sessions = [SessionBooks("s-paid", "c-1", "confirmed", AN_HOUR_AGO, AN_HOUR_AGO, (("k1", False), ("k2", False)), 500),
+                SessionBooks("s-back", "c-1", "refunded", AN_HOUR_AGO, AN_HOUR_AGO, (("k3", True),), 200),
+                SessionBooks("s-off", "c-1", "cancelled", AN_HOUR_AGO, AN_HOUR_AGO, (("k4", False),), 100),
+                SessionBooks("s-open", "c-1", "locked", JUST_NOW, an_hour_on, (("k5", False),), 0)]
+    coupons = CouponsBooksInMemory(holder_of={"k1": ("redeemed", "s-paid"), "k2": ("redeemed", "s-paid"), "k3": ("available", None),
+                                              "k4": ("available", None), "k5": ("locked", "s-open")})
+    points = PointsBooksInMemory(redemption_list=[RedemptionBooks("chk-s-paid", "c-1", "checkout", "completed", AN_HOUR_AGO),
+                                                  RedemptionBooks("chk-s-back", "c-1", "checkout", "completed", AN_HOUR_AGO),
+                                                  RedemptionBooks("chk-s-off", "c-1", "checkout", "released", AN_HOUR_AGO)])
+    return Sources(CampaignsBooksInMemory(), coupons, points, CheckoutBooksInMemory(sessions))
+
+
+def test_checkout_sessions_that_agree_with_their_coupons_and_points_report_nothing() -> None:
+    run = reconcile(checkout_bank())
+    check = run.books.checks["checkout_sessions"]
+    assert (check.examined, check.inFlight, check.discrepancies) == (4, 1, 0), check
+    assert check.counts == {"confirmed": 1, "refunded": 1, "cancelled": 1, "locked": 1}
+
+
+def test_checkout_sessions_whose_coupons_or_points_disagree_are_found() -> None:
+    # Given a confirmed session's coupon not redeemed for it, a refunded one's coupon still redeemed,
+    # a cancelled one's points still held, and a session locked long past its time (the sweep missed it)
+    sources = checkout_bank()
+    assert isinstance(sources.coupons, CouponsBooksInMemory) and isinstance(sources.checkout, CheckoutBooksInMemory)
+    assert isinstance(sources.points, PointsBooksInMemory)
+    sources.coupons.holder_of.update(k2=("available", None), k3=("redeemed", "s-back"))
+    sources.points.redemption_list[2] = replace(sources.points.redemption_list[2], status="held")
+    sources.checkout.session_list[3] = replace(sources.checkout.session_list[3], lapses_at=AN_HOUR_AGO)
+    # Then each is found, with the ids to repair it
+    run = reconcile(sources)
+    found = sorted((f["code"], f["sessionId"]) for f in findings(run) if "sessionId" in f)
+    assert found == [("COUPON_NOT_REDEEMED", "s-paid"), ("COUPON_STILL_HELD", "s-back"), ("POINTS_NOT_SETTLED", "s-off"),
+                     ("STUCK_SESSION", "s-open")]
+
+
 def test_a_day_with_no_activity_reports_zeros() -> None:
-    run = reconcile(Sources(CampaignsBooksInMemory(), CouponsBooksInMemory(), PointsBooksInMemory()))
+    run = reconcile(Sources(CampaignsBooksInMemory(), CouponsBooksInMemory(), PointsBooksInMemory(), CheckoutBooksInMemory()))
     assert run.status == "done"
     assert all(c.examined == c.ofTheDay == c.inFlight == c.discrepancies == 0 and not c.findings for c in run.books.checks.values())
 
@@ -231,7 +278,7 @@ def test_the_run_state_does_not_grow_with_the_number_of_customers() -> None:
     # Given 50 and then 5,000 accounts that agree
     def state_size(customers: int) -> int:
         accounts = [AccountBooks(f"c-{i}", 100, 0, 100, 100, 2) for i in range(customers)]
-        run = reconcile(Sources(CampaignsBooksInMemory(), CouponsBooksInMemory(), PointsBooksInMemory(accounts)))
+        run = reconcile(Sources(CampaignsBooksInMemory(), CouponsBooksInMemory(), PointsBooksInMemory(accounts), CheckoutBooksInMemory()))
         return len(json.dumps(run.books.to_json()))
 
     # Then the state stored with each checkpoint is the same size but for the counts' digits

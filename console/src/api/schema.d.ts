@@ -2955,13 +2955,13 @@ export interface components {
         CheckReport: {
             /**
              * Name
-             * @description campaign_costs: each campaign's cost = the cost of its grants not compensated = the cost of the rewards coupons and points hold; template_stock: stock taken = coupons issued = coupons in wallets; points_ledger: the entries = balance - debt, the lots = the liability; redemption_coupons: one coupon for each completed points redemption, none for a released one; issue_commands: one outcome for each IssueCoupon command, and a command for each coupon issued by one.
+             * @description campaign_costs: each campaign's cost = the cost of its grants not compensated = the cost of the rewards coupons and points hold; template_stock: stock taken = coupons issued = coupons in wallets; points_ledger: the entries = balance - debt, the lots = the liability; redemption_coupons: one coupon for each completed points redemption, none for a released one; issue_commands: one outcome for each IssueCoupon command, and a command for each coupon issued by one; checkout_sessions: a paid checkout session's coupons redeemed for it (those a refund gave back no longer) and its points spent, a cancelled or lapsed one's released, none locked past its time.
              * @enum {string}
              */
-            name: "campaign_costs" | "template_stock" | "points_ledger" | "redemption_coupons" | "issue_commands";
+            name: "campaign_costs" | "template_stock" | "points_ledger" | "redemption_coupons" | "issue_commands" | "checkout_sessions";
             /**
              * Examined
-             * @description Records checked (grants, coupons, accounts, redemptions, commands), whatever their date.
+             * @description Records checked (grants, coupons, accounts, redemptions, commands, sessions), whatever their date.
              */
             examined: number;
             /**
@@ -5308,7 +5308,7 @@ export interface components {
             status: "running" | "done";
             /**
              * Phase
-             * @description Where a running reconciliation is: grants, coupons, wallets, accounts (and redemptions), finish; done.
+             * @description Where a running reconciliation is: grants, coupons, wallets, accounts (and redemptions), sessions, finish; done.
              */
             phase: string;
             /**
@@ -8112,7 +8112,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS, IDEMPOTENCY_COMMITTED, SESSION_NOT_REFUNDABLE, CHECKOUT_CONTENDED. */
+            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS, SESSION_NOT_REFUNDABLE, CHECKOUT_CONTENDED. */
             409: {
                 headers: {
                     [name: string]: unknown;

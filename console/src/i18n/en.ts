@@ -827,6 +827,7 @@ export const en: Shape<Dictionary> = {
       points_ledger: "Ledger = balance − debt; lots = liability",
       redemption_coupons: "Points redemption ↔ one coupon",
       issue_commands: "IssueCoupon command ↔ one outcome",
+      checkout_sessions: "Checkout session ↔ its coupons and points",
     },
   },
   org: {

@@ -823,6 +823,7 @@ export const zhCN = {
       points_ledger: "流水 = 余额 − 欠分；批次 = 负债",
       redemption_coupons: "积分兑换 ↔ 一张卡券",
       issue_commands: "发券指令 ↔ 一个结果",
+      checkout_sessions: "结算会话 ↔ 卡券与积分",
     },
   },
   org: {

@@ -38,17 +38,17 @@ class DynamoSessionStore:
     def get(self, session_id: str) -> Session | None:
         pk, sk = SessionItem.key_of(session_id)
         try:
-            return _session(SessionItem.get(pk, sk, consistent_read=True))
+            return session_of(SessionItem.get(pk, sk, consistent_read=True))
         except SessionItem.DoesNotExist:
             return None
 
     def of_customer(self, customer_id: str, limit: int) -> list[Session]:
         found = SessionItem.by_customer.query(f"CUST#{customer_id}", scan_index_forward=False, limit=limit)
-        return [_session(item) for item in found][:limit]
+        return [session_of(item) for item in found][:limit]
 
     def lapsed(self, before_iso: str) -> Iterator[Session]:
         for item in SessionItem.open_by_lapse.query(OPEN, SessionItem.gsi1sk < before_iso):
-            yield _session(item)
+            yield session_of(item)
 
     def stage(self, transaction: Transaction, before: Session | None, after: Session, events: Sequence[PendingEvent] = (),
               *, unlapsed_at: str | None = None) -> None:
@@ -65,7 +65,7 @@ class DynamoSessionStore:
         CheckoutOutbox.add_to(transaction, events)
 
 
-def _session(item: SessionItem) -> Session:
+def session_of(item: SessionItem) -> Session:
     return Session.model_validate({**json.loads(item.body), "sessionId": item.sessionId, "customerId": item.customerId,
                                    "state": item.state, "version": int(item.version), "lapsesAt": item.lapsesAt})
 

@@ -56,6 +56,11 @@ class DynamoCouponsBooks:
             answers[command_id] = _outcome(command_id, cpn_item(found) if found else None, revocation, part_status)
         return answers
 
+    def holders(self, coupon_ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        found = batch_get_raw(CouponsTable, [records.coupon_key(coupon_id) for coupon_id in coupon_ids])
+        coupons = [CouponItem.from_raw_data(item) for item in found if "status" in item and "template_id" in item]
+        return {c.couponId: (c.status, c.redeemedOrderId if c.status == "redeemed" else c.lockOrderId) for c in coupons}
+
 
 def _issued(item: CouponItem | BundleRecord | IssueFailure) -> IssuedBooks:
     item_id = item.pk.removeprefix("CPN#")

@@ -103,6 +103,9 @@ class CouponsBooks(Protocol):
     def template_values(self) -> Iterator[TemplateValue]:
         """Every template's value per coupon (the template list, a page at a time)."""
 
+    def holders(self, coupon_ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        """Each coupon's stored status and the order it is locked or redeemed for (one batched read)."""
+
 
 def books() -> CouponsBooks:
     from loyalty.coupons.books import DynamoCouponsBooks

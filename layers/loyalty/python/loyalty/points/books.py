@@ -42,6 +42,10 @@ class DynamoPointsBooks:
         keys = [{"pk": f"REDEMPTION#{rid}", "sk": "REDEMPTION"} for rid in redemption_ids]
         return {item["pk"]["S"].removeprefix("REDEMPTION#") for item in batch_get_raw(PointsItem, keys)}
 
+    def redemption_statuses(self, redemption_ids: Sequence[str]) -> dict[str, str]:
+        keys = [{"pk": f"REDEMPTION#{rid}", "sk": "REDEMPTION"} for rid in redemption_ids]
+        return {item["pk"]["S"].removeprefix("REDEMPTION#"): item["status"]["S"] for item in batch_get_raw(PointsItem, keys)}
+
     def lots(self, cursor: str | None, limit: int) -> tuple[list[LotBooks], str | None]:
         raw, next_cursor = scan_page(PointsItem, PointsItem.sk.startswith("LOT#"), cursor, limit)
         return [LotBooks(item["customerId"]["S"], item["expiresOn"]["S"], int(item["remaining"]["N"])) for item in raw], next_cursor

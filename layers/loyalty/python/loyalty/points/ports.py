@@ -94,6 +94,9 @@ class PointsBooks(Protocol):
 
     def known_redemptions(self, redemption_ids: Sequence[str]) -> set[str]: ...
 
+    def redemption_statuses(self, redemption_ids: Sequence[str]) -> dict[str, str]:
+        """Each redemption's status, of those that exist (one batched read)."""
+
     def lots(self, cursor: str | None, limit: int) -> tuple[list[LotBooks], str | None]:
         """The lots met in one page of a scan of the points table (the liability, by customer and expiry)."""
 

@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from loyalty.campaigns.ports import CampaignBooks, GrantBooks
+from loyalty.checkout.ports import SessionBooks
 from loyalty.coupons.ports import CommandOutcome, IssuedBooks, TemplateBooks
 from loyalty.points.ports import AccountBooks, AwardBooks, RedemptionBooks
 
@@ -26,7 +27,8 @@ TEMPLATE_STOCK = "template_stock"
 POINTS_LEDGER = "points_ledger"
 REDEMPTION_COUPONS = "redemption_coupons"
 ISSUE_COMMANDS = "issue_commands"
-CHECKS = (CAMPAIGN_COSTS, TEMPLATE_STOCK, POINTS_LEDGER, REDEMPTION_COUPONS, ISSUE_COMMANDS)
+CHECKOUT_SESSIONS = "checkout_sessions"
+CHECKS = (CAMPAIGN_COSTS, TEMPLATE_STOCK, POINTS_LEDGER, REDEMPTION_COUPONS, ISSUE_COMMANDS, CHECKOUT_SESSIONS)
 MAX_FINDINGS = 50  # kept per check, with the ids needed to repair; every finding is counted
 
 IN_FLIGHT_GRANTS = ("granted", "compensating")
@@ -65,7 +67,7 @@ class Books:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Books:
-        checks = {name: Check(**data["checks"][name]) for name in CHECKS}
+        checks = {name: Check(**data["checks"].get(name, {})) for name in CHECKS}  # a run saved before a check was added
         return cls(data["businessDate"], checks, dict(data["campaigns"]), dict(data["templates"]))
 
     @property
@@ -283,6 +285,50 @@ def add_redemptions(books: Books, clock: Clock, redemptions: Sequence[Redemption
                 check.found("STUCK_REDEMPTION", status=redemption.status, **ids)
             else:
                 check.inFlight += 1
+
+
+# ---- checkout sessions: what each holds of the coupons and points it names ------------------------------
+
+PAID_SESSIONS = ("confirmed", "partly_refunded", "refunded")
+CLOSED_SESSIONS = ("cancelled", "lapsed")
+
+
+def session_reads(sessions: Iterable[SessionBooks]) -> tuple[list[str], list[str]]:
+    """The coupons and the points holds (`chk-<session>`) a page of sessions names."""
+    sessions = list(sessions)
+    return [c for s in sessions for c, _ in s.coupons], [f"chk-{s.session_id}" for s in sessions if s.points]
+
+
+def add_sessions(books: Books, clock: Clock, sessions: Sequence[SessionBooks], holders: Mapping[str, tuple[str, str | None]],
+                 holds: Mapping[str, str]) -> None:
+    """A paid session's coupons are redeemed for it (those a refund gave back no longer are) and its
+    points spent; a cancelled or lapsed one holds nothing; a locked one past its time is in flight
+    until the sweep's settle time, then stuck."""
+    check = books.checks[CHECKOUT_SESSIONS]
+    for session in sessions:
+        check.examined += 1
+        check.ofTheDay += clock.on_day(session.created_at, books.businessDate)
+        check.add(session.state)
+        ids = {"sessionId": session.session_id, "customerId": session.customer_id}
+        if session.state == "locked":
+            if clock.settled(session.lapses_at):
+                check.found("STUCK_SESSION", lapsesAt=session.lapses_at, **ids)
+            else:
+                check.inFlight += 1
+            continue
+        paid = session.state in PAID_SESSIONS
+        for coupon_id, returned in session.coupons:
+            status, order = holders.get(coupon_id, ("missing", None))
+            ours = order == session.session_id and status in ("locked", "redeemed")
+            if paid and not returned and not (ours and status == "redeemed"):
+                check.found("COUPON_NOT_REDEEMED", couponId=coupon_id, status=status, **ids)
+            elif (returned or not paid) and ours:
+                check.found("COUPON_STILL_HELD", couponId=coupon_id, status=status, **ids)
+        if session.points:
+            held = holds.get(f"chk-{session.session_id}", "missing")
+            expected = "completed" if paid else "released"
+            if held != expected:
+                check.found("POINTS_NOT_SETTLED", status=held, expected=expected, **ids)
 
 
 # ---- the end: totals that need every page ---------------------------------------------------------------

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from loyalty.campaigns.ports import CampaignsBooks
+from loyalty.checkout.ports import CheckoutBooks
 from loyalty.core.clock import business_date, iso_utc
 from loyalty.core.config import get_settings
 from loyalty.core.errors import BusinessRuleViolation
@@ -24,7 +25,7 @@ from loyalty.reconciliation.checks import Books, Clock
 from loyalty.reconciliation.store import Phase, Run, RunStore, Superseded
 
 SOURCE = "loyalty.reconciliation"
-PHASES: tuple[Phase, ...] = ("grants", "coupons", "wallets", "accounts", "finish", "done")
+PHASES: tuple[Phase, ...] = ("grants", "coupons", "wallets", "accounts", "sessions", "finish", "done")
 
 
 @dataclass(frozen=True)
@@ -32,14 +33,16 @@ class Sources:
     campaigns: CampaignsBooks
     coupons: CouponsBooks
     points: PointsBooks
+    checkout: CheckoutBooks
 
 
 def default_sources() -> Sources:
     from loyalty.campaigns import ports as campaigns
+    from loyalty.checkout import ports as checkout
     from loyalty.coupons import ports as coupons
     from loyalty.points import ports as points
 
-    return Sources(campaigns.books(), coupons.books(), points.books())
+    return Sources(campaigns.books(), coupons.books(), points.books(), checkout.books())
 
 
 def closed_day(now: datetime) -> date:
@@ -121,6 +124,10 @@ def _step(store: RunStore, sources: Sources, run: Run, clock: Clock, page_items:
         checks.add_accounts(books, accounts)
         redemptions = checks.coupon_redemptions(page)
         checks.add_redemptions(books, clock, redemptions, sources.coupons.outcomes([r.redemption_id for r in redemptions]))
+    elif run.phase == "sessions":  # checkout's sessions against the coupons and points they name
+        sessions, cursor = sources.checkout.sessions(run.cursor, page_items)
+        coupon_ids, hold_ids = checks.session_reads(sessions)
+        checks.add_sessions(books, clock, sessions, sources.coupons.holders(coupon_ids), sources.points.redemption_statuses(hold_ids))
     elif run.phase == "finish":
         checks.finish(books, sources.campaigns.campaigns(), sources.coupons.templates())
         _announce(run, books, announce, iso_utc(clock.now))

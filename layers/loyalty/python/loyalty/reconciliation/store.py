@@ -11,7 +11,7 @@ from pynamodb.exceptions import PutError
 from loyalty.reconciliation.checks import Books
 from loyalty.reconciliation.items import ReconciliationRun
 
-Phase = Literal["grants", "coupons", "wallets", "accounts", "finish", "done"]
+Phase = Literal["grants", "coupons", "wallets", "accounts", "sessions", "finish", "done"]
 
 
 @dataclass(frozen=True)
