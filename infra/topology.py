@@ -291,7 +291,7 @@ TOPOLOGY = Topology(
     rules=(
         Rule(
             "customer-profile-changed",
-            event_pattern=bank_event("CustomerProfileChanged"),
+            event_pattern=bank_event("CustomerProfileChanged", "CustomerConsentChanged"),
             queue="customer-profile-events",
         ),
         Rule(
@@ -467,8 +467,12 @@ TOPOLOGY = Topology(
             "customers-api",
             capability="customers",
             module="api",
-            routes=(Route("GET", "/v1/customers/{customerId}", "customer"),),
-            tables={"customers": "read", ORG: "read"},
+            routes=(
+                Route("GET", "/v1/customers/{customerId}", "customer"),
+                Route("GET", "/v1/customers/{customerId}/consents", "customer"),
+                Route("PUT", "/v1/customers/{customerId}/consents", "customer"),
+            ),
+            tables={"customers": "write", ORG: "read", IDEMPOTENCY: "write"},  # write: the customer's own consents
         ),
         Function(
             "customers-admin",

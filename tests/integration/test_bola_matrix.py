@@ -671,6 +671,7 @@ CASES = [
     Case("approveStackingPolicy", approve_stacking_policy),
     # customers (B's customer: their profile's branch is B's)
     Case("getCustomer", customer_read("")),
+    Case("getCustomerConsents", customer_read("/consents")),
     Case("wallet", customer_read("/coupons")),
     Case("getPointsBalance", customer_read("/points")),
     Case("getPointsHistory", customer_read("/points/history")),

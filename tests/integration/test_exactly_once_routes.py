@@ -381,6 +381,14 @@ def set_tags(cloud: LocalCloud, api: Api) -> Prepared:
                     lambda: scr.stored_profile(cloud, customer).get("operatorTags"), lambda answer: answer["operatorTags"] == ["vip"])
 
 
+def set_customer_consents(cloud: LocalCloud, api: Api) -> Prepared:
+    customer = pts.known_customer(cloud)
+    path = f"/v1/customers/{customer}/consents"
+    return Prepared(Request("PUT", path, {"wecom": True, "sms": True}, {"as_": customer}),
+                    lambda: (lambda c: (c["wecom"], c["sms"]))(read(api, path, {"as_": customer})),
+                    lambda answer: answer["wecom"]["granted"] and answer["sms"]["granted"])
+
+
 def erase_customer(cloud: LocalCloud, api: Api) -> Prepared:
     customer = pts.known_customer(cloud)
     return Prepared(Request("POST", f"/v1/admin/customers/{customer}/erase", None, pts.OPERATOR),
@@ -586,6 +594,7 @@ CASES = [
     Case("uploadAudience", upload_audience, COMMITTED),
     Case("createInviteCode", create_invite_code),
     Case("setTags", set_tags, RAN_AGAIN),
+    Case("setCustomerConsents", set_customer_consents),
     Case("eraseCustomer", erase_customer),  # the replay finishes the erasure: the first tombstone stands
     Case("saveScoreModel", save_score_model),
     Case("createSegment", create_segment),

@@ -175,6 +175,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/customers/{customerId}/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A customer's marketing consents
+         * @description Per channel (WeCom, SMS, push): whether the customer consents to marketing messages, since
+         *     when, and who said so last (the bank, or the customer). Nothing ever said is no consent.
+         */
+        get: operations["getCustomerConsents"];
+        /**
+         * Give or withdraw marketing consent, channel by channel
+         * @description The customer's own choice, for the channels named (the others stay as they are), as of now:
+         *     a later word from the bank on a channel replaces it, an earlier one arriving late does not. Only
+         *     the customer's own token: an operator records consent through the bank's systems
+         *     (`CustomerConsentChanged`). No marketing message goes out on a channel without it.
+         */
+        put: operations["setCustomerConsents"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/customers/{customerId}/tags": {
         parameters: {
             query?: never;
@@ -2951,6 +2979,24 @@ export interface components {
             /** Items */
             items: components["schemas"]["CatalogueItemView"][];
         };
+        /** ChannelConsentView */
+        ChannelConsentView: {
+            /**
+             * Granted
+             * @description False also when nothing was ever said: marketing is opt-in.
+             */
+            granted: boolean;
+            /**
+             * Changedat
+             * @description When it was given or withdrawn (UTC); none when never said.
+             */
+            changedAt?: string | null;
+            /**
+             * Source
+             * @description Who said it last: the bank, or the customer through the app.
+             */
+            source?: ("bank" | "customer") | null;
+        };
         /** CheckReport */
         CheckReport: {
             /**
@@ -3165,6 +3211,38 @@ export interface components {
              * @description The payment's id: the same again answers the same confirmation; another is 409.
              */
             paymentId: string;
+        };
+        /**
+         * ConsentsRequest
+         * @example {
+         *       "sms": false,
+         *       "wecom": true
+         *     }
+         */
+        ConsentsRequest: {
+            /**
+             * Wecom
+             * @description Marketing messages through WeCom (企业微信).
+             */
+            wecom?: boolean | null;
+            /**
+             * Sms
+             * @description Marketing text messages.
+             */
+            sms?: boolean | null;
+            /**
+             * Push
+             * @description Marketing push notifications of the bank's app.
+             */
+            push?: boolean | null;
+        };
+        /** ConsentsView */
+        ConsentsView: {
+            /** Customerid */
+            customerId: string;
+            wecom: components["schemas"]["ChannelConsentView"];
+            sms: components["schemas"]["ChannelConsentView"];
+            push: components["schemas"]["ChannelConsentView"];
         };
         /** CouponLock */
         CouponLock: {
@@ -8220,6 +8298,200 @@ export interface operations {
             };
             /** @description Not found. Codes: CUSTOMER_NOT_FOUND. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getCustomerConsents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The bank's customer id. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentsView"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN, NOT_RESOURCE_OWNER. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: CUSTOMER_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    setCustomerConsents: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Names this request: a retry with the same key and body returns the first response, never runs again. */
+                "idempotency-key": string;
+            };
+            path: {
+                /** @description The bank's customer id. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsentsRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    /** @description `true` when this is the stored answer of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentsView"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR, BODY_REQUIRED, MALFORMED_JSON, IDEMPOTENCY_KEY_REQUIRED, IDEMPOTENCY_KEY_INVALID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: CUSTOMER_TOKEN_REQUIRED, NOT_RESOURCE_OWNER. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS, CUSTOMER_ERASED. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over 64 KB. Codes: PAYLOAD_TOO_LARGE. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not application/json. Codes: UNSUPPORTED_MEDIA_TYPE. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

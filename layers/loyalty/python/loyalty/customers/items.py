@@ -43,6 +43,16 @@ class CustomerItem(ItemModel):
     scoredAt = UnicodeAttribute(null=True)
     erased = BooleanAttribute(null=True)
     erasedAt = UnicodeAttribute(null=True)
+    # Marketing consent, one set per channel (loyalty.customers.consents): the newest word on it wins.
+    consentWecom = BooleanAttribute(null=True)
+    consentWecomAt = UnicodeAttribute(null=True)
+    consentWecomSource = UnicodeAttribute(null=True)  # bank#<event id> | customer#<key>
+    consentSms = BooleanAttribute(null=True)
+    consentSmsAt = UnicodeAttribute(null=True)
+    consentSmsSource = UnicodeAttribute(null=True)
+    consentPush = BooleanAttribute(null=True)
+    consentPushAt = UnicodeAttribute(null=True)
+    consentPushSource = UnicodeAttribute(null=True)
 
     def plain(self) -> dict[str, Any]:
         """The item as plain values, for the domain's `CustomerProfile`. PynamoDB reads numbers as

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from functools import cache
 
 from loyalty.core import events
 from loyalty.core.clock import iso_utc, utc_now
-from loyalty.core.errors import NotFound
+from loyalty.core.errors import Conflict, NotFound
 from loyalty.core.events import OutboundEvent
 from loyalty.core.observability import logger
+from loyalty.customers.consents import Consent, ConsentChangedDetail, ConsentsRequest, ConsentsView
 from loyalty.customers.logic import normalise_tags, snapshot_from_event
 from loyalty.customers.model import CustomerProfile, ProfileChangedDetail, TierChangedDetail
 from loyalty.customers.store import CustomerStore, DynamoCustomerStore
@@ -45,6 +47,30 @@ def apply_tier_event(store: CustomerStore, detail: TierChangedDetail, event_id: 
     if not applied:
         logger.info("tier event ignored: the same or a newer one is stored", extra={"event_id": event_id})
     return applied
+
+
+def apply_consent_event(store: CustomerStore, detail: ConsentChangedDetail, event_id: str) -> bool:
+    """The bank's word on a channel's marketing consent; the newest per channel wins (consents.py)."""
+    consent = Consent(detail.channel, detail.granted, iso_utc(detail.changedAt), "bank", event_id)
+    applied = bool(store.apply_consents(detail.customerId, [consent]))
+    if not applied:
+        logger.info("consent event ignored: the same or a newer word is stored, or the customer was erased", extra={"event_id": event_id})
+    return applied
+
+
+def consents(store: CustomerStore, customer_id: str) -> ConsentsView:
+    stored, _ = store.consents(customer_id)
+    return ConsentsView.of(customer_id, stored)
+
+
+def set_consents(store: CustomerStore, customer_id: str, request: ConsentsRequest, key: str, now: datetime) -> ConsentsView:
+    """The customer's own choice, channel by channel, as of now. An erased customer is 409."""
+    at = iso_utc(now)
+    store.apply_consents(customer_id, [Consent(channel, granted, at, "customer", key) for channel, granted in request.named().items()])
+    stored, erased = store.consents(customer_id)
+    if erased:
+        raise Conflict(f"customer {customer_id} was erased", code="CUSTOMER_ERASED")
+    return ConsentsView.of(customer_id, stored)
 
 
 SOURCE = "loyalty.customers"

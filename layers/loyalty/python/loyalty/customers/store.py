@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from pynamodb.expressions.update import Action
 
 from loyalty.core.errors import Conflict, NotFound
+from loyalty.customers.consents import CHANNELS, Channel, Consent
 from loyalty.customers.items import SNAPSHOT_ATTRIBUTES, CustomerItem
 from loyalty.customers.model import CustomerProfile
 
@@ -29,6 +30,14 @@ class CustomerStore(Protocol):
     def apply_tier(self, customer_id: str, tier: str, changed_at: str, event_id: str) -> bool:
         """True if stored (on the profile, or on a placeholder until it comes), False if the same or a
         newer tier is stored, or the customer was erased."""
+
+    def apply_consents(self, customer_id: str, consents: list[Consent]) -> list[Channel]:
+        """Those of `consents` newer than the word stored on their channel, in one write (as the tier:
+        on the profile or a placeholder, never on a tombstone); the channels written (none: each had
+        the same or a newer word, or the customer was erased)."""
+
+    def consents(self, customer_id: str) -> tuple[dict[Channel, Consent], bool]:
+        """The consents stored, by channel, and whether the customer was erased."""
 
 
 def is_profile(item: CustomerItem) -> bool:
@@ -89,6 +98,45 @@ class DynamoCustomerStore:
                 return False
             raise
 
+    def apply_consents(self, customer_id: str, consents: list[Consent]) -> list[Channel]:
+        from pynamodb.exceptions import UpdateError
+
+        from loyalty.core.dynamo import is_condition_failure
+
+        for _ in range(3):  # the read only picks the channels to write; the write's condition decides
+            stored, erased = self.consents(customer_id)
+            newer = [c for c in consents if _newer(c, stored.get(c.channel))]
+            if erased or not newer:
+                return []
+            onto = CustomerItem.erased.does_not_exist()
+            actions: list[Action] = []
+            for consent in newer:
+                granted, at, source = _consent_attributes(consent.channel)
+                source_id = _source_id(consent)
+                # Newer wins, ties broken by the source's id (the same event again matches neither).
+                onto &= at.does_not_exist() | (at < consent.changed_at) | ((at == consent.changed_at) & (source < source_id))
+                actions += [granted.set(consent.granted), at.set(consent.changed_at), source.set(source_id)]
+            try:
+                CustomerItem(customer_id).update(actions, condition=onto)
+                return [c.channel for c in newer]
+            except UpdateError as error:
+                if not is_condition_failure(error):
+                    raise
+        return []
+
+    def consents(self, customer_id: str) -> tuple[dict[Channel, Consent], bool]:
+        try:
+            item = CustomerItem.get(customer_id, consistent_read=True)
+        except CustomerItem.DoesNotExist:
+            return {}, False
+        found: dict[Channel, Consent] = {}
+        for channel in CHANNELS:
+            granted, at, source = (getattr(item, attribute.attr_name) for attribute in _consent_attributes(channel))
+            if at is not None:
+                kind, _, source_id = str(source).partition("#")
+                found[channel] = Consent(channel, bool(granted), at, "bank" if kind == "bank" else "customer", source_id)
+        return found, bool(item.erased)
+
     def set_operator_tags(self, customer_id: str, tags: list[str], changed_at: str) -> CustomerProfile:
         from loyalty.core.aws import dynamodb
         from loyalty.core.dynamo import from_item, is_condition_failure
@@ -107,3 +155,17 @@ class DynamoCustomerStore:
                 raise NotFound(f"customer {customer_id} is not known", code="CUSTOMER_NOT_FOUND") from None
             raise
         return CustomerProfile.model_validate(from_item(result["Attributes"]))
+
+
+def _consent_attributes(channel: Channel) -> tuple[Any, Any, Any]:
+    """The channel's attributes of the item: whether granted, when, and by which source."""
+    name = f"consent{channel.capitalize()}"
+    return getattr(CustomerItem, name), getattr(CustomerItem, f"{name}At"), getattr(CustomerItem, f"{name}Source")
+
+
+def _source_id(consent: Consent) -> str:
+    return f"{consent.source}#{consent.source_id}"
+
+
+def _newer(consent: Consent, stored: Consent | None) -> bool:
+    return stored is None or (consent.changed_at, _source_id(consent)) > (stored.changed_at, _source_id(stored))
