@@ -139,6 +139,7 @@ class Function:
     publishes_events: bool = False
     sends_to: tuple[str, ...] = ()  # queues it sends commands to
     pii_key: bool = False  # reads the key of `core.pii.keyed_hash` (device and phone hashes, invite codes)
+    provider_secrets: bool = False  # reads the notification providers' secrets (loyalty.notifications.providers)
     alarms: tuple[MetricAlarm, ...] = ()  # on business metrics it emits (infra/stacks/alarms.py)
 
     @property
@@ -195,6 +196,9 @@ AUDIT = "audit"
 RECONCILIATION = "reconciliation"
 ORG = "org"
 CHECKOUT = "checkout"
+NOTIFICATIONS = "notifications"
+# The notification providers, one Secrets Manager secret each (`<PROVIDER_SECRETS_PREFIX><channel>`).
+PROVIDER_CHANNELS = ("wecom", "sms", "push")
 
 TOPOLOGY = Topology(
     bus_name=EVENT_BUS_NAME,
@@ -263,6 +267,9 @@ TOPOLOGY = Topology(
               indexes=(Index("gsi1", partition_key="gsi1pk", sort_key="gsi1sk"),  # the tree by path: a subtree is a prefix
                        Index("gsi2", partition_key="gsi2pk", sort_key="gsi2sk"))),  # a unit's children
         # Checkout (loyalty/checkout): the stacking policy's versions, sessions, and its outbox.
+        # Notifications (loyalty/notifications): each delivery, the customers' frequency counters, and its outbox.
+        Table(NOTIFICATIONS, partition_key="pk", sort_key="sk", ttl_attribute="expiresAt", stream=True,
+              indexes=(Index("gsi1", partition_key="gsi1pk", sort_key="gsi1sk"),)),  # deliveries due: deferred, or a send to look at again
         Table(CHECKOUT, partition_key="pk", sort_key="sk", ttl_attribute="expiresAt", stream=True,
               indexes=(Index("gsi1", partition_key="gsi1pk", sort_key="gsi1sk"),  # sessions still locked, by when they lapse
                        Index("gsi2", partition_key="gsi2pk", sort_key="gsi2sk"))),  # a customer's sessions
@@ -272,6 +279,9 @@ TOPOLOGY = Topology(
         # "Take up this run now": a message only wakes the worker; the run's checkpoints say what to do.
         Queue("reconciliation-runs", batch_size=1, visibility_timeout_s=960, max_receive_count=3),
         Queue("customer-profile-events", batch_size=10, visibility_timeout_s=30, max_receive_count=3),
+        # Messages to deliver; a provider down is retried by redelivery, its attempts counted on the
+        # delivery (DELIVERY_MAX_ATTEMPTS fails it first): the DLQ only ever sees poison.
+        Queue("notification-requests", batch_size=10, visibility_timeout_s=60, max_receive_count=10),
         Queue("coupon-commands", batch_size=10, visibility_timeout_s=60, max_receive_count=5),
         Queue("points-accrual", batch_size=10, visibility_timeout_s=60, max_receive_count=5, max_batching_window_s=1),
         Queue("points-redemption-outcomes", batch_size=10, visibility_timeout_s=60, max_receive_count=5),
@@ -293,6 +303,11 @@ TOPOLOGY = Topology(
             "customer-profile-changed",
             event_pattern=bank_event("CustomerProfileChanged", "CustomerConsentChanged"),
             queue="customer-profile-events",
+        ),
+        Rule(
+            "notification-requested",
+            event_pattern={"source": ["loyalty.campaigns"], "detail-type": ["NotificationRequested"]},
+            queue="notification-requests",
         ),
         Rule(
             "customer-tier-changed",
@@ -461,6 +476,31 @@ TOPOLOGY = Topology(
             capability="checkout",
             module="outbox",
             stream=StreamSource(CHECKOUT, filter_pattern=OUTBOX_INSERTS),
+            publishes_events=True,
+        ),
+        Function(
+            "notifications-delivery",
+            capability="notifications",
+            module="delivery",
+            timeout_s=30,
+            queue="notification-requests",
+            tables={NOTIFICATIONS: "write", "customers": "read"},  # customers: consent, through its port
+            provider_secrets=True,
+        ),
+        Function(
+            "notifications-due",
+            capability="notifications",
+            module="due",
+            timeout_s=120,
+            schedules=(Schedule("notifications-due-sweep", "rate(1 minute)"),),
+            tables={NOTIFICATIONS: "write", "customers": "read"},
+            provider_secrets=True,
+        ),
+        Function(
+            "notifications-outbox",
+            capability="notifications",
+            module="outbox",
+            stream=StreamSource(NOTIFICATIONS, filter_pattern=OUTBOX_INSERTS),
             publishes_events=True,
         ),
         Function(

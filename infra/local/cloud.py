@@ -64,6 +64,7 @@ class LocalCloud:
         self.scheduler: Any = None
         self._api_server: Any = None
         self._api_thread: threading.Thread | None = None
+        self.simulator: Any = None  # the notification providers (infra/local/provider_simulator.py)
         self.ready = False  # set by whoever seeds data after start(); tests that seed nothing skip it
 
     @property
@@ -81,6 +82,7 @@ class LocalCloud:
         self.provisioned = provision(self.topology, self.clients)
         # Handlers read their configuration from the environment, exactly as in Lambda.
         os.environ.update(function_environment(self.topology, self.emulator.url, self.provisioned))
+        self._start_provider_simulator()
         from infra.local.scheduler import LocalScheduler  # needs the environment set first
 
         for queue in self.topology.queues:
@@ -115,6 +117,28 @@ class LocalCloud:
         self._api_thread.start()
         return self
 
+    def _start_provider_simulator(self) -> None:
+        """The providers' simulator, and their secrets in the emulator's Secrets Manager pointing at it,
+        under the names the delivery functions read (PROVIDER_SECRETS_PREFIX)."""
+        import json
+
+        import boto3
+
+        from infra.local.clients import LOCAL_CREDENTIALS, LOCAL_REGION
+        from infra.local.provider_simulator import ProviderSimulator
+        from loyalty.core.config import get_settings
+
+        self.simulator = ProviderSimulator(self.host).start()
+        secrets: Any = boto3.client("secretsmanager", endpoint_url=self.emulator.url, region_name=LOCAL_REGION,  # type: ignore[call-overload]
+                                    aws_access_key_id=LOCAL_CREDENTIALS["aws_access_key_id"],
+                                    aws_secret_access_key=LOCAL_CREDENTIALS["aws_secret_access_key"])
+        prefix = get_settings().provider_secrets_prefix
+        for name, secret in self.simulator.secrets().items():
+            try:
+                secrets.create_secret(Name=f"{prefix}{name}", SecretString=json.dumps(secret))
+            except secrets.exceptions.ResourceExistsException:
+                secrets.put_secret_value(SecretId=f"{prefix}{name}", SecretString=json.dumps(secret))
+
     def stop_background_work(self) -> None:
         """Schedules and pollers stop; the emulator and the API keep serving (benchmarks count requests)."""
         if self.scheduler:
@@ -131,6 +155,8 @@ class LocalCloud:
         if self._api_server:
             self._api_server.shutdown()
             self._api_server.server_close()
+        if self.simulator:
+            self.simulator.stop()
         self.stop_background_work()
         self.emulator.stop()
 

@@ -17,7 +17,7 @@ from infra.stacks.data import DataStore
 from infra.stacks.encryption import EncryptedFailureQueue, grant_send
 from infra.stacks.messaging import Messaging
 from infra.stacks.settings import EnvironmentSettings
-from infra.topology import EVENT_BUS_ENV, LAMBDA_PYTHON_VERSION, Function, Topology, queue_env, table_env
+from infra.topology import EVENT_BUS_ENV, LAMBDA_PYTHON_VERSION, PROVIDER_CHANNELS, Function, Topology, queue_env, table_env
 
 # One version for the runtime and the dependency layer's wheels (see LAMBDA_PYTHON_VERSION).
 PYTHON_VERSION = LAMBDA_PYTHON_VERSION
@@ -90,6 +90,8 @@ class Functions(Construct):
             env[EVENT_BUS_ENV] = self._messaging.bus.event_bus_name
         if spec.pii_key:
             env["PII_HASH_KEY_PARAMETER"] = self.pii_key_parameter
+        if spec.provider_secrets:
+            env["PROVIDER_SECRETS_PREFIX"] = self.provider_secrets_prefix
         return env
 
     @property
@@ -97,6 +99,13 @@ class Functions(Construct):
         """A SecureString the bank creates before the first deploy (docs/security.md): CloudFormation
         cannot create SecureStrings, and the key must never appear in a template."""
         return f"/loyalty/{self._settings.name}/pii-hash-key"
+
+    @property
+    def provider_secrets_prefix(self) -> str:
+        """The notification providers' secrets, `<prefix>wecom|sms|push` (JSON: the endpoint and its
+        credentials), created by the bank before the first deploy (docs/notifications.md): credentials
+        never appear in a template."""
+        return f"loyalty/{self._settings.name}/providers/"
 
     def _add_function(self, spec: Function, source: SourceLayout) -> None:
         log_group = logs.LogGroup(
@@ -150,6 +159,11 @@ class Functions(Construct):
             # This one parameter; its aws/ssm key's policy lets SSM decrypt for callers in the account.
             parameter = f"arn:{Aws.PARTITION}:ssm:{Aws.REGION}:{Aws.ACCOUNT_ID}:parameter{self.pii_key_parameter}"
             role.add_to_policy(iam.PolicyStatement(actions=["ssm:GetParameter"], resources=[parameter]))
+        if spec.provider_secrets:
+            # The three providers' secrets, each by name (Secrets Manager appends `-` and 6 characters in its ARN).
+            secrets = [f"arn:{Aws.PARTITION}:secretsmanager:{Aws.REGION}:{Aws.ACCOUNT_ID}:secret:{self.provider_secrets_prefix}{name}-??????"
+                       for name in PROVIDER_CHANNELS]
+            role.add_to_policy(iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=secrets))
         for queue_name in spec.sends_to:
             grant_send(self._messaging.queues[queue_name], self._messaging.key, fn)
         if spec.queue is not None:

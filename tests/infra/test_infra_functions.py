@@ -70,6 +70,8 @@ def _expected_environment(synth: Synthesized, topology: Topology, spec: Function
         env[EVENT_BUS_ENV] = {"Ref": synth.logical_id(synth.stack.messaging.bus)}
     if spec.pii_key:
         env["PII_HASH_KEY_PARAMETER"] = f"/loyalty/{synth.stack.settings.name}/pii-hash-key"
+    if spec.provider_secrets:
+        env["PROVIDER_SECRETS_PREFIX"] = f"loyalty/{synth.stack.settings.name}/providers/"
     return env
 
 

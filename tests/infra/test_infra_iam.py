@@ -128,6 +128,25 @@ def test_only_functions_that_hash_identifiers_may_read_the_pii_key_and_only_that
     assert raw != "*" and str(raw).count("parameter/loyalty/dev/pii-hash-key") == 1
 
 
+@pytest.mark.parametrize(("fixture", "topology", "spec"), CASES)
+def test_only_functions_that_deliver_notifications_may_read_the_providers_secrets_and_only_those(
+    request: pytest.FixtureRequest, fixture: str, topology: Topology, spec: Function
+) -> None:
+    """Given Function.provider_secrets / Then secretsmanager:GetSecretValue on the three providers'
+    secrets by name alone, and the function is told their prefix; every other function has no
+    Secrets Manager access at all."""
+    s: Synthesized = request.getfixturevalue(fixture)
+    secrets = [(actions, raw) for actions, _ids, raw in _grants(s, spec) if any(a.startswith("secretsmanager:") for a in actions)]
+    variables = s.properties(s.stack.compute.functions[spec.name])["Environment"]["Variables"]
+    if not spec.provider_secrets:
+        assert secrets == [] and "PROVIDER_SECRETS_PREFIX" not in variables
+        return
+    ((actions, raw),) = secrets
+    assert actions == {"secretsmanager:GetSecretValue"}
+    assert variables["PROVIDER_SECRETS_PREFIX"] == "loyalty/dev/providers/"
+    assert "*" not in str(raw) and all(str(raw).count(f"secret:loyalty/dev/providers/{name}-??????") == 1 for name in ("wecom", "sms", "push"))
+
+
 ORG_SCOPED = [spec for spec in TOPOLOGY.functions if spec.routes]
 
 

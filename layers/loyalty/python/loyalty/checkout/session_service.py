@@ -9,6 +9,7 @@ again, a few times (a taken coupon is then refused by the coupons' own state mac
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -38,7 +39,7 @@ from loyalty.coupons.ports import CouponAtCheckout, checkout_coupons
 from loyalty.points.ports import Staged, checkout_points
 
 SOURCE = "loyalty.checkout"
-ATTEMPTS = 6
+ATTEMPTS = 8
 T = TypeVar("T")
 # Why a chosen coupon cannot be in a session: taken by another order is a conflict, the rest a refusal.
 TAKEN = ("LOCKED_ELSEWHERE",)
@@ -51,7 +52,7 @@ def _retried(step: Callable[[], T | None]) -> T:
         try:
             done = step()
         except Refused:
-            time.sleep(0.005 * (attempt + 1))
+            time.sleep(random.uniform(0.005, 0.02) * (attempt + 1))  # jittered: racers do not retry in step
             continue
         if done is not None:
             return done

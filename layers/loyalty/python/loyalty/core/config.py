@@ -81,6 +81,20 @@ class Settings(BaseModel):
     campaign_grants_queue_url: str = ""
     # Campaign notifications one customer may get in a business day, across all campaigns.
     notifications_per_customer_daily: int = Field(default=3, ge=0)
+    # Delivering notifications (docs/notifications.md): the notifications table; messages one customer
+    # may receive across all channels per business day and per ISO week; the quiet hours in the bank's
+    # time zone ("HH:MM", end exclusive; a window may span midnight), inside which a message waits; the
+    # attempts a provider gets before the message fails; each provider's timeout and rate per process;
+    # and the Secrets Manager names of the providers' endpoints and credentials, `<prefix><provider>`.
+    notifications_table: str = "notifications"
+    messages_per_customer_daily: int = Field(default=3, ge=0)
+    messages_per_customer_weekly: int = Field(default=10, ge=0)
+    quiet_hours_start: str = Field(default="21:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    quiet_hours_end: str = Field(default="08:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    delivery_max_attempts: int = Field(default=5, ge=1, le=20)
+    provider_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    provider_rate_per_second: float = Field(default=50.0, gt=0)
+    provider_secrets_prefix: str = "loyalty/local/providers/"
     # Accrual reads the earn rules from memory for this long after an operator saves a version.
     rules_cache_seconds: float = Field(default=30.0, ge=0)
     points_expiring_soon_days: int = Field(default=7, ge=1)

@@ -136,3 +136,25 @@ def privacy() -> CustomersPrivacy:
     from loyalty.customers.privacy import DynamoCustomersPrivacy
 
     return DynamoCustomersPrivacy()
+
+
+# ---- notifications: marketing consent per channel (docs/consent.md) ---------------------------------
+
+
+class CustomerConsents(Protocol):
+    def granted(self, customer_id: str, channel: str) -> bool:
+        """Whether the customer consents to marketing on the channel now (read consistently): never
+        for an erased customer, nor on a channel nobody spoke for."""
+
+
+class DynamoCustomerConsents:
+    def granted(self, customer_id: str, channel: str) -> bool:
+        from loyalty.customers.store import DynamoCustomerStore
+
+        stored, erased = DynamoCustomerStore().consents(customer_id)
+        found = stored.get(channel)  # type: ignore[call-overload]
+        return not erased and found is not None and found.granted
+
+
+def consents() -> CustomerConsents:
+    return DynamoCustomerConsents()

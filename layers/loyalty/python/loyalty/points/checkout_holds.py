@@ -16,7 +16,8 @@ from loyalty.core.clock import business_date, iso_utc
 from loyalty.core.config import get_settings
 from loyalty.core.outbox import PendingEvent
 from loyalty.core.transactions import Transaction
-from loyalty.points import ledger
+from loyalty.points import ledger, store_writes
+from loyalty.points.items import BalanceItem, PointsOutboxItem
 from loyalty.points.ledger import Change
 from loyalty.points.ports import Lots, Staged
 from loyalty.points.service import SOURCE, entry_event
@@ -68,18 +69,23 @@ class DynamoCheckoutPoints:
         return Staged(self.store.stage(transaction, account, change, events=events), taken)
 
     def settle(self, transaction: Transaction, customer_id: str, session_id: str, now: datetime, payment_id: str) -> Staged:
-        """The held points spent for good (the session confirmed)."""
+        """The held points spent for good (the session confirmed). No ledger entry moves (the hold
+        already took them from the lots), so the balance's `held` goes down without a condition on
+        the account's version (it still moves, for the writers that read before): a confirmation
+        never waits for the customer's other points activity, and the record's `held` state makes
+        it happen once."""
         rid = redemption_id(session_id)
         record = self.store.redemption(rid) or {}
-        account, _ = self.store.load(customer_id)
-        change = self._change(now)
-        change.held -= int(record.get("points", 0))
-        change.records.append(SettleRedemption(rid, {"status": "completed", "settledAt": iso_utc(now), "reason": "checkout_confirmed",
-                                                     "paymentId": payment_id}))
-        events = [PendingEvent(SOURCE, "PointsRedemptionCompleted", {"customerId": customer_id, "redemptionId": rid, "itemId": session_id,
-                                                                      "points": int(record.get("points", 0)), "reason": "checkout_confirmed",
-                                                                      "sessionId": session_id})]
-        return Staged(self.store.stage(transaction, account, change, events=events), _taken(record.get("lots", [])))
+        points = int(record.get("points", 0))
+        balance = BalanceItem.key(customer_id)
+        balance.version = 0  # any value: with no version condition PynamoDB only adds 1 to the stored one
+        transaction.update("account", balance, [BalanceItem.held.add(-points)], BalanceItem.held >= points, add_version_condition=False)
+        label = store_writes.add(transaction, "record-0", SettleRedemption(rid, {
+            "status": "completed", "settledAt": iso_utc(now), "reason": "checkout_confirmed", "paymentId": payment_id}))
+        PointsOutboxItem.add_to(transaction, [PendingEvent(SOURCE, "PointsRedemptionCompleted", {
+            "customerId": customer_id, "redemptionId": rid, "itemId": session_id, "points": points, "reason": "checkout_confirmed",
+            "sessionId": session_id})])
+        return Staged([label], _taken(record.get("lots", [])))
 
     def release(self, transaction: Transaction, customer_id: str, session_id: str, now: datetime, reason: str) -> Staged:
         """The held points back to the lots they came from (the session cancelled, or lapsed)."""

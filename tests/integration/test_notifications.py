@@ -1,0 +1,193 @@
+"""Delivering notifications against the local cloud and the providers' simulator (docs/notifications.md):
+consent, quiet hours (the clock injected), the customer's caps, and the providers' failures, each
+message sent at most once and every outcome told by a receipt on the bus."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import jsonschema
+import pytest
+
+from infra.local.cloud import LocalCloud
+from loyalty.core.config import get_settings
+from loyalty.customers.ports import consents
+from loyalty.notifications import policy, service
+from loyalty.notifications.model import DeliveryRequest
+from loyalty.notifications.providers import provider
+from loyalty.notifications.store import DynamoDeliveryStore
+from tests.integration.test_customer_profiles import envelope as profile_envelope
+from tests.integration.test_customer_profiles import invoke_ingest, new_customer_id
+from tests.support.api import Api, eventually
+from tests.support.bus import BusTap
+from tests.support.checkout import SCHEMAS
+
+NOON = datetime(2026, 12, 7, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
+
+
+@pytest.fixture
+def simulator(cloud: LocalCloud) -> Iterator[Any]:
+    cloud.simulator.reset()
+    yield cloud.simulator
+    cloud.simulator.reset()
+
+
+@pytest.fixture(scope="module")
+def receipts(cloud: LocalCloud) -> Iterator[BusTap]:
+    tap = BusTap(cloud, f"notification-receipts-{uuid.uuid4().hex[:8]}", ["loyalty.notifications"])
+    yield tap
+    tap.close()
+
+
+def customer_consenting(cloud: LocalCloud, api: Api, **channels: bool) -> str:
+    customer = new_customer_id()
+    invoke_ingest(cloud, profile_envelope(customer, "2026-11-23T10:00:00Z"))
+    if channels:
+        assert api.call("PUT", f"/v1/customers/{customer}/consents", as_=customer, body=channels).status_code == 200
+    return customer
+
+
+def request(customer: str, channel: str = "sms", **fields: Any) -> DeliveryRequest:
+    return DeliveryRequest.model_validate({"notificationId": f"ntf-{uuid.uuid4().hex[:12]}", "customerId": customer, "channel": channel,
+                                           "templateId": "tpl-spring", "variables": {"name": "Li"}, "campaignId": "camp-n", **fields})
+
+
+def deliver(message: DeliveryRequest, now: datetime = NOON) -> str:
+    return service.deliver(DynamoDeliveryStore(), consents(), provider, message, now, sleep=lambda _: None)
+
+
+def receipt(tap: BusTap, notification_id: str) -> dict[str, Any]:
+    found: list[dict[str, Any]] = []
+
+    def arrived() -> bool:
+        found[:] = [e for e in tap.drain() if e["detail"]["notificationId"] == notification_id]
+        return bool(found)
+
+    eventually(arrived, timeout_s=20)
+    assert len(found) == 1, found
+    jsonschema.validate(found[0]["detail"], SCHEMAS[found[0]["detail-type"]])
+    return {"type": found[0]["detail-type"], **found[0]["detail"]}
+
+
+@pytest.mark.parametrize("channel", ["sms", "push", "wecom"])
+def test_a_consenting_customer_gets_the_message_once_however_often_it_is_asked(cloud: LocalCloud, api: Api, simulator: Any,
+                                                                               receipts: BusTap, channel: str) -> None:
+    # Given a customer who consents on the channel
+    customer = customer_consenting(cloud, api, **{channel: True})
+    message = request(customer, channel)
+    # When the same notification is asked for three times
+    assert [deliver(message) for _ in range(3)] == ["delivered"] * 3
+    # Then the provider received it once, and one receipt says so
+    received = simulator.received(channel)
+    assert len(received) == 1, received
+    assert receipt(receipts, message.notificationId)["type"] == "NotificationDelivered"
+
+
+def test_without_consent_nothing_is_sent(cloud: LocalCloud, api: Api, simulator: Any, receipts: BusTap) -> None:
+    customer = customer_consenting(cloud, api, sms=False)
+    message = request(customer, "sms")
+    assert deliver(message) == "failed"
+    assert simulator.received("sms") == []
+    found = receipt(receipts, message.notificationId)
+    assert (found["type"], found["reason"]) == ("NotificationFailed", "NO_CONSENT")
+
+
+def test_a_service_message_needs_no_marketing_consent(cloud: LocalCloud, api: Api, simulator: Any) -> None:
+    customer = customer_consenting(cloud, api)
+    assert deliver(request(customer, "push", kind="service")) == "delivered"
+    assert len(simulator.received("push")) == 1
+
+
+def test_a_provider_that_keeps_failing_is_retried_then_the_message_fails_without_a_duplicate(cloud: LocalCloud, api: Api, simulator: Any,
+                                                                                             receipts: BusTap) -> None:
+    # Given a gateway answering 503 to everything
+    customer = customer_consenting(cloud, api, sms=True)
+    simulator.behave("sms", fail_rate=1.0)
+    message = request(customer, "sms")
+    # When the request is delivered, and redelivered after the first round of tries
+    with pytest.raises(service.ProviderUnavailable):
+        deliver(message)
+    assert deliver(message) == "failed"
+    # Then it was tried DELIVERY_MAX_ATTEMPTS (5) times, failed with the gateway's status, and nothing was sent
+    assert simulator.stats("sms")["calls"] == 5
+    found = receipt(receipts, message.notificationId)
+    assert (found["type"], found["reason"], found["providerCode"]) == ("NotificationFailed", "PROVIDER_UNAVAILABLE", "503")
+    # And once the gateway is back, the failed message is not sent late
+    simulator.behave("sms")
+    assert deliver(message) == "failed" and simulator.received("sms") == []
+
+
+def test_a_provider_refusal_fails_at_once_with_its_code(cloud: LocalCloud, api: Api, simulator: Any, receipts: BusTap) -> None:
+    customer = customer_consenting(cloud, api, wecom=True)
+    simulator.behave("wecom", refuse="41001")
+    message = request(customer, "wecom")
+    assert deliver(message) == "failed"
+    assert simulator.stats("wecom")["calls"] == 1
+    found = receipt(receipts, message.notificationId)
+    assert (found["reason"], found["providerCode"]) == ("PROVIDER_REFUSED", "41001")
+
+
+def test_a_flaky_provider_delivers_each_message_exactly_once(cloud: LocalCloud, api: Api, simulator: Any) -> None:
+    customer = customer_consenting(cloud, api, push=True)
+    simulator.behave("push", fail_rate=0.3)
+    outcomes = []
+    for _ in range(3):  # within the daily allowance
+        message = request(customer, "push")
+        while True:
+            try:
+                outcomes.append(deliver(message))
+                break
+            except service.ProviderUnavailable:
+                continue
+    assert outcomes == ["delivered"] * 3
+    assert len(simulator.received("push")) == 3 and simulator.stats("push")["duplicates"] == 0
+
+
+def test_a_message_inside_quiet_hours_waits_for_their_end(cloud: LocalCloud, api: Api, simulator: Any) -> None:
+    # Given a consenting customer, and a message asked for at 23:30 in the bank's time zone
+    customer = customer_consenting(cloud, api, sms=True)
+    late = datetime(2026, 12, 7, 15, 30, tzinfo=UTC)
+    message = request(customer, "sms")
+    # When it is delivered then, and the sweep runs at 07:59 and at 08:00
+    assert deliver(message, late) == "deferred"
+    store = DynamoDeliveryStore()
+    before = service.send_due(store, consents(), provider, datetime(2026, 12, 7, 23, 59, tzinfo=UTC))
+    at_end = service.send_due(store, consents(), provider, datetime(2026, 12, 8, 0, 0, 1, tzinfo=UTC))
+    # Then nothing went out in the night, and it went out once at the end of the quiet hours
+    assert before.get("delivered", 0) == 0 and at_end.get("delivered", 0) >= 1
+    assert [m["params"] for m in simulator.received("sms")] == [{"name": "Li"}]
+    assert deliver(message, late) == "delivered"
+
+
+def test_the_customers_daily_allowance_holds_across_channels(cloud: LocalCloud, api: Api, simulator: Any, receipts: BusTap) -> None:
+    # Given a customer consenting on every channel, and MESSAGES_PER_CUSTOMER_DAILY (3) messages today
+    customer = customer_consenting(cloud, api, sms=True, push=True, wecom=True)
+    assert [deliver(request(customer, channel)) for channel in ("sms", "push", "wecom")] == ["delivered"] * 3
+    # When a fourth is asked for the same day
+    fourth = request(customer, "sms")
+    # Then it is not sent
+    assert deliver(fourth) == "failed"
+    assert receipt(receipts, fourth.notificationId)["reason"] == "FREQUENCY_CAPPED"
+    assert len(simulator.received("sms")) == 1
+
+
+def test_a_campaigns_notification_request_on_the_bus_is_delivered(cloud: LocalCloud, api: Api, simulator: Any, receipts: BusTap) -> None:
+    import json
+
+    customer = customer_consenting(cloud, api, push=True)
+    notification = f"ntf-bus-{uuid.uuid4().hex[:8]}"
+    detail = {"eventId": str(uuid.uuid4()), "occurredAt": NOON.strftime("%Y-%m-%dT%H:%M:%SZ"), "campaignId": "camp-bus", "notificationId": notification,
+              "customerId": customer, "channel": "push", "templateId": "tpl-bus", "variables": {}}
+    cloud.clients.events.put_events(Entries=[{"EventBusName": cloud.topology.bus_name, "Source": "loyalty.campaigns",
+                                              "DetailType": "NotificationRequested", "Detail": json.dumps(detail)}])
+    # Then it is delivered, with its receipt; or, when the test runs in the bank's quiet hours, it waits for their end
+    settings = get_settings()
+    quiet = policy.quiet_until(datetime.now(UTC), settings.bank_zone, settings.quiet_hours_start, settings.quiet_hours_end)
+    if quiet is None:
+        assert receipt(receipts, notification)["type"] == "NotificationDelivered"
+    else:
+        waiting = eventually(lambda: DynamoDeliveryStore().get(notification), timeout_s=20)
+        assert (waiting.state, (waiting.due_at or "")[:16]) == ("deferred", quiet.astimezone(UTC).strftime("%Y-%m-%dT%H:%M"))
