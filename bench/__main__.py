@@ -33,6 +33,7 @@ SECTIONS: dict[str, str] = {
     "pool_grants": "bench.sections.pool_grants",
     "league_table": "bench.sections.league_table",
     "checkout": "bench.sections.checkout",
+    "notifications": "bench.sections.notifications",
     "reconciliation": "bench.sections.reconciliation",
     "console": "bench.sections.console",
     "chaos": "bench.sections.chaos",
