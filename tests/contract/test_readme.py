@@ -25,6 +25,7 @@ SHOWS = {
     "coupons": ['"status":"redeemed"', '"discountMinor":2000'],
     "points": ['"status":"held"', '"kind":"redeem"'],
     "campaigns": ['"status":"active"', '"arm":"points-200"'],
+    "checkout": ['"state":"confirmed"', '"state":"partly_refunded"', '"refundedMinor":8900'],
     "scoring": ['"segmentId":"readme-payroll"', '"estimatedMembers"'],
     "reconciliation": ['"status":"done"', '"name":"points_ledger"'],
     "privacy": ["exported c-004", '"resource":"customers/c-004"', '"route":"POST /v1/admin/customers/{customerId}/export"'],

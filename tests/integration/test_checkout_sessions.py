@@ -108,6 +108,19 @@ def test_coupons_that_do_not_stack_are_refused_and_nothing_is_locked(api: Api, s
     assert {coupon_status(api, customer, c) for c in (coupons["threshold"], coupons["vip"])} == {"available"}
 
 
+def test_a_coupon_already_used_is_left_out_with_its_reason_not_refused_as_anothers(api: Api, shopper: dict[str, Any]) -> None:
+    # Given the customer's coupon redeemed by a confirmed session
+    customer, coupon = shopper["customer"], shopper["coupons"]["threshold"]
+    sid = open_session(api, customer, coupons=[coupon]).json()["sessionId"]
+    assert act(api, customer, sid, "confirm", {"paymentId": "pay-used"}).status_code == 200
+    # When they quote it again, and open a session with it
+    quoted = api.call("POST", "/v1/checkout/quote", as_=customer, body={"order": ORDER, "coupons": [coupon]}, idempotency_key=None)
+    again = open_session(api, customer, coupons=[coupon])
+    # Then the quote leaves it out as not available, and the session is refused naming it
+    assert quoted.status_code == 200 and quoted.json()["leftOut"] == [{"couponId": coupon, "reason": "NOT_AVAILABLE", "otherCouponId": None}]
+    assert (again.status_code, again.json()["error"]["details"][0]["reason"]) == (422, "NOT_AVAILABLE"), again.text
+
+
 def test_a_cancelled_session_gives_everything_back(api: Api, shopper: dict[str, Any]) -> None:
     customer, coupons = shopper["customer"], shopper["coupons"]
     sid = open_session(api, customer, coupons=[coupons["threshold"]], points=2_000).json()["sessionId"]

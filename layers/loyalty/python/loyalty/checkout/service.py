@@ -6,6 +6,7 @@ the other rules of the engine; an approved version reaches every warm function w
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -83,11 +84,16 @@ def approve(store: PolicyStore, number: int, caller: Caller, now: datetime) -> P
 # ---- quotes --------------------------------------------------------------------------------------------
 
 
-def candidates_of(customer_id: str, now: datetime) -> list[Candidate]:
+def candidates_of(customer_id: str, now: datetime, chosen: Sequence[str] = ()) -> list[Candidate]:
+    """The customer's usable coupons (one query of the wallet), and any coupon chosen that is theirs
+    but no longer usable (read one by one: it is left out with its reason, not refused as another's)."""
     from loyalty.coupons.ports import wallet
 
+    usable = wallet().usable(customer_id, now, WALLET_LIMIT)
+    missing = [c for c in chosen if c not in {u.couponId for u in usable}]
+    found = usable + (wallet().owned(customer_id, missing, now) if missing else [])
     return [Candidate(c.couponId, c.templateId, c.kind, c.benefit, c.validFrom, c.validUntil, c.status, c.redemption, c.amountMinor,
-                      c.lockOrderId) for c in wallet().usable(customer_id, now, WALLET_LIMIT)]
+                      c.lockOrderId) for c in found]
 
 
 def quote(store: PolicyStore, customer_id: str, order: Order, now: datetime, *, coupon_ids: list[str], best: bool,
@@ -102,6 +108,6 @@ def quote(store: PolicyStore, customer_id: str, order: Order, now: datetime, *, 
         from loyalty.points.ports import balance as balances
 
         balance = balances().spendable(customer_id, now)
-    found = quoting.quote(order, candidates_of(customer_id, now), policy.policy, iso_utc(now), coupon_ids=coupon_ids, best=best,
+    found = quoting.quote(order, candidates_of(customer_id, now, coupon_ids), policy.policy, iso_utc(now), coupon_ids=coupon_ids, best=best,
                           points=points, balance=balance)
     return found, policy.version

@@ -96,7 +96,7 @@ def open_session(store: SessionStore, policies: PolicyStore, customer_id: str, o
             return _replayed(existing, asked), False
         policy = in_force_cached(policies)
         balance = balances().spendable(customer_id, now) if points != 0 else 0
-        found = quoting.quote(order, candidates_of(customer_id, now), policy.policy, iso_utc(now), coupon_ids=coupon_ids, best=best,
+        found = quoting.quote(order, candidates_of(customer_id, now, coupon_ids), policy.policy, iso_utc(now), coupon_ids=coupon_ids, best=best,
                               points=points, balance=balance, order_id=sid)
         if not best:
             _refuse_left_out(found)

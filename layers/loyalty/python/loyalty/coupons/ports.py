@@ -139,6 +139,17 @@ class CouponsWallet(Protocol):
         (eventually consistent; a session's lock is what decides)."""
 
 
+    def owned(self, customer_id: str, coupon_ids: Sequence[str], now: datetime) -> list[WalletCoupon]:
+        """Those of the coupons that are the customer's, whatever their state as of now (each read
+        consistently): a quote's coupons chosen that are no longer usable are left out with their
+        reason, and only another's (or none at all) is refused."""
+
+
+def _wallet_coupon(coupon: Any, status: str) -> WalletCoupon:
+    return WalletCoupon(coupon.coupon_id, coupon.template_id, coupon.kind, dict(coupon.benefit), coupon.valid_from, coupon.valid_until,
+                        status, dict(coupon.redemption), coupon.amount_minor, coupon.lock_order_id if status == "locked" else None)
+
+
 class DynamoCouponsWallet:
     def usable(self, customer_id: str, now: datetime, limit: int) -> list[WalletCoupon]:
         from loyalty.coupons import logic
@@ -148,11 +159,24 @@ class DynamoCouponsWallet:
         for coupon, _ in DynamoCouponStore().wallet_pages(customer_id, None):
             status = logic.effective_status(coupon, now)
             if status in ("available", "locked"):
-                found.append(WalletCoupon(coupon.coupon_id, coupon.template_id, coupon.kind, dict(coupon.benefit), coupon.valid_from,
-                                          coupon.valid_until, status, dict(coupon.redemption), coupon.amount_minor,
-                                          coupon.lock_order_id if status == "locked" else None))
+                found.append(_wallet_coupon(coupon, status))
                 if len(found) == limit:
                     break
+        return found
+
+    def owned(self, customer_id: str, coupon_ids: Sequence[str], now: datetime) -> list[WalletCoupon]:
+        from loyalty.core.errors import NotFound
+        from loyalty.coupons import logic
+        from loyalty.coupons.store import DynamoCouponStore
+
+        found = []
+        for coupon_id in coupon_ids:
+            try:
+                coupon = DynamoCouponStore().get_coupon(coupon_id)
+            except NotFound:
+                continue
+            if coupon.customer_id == customer_id:
+                found.append(_wallet_coupon(coupon, logic.effective_status(coupon, now)))
         return found
 
 
