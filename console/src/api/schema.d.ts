@@ -3224,17 +3224,17 @@ export interface components {
              * Wecom
              * @description Marketing messages through WeCom (企业微信).
              */
-            wecom?: boolean | null;
+            wecom?: boolean;
             /**
              * Sms
              * @description Marketing text messages.
              */
-            sms?: boolean | null;
+            sms?: boolean;
             /**
              * Push
              * @description Marketing push notifications of the bank's app.
              */
-            push?: boolean | null;
+            push?: boolean;
         };
         /** ConsentsView */
         ConsentsView: {

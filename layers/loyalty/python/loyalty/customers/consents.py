@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from loyalty.customers.model import CustomerId
 
@@ -53,11 +54,19 @@ class ConsentChangedDetail(BaseModel):
 
 
 class ConsentsRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [{"wecom": True, "sms": False}]})
+    model_config = ConfigDict(extra="forbid", frozen=True,
+                              json_schema_extra={"examples": [{"wecom": True, "sms": False}], "minProperties": 1})
 
-    wecom: StrictBool | None = Field(default=None, description="Marketing messages through WeCom (企业微信).")
-    sms: StrictBool | None = Field(default=None, description="Marketing text messages.")
-    push: StrictBool | None = Field(default=None, description="Marketing push notifications of the bank's app.")
+    wecom: StrictBool | SkipJsonSchema[None] = Field(default=None, description="Marketing messages through WeCom (企业微信).")
+    sms: StrictBool | SkipJsonSchema[None] = Field(default=None, description="Marketing text messages.")
+    push: StrictBool | SkipJsonSchema[None] = Field(default=None, description="Marketing push notifications of the bank's app.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict) and any(value is None for value in data.values()):
+            raise ValueError("leave out a channel not changed: a consent is true or false, never null")
+        return data
 
     @model_validator(mode="after")
     def _one_at_least(self) -> ConsentsRequest:
