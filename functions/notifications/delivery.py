@@ -13,6 +13,6 @@ from loyalty.notifications.store import DynamoDeliveryStore
 @sqs_consumer({"NotificationRequested": DeliveryRequest})
 def handler(event: BusEvent) -> None:
     assert isinstance(event.detail, DeliveryRequest)
-    # A provider that did not take it raises: the record is reported failed and redelivered later,
-    # its attempts counted on the delivery until DELIVERY_MAX_ATTEMPTS fails it for good.
+    # A provider that does not take it leaves the delivery `sending`: the sweep (notifications-due)
+    # tries again when its next attempt is due, until DELIVERY_MAX_ATTEMPTS fails it for good.
     service.deliver(DynamoDeliveryStore(), consents(), provider, event.detail, utc_now())

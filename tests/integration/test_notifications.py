@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jsonschema
@@ -107,17 +107,36 @@ def test_a_provider_that_keeps_failing_is_retried_then_the_message_fails_without
     customer = customer_consenting(cloud, api, sms=True)
     simulator.behave("sms", fail_rate=1.0)
     message = request(customer, "sms")
-    # When the request is delivered, and redelivered after the first round of tries
-    with pytest.raises(service.ProviderUnavailable):
-        deliver(message)
-    assert deliver(message) == "failed"
-    # Then it was tried DELIVERY_MAX_ATTEMPTS (5) times, failed with the gateway's status, and nothing was sent
-    assert simulator.stats("sms")["calls"] == 5
+    # When the request is delivered: three tries at once, then it waits
+    assert deliver(message) == "sending"
+    assert simulator.stats("sms")["calls"] == 3
+    # And the same request again (a redelivery) before the next attempt is due sends nothing
+    assert deliver(message) == "sending" and simulator.stats("sms")["calls"] == 3
+    # When the sweep runs once the next attempt is due
+    tally = service.send_due(DynamoDeliveryStore(), consents(), provider, datetime(2026, 12, 7, 6, 0, tzinfo=UTC))
+    # Then it was tried DELIVERY_MAX_ATTEMPTS (5) times in all, failed with the gateway's status, and nothing was sent
+    assert tally.get("failed", 0) >= 1 and simulator.stats("sms")["calls"] == 5
     found = receipt(receipts, message.notificationId)
     assert (found["type"], found["reason"], found["providerCode"]) == ("NotificationFailed", "PROVIDER_UNAVAILABLE", "503")
     # And once the gateway is back, the failed message is not sent late
     simulator.behave("sms")
     assert deliver(message) == "failed" and simulator.received("sms") == []
+
+
+def test_a_repeated_request_is_not_sent_again_while_its_sender_is_at_it(cloud: LocalCloud, api: Api, simulator: Any) -> None:
+    # Given a WeCom message (WeCom takes no idempotency key) whose delivery is claimed and not finished
+    customer = customer_consenting(cloud, api, wecom=True)
+    simulator.behave("wecom", fail_rate=1.0)
+    message = request(customer, "wecom")
+    assert deliver(message) == "sending"
+    calls = simulator.stats("wecom")["calls"]
+    # When the same request comes twice more before its next attempt is due
+    simulator.behave("wecom")
+    assert [deliver(message), deliver(message)] == ["sending", "sending"]
+    # Then nothing more was sent; and once due, it is sent once
+    assert simulator.stats("wecom")["calls"] == calls
+    assert deliver(message, datetime(2026, 12, 7, 6, 0, tzinfo=UTC)) == "delivered"
+    assert len(simulator.received("wecom")) == 1
 
 
 def test_a_provider_refusal_fails_at_once_with_its_code(cloud: LocalCloud, api: Api, simulator: Any, receipts: BusTap) -> None:
@@ -135,13 +154,12 @@ def test_a_flaky_provider_delivers_each_message_exactly_once(cloud: LocalCloud, 
     simulator.behave("push", fail_rate=0.3)
     outcomes = []
     for _ in range(3):  # within the daily allowance
-        message = request(customer, "push")
-        while True:
-            try:
-                outcomes.append(deliver(message))
-                break
-            except service.ProviderUnavailable:
-                continue
+        message, at = request(customer, "push"), NOON
+        state = deliver(message, at)
+        while state == "sending":  # what the sweep does once the next attempt is due
+            at += timedelta(hours=1)
+            state = deliver(message, at)
+        outcomes.append(state)
     assert outcomes == ["delivered"] * 3
     assert len(simulator.received("push")) == 3 and simulator.stats("push")["duplicates"] == 0
 

@@ -13,7 +13,7 @@ from loyalty.notifications.items import DUE, DeliveryItem, FrequencyItem, Notifi
 from loyalty.notifications.model import DeliveryRequest, State
 
 COUNTER_TTL_SECONDS = 9 * 86400
-RETRY_AFTER_SECONDS = 300  # a `sending` delivery nobody finished is looked at again by the sweep after this
+MAX_BACKOFF_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class Delivery:
     due_at: str | None = None
     reason: str | None = None
     provider_code: str | None = None
+    retry_at: str | None = None  # a `sending` one: when another attempt may be made
 
 
 class CapReached(Exception):
@@ -35,8 +36,9 @@ class Moved(Exception):
 
 
 def _delivery(item: DeliveryItem) -> Delivery:
+    retry_at = item.gsi1sk.split("#", 1)[0] if item.state == "sending" and item.gsi1sk else None
     return Delivery(DeliveryRequest.model_validate_json(item.request), item.state, int(item.attempts or 0), item.dueAt,  # type: ignore[arg-type]
-                    item.reason, item.providerCode)
+                    item.reason, item.providerCode, retry_at)
 
 
 def _item(request: DeliveryRequest, state: State, at: str, **fields: Any) -> DeliveryItem:
@@ -100,9 +102,10 @@ class DynamoDeliveryStore:
                 raise Moved() from None
             raise CapReached() from None
 
-    def attempt(self, notification_id: str, retry_at: str) -> int:
-        """One more attempt counted, while it is `sending` (the sweep's next look moved to
-        `retry_at`): the count, or Moved."""
+    def attempt(self, notification_id: str, attempts_read: int, retry_at: str) -> int:
+        """One more attempt, if the delivery is still `sending` with the attempts read (so two callers
+        that read the same delivery never both send), the next one not before `retry_at`: the
+        count, or Moved."""
         from pynamodb.exceptions import UpdateError
 
         from loyalty.core.dynamo import is_condition_failure
@@ -110,7 +113,7 @@ class DynamoDeliveryStore:
         item = DeliveryItem(*DeliveryItem.key_of(notification_id))
         try:
             item.update([DeliveryItem.attempts.add(1), DeliveryItem.gsi1sk.set(f"{retry_at}#{notification_id}")],
-                        condition=DeliveryItem.state == "sending")
+                        condition=(DeliveryItem.state == "sending") & (DeliveryItem.attempts == attempts_read))
         except UpdateError as error:
             if is_condition_failure(error):
                 raise Moved() from None
