@@ -54,12 +54,6 @@ class Response:
     body: dict[str, Any]
 
 
-def _http() -> Any:
-    import urllib3
-
-    return urllib3.PoolManager(maxsize=10)
-
-
 def _call(method: str, url: str, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Response | None:
     """The provider's answer, or None when it did not answer in time (or the connection failed)."""
     import urllib3
@@ -80,7 +74,10 @@ def _call(method: str, url: str, body: dict[str, Any] | None = None, headers: di
 
 @cache
 def _pool() -> Any:
-    return _http()
+    """One connection pool per process, made on the first send (urllib3 comes with botocore)."""
+    import urllib3
+
+    return urllib3.PoolManager(maxsize=10)
 
 
 def _by_status(response: Response | None, id_field: str) -> ProviderAnswer:
