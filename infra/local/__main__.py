@@ -9,6 +9,14 @@ import sys
 import threading
 
 
+def wait_until_stopped(stopped: threading.Event, poll_s: float = 0.5) -> None:
+    """Waits with a timeout: a signal the kernel hands to another thread does not interrupt the main
+    thread's untimed wait, so its Python handler would not run until something else woke the main
+    thread (CI once saw Ctrl-C ignored for 90 s, until a second one happened to land on it)."""
+    while not stopped.wait(poll_s):
+        pass
+
+
 def run(demo: str = "off", demo_customers: int | None = None) -> None:
     from infra.local.cloud import LocalCloud, Ports
     from infra.local.demo import start_in_background
@@ -53,7 +61,7 @@ Ctrl-C stops everything.""",
     )
     cloud.ready = True
     start_in_background(demo, api, cloud.clients, stopped, demo_customers)
-    stopped.wait()
+    wait_until_stopped(stopped)
     print("stopping the local cloud...", flush=True)
     cloud.stop()
     print("stopped.", flush=True)
