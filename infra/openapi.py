@@ -33,6 +33,8 @@ Coupons and rights (权益), points and member levels, campaigns, and customer s
 - Money is an integer of minor units with an ISO 4217 currency; points are integers; times are UTC.
 - Customers act on their own resources only (`sub` of their token); operators (`operators` group)
   act on anyone's, and every mutating `/v1/admin` call is written to an append-only audit log.
+- Relationship managers (`relationship-managers` group) work their own tasks and book under `/v1/rm`
+  (the token's `sub` is the manager); their mutating calls are audited too.
 """
 TAGS = {
     "customers": "Customer profiles from core banking, with the engine's own tags.",
@@ -42,6 +44,8 @@ TAGS = {
     "scoring": "Score models, segments, customer scores and relationship managers' books.",
     "privacy": "PIPL: export and erasure of one customer's data.",
     "audit": "The operator audit log.",
+    "mot": "Key customer moments (MOT): rules that turn a moment into a task for the customer's relationship manager (客户经理), "
+           "the RM's work, and each rule's effectiveness against a holdout.",
     "org": "The bank's org tree (组织机构): head office, branches, sub-branches and outlets; operators see their own subtree.",
 }
 
@@ -70,7 +74,8 @@ def generate(topology: Topology = TOPOLOGY) -> dict[str, Any]:
             description="A bank employee's token with the `operators` group (`approvers` too, to approve campaigns), "
             "from Cognito (`cognito:groups`) or the bank's identity provider (its groups claim, mapped). Org-scoped routes "
             "also read the employee's org unit (`custom:orgUnit`, or the identity provider's org unit claim) and answer "
-            "only within its subtree.",
+            "only within its subtree. A relationship manager's token carries the `relationship-managers` group: "
+            "its `sub` is the manager, and it reaches only the `/v1/rm` routes.",
         ),
     }
     schema = app.get_openapi_schema(

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Audience = Literal["customer", "operator"]
+Audience = Literal["customer", "operator", "relationship_manager"]
 # "append": PutItem only (the audit log: entries are added, never changed or removed);
 # "read_append": reads and PutItem, still never an update or a delete.
 Access = Literal["read", "write", "append", "read_append"]
@@ -197,6 +197,7 @@ RECONCILIATION = "reconciliation"
 ORG = "org"
 CHECKOUT = "checkout"
 NOTIFICATIONS = "notifications"
+MOT = "mot"
 # The notification providers, one Secrets Manager secret each (`<PROVIDER_SECRETS_PREFIX><channel>`).
 PROVIDER_CHANNELS = ("wecom", "sms", "push")
 
@@ -270,6 +271,11 @@ TOPOLOGY = Topology(
         # Notifications (loyalty/notifications): each delivery, the customers' frequency counters, and its outbox.
         Table(NOTIFICATIONS, partition_key="pk", sort_key="sk", ttl_attribute="expiresAt", stream=True,
               indexes=(Index("gsi1", partition_key="gsi1pk", sort_key="gsi1sk"),)),  # deliveries due: deferred, or a send to look at again
+        # MOT (loyalty/mot): rules and their versions, tasks, the report's counters, RMs' books, and its outbox.
+        Table(MOT, partition_key="pk", sort_key="sk", ttl_attribute="expiresAt", stream=True,
+              indexes=(Index("gsi1", partition_key="gsi1pk", sort_key="gsi1sk"),  # the rule list; an RM's (or queue's) tasks
+                       Index("gsi2", partition_key="gsi2pk", sort_key="gsi2sk"),  # the rules a moment wakes; a customer's tasks
+                       Index("gsi3", partition_key="gsi3pk", sort_key="gsi3sk"))),  # open tasks, by when the sweep looks at them
         Table(CHECKOUT, partition_key="pk", sort_key="sk", ttl_attribute="expiresAt", stream=True,
               indexes=(Index("gsi1", partition_key="gsi1pk", sort_key="gsi1sk"),  # sessions still locked, by when they lapse
                        Index("gsi2", partition_key="gsi2pk", sort_key="gsi2sk"))),  # a customer's sessions
@@ -297,6 +303,8 @@ TOPOLOGY = Topology(
         Queue("campaign-outcomes", batch_size=10, visibility_timeout_s=60, max_receive_count=5),
         # The branch league table's counters (org-kpis): each event one transaction on its customer's units.
         Queue("org-kpi-events", batch_size=10, visibility_timeout_s=60, max_receive_count=5, max_batching_window_s=1),
+        # Key moments for MOT rules (tasks, conversions) and profiles naming a customer's manager.
+        Queue("mot-moments", batch_size=10, visibility_timeout_s=60, max_receive_count=5, max_batching_window_s=1),
     ),
     rules=(
         Rule(
@@ -308,6 +316,27 @@ TOPOLOGY = Topology(
             "notification-requested",
             event_pattern={"source": ["loyalty.campaigns"], "detail-type": ["NotificationRequested"]},
             queue="notification-requests",
+        ),
+        Rule(
+            "rm-message-requested",
+            event_pattern={"source": ["loyalty.mot"], "detail-type": ["RmMessageRequested"]},
+            queue="notification-requests",
+        ),
+        Rule(
+            "mot-bank-moments",
+            event_pattern=bank_event("LargeBalanceMovement", "DepositBalanceChanged", "DepositMaturing", "SalaryCredited",
+                                     "CustomerProfileChanged"),
+            queue="mot-moments",
+        ),
+        Rule(
+            "mot-channel-moments",
+            event_pattern={"source": ["bank.channels"], "detail-type": ["ApplicationAbandoned"]},
+            queue="mot-moments",
+        ),
+        Rule(
+            "mot-engine-moments",
+            event_pattern={"source": ["loyalty.points", "loyalty.scoring"], "detail-type": ["TierChanged", "PointsExpiringSoon", "ScoreChanged"]},
+            queue="mot-moments",
         ),
         Rule(
             "customer-tier-changed",
@@ -495,6 +524,59 @@ TOPOLOGY = Topology(
             schedules=(Schedule("notifications-due-sweep", "rate(1 minute)"),),
             tables={NOTIFICATIONS: "write", "customers": "read"},
             provider_secrets=True,
+        ),
+        Function(
+            "mot-admin",
+            capability="mot",
+            module="admin",
+            routes=(
+                Route("POST", "/v1/admin/mot-rules", "operator"),
+                Route("GET", "/v1/admin/mot-rules", "operator"),
+                Route("GET", "/v1/admin/mot-rules/{ruleId}", "operator"),
+                Route("PUT", "/v1/admin/mot-rules/{ruleId}", "operator"),
+                Route("GET", "/v1/admin/mot-rules/{ruleId}/report", "operator"),
+                Route("GET", "/v1/admin/org-units/{unitId}/mot-tasks", "operator"),
+            ),
+            tables={MOT: "write", AUDIT: "append", IDEMPOTENCY: "write", ORG: "read", COUPONS: "read"},  # coupons: an offer's template's unit
+        ),
+        Function(
+            "mot-rm",
+            capability="mot",
+            module="rm",
+            routes=(
+                Route("GET", "/v1/rm/tasks", "relationship_manager"),
+                Route("POST", "/v1/rm/tasks/{taskId}/start", "relationship_manager"),
+                Route("POST", "/v1/rm/tasks/{taskId}/complete", "relationship_manager"),
+                Route("POST", "/v1/rm/tasks/{taskId}/offer", "relationship_manager"),
+                Route("POST", "/v1/rm/tasks/{taskId}/message", "relationship_manager"),
+                Route("GET", "/v1/rm/customers", "relationship_manager"),
+            ),
+            # coupons: an offer is issued in the coupons' own transaction, with the RM's budget and the task;
+            # customers: consent, the book's profiles (read, through their port)
+            tables={MOT: "write", COUPONS: "write", "customers": "read", AUDIT: "append", IDEMPOTENCY: "write"},
+        ),
+        Function(
+            "mot-moments",
+            capability="mot",
+            module="moments",
+            timeout_s=30,
+            queue="mot-moments",
+            tables={MOT: "write", "customers": "read", ORG: "read"},
+        ),
+        Function(
+            "mot-sweep",
+            capability="mot",
+            module="sweep",
+            timeout_s=120,
+            schedules=(Schedule("mot-sweep", "rate(5 minutes)"),),
+            tables={MOT: "write"},
+        ),
+        Function(
+            "mot-outbox",
+            capability="mot",
+            module="outbox",
+            stream=StreamSource(MOT, filter_pattern=OUTBOX_INSERTS),
+            publishes_events=True,
         ),
         Function(
             "notifications-outbox",

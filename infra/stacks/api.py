@@ -28,6 +28,7 @@ from infra.topology import Topology
 USER_GROUPS = {
     "operators": "Bank staff who may run operator (admin) routes",
     "approvers": "Bank staff who may approve operator changes (four-eyes)",
+    "relationship-managers": "Relationship managers (客户经理): their own MOT tasks and book, under /v1/rm",
 }
 
 # The operator's org unit (loyalty.core.auth ORG_UNIT_CLAIM, `custom:orgUnit` in the ID token): set by
@@ -200,7 +201,7 @@ class Api(Construct):
             resource = self.rest_api.root.resource_for_path(route.path)
             self.methods[(route.method, route.path)] = resource.add_method(
                 route.method,
-                apigw.LambdaIntegration(functions[spec.name], proxy=True, allow_test_invoke=False),
+                apigw.LambdaIntegration(functions[spec.name], proxy=True, scope_permission_to_method=False),
                 authorizer=self.authorizer,
                 authorization_type=self.authorization_type,
                 request_validator=self.validator,

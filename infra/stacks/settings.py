@@ -140,7 +140,7 @@ def validate_api_clients(names: str | None) -> tuple[str, ...]:
 
 
 _IDP_KEYS = {"issuer", "audience", "jwksUrl", "groupsClaim", "groupMap", "orgUnitClaim"}
-LOYALTY_GROUPS = ("operators", "approvers")  # loyalty.core.auth KNOWN_GROUPS (a test holds them equal)
+LOYALTY_GROUPS = ("operators", "approvers", "relationship-managers")  # loyalty.core.auth KNOWN_GROUPS (a test holds them equal)
 # An IdP group name the authorizer can pass on: the groups context is joined with commas, and a
 # string claim is split on commas and whitespace (loyalty.core.tokens).
 _IDP_GROUP_NAME = re.compile(r"^[^\s,\[\]]{1,256}$")

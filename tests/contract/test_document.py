@@ -106,9 +106,12 @@ def test_both_security_schemes_are_declared(document: dict[str, Any]) -> None:
     assert set(schemes) == {"customer", "operator"}
     for path, method, op in operations(document):
         used = {name for requirement in op["security"] for name in requirement}
-        assert ("operator" in used) if path.startswith("/v1/admin") else ("customer" in used), f"{method} {path}"
-        if path.startswith("/v1/admin"):
-            assert used == {"operator"}, f"{method} {path}: only operators"
+        staff = path.startswith(("/v1/admin", "/v1/rm/"))
+        assert ("operator" in used) if staff else ("customer" in used), f"{method} {path}"
+        if staff:
+            assert used == {"operator"}, f"{method} {path}: only the bank's staff"
+        if path.startswith("/v1/rm/"):  # the staff's token, in the relationship managers' group only
+            assert op["security"] == [{"operator": ["relationship-managers"]}], f"{method} {path}"
 
 
 def test_the_document_renders_deterministically(document: dict[str, Any]) -> None:

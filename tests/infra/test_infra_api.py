@@ -121,7 +121,7 @@ def test_user_pool_is_staff_only_with_mfa_and_strong_passwords(synth: Synthesize
 
 def test_user_pool_has_operator_and_approver_groups(synth: Synthesized) -> None:
     groups = synth.of_type("AWS::Cognito::UserPoolGroup").values()
-    assert {g["GroupName"] for g in groups} == set(USER_GROUPS) == {"operators", "approvers"}
+    assert {g["GroupName"] for g in groups} == set(USER_GROUPS) == {"operators", "approvers", "relationship-managers"}
 
 
 @pytest.mark.parametrize(

@@ -39,8 +39,8 @@ def test_every_customer_and_operator_method_uses_the_token_authorizer(idp_synth:
     assert method["AuthorizerId"] == {"Ref": idp_synth.logical_id(idp_synth.stack.api.authorizer)}
 
 
-def test_both_audiences_are_covered(idp_synth: Synthesized) -> None:
-    assert {route.audience for route, _ in TOPOLOGY.routes()} == {"customer", "operator"}
+def test_every_audience_is_covered(idp_synth: Synthesized) -> None:
+    assert {route.audience for route, _ in TOPOLOGY.routes()} == {"customer", "operator", "relationship_manager"}
     assert {m["AuthorizationType"] for m in idp_synth.of_type("AWS::ApiGateway::Method").values()} == {"CUSTOM"}
 
 
@@ -241,7 +241,7 @@ def test_the_context_takes_an_object_json_text_or_one_per_environment() -> None:
         ({"issuer": "https://idp.bank.example/", "audiance": "a"}, "unknown key(s) ['audiance']"),
         ({**BANK_IDP, "groupMap": {}}, "'groupMap' must be a non-empty object"),
         ({**BANK_IDP, "groupMap": ["LOYALTY-OPS"]}, "'groupMap' must be a non-empty object"),
-        ({**BANK_IDP, "groupMap": {"LOYALTY-OPS": "admins"}}, "maps 'LOYALTY-OPS' to 'admins'; allowed: ['operators', 'approvers']"),
+        ({**BANK_IDP, "groupMap": {"LOYALTY-OPS": "admins"}}, "maps 'LOYALTY-OPS' to 'admins'; allowed: ['operators', 'approvers', 'relationship-managers']"),
         ({**BANK_IDP, "groupMap": {"CN=Ops,OU=Loyalty": "operators"}}, "must be a group name without spaces, commas or brackets"),
         ("not json", "must be a JSON object"),
         ('["https://idp.bank.example/"]', "must be a JSON object"),

@@ -154,6 +154,159 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/mot-rules/{ruleId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A MOT rule */
+        get: operations["getMotRule"];
+        /**
+         * Change a MOT rule (a new version)
+         * @description The whole definition again, with the `version` it replaces (409 `RULE_VERSION_CONFLICT` when
+         *     another change came first). Pausing is `status: paused`. Tasks already created keep the version
+         *     that created them.
+         */
+        put: operations["updateMotRule"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/mot-rules/{ruleId}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A MOT rule's effectiveness
+         * @description Per rule, per relationship manager (or branch queue) and per branch: tasks created, done, done
+         *     within their SLA, outcomes, offers and messages sent, and conversions (the rule's goal moment
+         *     within its window of the contact); and the uplift against the rule's holdout (customers of the
+         *     same moments for whom no task was created). Counted as tasks change: no scan.
+         */
+        get: operations["getMotRuleReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/org-units/{unitId}/mot-tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A branch's queue of MOT tasks
+         * @description Tasks waiting in the unit's queue: customers without a relationship manager, RMs over their
+         *     day's capacity, and overdue tasks escalated. The most urgent first, then the most valuable customer.
+         */
+        get: operations["listBranchMotTasks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/rm/tasks/{taskId}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start working a task
+         * @description Open (or reassigned) becomes in progress; one in progress is answered as it is.
+         */
+        post: operations["startTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/rm/tasks/{taskId}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete a task with its outcome
+         * @description Done, with the outcome (contacted, interested, converted, unreachable or declined) and a note.
+         *     Contacted, interested and converted mark the contact: the rule's goal moment within its window
+         *     counts as a conversion. The customer may get another task of the rule from now on.
+         */
+        post: operations["completeTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/rm/tasks/{taskId}/offer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send the task's suggested coupon
+         * @description Issues the rule's coupon to the customer's wallet, drawing its value on the caller's offer
+         *     budget for the month, in the coupon's own transaction: past the budget is 422
+         *     `RM_BUDGET_EXCEEDED` and nothing is issued. Once per task: again answers the task as it is.
+         */
+        post: operations["sendTaskOffer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/rm/tasks/{taskId}/message": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send the task's suggested message
+         * @description Hands the rule's message (WeCom by default) to delivery, which keeps quiet hours and the
+         *     customer's caps. Without the customer's marketing consent on the channel: 422 `NO_CONSENT`, and
+         *     nothing is sent. Once per task.
+         */
+        post: operations["sendTaskMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/customers/{customerId}": {
         parameters: {
             query?: never;
@@ -1503,6 +1656,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/mot-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the MOT rules
+         * @description Every rule of the caller's subtree, active or paused, in id order.
+         */
+        get: operations["listMotRules"];
+        put?: never;
+        /**
+         * Create a MOT rule
+         * @description Version 1 of a rule: when its trigger's moment matches, a task for the customer's relationship
+         *     manager (or their branch's queue). The pattern must be able to match: it tests fields the event
+         *     has, with values of their kind (400 otherwise). An `orgUnitId` outside the caller's subtree is
+         *     422 `ORG_UNIT_INVALID` (left out: the caller's unit); an offer's template must be on its line of
+         *     the tree (422 `TEMPLATE_NOT_FOUND`).
+         */
+        post: operations["createMotRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/rm/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My tasks
+         * @description The caller's own tasks: the most urgent first, then the most valuable customer, then the earliest due.
+         */
+        get: operations["listMyTasks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/rm/customers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My book of customers
+         * @description The customers whose profile names the caller as their manager: value, member level, segments,
+         *     open tasks and the last contact.
+         */
+        get: operations["listMyCustomers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/coupon-templates": {
         parameters: {
             query?: never;
@@ -2378,6 +2600,30 @@ export interface components {
              */
             invalid: string[];
         };
+        /** Book */
+        Book: {
+            /** Items */
+            items: components["schemas"]["BookCustomer"][];
+        };
+        /** BookCustomer */
+        BookCustomer: {
+            /** Customerid */
+            customerId: string;
+            /** Since */
+            since: string;
+            /** Aumminor */
+            aumMinor: number | null;
+            /** Currency */
+            currency: string | null;
+            /** Tier */
+            tier: string | null;
+            /** Segments */
+            segments: string[];
+            /** Opentasks */
+            openTasks: number;
+            /** Lastcontactat */
+            lastContactAt: string | null;
+        };
         /**
          * Bound
          * @description [min, max): min inclusive, max exclusive, a missing bound open.
@@ -3182,6 +3428,25 @@ export interface components {
              * @description Codes added to the template's pool (and to its stock).
              */
             added: number;
+        };
+        /**
+         * CompleteRequest
+         * @example {
+         *       "note": "Wants a 1-year term deposit; call back Friday.",
+         *       "outcome": "interested"
+         *     }
+         */
+        CompleteRequest: {
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "contacted" | "interested" | "converted" | "unreachable" | "declined";
+            /**
+             * Note
+             * @description What was said, for the next person who calls.
+             */
+            note?: string;
         };
         /**
          * Conditions
@@ -4149,6 +4414,18 @@ export interface components {
             /** Description */
             description?: string | null;
         };
+        /**
+         * Goal
+         * @description What counts as a conversion: this moment within `withinDays` of the contact.
+         */
+        Goal: {
+            moment: components["schemas"]["Moment"];
+            /**
+             * Withindays
+             * @default 14
+             */
+            withinDays?: number;
+        };
         /** GroupRule */
         GroupRule: {
             /**
@@ -4462,6 +4739,20 @@ export interface components {
              */
             type: "manual";
         };
+        /** Message */
+        Message: {
+            /**
+             * Channel
+             * @default wecom
+             * @enum {string}
+             */
+            channel?: "wecom" | "sms" | "push";
+            /**
+             * Content
+             * @description The text, with {variables} from the moment's detail and the customer.
+             */
+            content: string;
+        };
         /**
          * ModelConfig
          * @description A score model's configuration: its schema is the model's own (`RfmModel` for rfm, `ValueModel`
@@ -4515,6 +4806,21 @@ export interface components {
         ModelConfig: {
             [key: string]: unknown;
         };
+        /**
+         * Moment
+         * @description An event and an EventBridge-style pattern over its detail.
+         */
+        Moment: {
+            /**
+             * Eventtype
+             * @enum {string}
+             */
+            eventType: "LargeBalanceMovement" | "DepositBalanceChanged" | "DepositMaturing" | "SalaryCredited" | "ApplicationAbandoned" | "TierChanged" | "PointsExpiringSoon" | "ScoreChanged";
+            /** Pattern */
+            pattern?: {
+                [key: string]: unknown;
+            };
+        };
         /** Money */
         Money: {
             /** Amountminor */
@@ -4525,6 +4831,272 @@ export interface components {
              * @enum {string}
              */
             currency: "AED" | "AFN" | "ALL" | "AMD" | "ANG" | "AOA" | "ARS" | "AUD" | "AWG" | "AZN" | "BAM" | "BBD" | "BDT" | "BGN" | "BHD" | "BIF" | "BMD" | "BND" | "BOB" | "BRL" | "BSD" | "BTN" | "BWP" | "BYN" | "BZD" | "CAD" | "CDF" | "CHF" | "CLP" | "CNY" | "COP" | "CRC" | "CUP" | "CVE" | "CZK" | "DJF" | "DKK" | "DOP" | "DZD" | "EGP" | "ERN" | "ETB" | "EUR" | "FJD" | "FKP" | "GBP" | "GEL" | "GHS" | "GIP" | "GMD" | "GNF" | "GTQ" | "GYD" | "HKD" | "HNL" | "HTG" | "HUF" | "IDR" | "ILS" | "INR" | "IQD" | "IRR" | "ISK" | "JMD" | "JOD" | "JPY" | "KES" | "KGS" | "KHR" | "KMF" | "KPW" | "KRW" | "KWD" | "KYD" | "KZT" | "LAK" | "LBP" | "LKR" | "LRD" | "LSL" | "LYD" | "MAD" | "MDL" | "MGA" | "MKD" | "MMK" | "MNT" | "MOP" | "MRU" | "MUR" | "MVR" | "MWK" | "MXN" | "MYR" | "MZN" | "NAD" | "NGN" | "NIO" | "NOK" | "NPR" | "NZD" | "OMR" | "PAB" | "PEN" | "PGK" | "PHP" | "PKR" | "PLN" | "PYG" | "QAR" | "RON" | "RSD" | "RUB" | "RWF" | "SAR" | "SBD" | "SCR" | "SDG" | "SEK" | "SGD" | "SHP" | "SLE" | "SOS" | "SRD" | "SSP" | "STN" | "SVC" | "SYP" | "SZL" | "THB" | "TJS" | "TMT" | "TND" | "TOP" | "TRY" | "TTD" | "TWD" | "TZS" | "UAH" | "UGX" | "USD" | "UYU" | "UZS" | "VES" | "VND" | "VUV" | "WST" | "XAF" | "XCD" | "XCG" | "XOF" | "XPF" | "YER" | "ZAR" | "ZMW" | "ZWG";
+        };
+        /**
+         * MotAudience
+         * @description Whom the rule is for (every condition must hold; none: everyone with the moment).
+         */
+        MotAudience: {
+            /** Tiers */
+            tiers?: string[];
+            /** Segments */
+            segments?: string[];
+            /** Minaumminor */
+            minAumMinor?: number | null;
+        };
+        /** MotReportRow */
+        MotReportRow: {
+            /**
+             * Scope
+             * @enum {string}
+             */
+            scope: "rule" | "relationship_manager" | "org_unit";
+            /** Id */
+            id: string;
+            /** Created */
+            created: number;
+            /** Done */
+            done: number;
+            /** Donewithinsla */
+            doneWithinSla: number;
+            /** Contacted */
+            contacted: number;
+            /** Conversions */
+            conversions: number;
+            /** Offers */
+            offers: number;
+            /** Messages */
+            messages: number;
+            /** Escalated */
+            escalated: number;
+            /** Expired */
+            expired: number;
+            /** Outcomes */
+            outcomes: {
+                [key: string]: number;
+            };
+        };
+        /**
+         * MotRuleChangeRequest
+         * @example {
+         *       "audience": {
+         *         "minAumMinor": 10000000
+         *       },
+         *       "goal": {
+         *         "moment": {
+         *           "eventType": "LargeBalanceMovement",
+         *           "pattern": {
+         *             "deltaMinor": [
+         *               {
+         *                 "numeric": [
+         *                   ">",
+         *                   0
+         *                 ]
+         *               }
+         *             ]
+         *           }
+         *         },
+         *         "withinDays": 14
+         *       },
+         *       "holdoutPercent": 10,
+         *       "name": "Large outflow: call within a day",
+         *       "status": "paused",
+         *       "task": {
+         *         "message": {
+         *           "channel": "wecom",
+         *           "content": "您好，有新的存款优惠，方便时聊聊？"
+         *         },
+         *         "offer": {
+         *           "templateId": "tpl-deposit-bonus"
+         *         },
+         *         "priority": 1,
+         *         "slaHours": 24,
+         *         "talkingPoints": "{customerId} moved {deltaMinor} out of {accountId}: ask what they need."
+         *       },
+         *       "trigger": {
+         *         "eventType": "LargeBalanceMovement",
+         *         "pattern": {
+         *           "deltaMinor": [
+         *             {
+         *               "numeric": [
+         *                 "<=",
+         *                 -5000000
+         *               ]
+         *             }
+         *           ]
+         *         }
+         *       },
+         *       "version": 1
+         *     }
+         */
+        MotRuleChangeRequest: {
+            /** Name */
+            name: string;
+            /**
+             * Orgunitid
+             * @description The org unit it belongs to (docs/security.md, "Org scope"): only operators of that unit's subtree see or change it. Left out on creation: the creator's own unit (the head office's for a head office operator).
+             */
+            orgUnitId?: string | null;
+            trigger: components["schemas"]["Moment"];
+            audience?: components["schemas"]["MotAudience"];
+            task: components["schemas"]["TaskSpec"];
+            goal?: components["schemas"]["Goal"] | null;
+            /**
+             * Holdoutpercent
+             * @description Customers left without a task, to measure uplift.
+             * @default 10
+             */
+            holdoutPercent?: number;
+            /**
+             * Status
+             * @default active
+             * @enum {string}
+             */
+            status?: "active" | "paused";
+            /** Version */
+            version: number;
+        };
+        /** MotRuleList */
+        MotRuleList: {
+            /** Items */
+            items: components["schemas"]["MotRuleView"][];
+        };
+        /** MotRuleReport */
+        MotRuleReport: {
+            /** Ruleid */
+            ruleId: string;
+            /** Version */
+            version: number;
+            /**
+             * Heldout
+             * @description Moments of customers held out (no task): the control group.
+             */
+            heldOut: number;
+            /** Holdoutconversions */
+            holdoutConversions: number;
+            /** Contactedconversionrate */
+            contactedConversionRate: number | null;
+            /** Holdoutconversionrate */
+            holdoutConversionRate: number | null;
+            /**
+             * Uplift
+             * @description The contacted customers' conversion rate less the held-out customers'.
+             */
+            uplift: number | null;
+            /** Rows */
+            rows: components["schemas"]["MotReportRow"][];
+        };
+        /**
+         * MotRuleRequest
+         * @example {
+         *       "audience": {
+         *         "minAumMinor": 10000000
+         *       },
+         *       "goal": {
+         *         "moment": {
+         *           "eventType": "LargeBalanceMovement",
+         *           "pattern": {
+         *             "deltaMinor": [
+         *               {
+         *                 "numeric": [
+         *                   ">",
+         *                   0
+         *                 ]
+         *               }
+         *             ]
+         *           }
+         *         },
+         *         "withinDays": 14
+         *       },
+         *       "holdoutPercent": 10,
+         *       "name": "Large outflow: call within a day",
+         *       "task": {
+         *         "message": {
+         *           "channel": "wecom",
+         *           "content": "您好，有新的存款优惠，方便时聊聊？"
+         *         },
+         *         "offer": {
+         *           "templateId": "tpl-deposit-bonus"
+         *         },
+         *         "priority": 1,
+         *         "slaHours": 24,
+         *         "talkingPoints": "{customerId} moved {deltaMinor} out of {accountId}: ask what they need."
+         *       },
+         *       "trigger": {
+         *         "eventType": "LargeBalanceMovement",
+         *         "pattern": {
+         *           "deltaMinor": [
+         *             {
+         *               "numeric": [
+         *                 "<=",
+         *                 -5000000
+         *               ]
+         *             }
+         *           ]
+         *         }
+         *       }
+         *     }
+         */
+        MotRuleRequest: {
+            /** Name */
+            name: string;
+            /**
+             * Orgunitid
+             * @description The org unit it belongs to (docs/security.md, "Org scope"): only operators of that unit's subtree see or change it. Left out on creation: the creator's own unit (the head office's for a head office operator).
+             */
+            orgUnitId?: string | null;
+            trigger: components["schemas"]["Moment"];
+            audience?: components["schemas"]["MotAudience"];
+            task: components["schemas"]["TaskSpec"];
+            goal?: components["schemas"]["Goal"] | null;
+            /**
+             * Holdoutpercent
+             * @description Customers left without a task, to measure uplift.
+             * @default 10
+             */
+            holdoutPercent?: number;
+            /**
+             * Status
+             * @default active
+             * @enum {string}
+             */
+            status?: "active" | "paused";
+        };
+        /** MotRuleView */
+        MotRuleView: {
+            /** Name */
+            name: string;
+            /**
+             * Orgunitid
+             * @description The org unit it belongs to (docs/security.md, "Org scope"): only operators of that unit's subtree see or change it. Left out on creation: the creator's own unit (the head office's for a head office operator).
+             */
+            orgUnitId?: string | null;
+            trigger: components["schemas"]["Moment"];
+            audience?: components["schemas"]["MotAudience"];
+            task: components["schemas"]["TaskSpec"];
+            goal?: components["schemas"]["Goal"] | null;
+            /**
+             * Holdoutpercent
+             * @description Customers left without a task, to measure uplift.
+             * @default 10
+             */
+            holdoutPercent?: number;
+            /**
+             * Status
+             * @default active
+             * @enum {string}
+             */
+            status?: "active" | "paused";
+            /** Ruleid */
+            ruleId: string;
+            /** Version */
+            version: number;
+            /** Createdat */
+            createdAt: string;
+            /** Updatedat */
+            updatedAt: string;
+            /** Updatedby */
+            updatedBy: string;
         };
         /**
          * MoveOrgUnit
@@ -4566,6 +5138,14 @@ export interface components {
             variables?: {
                 [key: string]: string;
             };
+        };
+        /**
+         * Offer
+         * @description A coupon the RM may send, from this template; its face value is charged to the RM's month.
+         */
+        Offer: {
+            /** Templateid */
+            templateId: string;
         };
         /**
          * OperatorCustomerView
@@ -6778,6 +7358,91 @@ export interface components {
             /** Tasks */
             tasks: (components["schemas"]["TargetTask"] | components["schemas"]["StreakTask"])[];
         };
+        /** TaskList */
+        TaskList: {
+            /** Items */
+            items: components["schemas"]["TaskRecord"][];
+        };
+        /**
+         * TaskRecord
+         * @description A task, as stored and shown.
+         */
+        TaskRecord: {
+            /** Taskid */
+            taskId: string;
+            /** Ruleid */
+            ruleId: string;
+            /** Ruleversion */
+            ruleVersion: number;
+            /** Customerid */
+            customerId: string;
+            /** Assignee */
+            assignee: string;
+            /** Orgunitid */
+            orgUnitId?: string | null;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "open" | "in_progress" | "done" | "expired" | "reassigned";
+            /** Priority */
+            priority: number;
+            /** Customervalueminor */
+            customerValueMinor: number;
+            /** Talkingpoints */
+            talkingPoints: string;
+            offer?: components["schemas"]["Offer"] | null;
+            message?: components["schemas"]["Message"] | null;
+            /** Moment */
+            moment: string;
+            /** Createdat */
+            createdAt: string;
+            /** Dueat */
+            dueAt: string;
+            /** Expiresat */
+            expiresAt: string;
+            /**
+             * Version
+             * @default 1
+             */
+            version?: number;
+            /** Why */
+            why?: string | null;
+            /** Startedat */
+            startedAt?: string | null;
+            /** Completedat */
+            completedAt?: string | null;
+            /** Outcome */
+            outcome?: ("contacted" | "interested" | "converted" | "unreachable" | "declined") | null;
+            /** Note */
+            note?: string | null;
+            /** Contactedat */
+            contactedAt?: string | null;
+            /** Offercouponid */
+            offerCouponId?: string | null;
+            /** Messageid */
+            messageId?: string | null;
+            /** Convertedat */
+            convertedAt?: string | null;
+        };
+        /** TaskSpec */
+        TaskSpec: {
+            /**
+             * Priority
+             * @description 1 is the most urgent.
+             * @default 3
+             */
+            priority?: number;
+            /**
+             * Slahours
+             * @default 48
+             */
+            slaHours?: number;
+            /** Talkingpoints */
+            talkingPoints: string;
+            offer?: components["schemas"]["Offer"] | null;
+            message?: components["schemas"]["Message"] | null;
+        };
         /**
          * TemplateCreate
          * @example {
@@ -8218,6 +8883,800 @@ export interface operations {
                 };
             };
             /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, REFUND_EXCEEDS_ORDER, REFUND_LINE_UNKNOWN, REFUND_LINES_DUPLICATED, REFUND_MODE_MIXED, REFUND_ID_REUSED, REFUND_LIMIT. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMotRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The MOT rule's id. */
+                ruleId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MotRuleView"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: RULE_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateMotRule: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Names this request: a retry with the same key and body returns the first response, never runs again. */
+                "idempotency-key": string;
+            };
+            path: {
+                /** @description The MOT rule's id. */
+                ruleId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MotRuleChangeRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    /** @description `true` when this is the stored answer of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MotRuleView"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR, BODY_REQUIRED, MALFORMED_JSON, IDEMPOTENCY_KEY_REQUIRED, IDEMPOTENCY_KEY_INVALID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: RULE_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS, RULE_VERSION_CONFLICT. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over 64 KB. Codes: PAYLOAD_TOO_LARGE. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not application/json. Codes: UNSUPPORTED_MEDIA_TYPE. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, ORG_UNIT_INVALID, TEMPLATE_NOT_FOUND. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMotRuleReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The MOT rule's id. */
+                ruleId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MotRuleReport"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: RULE_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listBranchMotTasks: {
+        parameters: {
+            query?: {
+                /** @description Only tasks in this state. */
+                status?: ("open" | "in_progress" | "done" | "expired" | "reassigned") | null;
+            };
+            header?: never;
+            path: {
+                /** @description The org unit whose queue it is. */
+                unitId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskList"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: ORG_UNIT_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    startTask: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Names this request: a retry with the same key and body returns the first response, never runs again. */
+                "idempotency-key": string;
+            };
+            path: {
+                /** @description The task's id. */
+                taskId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    /** @description `true` when this is the stored answer of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskRecord"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR, IDEMPOTENCY_KEY_REQUIRED, IDEMPOTENCY_KEY_INVALID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: CUSTOMER_TOKEN_REQUIRED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: TASK_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS, TASK_CLOSED, TASK_CHANGED. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    completeTask: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Names this request: a retry with the same key and body returns the first response, never runs again. */
+                "idempotency-key": string;
+            };
+            path: {
+                /** @description The task's id. */
+                taskId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CompleteRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    /** @description `true` when this is the stored answer of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskRecord"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR, BODY_REQUIRED, MALFORMED_JSON, IDEMPOTENCY_KEY_REQUIRED, IDEMPOTENCY_KEY_INVALID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: CUSTOMER_TOKEN_REQUIRED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: TASK_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS, TASK_CLOSED, TASK_CHANGED. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over 64 KB. Codes: PAYLOAD_TOO_LARGE. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not application/json. Codes: UNSUPPORTED_MEDIA_TYPE. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    sendTaskOffer: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Names this request: a retry with the same key and body returns the first response, never runs again. */
+                "idempotency-key": string;
+            };
+            path: {
+                /** @description The task's id. */
+                taskId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    /** @description `true` when this is the stored answer of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskRecord"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR, IDEMPOTENCY_KEY_REQUIRED, IDEMPOTENCY_KEY_INVALID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: CUSTOMER_TOKEN_REQUIRED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: TASK_NOT_FOUND, TEMPLATE_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS, TASK_CLOSED, TASK_CHANGED, COUPON_OUT_OF_STOCK, COUPON_LIMIT_REACHED. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, NO_OFFER_SUGGESTED, RM_BUDGET_EXCEEDED, TEMPLATE_NOT_ACTIVE, NOT_ELIGIBLE. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    sendTaskMessage: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Names this request: a retry with the same key and body returns the first response, never runs again. */
+                "idempotency-key": string;
+            };
+            path: {
+                /** @description The task's id. */
+                taskId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    /** @description `true` when this is the stored answer of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskRecord"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR, IDEMPOTENCY_KEY_REQUIRED, IDEMPOTENCY_KEY_INVALID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: CUSTOMER_TOKEN_REQUIRED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found. Codes: TASK_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS, TASK_CLOSED, TASK_CHANGED. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, NO_MESSAGE_SUGGESTED, NO_CONSENT. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -15373,6 +16832,322 @@ export interface operations {
             };
             /** @description Well-formed, but a business rule refuses it. Codes: ORDER_EMPTY, ORDER_LINES_DUPLICATED, ORDER_AMOUNT_INVALID, ORDER_CURRENCY_MIXED, COUPON_CHOSEN_TWICE, INSUFFICIENT_POINTS, POINTS_OVER_SHARE, POINTS_NOT_WITH_COUPONS, QUOTE_CHOICE_AMBIGUOUS, COUPON_NOT_APPLICABLE, COUPON_EXPIRED, COUPON_REVOKED, COUPON_NOT_YET_VALID, POINTS_TOO_FRAGMENTED, CHECKOUT_TOO_LARGE, IDEMPOTENCY_KEY_REUSED. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listMotRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MotRuleList"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createMotRule: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Names this request: a retry with the same key and body returns the first response, never runs again. */
+                "idempotency-key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MotRuleRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    /** @description `true` when this is the stored answer of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MotRuleView"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR, BODY_REQUIRED, MALFORMED_JSON, IDEMPOTENCY_KEY_REQUIRED, IDEMPOTENCY_KEY_INVALID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: OPERATOR_REQUIRED, ORG_UNIT_REQUIRED, ORG_UNIT_UNKNOWN. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Clashes with the current state. Codes: IDEMPOTENCY_IN_PROGRESS, RULE_VERSION_CONFLICT. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over 64 KB. Codes: PAYLOAD_TOO_LARGE. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not application/json. Codes: UNSUPPORTED_MEDIA_TYPE. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed, but a business rule refuses it. Codes: IDEMPOTENCY_KEY_REUSED, ORG_UNIT_INVALID, TEMPLATE_NOT_FOUND. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listMyTasks: {
+        parameters: {
+            query?: {
+                /** @description Only tasks in this state. */
+                status?: ("open" | "in_progress" | "done" | "expired" | "reassigned") | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskList"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: CUSTOMER_TOKEN_REQUIRED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled: retry after a pause, with the same Idempotency-Key. Codes: THROTTLED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An internal error: nothing is promised about what happened; retry with the same Idempotency-Key. Codes: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listMyCustomers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's correlation id (X-Correlation-Id as sent, or API Gateway's request id). */
+                    "X-Correlation-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Book"];
+                };
+            };
+            /** @description The request is malformed or breaks the contract. Codes: VALIDATION_ERROR. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. Codes: UNAUTHENTICATED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller may not do this. Codes: CUSTOMER_TOKEN_REQUIRED. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -24,12 +24,13 @@ from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from pydantic import BaseModel
 
-from loyalty.core.auth import APPROVERS, OPERATORS, Caller
+from loyalty.core.auth import APPROVERS, OPERATORS, RELATIONSHIP_MANAGERS, Caller
 from loyalty.core.observability import LambdaHandler, lambda_entry
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ADMIN_PREFIX = "/v1/admin"
+RM_PREFIX = "/v1/rm"  # the relationship managers' own routes: their token, their tasks and book
 # How a mutating route is made idempotent:
 # - "record": the generic Idempotency-Key record (loyalty.core.idempotency), the default;
 # - "domain": the key is required, and the operation itself derives its ids from it (coupon claims);
@@ -249,6 +250,8 @@ def _camel(name: str) -> str:
 def _security(path: str, operators_too: bool, approvers: bool) -> list[dict[str, list[str]]]:
     if path.startswith(ADMIN_PREFIX):
         return [{OPERATOR_SCHEME: [OPERATORS, APPROVERS] if approvers else [OPERATORS]}]
+    if path.startswith(RM_PREFIX + "/"):
+        return [{OPERATOR_SCHEME: [RELATIONSHIP_MANAGERS]}]
     return [{CUSTOMER_SCHEME: []}, {OPERATOR_SCHEME: [OPERATORS]}] if operators_too else [{CUSTOMER_SCHEME: []}]
 
 

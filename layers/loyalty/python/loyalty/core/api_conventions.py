@@ -33,6 +33,7 @@ from loyalty.core import errors
 from loyalty.core.api import (
     ADMIN_PREFIX,
     MUTATING_METHODS,
+    RM_PREFIX,
     Call,
     RouteOptions,
     Routes,
@@ -159,6 +160,8 @@ def _check_before_routing(event: Mapping[str, Any], headers: dict[str, str], cal
     resource = event.get("resource") or (event.get("requestContext") or {}).get("resourcePath") or event.get("path") or ""
     if resource == ADMIN_PREFIX or resource.startswith(ADMIN_PREFIX + "/"):
         caller.require_operator()
+    if resource.startswith(RM_PREFIX + "/"):
+        caller.require_relationship_manager()
     raw = event.get("body")
     if not raw:
         return
@@ -204,7 +207,8 @@ def conventions(app: EngineResolver, next_middleware: Any) -> Response:
     options = options_of(route.func)
     call = _call_of(app, route)
     set_call(call)
-    if options is not None and not options.operators_too and call.caller.is_operator and not call.resource.startswith(ADMIN_PREFIX):
+    staff_route = call.resource.startswith((ADMIN_PREFIX, RM_PREFIX + "/"))
+    if options is not None and not options.operators_too and call.caller.is_operator and not staff_route:
         # Its subject is a member of staff, never a customer: nothing may be done in their name.
         return domain_error_response(
             errors.Forbidden("this route takes the customer's own token, not an operator's", code="CUSTOMER_TOKEN_REQUIRED")
@@ -233,7 +237,7 @@ def conventions(app: EngineResolver, next_middleware: Any) -> Response:
         return run_route()
 
     on_behalf = call.caller.is_operator and options.idempotency != "none"  # an operator changing a customer's things
-    if call.resource.startswith(ADMIN_PREFIX + "/") or on_behalf:
+    if call.resource.startswith((ADMIN_PREFIX + "/", RM_PREFIX + "/")) or on_behalf:
         from loyalty.core.audit import audited
 
         return audited(call, run_once, options.audit)

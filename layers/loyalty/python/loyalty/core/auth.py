@@ -18,10 +18,11 @@ from loyalty.core.errors import Forbidden, Unauthenticated
 
 OPERATORS = "operators"
 APPROVERS = "approvers"
+RELATIONSHIP_MANAGERS = "relationship-managers"  # 客户经理: the token's subject is the manager (docs/mot.md)
 GROUPS_CLAIM = "cognito:groups"
 # The groups this engine checks: a Lambda authorizer hands on only these (a bank token may carry
 # hundreds of directory groups).
-KNOWN_GROUPS = frozenset({OPERATORS, APPROVERS})
+KNOWN_GROUPS = frozenset({OPERATORS, APPROVERS, RELATIONSHIP_MANAGERS})
 # The Lambda authorizer's context keys (values must be strings: groups are comma-joined).
 CONTEXT_SUBJECT = "sub"
 CONTEXT_GROUPS = "groups"
@@ -78,6 +79,14 @@ class Caller:
     def require_operator(self) -> None:
         if not self.is_operator:
             raise Forbidden("this route needs the operators group", code="OPERATOR_REQUIRED")
+
+    @property
+    def is_relationship_manager(self) -> bool:
+        return RELATIONSHIP_MANAGERS in self.groups
+
+    def require_relationship_manager(self) -> None:
+        if not self.is_relationship_manager:
+            raise Forbidden("this route needs the relationship-managers group", code="RELATIONSHIP_MANAGER_REQUIRED")
 
     def require_owner_or_operator(self, customer_id: str) -> None:
         """Customers act only on their own resources; operators act on anyone's."""

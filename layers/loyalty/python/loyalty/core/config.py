@@ -92,6 +92,14 @@ class Settings(BaseModel):
     quiet_hours_start: str = Field(default="21:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
     quiet_hours_end: str = Field(default="08:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
     delivery_max_attempts: int = Field(default=5, ge=1, le=20)
+    # Relationship managers' tasks from key moments (docs/mot.md): the mot table; tasks one customer
+    # gets a week across rules; tasks an RM takes a day (the rest go to the branch's queue); the face
+    # value of the offers an RM may send a month; how long an open task lives past its SLA.
+    mot_table: str = "mot"
+    mot_tasks_per_customer_weekly: int = Field(default=2, ge=1)
+    rm_daily_capacity: int = Field(default=20, ge=1)
+    rm_offer_budget_monthly_minor: int = Field(default=100_000, ge=0)
+    mot_task_expiry_days: int = Field(default=7, ge=1)
     provider_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     provider_rate_per_second: float = Field(default=50.0, gt=0)
     provider_secrets_prefix: str = "loyalty/local/providers/"

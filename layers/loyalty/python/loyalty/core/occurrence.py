@@ -30,6 +30,8 @@ OCCURRENCE_FIELDS: dict[str, tuple[str, ...]] = {
     "LoginCompleted": ("loggedInAt",),
     "MonthlyAumComputed": ("month",),
     "CustomerProfileChanged": ("changedAt",),
+    "DepositMaturing": ("accountId", "maturesOn"),
+    "ApplicationAbandoned": ("applicationId",),
 }
 ENGINE_FIELDS = ("eventId",)
 

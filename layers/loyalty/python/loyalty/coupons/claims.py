@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from pynamodb.attributes import NumberAttribute
 from pynamodb.expressions.update import Action
 
-from loyalty.core.errors import BusinessRuleViolation, Conflict, Throttled
+from loyalty.core.errors import BusinessRuleViolation, Conflict, DomainError, Throttled
 from loyalty.core.outbox import PendingEvent
 from loyalty.core.tables import ItemModel
 from loyalty.core.transactions import CONDITION_FAILED, Refused, Transaction
@@ -74,6 +74,10 @@ class ClaimPlan:
     # A bundle's own record under the claim's id: the parts have ids of their own, so without it
     # the same Idempotency-Key could later serve a different template.
     claim_record: BundleClaim | None = None
+    # Another capability's items in the same transaction (an RM's offer draws on the RM's budget,
+    # loyalty.coupons.offers), and the error each of their labels answers when its condition refuses.
+    staged: Callable[[Transaction], None] | None = None
+    staged_refusals: Mapping[str, DomainError] = field(default_factory=dict)
 
 
 @dataclass
@@ -137,6 +141,9 @@ class ClaimExecutor:
         for i, coupon in enumerate(coupons):
             if f"coupon#{i}" in refused:
                 raise AlreadyIssued(coupon.coupon_id)
+        for label, error in plan.staged_refusals.items():
+            if label in refused:
+                raise error
         if any(label.startswith("limit#") for label in refused):
             raise Conflict("the customer has reached this template's claim limit", code="COUPON_LIMIT_REACHED")
         for i, draw in enumerate(plan.draws):
@@ -188,6 +195,8 @@ class DynamoClaimWriter:
             if coupon.code is not None:
                 self._assign_code(transaction, f"code#{i}", coupon)
         CouponsOutbox.add_to(transaction, plan.events)
+        if plan.staged is not None:
+            plan.staged(transaction)
         try:
             transaction.commit()
         except Refused as refusal:

@@ -3,13 +3,14 @@
 Campaigns, the points mall and tier benefits send `IssueCoupon` commands to the coupon-commands
 queue and hear the coupons' events from the bus. Asked of it directly: PIPL's export and erasure of
 a customer (privacy), the books the daily reconciliation checks (`books()`: read only, in pages),
-the wallet checkout prices an order against (`wallet()`: read only), and a checkout session's
-coupons (`checkout_coupons()`: staged in checkout's transaction, by coupons' own state machine).
+the wallet checkout prices an order against (`wallet()`: read only), a checkout session's
+coupons (`checkout_coupons()`: staged in checkout's transaction, by coupons' own state machine), and
+an RM's offer (`offers()`: issued with the RM's budget in one transaction).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from loyalty.core.missing import Missing
 
 if TYPE_CHECKING:
+    from loyalty.core.errors import DomainError
     from loyalty.core.transactions import Transaction
 
 
@@ -243,3 +245,60 @@ def checkout_coupons() -> CheckoutCoupons:
     from loyalty.coupons.checkout_locks import DynamoCheckoutCoupons
 
     return DynamoCheckoutCoupons()
+
+
+# ---- an RM's offer: a coupon issued in the RM's own transaction (docs/mot.md, "Offers") ---------------
+
+
+@dataclass(frozen=True)
+class OfferValue:
+    """What one coupon of the template costs the one offering it: its `TemplateValue`'s amount."""
+
+    template_id: str
+    value_minor: int
+    currency: str | None
+
+
+@dataclass(frozen=True)
+class OfferIssued:
+    coupon_ids: tuple[str, ...]
+    replayed: bool
+
+
+class CouponOffers(Protocol):
+    def value(self, template_id: str) -> OfferValue:
+        """The template's value per coupon; 404 TEMPLATE_NOT_FOUND."""
+
+    def issue(self, customer_id: str, template_id: str, offer_id: str, now: datetime, *,
+              stage: Callable[[Transaction], None], refusals: Mapping[str, DomainError]) -> OfferIssued:
+        """Issues the coupon with the caller's items (`stage`) in one transaction, once per `offer_id`;
+        a refused staged item raises its error from `refusals`, and the template's own refusals
+        (TEMPLATE_NOT_ACTIVE, NOT_ELIGIBLE, COUPON_OUT_OF_STOCK, COUPON_LIMIT_REACHED) are raised as
+        they are: nothing is written then."""
+
+
+class DynamoCouponOffers:
+    def value(self, template_id: str) -> OfferValue:
+        from loyalty.coupons.books import template_value
+        from loyalty.coupons.service import cached_template, default_store
+
+        found = template_value(cached_template(default_store(), template_id))
+        return OfferValue(template_id, found.value_minor, found.currency)
+
+    def issue(self, customer_id: str, template_id: str, offer_id: str, now: datetime, *,
+              stage: Callable[[Transaction], None], refusals: Mapping[str, DomainError]) -> OfferIssued:
+        from loyalty.coupons.service import ProfileFacts, default_store, offer
+
+        issued = offer(default_store(), ProfileFacts(), customer_id, template_id, offer_id, now, stage=stage, refusals=refusals)
+        return OfferIssued(tuple(c.coupon_id for c in issued.coupons), issued.replayed)
+
+
+def offer_coupon_id(offer_id: str) -> str:
+    """The id of the coupon an offer issues (a bundle's: its claim's), known before it is issued."""
+    from loyalty.coupons.logic import command_coupon_id
+
+    return command_coupon_id(f"offer:{offer_id}")
+
+
+def offers() -> CouponOffers:
+    return DynamoCouponOffers()

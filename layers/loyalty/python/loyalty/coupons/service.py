@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
@@ -32,6 +33,7 @@ from loyalty.coupons.model import (
 )
 
 if TYPE_CHECKING:
+    from loyalty.core.transactions import Transaction
     from loyalty.coupons.store import CouponStore, DynamoCouponStore
 
 STATUS_TRANSITIONS: dict[str, set[str]] = {
@@ -284,6 +286,30 @@ def claim(
         return _replayed(store, coupon_id, fingerprint)
     count("CouponsClaimed", len(issued.coupons))
     return issued
+
+
+def offer(store: CouponStore, facts: CustomerFactsSource, customer_id: str, template_id: str, offer_id: str, now: datetime, *,
+          stage: Callable[[Transaction], None], refusals: Mapping[str, DomainError]) -> Issued:
+    """A coupon another capability gives (an RM's offer), issued with that capability's own items in
+    the same transaction (`stage`; `refusals` the error each of their labels answers). Once per
+    `offer_id`: a retry answers the coupon the first try issued."""
+    from loyalty.coupons.ports import offer_coupon_id
+
+    coupon_id = offer_coupon_id(offer_id)
+    fingerprint = logic.request_fingerprint("offer", customer_id, template_id)
+    template = cached_template(store, template_id)
+    refusal = _refusal(template, facts, customer_id, None, now)
+    if refusal is not None:
+        try:
+            return _replayed(store, coupon_id, fingerprint)
+        except NotFound:
+            raise refusal from None
+    plan, bundle_id = _plan(store, template, coupon_id=coupon_id, customer_id=customer_id, now=now, source="rm_offer",
+                            fingerprint=fingerprint, campaign_id=None, command_id=None)
+    try:
+        return Issued(store.issue(replace(plan, staged=stage, staged_refusals=refusals)), bundle_id)
+    except AlreadyIssued:
+        return _replayed(store, coupon_id, fingerprint)
 
 
 ISSUE_REFUSALS = {"TEMPLATE_NOT_FOUND", "TEMPLATE_NOT_ACTIVE", "NOT_ELIGIBLE", "COUPON_OUT_OF_STOCK", "COUPON_LIMIT_REACHED"}

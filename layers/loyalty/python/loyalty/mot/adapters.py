@@ -1,0 +1,19 @@
+"""What mot reads of other capabilities, through their ports."""
+
+from __future__ import annotations
+
+from loyalty.mot.service import Customer
+
+
+class ProfileCustomers:
+    """The customer's manager, unit and value from their profile (customers' port) and the org tree."""
+
+    def customer(self, customer_id: str) -> Customer | None:
+        from loyalty.customers.ports import directory
+        from loyalty.org.ports import units
+
+        profile = directory().profile(customer_id)
+        if profile is None or profile.erased:
+            return None
+        unit = units().unit_for_branch(profile.branchId) if profile.branchId else None
+        return Customer(customer_id, profile.relationshipManagerId, unit, profile.tier, tuple(profile.segments), profile.aumMinor or 0)
