@@ -5,11 +5,11 @@ from loyalty.core.clock import iso_utc, utc_now
 from loyalty.core.consumer import BusEvent, sqs_consumer
 from loyalty.mot import service
 from loyalty.mot.adapters import ProfileCustomers
-from loyalty.mot.model import MOMENTS, ManagerChanged, MomentDetail
+from loyalty.mot.model import ManagerChanged, moment_models
 from loyalty.mot.store import DynamoMotStore
 
 
-@sqs_consumer({**dict.fromkeys(MOMENTS, MomentDetail), "CustomerProfileChanged": ManagerChanged})
+@sqs_consumer({**moment_models(), "CustomerProfileChanged": ManagerChanged})
 def handler(event: BusEvent) -> None:
     store, now = DynamoMotStore(), utc_now()
     if isinstance(event.detail, ManagerChanged):

@@ -28,7 +28,7 @@ from loyalty.scoring.defaults import DEFAULT_MODELS
 from tests.support import campaigns as cmp
 from tests.support import checkout as chk
 from tests.support import coupons as cpn
-from tests.support import org
+from tests.support import mot, org
 from tests.support import points as pts
 from tests.support import scoring as scr
 from tests.support.api import Api
@@ -645,6 +645,42 @@ def reallocate_org_pool(w: World) -> Probe:
                  effect=pool_effect(w, w.sub1, w.sub2), control_who="ap_b")
 
 
+MOT_RULES = "/v1/admin/mot-rules"
+
+
+def mot_rule_of_b(w: World) -> str:
+    """B's MOT rule (its trigger's account is no other test's: it never fires)."""
+    trigger = {"eventType": "LargeBalanceMovement", "pattern": {"accountId": [unique("a")]}}
+    created = w.api.call("POST", MOT_RULES, body=mot.rule_body(trigger=trigger, orgUnitId=w.b), **w.op_b)
+    assert created.status_code == 201, created.text
+    return str(created.json()["ruleId"])
+
+
+def mot_rule_read(suffix: str) -> Callable[[World], Probe]:
+    return lambda w: Probe("GET", f"{MOT_RULES}/{mot_rule_of_b(w)}{suffix}", refused=hidden("RULE_NOT_FOUND"), control_ok=(200,))
+
+
+def update_mot_rule(w: World) -> Probe:
+    path = f"{MOT_RULES}/{mot_rule_of_b(w)}"
+    current = read(w.api, path)
+    body = {k: current[k] for k in (*mot.rule_body(), "orgUnitId", "audience", "status")} | {"version": current["version"], "name": "renamed"}
+    return Probe("PUT", path, body, refused=hidden("RULE_NOT_FOUND"), effect=version_effect(w, path), control_ok=(200,))
+
+
+def create_mot_rule(w: World) -> Probe:
+    name = unique("mot")
+    body = mot.rule_body(name=name, orgUnitId=w.b)
+
+    def effect() -> Any:
+        return [r["ruleId"] for r in read(w.api, MOT_RULES)["items"] if r["name"] == name]
+
+    return Probe("POST", MOT_RULES, body, refused=ELSEWHERE, effect=effect, control_body={**body, "name": unique("mot")}, control_ok=(201,))
+
+
+def list_mot_rules(w: World) -> Probe:
+    return Probe("GET", MOT_RULES, refused=None, hidden_ids=(mot_rule_of_b(w),))
+
+
 STACKING = "/v1/admin/stacking-policy"
 
 
@@ -664,6 +700,13 @@ def approve_stacking_policy(w: World) -> Probe:
 
 
 CASES = [
+    # MOT: B's rules, their reports, and B's queue of tasks
+    Case("createMotRule", create_mot_rule),
+    Case("listMotRules", list_mot_rules),
+    Case("getMotRule", mot_rule_read("")),
+    Case("getMotRuleReport", mot_rule_read("/report")),
+    Case("updateMotRule", update_mot_rule),
+    Case("listBranchMotTasks", lambda w: Probe("GET", f"{org.ROOT}/{w.b}/mot-tasks", refused=hidden("ORG_UNIT_NOT_FOUND"), control_ok=(200,))),
     # checkout: the stacking policy is the bank's
     Case("getStackingPolicy", bank_wide(STACKING)),
     Case("getStackingPolicyVersion", lambda w: Probe("GET", f"{STACKING}/versions/1", refused=None, control_ok=(200, 404))),
@@ -787,7 +830,9 @@ def operator_operations() -> dict[str, tuple[str, str]]:
         for method, operation in operations.items():
             if not isinstance(operation, dict) or "operationId" not in operation:
                 continue
-            schemes = {name for requirement in operation.get("security", default) for name in requirement}
+            # The staff scheme with the operators group (an RM's routes take the staff's token without it)
+            schemes = {name for requirement in operation.get("security", default) for name, groups in requirement.items()
+                       if name != "operator" or "operators" in groups}
             if path.startswith("/v1/admin") or "operator" in schemes:
                 found[operation["operationId"]] = (method.upper(), path)
     return found

@@ -29,7 +29,7 @@ from loyalty.scoring.defaults import DEFAULT_MODELS
 from tests.support import campaigns as cmp
 from tests.support import checkout as chk
 from tests.support import coupons as cpn
-from tests.support import org
+from tests.support import mot, org
 from tests.support import points as pts
 from tests.support import scoring as scr
 from tests.support.api import Api
@@ -422,6 +422,53 @@ def update_segment(cloud: LocalCloud, api: Api) -> Prepared:
                     lambda answer: answer["name"] == "renamed")
 
 
+# ---- MOT: rules, and an RM working a task ---------------------------------------------------------
+
+
+def create_mot_rule(cloud: LocalCloud, api: Api) -> Prepared:
+    name = unique("mot")
+
+    def effect() -> Any:
+        return [r["version"] for r in read(api, mot.MOT_RULES, cpn.OPERATOR)["items"] if r["name"] == name]
+
+    return Prepared(Request("POST", mot.MOT_RULES, mot.rule_body(name=name), cpn.OPERATOR), effect, lambda answer: answer["name"] == name)
+
+
+def update_mot_rule(cloud: LocalCloud, api: Api) -> Prepared:
+    rule = mot.outflow_rule(api, mot.account())
+    path = f"{mot.MOT_RULES}/{rule['ruleId']}"
+    body = {k: rule[k] for k in (*mot.rule_body(), "orgUnitId", "audience")} | {"status": "paused", "version": 1}
+    return Prepared(Request("PUT", path, body, cpn.OPERATOR), lambda: read(api, path, cpn.OPERATOR)["version"],
+                    lambda answer: answer["status"] == "paused" and answer["version"] == 2)
+
+
+def rm_task(cloud: LocalCloud, api: Api, action: str, body: Any = None, *, before: tuple[str, ...] = (), consent: bool = False,
+            **rule: Any) -> Prepared:
+    """A fresh task of a fresh RM, taken through `before`, and the RM's `action` on it."""
+    acct, rm = mot.account(), mot.new_rm()
+    mot.outflow_rule(api, acct, **rule)
+    customer = mot.customer_of(cloud, rm)
+    if consent:
+        assert api.call("PUT", f"/v1/customers/{customer}/consents", as_=customer, body={"wecom": True}).status_code == 200
+    mot.deliver_moments(cloud, mot.outflow(customer, account=acct))
+    (task,) = mot.rm_tasks(api, rm)
+    path = f"/v1/rm/tasks/{task['taskId']}"
+    for step in before:
+        assert mot.rm_call(api, "POST", f"{path}/{step}", rm).status_code == 200
+    who = {"as_": rm, "groups": mot.RM_GROUPS, "org": None}
+
+    def effect() -> Any:
+        (now,) = mot.rm_tasks(api, rm)
+        return now["state"], now["offerCouponId"], now["messageId"], len(cpn.wallet_items(api, customer))
+
+    return Prepared(Request("POST", f"{path}/{action}", body, who), effect, lambda answer: answer["taskId"] == task["taskId"])
+
+
+def send_task_offer(cloud: LocalCloud, api: Api) -> Prepared:
+    template = cpn.active_template(api, benefit=cpn.fixed_amount(500), stock=10)
+    return rm_task(cloud, api, "offer", task={"priority": 1, "slaHours": 24, "talkingPoints": "call", "offer": {"templateId": template}})
+
+
 # ---- reconciliation --------------------------------------------------------------------------------
 
 
@@ -600,6 +647,12 @@ CASES = [
     Case("createSegment", create_segment),
     Case("updateSegment", update_segment),
     Case("startReconciliation", start_reconciliation),
+    Case("createMotRule", create_mot_rule),
+    Case("updateMotRule", update_mot_rule),
+    Case("startTask", lambda cloud, api: rm_task(cloud, api, "start")),
+    Case("completeTask", lambda cloud, api: rm_task(cloud, api, "complete", {"outcome": "contacted"}, before=("start",))),
+    Case("sendTaskOffer", send_task_offer),
+    Case("sendTaskMessage", lambda cloud, api: rm_task(cloud, api, "message", consent=True)),
     Case("createOrgUnit", create_org_unit),
     Case("updateOrgUnit", update_org_unit),
     Case("moveOrgUnit", move_org_unit),

@@ -3,7 +3,6 @@ offers within the RM's budget, messages only with consent, conversions and the r
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,41 +11,22 @@ import pytest
 from infra.local.cloud import LocalCloud
 from loyalty.mot import service
 from loyalty.mot.store import DynamoMotStore
-from tests.integration.test_customer_profiles import envelope as ingest_envelope
-from tests.integration.test_customer_profiles import invoke_ingest
 from tests.support.api import Api
 from tests.support.coupons import active_template, error_code, fixed_amount, wallet_items
 from tests.support.mot import (
     OPERATORS,
-    create_rule,
+    account,
+    customer_of,
     deliver_moments,
     envelope,
     new_rm,
     outflow,
+    outflow_rule,
     profile,
     rm_call,
     rm_tasks,
     rule_body,
 )
-
-
-def account() -> str:
-    """A rule matching only this test's account: every test's rules stay out of the others' moments.
-    (Two customers' moments on one account need distinct times: an account and an instant are one occurrence.)"""
-    return f"a-{uuid.uuid4().hex[:10]}"
-
-
-def customer_of(cloud: LocalCloud, rm: str | None, aum_minor: int = 50_000_000, **fields: Any) -> str:
-    customer = f"c-{uuid.uuid4().hex[:10]}"
-    extra = {"relationshipManagerId": rm} if rm else {}
-    invoke_ingest(cloud, ingest_envelope(customer, "2026-12-01T00:00:00Z", aumMinor=aum_minor, currency="CNY", **extra, **fields))
-    deliver_moments(cloud, profile(customer, **extra))
-    return customer
-
-
-def outflow_rule(api: Api, acct: str, **overrides: Any) -> dict[str, Any]:
-    trigger = {"eventType": "LargeBalanceMovement", "pattern": {"accountId": [acct], "deltaMinor": [{"numeric": ["<", 0]}]}}
-    return create_rule(api, trigger=trigger, **overrides)
 
 
 def test_an_outflow_published_three_times_makes_one_task_for_the_customers_rm(cloud: LocalCloud, api: Api) -> None:

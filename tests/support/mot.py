@@ -9,8 +9,11 @@ from typing import Any
 import requests
 
 from infra.local.cloud import LocalCloud
+from tests.integration.test_customer_profiles import envelope as ingest_envelope
+from tests.integration.test_customer_profiles import invoke_ingest
 from tests.support.api import Api
 
+MOT_RULES = "/v1/admin/mot-rules"
 RM_GROUPS = ["relationship-managers"]
 OPERATORS = ["operators"]
 
@@ -18,7 +21,9 @@ OPERATORS = ["operators"]
 def rule_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "name": "Large outflow: call within a day",
-        "trigger": {"eventType": "LargeBalanceMovement", "pattern": {"deltaMinor": [{"numeric": ["<=", -1_000_000]}]}},
+        # An account of its own: a rule's trigger never matches another test's moments
+        "trigger": {"eventType": "LargeBalanceMovement",
+                    "pattern": {"accountId": [f"a-{uuid.uuid4().hex[:10]}"], "deltaMinor": [{"numeric": ["<=", -1_000_000]}]}},
         "task": {"priority": 2, "slaHours": 24, "talkingPoints": "{customerId} moved {deltaMinor} out of {accountId}",
                  "message": {"channel": "wecom", "content": "您好 {customerId}，有新的存款优惠"}},
         "goal": {"moment": {"eventType": "LargeBalanceMovement", "pattern": {"deltaMinor": [{"numeric": [">", 0]}]}}, "withinDays": 14},
@@ -67,3 +72,22 @@ def rm_tasks(api: Api, rm: str, status: str | None = None) -> list[dict[str, Any
 
 def new_rm() -> str:
     return f"rm-{uuid.uuid4().hex[:8]}"
+
+
+def account() -> str:
+    """A rule matching only this test's account: every test's rules stay out of the others' moments.
+    (Two customers' moments on one account need distinct times: an account and an instant are one occurrence.)"""
+    return f"a-{uuid.uuid4().hex[:10]}"
+
+
+def customer_of(cloud: LocalCloud, rm: str | None, aum_minor: int = 50_000_000, **fields: Any) -> str:
+    customer = f"c-{uuid.uuid4().hex[:10]}"
+    extra = {"relationshipManagerId": rm} if rm else {}
+    invoke_ingest(cloud, ingest_envelope(customer, "2026-12-01T00:00:00Z", aumMinor=aum_minor, currency="CNY", **extra, **fields))
+    deliver_moments(cloud, profile(customer, **extra))
+    return customer
+
+
+def outflow_rule(api: Api, acct: str, **overrides: Any) -> dict[str, Any]:
+    trigger = {"eventType": "LargeBalanceMovement", "pattern": {"accountId": [acct], "deltaMinor": [{"numeric": ["<", 0]}]}}
+    return create_rule(api, trigger=trigger, **overrides)

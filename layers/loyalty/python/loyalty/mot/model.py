@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    create_model,
+    model_validator,
+)
 
 from loyalty.core.patterns import check_pattern
 from loyalty.core.strict import OrgUnitRef
@@ -182,12 +193,37 @@ def queue_of(org_unit: str | None) -> str:
     return f"branch:{org_unit or 'hq'}"
 
 
+# The bank's moments' required fields (../shared/EVENTS.md): a moment without one breaks the contract
+# and goes to the DLQ. The engine's own events are checked by their producers' schemas.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "LargeBalanceMovement": ("accountId", "deltaMinor", "currency", "movedAt"),
+    "DepositBalanceChanged": ("accountId", "balanceMinor", "previousBalanceMinor", "currency", "changedAt"),
+    "DepositMaturing": ("accountId", "maturesOn", "principalMinor", "currency", "productCode"),
+    "SalaryCredited": ("transactionId", "employerId", "amountMinor", "currency", "creditedAt"),
+    "ApplicationAbandoned": ("applicationId", "productCode", "step", "abandonedAt"),
+}
+_TYPES: dict[Kind, Any] = {"number": StrictInt, "string": StrictStr, "boolean": StrictBool}
+
+
 class MomentDetail(BaseModel):
     """A moment's detail as MOT reads it: its customer, and the fields its rules' patterns test."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
     customerId: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+def moment_models() -> dict[str, type[BaseModel]]:
+    """Each moment's detail model: the customer, the contract's required fields, and each field's kind."""
+    models: dict[str, type[BaseModel]] = {}
+    for event_type, (source, fields) in MOMENTS.items():
+        if source.startswith("loyalty."):
+            models[event_type] = MomentDetail
+            continue
+        required = REQUIRED[event_type]
+        typed: dict[str, Any] = {name: (_TYPES[kind], ...) if name in required else (_TYPES[kind] | None, None) for name, kind in fields.items()}
+        models[event_type] = create_model(f"{event_type}Moment", __base__=MomentDetail, **typed)
+    return models
 
 
 class ManagerChanged(BaseModel):

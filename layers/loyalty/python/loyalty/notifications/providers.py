@@ -140,7 +140,9 @@ class WeCom:
 
     def send(self, request: DeliveryRequest) -> ProviderAnswer:
         text = request.variables.get("content") or " ".join([request.templateId, *(f"{k}={v}" for k, v in sorted(request.variables.items()))])
-        body = {"chat_type": "single", "external_userid": [request.customerId], "text": {"content": text}}
+        body: dict[str, Any] = {"chat_type": "single", "external_userid": [request.customerId], "text": {"content": text}}
+        if request.variables.get("sender"):  # an RM's own message goes out from their WeCom account (MOT)
+            body["sender"] = request.variables["sender"]
         for fresh in (False, True):
             token = self._token(fresh)
             if token is None:
