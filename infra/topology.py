@@ -428,6 +428,13 @@ TOPOLOGY = Topology(
             },
             queue="campaign-outcomes",
         ),
+        # A campaign notification's delivery receipt counts in its arm's report.
+        Rule(
+            "campaign-notification-receipts",
+            event_pattern={"source": ["loyalty.notifications"], "detail-type": ["NotificationDelivered", "NotificationFailed"],
+                           "detail": {"campaignId": [{"exists": True}]}},
+            queue="campaign-outcomes",
+        ),
         Rule(
             "campaign-points-outcomes",
             event_pattern={"source": ["loyalty.points"], "detail-type": ["PointsAwarded", "PointsAwardReversed"]},

@@ -209,3 +209,41 @@ def test_a_campaigns_notification_request_on_the_bus_is_delivered(cloud: LocalCl
     else:
         waiting = eventually(lambda: DynamoDeliveryStore().get(notification), timeout_s=20)
         assert (waiting.state, (waiting.due_at or "")[:16]) == ("deferred", quiet.astimezone(UTC).strftime("%Y-%m-%dT%H:%M"))
+
+
+def test_a_campaigns_receipts_count_in_its_report_once_per_notification(cloud: LocalCloud, api: Api, simulator: Any) -> None:
+    from tests.support import campaigns as cmp
+    from tests.support.coupons import active_template
+
+    # Given a campaign whose reward is only an SMS notice, and two qualifying customers: one consenting to SMS, one not
+    template = active_template(api)  # a coupon campaign's body, its actions replaced by the notice
+    notice = [{"type": "notify", "channel": "sms", "templateId": "notice-spend"}]
+    campaign = cmp.launch(api, cmp.coupon_campaign(template, variants=[{"variantId": "main", "weightPercent": 100, "actions": notice}]))
+    willing, silent = customer_consenting(cloud, api, sms=True), customer_consenting(cloud, api)
+    tap = BusTap(cloud, f"campaign-notices-{uuid.uuid4().hex[:8]}", ["loyalty.campaigns"])
+    try:
+        # When each pays at the campaign's merchant, and the grants ask for their notices
+        for customer in (willing, silent):
+            assert cmp.trigger(cloud, "CardTransactionPosted", cmp.card_spend(customer, 150_000, merchant=campaign)) == {"batchItemFailures": []}
+
+        def requested() -> dict[str, Any] | None:
+            found = [e["detail"] for e in tap.seen + tap.drain() if e["detail-type"] == "NotificationRequested"
+                     and e["detail"]["customerId"] == willing]
+            return found[0] if found else None
+
+        request = DeliveryRequest.model_validate(eventually(requested, timeout_s=20))
+    finally:
+        tap.close()
+    # And the consenting customer's notice is delivered (at the next noon in the bank's time zone, outside
+    # quiet hours whenever the suite runs), while the other's fails for want of consent
+    noon = datetime.now(UTC).astimezone(get_settings().bank_zone).replace(hour=12, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    assert request.arm == "main" and deliver(request, noon) == "delivered"
+    assert deliver(request, noon) == "delivered"  # asked again: still one delivery, one receipt
+
+    # Then the arm's report counts one delivered and one failed, each once
+    def counted() -> dict[str, Any] | None:
+        main = cmp.arm(cmp.report(api, campaign), "main")
+        return main if (main["notificationsDelivered"], main["notificationsFailed"]) == (1, 1) else None
+
+    main = eventually(counted, timeout_s=30)
+    assert main["notified"] == 2

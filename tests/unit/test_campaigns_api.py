@@ -177,7 +177,7 @@ def test_a_report_in_rewards_sends_its_currency_as_null_and_leaves_out_periods_w
     report = CampaignReport.model_validate({
         "campaignId": "c", "status": "active", "metric": "card_spend", "budgetUnit": "rewards", "currency": None,
         "spendCurrency": "CNY",
-        "arms": [{"arm": "control", "targeted": 1, "granted": 0, "notified": 0, "redeemed": 0, "cancelled": 0, "compensating": 0,
+        "arms": [{"arm": "control", "targeted": 1, "granted": 0, "notified": 0, "notificationsDelivered": 0, "notificationsFailed": 0, "redeemed": 0, "cancelled": 0, "compensating": 0,
                   "compensated": 0, "partlyDelivered": 0, "cost": 0, "spendPerTargetedMinor": None, "upliftVsControl": None}],
         "budget": {"total": {"limit": 10, "spent": 0, "left": 10}},
         "forecast": {"burnPerDay": 0, "exhaustsAt": None, "lastsTheWindow": True},

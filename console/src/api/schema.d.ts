@@ -2268,8 +2268,21 @@ export interface components {
              * @description Grants standing: every reward delivered, or on its way.
              */
             granted: number;
-            /** Notified */
+            /**
+             * Notified
+             * @description Notifications requested (a grant's, once its rewards were delivered).
+             */
             notified: number;
+            /**
+             * Notificationsdelivered
+             * @description Of those, delivered by their provider (NotificationDelivered receipts).
+             */
+            notificationsDelivered: number;
+            /**
+             * Notificationsfailed
+             * @description Of those, failed for good: no consent, a frequency cap, the provider's refusal (NotificationFailed receipts).
+             */
+            notificationsFailed: number;
             /** Redeemed */
             redeemed: number;
             /**

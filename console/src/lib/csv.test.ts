@@ -30,12 +30,12 @@ describe("CSV export", () => {
       budgetUnit: "minor",
       currency: "CNY",
       spendCurrency: "CNY",
-      arms: [{ arm: "main", targeted: 3, granted: 2, notified: 1, redeemed: 1, cancelled: 0, compensating: 0, compensated: 0, partlyDelivered: 0, cost: 2000, spendPerTargetedMinor: null, upliftVsControl: null }],
+      arms: [{ arm: "main", targeted: 3, granted: 2, notified: 1, notificationsDelivered: 1, notificationsFailed: 0, redeemed: 1, cancelled: 0, compensating: 0, compensated: 0, partlyDelivered: 0, cost: 2000, spendPerTargetedMinor: null, upliftVsControl: null }],
       budget: { total: { limit: 10000, spent: 2000, left: 8000 }, byAttribute: [{ attribute: "branchId", value: "sh-pudong", limit: 5000, spent: 2000, left: 3000 }] },
       forecast: { burnPerDay: 1000, exhaustsAt: null, lastsTheWindow: true },
     };
     const rows = reportRows(report, (key) => key.split(".").at(-1) ?? key);
-    expect(rows).toContainEqual(["main", 3, 2, 1, 1, 0, 0, 0, 2000, null, null]);
+    expect(rows).toContainEqual(["main", 3, 2, 1, 1, 0, 1, 0, 0, 0, 2000, null, null]);
     expect(rows).toContainEqual(["total", 10000, 2000, 8000]);
     expect(rows).toContainEqual(["branchId", "sh-pudong", 5000, 2000, 3000]);
     expect(rows.at(-1)).toEqual(["burnPerDay", 1000, "exhaustsAt", "", "lastsTheWindow", true]);

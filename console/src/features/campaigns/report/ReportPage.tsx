@@ -160,6 +160,8 @@ function Report({ report, campaign }: { report: CampaignReport; campaign: Campai
                 { title: t("report.targeted"), dataIndex: "targeted" },
                 { title: t("report.granted"), dataIndex: "granted" },
                 { title: t("report.notified"), dataIndex: "notified" },
+                { title: t("report.notificationsDelivered"), dataIndex: "notificationsDelivered" },
+                { title: t("report.notificationsFailed"), dataIndex: "notificationsFailed" },
                 { title: t("report.redeemed"), dataIndex: "redeemed" },
                 { title: t("report.compensated"), dataIndex: "compensated" },
                 { title: t("report.partlyDelivered"), dataIndex: "partlyDelivered" },

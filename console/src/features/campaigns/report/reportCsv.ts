@@ -7,8 +7,8 @@ export function reportRows(report: CampaignReport, label: (key: string) => strin
   const rows: Cell[][] = [
     [label("report.csv.campaign"), report.campaignId, label("report.csv.status"), report.status, label("report.csv.budgetUnit"), report.budgetUnit, report.currency ?? ""],
     [],
-    [label("report.arm"), label("report.targeted"), label("report.granted"), label("report.notified"), label("report.redeemed"), label("report.cancelled"), label("report.compensated"), label("report.partlyDelivered"), label("report.cost"), label("report.spendPerCustomer"), label("report.uplift")],
-    ...armRows(report).map((arm) => [arm.arm, arm.targeted, arm.granted, arm.notified, arm.redeemed, arm.cancelled, arm.compensated, arm.partlyDelivered, arm.cost, arm.spendPerTargetedMinor, arm.uplift]),
+    [label("report.arm"), label("report.targeted"), label("report.granted"), label("report.notified"), label("report.notificationsDelivered"), label("report.notificationsFailed"), label("report.redeemed"), label("report.cancelled"), label("report.compensated"), label("report.partlyDelivered"), label("report.cost"), label("report.spendPerCustomer"), label("report.uplift")],
+    ...armRows(report).map((arm) => [arm.arm, arm.targeted, arm.granted, arm.notified, arm.notificationsDelivered, arm.notificationsFailed, arm.redeemed, arm.cancelled, arm.compensated, arm.partlyDelivered, arm.cost, arm.spendPerTargetedMinor, arm.uplift]),
     [],
     [label("report.period"), label("report.limit"), label("report.spent"), label("report.left")],
     ...periodRows(report).map((row) => [row.period, row.limit, row.spent, row.left]),

@@ -14,8 +14,8 @@ function report(overrides: Partial<CampaignReport> = {}): CampaignReport {
     currency: null,
     spendCurrency: "CNY",
     arms: [
-      { arm: "control", targeted: 10, granted: 0, notified: 0, redeemed: 0, cancelled: 0, compensating: 0, compensated: 0, partlyDelivered: 0, cost: 0, spendPerTargetedMinor: 10000, upliftVsControl: null },
-      { arm: "main", targeted: 90, granted: 80, notified: 70, redeemed: 20, cancelled: 0, compensating: 0, compensated: 1, partlyDelivered: 1, cost: 80, spendPerTargetedMinor: 12500, upliftVsControl: 0.25 },
+      { arm: "control", targeted: 10, granted: 0, notified: 0, notificationsDelivered: 0, notificationsFailed: 0, redeemed: 0, cancelled: 0, compensating: 0, compensated: 0, partlyDelivered: 0, cost: 0, spendPerTargetedMinor: 10000, upliftVsControl: null },
+      { arm: "main", targeted: 90, granted: 80, notified: 70, notificationsDelivered: 65, notificationsFailed: 3, redeemed: 20, cancelled: 0, compensating: 0, compensated: 1, partlyDelivered: 1, cost: 80, spendPerTargetedMinor: 12500, upliftVsControl: 0.25 },
     ],
     budget: { total: { limit: 100, spent: 60, left: 40 }, daily: { limit: 10, spent: 5, left: 5 } },
     forecast: { burnPerDay: 10, exhaustsAt: "2026-12-11T00:00:00Z", lastsTheWindow: false },

@@ -122,7 +122,7 @@ def _plan(definition: CampaignDefinition, version: int, customer_id: str, trigge
     for by in definition.budget.byAttribute:
         value = (attributes or {})[by.attribute]
         budgets.append((f"attribute:{by.attribute}", f"A#{by.attribute}={value}", by.limit_of(value)))
-    rewards = _rewards(definition, given, customer_id, trigger, now, with_notification)
+    rewards = _rewards(definition, given, customer_id, trigger, arm, now, with_notification)
     started = saga.start(rewards.actions, cost)
     record = {**record, **saga.to_record(started), "cost": cost, "budgetKeys": [k for _, k, _ in budgets],
               "grantId": grant_id(cid, customer_id, trigger), "version": 1}
@@ -157,7 +157,7 @@ class Rewards:
     notifications: list[dict[str, Any]]  # NotificationRequested details, without `deliverAt`
 
 
-def _rewards(definition: CampaignDefinition, actions: Sequence[Action], customer_id: str, trigger: str, now: datetime,
+def _rewards(definition: CampaignDefinition, actions: Sequence[Action], customer_id: str, trigger: str, arm: str, now: datetime,
              with_notification: bool) -> Rewards:
     cid, rewards = definition.campaignId, Rewards([], [], [])
     # Each action's share of the cost: its own in minor units; in reward units the grant is one
@@ -177,7 +177,8 @@ def _rewards(definition: CampaignDefinition, actions: Sequence[Action], customer
                                                                        "validityDays": action.validityDays, "reason": definition.name[:200]}))
         elif with_notification:
             rewards.notifications.append({"notificationId": command, "customerId": customer_id, "channel": action.channel,
-                                          "templateId": action.templateId, "variables": action.variables, "campaignId": cid})
+                                          "templateId": action.templateId, "variables": action.variables, "campaignId": cid,
+                                          "arm": arm})  # the receipt names it: the report counts deliveries per arm
     return rewards
 
 

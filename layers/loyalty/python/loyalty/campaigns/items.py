@@ -135,6 +135,8 @@ class ArmStats(CampaignsTable):
     targeted = NumberAttribute(null=True)
     granted = NumberAttribute(null=True)
     notified = NumberAttribute(null=True)
+    notificationsDelivered = NumberAttribute(null=True)  # receipts of the notifications' delivery (loyalty.notifications)
+    notificationsFailed = NumberAttribute(null=True)
     redeemed = NumberAttribute(null=True)
     cancelled = NumberAttribute(null=True)  # undone before anything was delivered
     compensating = NumberAttribute(null=True)  # undoing: compensations on their way

@@ -55,6 +55,12 @@ class SpendMarker(CampaignsTable):
     expiresAt = NumberAttribute()
 
 
+class ReceiptMarker(CampaignsTable):
+    """`RECEIPT#<notification id>` / RECEIPT: a notification's delivery receipt counted toward its arm (TTL)."""
+
+    expiresAt = NumberAttribute()
+
+
 class AudienceMember(CampaignsTable):
     """`AUDIENCE#<campaign>` / <customer id>: a place in the campaign's uploaded audience."""
 

@@ -504,6 +504,16 @@ class ProfileArrived(BaseModel):
     changedAt: AwareDatetime
 
 
+class NotificationReceipt(BaseModel):
+    """`NotificationDelivered` / `NotificationFailed` (loyalty.notifications), as campaigns read them."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    notificationId: Key
+    campaignId: Key | None = None
+    arm: Key | None = None
+
+
 class CampaignFireRequested(BaseModel):
     """From a bank's own scheduler (source `bank.scheduler`, ../shared/EVENTS.md)."""
 

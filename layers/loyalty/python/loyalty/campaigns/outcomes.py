@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from loyalty.campaigns import saga, service
-from loyalty.campaigns.model import RewardAnswer
+from loyalty.campaigns.model import NotificationReceipt, RewardAnswer
 from loyalty.campaigns.store import CampaignStore
 from loyalty.core.clock import iso_utc
 from loyalty.core.errors import Conflict
@@ -113,6 +113,18 @@ def uncount_redeemed(store: CampaignStore, command_id: str) -> bool:
     if command is None:
         return False
     return store.uncount_redeemed(command)
+
+
+RECEIPT_MARKER_DAYS = 90
+
+
+def count_receipt(store: CampaignStore, receipt: NotificationReceipt, delivered: bool, now: datetime) -> bool:
+    """A delivery receipt of a campaign's notification: counted once for its arm (a request without
+    an arm, sent before arms were named, is not counted)."""
+    if receipt.campaignId is None or receipt.arm is None:
+        return False
+    expires = int(now.timestamp()) + RECEIPT_MARKER_DAYS * 86_400
+    return store.count_receipt(receipt.campaignId, receipt.arm, receipt.notificationId, delivered, expires)
 
 
 def track_spend(store: CampaignStore, detail: dict[str, Any], now: datetime) -> int:

@@ -178,7 +178,7 @@ def require_active(meta: dict[str, Any], now: datetime) -> None:
 
 # Per arm; a grant is counted in one of granted (standing: on its way or delivered), compensating,
 # compensated, partlyDelivered or cancelled at a time (loyalty.campaigns.saga).
-REPORT_COUNTERS = ("targeted", "granted", "notified", "redeemed", "cancelled", "compensating", "compensated", "partlyDelivered", "cost")
+REPORT_COUNTERS = ("targeted", "granted", "notified", "notificationsDelivered", "notificationsFailed", "redeemed", "cancelled", "compensating", "compensated", "partlyDelivered", "cost")
 
 
 def report(store: CampaignStore, campaign_id: str, now: datetime) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from loyalty.campaigns.items import (
     NotificationCounter,
     TargetedItem,
 )
-from loyalty.campaigns.items_runs import SpendMarker
+from loyalty.campaigns.items_runs import ReceiptMarker, SpendMarker
 from loyalty.campaigns.refusals import AlreadyGranted, Contended, Refused
 from loyalty.campaigns.store_customer import CustomerRecordStore, DynamoCustomerRecords
 from loyalty.campaigns.store_parking import DynamoParkedTriggers, ParkingStore
@@ -134,6 +134,9 @@ class DefinitionStore(Protocol):
 
     def count_spend(self, campaign_id: str, arm: str, transaction_id: str, amount_minor: int, expires_at: int) -> bool:
         """Adds a card transaction's amount to the arm's spend, once per campaign and transaction."""
+
+    def count_receipt(self, campaign_id: str, arm: str, notification_id: str, delivered: bool, expires_at: int) -> bool:
+        """Counts a notification's delivery receipt (delivered, or failed for good) for its arm, once."""
 
 
 class CampaignStore(DefinitionStore, RunStore, CustomerRecordStore, ParkingStore, Protocol):
@@ -364,6 +367,14 @@ class DynamoCampaignStore(DynamoRunRecords, DynamoCustomerRecords, DynamoParkedT
         transaction = Transaction()
         transaction.put("marker", SpendMarker(f"SPEND#{campaign_id}", transaction_id, expiresAt=expires_at), SpendMarker.pk.does_not_exist())
         transaction.update("stats", ArmStats(*records.split(records.stats_key(campaign_id, arm))), [ArmStats.spendMinor.add(amount_minor)])
+        return once(transaction, "marker")
+
+
+    def count_receipt(self, campaign_id: str, arm: str, notification_id: str, delivered: bool, expires_at: int) -> bool:
+        transaction = Transaction()
+        transaction.put("marker", ReceiptMarker(f"RECEIPT#{notification_id}", "RECEIPT", expiresAt=expires_at), ReceiptMarker.pk.does_not_exist())
+        counter = ArmStats.notificationsDelivered if delivered else ArmStats.notificationsFailed
+        transaction.update("stats", ArmStats(*records.split(records.stats_key(campaign_id, arm))), [counter.add(1)])
         return once(transaction, "marker")
 
 

@@ -117,7 +117,10 @@ class ArmReport(BaseModel):
     arm: str = Field(description="`control`, or a variant id.")
     targeted: int
     granted: int = Field(description="Grants standing: every reward delivered, or on its way.")
-    notified: int
+    notified: int = Field(description="Notifications requested (a grant's, once its rewards were delivered).")
+    notificationsDelivered: int = Field(description="Of those, delivered by their provider (NotificationDelivered receipts).")
+    notificationsFailed: int = Field(description="Of those, failed for good: no consent, a frequency cap, the provider's refusal "
+                                                 "(NotificationFailed receipts).")
     redeemed: int
     cancelled: int = Field(description="Grants undone before any reward was delivered: their whole cost went back to the budget.")
     compensating: int = Field(description="Grants being undone: a reward was refused, the others' compensations are on their way.")

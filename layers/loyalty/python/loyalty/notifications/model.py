@@ -26,6 +26,7 @@ class DeliveryRequest(BaseModel):
     templateId: str = Field(min_length=1, max_length=128)
     variables: dict[str, str] = Field(default_factory=dict, max_length=50)
     campaignId: str | None = None
+    arm: str | None = Field(default=None, max_length=64, description="The campaign's arm: its receipts are counted in the report per arm.")
     deliverAt: datetime | None = None
     kind: Kind = "marketing"
 

@@ -38,7 +38,7 @@ class Consents(Protocol):
 
 def _event(kind: str, request: DeliveryRequest, **detail: object) -> PendingEvent:
     base = {"notificationId": request.notificationId, "customerId": request.customerId, "channel": request.channel,
-            "templateId": request.templateId, "kind": request.kind, "campaignId": request.campaignId, **detail}
+            "templateId": request.templateId, "kind": request.kind, "campaignId": request.campaignId, "arm": request.arm, **detail}
     return PendingEvent(SOURCE, kind, {k: v for k, v in base.items() if v is not None})
 
 
