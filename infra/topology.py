@@ -891,7 +891,7 @@ TOPOLOGY = Topology(
             # the profile tombstone and the points account's erased mark, deletes the scoring state and
             # campaigns' records of the customer (loyalty/privacy).
             tables={AUDIT: "read_append", "customers": "write", COUPONS: "read", POINTS: "write", CAMPAIGNS: "write", "scoring": "write",
-                    IDEMPOTENCY: "write", ORG: "read"},
+                    MOT: "write", IDEMPOTENCY: "write", ORG: "read"},
         ),
         Function(
             "org-admin",

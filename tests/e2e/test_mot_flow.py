@@ -25,7 +25,7 @@ from tests.support import coupons as cpn
 from tests.support.api import eventually
 from tests.support.mot import OPERATORS, RM_GROUPS, rule_body
 
-CREDENTIALS = {"region_name": "us-east-1", "aws_access_key_id": "local", "aws_secret_access_key": "local"}
+REGION, KEY = "us-east-1", "local"
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def quiet_free_system() -> Iterator[RunningSystem]:
 
 
 def put(system: RunningSystem, detail_type: str, detail: dict[str, Any], source: str = "bank.core") -> None:
-    events = boto3.client("events", endpoint_url=system.aws_endpoint, **CREDENTIALS)
+    events = boto3.client("events", endpoint_url=system.aws_endpoint, region_name=REGION, aws_access_key_id=KEY, aws_secret_access_key=KEY)
     result = events.put_events(Entries=[{"EventBusName": "loyalty-events", "Source": source, "DetailType": detail_type,
                                          "Detail": json.dumps(detail)}])
     assert result["FailedEntryCount"] == 0
@@ -43,7 +43,8 @@ def put(system: RunningSystem, detail_type: str, detail: dict[str, Any], source:
 
 def wecom_received(system: RunningSystem) -> list[dict[str, Any]]:
     """What the providers' simulator took on WeCom's message API (its address is in the provider's secret)."""
-    secrets = boto3.client("secretsmanager", endpoint_url=system.aws_endpoint, **CREDENTIALS)
+    secrets = boto3.client("secretsmanager", endpoint_url=system.aws_endpoint, region_name=REGION, aws_access_key_id=KEY,
+                           aws_secret_access_key=KEY)
     base = json.loads(secrets.get_secret_value(SecretId="loyalty/local/providers/wecom")["SecretString"])["baseUrl"]
     return list(requests.get(f"{base}/_sim/received", params={"provider": "wecom"}, timeout=10).json()["messages"])
 

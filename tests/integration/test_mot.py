@@ -221,3 +221,34 @@ def test_the_holdout_gets_no_task_but_counts_in_the_report(cloud: LocalCloud, ap
     assert {r["created"] for r in report["rows"] if r["scope"] == "rule"} == {tasked}
 
 
+
+
+def test_the_customers_mot_data_is_in_their_export_and_their_erasure_empties_it(cloud: LocalCloud, api: Api) -> None:
+    # Given a customer with a task their RM wrote a note on, and another still open
+    acct, rm = account(), new_rm()
+    outflow_rule(api, acct)
+    second = outflow_rule(api, acct)
+    customer = customer_of(cloud, rm)
+    deliver_moments(cloud, outflow(customer, account=acct))
+    first, other = sorted(rm_tasks(api, rm), key=lambda t: t["ruleId"] == second["ruleId"])
+    done = rm_call(api, "POST", f"/v1/rm/tasks/{first['taskId']}/complete", rm, body={"outcome": "declined", "note": "moving abroad"})
+    assert done.status_code == 200, done.text
+    # When the bank exports what the engine holds on them
+    exported = api.call("POST", f"/v1/admin/customers/{customer}/export", as_="op-mot", groups=OPERATORS, idempotency_key=None)
+    assert exported.status_code == 200, exported.text
+    # Then their tasks are in it, with the RM's note, and their manager
+    section = exported.json()["mot"]
+    assert {t["taskId"]: t.get("note") for t in section["tasks"]} == {first["taskId"]: "moving abroad", other["taskId"]: None}
+    assert [m["managerId"] for m in section["relationshipManager"]] == [rm]
+    # When they are erased
+    erased = api.call("POST", f"/v1/admin/customers/{customer}/erase", as_="op-mot", groups=OPERATORS)
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["motItemsErased"] == 3  # two tasks, the manager
+    # Then the tasks say nothing of them any more, the open one is closed, and the RM's book no longer lists them
+    after = {t["taskId"]: t for t in rm_tasks(api, rm)}
+    assert {t["talkingPoints"] for t in after.values()} == {"(erased)"} and all(t["note"] is None for t in after.values())
+    assert (after[first["taskId"]]["state"], after[other["taskId"]]["state"]) == ("done", "expired")
+    assert rm_call(api, "GET", "/v1/rm/customers", rm).json()["items"] == []
+    # And a later moment makes no task for them
+    deliver_moments(cloud, outflow(customer, account=acct, moved_at="2026-12-09T03:00:00Z"))
+    assert len(rm_tasks(api, rm)) == 2

@@ -275,6 +275,13 @@ class InMemoryCampaignStore:
         self._add(records.stats_key(campaign_id, arm), {"spendMinor": amount_minor})
         return True
 
+    def count_receipt(self, campaign_id: str, arm: str, notification_id: str, delivered: bool, expires_at: int) -> bool:
+        if (f"RECEIPT#{notification_id}", "RECEIPT") in self.items:
+            return False
+        self._put({"pk": f"RECEIPT#{notification_id}", "sk": "RECEIPT", "expiresAt": expires_at})
+        self._add(records.stats_key(campaign_id, arm), {"notificationsDelivered" if delivered else "notificationsFailed": 1})
+        return True
+
     # ---- runs and uploaded audiences ------------------------------------------------------------------
 
     def run(self, campaign_id: str, run_id: str) -> dict[str, Any] | None:

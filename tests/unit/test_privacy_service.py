@@ -41,6 +41,7 @@ def holders(journal: list[str], *, profile: dict[str, Any] | None, points: dict[
         coupons=Part("coupons", journal, {"coupons": coupons or []}, {"kept": ["coupons"]}),
         campaigns=Part("campaigns", journal, {"progress": [], "grants": []}, {"campaignItemsErased": 2}),
         scoring=Part("scoring", journal, {"scoring": [], "identities": []}, {"scoringItemsDeleted": 3}),
+        mot=Part("mot", journal, {"tasks": [], "heldOutMoments": [], "relationshipManager": []}, 4),
         operator_actions=lambda customer_id: [{"route": "PUT /v1/admin/customers/{customerId}/tags", "who": "op-alice"}],
     )
 
@@ -86,10 +87,10 @@ def test_an_erasure_tombstones_the_profile_before_any_capability_deletes() -> No
     # When they are erased
     receipt = service.erase(holders(journal, profile={"customerId": "c-1"}), "c-1", NOW)
     # Then the profile went first (from then on nothing re-creates what the others delete), then every capability
-    assert journal == ["customers.erase", "scoring.erase", "campaigns.erase", "points.erase", "coupons.erase"]
+    assert journal == ["customers.erase", "scoring.erase", "campaigns.erase", "mot.erase", "points.erase", "coupons.erase"]
     # And the receipt counts what each removed, and names what stays for the books
     assert receipt == {"customerId": "c-1", "erasedAt": "2026-12-07T03:00:00.000000Z", "profileFieldsRemoved": ["birthday", "branchId"],
-                       "scoringItemsDeleted": 3, "campaignItemsErased": 2, "kept": service.KEPT}
+                       "scoringItemsDeleted": 3, "campaignItemsErased": 2, "motItemsErased": 4, "kept": service.KEPT}
 
 
 def test_erasing_a_customer_without_a_profile_touches_nothing() -> None:

@@ -3723,6 +3723,7 @@ export interface components {
             }[];
             /** Identities */
             identities: components["schemas"]["IdentityExport"][];
+            mot: components["schemas"]["MotExport"];
             /**
              * Operatoractions
              * @description The audit log's entries about the customer.
@@ -3919,6 +3920,11 @@ export interface components {
              * @description Campaign records of their behaviour and relations deleted or anonymised.
              */
             campaignItemsErased: number;
+            /**
+             * Motitemserased
+             * @description MOT tasks emptied of what they said, held-out moments, the manager and book entry deleted.
+             */
+            motItemsErased: number;
             /**
              * Kept
              * @description What stays, under the customer id (a pseudonym once the profile is gone).
@@ -4856,6 +4862,32 @@ export interface components {
             segments?: string[];
             /** Minaumminor */
             minAumMinor?: number | null;
+        };
+        /** MotExport */
+        MotExport: {
+            /**
+             * Tasks
+             * @description Relationship managers' tasks about them: talking points, outcomes, the RM's notes (docs/mot.md).
+             */
+            tasks: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Heldoutmoments
+             * @description Their moments held out of a rule (no task), for its uplift.
+             */
+            heldOutMoments: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Relationshipmanager
+             * @description Their relationship manager, as MOT last heard it.
+             */
+            relationshipManager: {
+                [key: string]: unknown;
+            }[];
+        } & {
+            [key: string]: unknown;
         };
         /** MotReportRow */
         MotReportRow: {

@@ -34,6 +34,7 @@ class Customer:
     tier: str | None
     segments: tuple[str, ...]
     value_minor: int  # the AUM: how overflow ranks
+    erased: bool = False  # a PIPL erasure's tombstone: no task is made for them again
 
 
 class Customers(Protocol):
@@ -98,6 +99,8 @@ def on_moment(store: DynamoMotStore, customers: Customers, event_type: str, deta
         return outcomes
     customer_id = str(detail["customerId"])
     customer = customers.customer(customer_id) or Customer(customer_id, None, None, None, (), 0)
+    if customer.erased:
+        return {"erased": len(rules)}
     for rule in rules:
         outcome = _task_for(store, rule, customer, detail, occurrence, now)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
@@ -140,7 +143,7 @@ def on_goal(store: DynamoMotStore, event_type: str, detail: Mapping[str, Any], n
         goal = goals.get(task.ruleId)
         if goal is None or task.convertedAt or not task.contactedAt or not logic.converts(task.contactedAt, goal.withinDays, now):
             continue
-        if _save(store, task.taskId, lambda t: None if t.convertedAt else t.model_copy(update={"convertedAt": at}),
+        if save_change(store, task.taskId, lambda t: None if t.convertedAt else t.model_copy(update={"convertedAt": at}),
                  counts={"conversions": 1}, first=(task, version)):
             converted += 1
     for holdout in store.holdouts(customer_id):
@@ -163,7 +166,7 @@ def on_manager(store: DynamoMotStore, customer_id: str, manager: str | None, cha
         follows = task.assignee == (before.managerId if before else None) or task.why == "NO_RELATIONSHIP_MANAGER"
         if task.state in CLOSED or task.assignee == manager or not follows:
             continue
-        moved += _save(store, task.taskId, _follow(manager, queue_of(task.orgUnitId)), first=(task, version))
+        moved += save_change(store, task.taskId, _follow(manager, queue_of(task.orgUnitId)), first=(task, version))
     return moved
 
 
@@ -172,11 +175,11 @@ def sweep(store: DynamoMotStore, now: datetime, limit: int = 200) -> dict[str, i
     at, swept = iso_utc(now), {"escalated": 0, "expired": 0}
     for task, version in store.sweepable(at, limit):
         if task.expiresAt <= at:
-            if _save(store, task.taskId, lambda t: t.model_copy(update={"state": "expired"}) if t.state not in CLOSED else None,
+            if save_change(store, task.taskId, lambda t: t.model_copy(update={"state": "expired"}) if t.state not in CLOSED else None,
                      counts={"expired": 1}, close=True, first=(task, version)):
                 swept["expired"] += 1
         elif (not task.assignee.startswith("branch:") and task.dueAt <= at
-              and _save(store, task.taskId, _escalate(queue_of(task.orgUnitId)), counts={"escalated": 1}, first=(task, version))):
+              and save_change(store, task.taskId, _escalate(queue_of(task.orgUnitId)), counts={"escalated": 1}, first=(task, version))):
             swept["escalated"] += 1
     return swept
 
@@ -199,7 +202,7 @@ def _escalate(queue: str) -> Callable[[TaskRecord], TaskRecord | None]:
     return change
 
 
-def _save(store: DynamoMotStore, task_id: str, change: Callable[[TaskRecord], TaskRecord | None], *, counts: Mapping[str, int] | None = None,
+def save_change(store: DynamoMotStore, task_id: str, change: Callable[[TaskRecord], TaskRecord | None], *, counts: Mapping[str, int] | None = None,
           close: bool = False, first: tuple[TaskRecord, int] | None = None) -> bool:
     """`change` applied to the task as stored, conditioned on its version; read again when another
     writer moved it meanwhile. False when `change` says there is nothing to do."""

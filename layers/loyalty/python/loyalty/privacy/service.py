@@ -7,7 +7,8 @@ orders the calls and assembles the answer, and reads no table itself.
 the redemptions and the risk holds, decided or not), the wallet, what campaigns hold (grants, task
 and check-in progress, invite code and referrals, uploaded audiences, counters), the scoring state,
 the device and phone identities scoring recorded (keyed hashes: the engine never holds them as
-received), and the operator actions on their profile from the audit log.
+received), MOT's tasks about them (with the relationship manager's notes), held-out moments and
+manager, and the operator actions on their profile from the audit log.
 
 **Erase** anonymises without breaking the books:
 - the profile becomes a tombstone no later profile event can overwrite. It goes first: from then on
@@ -15,6 +16,8 @@ received), and the operator actions on their profile from the audit log.
   re-creates what the steps below delete;
 - scoring deletes the state, memberships and index entries (personal data derived from behaviour);
 - campaigns delete their records of the customer's behaviour and relations;
+- MOT empties the customer's tasks of what they said (talking points, message, the RM's note),
+  closes the open ones, and deletes the held-out moments, the manager and the book entry;
 - points mark the account erased (its version moved, so an accrual racing the erasure is decided
   again): nothing more is earned;
 - the points ledger, coupons and campaign grants stay: they hold the customer id (a pseudonym once
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
     from loyalty.campaigns.ports import CampaignsPort
     from loyalty.coupons.ports import CouponsPrivacy
     from loyalty.customers.ports import CustomersPrivacy
+    from loyalty.mot.ports import MotPrivacy
     from loyalty.points.ports import PointsPrivacy
     from loyalty.scoring.ports import ScoringPrivacy
 
@@ -54,6 +58,7 @@ class Holders:
     coupons: CouponsPrivacy
     campaigns: CampaignsPort
     scoring: ScoringPrivacy
+    mot: MotPrivacy
     operator_actions: Callable[[str], list[dict[str, Any]]]  # customer id: the audit log's entries about them
 
 
@@ -62,10 +67,11 @@ def default_holders() -> Holders:
     from loyalty.core import audit
     from loyalty.coupons import ports as coupons
     from loyalty.customers import ports as customers
+    from loyalty.mot import ports as mot
     from loyalty.points import ports as points
     from loyalty.scoring import ports as scoring
 
-    return Holders(customers.privacy(), points.privacy(), coupons.privacy(), campaigns.campaigns(), scoring.privacy(),
+    return Holders(customers.privacy(), points.privacy(), coupons.privacy(), campaigns.campaigns(), scoring.privacy(), mot.privacy(),
                    lambda customer_id: audit.about(f"customers/{customer_id}"))
 
 
@@ -75,7 +81,8 @@ def export(holders: Holders, customer_id: str, now: datetime) -> dict[str, Any]:
     coupons = holders.coupons.export(customer_id)["coupons"]
     campaigns = holders.campaigns.export(customer_id)
     scoring = holders.scoring.export(customer_id)
-    if not (profile or any(points.values()) or coupons or any(campaigns.values()) or scoring["scoring"]):
+    mot = holders.mot.export(customer_id)
+    if not (profile or any(points.values()) or coupons or any(campaigns.values()) or scoring["scoring"] or any(mot.values())):
         raise NotFound(f"the engine holds nothing on customer {customer_id}", code="CUSTOMER_NOT_FOUND")
     return {
         "customerId": customer_id,
@@ -86,6 +93,7 @@ def export(holders: Holders, customer_id: str, now: datetime) -> dict[str, Any]:
         "campaigns": campaigns,
         "scoring": scoring["scoring"],
         "identities": scoring["identities"],
+        "mot": mot,
         "operatorActions": holders.operator_actions(customer_id),
     }
 
@@ -96,7 +104,8 @@ def erase(holders: Holders, customer_id: str, now: datetime) -> dict[str, Any]:
         raise NotFound(f"customer {customer_id} has no profile", code="CUSTOMER_NOT_FOUND")
     scoring = holders.scoring.erase(customer_id, now)
     campaigns = holders.campaigns.erase(customer_id, now)
+    mot = holders.mot.erase(customer_id, now)
     holders.points.erase(customer_id, now)
     holders.coupons.erase(customer_id, now)
     return {"customerId": customer_id, "erasedAt": tombstone["erasedAt"], "profileFieldsRemoved": tombstone["profileFieldsRemoved"],
-            "scoringItemsDeleted": scoring["scoringItemsDeleted"], "campaignItemsErased": campaigns["campaignItemsErased"], "kept": KEPT}
+            "scoringItemsDeleted": scoring["scoringItemsDeleted"], "campaignItemsErased": campaigns["campaignItemsErased"], "motItemsErased": mot, "kept": KEPT}

@@ -53,6 +53,12 @@ class CampaignsExport(Section):
     parkedTriggers: Items = Field(default_factory=list, description="Their events that came before their profile, waiting for it.")
 
 
+class MotExport(Section):
+    tasks: Items = Field(description="Relationship managers' tasks about them: talking points, outcomes, the RM's notes (docs/mot.md).")
+    heldOutMoments: Items = Field(description="Their moments held out of a rule (no task), for its uplift.")
+    relationshipManager: Items = Field(description="Their relationship manager, as MOT last heard it.")
+
+
 class IdentityExport(BaseModel):
     keyedHash: str = Field(description="A keyed hash of a device or phone: the engine never holds them as received.")
     kind: str | None = Field(description="`device` or `phone`.")
@@ -70,6 +76,7 @@ class CustomerExport(Section):
     campaigns: CampaignsExport
     scoring: Items = Field(description="The scoring state (features, scores) and segment memberships.")
     identities: list[IdentityExport]
+    mot: MotExport
     operatorActions: Items = Field(description="The audit log's entries about the customer.")
 
 
@@ -81,4 +88,5 @@ class ErasureReceipt(BaseModel):
     profileFieldsRemoved: list[str] = Field(description="The names of the personal fields removed from the profile.")
     scoringItemsDeleted: int = Field(description="The scoring state, memberships and index items deleted.")
     campaignItemsErased: int = Field(description="Campaign records of their behaviour and relations deleted or anonymised.")
+    motItemsErased: int = Field(description="MOT tasks emptied of what they said, held-out moments, the manager and book entry deleted.")
     kept: list[str] = Field(description="What stays, under the customer id (a pseudonym once the profile is gone).")
