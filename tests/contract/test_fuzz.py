@@ -41,6 +41,8 @@ CROSS_FIELD_RULES = {
     "updateSegment": "as createSegment, and the body's segmentId is the path's",
     "saveScoreModel": "the body is the configuration of the model the path names",
     "quotePoints": "the detail is the event the eventType names",
+    "createMotRule": "the trigger's and the goal's patterns test fields their event has, with values of their kind",
+    "updateMotRule": "as createMotRule",
 }
 
 
