@@ -579,6 +579,14 @@ TOPOLOGY = Topology(
             tables={MOT: "write"},
         ),
         Function(
+            "mot-schedules",
+            capability="mot",
+            module="schedules",
+            timeout_s=300,
+            schedules=(Schedule("mot-schedules", "rate(15 minutes)"),),
+            tables={MOT: "write", "customers": "read", ORG: "read"},  # customers: the profiles, a page at a time (their port)
+        ),
+        Function(
             "mot-outbox",
             capability="mot",
             module="outbox",

@@ -16,6 +16,7 @@ from tests.support.coupons import active_template, error_code, fixed_amount, wal
 from tests.support.mot import (
     OPERATORS,
     account,
+    create_rule,
     customer_of,
     deliver_moments,
     envelope,
@@ -252,3 +253,31 @@ def test_the_customers_mot_data_is_in_their_export_and_their_erasure_empties_it(
     # And a later moment makes no task for them
     deliver_moments(cloud, outflow(customer, account=acct, moved_at="2026-12-09T03:00:00Z"))
     assert len(rm_tasks(api, rm)) == 2
+
+
+def test_a_birthday_in_three_days_makes_one_task_once_a_year(cloud: LocalCloud, api: Api) -> None:
+    from datetime import UTC
+
+    from loyalty.core.clock import business_date
+    from loyalty.core.config import get_settings
+    from loyalty.customers.ports import directory
+    from loyalty.mot.adapters import customer_of as mot_customer
+    from loyalty.mot.schedules import run_birthdays
+
+    # Given a rule on birthdays three days ahead, for customers of a very high AUM (no other test's)
+    now = datetime.now(UTC)
+    on = business_date(now, get_settings().bank_zone) + timedelta(days=3)
+    rich = 987_654_321_000
+    rule = create_rule(api, trigger={"schedule": "birthday", "daysAhead": 3}, audience={"minAumMinor": rich},
+                       task={"priority": 3, "slaHours": 48, "talkingPoints": "{customerId}'s birthday is on {on}"})
+    rm = new_rm()
+    celebrating = customer_of(cloud, rm, aum_minor=rich, birthday=f"1990-{on.isoformat()[5:]}")
+    other_day = customer_of(cloud, rm, aum_minor=rich, birthday=f"1990-{(on + timedelta(days=1)).isoformat()[5:]}")
+    # When today's schedule run reads the profiles (and runs again, as the next firing would)
+    first = run_birthdays(DynamoMotStore(), directory(), mot_customer, now, lambda: float("inf"))
+    again = run_birthdays(DynamoMotStore(), directory(), mot_customer, now, lambda: float("inf"))
+    # Then the customer whose birthday it is has one task, saying when; the other none; the second run did nothing
+    (task,) = rm_tasks(api, rm)
+    assert (task["customerId"], task["ruleId"]) == (celebrating, rule["ruleId"]) and other_day != celebrating
+    assert task["talkingPoints"] == f"{celebrating}'s birthday is on {on.isoformat()}"
+    assert first["created"] >= 1 and first["profiles"] > 0 and again["profiles"] == 0

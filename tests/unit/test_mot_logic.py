@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -74,9 +74,17 @@ def test_the_holdout_is_the_same_customers_every_time_and_about_its_share() -> N
     assert not any(logic.in_holdout("mot-1", c, 0) for c in customers)
 
 
-def test_a_moment_makes_one_task_id_per_rule_and_occurrence() -> None:
-    assert logic.task_id("mot-1", "LargeBalanceMovement:a-1:2026-12-07T03:00:00Z") == logic.task_id("mot-1", "LargeBalanceMovement:a-1:2026-12-07T03:00:00Z")
-    assert logic.task_id("mot-1", "m") != logic.task_id("mot-2", "m")
+def test_a_moment_makes_one_task_id_per_rule_customer_and_occurrence() -> None:
+    moment = "LargeBalanceMovement:a-1:2026-12-07T03:00:00Z"
+    assert logic.task_id("mot-1", "c-1", moment) == logic.task_id("mot-1", "c-1", moment)
+    assert len({logic.task_id("mot-1", "c-1", "m"), logic.task_id("mot-2", "c-1", "m"), logic.task_id("mot-1", "c-2", "m")}) == 3
+
+
+def test_a_birthday_falls_on_its_month_and_day_and_29_february_on_the_28th_in_other_years() -> None:
+    assert logic.birthday_on("1990-12-10", date(2026, 12, 10)) and not logic.birthday_on("1990-12-10", date(2026, 12, 11))
+    assert logic.birthday_on("2000-02-29", date(2027, 2, 28)) and not logic.birthday_on("2000-02-29", date(2028, 2, 28))
+    assert logic.birthday_on("2000-02-29", date(2028, 2, 29))
+    assert not logic.birthday_on(None, date(2026, 12, 10)) and not logic.birthday_on("", date(2026, 12, 10))
 
 
 def test_the_new_task_is_due_by_its_sla_with_its_words_filled_in() -> None:

@@ -10,6 +10,7 @@
   CUST#<customer> / HOLD#<rule>#<moment>  HoldoutItem: a moment whose task was held out (the uplift's control)
   CUST#<customer> / MANAGER           ManagerItem: the customer's relationship manager, as the newest profile says
   BOOK#<rm> / CUST#<customer>         BookItem: an RM's customers, and the last contact
+  RUN#<schedule> / <business day>     RunItem: a daily schedule run's place in the profiles (resumed until done)
   COUNT#<name> / COUNT                CounterItem: tasks a customer got this week, an RM today, an RM's offers this month
   OUTBOX#<event id>                   MotOutbox: RmMessageRequested
 """
@@ -146,6 +147,13 @@ class BookItem(MotTable):
     customerId = UnicodeAttribute()
     since = UnicodeAttribute()
     lastContactAt = UnicodeAttribute(null=True)
+
+
+class RunItem(MotTable):
+    cursor = UnicodeAttribute(null=True)  # the profiles' next page; none with `done`
+    done = NumberAttribute(default=0)
+    customers = NumberAttribute(default=0)  # profiles looked at so far
+    expiresAt = NumberAttribute()
 
 
 class CounterItem(MotTable):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
@@ -10,13 +11,24 @@ from typing import Any
 
 from loyalty.core.clock import iso_utc
 from loyalty.core.patterns import matches_pattern
-from loyalty.mot.model import Moment, MotAudience, Rule, TaskRecord, queue_of
+from loyalty.mot.model import Birthday, Moment, MotAudience, Rule, TaskRecord, queue_of
 
 _VARIABLE = re.compile(r"{(\w+)}")
 
 
-def moment_matches(moment: Moment, event_type: str, detail: Mapping[str, Any]) -> bool:
-    return moment.eventType == event_type and matches_pattern(moment.pattern, dict(detail))
+def moment_matches(moment: Moment | Birthday, event_type: str, detail: Mapping[str, Any]) -> bool:
+    return isinstance(moment, Moment) and moment.eventType == event_type and matches_pattern(moment.pattern, dict(detail))
+
+
+def birthday_on(birthday: str | None, day: date) -> bool:
+    """The profile's birthday (YYYY-MM-DD) falls on `day`: month and day match; 29 February is kept on
+    28 February in other years."""
+    if not birthday or len(birthday) < 10:
+        return False
+    month_day = birthday[5:10]
+    if month_day == "02-29" and not calendar.isleap(day.year):
+        month_day = "02-28"
+    return month_day == day.isoformat()[5:]
 
 
 def in_audience(audience: MotAudience, tier: str | None, segments: Iterable[str], aum_minor: int | None) -> bool:
@@ -33,9 +45,9 @@ def in_holdout(rule_id: str, customer_id: str, percent: int) -> bool:
     return bucket < percent
 
 
-def task_id(rule_id: str, occurrence: str) -> str:
-    """One task per rule and moment: the same event published three times is one task."""
-    return "t-" + hashlib.sha256(f"{rule_id}|{occurrence}".encode()).hexdigest()[:24]
+def task_id(rule_id: str, customer_id: str, occurrence: str) -> str:
+    """One task per rule, customer and moment: the same event published three times is one task."""
+    return "t-" + hashlib.sha256(f"{rule_id}|{customer_id}|{occurrence}".encode()).hexdigest()[:24]
 
 
 def render(template: str, variables: Mapping[str, Any]) -> str:
@@ -58,7 +70,7 @@ def new_task(rule: Rule, *, customer_id: str, occurrence: str, assignee: str, wh
     spec = rule.definition.task
     due = now + timedelta(hours=spec.slaHours)
     return TaskRecord(
-        taskId=task_id(rule.ruleId, occurrence), ruleId=rule.ruleId, ruleVersion=rule.version, customerId=customer_id,
+        taskId=task_id(rule.ruleId, customer_id, occurrence), ruleId=rule.ruleId, ruleVersion=rule.version, customerId=customer_id,
         assignee=assignee, orgUnitId=org_unit, state="open", priority=spec.priority, customerValueMinor=value_minor,
         talkingPoints=render(spec.talkingPoints, variables), offer=spec.offer,
         message=spec.message.model_copy(update={"content": render(spec.message.content, variables)}) if spec.message else None,

@@ -68,6 +68,22 @@ class Moment(Strict):
         return self
 
 
+class Birthday(Strict):
+    """A schedule: the customer's birthday (a profile field) in `daysAhead` days, in the bank's time
+    zone; a 29 February birthday falls on 28 February in other years. Found by a daily run over the
+    profiles (`mot-schedules`), once per customer and year."""
+
+    schedule: Literal["birthday"]
+    daysAhead: Annotated[StrictInt, Field(ge=0, le=30)] = 3
+
+    @property
+    def eventType(self) -> str:
+        return BIRTHDAY
+
+
+BIRTHDAY = "schedule:birthday"
+
+
 class MotAudience(Strict):
     """Whom the rule is for (every condition must hold; none: everyone with the moment)."""
 
@@ -105,7 +121,7 @@ class Goal(Strict):
 class MotRuleDefinition(Strict):
     name: Label
     orgUnitId: OrgUnitRef
-    trigger: Moment
+    trigger: Moment | Birthday
     audience: MotAudience = Field(default_factory=MotAudience)
     task: TaskSpec
     goal: Goal | None = None

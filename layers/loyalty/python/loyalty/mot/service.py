@@ -102,13 +102,13 @@ def on_moment(store: DynamoMotStore, customers: Customers, event_type: str, deta
     if customer.erased:
         return {"erased": len(rules)}
     for rule in rules:
-        outcome = _task_for(store, rule, customer, detail, occurrence, now)
+        outcome = task_for(store, rule, customer, detail, occurrence, now)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
         count(f"MotTasks_{outcome}")
     return outcomes
 
 
-def _task_for(store: DynamoMotStore, rule: Rule, customer: Customer, detail: Mapping[str, Any], occurrence: str, now: datetime) -> str:
+def task_for(store: DynamoMotStore, rule: Rule, customer: Customer, detail: Mapping[str, Any], occurrence: str, now: datetime) -> str:
     definition, settings = rule.definition, get_settings()
     if not logic.in_audience(definition.audience, customer.tier, customer.segments, customer.value_minor):
         return "not_in_audience"

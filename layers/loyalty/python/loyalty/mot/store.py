@@ -22,6 +22,7 @@ from loyalty.mot.items import (
     OpenItem,
     RuleItem,
     RuleVersionItem,
+    RunItem,
     StatsItem,
     TaskItem,
 )
@@ -219,6 +220,18 @@ class DynamoMotStore:
 
     def book(self, manager: str) -> list[BookItem]:
         return list(BookItem.query(f"BOOK#{manager}"))
+
+    # ---- daily schedule runs ---------------------------------------------------------------------------
+    def run(self, schedule: str, day: str) -> RunItem:
+        """The day's run of a schedule (a new one, at the start, when there is none)."""
+        try:
+            return RunItem.get(f"RUN#{schedule}", day, consistent_read=True)
+        except RunItem.DoesNotExist:
+            return RunItem(f"RUN#{schedule}", day, cursor=None, done=0, customers=0, expiresAt=0)
+
+    def save_run(self, run: RunItem, expires_epoch: int) -> None:
+        run.expiresAt = expires_epoch
+        run.save()
 
     def spent(self, name: str) -> int:
         try:
