@@ -7,11 +7,11 @@
 import { Result, Spin } from "antd";
 import { lazy, Suspense, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
-import { Navigate, Route, Routes, useLocation } from "react-router";
+import { Navigate, Outlet, Route, Routes, useLocation } from "react-router";
 
 import { useAuth } from "./auth/AuthContext";
 import HomePage from "./features/home/HomePage";
-import { APPROVERS, OPERATORS } from "./auth/session";
+import { APPROVERS, OPERATORS, RELATIONSHIP_MANAGERS } from "./auth/session";
 import { Shell } from "./layout/Shell";
 
 const SignInPage = lazy(() => import("./auth/SignInPage"));
@@ -34,6 +34,9 @@ const ReconciliationPage = lazy(() => import("./features/reconciliation/Reconcil
 const OrgUnitsPage = lazy(() => import("./features/org/OrgUnitsPage"));
 const StackingPolicyPage = lazy(() => import("./features/checkout/StackingPolicyPage"));
 const CheckoutInspectorPage = lazy(() => import("./features/checkout/CheckoutInspectorPage"));
+const MotRulesPage = lazy(() => import("./features/mot/MotRulesPage"));
+const MotRuleReportPage = lazy(() => import("./features/mot/MotRuleReportPage"));
+const RmWorkbenchPage = lazy(() => import("./features/mot/RmWorkbenchPage"));
 
 function Loading() {
   const { t } = useTranslation();
@@ -51,12 +54,25 @@ function RequireSignIn({ children }: { children: ReactNode }) {
   return <>{children}</>;
 }
 
-function RequireGroup({ group, children }: { group: string; children: ReactNode }) {
+/** The screen for members of `group` (of any of them, when several are named). */
+function RequireGroup({ group, children }: { group: string | readonly string[]; children: ReactNode }) {
   const { can } = useAuth();
   const { t } = useTranslation();
-  if (!can(group)) return <Result status="403" title={t("common.forbiddenTitle")} subTitle={t("common.forbidden", { group })} />;
+  const groups = typeof group === "string" ? [group] : group;
+  if (!groups.some((g) => can(g))) return <Result status="403" title={t("common.forbiddenTitle")} subTitle={t("common.forbidden", { group: groups.join(" / ") })} />;
   return <>{children}</>;
 }
+
+/** The first screen: the home screen for operators; a relationship manager's own workbench for them. */
+function Home() {
+  const { can } = useAuth();
+  if (!can(OPERATORS) && can(RELATIONSHIP_MANAGERS)) return <Navigate to="/rm" replace />;
+  return <HomePage />;
+}
+
+// Who signs in to the console: operators (every screen but the workbench) and relationship managers
+// (their workbench only: the API refuses them the operators' routes anyway).
+const STAFF = [OPERATORS, RELATIONSHIP_MANAGERS] as const;
 
 function NotFound() {
   const { t } = useTranslation();
@@ -72,41 +88,59 @@ export function AppRoutes() {
         <Route
           element={
             <RequireSignIn>
-              <RequireGroup group={OPERATORS}>
+              <RequireGroup group={STAFF}>
                 <Shell />
               </RequireGroup>
             </RequireSignIn>
           }
         >
-          <Route index element={<HomePage />} />
-          <Route path="campaigns" element={<CampaignsPage />} />
-          <Route path="campaigns/new" element={<BuilderPage />} />
-          <Route path="campaigns/:campaignId" element={<CampaignDetailPage />} />
-          <Route path="campaigns/:campaignId/edit" element={<BuilderPage />} />
-          <Route path="campaigns/:campaignId/report" element={<ReportPage />} />
+          <Route index element={<Home />} />
           <Route
-            path="approvals"
+            path="rm"
             element={
-              <RequireGroup group={APPROVERS}>
-                <ApprovalsPage />
+              <RequireGroup group={RELATIONSHIP_MANAGERS}>
+                <RmWorkbenchPage />
               </RequireGroup>
             }
           />
-          <Route path="coupons" element={<CouponsPage />} />
-          <Route path="coupons/new" element={<CouponFormPage />} />
-          <Route path="coupons/:templateId" element={<CouponTemplatePage />} />
-          <Route path="points" element={<Navigate to="/points/rules" replace />} />
-          <Route path="points/:tab" element={<PointsPage />} />
-          <Route path="segments" element={<SegmentsPage />} />
-          <Route path="segments/new" element={<SegmentPage />} />
-          <Route path="segments/:segmentId" element={<SegmentPage />} />
-          <Route path="customers" element={<CustomerSearchPage />} />
-          <Route path="customers/:customerId" element={<CustomerPage />} />
-          <Route path="audit" element={<AuditPage />} />
-          <Route path="reconciliation" element={<ReconciliationPage />} />
-          <Route path="stacking-policy" element={<StackingPolicyPage />} />
-          <Route path="checkout-sessions" element={<CheckoutInspectorPage />} />
-          <Route path="org-units" element={<OrgUnitsPage />} />
+          <Route
+            element={
+              <RequireGroup group={OPERATORS}>
+                <Outlet />
+              </RequireGroup>
+            }
+          >
+            <Route path="campaigns" element={<CampaignsPage />} />
+            <Route path="campaigns/new" element={<BuilderPage />} />
+            <Route path="campaigns/:campaignId" element={<CampaignDetailPage />} />
+            <Route path="campaigns/:campaignId/edit" element={<BuilderPage />} />
+            <Route path="campaigns/:campaignId/report" element={<ReportPage />} />
+            <Route
+              path="approvals"
+              element={
+                <RequireGroup group={APPROVERS}>
+                  <ApprovalsPage />
+                </RequireGroup>
+              }
+            />
+            <Route path="coupons" element={<CouponsPage />} />
+            <Route path="coupons/new" element={<CouponFormPage />} />
+            <Route path="coupons/:templateId" element={<CouponTemplatePage />} />
+            <Route path="points" element={<Navigate to="/points/rules" replace />} />
+            <Route path="points/:tab" element={<PointsPage />} />
+            <Route path="segments" element={<SegmentsPage />} />
+            <Route path="segments/new" element={<SegmentPage />} />
+            <Route path="segments/:segmentId" element={<SegmentPage />} />
+            <Route path="customers" element={<CustomerSearchPage />} />
+            <Route path="customers/:customerId" element={<CustomerPage />} />
+            <Route path="audit" element={<AuditPage />} />
+            <Route path="reconciliation" element={<ReconciliationPage />} />
+            <Route path="stacking-policy" element={<StackingPolicyPage />} />
+            <Route path="checkout-sessions" element={<CheckoutInspectorPage />} />
+            <Route path="org-units" element={<OrgUnitsPage />} />
+            <Route path="mot-rules" element={<MotRulesPage />} />
+            <Route path="mot-rules/:ruleId" element={<MotRuleReportPage />} />
+          </Route>
           <Route path="*" element={<NotFound />} />
         </Route>
       </Routes>

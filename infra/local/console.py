@@ -22,16 +22,20 @@ DIST = ROOT / "console" / "dist"
 PREFIX = "/console"
 
 # Who the development sign-in offers: a maker, a checker, and one person who is both (the one that
-# shows an approver cannot approve their own campaign), all at the head office; and an operator of the
-# Shanghai branch, who sees only its subtree. `label` names them in the console's languages;
-# `orgUnit` is their org unit (Cognito's custom:orgUnit; the demo bank's tree: infra/local/demo_bank.py).
+# shows an approver cannot approve their own campaign), all at the head office; an operator of the
+# Shanghai branch, who sees only its subtree; and a relationship manager of the Pudong sub-branch, who
+# is no operator: their token's subject is the RM that customers' profiles name (their workbench,
+# docs/mot.md). `label` names them in the console's languages; `orgUnit` is their org unit (Cognito's
+# custom:orgUnit; the demo bank's tree: infra/local/demo_bank.py).
 IDENTITIES: list[dict[str, Any]] = [
     {"subject": "op-alice", "groups": ["operators"], "orgUnit": "hq", "label": "operator"},
     {"subject": "op-bob", "groups": ["operators", "approvers"], "orgUnit": "hq", "label": "approver"},
     {"subject": "op-dana", "groups": ["operators", "approvers"], "orgUnit": "hq", "label": "operatorApprover"},
     {"subject": "op-erin", "groups": ["operators"], "orgUnit": "sh", "label": "branchOperator"},
+    {"subject": "rm-sh-pudong-1", "groups": ["relationship-managers"], "label": "relationshipManager"},
 ]
-ALLOWED_GROUPS = {"operators", "approvers"}
+# The console is for the bank's staff: operators (and approvers among them), and relationship managers.
+ALLOWED_GROUPS = {"operators", "approvers", "relationship-managers"}
 DEFAULT_TTL_S = 15 * 60  # short-lived: the console signs in again rather than hold a long token
 MAX_TTL_S = 3600
 SUBJECT = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")

@@ -20,9 +20,16 @@ def request(method: str, path: str, body: object | None = None) -> Request:
 
 def test_the_dev_sign_in_lists_the_local_identities() -> None:
     answer = console.dev_token(request("GET", "/_local/dev-token"))
-    labels = {i["label"]: (i["groups"], i["orgUnit"]) for i in json.loads(answer.get_data())["identities"]}
+    labels = {i["label"]: (i["groups"], i.get("orgUnit")) for i in json.loads(answer.get_data())["identities"]}
     assert labels == {"operator": (["operators"], "hq"), "approver": (["operators", "approvers"], "hq"),
-                      "operatorApprover": (["operators", "approvers"], "hq"), "branchOperator": (["operators"], "sh")}
+                      "operatorApprover": (["operators", "approvers"], "hq"), "branchOperator": (["operators"], "sh"),
+                      "relationshipManager": (["relationship-managers"], None)}
+
+
+def test_the_dev_sign_in_issues_a_relationship_manager_a_token_without_operators() -> None:
+    answer = console.dev_token(request("POST", "/_local/dev-token", {"subject": "rm-sh-pudong-1", "groups": ["relationship-managers"]}))
+    claims = tokens.verify(json.loads(answer.get_data())["token"])
+    assert (claims["sub"], claims["cognito:groups"], "custom:orgUnit" in claims) == ("rm-sh-pudong-1", ["relationship-managers"], False)
 
 
 def test_the_dev_sign_in_issues_a_short_token_the_api_accepts() -> None:

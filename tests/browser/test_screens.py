@@ -1,5 +1,6 @@
-"""Every screen, as an operator who is also an approver sees it: no serious or critical axe
-violation, and a screenshot of each into tests/browser/screenshots/ (CI keeps the folder)."""
+"""Every screen, as an operator who is also an approver sees it (and the relationship manager's
+workbench, as an RM sees it): no serious or critical axe violation, and a screenshot of each into
+tests/browser/screenshots/ (CI keeps the folder)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from tests.browser.conftest import APPROVER, Console, unique
 from tests.browser.conftest import SCREENSHOTS as SCREENSHOTS_DIR
-from tests.browser.seed import coupon_template, demo_programme
+from tests.browser.seed import OPS, coupon_template, demo_programme, ok
 from tests.browser.test_bad_input import submitted_campaign
 from tests.e2e.conftest import RunningSystem
 
@@ -25,7 +26,11 @@ def data(system: RunningSystem) -> dict[str, str]:
     voucher = unique("tpl-voucher")
     coupon_template(system.api, voucher, kind="voucher_code")
     campaign = submitted_campaign(system.api, {"subject": "op-alice", "groups": ["operators"]}, template)
-    return {**demo_programme(system), "template": template, "voucher": voucher, "campaign": campaign}
+    mot_rule = ok(system.api.call("POST", "/v1/admin/mot-rules", body={
+        "name": "Deposit maturing: offer a renewal", "trigger": {"eventType": "DepositMaturing"},
+        "task": {"priority": 2, "slaHours": 48, "talkingPoints": "{customerId}'s deposit matures soon: offer a renewal"},
+        "goal": {"moment": {"eventType": "DepositBalanceChanged"}, "withinDays": 30}, "holdoutPercent": 10}, **OPS))["ruleId"]
+    return {**demo_programme(system), "template": template, "voucher": voucher, "campaign": campaign, "motRule": mot_rule}
 
 
 def screens(data: dict[str, str]) -> list[tuple[str, str]]:
@@ -54,7 +59,13 @@ def screens(data: dict[str, str]) -> list[tuple[str, str]]:
         ("stacking-policy", "/stacking-policy"),
         ("checkout-inspector", "/checkout-sessions"),
         ("org-units", "/org-units"),
+        ("mot-rules", "/mot-rules"),
+        ("mot-rule-report-empty", f"/mot-rules/{data['motRule']}"),
     ]
+
+
+# The relationship manager's screens, as the development sign-in's RM sees them (not an operator).
+RM_SCREENS = [("rm-tasks", "/rm"), ("rm-book", "/rm?tab=book")]
 
 
 def test_every_screen_is_accessible_and_screenshotted(data: dict[str, str], open_console: Callable[..., Console]) -> None:
@@ -80,6 +91,19 @@ def test_every_screen_is_accessible_and_screenshotted(data: dict[str, str], open
     (SCREENSHOTS_DIR / "axe.json").write_text(json.dumps(found, indent=1, ensure_ascii=False), encoding="utf-8")
     assert found == {}, found
     assert all(shot.stat().st_size > 10_000 for shot in shots)
+
+
+def test_the_relationship_managers_screens_are_accessible(open_console: Callable[..., Console]) -> None:
+    console = open_console({"subject": "rm-sh-pudong-1", "groups": ["relationship-managers"]}, sign_in="token")
+    console.goto("/")
+    found: dict[str, list[dict[str, Any]]] = {}
+    for name, path in RM_SCREENS:
+        console.navigate(path)
+        console.settle(path)
+        console.screenshot(name)
+        if violations := console.axe():
+            found[name] = violations
+    assert found == {}, found
 
 
 def test_the_console_speaks_english_on_request(data: dict[str, str], open_console: Callable[..., Console]) -> None:

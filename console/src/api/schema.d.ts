@@ -2613,6 +2613,24 @@ export interface components {
              */
             invalid: string[];
         };
+        /**
+         * Birthday
+         * @description A schedule: the customer's birthday (a profile field) in `daysAhead` days, in the bank's time
+         *     zone; a 29 February birthday falls on 28 February in other years. Found by a daily run over the
+         *     profiles (`mot-schedules`), once per customer and year.
+         */
+        Birthday: {
+            /**
+             * Schedule
+             * @constant
+             */
+            schedule: "birthday";
+            /**
+             * Daysahead
+             * @default 3
+             */
+            daysAhead?: number;
+        };
         /** Book */
         Book: {
             /** Items */
@@ -4982,7 +5000,8 @@ export interface components {
              * @description The org unit it belongs to (docs/security.md, "Org scope"): only operators of that unit's subtree see or change it. Left out on creation: the creator's own unit (the head office's for a head office operator).
              */
             orgUnitId?: string | null;
-            trigger: components["schemas"]["Moment"];
+            /** Trigger */
+            trigger: components["schemas"]["Moment"] | components["schemas"]["Birthday"];
             audience?: components["schemas"]["MotAudience"];
             task: components["schemas"]["TaskSpec"];
             goal?: components["schemas"]["Goal"] | null;
@@ -5090,7 +5109,8 @@ export interface components {
              * @description The org unit it belongs to (docs/security.md, "Org scope"): only operators of that unit's subtree see or change it. Left out on creation: the creator's own unit (the head office's for a head office operator).
              */
             orgUnitId?: string | null;
-            trigger: components["schemas"]["Moment"];
+            /** Trigger */
+            trigger: components["schemas"]["Moment"] | components["schemas"]["Birthday"];
             audience?: components["schemas"]["MotAudience"];
             task: components["schemas"]["TaskSpec"];
             goal?: components["schemas"]["Goal"] | null;
@@ -5116,7 +5136,8 @@ export interface components {
              * @description The org unit it belongs to (docs/security.md, "Org scope"): only operators of that unit's subtree see or change it. Left out on creation: the creator's own unit (the head office's for a head office operator).
              */
             orgUnitId?: string | null;
-            trigger: components["schemas"]["Moment"];
+            /** Trigger */
+            trigger: components["schemas"]["Moment"] | components["schemas"]["Birthday"];
             audience?: components["schemas"]["MotAudience"];
             task: components["schemas"]["TaskSpec"];
             goal?: components["schemas"]["Goal"] | null;

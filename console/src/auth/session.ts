@@ -7,6 +7,8 @@
 
 export const OPERATORS = "operators";
 export const APPROVERS = "approvers";
+/** 客户经理: their own tasks and book (/v1/rm); the token's subject is the manager. Not operators. */
+export const RELATIONSHIP_MANAGERS = "relationship-managers";
 
 export interface Session {
   token: string;

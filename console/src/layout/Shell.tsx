@@ -1,7 +1,9 @@
 import {
   ApartmentOutlined,
+  AimOutlined,
   AuditOutlined,
   BlockOutlined,
+  CarryOutOutlined,
   ReconciliationOutlined,
   DashboardOutlined,
   FileSearchOutlined,
@@ -19,7 +21,7 @@ import { useTranslation } from "react-i18next";
 import { Link, Outlet, useLocation } from "react-router";
 
 import { useAuth } from "../auth/AuthContext";
-import { APPROVERS } from "../auth/session";
+import { APPROVERS, OPERATORS, RELATIONSHIP_MANAGERS } from "../auth/session";
 import { TAG_COLOURS } from "../components/StatusTag";
 import { LanguageSwitch } from "./LanguageSwitch";
 
@@ -33,22 +35,32 @@ export function Shell() {
   // Told to assistive technology (and to the browser tests) while the screen's data is loading.
   const busy = useIsFetching() > 0;
 
+  // Each group sees its own screens: a relationship manager only the workbench (the API refuses
+  // them the operators' routes), an operator every other screen.
   const items = [
-    { key: "/", icon: <DashboardOutlined />, label: <Link to="/">{t("nav.home")}</Link> },
-    { key: "/campaigns", icon: <NotificationOutlined />, label: <Link to="/campaigns">{t("nav.campaigns")}</Link> },
-    // Approvers only: the API refuses approvals from anyone else anyway.
-    ...(can(APPROVERS)
-      ? [{ key: "/approvals", icon: <SafetyCertificateOutlined />, label: <Link to="/approvals">{t("nav.approvals")}</Link> }]
+    ...(can(RELATIONSHIP_MANAGERS)
+      ? [{ key: "/rm", icon: <CarryOutOutlined />, label: <Link to="/rm">{t("nav.rmWorkbench")}</Link> }]
       : []),
-    { key: "/coupons", icon: <GiftOutlined />, label: <Link to="/coupons">{t("nav.coupons")}</Link> },
-    { key: "/points", icon: <StarOutlined />, label: <Link to="/points/rules">{t("nav.points")}</Link> },
-    { key: "/segments", icon: <TeamOutlined />, label: <Link to="/segments">{t("nav.segments")}</Link> },
-    { key: "/customers", icon: <UserOutlined />, label: <Link to="/customers">{t("nav.customers")}</Link> },
-    { key: "/stacking-policy", icon: <BlockOutlined />, label: <Link to="/stacking-policy">{t("nav.stackingPolicy")}</Link> },
-    { key: "/checkout-sessions", icon: <FileSearchOutlined />, label: <Link to="/checkout-sessions">{t("nav.checkoutInspector")}</Link> },
-    { key: "/reconciliation", icon: <ReconciliationOutlined />, label: <Link to="/reconciliation">{t("nav.reconciliation")}</Link> },
-    { key: "/org-units", icon: <ApartmentOutlined />, label: <Link to="/org-units">{t("nav.orgUnits")}</Link> },
-    { key: "/audit", icon: <AuditOutlined />, label: <Link to="/audit">{t("nav.audit")}</Link> },
+    ...(can(OPERATORS)
+      ? [
+          { key: "/", icon: <DashboardOutlined />, label: <Link to="/">{t("nav.home")}</Link> },
+          { key: "/campaigns", icon: <NotificationOutlined />, label: <Link to="/campaigns">{t("nav.campaigns")}</Link> },
+          // Approvers only: the API refuses approvals from anyone else anyway.
+          ...(can(APPROVERS)
+            ? [{ key: "/approvals", icon: <SafetyCertificateOutlined />, label: <Link to="/approvals">{t("nav.approvals")}</Link> }]
+            : []),
+          { key: "/coupons", icon: <GiftOutlined />, label: <Link to="/coupons">{t("nav.coupons")}</Link> },
+          { key: "/points", icon: <StarOutlined />, label: <Link to="/points/rules">{t("nav.points")}</Link> },
+          { key: "/segments", icon: <TeamOutlined />, label: <Link to="/segments">{t("nav.segments")}</Link> },
+          { key: "/customers", icon: <UserOutlined />, label: <Link to="/customers">{t("nav.customers")}</Link> },
+          { key: "/mot-rules", icon: <AimOutlined />, label: <Link to="/mot-rules">{t("nav.motRules")}</Link> },
+          { key: "/stacking-policy", icon: <BlockOutlined />, label: <Link to="/stacking-policy">{t("nav.stackingPolicy")}</Link> },
+          { key: "/checkout-sessions", icon: <FileSearchOutlined />, label: <Link to="/checkout-sessions">{t("nav.checkoutInspector")}</Link> },
+          { key: "/reconciliation", icon: <ReconciliationOutlined />, label: <Link to="/reconciliation">{t("nav.reconciliation")}</Link> },
+          { key: "/org-units", icon: <ApartmentOutlined />, label: <Link to="/org-units">{t("nav.orgUnits")}</Link> },
+          { key: "/audit", icon: <AuditOutlined />, label: <Link to="/audit">{t("nav.audit")}</Link> },
+        ]
+      : []),
   ];
 
   return (
@@ -69,7 +81,7 @@ export function Shell() {
             <Typography.Text data-testid="signed-in-as">
               {session?.name}{" "}
               {session?.groups.map((group) => (
-                <Tag key={group} color={group === APPROVERS ? TAG_COLOURS.gold : TAG_COLOURS.blue}>
+                <Tag key={group} color={group === APPROVERS ? TAG_COLOURS.gold : group === RELATIONSHIP_MANAGERS ? TAG_COLOURS.cyan : TAG_COLOURS.blue}>
                   {t(`groups.${group}`, { defaultValue: group })}
                 </Tag>
               ))}
