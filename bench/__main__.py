@@ -34,6 +34,7 @@ SECTIONS: dict[str, str] = {
     "league_table": "bench.sections.league_table",
     "checkout": "bench.sections.checkout",
     "notifications": "bench.sections.notifications",
+    "mot": "bench.sections.mot",
     "reconciliation": "bench.sections.reconciliation",
     "console": "bench.sections.console",
     "chaos": "bench.sections.chaos",
