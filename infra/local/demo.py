@@ -236,11 +236,12 @@ class Seeder:
         campaigns = self.bank.campaigns()
         work: list[Callable[[], None]] = [partial(self.ensure_rule, r) for r in bank.POINT_RULES]
         work += [partial(self.ensure_segment, s) for s in bank.SEGMENTS]
+        work += [partial(self.ensure_mot_rule, m) for m in bank.MOT_RULES]
         work += [partial(self.ensure_campaign, k) for k in campaigns]
         work.append(self.ensure_points_settings)
         self.each(work, lambda do: do())
         return (f"{len(templates)} coupon templates, {len(bank.POINT_RULES)} earn rules, {len(bank.TIER_LADDER['tiers'])} member levels, "
-                f"{len(bank.CATALOGUE)} mall items, {len(bank.SEGMENTS)} segments, {len(campaigns)} campaigns "
+                f"{len(bank.CATALOGUE)} mall items, {len(bank.SEGMENTS)} segments, {len(bank.MOT_RULES)} MOT rules, {len(campaigns)} campaigns "
                 f"({sum(1 for k in campaigns if not k['approve'])} left awaiting approval)")
 
     def set_up_org(self) -> str:
@@ -261,6 +262,11 @@ class Seeder:
         if self.fresh or not self.exists(f"/v1/admin/segments/{segment['segmentId']}"):
             self.client.call("POST", "/v1/admin/segments", OPERATOR, segment, key=f"demo-segment-{segment['segmentId']}",
                              tolerate=["SEGMENT_EXISTS"])
+
+    def ensure_mot_rule(self, rule: dict[str, Any]) -> None:
+        """The rule's id derives from the maker and the key: seeding again names the same rule (409 then)."""
+        body = {k: v for k, v in rule.items() if k != "key"}
+        self.client.call("POST", "/v1/admin/mot-rules", OPERATOR, body, key=f"demo-mot-{rule['key']}", tolerate=["RULE_VERSION_CONFLICT"])
 
     def ensure_points_settings(self) -> None:
         """The member-level ladder, the risk warning's limits and the mall catalogue."""

@@ -170,6 +170,19 @@ CATALOGUE: list[dict[str, Any]] = [
      "currency": CURRENCY, "active": False},
 ]
 
+# MOT rules (docs/mot.md): a large inflow is a relationship manager's call (the demo's deposits of 5
+# million and more make tasks: the RM workbench has work); a maturing deposit, a renewal.
+MOT_RULES: list[dict[str, Any]] = [
+    {"key": "large-inflow", "name": "大额资金流入：24 小时内致电", "holdoutPercent": 0,
+     "trigger": {"eventType": "LargeBalanceMovement", "pattern": {"deltaMinor": [{"numeric": [">=", 5_000_000]}]}},
+     "task": {"priority": 1, "slaHours": 24, "talkingPoints": "{customerId} 账户 {accountId} 转入 {deltaMinor} 分：了解资金用途，介绍定期与理财",
+              "offer": {"templateId": demo_id("coffee-5")}, "message": {"channel": "wecom", "content": "您好，感谢您对本行的信任，近期有专属理财产品，方便时为您介绍。"}}},
+    {"key": "deposit-maturing", "name": "定期存款到期前：续存沟通", "holdoutPercent": 10,
+     "trigger": {"eventType": "DepositMaturing", "pattern": {"principalMinor": [{"numeric": [">=", 1_000_000]}]}},
+     "task": {"priority": 2, "slaHours": 72, "talkingPoints": "{customerId} 的定期 {accountId} 将于 {maturesOn} 到期：沟通续存或转理财"},
+     "goal": {"moment": {"eventType": "DepositBalanceChanged", "pattern": {"balanceMinor": [{"numeric": [">", 0]}]}}, "withinDays": 14}},
+]
+
 SEGMENTS: list[dict[str, Any]] = [
     {"segmentId": demo_id("payroll"), "name": "Payroll customers", "description": "Salary paid into the bank.",
      "rule": {"tagsAny": ["payroll"]}},

@@ -78,6 +78,10 @@ def test_every_capability_has_data_once_the_seed_reports(seeded: RunningSystem) 
     # And relationship managers have books, and customers have coupons in their wallets
     assert get(seeded, "/v1/admin/relationship-managers")["items"]
     assert any(get(seeded, f"/v1/customers/c-{i:03d}/coupons")["items"] for i in range(1, 11))
+    # And the MOT rules are set, and the large inflows gave relationship managers tasks
+    mot = get(seeded, "/v1/admin/mot-rules")["items"]
+    inflow = next(r for r in mot if r["trigger"].get("eventType") == "LargeBalanceMovement")
+    assert len(mot) >= 2 and get(seeded, f"/v1/admin/mot-rules/{inflow['ruleId']}/report")["rows"][0]["created"] >= 1
 
 
 def snapshot(system: RunningSystem) -> dict[str, Any]:
