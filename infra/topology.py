@@ -275,7 +275,7 @@ TOPOLOGY = Topology(
         Table(MOT, partition_key="pk", sort_key="sk", ttl_attribute="expiresAt", stream=True,
               indexes=(Index("gsi1", partition_key="gsi1pk", sort_key="gsi1sk"),  # the rule list; an RM's (or queue's) tasks
                        Index("gsi2", partition_key="gsi2pk", sort_key="gsi2sk"),  # the rules a moment wakes; a customer's tasks
-                       Index("gsi3", partition_key="gsi3pk", sort_key="gsi3sk"))),  # open tasks, by when the sweep looks at them
+                       Index("gsi3", partition_key="gsi3pk", sort_key="gsi3sk"))),  # the rules a goal wakes; open tasks, by when the sweep looks
         Table(CHECKOUT, partition_key="pk", sort_key="sk", ttl_attribute="expiresAt", stream=True,
               indexes=(Index("gsi1", partition_key="gsi1pk", sort_key="gsi1sk"),  # sessions still locked, by when they lapse
                        Index("gsi2", partition_key="gsi2pk", sort_key="gsi2sk"))),  # a customer's sessions

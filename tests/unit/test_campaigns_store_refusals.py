@@ -15,7 +15,7 @@ from loyalty.campaigns.refusals import AlreadyGranted, Contended, Refused
 from loyalty.campaigns.store import DynamoCampaignStore, GrantPlan
 from loyalty.core.errors import Conflict
 from loyalty.core.outbox import PendingEvent
-from loyalty.core.transactions import CONDITION_FAILED
+from loyalty.core.transactions import CONDITION_FAILED, Transaction
 from loyalty.core.transactions import Refused as Cancelled
 
 CONFLICT = "TransactionConflict"
@@ -42,6 +42,8 @@ class ScriptedTransaction:
     def commit(self) -> None:
         if ScriptedTransaction.reasons:
             raise Cancelled(dict(ScriptedTransaction.reasons))
+
+    commit_once = Transaction.commit_once  # the real one, over this commit
 
 
 @pytest.fixture(autouse=True)

@@ -52,11 +52,8 @@ def once(transaction: Transaction, first: str) -> bool:
     """Commits a transaction whose item `first` says "not done yet": False if it was done already;
     409 CAMPAIGN_CONTENDED if anything else refused it (a retry decides again)."""
     try:
-        transaction.commit()
-        return True
-    except Cancelled as refused:
-        if refused.failed(first):
-            return False
+        return transaction.commit_once(first)
+    except Cancelled:
         raise Conflict("the campaign's counters changed meanwhile; retry", code="CAMPAIGN_CONTENDED") from None
 
 

@@ -117,6 +117,18 @@ class Transaction:
             ) from error
 
 
+    def commit_once(self, marker: str) -> bool:
+        """Commits a transaction whose item `marker` says "not done yet": False, and nothing written,
+        when its condition refused it (done already); any other refusal raises `Refused`."""
+        try:
+            self.commit()
+        except Refused as refused:
+            if refused.failed(marker):
+                return False
+            raise
+        return True
+
+
 def cancellation_codes(error: BaseException) -> Sequence[str | None]:
     """DynamoDB's cancellation reason codes, one per transaction item in the order sent; empty when
     the error is not a cancelled transaction. Reads PynamoDB's `TransactWriteError` and botocore's

@@ -1,7 +1,8 @@
 """The `mot` table's items (PynamoDB). Owned by mot (docs/mot.md).
 
   RULE#<rule> / RULE                  RuleItem: the newest version; gsi1 `RULES` (the list), gsi2
-                                      `TRIGGER#<event type>` while active (the rules a moment wakes)
+                                      `TRIGGER#<event type>` while active (the rules a moment wakes),
+                                      gsi3 `GOAL#<event type>` with a goal (paused too: its tasks still convert)
   RULE#<rule> / V#<version>           RuleVersionItem: every version as written, and by whom
   STATS#<rule> / ALL|RM#<rm>|UNIT#<u>  StatsItem: the report's counters
   TASK#<task> / TASK                  TaskItem: gsi1 `ASSIGNEE#<rm or branch:unit>`, gsi2 `CUST#<customer>`,
@@ -68,6 +69,7 @@ class ByThird(GlobalSecondaryIndex[Any]):
 class RuleItem(MotTable):
     listed = ByFirst()
     triggered = BySecond()
+    goals = ByThird()
 
     definition = UnicodeAttribute()  # MotRuleDefinition as JSON
     version = VersionAttribute()
@@ -79,6 +81,8 @@ class RuleItem(MotTable):
     gsi1sk = UnicodeAttribute()
     gsi2pk = UnicodeAttribute(null=True)
     gsi2sk = UnicodeAttribute(null=True)
+    gsi3pk = UnicodeAttribute(null=True)
+    gsi3sk = UnicodeAttribute(null=True)
 
 
 class RuleVersionItem(MotTable):

@@ -83,10 +83,6 @@ def ranked(tasks: Iterable[TaskRecord]) -> list[TaskRecord]:
     return sorted(tasks, key=lambda t: (t.priority, -t.customerValueMinor, t.dueAt, t.taskId))
 
 
-def within_sla(task: TaskRecord) -> bool:
-    return task.completedAt is not None and task.completedAt <= task.dueAt
-
-
 def converts(contacted_at: str, goal_days: int, at: datetime) -> bool:
     """A goal moment at `at` counts for a contact made at most `goal_days` before it (never before the contact)."""
     contact = datetime.fromisoformat(contacted_at.replace("Z", "+00:00"))

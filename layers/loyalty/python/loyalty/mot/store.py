@@ -10,7 +10,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from loyalty.core.outbox import PendingEvent
-from loyalty.core.transactions import CONDITION_FAILED, Refused, Transaction
+from loyalty.core.transactions import Refused, Transaction
 from loyalty.mot.items import (
     OPEN,
     RULES,
@@ -70,7 +70,9 @@ class DynamoMotStore:
         item = RuleItem(f"RULE#{rule.ruleId}", "RULE", definition=definition.model_dump_json(), orgUnitId=definition.orgUnitId,
                         createdAt=rule.createdAt, updatedAt=rule.updatedAt, updatedBy=rule.updatedBy, gsi1pk=RULES, gsi1sk=rule.ruleId,
                         gsi2pk=f"TRIGGER#{definition.trigger.eventType}" if definition.status == "active" else None,
-                        gsi2sk=rule.ruleId if definition.status == "active" else None)
+                        gsi2sk=rule.ruleId if definition.status == "active" else None,
+                        gsi3pk=f"GOAL#{definition.goal.moment.eventType}" if definition.goal else None,
+                        gsi3sk=rule.ruleId if definition.goal else None)
         # PynamoDB conditions the put on the version the model holds (none: not written yet) and moves it up by one.
         if previous_version is not None:
             item.version = previous_version
@@ -97,6 +99,10 @@ class DynamoMotStore:
 
     def active_rules(self, event_type: str) -> list[Rule]:
         return [_rule(item) for item in RuleItem.triggered.query(f"TRIGGER#{event_type}")]
+
+    def goal_rules(self, event_type: str) -> list[Rule]:
+        """The rules whose goal is a moment of this type, active or paused."""
+        return [_rule(item) for item in RuleItem.goals.query(f"GOAL#{event_type}")]
 
     def report_rows(self, rule_id: str) -> dict[str, StatsItem]:
         return {item.sk: item for item in StatsItem.query(f"STATS#{rule_id}")}
@@ -127,13 +133,7 @@ class DynamoMotStore:
         transaction.put("holdout", HoldoutItem(f"CUST#{customer_id}", f"HOLD#{rule_id}#{moment}", ruleId=rule_id, at=at, orgUnitId=org_unit),
                         HoldoutItem.pk.does_not_exist())
         transaction.update("stats", StatsItem(f"STATS#{rule_id}", "ALL"), [StatsItem.heldOut.add(1)])
-        try:
-            transaction.commit()
-        except Refused as refused:
-            if refused.failed("holdout"):
-                return False
-            raise
-        return True
+        return transaction.commit_once("holdout")
 
     def task(self, task_id: str) -> tuple[TaskRecord, int] | None:
         try:
@@ -185,13 +185,7 @@ class DynamoMotStore:
         transaction.update("holdout", HoldoutItem(holdout.pk, holdout.sk), [HoldoutItem.convertedAt.set(at)],
                            HoldoutItem.convertedAt.does_not_exist())
         transaction.update("stats", StatsItem(f"STATS#{holdout.ruleId}", "ALL"), [StatsItem.holdoutConversions.add(1)])
-        try:
-            transaction.commit()
-        except Refused as refused:
-            if refused.failed("holdout"):
-                return False
-            raise
-        return True
+        return transaction.commit_once("holdout")
 
     # ---- relationship managers' books -------------------------------------------------------------
     def manager(self, customer_id: str) -> ManagerItem | None:
@@ -210,13 +204,7 @@ class DynamoMotStore:
             transaction.delete("old", BookItem(f"BOOK#{before.managerId}", f"CUST#{customer_id}"))
         if manager:
             transaction.put("new", BookItem(f"BOOK#{manager}", f"CUST#{customer_id}", customerId=customer_id, since=changed_at))
-        try:
-            transaction.commit()
-        except Refused as refused:
-            if refused.failed("manager"):
-                return False
-            raise
-        return True
+        return transaction.commit_once("manager")
 
     def book(self, manager: str) -> list[BookItem]:
         return list(BookItem.query(f"BOOK#{manager}"))
@@ -233,21 +221,12 @@ class DynamoMotStore:
         run.expiresAt = expires_epoch
         run.save()
 
-    def spent(self, name: str) -> int:
-        try:
-            return int(CounterItem.get(f"COUNT#{name}", "COUNT", consistent_read=True).n or 0)
-        except CounterItem.DoesNotExist:
-            return 0
 
 
 def budget_draw(transaction: Transaction, name: str, amount: int, limit: int) -> None:
     """`amount` more spent of `name`, on condition it stays within `limit` (label `rm-budget`)."""
     transaction.update("rm-budget", CounterItem(f"COUNT#{name}", "COUNT"), [CounterItem.n.add(amount)],
                        CounterItem.n.does_not_exist() | (CounterItem.n <= limit - amount))
-
-
-def refused_by(refusal: Refused, label: str) -> bool:
-    return refusal.reasons.get(label) == CONDITION_FAILED
 
 
 def _rule(item: RuleItem) -> Rule:
