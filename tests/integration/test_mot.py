@@ -281,3 +281,18 @@ def test_a_birthday_in_three_days_makes_one_task_once_a_year(cloud: LocalCloud, 
     assert (task["customerId"], task["ruleId"]) == (celebrating, rule["ruleId"]) and other_day != celebrating
     assert task["talkingPoints"] == f"{celebrating}'s birthday is on {on.isoformat()}"
     assert first["created"] >= 1 and first["profiles"] > 0 and again["profiles"] == 0
+
+
+def test_a_move_that_stopped_halfway_is_finished_by_the_same_news_again(cloud: LocalCloud, api: Api) -> None:
+    # Given a customer's open task, and a move to another manager that stopped after the book moved
+    acct, before, after = account(), new_rm(), new_rm()
+    outflow_rule(api, acct)
+    customer = customer_of(cloud, before)
+    deliver_moments(cloud, outflow(customer, account=acct))
+    store = DynamoMotStore()
+    assert store.change_manager(customer, store.manager(customer), after, "2026-12-02T00:00:00.000000Z")
+    assert len(rm_tasks(api, before)) == 1
+    # When the profile's event comes again (its retry)
+    deliver_moments(cloud, profile(customer, "2026-12-02T00:00:00Z", relationshipManagerId=after))
+    # Then the task follows the customer to the manager the book names
+    assert rm_tasks(api, before) == [] and [t["state"] for t in rm_tasks(api, after)] == ["reassigned"]

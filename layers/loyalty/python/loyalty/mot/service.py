@@ -133,8 +133,7 @@ def task_for(store: DynamoMotStore, rule: Rule, customer: Customer, detail: Mapp
 def on_goal(store: DynamoMotStore, event_type: str, detail: Mapping[str, Any], now: datetime) -> int:
     """A goal moment converts the customer's contacted tasks (and held-out moments) of the rules it is
     the goal of, within their windows, once each. Returns the conversions counted."""
-    rules = {r.ruleId: r for r in store.rules() if r.definition.goal is not None}
-    goals = {rid: r.definition.goal for rid, r in rules.items()
+    goals = {r.ruleId: r.definition.goal for r in store.goal_rules(event_type)
              if r.definition.goal and logic.moment_matches(r.definition.goal.moment, event_type, detail)}
     if not goals:
         return 0
@@ -155,18 +154,24 @@ def on_goal(store: DynamoMotStore, event_type: str, detail: Mapping[str, Any], n
 
 def on_manager(store: DynamoMotStore, customer_id: str, manager: str | None, changed_at: str) -> int:
     """The customer's manager as the newest profile says: their book moves, and their open tasks
-    follow them (to the new RM, or the branch's queue). Older news changes nothing."""
+    follow them (to the new RM, or the branch's queue). Older news changes nothing. The same news
+    again finishes a move that stopped halfway (the book moved, some tasks not yet)."""
     before = store.manager(customer_id)
-    if before is not None and (before.changedAt >= changed_at or before.managerId == manager):
+    if before is not None and before.changedAt > changed_at:
         return 0
-    if not store.change_manager(customer_id, before, manager, changed_at):
-        return 0
+    if before is not None and before.changedAt == changed_at:
+        manager = before.managerId  # the stored word for this instant stands
+    elif (before is None or before.managerId != manager) and not store.change_manager(customer_id, before, manager, changed_at):
+        return 0  # another change came first: it moves the tasks
     moved = 0
     for task, version in store.customer_tasks(customer_id):
-        follows = task.assignee == (before.managerId if before else None) or task.why == "NO_RELATIONSHIP_MANAGER"
-        if task.state in CLOSED or task.assignee == manager or not follows:
+        queue = queue_of(task.orgUnitId)
+        # An RM's task that is not the manager's, or one queued for want of a manager, follows them;
+        # one the branch's queue took for itself (an RM over capacity, overdue) stays there.
+        follows = not task.assignee.startswith("branch:") or task.why == "NO_RELATIONSHIP_MANAGER"
+        if task.state in CLOSED or not follows or task.assignee == (manager or queue):
             continue
-        moved += save_change(store, task.taskId, _follow(manager, queue_of(task.orgUnitId)), first=(task, version))
+        moved += save_change(store, task.taskId, _follow(manager, queue), first=(task, version))
     return moved
 
 
@@ -186,7 +191,7 @@ def sweep(store: DynamoMotStore, now: datetime, limit: int = 200) -> dict[str, i
 
 def _follow(manager: str | None, queue: str) -> Callable[[TaskRecord], TaskRecord | None]:
     def change(task: TaskRecord) -> TaskRecord | None:
-        if task.state in CLOSED:
+        if task.state in CLOSED or task.assignee == (manager or queue):
             return None
         return task.model_copy(update={"assignee": manager or queue, "state": "reassigned", "why": None if manager else "NO_RELATIONSHIP_MANAGER"})
 
