@@ -98,7 +98,10 @@ def on_moment(store: DynamoMotStore, customers: Customers, event_type: str, deta
     if not rules:
         return outcomes
     customer_id = str(detail["customerId"])
-    customer = customers.customer(customer_id) or Customer(customer_id, None, None, None, (), 0)
+    customer = customers.customer(customer_id)
+    if customer is None:  # the profile is not stored yet: the manager as MOT's own copy of the profile events names them
+        known = store.manager(customer_id)
+        customer = Customer(customer_id, known.managerId if known else None, None, None, (), 0)
     if customer.erased:
         return {"erased": len(rules)}
     for rule in rules:
